@@ -1,0 +1,16 @@
+// Invariant ids and their one-line meaning. Ids follow the spec's §3 where one exists.
+
+export const INVARIANTS = {
+  I1: 'no stale pfn: no SPTE maps a pfn that was freed or removed from the page cache/HVA',
+  I2: 'type agreement: an SPTE is private exactly when its gfn\'s attribute is private',
+  I4: 'balanced invalidations: in_progress never negative, every begun invalidation ends, zero at quiescence',
+  I7: 'punch-hole zeroes: after a punch (or shared discard) the guest reads zeroes until it writes',
+  I8: 'binding validity: no SPTE for a deleted memslot or for a gmem index not bound to its slot',
+  DATA: 'data integrity: what a vCPU wrote it reads back unless the page was punched or converted since',
+  DEADLOCK: 'no deadlock: some actor can always make progress',
+  STARVATION: 'no starvation: a fault is not retried more than the scenario\'s bound in a row',
+} as const;
+
+export type InvariantId = keyof typeof INVARIANTS;
+export const INVARIANT_IDS = Object.keys(INVARIANTS) as InvariantId[];
+export const invariantIndex = (id: InvariantId) => INVARIANT_IDS.indexOf(id);

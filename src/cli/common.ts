@@ -1,0 +1,71 @@
+// Options and helpers shared by the commands.
+import { INVARIANT_IDS, type InvariantId } from '../check/invariant-ids.js';
+import { BUILTIN_SCENARIOS } from '../scenario/builtins.js';
+import { findVariant, VARIANTS, type VariantInfo } from '../variants.js';
+import { UsageError, type OptSpec } from './args.js';
+
+export const SCENARIO_OPT: OptSpec = {
+  name: 'scenario',
+  kind: 'string',
+  value: 'NAME|FILE',
+  help: `built-in scenario (${Object.keys(BUILTIN_SCENARIOS).join(', ')}) or a JSON file`,
+  default: 'default',
+};
+export const SEED_OPT: OptSpec = { name: 'seed', kind: 'int', min: 0, max: 4294967295, value: 'N', help: 'seed of every random choice', default: 1 };
+export const VARIANT_OPT: OptSpec = {
+  name: 'variant',
+  kind: 'string',
+  value: 'ID|NAME',
+  help: 'inject a kernel bug from the catalogue (see gmemsim variants)',
+};
+export const INVARIANTS_OPT: OptSpec = {
+  name: 'invariants',
+  kind: 'string',
+  value: 'LIST',
+  help: `check only these, comma-separated (${INVARIANT_IDS.join(',')}); default all`,
+};
+export const JSON_OPT: OptSpec = { name: 'json', kind: 'bool', help: 'print one JSON document instead of the report' };
+
+export function resolveVariant(cmd: string, v: unknown): VariantInfo | null {
+  if (v === undefined) return null;
+  const found = findVariant(String(v));
+  if (!found) {
+    throw new UsageError(`gmemsim ${cmd}: --variant "${v}" is not in the catalogue (one of ${VARIANTS.map((x) => `${x.id}/${x.name}`).join(', ')})`);
+  }
+  return found;
+}
+
+export function resolveInvariants(cmd: string, v: unknown): InvariantId[] | null {
+  if (v === undefined) return null;
+  const ids = String(v).split(',').map((x) => x.trim().toUpperCase()).filter(Boolean);
+  for (const id of ids) {
+    if (!(INVARIANT_IDS as string[]).includes(id)) {
+      throw new UsageError(`gmemsim ${cmd}: --invariants: "${id}" is not an invariant (one of ${INVARIANT_IDS.join(', ')})`);
+    }
+  }
+  if (ids.length === 0) throw new UsageError(`gmemsim ${cmd}: --invariants needs at least one id (${INVARIANT_IDS.join(', ')})`);
+  return ids as InvariantId[];
+}
+
+export const variantLabel = (v: VariantInfo | null) => (v ? `${v.id} (${v.name})` : 'none (correct model)');
+
+/** A live progress line on stderr, only on a terminal and never with --json. */
+export function progressLine(enabled: boolean): { update: (text: string) => void; done: () => void } {
+  const on = enabled && process.stderr.isTTY === true;
+  let shown = false;
+  return {
+    update(text) {
+      if (!on) return;
+      process.stderr.write(`\r\x1b[2K${text}`);
+      shown = true;
+    },
+    done() {
+      if (on && shown) process.stderr.write('\r\x1b[2K');
+    },
+  };
+}
+
+export interface Io {
+  out: (s: string) => void;
+  err: (s: string) => void;
+}

@@ -1,0 +1,69 @@
+// The gmemsim command: dispatch, top-level help, and the exit-code contract
+// (0 clean, 1 violation found, 2 bad input; bad input is one line on stderr).
+import { createRequire } from 'node:module';
+import { INVARIANTS } from '../check/invariant-ids.js';
+import { BUILTIN_SCENARIOS } from '../scenario/builtins.js';
+import { ScenarioError } from '../scenario/schema.js';
+import { UsageError } from './args.js';
+import type { Io } from './common.js';
+import { exploreCommand } from './explore.js';
+import { replayCommand } from './replay.js';
+import { runCommand } from './run.js';
+import { variantsCommand } from './variants.js';
+import { scenariosCommand } from './scenarios.js';
+
+const HELP = `usage: gmemsim <command> [options]
+
+A simulator of Linux KVM guest_memfd memory: the page cache, private/shared conversion, and
+the fault/invalidation protocol (mmu_lock, mmu_invalidate_seq, in_progress, range) that keeps
+vCPU faults safe while memory is converted, punched, re-allocated and re-bound.
+
+Commands:
+  run        run a scenario on worker threads (or --engine sim) and print a report
+  explore    search many deterministic schedules for an invariant violation
+  replay     reproduce a violation from its token, on the sim engine or on threads
+  variants   list the bug-injection variants (kernel checks removed or reordered)
+  scenarios  list the built-in scenarios
+
+Invariants checked:
+${Object.entries(INVARIANTS).map(([k, v]) => `  ${k.padEnd(11)}${v}`).join('\n')}
+
+Built-in scenarios: ${Object.keys(BUILTIN_SCENARIOS).join(', ')} (or a JSON file: see README)
+Exit status: 0 no violation, 1 violation found, 2 bad input.
+Run "gmemsim <command> --help" for a command's options.
+`;
+
+export async function main(argv: string[], io: Io): Promise<number> {
+  const [cmd, ...rest] = argv;
+  try {
+    switch (cmd) {
+      case undefined:
+      case '--help':
+      case '-h':
+      case 'help':
+        io.out(HELP);
+        return cmd === undefined ? 2 : 0;
+      case '--version':
+        io.out(createRequire(import.meta.url)('../../../package.json').version);
+        return 0;
+      case 'run':
+        return await runCommand(rest, io);
+      case 'explore':
+        return exploreCommand(rest, io);
+      case 'replay':
+        return await replayCommand(rest, io);
+      case 'variants':
+        return variantsCommand(rest, io);
+      case 'scenarios':
+        return scenariosCommand(rest, io);
+      default:
+        throw new UsageError(`gmemsim: unknown command "${cmd}" (commands: run, explore, replay, variants, scenarios; see gmemsim --help)`);
+    }
+  } catch (e) {
+    if (e instanceof UsageError || e instanceof ScenarioError) {
+      io.err(e.message);
+      return 2;
+    }
+    throw e;
+  }
+}

@@ -1,0 +1,147 @@
+// gmemsim run: one run of a scenario, on worker threads (default) or under the sim engine.
+import { explore } from '../engine/explore.js';
+import { runThreads, type ThreadsResult } from '../engine/threads.js';
+import { activityTable, rate, retryLine, seconds, statsJson, violationText } from '../report/text.js';
+import { loadScenario } from '../scenario/schema.js';
+import type { Scenario } from '../scenario/types.js';
+import type { VariantInfo } from '../variants.js';
+import type { InvariantId } from '../check/invariant-ids.js';
+import { helpText, parseArgs, type OptSpec } from './args.js';
+import { INVARIANTS_OPT, JSON_OPT, SCENARIO_OPT, SEED_OPT, VARIANT_OPT, progressLine, resolveInvariants, resolveVariant, variantLabel, type Io } from './common.js';
+import { exploreJson, exploreReport, findingJson } from './explore.js';
+
+const OPTS: OptSpec[] = [
+  SCENARIO_OPT,
+  { name: 'engine', kind: 'string', choices: ['threads', 'sim'], value: 'threads|sim', help: 'threads: one worker thread per actor; sim: deterministic schedules on one thread', default: 'threads' },
+  { name: 'duration', kind: 'int', min: 1, max: 86_400_000, value: 'MS', help: 'how long to run', default: 3000 },
+  { name: 'ops', kind: 'int', min: 1, max: 1e9, value: 'N', help: 'threads: operations per actor instead of a duration' },
+  SEED_OPT,
+  VARIANT_OPT,
+  INVARIANTS_OPT,
+  { name: 'pause-ms', kind: 'number', min: 0, max: 1000, value: 'MS', help: 'threads: converter/puncher sleep between operations (memslot churn 20x)', default: 0.05 },
+  { name: 'watchdog', kind: 'int', min: 100, max: 3_600_000, value: 'MS', help: 'threads: report a deadlock when no actor progresses this long', default: 10000 },
+  JSON_OPT,
+];
+
+export const RUN_HELP = helpText(
+  'usage: gmemsim run [options]',
+  `Run a scenario and print a report. With --engine threads (the default) every actor (vCPUs,
+the VMM, converter, puncher, memslot churn) runs on its own worker thread over one
+SharedArrayBuffer; locks are Atomics-based; invariants are checked at every SPTE install, page
+removal and attribute store, and swept at the end. With --engine sim the run is a stream of
+deterministic schedules for --duration ms. A violation prints a replay token for the sim engine.
+Ctrl-C stops the run cleanly and prints what it has.
+Exit status: 0 no violation, 1 violation found, 2 bad input.`,
+  OPTS,
+  'Examples:\n  gmemsim run                                  # default scenario, 3 s on worker threads\n  gmemsim run --variant B4 --duration 10000    # find the injected bug on real threads\n  gmemsim run --engine sim --duration 5000 --json',
+);
+
+/** Find a sim schedule showing the same invariant, so a threads finding comes with a token that replays. */
+function reproduceOnSim(sc: Scenario, variant: VariantInfo | null, seed: number, invariant: InvariantId) {
+  const r = explore(sc, { seed, schedules: 100_000, variant: variant?.id ?? null, invariants: [invariant], timeBudgetMs: 5000 });
+  return { finding: r.violations[0] ?? null, schedules: r.schedulesRun };
+}
+
+function threadsReport(sc: Scenario, variant: VariantInfo | null, seed: number, r: ThreadsResult, repro: ReturnType<typeof reproduceOnSim> | null): string {
+  const t = r.stats.total;
+  const out = [
+    `gmemsim run: scenario "${sc.name}", variant ${variantLabel(variant)}, seed ${seed}, engine threads (${r.workers} workers)`,
+    `  ${seconds(r.elapsedMs)}, stopped by ${r.stoppedBy}; ${t.faults.toLocaleString('en-US')} faults (${rate(t.faults, r.elapsedMs)}), ${t.installs.toLocaleString('en-US')} installs (${rate(t.installs, r.elapsedMs)})` +
+      (r.quiescent ? '; final sweep clean' : ''),
+    '',
+  ];
+  if (r.violation) {
+    out.push(violationText(r.violation));
+    if (r.violation.actor >= 0) out.push(`  reported by ${r.stats.actors[r.violation.actor]?.name ?? r.violation.actor}`);
+    if (repro?.finding) {
+      out.push(`  the sim engine shows the same invariant in schedule ${repro.finding.schedule} (searched ${repro.schedules}); replay it with:`, `  gmemsim replay ${repro.finding.replay}`);
+    } else if (repro) {
+      out.push(`  the sim engine did not show it within ${repro.schedules} schedules; rerun on threads to see it again`);
+    }
+    out.push('');
+  } else {
+    out.push('result: OK, no invariant violated', '');
+  }
+  out.push('activity:', activityTable(r.stats), `  ${retryLine(r.stats)}`);
+  return out.join('\n');
+}
+
+export async function runCommand(argv: string[], io: Io): Promise<number> {
+  if (argv.includes('--help')) {
+    io.out(RUN_HELP);
+    return 0;
+  }
+  const { opts } = parseArgs('run', argv, OPTS, 0);
+  const variant = resolveVariant('run', opts.variant);
+  const invariants = resolveInvariants('run', opts.invariants);
+  const sc = loadScenario(String(opts.scenario));
+  const seed = Number(opts.seed);
+  const json = opts.json === true;
+  const duration = Number(opts.duration);
+  const progress = progressLine(!json);
+
+  if (opts.engine === 'sim') {
+    const r = explore(sc, {
+      seed,
+      schedules: Number.MAX_SAFE_INTEGER,
+      variant: variant?.id ?? null,
+      invariants,
+      timeBudgetMs: duration,
+      onProgress: (p) => progress.update(`  run (sim): ${seconds(p.elapsedMs)}, ${p.done} schedules, ${rate(p.steps, p.elapsedMs)} steps`),
+    });
+    progress.done();
+    io.out(json ? JSON.stringify(exploreJson('run', sc, variant, seed, r), null, 2) : exploreReport('run', sc, variant, seed, r));
+    return r.violations.length ? 1 : 0;
+  }
+
+  const abort = new AbortController();
+  const onSigint = () => abort.abort();
+  process.on('SIGINT', onSigint);
+  let r: ThreadsResult;
+  try {
+    r = await runThreads(sc, {
+      seed,
+      variant: variant?.id ?? null,
+      invariants,
+      durationMs: opts.ops === undefined ? duration : undefined,
+      ops: opts.ops === undefined ? undefined : Number(opts.ops),
+      pauseMs: Number(opts['pause-ms']),
+      watchdogMs: Number(opts.watchdog),
+      signal: abort.signal,
+      onProgress: (p) =>
+        progress.update(`  ${seconds(p.elapsedMs)}  faults ${p.stats.total.faults.toLocaleString('en-US')} (${rate(p.stats.total.faults, p.elapsedMs)})  retries ${p.stats.total.retries.toLocaleString('en-US')}`),
+    });
+  } finally {
+    process.off('SIGINT', onSigint);
+    progress.done();
+  }
+  const repro = r.violation && r.violation.invariant !== 'DEADLOCK' ? reproduceOnSim(sc, variant, seed, r.violation.invariant) : null;
+  if (json) {
+    const v = r.violation ? [{ ...r.violation, replay: repro?.finding?.replay ?? null, replayFrom: repro?.finding ? 'sim' : null }] : [];
+    io.out(
+      JSON.stringify(
+        {
+          ok: !r.violation,
+          command: 'run',
+          engine: 'threads',
+          scenario: sc.name,
+          variant: variant?.id ?? null,
+          seed,
+          elapsedMs: r.elapsedMs,
+          stoppedBy: r.stoppedBy,
+          workers: r.workers,
+          quiescent: r.quiescent,
+          violations: v,
+          simReproduction: repro?.finding ? findingJson(repro.finding) : null,
+          stats: statsJson(r.stats),
+          actors: r.stats.actors,
+        },
+        null,
+        2,
+      ),
+    );
+  } else {
+    io.out(threadsReport(sc, variant, seed, r, repro));
+  }
+  return r.violation ? 1 : 0;
+}

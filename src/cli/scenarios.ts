@@ -1,0 +1,29 @@
+// gmemsim scenarios: the built-in scenarios.
+import { BUILTIN_SCENARIOS } from '../scenario/builtins.js';
+import { actorCount } from '../shm/state.js';
+import { helpText, parseArgs } from './args.js';
+import { JSON_OPT, type Io } from './common.js';
+
+export const SCENARIOS_HELP = helpText(
+  'usage: gmemsim scenarios [--json]',
+  'List the built-in scenarios (use one with --scenario NAME; --json prints them in full, a starting point for your own file).',
+  [JSON_OPT],
+);
+
+export function scenariosCommand(argv: string[], io: Io): number {
+  if (argv.includes('--help')) {
+    io.out(SCENARIOS_HELP);
+    return 0;
+  }
+  const { opts } = parseArgs('scenarios', argv, [JSON_OPT], 0);
+  if (opts.json === true) {
+    io.out(JSON.stringify(Object.values(BUILTIN_SCENARIOS), null, 2));
+    return 0;
+  }
+  io.out(
+    Object.values(BUILTIN_SCENARIOS)
+      .map((s) => `  ${s.name.padEnd(12)} ${actorCount(s)} actors, ${s.gmemPages} gmem pages, ${s.slots.length} memslot(s)\n               ${s.description}`)
+      .join('\n'),
+  );
+  return 0;
+}

@@ -1,0 +1,131 @@
+// The deterministic engine: every actor is a generator on this one thread; at each step a
+// seeded strategy picks one runnable actor and resumes it to its next yield point. Same scenario,
+// variant and seed give the same schedule and the same trace hash.
+import type { Scenario } from '../scenario/types.js';
+import type { InvariantId } from '../check/invariant-ids.js';
+import { quiescentSweep } from '../check/sweep.js';
+import { createShm, type Shm } from '../shm/state.js';
+import { bugsFor, type VariantId } from '../variants.js';
+import { actorDefs, makeCtx } from './actors.js';
+import { Wait, type ActorCtx, type Gen, type Violation } from './ctx.js';
+import { POINT_NAMES } from './points.js';
+import { FNV_INIT, Prng, fnv, mixSeed } from './prng.js';
+import { canProceed, describeWait, proceed } from './wait.js';
+import { collectStats, type Stats } from './stats.js';
+import { C } from '../shm/layout.js';
+
+export interface SimOptions {
+  seed: number;
+  variant: VariantId | null;
+  /** invariants to check; undefined = all */
+  invariants?: ReadonlySet<InvariantId>;
+  /** record the decision list (which actor ran at each step) */
+  record?: boolean;
+  /** follow this decision list instead of the random strategy */
+  schedule?: ArrayLike<number>;
+  /** keep a readable trace of the last `traceTail` steps */
+  traceTail?: number;
+}
+
+export interface SimResult {
+  seed: number;
+  steps: number;
+  traceHash: string;
+  violation: Violation | null;
+  /** the schedule was longer than scenario.maxSteps and was cut */
+  cut: boolean;
+  decisions: number[] | null;
+  stats: Stats;
+  trace: string[];
+  s: Shm;
+}
+
+interface SimActor {
+  ctx: ActorCtx;
+  gen: Gen;
+  point: number;
+  done: boolean;
+}
+
+export const hashHex = (h: number) => h.toString(16).padStart(8, '0');
+
+export function runSim(sc: Scenario, o: SimOptions): SimResult {
+  const s = createShm(sc);
+  let violation: Violation | null = null;
+  let steps = 0;
+  const enabled = o.invariants;
+  const report = (ctx: ActorCtx, invariant: InvariantId, message: string) => {
+    if (violation || (enabled && !enabled.has(invariant))) return;
+    violation = { invariant, message, actor: ctx.id, step: steps + 1 }; // the step being taken
+  };
+  const bugs = bugsFor(o.variant);
+  const actors: SimActor[] = actorDefs(sc).map((def, id) => {
+    const ctx = makeCtx(def, id, { s, sc, seed: o.seed, bugs, report, stopping: () => false });
+    return { ctx, gen: def.program(ctx), point: 0, done: false };
+  });
+  for (const a of actors) {
+    const r = a.gen.next();
+    a.done = !!r.done;
+    a.point = r.done ? 0 : r.value;
+  }
+  const rng = new Prng(mixSeed(o.seed, 0x5eed));
+  const decisions: number[] | null = o.record ? [] : null;
+  const traceTail = o.traceTail ?? 0;
+  const trace: string[] = [];
+  const runnable: number[] = [];
+  let hash = FNV_INIT;
+  let cut = false;
+
+  for (;;) {
+    runnable.length = 0;
+    let live = 0;
+    for (let i = 0; i < actors.length; i++) {
+      const a = actors[i];
+      if (a.done) continue;
+      live++;
+      if (canProceed(s, a.ctx)) runnable.push(i);
+    }
+    if (live === 0) break;
+    if (runnable.length === 0) {
+      const waits = actors.filter((a) => !a.done).map((a) => `${a.ctx.name} waits for ${describeWait(a.ctx.wait, a.ctx.waitArg)} at ${POINT_NAMES[a.point]}`);
+      report(actors.find((a) => !a.done)!.ctx, 'DEADLOCK', `no actor can run: ${waits.join('; ')}`);
+      break;
+    }
+    if (steps >= sc.maxSteps) {
+      cut = true;
+      break;
+    }
+    let pick: number;
+    if (o.schedule) {
+      if (steps >= o.schedule.length) break;
+      pick = o.schedule[steps];
+      if (!runnable.includes(pick)) throw new Error(`schedule diverged at step ${steps}: actor ${pick} cannot run`);
+    } else {
+      pick = runnable.length === 1 ? runnable[0] : runnable[rng.below(runnable.length)];
+    }
+    const a = actors[pick];
+    if (a.ctx.wait !== Wait.None) proceed(s, a.ctx);
+    const from = a.point;
+    const r = a.gen.next();
+    steps++;
+    s.i32[a.ctx.base + C.steps]++;
+    if (r.done) {
+      a.done = true;
+      a.point = 0;
+    } else {
+      a.point = r.value;
+    }
+    hash = fnv(hash, (pick << 16) | a.point);
+    if (decisions) decisions.push(pick);
+    if (traceTail > 0) {
+      trace.push(`${steps}: ${a.ctx.name} ${POINT_NAMES[from]} -> ${r.done ? 'done' : POINT_NAMES[a.point]}`);
+      if (trace.length > traceTail) trace.shift();
+    }
+    if (violation) break;
+  }
+  if (!violation && !cut && actors.every((a) => a.done)) {
+    const f = quiescentSweep(s).find((x) => !enabled || enabled.has(x.invariant));
+    if (f) violation = { invariant: f.invariant, message: `at quiescence: ${f.message}`, actor: -1, step: steps };
+  }
+  return { seed: o.seed, steps, traceHash: hashHex(hash), violation, cut, decisions, stats: collectStats(s, sc), trace, s };
+}

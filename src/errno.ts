@@ -1,0 +1,11 @@
+// errno values as Linux defines them (x86-64), and their names for reports.
+export const EIO = 5;
+export const EAGAIN = 11;
+export const ENOMEM = 12;
+export const EFAULT = 14;
+export const EEXIST = 17;
+export const EINVAL = 22;
+export const EHWPOISON = 133;
+
+const NAMES: Record<number, string> = { 5: 'EIO', 11: 'EAGAIN', 12: 'ENOMEM', 14: 'EFAULT', 17: 'EEXIST', 22: 'EINVAL', 133: 'EHWPOISON' };
+export const errnoName = (e: number) => NAMES[Math.abs(e)] ?? `errno ${Math.abs(e)}`;

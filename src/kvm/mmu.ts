@@ -1,0 +1,171 @@
+// The vCPU page fault (arch/x86/kvm/mmu/mmu.c), TDP MMU, in the spec's order (§2.1):
+// seq snapshot, type check, slot checks, lockless precheck, resolve the pfn (guest_memfd for
+// private, the HVA for shared), second precheck, mmu_lock for read, is_page_fault_stale, install.
+import { count, type ActorCtx, type Gen } from '../engine/ctx.js';
+import { P } from '../engine/points.js';
+import { checkInstall } from '../check/online.js';
+import { EFAULT } from '../errno.js';
+import { kvmGmemGetPfn } from '../gmem/guest_memfd.js';
+import { pagePut } from '../mm/page_alloc.js';
+import { G_SEQ, P_GEN, S_STATE, SlotState, pfnWord, slotWord } from '../shm/layout.js';
+import { gfnToHva, gfnToMemslot, kvmGmemGetIndex } from '../shm/state.js';
+import { mmuReadLock, mmuReadUnlock } from '../sync/ops.js';
+import { srcuReadLock, srcuReadUnlock } from '../sync/srcu.js';
+import { hvaToPfn } from './hva.js';
+import { kvmMemIsPrivate } from './memory_attributes.js';
+import { mmuInvalidateRetryGfn, mmuInvalidateRetryGfnUnsafe } from './mmu_invalidate.js';
+import { tdpMmuMapLeaf } from './spte.js';
+
+export const RET_PF_FIXED = 0;
+export const RET_PF_RETRY = 1;
+export const RET_PF_EMULATE = 2; // shared access with no memslot: MMIO
+export const RET_PF_SPURIOUS = 3;
+// negative values: -errno, KVM_RUN fails (with a KVM_EXIT_MEMORY_FAULT filled in when `exit.valid`)
+
+/** kvm_run->memory_fault as kvm_prepare_memory_fault_exit fills it. */
+export interface MemoryFaultExit {
+  valid: boolean;
+  gpa: number;
+  size: number;
+  /** KVM_MEMORY_EXIT_FLAG_PRIVATE: the faulting access was private */
+  private: boolean;
+}
+
+export interface KvmPageFault {
+  gfn: number;
+  slot: number;
+  isPrivate: boolean;
+  mmuSeq: number;
+  pfn: number;
+  gen: number;
+  /** why the last RET_PF_RETRY happened (for telemetry) */
+  retryReason: 'invalid-slot' | 'lockless' | 'stale' | '';
+  exit: MemoryFaultExit;
+}
+
+export function newFault(): KvmPageFault {
+  return { gfn: 0, slot: -1, isPrivate: false, mmuSeq: 0, pfn: -1, gen: 0, retryReason: '', exit: { valid: false, gpa: 0, size: 0, private: false } };
+}
+
+// kvm_prepare_memory_fault_exit
+function kvmPrepareMemoryFaultExit(f: KvmPageFault): void {
+  f.exit.valid = true;
+  f.exit.gpa = f.gfn * 4096;
+  f.exit.size = 4096;
+  f.exit.private = f.isPrivate;
+}
+
+// kvm_mmu_page_fault -> kvm_tdp_mmu_page_fault. `accessPrivate` is the guest's access type
+// (SNP/TDX: from hardware); null means SW_PROTECTED, where KVM samples the attribute here.
+export function* kvmMmuPageFault(ctx: ActorCtx, f: KvmPageFault, gfn: number, accessPrivate: boolean | null): Gen<number> {
+  const s = ctx.s;
+  count(ctx, 'faults');
+  yield P['fault-entry'];
+  f.gfn = gfn;
+  f.pfn = -1;
+  f.retryReason = '';
+  f.exit.valid = false;
+  f.isPrivate = accessPrivate ?? kvmMemIsPrivate(s, gfn);
+  srcuReadLock(ctx);
+  f.slot = gfnToMemslot(s, gfn);
+  // The slot as this fault looked it up: a concurrent delete installs an INVALID copy, which a
+  // fault that already holds the old one does not see.
+  const slotInvalid = f.slot >= 0 && Atomics.load(s.i32, slotWord(s.l, f.slot, S_STATE)) !== SlotState.Valid;
+  try {
+    const r = yield* kvmMmuFaultinPfn(ctx, f, slotInvalid);
+    if (r !== RET_PF_FIXED) return r;
+    return yield* kvmTdpMmuMap(ctx, f);
+  } finally {
+    srcuReadUnlock(ctx);
+  }
+}
+
+// kvm_mmu_faultin_pfn
+function* kvmMmuFaultinPfn(ctx: ActorCtx, f: KvmPageFault, slotInvalid: boolean): Gen<number> {
+  const s = ctx.s;
+  if (!ctx.bugs.B2) {
+    yield P['seq-snapshot'];
+    f.mmuSeq = Atomics.load(s.i32, G_SEQ); // smp_rmb(): every later load is ordered after this
+  }
+  yield P['attr-read'];
+  if (!ctx.bugs.B4 && f.isPrivate !== kvmMemIsPrivate(s, f.gfn)) {
+    kvmPrepareMemoryFaultExit(f);
+    count(ctx, 'memoryFaultExits');
+    return -EFAULT;
+  }
+  if (f.slot < 0) {
+    // kvm_handle_noslot_fault
+    if (f.isPrivate) {
+      kvmPrepareMemoryFaultExit(f);
+      count(ctx, 'memoryFaultExits');
+      return -EFAULT;
+    }
+    count(ctx, 'mmioExits');
+    return RET_PF_EMULATE;
+  }
+  yield P['slot-check'];
+  if (slotInvalid && !ctx.bugs.B21) return retry(ctx, f, 'invalid-slot');
+  if (!ctx.bugs.B2) {
+    yield P['precheck-lockless'];
+    if (mmuInvalidateRetryGfnUnsafe(s, f.mmuSeq, f.gfn)) return retry(ctx, f, 'lockless');
+  }
+  const r = yield* __kvmMmuFaultinPfn(ctx, f);
+  if (r < 0) return r;
+  if (ctx.bugs.B2) {
+    // B2: the snapshot taken after the pfn was resolved: a writer that finished in between is invisible
+    yield P['seq-snapshot'];
+    f.mmuSeq = Atomics.load(s.i32, G_SEQ);
+  }
+  yield P['precheck-lockless-2'];
+  if (mmuInvalidateRetryGfnUnsafe(s, f.mmuSeq, f.gfn)) {
+    pagePut(ctx, f.pfn);
+    return retry(ctx, f, 'lockless');
+  }
+  return RET_PF_FIXED;
+}
+
+// __kvm_mmu_faultin_pfn: guest_memfd for private accesses (kvm_mmu_faultin_pfn_gmem), else the HVA
+function* __kvmMmuFaultinPfn(ctx: ActorCtx, f: KvmPageFault): Gen<number> {
+  const s = ctx.s;
+  const pfn = f.isPrivate ? yield* kvmGmemGetPfn(ctx, f.slot, f.gfn) : yield* hvaToPfn(ctx, gfnToHva(s, f.slot, f.gfn));
+  if (pfn < 0) {
+    if (f.isPrivate) {
+      kvmPrepareMemoryFaultExit(f);
+      count(ctx, 'memoryFaultExits');
+    }
+    return pfn;
+  }
+  f.pfn = pfn;
+  f.gen = Atomics.load(s.i32, pfnWord(s.l, pfn, P_GEN)); // stable: we hold a reference
+  return RET_PF_FIXED;
+}
+
+// mmu_lock for read, is_page_fault_stale, kvm_tdp_mmu_map, kvm_mmu_finish_page_fault
+function* kvmTdpMmuMap(ctx: ActorCtx, f: KvmPageFault): Gen<number> {
+  const s = ctx.s;
+  yield* mmuReadLock(ctx);
+  yield P['stale-check'];
+  if (!ctx.bugs.B1 && isPageFaultStale(ctx, f)) {
+    pagePut(ctx, f.pfn);
+    mmuReadUnlock(ctx);
+    return retry(ctx, f, 'stale');
+  }
+  yield P['spte-install'];
+  const index = f.isPrivate ? kvmGmemGetIndex(s, f.slot, f.gfn) : gfnToHva(s, f.slot, f.gfn);
+  checkInstall(ctx, f.slot, f.gfn, f.pfn, f.gen, f.isPrivate, index);
+  const r = tdpMmuMapLeaf(ctx, f.gfn, f.pfn, f.gen, f.isPrivate);
+  pagePut(ctx, f.pfn); // kvm_mmu_finish_page_fault: the page is not pinned by the SPTE
+  mmuReadUnlock(ctx);
+  return r === 0 ? RET_PF_FIXED : RET_PF_SPURIOUS;
+}
+
+// is_page_fault_stale (TDP MMU: the root cannot be obsolete here)
+function isPageFaultStale(ctx: ActorCtx, f: KvmPageFault): boolean {
+  return mmuInvalidateRetryGfn(ctx.s, f.mmuSeq, f.gfn);
+}
+
+function retry(ctx: ActorCtx, f: KvmPageFault, why: KvmPageFault['retryReason']): number {
+  f.retryReason = why;
+  count(ctx, why === 'stale' ? 'retryStale' : why === 'lockless' ? 'retryLockless' : 'retryInvalidSlot');
+  return RET_PF_RETRY;
+}

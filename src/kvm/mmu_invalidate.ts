@@ -1,0 +1,117 @@
+// The invalidation protocol of virt/kvm/kvm_main.c: begin / range_add / end under the write
+// mmu_lock, and the two retry checks faults make against it.
+import { count, type ActorCtx, type Gen } from '../engine/ctx.js';
+import { P } from '../engine/points.js';
+import { checkInProgress } from '../check/online.js';
+import { A_INSIDE, A_IN_GUEST, actorWord, G_IN_PROGRESS, G_RANGE_END, G_RANGE_START, G_SEQ, INVALID_GFN } from '../shm/layout.js';
+import type { Shm } from '../shm/state.js';
+import { tdpMmuZapLeaf } from './spte.js';
+import { mmuWriteLock, mmuWriteUnlock } from '../sync/ops.js';
+
+/** gfns zapped between cond_resched points of a zap walk */
+export const ZAP_CHUNK = 4;
+
+// kvm_mmu_invalidate_begin (caller holds mmu_lock for write)
+export function kvmMmuInvalidateBegin(ctx: ActorCtx): void {
+  const a = ctx.s.i32;
+  if (Atomics.add(a, G_IN_PROGRESS, 1) === 0) {
+    // Ranges accumulate until every outstanding invalidation has ended.
+    Atomics.store(a, G_RANGE_START, INVALID_GFN);
+    Atomics.store(a, G_RANGE_END, INVALID_GFN);
+  }
+  Atomics.add(a, ctx.base + A_INSIDE, 1);
+  count(ctx, 'invalidations');
+}
+
+// kvm_mmu_invalidate_range_add (caller holds mmu_lock for write)
+export function kvmMmuInvalidateRangeAdd(ctx: ActorCtx, start: number, end: number): void {
+  const a = ctx.s.i32;
+  const s = Atomics.load(a, G_RANGE_START);
+  if (s === INVALID_GFN) {
+    Atomics.store(a, G_RANGE_START, start);
+    Atomics.store(a, G_RANGE_END, end);
+  } else {
+    Atomics.store(a, G_RANGE_START, Math.min(s, start));
+    Atomics.store(a, G_RANGE_END, Math.max(Atomics.load(a, G_RANGE_END), end));
+  }
+}
+
+// kvm_mmu_invalidate_end (caller holds mmu_lock for write). The two stores are separate yield
+// points so lockless readers can observe the state between them (what B9 swaps).
+export function* kvmMmuInvalidateEnd(ctx: ActorCtx): Gen {
+  const a = ctx.s.i32;
+  if (!ctx.bugs.B9) {
+    yield P['invalidate-end:seq'];
+    Atomics.add(a, G_SEQ, 1);
+    yield P['invalidate-end:in_progress'];
+    Atomics.sub(a, G_IN_PROGRESS, 1);
+  } else {
+    yield P['invalidate-end:in_progress'];
+    Atomics.sub(a, G_IN_PROGRESS, 1);
+    yield P['invalidate-end:seq'];
+    Atomics.add(a, G_SEQ, 1);
+  }
+  Atomics.sub(a, ctx.base + A_INSIDE, 1);
+  checkInProgress(ctx);
+}
+
+// mmu_invalidate_retry_gfn_unsafe: the lockless precheck (false negatives allowed)
+export function mmuInvalidateRetryGfnUnsafe(s: Shm, mmuSeq: number, gfn: number): boolean {
+  const a = s.i32;
+  if (Atomics.load(a, G_IN_PROGRESS) !== 0 && gfn >= Atomics.load(a, G_RANGE_START) && gfn < Atomics.load(a, G_RANGE_END)) {
+    return true;
+  }
+  return Atomics.load(a, G_SEQ) !== mmuSeq;
+}
+
+// mmu_invalidate_retry_gfn: the check under mmu_lock (is_page_fault_stale)
+export function mmuInvalidateRetryGfn(s: Shm, mmuSeq: number, gfn: number): boolean {
+  const a = s.i32;
+  if (Atomics.load(a, G_IN_PROGRESS) !== 0) {
+    const start = Atomics.load(a, G_RANGE_START);
+    if (start === INVALID_GFN) return true; // WARN_ON_ONCE in the kernel: in progress with no range yet
+    if (gfn >= start && gfn < Atomics.load(a, G_RANGE_END)) return true;
+  }
+  return Atomics.load(a, G_SEQ) !== mmuSeq;
+}
+
+// kvm_unmap_gfn_range -> kvm_tdp_mmu_unmap_gfn_range: zap [start, end), yielding the write
+// lock between chunks as tdp_mmu_zap_leafs does with may_block (cond_resched_rwlock_write).
+export function* kvmZapGfnRange(ctx: ActorCtx, start: number, end: number): Gen {
+  for (let g = start; g < end; g += ZAP_CHUNK) {
+    if (g !== start) {
+      mmuWriteUnlock(ctx);
+      yield P['zap-resched'];
+      yield* mmuWriteLock(ctx);
+    }
+    yield P.zap;
+    const stop = Math.min(end, g + ZAP_CHUNK);
+    let zapped = false;
+    for (let x = g; x < stop; x++) zapped = tdpMmuZapLeaf(ctx, x) || zapped;
+    if (zapped) kvmFlushRemoteTlbs(ctx.s);
+  }
+}
+
+// kvm_flush_remote_tlbs (KVM_REQUEST_WAIT): returns once no vCPU is still using a translation it
+// read before the zap. A guest access is one step under sim, so this only ever waits on threads.
+export function kvmFlushRemoteTlbs(s: Shm): void {
+  for (let id = 0; id < s.l.nActors; id++) {
+    const w = actorWord(s.l, id, A_IN_GUEST);
+    while (Atomics.load(s.i32, w) !== 0) {
+      /* the access is a few loads and stores */
+    }
+  }
+}
+
+// kvm_mmu_unmap_gfn_range: range_add, then zap (B6 swaps them)
+export function* kvmMmuUnmapGfnRange(ctx: ActorCtx, start: number, end: number): Gen {
+  if (!ctx.bugs.B6) {
+    yield P['range-add'];
+    kvmMmuInvalidateRangeAdd(ctx, start, end);
+  }
+  yield* kvmZapGfnRange(ctx, start, end);
+  if (ctx.bugs.B6) {
+    yield P['range-add'];
+    kvmMmuInvalidateRangeAdd(ctx, start, end);
+  }
+}

@@ -1,0 +1,58 @@
+// The human-readable report: header, result, per-actor activity table, violation details.
+import { INVARIANTS, type InvariantId } from '../check/invariant-ids.js';
+import type { Stats } from '../engine/stats.js';
+import type { CounterName } from '../shm/layout.js';
+
+const fmt = (n: number) => n.toLocaleString('en-US');
+
+export function rate(n: number, ms: number): string {
+  const r = ms > 0 ? (n * 1000) / ms : 0;
+  return r >= 1e6 ? `${(r / 1e6).toFixed(2)}M/s` : r >= 1e3 ? `${(r / 1e3).toFixed(1)}k/s` : `${r.toFixed(0)}/s`;
+}
+
+export const seconds = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
+
+/** Columns of the activity table, by actor kind relevance. */
+const COLUMNS: Array<[CounterName, string]> = [
+  ['faults', 'faults'],
+  ['installs', 'installs'],
+  ['fastHits', 'fast hits'],
+  ['retries', 'retries'],
+  ['memoryFaultExits', 'mem-fault exits'],
+  ['hypercalls', 'hypercalls'],
+  ['exitsServed', 'exits served'],
+  ['conversions', 'conversions'],
+  ['punchHoles', 'punch holes'],
+  ['fallocates', 'fallocates'],
+  ['invalidations', 'invalidations'],
+  ['zaps', 'zaps'],
+  ['slotDeletes', 'slot deletes'],
+  ['allocations', 'allocs'],
+];
+
+export function table(header: string[], rows: string[][]): string {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
+  const line = (r: string[]) => r.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ');
+  return [line(header), ...rows.map(line)].map((l) => `  ${l}`).join('\n');
+}
+
+export function activityTable(stats: Stats): string {
+  const cols = COLUMNS.filter(([c]) => stats.total[c] > 0);
+  const rows = stats.actors.map((a) => [a.name, ...cols.map(([c]) => (a.counters[c] ? fmt(a.counters[c]) : '·'))]);
+  rows.push(['total', ...cols.map(([c]) => fmt(stats.total[c]))]);
+  return table(['actor', ...cols.map(([, h]) => h)], rows);
+}
+
+export function retryLine(stats: Stats): string {
+  const t = stats.total;
+  return `retries: ${fmt(t.retries)} (lockless precheck ${fmt(t.retryLockless)}, stale under mmu_lock ${fmt(t.retryStale)}, invalid memslot ${fmt(t.retryInvalidSlot)})`;
+}
+
+export function violationText(v: { invariant: InvariantId; message: string }): string {
+  return `VIOLATION ${v.invariant} (${INVARIANTS[v.invariant]})\n  ${v.message}`;
+}
+
+/** The fixed JSON stats block: every counter, totals. */
+export function statsJson(stats: Stats): Record<CounterName, number> {
+  return { ...stats.total };
+}

@@ -1,0 +1,216 @@
+// The only file that knows where things live in the SharedArrayBuffer.
+// Everything is an Int32 word; hot words that different threads write sit on their own
+// 64-byte line (16 words) so one actor's counters never false-share with another's.
+
+export const MAGIC = 0x676d656d; // 'gmem'
+export const LAYOUT_VERSION = 1;
+export const LINE = 16; // Int32 words per 64-byte cache line
+
+/** Per-actor counters, in order. The report and JSON use these names. */
+export const COUNTERS = [
+  'faults', // kvm_mmu_page_fault entries
+  'installs', // SPTEs installed
+  'fastHits', // guest accesses served by a present SPTE, no fault
+  'retries', // RET_PF_RETRY returned to the guest
+  'retryLockless', // mmu_invalidate_retry_gfn_unsafe fired (either precheck)
+  'retryStale', // is_page_fault_stale fired under mmu_lock
+  'retryInvalidSlot', // KVM_MEMSLOT_INVALID
+  'memoryFaultExits', // KVM_EXIT_MEMORY_FAULT
+  'mmioExits', // shared access with no memslot
+  'hypercalls', // guest KVM_HC_MAP_GPA_RANGE
+  'exitsServed', // VMM: exits and hypercalls handled
+  'conversions', // KVM_SET_MEMORY_ATTRIBUTES calls that changed attributes
+  'punchHoles', // fallocate(PUNCH_HOLE) calls
+  'fallocates', // fallocate(allocate) calls
+  'allocations', // pfns allocated (page cache or HVA)
+  'frees', // pfns freed
+  'invalidations', // kvm_mmu_invalidate_begin calls
+  'zaps', // SPTEs zapped
+  'slotDeletes',
+  'slotCreates',
+  'enomem', // allocation failures
+  'reads',
+  'writes',
+  'steps', // yield points passed
+] as const;
+export type CounterName = (typeof COUNTERS)[number];
+export const C: { [K in CounterName]: number } = Object.fromEntries(COUNTERS.map((n, i) => [n, i])) as never;
+
+// Per-actor words after the counters (all inside the actor's own lines).
+export const ACTOR_WORDS = 48; // three lines
+export const A_SRCU = 24; // SRCU read-side epoch (0 = not in a read-side section)
+export const A_INSIDE = 25; // ghost: invalidations this actor has begun and not ended
+export const A_WAIT_KIND = 26; // what the actor waits on (for deadlock reports); 0 = nothing
+export const A_WAIT_ARG = 27;
+export const A_DONE = 28; // 1 when the actor's program returned
+// vCPU ↔ VMM mailbox (KVM_RUN exit handed to the VMM thread)
+export const A_MB_STATE = 29; // 0 idle, 1 request posted, 2 served
+export const A_MB_GFN = 30;
+export const A_MB_ARG = 31; // MB_* flags | npages << MB_NPAGES_SHIFT
+export const A_IN_GUEST = 32; // 1 while the vCPU accesses memory through an SPTE (remote TLB flushes wait for 0)
+export const A_SLEEP = 33; // a word nobody writes: Atomics.wait on it is a plain sleep
+export const A_WAIT_ARG2 = 34;
+export const A_RETURNED = 35; // the actor's program returned (set by the engine)
+export const MB_PRIVATE = 1;
+export const MB_HYPERCALL = 2;
+export const MB_FALLOCATE = 4;
+export const MB_UNHANDLED = 8; // set by the VMM in the reply: nothing it could do
+export const MB_NPAGES_SHIFT = 4;
+
+// Global words. Each group starts on its own line.
+export const G_MAGIC = 0;
+export const G_VERSION = 1;
+export const G_NGFNS = 2;
+export const G_NSLOTS = 3;
+export const G_FILE_PAGES = 4;
+export const G_NPFNS = 5;
+export const G_NACTORS = 6;
+
+// mmu_lock: its own line (every fault reads-locks it)
+export const G_MMU_LOCK = 1 * LINE;
+export const G_MMU_LOCK_SLEEPERS = G_MMU_LOCK + 1;
+// invalidation state: written under W(mmu_lock)
+export const G_SEQ = 2 * LINE;
+export const G_IN_PROGRESS = G_SEQ + 1;
+export const G_RANGE_START = G_SEQ + 2;
+export const G_RANGE_END = G_SEQ + 3;
+// other locks
+export const G_SLOTS_LOCK = 3 * LINE;
+export const G_SLOTS_LOCK_SLEEPERS = G_SLOTS_LOCK + 1;
+export const G_INV_LOCK = 4 * LINE; // filemap invalidate_lock of the one gmem inode
+export const G_INV_LOCK_SLEEPERS = G_INV_LOCK + 1;
+export const G_POOL_LOCK = 5 * LINE; // zone lock of the pfn allocator (internal, not a yield point)
+export const G_FREE_TOP = G_POOL_LOCK + 1;
+export const G_SRCU_EPOCH = 6 * LINE;
+// run control
+export const G_STOP = 7 * LINE;
+export const G_VIOLATION = G_STOP + 1; // 0 none, else 1 + invariant index
+export const G_STEP = G_STOP + 2; // global step counter (threads replay)
+export const G_TURN = G_STOP + 3; // actor whose turn it is (threads replay)
+export const G_MB_DOORBELL = 8 * LINE; // bumped when a vCPU posts an exit to the VMM
+// mmu notifiers: mn_active_invalidate_count and mn_invalidate_lock (memslot swaps wait for 0)
+export const G_MN_ACTIVE = 9 * LINE;
+export const G_MN_LOCK = G_MN_ACTIVE + 1;
+export const GLOBAL_WORDS = 10 * LINE;
+
+// per slot: one line each
+export const S_STATE = 0; // SlotState
+export const S_BASE_GFN = 1;
+export const S_NPAGES = 2;
+export const S_PGOFF = 3;
+export const S_FILE = 4; // 1 = bound to the gmem file, 0 = slot->gmem.file NULL
+export const S_HVA_BASE = 5; // first index of this slot's userspace (HVA) pages
+export const S_GENERATION = 6;
+
+export const SlotState = {
+  Absent: 0,
+  Valid: 1,
+  /** KVM_MEMSLOT_INVALID copy installed; SPTEs may still exist */
+  Invalid: 2,
+  /** after kvm_arch_flush_shadow_memslot: no SPTE may exist for it */
+  Flushed: 3,
+} as const;
+
+// per pfn word offsets (PFN_WORDS words each)
+export const P_GEN = 0; // bumped on every free: an SPTE remembering an older gen is stale
+export const P_REF = 1; // refcount
+export const P_OWNER = 2; // PfnOwner
+export const P_INDEX = 3; // file index (gmem) or HVA index (shared)
+export const P_FLAGS = 4; // PF_UPTODATE | PF_LOCKED
+export const P_CONTENT = 5; // content tag: what the guest/host last wrote (0 = zeroes)
+export const P_RMAP = 6; // ghost: number of SPTEs mapping this pfn
+export const P_RMAP_GFN = 7; // ghost: the gfn of the last SPTE installed for this pfn (for messages)
+export const PFN_WORDS = 8;
+export const PF_UPTODATE = 1;
+export const PF_LOCKED = 2;
+
+export const PfnOwner = {
+  Free: 0,
+  PageCache: 1,
+  Hva: 2,
+  /** removed from the page cache or HVA by truncation/discard, still referenced (being freed) */
+  Removed: 3,
+} as const;
+
+// per gfn word offsets (GFN_WORDS words each)
+export const F_ATTR = 0; // KVM_MEMORY_ATTRIBUTE_PRIVATE bit or 0
+export const F_SPTE_PFN = 1; // pfn + 1, 0 = not present
+export const F_SPTE_GEN = 2; // pfn generation at install
+export const F_SPTE_FLAGS = 3; // SPTE_PRIVATE | SPTE_WRITABLE
+export const F_EPOCH = 4; // ghost: bumped when the gfn's content may legitimately change
+export const F_ZERO = 5; // ghost: ZERO_PRIVATE / ZERO_SHARED: the view was punched/discarded and must read zeroes until written
+export const GFN_WORDS = 6;
+export const SPTE_PRIVATE = 1;
+export const SPTE_WRITABLE = 2;
+export const ZERO_PRIVATE = 1;
+export const ZERO_SHARED = 2;
+
+export const KVM_MEMORY_ATTRIBUTE_PRIVATE = 1 << 3;
+export const INVALID_GFN = -1;
+
+export interface LayoutConfig {
+  nGfns: number;
+  nSlots: number;
+  filePages: number;
+  hvaPages: number;
+  nPfns: number;
+  nActors: number;
+  /** words reserved for a recorded schedule (threads replay); 0 when unused */
+  scheduleWords: number;
+}
+
+export interface Layout extends LayoutConfig {
+  actorBase: number;
+  slotBase: number;
+  gfnBase: number;
+  filemapBase: number; // per file index: pfn + 1
+  bindingBase: number; // per file index: slot + 1
+  hvaBase: number; // per HVA page: pfn + 1
+  pfnBase: number;
+  freeStackBase: number;
+  scheduleBase: number; // decisions (actor per step)
+  traceBase: number; // point per step, written by the actor that took it
+  words: number;
+  bytes: number;
+}
+
+const roundLine = (n: number) => Math.ceil(n / LINE) * LINE;
+
+export function computeLayout(cfg: LayoutConfig): Layout {
+  let at = GLOBAL_WORDS;
+  const take = (words: number) => {
+    const base = at;
+    at = roundLine(at + words);
+    return base;
+  };
+  const actorBase = take(cfg.nActors * ACTOR_WORDS);
+  const slotBase = take(cfg.nSlots * LINE);
+  const gfnBase = take(cfg.nGfns * GFN_WORDS);
+  const filemapBase = take(cfg.filePages);
+  const bindingBase = take(cfg.filePages);
+  const hvaBase = take(cfg.hvaPages);
+  const pfnBase = take(cfg.nPfns * PFN_WORDS);
+  const freeStackBase = take(cfg.nPfns);
+  const scheduleBase = take(cfg.scheduleWords);
+  const traceBase = take(cfg.scheduleWords);
+  return {
+    ...cfg,
+    actorBase,
+    slotBase,
+    gfnBase,
+    filemapBase,
+    bindingBase,
+    hvaBase,
+    pfnBase,
+    freeStackBase,
+    scheduleBase,
+    traceBase,
+    words: at,
+    bytes: at * 4,
+  };
+}
+
+export const actorWord = (l: Layout, actor: number, w: number) => l.actorBase + actor * ACTOR_WORDS + w;
+export const slotWord = (l: Layout, slot: number, w: number) => l.slotBase + slot * LINE + w;
+export const gfnWord = (l: Layout, gfn: number, w: number) => l.gfnBase + gfn * GFN_WORDS + w;
+export const pfnWord = (l: Layout, pfn: number, w: number) => l.pfnBase + pfn * PFN_WORDS + w;

@@ -1,0 +1,122 @@
+// The shared state: one SharedArrayBuffer, viewed as Int32 words, built from a scenario.
+import type { Scenario } from '../scenario/types.js';
+import {
+  computeLayout,
+  G_MAGIC,
+  G_VERSION,
+  G_NGFNS,
+  G_NSLOTS,
+  G_FILE_PAGES,
+  G_NPFNS,
+  G_NACTORS,
+  G_RANGE_START,
+  G_RANGE_END,
+  G_FREE_TOP,
+  G_SRCU_EPOCH,
+  INVALID_GFN,
+  LAYOUT_VERSION,
+  MAGIC,
+  S_BASE_GFN,
+  S_FILE,
+  S_HVA_BASE,
+  S_NPAGES,
+  S_PGOFF,
+  S_STATE,
+  SlotState,
+  slotWord,
+  type Layout,
+  type LayoutConfig,
+} from './layout.js';
+
+export interface Shm {
+  sab: SharedArrayBuffer;
+  i32: Int32Array;
+  l: Layout;
+}
+
+export function actorCount(sc: Scenario): number {
+  return sc.vcpus.count + 1 + sc.converter.count + sc.puncher.count + sc.slotChurn.count;
+}
+
+export function layoutConfigFor(sc: Scenario, scheduleWords = 0): LayoutConfig {
+  let nGfns = 0;
+  let hvaPages = 0;
+  for (const s of sc.slots) {
+    nGfns = Math.max(nGfns, s.baseGfn + s.npages);
+    hvaPages += s.npages;
+  }
+  return {
+    nGfns,
+    nSlots: sc.slots.length,
+    filePages: sc.gmemPages,
+    hvaPages,
+    nPfns: sc.pfnPool,
+    nActors: actorCount(sc),
+    scheduleWords,
+  };
+}
+
+/** Allocate and initialise the state for a scenario: memslots created and bound, all pfns free. */
+export function createShm(sc: Scenario, scheduleWords = 0): Shm {
+  const l = computeLayout(layoutConfigFor(sc, scheduleWords));
+  const sab = new SharedArrayBuffer(l.bytes);
+  const i32 = new Int32Array(sab);
+  i32[G_MAGIC] = MAGIC;
+  i32[G_VERSION] = LAYOUT_VERSION;
+  i32[G_NGFNS] = l.nGfns;
+  i32[G_NSLOTS] = l.nSlots;
+  i32[G_FILE_PAGES] = l.filePages;
+  i32[G_NPFNS] = l.nPfns;
+  i32[G_NACTORS] = l.nActors;
+  i32[G_RANGE_START] = INVALID_GFN;
+  i32[G_RANGE_END] = INVALID_GFN;
+  i32[G_SRCU_EPOCH] = 1;
+  let hva = 0;
+  sc.slots.forEach((s, id) => {
+    i32[slotWord(l, id, S_STATE)] = SlotState.Valid;
+    i32[slotWord(l, id, S_BASE_GFN)] = s.baseGfn;
+    i32[slotWord(l, id, S_NPAGES)] = s.npages;
+    i32[slotWord(l, id, S_PGOFF)] = s.gmemOffset;
+    i32[slotWord(l, id, S_FILE)] = 1;
+    i32[slotWord(l, id, S_HVA_BASE)] = hva;
+    hva += s.npages;
+    for (let i = 0; i < s.npages; i++) i32[l.bindingBase + s.gmemOffset + i] = id + 1;
+  });
+  // Free stack: lowest pfn on top so allocation order is easy to read in traces.
+  for (let i = 0; i < l.nPfns; i++) i32[l.freeStackBase + i] = l.nPfns - 1 - i;
+  i32[G_FREE_TOP] = l.nPfns;
+  return { sab, i32, l };
+}
+
+/** Re-attach to a SharedArrayBuffer built by createShm (in a worker). */
+export function attachShm(sab: SharedArrayBuffer, cfg: LayoutConfig): Shm {
+  const l = computeLayout(cfg);
+  const i32 = new Int32Array(sab);
+  if (i32[G_MAGIC] !== MAGIC || i32[G_VERSION] !== LAYOUT_VERSION) {
+    throw new Error(`shared state: bad magic or layout version (${i32[G_MAGIC]}/${i32[G_VERSION]})`);
+  }
+  return { sab, i32, l };
+}
+
+/** The memslot holding gfn, or -1 (kvm's gfn_to_memslot over the active set; absent slots skipped). */
+export function gfnToMemslot(s: Shm, gfn: number): number {
+  const { i32, l } = s;
+  for (let id = 0; id < l.nSlots; id++) {
+    if (i32[slotWord(l, id, S_STATE)] === SlotState.Absent) continue;
+    const base = i32[slotWord(l, id, S_BASE_GFN)];
+    if (gfn >= base && gfn < base + i32[slotWord(l, id, S_NPAGES)]) return id;
+  }
+  return -1;
+}
+
+/** kvm_gmem_get_index: file page index of gfn in slot. */
+export function kvmGmemGetIndex(s: Shm, slot: number, gfn: number): number {
+  const { i32, l } = s;
+  return gfn - i32[slotWord(l, slot, S_BASE_GFN)] + i32[slotWord(l, slot, S_PGOFF)];
+}
+
+/** HVA page index of gfn in slot (userspace_addr + offset). */
+export function gfnToHva(s: Shm, slot: number, gfn: number): number {
+  const { i32, l } = s;
+  return gfn - i32[slotWord(l, slot, S_BASE_GFN)] + i32[slotWord(l, slot, S_HVA_BASE)];
+}

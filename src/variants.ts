@@ -1,0 +1,111 @@
+// The bug-injection catalogue (spec §4): each variant removes or reorders one kernel check.
+// The toggle sits at the exact place in the code, as `ctx.bugs.Bn`.
+import type { InvariantId } from './check/invariant-ids.js';
+
+export interface VariantInfo {
+  id: VariantId;
+  name: string;
+  /** the kernel check or ordering it removes */
+  removes: string;
+  /** the invariant expected to fire first on the default scenario, or null for a negative control */
+  expect: InvariantId | null;
+  /** other invariants the same bug breaks (which one fires first depends on the interleaving) */
+  alsoBreaks: InvariantId[];
+}
+
+export const VARIANT_IDS = ['B1', 'B2', 'B4', 'B5', 'B6', 'B7', 'B9', 'B10', 'B11', 'B20', 'B21'] as const;
+export type VariantId = (typeof VARIANT_IDS)[number];
+export type Bugs = { readonly [K in VariantId]: boolean };
+
+export const VARIANTS: readonly VariantInfo[] = [
+  {
+    id: 'B1',
+    name: 'skip-stale-check',
+    removes: 'is_page_fault_stale() under mmu_lock before installing the SPTE (arch/x86/kvm/mmu/mmu.c)',
+    expect: 'I2',
+    alsoBreaks: ['I1'],
+  },
+  {
+    id: 'B2',
+    name: 'late-seq-snapshot',
+    removes: 'the ordering "snapshot mmu_invalidate_seq, smp_rmb, then resolve the pfn" in kvm_mmu_faultin_pfn (snapshot taken after)',
+    expect: 'I2',
+    alsoBreaks: ['I1'],
+  },
+  {
+    id: 'B4',
+    name: 'skip-private-mismatch',
+    removes: 'fault->is_private != kvm_mem_is_private() -> KVM_EXIT_MEMORY_FAULT in kvm_mmu_faultin_pfn',
+    expect: 'I2',
+    alsoBreaks: [],
+  },
+  {
+    id: 'B5',
+    name: 'begin-after-zap',
+    removes: 'kvm_mmu_invalidate_begin in the same mmu_lock section as, and before, the zap (begin moved to a later section)',
+    expect: 'I1',
+    alsoBreaks: [],
+  },
+  {
+    id: 'B6',
+    name: 'range-add-after-zap',
+    removes: 'kvm_mmu_invalidate_range_add before each zap in kvm_mmu_unmap_gfn_range (range added after the zap, which may yield)',
+    expect: 'I2',
+    alsoBreaks: ['I1'],
+  },
+  {
+    id: 'B7',
+    name: 'truncate-before-begin',
+    removes: 'invalidate begin+zap before truncate_inode_pages_range in kvm_gmem_punch_hole (truncate moved first)',
+    expect: 'I1',
+    alsoBreaks: [],
+  },
+  {
+    id: 'B9',
+    name: 'end-seq-after-in-progress',
+    removes: 'the order "seq++ then in_progress--" in kvm_mmu_invalidate_end (swapped); benign: the locked check catches it',
+    expect: null,
+    alsoBreaks: [],
+  },
+  {
+    id: 'B10',
+    name: 'punch-without-invalidate-lock',
+    removes: 'filemap_invalidate_lock (exclusive) around kvm_gmem_punch_hole, so bindings can change between begin and end',
+    expect: 'I4',
+    alsoBreaks: ['STARVATION'],
+  },
+  {
+    id: 'B11',
+    name: 'store-attributes-after-end',
+    removes: 'storing the attributes inside the begin/end window of kvm_vm_set_mem_attributes (stored after end)',
+    expect: 'I2',
+    alsoBreaks: [],
+  },
+  {
+    id: 'B20',
+    name: 'punch-without-invalidation',
+    removes: 'kvm_gmem_invalidate_begin/end around the truncate in kvm_gmem_punch_hole (only truncates)',
+    expect: 'I1',
+    alsoBreaks: ['I7'],
+  },
+  {
+    id: 'B21',
+    name: 'skip-invalid-slot-check',
+    removes: 'the KVM_MEMSLOT_INVALID -> RET_PF_RETRY check in kvm_mmu_faultin_pfn (not in the spec catalogue; an extra)',
+    expect: 'I8',
+    alsoBreaks: [],
+  },
+];
+
+export const NO_BUGS: Bugs = Object.fromEntries(VARIANT_IDS.map((id) => [id, false])) as unknown as Bugs;
+
+/** Look up a variant by catalogue id (B1) or name (skip-stale-check); case-insensitive. */
+export function findVariant(key: string): VariantInfo | undefined {
+  const k = key.toLowerCase();
+  return VARIANTS.find((v) => v.id.toLowerCase() === k || v.name === k);
+}
+
+export function bugsFor(variant: VariantId | null): Bugs {
+  if (!variant) return NO_BUGS;
+  return { ...NO_BUGS, [variant]: true };
+}

@@ -1,0 +1,207 @@
+// A vCPU: the guest program (accesses with a pattern, conversions by hypercall as in
+// private_mem_conversions_test) plus the KVM_RUN loop that faults and hands exits to the VMM.
+// Each vCPU owns a disjoint run of gfns, writes tags into it and checks what it reads back.
+import { count, type ActorCtx, type Gen } from '../engine/ctx.js';
+import { P } from '../engine/points.js';
+import {
+  A_DONE,
+  A_IN_GUEST,
+  A_MB_ARG,
+  A_MB_GFN,
+  A_MB_STATE,
+  F_EPOCH,
+  F_ZERO,
+  G_MB_DOORBELL,
+  MB_FALLOCATE,
+  MB_HYPERCALL,
+  MB_NPAGES_SHIFT,
+  MB_PRIVATE,
+  MB_UNHANDLED,
+  P_CONTENT,
+  ZERO_PRIVATE,
+  ZERO_SHARED,
+  gfnWord,
+  pfnWord,
+} from '../shm/layout.js';
+import { newFault, kvmMmuPageFault, RET_PF_EMULATE, RET_PF_RETRY, type KvmPageFault } from '../kvm/mmu.js';
+import { sptePresent, sptePrivate } from '../kvm/spte.js';
+import { waitNotEqual } from '../sync/ops.js';
+import type { Scenario } from '../scenario/types.js';
+
+/** Exits served for one access before the guest gives up on it (e.g. its memslot is gone). */
+const MAX_EXITS_PER_ACCESS = 4;
+
+export interface VcpuState {
+  lo: number;
+  hi: number;
+  /** the guest's own view (coco): 1 = it accepted the page as private */
+  belief: Uint8Array;
+  expTag: Int32Array;
+  expEpoch: Int32Array;
+  /** ZERO_PRIVATE / ZERO_SHARED: which view the expectation was written through; 0 = none */
+  expView: Uint8Array;
+  tag: number;
+  cursor: number;
+  fault: KvmPageFault;
+}
+
+/** The vCPU's own gfns: all memslot gfns split evenly, in order. */
+export function vcpuRegion(sc: Scenario, index: number): [number, number] {
+  const gfns: number[] = [];
+  for (const s of sc.slots) for (let g = s.baseGfn; g < s.baseGfn + s.npages; g++) gfns.push(g);
+  gfns.sort((a, b) => a - b);
+  const per = Math.floor(gfns.length / sc.vcpus.count);
+  return [gfns[index * per], gfns[index * per + per - 1] + 1];
+}
+
+function newVcpuState(sc: Scenario, index: number): VcpuState {
+  const [lo, hi] = vcpuRegion(sc, index);
+  const n = hi - lo;
+  return {
+    lo,
+    hi,
+    belief: new Uint8Array(n),
+    expTag: new Int32Array(n),
+    expEpoch: new Int32Array(n),
+    expView: new Uint8Array(n),
+    tag: 0,
+    cursor: 0,
+    fault: newFault(),
+  };
+}
+
+function pickGfn(ctx: ActorCtx, v: VcpuState): number {
+  const spec = ctx.sc.vcpus;
+  const n = v.hi - v.lo;
+  switch (spec.pattern) {
+    case 'sequential':
+      return v.lo + (v.cursor++ % n);
+    case 'hotset': {
+      const hot = Math.min(n, Math.max(1, spec.hotPages));
+      return v.lo + (ctx.rng.chance(spec.hotFraction) ? ctx.rng.below(hot) : ctx.rng.below(n));
+    }
+    default:
+      return v.lo + ctx.rng.below(n);
+  }
+}
+
+export function* vcpuProgram(ctx: ActorCtx): Gen {
+  const sc = ctx.sc;
+  const v = newVcpuState(sc, ctx.index);
+  yield P.start;
+  const n = v.hi - v.lo;
+  const initialPrivate = Math.round(n * sc.vcpus.privateFraction);
+  if (initialPrivate > 0) yield* guestConvert(ctx, v, v.lo, initialPrivate, true);
+  for (let op = 0; op < ctx.opsLimit && !ctx.stopping(); op++) {
+    if (ctx.rng.chance(sc.vcpus.conversionRate)) {
+      const len = 1 + ctx.rng.below(Math.min(n, sc.vcpus.conversionMaxPages));
+      const start = v.lo + ctx.rng.below(n - len + 1);
+      yield* guestConvert(ctx, v, start, len, ctx.rng.chance(0.5));
+    } else {
+      yield* guestAccess(ctx, v, pickGfn(ctx, v), ctx.rng.chance(sc.vcpus.writeFraction));
+    }
+  }
+  Atomics.store(ctx.s.i32, ctx.base + A_DONE, 1);
+  ringDoorbell(ctx);
+}
+
+function ringDoorbell(ctx: ActorCtx): void {
+  Atomics.add(ctx.s.i32, G_MB_DOORBELL, 1);
+  Atomics.notify(ctx.s.i32, G_MB_DOORBELL);
+}
+
+/** KVM_RUN returns to userspace: post the exit to the VMM thread and wait until it is served. */
+function* exitToVmm(ctx: ActorCtx, gfn: number, npages: number, flags: number): Gen<number> {
+  const a = ctx.s.i32;
+  a[ctx.base + A_MB_GFN] = gfn;
+  a[ctx.base + A_MB_ARG] = flags | (npages << MB_NPAGES_SHIFT);
+  Atomics.store(a, ctx.base + A_MB_STATE, 1);
+  ringDoorbell(ctx);
+  yield* waitNotEqual(ctx, ctx.base + A_MB_STATE, 1, P['exit-wait']);
+  const reply = a[ctx.base + A_MB_ARG];
+  Atomics.store(a, ctx.base + A_MB_STATE, 0);
+  return reply;
+}
+
+// guest: KVM_HC_MAP_GPA_RANGE, then the guest's own view follows
+function* guestConvert(ctx: ActorCtx, v: VcpuState, gfn: number, npages: number, toPrivate: boolean): Gen {
+  yield P.hypercall;
+  count(ctx, 'hypercalls');
+  const flags = MB_HYPERCALL | (toPrivate ? MB_PRIVATE : 0) | (ctx.sc.vcpus.fallocateOnConversion ? MB_FALLOCATE : 0);
+  yield* exitToVmm(ctx, gfn, npages, flags);
+  for (let g = gfn; g < gfn + npages; g++) v.belief[g - v.lo] = toPrivate ? 1 : 0;
+}
+
+// guest: one load or store to gfn, faulting until it can be done
+function* guestAccess(ctx: ActorCtx, v: VcpuState, gfn: number, write: boolean): Gen {
+  const s = ctx.s;
+  const a = s.i32;
+  const i = gfn - v.lo;
+  const accessPrivate = ctx.sc.vmType === 'coco' ? v.belief[i] === 1 : null;
+  let retries = 0;
+  let exits = 0;
+  let firstRetryAt = 0;
+  for (let attempt = 0; ; attempt++) {
+    yield P['guest-access'];
+    Atomics.store(a, ctx.base + A_IN_GUEST, 1);
+    const pfn = sptePresent(s, gfn);
+    if (pfn >= 0 && (accessPrivate === null || sptePrivate(s, gfn) === accessPrivate)) {
+      accessPage(ctx, v, i, gfn, pfn, write);
+      Atomics.store(a, ctx.base + A_IN_GUEST, 0);
+      if (attempt === 0) count(ctx, 'fastHits');
+      return;
+    }
+    Atomics.store(a, ctx.base + A_IN_GUEST, 0);
+    const r = yield* kvmMmuPageFault(ctx, v.fault, gfn, accessPrivate);
+    if (r === RET_PF_RETRY) {
+      count(ctx, 'retries');
+      if (retries++ === 0 && ctx.clock) firstRetryAt = ctx.clock();
+      if (retries > ctx.sc.starvationRetries && (!ctx.clock || ctx.clock() - firstRetryAt > 2000)) {
+        ctx.report('STARVATION', `vCPU ${ctx.index}: fault on gfn ${gfn} retried ${retries} times in a row (last: ${v.fault.retryReason})`);
+        return;
+      }
+      continue;
+    }
+    if (r === RET_PF_EMULATE) return; // MMIO: nothing to check
+    if (r < 0) {
+      if (!v.fault.exit.valid || ++exits > MAX_EXITS_PER_ACCESS) return;
+      const reply = yield* exitToVmm(ctx, gfn, 1, v.fault.exit.private ? MB_PRIVATE : 0);
+      if (reply & MB_UNHANDLED) return;
+    }
+    retries = 0;
+  }
+}
+
+/** The access itself, through the SPTE: write a fresh tag, or read and check against what this vCPU knows. */
+function accessPage(ctx: ActorCtx, v: VcpuState, i: number, gfn: number, pfn: number, write: boolean): void {
+  const a = ctx.s.i32;
+  const l = ctx.s.l;
+  const view = sptePrivate(ctx.s, gfn) ? ZERO_PRIVATE : ZERO_SHARED;
+  const epoch = Atomics.load(a, gfnWord(l, gfn, F_EPOCH));
+  const cw = pfnWord(l, pfn, P_CONTENT);
+  if (write) {
+    const tag = ((ctx.id + 1) << 22) | (++v.tag & 0x3fffff);
+    Atomics.store(a, cw, tag);
+    Atomics.and(a, gfnWord(l, gfn, F_ZERO), ~view);
+    v.expTag[i] = tag;
+    v.expEpoch[i] = epoch;
+    v.expView[i] = view;
+    count(ctx, 'writes');
+    return;
+  }
+  count(ctx, 'reads');
+  const val = Atomics.load(a, cw);
+  if ((Atomics.load(a, gfnWord(l, gfn, F_ZERO)) & view) !== 0) {
+    if (val !== 0) {
+      ctx.report('I7', `vCPU ${ctx.index}: gfn ${gfn} reads ${hex(val)} through its ${view === ZERO_PRIVATE ? 'private' : 'shared'} view after a punch/discard (expected zeroes), pfn ${pfn}`);
+    }
+    return;
+  }
+  if (v.expView[i] === view && v.expEpoch[i] === epoch && val !== v.expTag[i]) {
+    ctx.report('DATA', `vCPU ${ctx.index}: gfn ${gfn} reads ${hex(val)}, wrote ${hex(v.expTag[i])} and nothing legitimately changed it since, pfn ${pfn}`);
+  }
+}
+
+const hex = (x: number) => `0x${(x >>> 0).toString(16)}`;
+
+export { MB_UNHANDLED };
