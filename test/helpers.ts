@@ -1,0 +1,61 @@
+// Test helpers: build a state and actor contexts for a scenario, and drive one kernel path
+// generator to completion on one thread (asserting it never has to wait for another actor).
+import { actorDefs, makeCtx } from '../src/engine/actors.js';
+import { Wait, type ActorCtx, type Gen, type Violation } from '../src/engine/ctx.js';
+import { canProceed, proceed } from '../src/engine/wait.js';
+import { BUILTIN_SCENARIOS, DEFAULT_SCENARIO } from '../src/scenario/builtins.js';
+import type { Scenario } from '../src/scenario/types.js';
+import { createShm, type Shm } from '../src/shm/state.js';
+import { bugsFor, type VariantId } from '../src/variants.js';
+
+export interface World {
+  s: Shm;
+  sc: Scenario;
+  ctxs: ActorCtx[];
+  violations: Violation[];
+}
+
+/** A fresh state for `sc` with one context per actor (ids as in actorDefs: vCPUs first, then vmm, ...). */
+export function world(sc: Scenario = DEFAULT_SCENARIO, variant: VariantId | null = null, seed = 1): World {
+  const s = createShm(sc);
+  const violations: Violation[] = [];
+  const ctxs = actorDefs(sc).map((def, id) =>
+    makeCtx(def, id, {
+      s,
+      sc,
+      seed,
+      bugs: bugsFor(variant),
+      report: (ctx, invariant, message) => violations.push({ invariant, message, actor: ctx.id, step: 0 }),
+      stopping: () => false,
+    }),
+  );
+  return { s, sc, ctxs, violations };
+}
+
+/** Run a path to its return value; every wait must be satisfiable at once (no other actor runs). */
+export function drive<T>(ctx: ActorCtx, gen: Gen<T>): T {
+  for (;;) {
+    if (ctx.wait !== Wait.None) {
+      if (!canProceed(ctx.s, ctx)) throw new Error(`${ctx.name} would block: wait ${ctx.wait} on ${ctx.waitArg}`);
+      proceed(ctx.s, ctx);
+    }
+    const r = gen.next();
+    if (r.done) return r.value;
+  }
+}
+
+/** Step a generator until it yields `point` (a POINT id) and return; the generator stays suspended there. */
+export function stepUntil<T>(ctx: ActorCtx, gen: Gen<T>, point: number, maxSteps = 10_000): void {
+  for (let i = 0; i < maxSteps; i++) {
+    if (ctx.wait !== Wait.None) {
+      if (!canProceed(ctx.s, ctx)) throw new Error(`${ctx.name} would block before reaching point ${point}`);
+      proceed(ctx.s, ctx);
+    }
+    const r = gen.next();
+    if (r.done) throw new Error(`${ctx.name} finished before reaching point ${point}`);
+    if (r.value === point) return;
+  }
+  throw new Error(`point ${point} not reached in ${maxSteps} steps`);
+}
+
+export { BUILTIN_SCENARIOS, DEFAULT_SCENARIO };
