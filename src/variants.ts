@@ -13,7 +13,7 @@ export interface VariantInfo {
   alsoBreaks: InvariantId[];
 }
 
-export const VARIANT_IDS = ['B1', 'B2', 'B4', 'B5', 'B6', 'B7', 'B9', 'B10', 'B11', 'B20', 'B21'] as const;
+export const VARIANT_IDS = ['B1', 'B2', 'B4', 'B5', 'B6', 'B7', 'B9', 'B10', 'B11', 'B20', 'B21', 'B22'] as const;
 export type VariantId = (typeof VARIANT_IDS)[number];
 export type Bugs = { readonly [K in VariantId]: boolean };
 
@@ -93,6 +93,13 @@ export const VARIANTS: readonly VariantInfo[] = [
     name: 'skip-invalid-slot-check',
     removes: 'the KVM_MEMSLOT_INVALID -> RET_PF_RETRY check in kvm_mmu_faultin_pfn (not in the spec catalogue; an extra)',
     expect: 'I8',
+    alsoBreaks: [],
+  },
+  {
+    id: 'B22',
+    name: 'unbind-under-mmu-lock',
+    removes: 'the lock order invalidate_lock -> mmu_lock: memslot delete unbinds (taking invalidate_lock) while still holding mmu_lock after the flush (an extra, not in the spec catalogue)',
+    expect: 'DEADLOCK',
     alsoBreaks: [],
   },
 ];

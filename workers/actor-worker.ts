@@ -30,7 +30,8 @@ const ctx: ActorCtx = makeCtx(def, input.actor, {
     if (enabled && !enabled.has(invariant)) return;
     // The first violation wins; the rest of the run is stopped.
     if (Atomics.compareExchange(a, G_VIOLATION, 0, invariantIndex(invariant) + 1) !== 0) return;
-    post({ type: 'violation', invariant, message, actor: c.id, step: Atomics.load(a, G_STEP), elapsedMs: Date.now() - t0 });
+    // Steps are numbered from 1, as under sim; free-running threads have no global step (0).
+    post({ type: 'violation', invariant, message, actor: c.id, step: replay ? Atomics.load(a, G_STEP) + 1 : 0, elapsedMs: Date.now() - t0 });
     if (!replay) {
       Atomics.store(a, G_STOP, 2);
       Atomics.notify(a, G_STOP);

@@ -1,6 +1,8 @@
 // The gmemsim command: dispatch, top-level help, and the exit-code contract
 // (0 clean, 1 violation found, 2 bad input; bad input is one line on stderr).
-import { createRequire } from 'node:module';
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { INVARIANTS } from '../check/invariant-ids.js';
 import { BUILTIN_SCENARIOS } from '../scenario/builtins.js';
 import { ScenarioError } from '../scenario/schema.js';
@@ -38,13 +40,15 @@ export async function main(argv: string[], io: Io): Promise<number> {
   try {
     switch (cmd) {
       case undefined:
+        io.err(HELP);
+        return 2;
       case '--help':
       case '-h':
       case 'help':
         io.out(HELP);
-        return cmd === undefined ? 2 : 0;
+        return 0;
       case '--version':
-        io.out(createRequire(import.meta.url)('../../../package.json').version);
+        io.out(packageVersion());
         return 0;
       case 'run':
         return await runCommand(rest, io);
@@ -66,4 +70,16 @@ export async function main(argv: string[], io: Io): Promise<number> {
     }
     throw e;
   }
+}
+
+/** The version in gmemsim's package.json (found upward from this file: src/ or dist/src/). */
+function packageVersion(): string {
+  for (let dir = dirname(fileURLToPath(import.meta.url)); dir !== dirname(dir); dir = dirname(dir)) {
+    const p = join(dir, 'package.json');
+    if (existsSync(p)) {
+      const pkg = JSON.parse(readFileSync(p, 'utf8')) as { name?: string; version?: string };
+      if (pkg.name === 'gmemsim') return pkg.version ?? 'unknown';
+    }
+  }
+  return 'unknown';
 }

@@ -87,8 +87,8 @@ export function runSim(sc: Scenario, o: SimOptions): SimResult {
     }
     if (live === 0) break;
     if (runnable.length === 0) {
-      const waits = actors.filter((a) => !a.done).map((a) => `${a.ctx.name} waits for ${describeWait(a.ctx.wait, a.ctx.waitArg)} at ${POINT_NAMES[a.point]}`);
-      report(actors.find((a) => !a.done)!.ctx, 'DEADLOCK', `no actor can run: ${waits.join('; ')}`);
+      const waits = actors.filter((a) => !a.done).map((a) => `${a.ctx.name} waits for ${describeWait(a.ctx.wait, a.ctx.waitArg, s)} at ${POINT_NAMES[a.point]}`);
+      if (!enabled || enabled.has('DEADLOCK')) violation = { invariant: 'DEADLOCK', message: `no actor can run: ${waits.join('; ')}`, actor: -1, step: steps };
       break;
     }
     if (steps >= sc.maxSteps) {

@@ -130,7 +130,7 @@ export function describeWaiters(s: Shm, sc: Scenario, only?: Set<number>): strin
     if (only && !only.has(id)) return [];
     if (Atomics.load(s.i32, actorWord(s.l, id, A_DONE)) === 1 && def.kind === 'vcpu') return [];
     const kind = Atomics.load(s.i32, actorWord(s.l, id, A_WAIT_KIND));
-    return [`${def.name} ${kind ? `waits for ${describeWait(kind, s.i32[actorWord(s.l, id, A_WAIT_ARG)])}` : 'is running (not blocked)'}`];
+    return [`${def.name} ${kind ? `waits for ${describeWait(kind, s.i32[actorWord(s.l, id, A_WAIT_ARG)], s)}` : 'is running (not blocked)'}`];
   });
 }
 

@@ -33,6 +33,7 @@ export function decodeToken(token: string): ReplaySpec {
   } catch {
     throw new Error('replay token is damaged (cannot be decoded); copy it whole');
   }
+  if (typeof r !== 'object' || r === null || Array.isArray(r)) throw new Error('replay token is damaged (not a replay record); copy it whole');
   if (r.v !== TOKEN_VERSION) throw new Error(`replay token version ${r.v} is not supported (this gmemsim reads version ${TOKEN_VERSION})`);
   return r;
 }

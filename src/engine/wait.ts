@@ -19,7 +19,7 @@ import {
   StopError,
 } from '../sync/locks.js';
 import { srcuGracePeriodDone } from '../sync/srcu.js';
-import { A_SLEEP, G_INV_LOCK, G_MMU_LOCK, G_SLOTS_LOCK } from '../shm/layout.js';
+import { ACTOR_WORDS, A_MB_STATE, A_SLEEP, G_INV_LOCK, G_MB_DOORBELL, G_MMU_LOCK, G_SLOTS_LOCK } from '../shm/layout.js';
 
 export function canProceed(s: Shm, ctx: ActorCtx): boolean {
   const a = s.i32;
@@ -99,7 +99,7 @@ export function waitBlocking(s: Shm, ctx: ActorCtx, stop: () => boolean): void {
 const LOCK_NAMES: Record<number, string> = { [G_MMU_LOCK]: 'mmu_lock', [G_INV_LOCK]: 'filemap invalidate_lock', [G_SLOTS_LOCK]: 'slots_lock' };
 
 /** "waits for write-lock on mmu_lock" — for deadlock and watchdog reports. */
-export function describeWait(kind: number, arg: number): string {
+export function describeWait(kind: number, arg: number, s?: Shm): string {
   switch (kind) {
     case Wait.Mutex:
     case Wait.Read:
@@ -110,6 +110,10 @@ export function describeWait(kind: number, arg: number): string {
     case Wait.SrcuSync:
       return `SRCU grace period ${arg}`;
     case Wait.NotEqual:
+      if (arg === G_MB_DOORBELL) return 'an exit to serve (doorbell)';
+      if (s && arg >= s.l.actorBase && (arg - s.l.actorBase) % ACTOR_WORDS === A_MB_STATE) {
+        return `the VMM to serve its exit (mailbox of actor ${(arg - s.l.actorBase - A_MB_STATE) / ACTOR_WORDS})`;
+      }
       return `a change of word ${arg}`;
     case Wait.Zero:
       return `word ${arg} to reach 0 (mmu notifier invalidations)`;

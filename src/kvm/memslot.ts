@@ -46,11 +46,12 @@ export function* kvmDeleteMemslot(ctx: ActorCtx, slot: number): Gen<number> {
   yield* kvmZapGfnRange(ctx, base, base + i32[slotWord(l, slot, S_NPAGES)]);
   Atomics.store(i32, slotWord(l, slot, S_STATE), SlotState.Flushed);
   checkSlotFlushed(ctx, slot);
+  if (ctx.bugs.B22) yield* kvmGmemUnbind(ctx, slot); // B22: invalidate_lock taken under mmu_lock
   mmuWriteUnlock(ctx);
   // 3. remove it from the active set, then kvm_free_memslot -> kvm_gmem_unbind
   yield* kvmSwapActiveMemslots(ctx, slot, SlotState.Absent);
   yield* synchronizeSrcu(ctx);
-  yield* kvmGmemUnbind(ctx, slot);
+  if (!ctx.bugs.B22) yield* kvmGmemUnbind(ctx, slot);
   count(ctx, 'slotDeletes');
   slotsUnlock(ctx);
   return 0;

@@ -1,0 +1,299 @@
+// The gmemsim command in-process (main(argv, io) with a capturing io), plus the real binary
+// once end to end. Exit codes: 0 clean, 1 violation found, 2 bad input (one line on stderr).
+// The spawned binary and the threads paths use dist/: run `npx tsc -p tsconfig.json` first.
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, describe, it, expect } from 'vitest';
+import { main } from '../../src/cli/main.js';
+import { VARIANTS } from '../../src/variants.js';
+
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+const BIN = join(ROOT, 'bin', 'gmemsim.mjs');
+
+interface Ran {
+  code: number;
+  out: string;
+  err: string[];
+}
+
+async function cli(...argv: string[]): Promise<Ran> {
+  const out: string[] = [];
+  const err: string[] = [];
+  const code = await main(argv, { out: (s) => out.push(s), err: (s) => err.push(s) });
+  return { code, out: out.join('\n'), err };
+}
+
+/** Exit 2 with exactly one line on stderr and nothing on stdout; returns that line. */
+async function usageError(...argv: string[]): Promise<string> {
+  const r = await cli(...argv);
+  expect(r.code, argv.join(' ')).toBe(2);
+  expect(r.out, argv.join(' ')).toBe('');
+  expect(r.err, argv.join(' ')).toHaveLength(1);
+  const line = r.err[0]!.replace(/\n$/, '');
+  expect(line, argv.join(' ')).not.toMatch(/[\r\n]/);
+  return line;
+}
+
+const json = (r: Ran) => JSON.parse(r.out) as Record<string, any>;
+
+const tmp = mkdtempSync(join(tmpdir(), 'gmemsim-cli-'));
+afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+
+describe('help', () => {
+  const commands: [string, string[]][] = [
+    ['run', ['--scenario', '--engine', '--duration', '--ops', '--seed', '--variant', '--invariants', '--pause-ms', '--watchdog', '--json']],
+    ['explore', ['--scenario', '--schedules', '--seed', '--variant', '--invariants', '--time', '--json']],
+    ['replay', ['--engine', '--json']],
+    ['variants', ['--json']],
+    ['scenarios', ['--json']],
+  ];
+
+  it.each(commands)('%s --help exits 0 and lists its options', async (cmd, opts) => {
+    const r = await cli(cmd, '--help');
+    expect(r.code).toBe(0);
+    expect(r.err).toEqual([]);
+    expect(r.out).toContain(`usage: gmemsim ${cmd}`);
+    for (const o of [...opts, '--help']) expect(r.out, o).toMatch(new RegExp(`^  ${o}\\b`, 'm'));
+  });
+
+  it('--help wins over other (even bad) arguments', async () => {
+    const r = await cli('explore', '--schedules', 'abc', '--help');
+    expect(r.code).toBe(0);
+    expect(r.out).toContain('usage: gmemsim explore');
+  });
+
+  it('gmemsim --help (and help, -h) exits 0 and names every command and invariant', async () => {
+    for (const h of ['--help', 'help', '-h']) {
+      const r = await cli(h);
+      expect(r.code, h).toBe(0);
+      for (const c of ['run', 'explore', 'replay', 'variants', 'scenarios']) expect(r.out).toMatch(new RegExp(`^  ${c} `, 'm'));
+      for (const i of ['I1', 'I2', 'I4', 'I7', 'I8', 'DATA', 'DEADLOCK', 'STARVATION']) expect(r.out).toMatch(new RegExp(`^  ${i} `, 'm'));
+    }
+  });
+
+  it('no arguments is a usage error (exit 2) that shows the usage', async () => {
+    const r = await cli();
+    expect(r.code).toBe(2);
+    expect(`${r.out}\n${r.err.join('\n')}`).toContain('usage: gmemsim <command>');
+  });
+});
+
+describe('bad input: exit 2, one line naming what is wrong', () => {
+  it('an unknown command', async () => {
+    expect(await usageError('bogus')).toMatch(/unknown command "bogus"/);
+  });
+
+  it('unknown options, long and short', async () => {
+    expect(await usageError('explore', '--bogus')).toMatch(/^gmemsim explore: unknown option --bogus/);
+    expect(await usageError('run', '--nope=3')).toMatch(/^gmemsim run: unknown option --nope/);
+    expect(await usageError('explore', '-x')).toMatch(/^gmemsim explore: unknown option -x/);
+    expect(await usageError('variants', 'extra')).toMatch(/^gmemsim variants: unexpected argument "extra"/);
+  });
+
+  it.each([
+    [['explore', '--schedules', 'abc'], '--schedules'],
+    [['explore', '--schedules', '0'], '--schedules'],
+    [['explore', '--schedules', '1e3'], '--schedules'],
+    [['explore', '--seed', '-1'], '--seed'],
+    [['explore', '--seed=4294967296'], '--seed'],
+    [['explore', '--seed', '1.5'], '--seed'],
+    [['explore', '--seed'], '--seed'],
+    [['explore', '--seed', '--json'], '--seed'],
+    [['run', '--engine', 'bogus'], '--engine'],
+    [['replay', 'gm1_x', '--engine', 'bogus'], '--engine'],
+    [['run', '--duration', '0'], '--duration'],
+    [['run', '--pause-ms', '-1'], '--pause-ms'],
+    [['explore', '--variant', 'nope'], '--variant'],
+    [['run', '--variant', 'B3'], '--variant'],
+    [['explore', '--invariants', 'I9'], '--invariants'],
+    [['explore', '--invariants', 'I1,I3'], '--invariants'],
+    [['explore', '--invariants', ','], '--invariants'],
+    [['variants', '--json=yes'], '--json'],
+  ])('%j names %s', async (argv, opt) => {
+    const line = await usageError(...argv);
+    expect(line).toContain(opt);
+  });
+
+  it('a scenario file with a wrong field type names the field', async () => {
+    const file = join(tmp, 'bad-type.json');
+    writeFileSync(file, JSON.stringify({ vcpus: { count: '4' } }));
+    for (const cmd of ['explore', 'run']) {
+      const line = await usageError(cmd, '--scenario', file);
+      expect(line).toContain('vcpus.count');
+      expect(line).toMatch(/integer/);
+    }
+  });
+
+  it('a missing scenario file, invalid JSON, an unknown key, an unknown built-in', async () => {
+    expect(await usageError('explore', '--scenario', join(tmp, 'missing.json'))).toMatch(/cannot read .*missing\.json/);
+    const broken = join(tmp, 'broken.json');
+    writeFileSync(broken, '{"vcpus": {\n  "count": 4,\n');
+    expect(await usageError('explore', '--scenario', broken)).toMatch(/not valid JSON/);
+    const unknown = join(tmp, 'unknown.json');
+    writeFileSync(unknown, JSON.stringify({ vcpus: { cnt: 4 } }));
+    expect(await usageError('explore', '--scenario', unknown)).toContain('vcpus.cnt');
+    expect(await usageError('explore', '--scenario', 'nosuch')).toMatch(/unknown scenario "nosuch"/);
+  });
+
+  it('replay of garbage, of a damaged token, and without a token', async () => {
+    expect(await usageError('replay', 'garbage')).toMatch(/^gmemsim replay: not a gmemsim replay token/);
+    expect(await usageError('replay', 'gm1_!!!!')).toMatch(/^gmemsim replay: replay token is damaged/);
+    expect(await usageError('replay')).toMatch(/^gmemsim replay: a TOKEN is required/);
+  });
+});
+
+describe('variants and scenarios', () => {
+  it('variants --json lists the catalogue with id, name, removes, expect', async () => {
+    const r = await cli('variants', '--json');
+    expect(r.code).toBe(0);
+    const list = JSON.parse(r.out) as { id: string; name: string; removes: string; expect: string | null }[];
+    expect(list.length).toBeGreaterThanOrEqual(9);
+    expect(list.map((v) => v.id)).toEqual(VARIANTS.map((v) => v.id));
+    for (const v of list) {
+      expect(typeof v.id).toBe('string');
+      expect(typeof v.name).toBe('string');
+      expect(v.removes.length).toBeGreaterThan(0);
+      expect(v.expect === null || typeof v.expect === 'string').toBe(true);
+    }
+    expect(list.find((v) => v.id === 'B9')?.expect).toBeNull();
+    expect(list.find((v) => v.id === 'B1')?.expect).toBe('I2');
+  });
+
+  it('variants (text) shows every id and the negative control', async () => {
+    const r = await cli('variants');
+    expect(r.code).toBe(0);
+    for (const v of VARIANTS) expect(r.out).toContain(v.id);
+    expect(r.out).toMatch(/B9 .*negative control/);
+  });
+
+  it('scenarios --json prints the built-ins in full', async () => {
+    const r = await cli('scenarios', '--json');
+    expect(r.code).toBe(0);
+    const list = JSON.parse(r.out) as { name: string }[];
+    expect(list.map((s) => s.name)).toEqual(['default', 'punch-race']);
+  });
+});
+
+describe('explore, replay, run', () => {
+  it('explore --schedules 30 --json on default: exit 0, clean, the protocol exercised', async () => {
+    const r = await cli('explore', '--schedules', '30', '--json');
+    expect(r.code).toBe(0);
+    expect(r.err).toEqual([]);
+    const j = json(r);
+    expect(j.ok).toBe(true);
+    expect(j.scenario).toBe('default');
+    expect(j.variant).toBeNull();
+    expect(j.schedules).toBe(30);
+    expect(j.violations).toEqual([]);
+    for (const c of ['faults', 'retries', 'memoryFaultExits', 'conversions', 'punchHoles']) expect(j.stats[c], c).toBeGreaterThan(0);
+  });
+
+  it('explore (text) says OK and shows activity', async () => {
+    const r = await cli('explore', '--schedules', '5', '--scenario', 'punch-race');
+    expect(r.code).toBe(0);
+    expect(r.out).toContain('scenario "punch-race"');
+    expect(r.out).toContain('result: OK, no invariant violated');
+  });
+
+  it('explore --variant B4 --schedules 50 --json: exit 1 with I2, and its token replays the same every time', async () => {
+    const r = await cli('explore', '--variant', 'B4', '--schedules', '50', '--json');
+    expect(r.code).toBe(1);
+    const j = json(r);
+    expect(j.ok).toBe(false);
+    expect(j.variant).toBe('B4');
+    expect(j.violations).toHaveLength(1);
+    const v = j.violations[0];
+    expect(v.invariant).toBe('I2');
+    expect(v.replay).toMatch(/^gm1_/);
+
+    const replays = [await cli('replay', v.replay, '--json'), await cli('replay', v.replay, '--json')];
+    for (const rr of replays) {
+      expect(rr.code).toBe(1); // the violation is reproduced
+      const rj = json(rr);
+      expect(rj.reproduced).toBe(true);
+      expect(rj.traceHash).toBe(v.traceHash);
+      expect(rj.violations[0].invariant).toBe('I2');
+      expect(rj.engine).toBe('sim');
+    }
+    expect(json(replays[1]!).traceHash).toBe(json(replays[0]!).traceHash);
+
+    // The same token on real worker threads: the same hash and invariant.
+    const th = await cli('replay', v.replay, '--engine', 'threads', '--json');
+    expect(th.code).toBe(1);
+    expect(json(th).reproduced).toBe(true);
+    expect(json(th).traceHash).toBe(v.traceHash);
+
+    // And as text.
+    const tx = await cli('replay', v.replay);
+    expect(tx.code).toBe(1);
+    expect(tx.out).toContain('reproduced exactly');
+  });
+
+  it('explore by variant name, with an invariant filter that hides the bug: exit 0', async () => {
+    const r = await cli('explore', '--variant', 'skip-private-mismatch', '--invariants', 'I1', '--schedules', '20', '--json');
+    expect(r.code).toBe(0);
+    expect(json(r).variant).toBe('B4');
+  });
+
+  it('explore finds what a lower-case invariant filter asks for (B10, starvation)', async () => {
+    const r = await cli('explore', '--variant', 'B10', '--invariants', 'starvation', '--seed', '3', '--schedules', '50', '--json');
+    expect(r.code).toBe(1);
+    expect(json(r).violations[0].invariant).toBe('STARVATION');
+  });
+
+  it('run --engine sim --duration 300 --json: exit 0', async () => {
+    const t0 = Date.now();
+    const r = await cli('run', '--engine', 'sim', '--duration', '300', '--json');
+    expect(r.code).toBe(0);
+    const j = json(r);
+    expect(j.ok).toBe(true);
+    expect(j.command).toBe('run');
+    expect(j.engine).toBe('sim');
+    expect(j.schedules).toBeGreaterThan(0);
+    expect(j.stats.faults).toBeGreaterThan(0);
+    expect(Date.now() - t0).toBeLessThan(5000);
+  });
+
+  it('run on threads with --ops 3 --json: exit 0, stopped by ops, quiescent', async () => {
+    const r = await cli('run', '--ops', '3', '--json');
+    expect(r.code).toBe(0);
+    const j = json(r);
+    expect(j.engine).toBe('threads');
+    expect(j.stoppedBy).toBe('ops');
+    expect(j.quiescent).toBe(true);
+    expect(j.violations).toEqual([]);
+  });
+});
+
+describe('the real binary', () => {
+  const run = (...args: string[]) => spawnSync(process.execPath, [BIN, ...args], { cwd: ROOT, encoding: 'utf8', timeout: 30_000 });
+
+  it('variants works end to end', () => {
+    const r = run('variants');
+    expect(r.status).toBe(0);
+    expect(r.stdout).toContain('Bug-injection variants');
+    expect(r.stdout).toContain('B9');
+    expect(r.stderr).toBe('');
+  });
+
+  it('exit codes propagate: 1 for a violation, 2 for bad input (one line on stderr)', () => {
+    const found = run('explore', '--variant', 'B4', '--schedules', '50');
+    expect(found.status).toBe(1);
+    expect(found.stdout).toContain('I2');
+    expect(found.stdout).toMatch(/replay: gmemsim replay gm1_/);
+    const bad = run('explore', '--schedules', 'abc');
+    expect(bad.status).toBe(2);
+    expect(bad.stdout).toBe('');
+    expect(bad.stderr.trimEnd().split('\n')).toHaveLength(1);
+    expect(bad.stderr).toContain('--schedules');
+  });
+
+  it('--version prints the package version', () => {
+    const r = run('--version');
+    expect(r.status).toBe(0);
+    expect(r.stdout.trim()).toMatch(/^\d+\.\d+\.\d+/);
+  });
+});

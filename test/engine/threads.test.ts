@@ -1,0 +1,116 @@
+// The threads engine: one worker thread per actor over one SharedArrayBuffer. Free-running
+// (stress), and replaying a sim schedule step by step through the turn word.
+// Needs the compiled worker: run `npx tsc -p tsconfig.json` first (npm test does).
+import { describe, it, expect } from 'vitest';
+import { replayThreads, runThreads } from '../../src/engine/threads.js';
+import { runSim } from '../../src/engine/sim.js';
+import { explore } from '../../src/engine/explore.js';
+import { actorDefs } from '../../src/engine/actors.js';
+import type { VariantId } from '../../src/variants.js';
+import { DEFAULT_SCENARIO } from '../helpers.js';
+
+const ACTORS = actorDefs(DEFAULT_SCENARIO).length;
+
+/** The first violating schedule of a campaign, recorded under sim. */
+function recordedFinding(variant: VariantId, campaign: number) {
+  const f = explore(DEFAULT_SCENARIO, { seed: campaign, schedules: 50, variant }).violations[0];
+  if (!f) throw new Error(`${variant} campaign ${campaign}: no violation in 50 schedules`);
+  const sim = runSim(DEFAULT_SCENARIO, { seed: f.scheduleSeed, variant, record: true });
+  return { f, sim };
+}
+
+describe('runThreads (free-running)', () => {
+  it('the correct model runs clean on default for 800 ms and ends quiescent', async () => {
+    const r = await runThreads(DEFAULT_SCENARIO, { seed: 1, variant: null, durationMs: 800 });
+    expect(r.violation).toBeNull();
+    expect(r.stoppedBy).toBe('duration');
+    expect(r.quiescent).toBe(true);
+    expect(r.workers).toBe(ACTORS);
+    expect(r.elapsedMs).toBeGreaterThanOrEqual(800);
+    expect(r.elapsedMs).toBeLessThan(5000);
+    const t = r.stats.total;
+    expect(t.faults).toBeGreaterThan(0);
+    expect(t.installs).toBeGreaterThan(0);
+    expect(t.punchHoles).toBeGreaterThan(0);
+    expect(t.conversions).toBeGreaterThan(0);
+    // Every actor did something (nobody was starved out of the run entirely).
+    for (const a of r.stats.actors) expect(Object.values(a.counters).some((n) => n > 0), a.name).toBe(true);
+  });
+
+  it('B4 shows I2 on real threads and stops the run early', async () => {
+    const r = await runThreads(DEFAULT_SCENARIO, { seed: 1, variant: 'B4', durationMs: 8000 });
+    expect(r.violation?.invariant).toBe('I2');
+    expect(r.stoppedBy).toBe('violation');
+    expect(r.quiescent).toBe(false); // stopped hard: no final sweep
+    expect(r.elapsedMs).toBeLessThan(8000);
+    expect(r.violation!.actor).toBeGreaterThanOrEqual(0);
+    expect(r.violation!.actor).toBeLessThan(ACTORS);
+  });
+
+  it('ops mode finishes by itself: stoppedBy "ops", quiescent, clean', async () => {
+    const r = await runThreads(DEFAULT_SCENARIO, { seed: 2, variant: null, ops: 5 });
+    expect(r.stoppedBy).toBe('ops');
+    expect(r.violation).toBeNull();
+    expect(r.quiescent).toBe(true);
+    expect(r.stats.total.faults).toBeGreaterThan(0);
+    expect(r.elapsedMs).toBeLessThan(8000);
+  });
+});
+
+describe('replayThreads (a sim schedule on real threads)', () => {
+  it('a clean schedule: same trace hash, steps and counters as the sim', async () => {
+    const sim = runSim(DEFAULT_SCENARIO, { seed: 7, variant: null, record: true });
+    expect(sim.violation).toBeNull();
+    const t = await replayThreads(DEFAULT_SCENARIO, sim.decisions!, { seed: 7, variant: null });
+    expect(t.traceHash).toBe(sim.traceHash);
+    expect(t.steps).toBe(sim.steps);
+    expect(t.violation).toBeNull();
+    expect(t.stats).toEqual(sim.stats);
+  });
+
+  it('a B21 violation: same trace hash, invariant, actor and message', async () => {
+    const { f, sim } = recordedFinding('B21', 2);
+    expect(sim.violation?.invariant).toBe('I8');
+    const t = await replayThreads(DEFAULT_SCENARIO, sim.decisions!, { seed: f.scheduleSeed, variant: 'B21' });
+    expect(t.traceHash).toBe(sim.traceHash);
+    expect(t.steps).toBe(sim.steps);
+    expect(t.violation?.invariant).toBe('I8');
+    expect(t.violation?.actor).toBe(sim.violation!.actor);
+    expect(t.violation?.message).toBe(sim.violation!.message);
+  });
+
+  it('a B1 violation replays to the same hash and invariant', async () => {
+    const { f, sim } = recordedFinding('B1', 8);
+    expect(['I1', 'I2']).toContain(sim.violation?.invariant);
+    const t = await replayThreads(DEFAULT_SCENARIO, sim.decisions!, { seed: f.scheduleSeed, variant: 'B1' });
+    expect(t.traceHash).toBe(sim.traceHash);
+    expect(t.violation?.invariant).toBe(sim.violation!.invariant);
+  });
+
+  it('a B22 deadlock is detected at the end of the replayed schedule', async () => {
+    const { f, sim } = recordedFinding('B22', 1);
+    expect(sim.violation?.invariant).toBe('DEADLOCK');
+    const t = await replayThreads(DEFAULT_SCENARIO, sim.decisions!, { seed: f.scheduleSeed, variant: 'B22' });
+    expect(t.traceHash).toBe(sim.traceHash);
+    expect(t.steps).toBe(sim.steps);
+    expect(t.violation?.invariant).toBe('DEADLOCK');
+    expect(t.violation?.message).toContain('slotchurn0 waits for write-lock on filemap invalidate_lock');
+  });
+
+  it('a schedule prefix: the threads stop where it ends, with the sim hash for that prefix', async () => {
+    const a = runSim(DEFAULT_SCENARIO, { seed: 7, variant: null, record: true });
+    const t = await replayThreads(DEFAULT_SCENARIO, a.decisions!.slice(0, 200), { seed: 7, variant: null });
+    expect(t.steps).toBe(200);
+    const prefix = runSim(DEFAULT_SCENARIO, { seed: 7, variant: null, schedule: a.decisions!.slice(0, 200) });
+    expect(t.traceHash).toBe(prefix.traceHash);
+    expect(t.traceHash).not.toBe(a.traceHash);
+  });
+
+  // Both engines number steps from 1 (the step being taken).
+  it('a violation found during a step carries the same step number on both engines', async () => {
+    const { f, sim } = recordedFinding('B21', 2);
+    const t = await replayThreads(DEFAULT_SCENARIO, sim.decisions!, { seed: f.scheduleSeed, variant: 'B21' });
+    expect(t.violation?.invariant).toBe('I8');
+    expect(t.violation?.step).toBe(sim.violation!.step);
+  });
+});

@@ -1,0 +1,114 @@
+// Replay tokens: a lossless, self-contained encoding of one schedule, with clear errors for
+// anything that is not a whole token of this version.
+import { deflateRawSync } from 'node:zlib';
+import { describe, it, expect } from 'vitest';
+import { explore } from '../../src/engine/explore.js';
+import { runSim } from '../../src/engine/sim.js';
+import { TOKEN_PREFIX, TOKEN_VERSION, decodeToken, encodeToken, type ReplaySpec } from '../../src/engine/token.js';
+import { BUILTIN_SCENARIOS, DEFAULT_SCENARIO } from '../helpers.js';
+
+const spec = (over: Partial<ReplaySpec> = {}): ReplaySpec => ({
+  v: TOKEN_VERSION,
+  scenario: structuredClone(BUILTIN_SCENARIOS['punch-race']!),
+  variant: 'B6',
+  seed: 4_294_967_295,
+  invariants: ['I1', 'DATA'],
+  expect: { invariant: 'I1', traceHash: '0badc0de', steps: 1234 },
+  ...over,
+});
+
+/** A token whose body is `json` (deflated, base64url), whatever it says. */
+const rawToken = (json: string) => TOKEN_PREFIX + deflateRawSync(Buffer.from(json)).toString('base64url');
+
+describe('encodeToken / decodeToken', () => {
+  it('round-trips a spec exactly', () => {
+    for (const s of [spec(), spec({ variant: null, invariants: null, seed: 0, expect: { invariant: null, traceHash: '00000000', steps: 0 } })]) {
+      const t = encodeToken(s);
+      expect(t.startsWith(TOKEN_PREFIX)).toBe(true);
+      expect(t).toMatch(/^gm1_[A-Za-z0-9_-]+$/); // one shell word, no quoting needed
+      expect(decodeToken(t)).toEqual(s);
+    }
+  });
+
+  it('is deterministic and sensitive to every field', () => {
+    expect(encodeToken(spec())).toBe(encodeToken(spec()));
+    const t = encodeToken(spec());
+    expect(encodeToken(spec({ seed: 1 }))).not.toBe(t);
+    expect(encodeToken(spec({ variant: 'B1' }))).not.toBe(t);
+    expect(encodeToken(spec({ scenario: { ...spec().scenario, maxSteps: 999 } }))).not.toBe(t);
+  });
+
+  it('rejects a string without the prefix', () => {
+    for (const bad of ['', 'hello', 'gm2_abc', encodeToken(spec()).slice(1), ` ${encodeToken(spec())}`]) {
+      expect(() => decodeToken(bad), JSON.stringify(bad)).toThrow(/not a gmemsim replay token \(expected it to start with "gm1_"\)/);
+    }
+  });
+
+  it('rejects a damaged or truncated body as damaged', () => {
+    const t = encodeToken(spec());
+    const bodies = [
+      t.slice(0, Math.floor(t.length / 2)), // copied half
+      `${TOKEN_PREFIX}!!!!`,
+      `${TOKEN_PREFIX}`,
+      TOKEN_PREFIX + Buffer.from('not deflate data at all').toString('base64url'),
+      rawToken('{"v":1,'), // inflates, but is not JSON
+    ];
+    for (const bad of bodies) {
+      expect(() => decodeToken(bad), bad).toThrow('replay token is damaged (cannot be decoded); copy it whole');
+    }
+  });
+
+  it('rejects another version, naming both', () => {
+    expect(() => decodeToken(encodeToken(spec({ v: 2 })))).toThrow(
+      `replay token version 2 is not supported (this gmemsim reads version ${TOKEN_VERSION})`,
+    );
+    expect(() => decodeToken(rawToken('{"scenario":{}}'))).toThrow(/version undefined is not supported/);
+  });
+
+  it('rejects a body that is valid JSON but not an object with a gmemsim message', () => {
+    expect(() => decodeToken(rawToken('null'))).toThrow(/replay token (is damaged|version)/);
+  });
+});
+
+describe('tokens from explore', () => {
+  it('replay (runSim with the token\'s seed and variant) to the same trace hash and invariant', () => {
+    const cases = [
+      { sc: DEFAULT_SCENARIO, seed: 8, variant: 'B1' as const, invariants: null },
+      { sc: DEFAULT_SCENARIO, seed: 2, variant: 'B21' as const, invariants: null },
+      { sc: BUILTIN_SCENARIOS['punch-race']!, seed: 22, variant: 'B20' as const, invariants: ['I7' as const] },
+    ];
+    for (const c of cases) {
+      const r = explore(c.sc, { seed: c.seed, schedules: 100, variant: c.variant, invariants: c.invariants });
+      const f = r.violations[0];
+      expect(f, `${c.variant} campaign ${c.seed}`).toBeDefined();
+      const t = decodeToken(f!.replay);
+      expect(t.v).toBe(TOKEN_VERSION);
+      expect(t.scenario).toEqual(c.sc);
+      expect(t.variant).toBe(c.variant);
+      expect(t.seed).toBe(f!.scheduleSeed);
+      expect(t.invariants).toEqual(c.invariants);
+      expect(t.expect.invariant).toBe(f!.invariant);
+      expect(t.expect.traceHash).toBe(f!.traceHash);
+
+      const rep = runSim(t.scenario, { seed: t.seed, variant: t.variant, invariants: t.invariants ? new Set(t.invariants) : undefined });
+      expect(rep.traceHash).toBe(t.expect.traceHash);
+      expect(rep.steps).toBe(t.expect.steps);
+      expect(rep.violation?.invariant).toBe(t.expect.invariant);
+      expect(rep.violation?.message).toBe(f!.message);
+    }
+  });
+
+  it('carry their scenario: a token from a custom scenario replays from the token alone', () => {
+    const custom = { ...structuredClone(DEFAULT_SCENARIO), name: 'custom', vcpus: { ...DEFAULT_SCENARIO.vcpus, count: 2, ops: 6 } };
+    const f = explore(custom, { seed: 1, schedules: 50, variant: 'B4' }).violations[0];
+    expect(f?.invariant).toBe('I2');
+    const t = decodeToken(f!.replay);
+    expect(t.scenario).toEqual(custom);
+    expect(t.scenario.name).toBe('custom');
+    const rep = runSim(t.scenario, { seed: t.seed, variant: t.variant });
+    expect(rep.traceHash).toBe(f!.traceHash);
+    expect(rep.stats.actors.filter((a) => a.kind === 'vcpu')).toHaveLength(2);
+    // The same seed under the built-in scenario is a different run.
+    expect(runSim(DEFAULT_SCENARIO, { seed: t.seed, variant: t.variant }).traceHash).not.toBe(f!.traceHash);
+  });
+});
