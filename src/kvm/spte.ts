@@ -22,7 +22,9 @@ export function tdpMmuMapLeaf(ctx: ActorCtx, gfn: number, pfn: number, gen: numb
   const w = gfnWord(l, gfn, F_SPTE_PFN);
   const old = Atomics.load(i32, w);
   if (old === pfn + 1 && Atomics.load(i32, gfnWord(l, gfn, F_SPTE_GEN)) === gen) return Install.Spurious;
-  // Flags and generation first, then the pfn word that makes the SPTE present.
+  // Flags and generation first, then the pfn word that makes the SPTE present. A loser of the
+  // cmpxchg race has written the same values: both passed the stale check under mmu_lock, so both
+  // resolved the same folio for the same attribute.
   Atomics.store(i32, gfnWord(l, gfn, F_SPTE_GEN), gen);
   Atomics.store(i32, gfnWord(l, gfn, F_SPTE_FLAGS), (isPrivate ? SPTE_PRIVATE : 0) | SPTE_WRITABLE);
   if (Atomics.compareExchange(i32, w, old, pfn + 1) !== old) return Install.Spurious; // lost the race: RET_PF_SPURIOUS

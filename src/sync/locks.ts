@@ -62,7 +62,7 @@ export function rwReadUnlock(a: Int32Array, w: number): void {
 }
 
 export function rwWriteUnlock(a: Int32Array, w: number): void {
-  // A pending bit set by another writer survives: it re-sets it if it still waits.
+  // Clears PENDING too: a writer still waiting sets it again on its next spin.
   Atomics.and(a, w, ~WRITER & ~PENDING);
   if (Atomics.load(a, w + 1) !== 0) Atomics.notify(a, w);
 }

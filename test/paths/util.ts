@@ -1,0 +1,103 @@
+// Shared helpers for the path tests: named actors of the default scenario, state-word readers,
+// a tracing driver, and small writer generators that open/close an invalidation.
+import { expect } from 'vitest';
+import { Wait, type ActorCtx, type Gen } from '../../src/engine/ctx.js';
+import { POINT_NAMES } from '../../src/engine/points.js';
+import { canProceed, proceed } from '../../src/engine/wait.js';
+import { kvmMmuPageFault, newFault, type KvmPageFault } from '../../src/kvm/mmu.js';
+import { kvmMmuInvalidateBegin, kvmMmuInvalidateEnd, kvmMmuInvalidateRangeAdd } from '../../src/kvm/mmu_invalidate.js';
+import {
+  C,
+  F_ATTR,
+  KVM_MEMORY_ATTRIBUTE_PRIVATE,
+  actorWord,
+  gfnWord,
+  pfnWord,
+  slotWord,
+  type CounterName,
+} from '../../src/shm/layout.js';
+import { mmuWriteLock, mmuWriteUnlock } from '../../src/sync/ops.js';
+import type { World } from '../helpers.js';
+import { DEFAULT_SCENARIO } from '../../src/scenario/builtins.js';
+import type { Scenario } from '../../src/scenario/types.js';
+
+/** Actor ids of the default scenario (actorDefs order). */
+export const ID = { vcpu0: 0, vcpu1: 1, vcpu2: 2, vcpu3: 3, vmm: 4, converter: 5, puncher: 6, churn: 7 } as const;
+
+export function actor(w: World, name: keyof typeof ID): ActorCtx {
+  const ctx = w.ctxs[ID[name]];
+  // guard against a reordering of actorDefs silently changing what a test exercises
+  expect(ctx.name).toBe(name === 'converter' ? 'converter0' : name === 'puncher' ? 'puncher0' : name === 'churn' ? 'slotchurn0' : name);
+  return ctx;
+}
+
+export const G = (w: World, word: number) => Atomics.load(w.s.i32, word);
+export const gfnW = (w: World, gfn: number, f: number) => Atomics.load(w.s.i32, gfnWord(w.s.l, gfn, f));
+export const pfnW = (w: World, pfn: number, f: number) => Atomics.load(w.s.i32, pfnWord(w.s.l, pfn, f));
+export const slotW = (w: World, slot: number, f: number) => Atomics.load(w.s.i32, slotWord(w.s.l, slot, f));
+export const actorW = (w: World, id: number, f: number) => Atomics.load(w.s.i32, actorWord(w.s.l, id, f));
+export const counter = (w: World, id: number, c: CounterName) => Atomics.load(w.s.i32, actorWord(w.s.l, id, C[c]));
+export const filemap = (w: World, index: number) => Atomics.load(w.s.i32, w.s.l.filemapBase + index) - 1;
+export const binding = (w: World, index: number) => Atomics.load(w.s.i32, w.s.l.bindingBase + index) - 1;
+export const hva = (w: World, h: number) => Atomics.load(w.s.i32, w.s.l.hvaBase + h) - 1;
+
+export function setAttr(w: World, gfn: number, isPrivate: boolean): void {
+  Atomics.store(w.s.i32, gfnWord(w.s.l, gfn, F_ATTR), isPrivate ? KVM_MEMORY_ATTRIBUTE_PRIVATE : 0);
+}
+
+/** Point names a generator yielded, in order. */
+export const names = (points: number[]) => points.map((p) => POINT_NAMES[p]);
+
+/**
+ * Like helpers.drive, but records every yielded point and calls `at(point)` while the generator is
+ * parked there (before the operation the point announces; a blocking wait is still pending).
+ */
+export function trace<T>(ctx: ActorCtx, gen: Gen<T>, at?: (point: number) => void): { value: T; points: number[] } {
+  const points: number[] = [];
+  for (;;) {
+    if (ctx.wait !== Wait.None) {
+      if (!canProceed(ctx.s, ctx)) throw new Error(`${ctx.name} would block: wait ${ctx.wait} on ${ctx.waitArg}`);
+      proceed(ctx.s, ctx);
+    }
+    const r = gen.next();
+    if (r.done) return { value: r.value, points };
+    points.push(r.value);
+    at?.(r.value);
+  }
+}
+
+/** A complete fault with a fresh KvmPageFault. */
+export function fault(ctx: ActorCtx, gfn: number, accessPrivate: boolean | null): { r: number; f: KvmPageFault } {
+  const f = newFault();
+  const { value } = trace(ctx, kvmMmuPageFault(ctx, f, gfn, accessPrivate));
+  return { r: value, f };
+}
+
+/** W(mmu), begin, range_add [start, end), unlock: an invalidation left open. */
+export function* openInvalidation(ctx: ActorCtx, start: number, end: number): Gen {
+  yield* mmuWriteLock(ctx);
+  kvmMmuInvalidateBegin(ctx);
+  kvmMmuInvalidateRangeAdd(ctx, start, end);
+  mmuWriteUnlock(ctx);
+}
+
+/** W(mmu), end, unlock. */
+export function* closeInvalidation(ctx: ActorCtx): Gen {
+  yield* mmuWriteLock(ctx);
+  yield* kvmMmuInvalidateEnd(ctx);
+  mmuWriteUnlock(ctx);
+}
+
+/**
+ * The default scenario with the two memslots' gmem offsets and HVA bases crossed, so gfn, file
+ * index and HVA index all differ: slot 0 = gfns [16, 32), gmem [0, 16), hva [0, 16);
+ * slot 1 = gfns [0, 16), gmem [16, 32), hva [16, 32).
+ */
+export const CROSSED: Scenario = {
+  ...DEFAULT_SCENARIO,
+  name: 'crossed',
+  slots: [
+    { baseGfn: 16, npages: 16, gmemOffset: 0 },
+    { baseGfn: 0, npages: 16, gmemOffset: 16 },
+  ],
+};
