@@ -5,8 +5,8 @@ import { count, type ActorCtx, type Gen } from '../engine/ctx.js';
 import { P } from '../engine/points.js';
 import { checkAttrStore, checkBalanced } from '../check/online.js';
 import { ghostContentChanged } from '../gmem/ghost.js';
-import { F_ATTR, S_BASE_GFN, S_NPAGES, S_STATE, SlotState, gfnWord, slotWord } from '../shm/layout.js';
-import type { Shm } from '../shm/state.js';
+import { F_ATTR, gfnWord } from '../shm/layout.js';
+import { memslotPieces, type Shm } from '../shm/state.js';
 import { mmuWriteLock, mmuWriteUnlock, slotsLock, slotsUnlock } from '../sync/ops.js';
 import { kvmMmuInvalidateBegin, kvmMmuInvalidateEnd, kvmMmuUnmapGfnRange } from './mmu_invalidate.js';
 
@@ -17,20 +17,6 @@ export const kvmMemIsPrivate = (s: Shm, gfn: number) => Atomics.load(s.i32, gfnW
 function rangeHasAttributes(s: Shm, start: number, end: number, attrs: number): boolean {
   for (let g = start; g < end; g++) if (Atomics.load(s.i32, gfnWord(s.l, g, F_ATTR)) !== attrs) return false;
   return true;
-}
-
-/** memslots of the active set meeting [start, end), clipped (kvm_handle_gfn_range's walk). */
-function slotRanges(s: Shm, start: number, end: number): Array<[number, number]> {
-  const { i32, l } = s;
-  const out: Array<[number, number]> = [];
-  for (let id = 0; id < l.nSlots; id++) {
-    if (Atomics.load(i32, slotWord(l, id, S_STATE)) === SlotState.Absent) continue;
-    const base = i32[slotWord(l, id, S_BASE_GFN)];
-    const lo = Math.max(start, base);
-    const hi = Math.min(end, base + i32[slotWord(l, id, S_NPAGES)]);
-    if (lo < hi) out.push([lo, hi]);
-  }
-  return out;
 }
 
 function* storeAttributes(ctx: ActorCtx, start: number, end: number, attrs: number): Gen {
@@ -51,12 +37,12 @@ export function* kvmVmSetMemAttributes(ctx: ActorCtx, start: number, end: number
     return 0;
   }
   // pre phase: kvm_handle_gfn_range(kvm_pre_set_memory_attributes)
-  const ranges = slotRanges(ctx.s, start, end);
+  const ranges = memslotPieces(ctx.s, 'gfn', start, end, true); // kvm_handle_gfn_range's walk
   if (ranges.length > 0) {
     yield* mmuWriteLock(ctx);
     yield P['invalidate-begin'];
     kvmMmuInvalidateBegin(ctx);
-    for (const [lo, hi] of ranges) yield* kvmMmuUnmapGfnRange(ctx, lo, hi);
+    for (const p of ranges) yield* kvmMmuUnmapGfnRange(ctx, p.gfn, p.gfn + p.n);
     mmuWriteUnlock(ctx);
   }
   if (!ctx.bugs.B11) yield* storeAttributes(ctx, start, end, attrs);

@@ -6,33 +6,15 @@ import { P } from '../engine/points.js';
 import { checkBalanced, checkPfnRemoved } from '../check/online.js';
 import { gfnOfHva, ghostContentChanged } from '../gmem/ghost.js';
 import { pagePut } from '../mm/page_alloc.js';
-import { G_MN_ACTIVE, G_MN_LOCK, P_OWNER, PfnOwner, S_BASE_GFN, S_HVA_BASE, S_NPAGES, S_STATE, SlotState, ZERO_SHARED, pfnWord, slotWord } from '../shm/layout.js';
-import type { Shm } from '../shm/state.js';
+import { G_MN_ACTIVE, G_MN_LOCK, P_OWNER, PfnOwner, ZERO_SHARED, pfnWord } from '../shm/layout.js';
+import { memslotPieces, type Shm } from '../shm/state.js';
 import { spinLock, spinUnlock } from '../sync/locks.js';
 import { mmuWriteLock, mmuWriteUnlock } from '../sync/ops.js';
 import { srcuReadLock, srcuReadUnlock } from '../sync/srcu.js';
 import { kvmMmuInvalidateBegin, kvmMmuInvalidateEnd, kvmMmuUnmapGfnRange } from './mmu_invalidate.js';
 
-interface GfnRange {
-  gfnStart: number;
-  gfnEnd: number;
-}
-
-/** Memslots in the active set whose HVA range meets [hvaStart, hvaEnd), as gfn ranges. */
-function hvaRanges(s: Shm, hvaStart: number, hvaEnd: number): GfnRange[] {
-  const { i32, l } = s;
-  const out: GfnRange[] = [];
-  for (let id = 0; id < l.nSlots; id++) {
-    if (Atomics.load(i32, slotWord(l, id, S_STATE)) === SlotState.Absent) continue;
-    const hb = i32[slotWord(l, id, S_HVA_BASE)];
-    const lo = Math.max(hvaStart, hb);
-    const hi = Math.min(hvaEnd, hb + i32[slotWord(l, id, S_NPAGES)]);
-    if (lo >= hi) continue;
-    const base = i32[slotWord(l, id, S_BASE_GFN)];
-    out.push({ gfnStart: base + lo - hb, gfnEnd: base + hi - hb });
-  }
-  return out;
-}
+/** Memslots of the active set whose HVA range meets [hvaStart, hvaEnd) (kvm_handle_hva_range's walk). */
+const hvaRanges = (s: Shm, hvaStart: number, hvaEnd: number) => memslotPieces(s, 'hva', hvaStart, hvaEnd, true);
 
 // kvm_mmu_notifier_invalidate_range_start
 function* kvmMmuNotifierInvalidateRangeStart(ctx: ActorCtx, hvaStart: number, hvaEnd: number): Gen {
@@ -46,7 +28,7 @@ function* kvmMmuNotifierInvalidateRangeStart(ctx: ActorCtx, hvaStart: number, hv
     yield* mmuWriteLock(ctx);
     yield P['invalidate-begin'];
     kvmMmuInvalidateBegin(ctx);
-    for (const r of ranges) yield* kvmMmuUnmapGfnRange(ctx, r.gfnStart, r.gfnEnd);
+    for (const p of ranges) yield* kvmMmuUnmapGfnRange(ctx, p.gfn, p.gfn + p.n);
     mmuWriteUnlock(ctx);
   }
   srcuReadUnlock(ctx);

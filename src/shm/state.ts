@@ -120,3 +120,41 @@ export function gfnToHva(s: Shm, slot: number, gfn: number): number {
   const { i32, l } = s;
   return gfn - i32[slotWord(l, slot, S_BASE_GFN)] + i32[slotWord(l, slot, S_HVA_BASE)];
 }
+
+/** A memslot's share of a range, in all three address spaces it links. */
+export interface SlotPiece {
+  slot: number;
+  gfn: number;
+  /** gmem file page index */
+  index: number;
+  /** userspace (HVA) page index */
+  hva: number;
+  n: number;
+}
+
+/**
+ * The memslots meeting [start, end) of one address space, clipped to it, in slot order.
+ * `activeOnly`: skip deleted slots (what KVM's walks of the active memslot set see); otherwise
+ * include them: the VMM's RAM map and the checker's ghost outlive a memslot.
+ */
+export function memslotPieces(s: Shm, space: 'gfn' | 'index' | 'hva', start: number, end: number, activeOnly: boolean): SlotPiece[] {
+  const { i32, l } = s;
+  const out: SlotPiece[] = [];
+  const baseWord = space === 'gfn' ? S_BASE_GFN : space === 'index' ? S_PGOFF : S_HVA_BASE;
+  for (let id = 0; id < l.nSlots; id++) {
+    if (activeOnly && Atomics.load(i32, slotWord(l, id, S_STATE)) === SlotState.Absent) continue;
+    const b = i32[slotWord(l, id, baseWord)];
+    const lo = Math.max(start, b);
+    const hi = Math.min(end, b + i32[slotWord(l, id, S_NPAGES)]);
+    if (lo >= hi) continue;
+    const off = lo - b;
+    out.push({
+      slot: id,
+      gfn: i32[slotWord(l, id, S_BASE_GFN)] + off,
+      index: i32[slotWord(l, id, S_PGOFF)] + off,
+      hva: i32[slotWord(l, id, S_HVA_BASE)] + off,
+      n: hi - lo,
+    });
+  }
+  return out;
+}

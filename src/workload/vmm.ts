@@ -15,18 +15,13 @@ import {
   MB_NPAGES_SHIFT,
   MB_PRIVATE,
   MB_UNHANDLED,
-  S_BASE_GFN,
-  S_HVA_BASE,
-  S_NPAGES,
-  S_PGOFF,
   actorWord,
-  slotWord,
 } from '../shm/layout.js';
 import { kvmGmemAllocate, kvmGmemPunchHole } from '../gmem/guest_memfd.js';
 import { kvmMemIsPrivate, kvmVmSetMemAttributes } from '../kvm/memory_attributes.js';
 import { hvaDiscardRange } from '../kvm/mmu_notifier.js';
 import { waitNotEqual } from '../sync/ops.js';
-import type { Shm } from '../shm/state.js';
+import { memslotPieces } from '../shm/state.js';
 
 export function* vmmProgram(ctx: ActorCtx): Gen {
   const a = ctx.s.i32;
@@ -70,7 +65,7 @@ function* serveExit(ctx: ActorCtx, gfn: number, arg: number): Gen<number> {
 
 /** Convert gfns [start, end): attributes, plus backing changes when asked (QEMU's order). */
 export function* vmmConvert(ctx: ActorCtx, start: number, end: number, toPrivate: boolean, fallocate: boolean): Gen {
-  const pieces = slotPieces(ctx.s, start, end);
+  const pieces = memslotPieces(ctx.s, 'gfn', start, end, false); // the VMM's RAM map outlives a memslot
   if (toPrivate) {
     if (fallocate) for (const p of pieces) yield* kvmGmemAllocate(ctx, p.index, p.index + p.n);
     yield* kvmVmSetMemAttributes(ctx, start, end, KVM_MEMORY_ATTRIBUTE_PRIVATE);
@@ -81,24 +76,4 @@ export function* vmmConvert(ctx: ActorCtx, start: number, end: number, toPrivate
     // ram_block_discard_guest_memfd_range: free the now-unused private copy
     if (fallocate) for (const p of pieces) yield* kvmGmemPunchHole(ctx, p.index, p.index + p.n);
   }
-}
-
-interface SlotPiece {
-  index: number;
-  hva: number;
-  n: number;
-}
-
-/** gfns [start, end) split by memslot into gmem file index and HVA runs (the VMM's own RAM map: it survives slot deletion). */
-function slotPieces(s: Shm, start: number, end: number): SlotPiece[] {
-  const { i32, l } = s;
-  const out: SlotPiece[] = [];
-  for (let id = 0; id < l.nSlots; id++) {
-    const base = i32[slotWord(l, id, S_BASE_GFN)];
-    const lo = Math.max(start, base);
-    const hi = Math.min(end, base + i32[slotWord(l, id, S_NPAGES)]);
-    if (lo >= hi) continue;
-    out.push({ index: i32[slotWord(l, id, S_PGOFF)] + lo - base, hva: i32[slotWord(l, id, S_HVA_BASE)] + lo - base, n: hi - lo });
-  }
-  return out;
 }
