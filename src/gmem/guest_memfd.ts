@@ -6,7 +6,7 @@ import { count, type ActorCtx, type Gen } from '../engine/ctx.js';
 import { P } from '../engine/points.js';
 import { checkBalanced, checkPfnRemoved } from '../check/online.js';
 import { EFAULT, EINVAL, EIO, ENOMEM } from '../errno.js';
-import { kvmMmuInvalidateBegin, kvmMmuInvalidateEnd, kvmMmuInvalidateRangeAdd, kvmMmuUnmapGfnRange, kvmZapGfnRange } from '../kvm/mmu_invalidate.js';
+import { kvmMmuInvalidateBegin, kvmMmuInvalidateRangeAdd, kvmMmuInvalidateRangesBegin, kvmMmuInvalidateRangesEnd, kvmZapGfnRange } from '../kvm/mmu_invalidate.js';
 import { allocPage, pagePut, pageTryGet } from '../mm/page_alloc.js';
 import {
   P_CONTENT,
@@ -79,8 +79,8 @@ export function* kvmGmemGetPfn(ctx: ActorCtx, slot: number, gfn: number): Gen<nu
 
 interface BoundRange {
   slot: number;
-  gfnStart: number;
-  gfnEnd: number;
+  gfn: number;
+  n: number;
 }
 
 /** The memslots bound to file indices [start, end), clipped to it, in binding order (xa_for_each_range over f->bindings). */
@@ -95,7 +95,7 @@ function boundRanges(s: Shm, start: number, end: number): BoundRange[] {
     const base = i32[slotWord(l, slot, S_BASE_GFN)];
     const lo = Math.max(start, pgoff);
     const hi = Math.min(end, pgoff + i32[slotWord(l, slot, S_NPAGES)]);
-    out.push({ slot, gfnStart: base + lo - pgoff, gfnEnd: base + hi - pgoff });
+    out.push({ slot, gfn: base + lo - pgoff, n: hi - lo });
   }
   return out;
 }
@@ -104,31 +104,25 @@ function boundRanges(s: Shm, start: number, end: number): BoundRange[] {
 function* kvmGmemInvalidateBegin(ctx: ActorCtx, start: number, end: number): Gen {
   const ranges = boundRanges(ctx.s, start, end);
   if (ranges.length === 0) return;
-  yield* mmuWriteLock(ctx);
   if (!ctx.bugs.B5) {
-    yield P['invalidate-begin'];
-    kvmMmuInvalidateBegin(ctx);
-    for (const r of ranges) yield* kvmMmuUnmapGfnRange(ctx, r.gfnStart, r.gfnEnd);
-    mmuWriteUnlock(ctx);
+    yield* kvmMmuInvalidateRangesBegin(ctx, ranges);
     return;
   }
   // B5: zap first, begin (and range_add) in a later mmu_lock section
-  for (const r of ranges) yield* kvmZapGfnRange(ctx, r.gfnStart, r.gfnEnd);
+  yield* mmuWriteLock(ctx);
+  for (const r of ranges) yield* kvmZapGfnRange(ctx, r.gfn, r.gfn + r.n);
   mmuWriteUnlock(ctx);
   yield* mmuWriteLock(ctx);
   yield P['invalidate-begin'];
   kvmMmuInvalidateBegin(ctx);
-  for (const r of ranges) kvmMmuInvalidateRangeAdd(ctx, r.gfnStart, r.gfnEnd);
+  for (const r of ranges) kvmMmuInvalidateRangeAdd(ctx, r.gfn, r.gfn + r.n);
   mmuWriteUnlock(ctx);
 }
 
 // kvm_gmem_invalidate_end: end if any binding exists in range (looked up again: bindings are
 // stable only because the caller holds the invalidate lock exclusively)
 function* kvmGmemInvalidateEnd(ctx: ActorCtx, start: number, end: number): Gen {
-  if (boundRanges(ctx.s, start, end).length === 0) return;
-  yield* mmuWriteLock(ctx);
-  yield* kvmMmuInvalidateEnd(ctx);
-  mmuWriteUnlock(ctx);
+  if (boundRanges(ctx.s, start, end).length > 0) yield* kvmMmuInvalidateRangesEnd(ctx);
 }
 
 // truncate_inode_pages_range: remove each folio from the page cache under its lock

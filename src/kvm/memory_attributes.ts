@@ -7,8 +7,8 @@ import { checkAttrStore, checkBalanced } from '../check/online.js';
 import { ghostContentChanged } from '../gmem/ghost.js';
 import { F_ATTR, gfnWord } from '../shm/layout.js';
 import { memslotPieces, type Shm } from '../shm/state.js';
-import { mmuWriteLock, mmuWriteUnlock, slotsLock, slotsUnlock } from '../sync/ops.js';
-import { kvmMmuInvalidateBegin, kvmMmuInvalidateEnd, kvmMmuUnmapGfnRange } from './mmu_invalidate.js';
+import { slotsLock, slotsUnlock } from '../sync/ops.js';
+import { kvmMmuInvalidateRangesBegin, kvmMmuInvalidateRangesEnd } from './mmu_invalidate.js';
 
 // kvm_mem_is_private (lockless xarray load)
 export const kvmMemIsPrivate = (s: Shm, gfn: number) => Atomics.load(s.i32, gfnWord(s.l, gfn, F_ATTR)) !== 0;
@@ -38,20 +38,10 @@ export function* kvmVmSetMemAttributes(ctx: ActorCtx, start: number, end: number
   }
   // pre phase: kvm_handle_gfn_range(kvm_pre_set_memory_attributes)
   const ranges = memslotPieces(ctx.s, 'gfn', start, end, true); // kvm_handle_gfn_range's walk
-  if (ranges.length > 0) {
-    yield* mmuWriteLock(ctx);
-    yield P['invalidate-begin'];
-    kvmMmuInvalidateBegin(ctx);
-    for (const p of ranges) yield* kvmMmuUnmapGfnRange(ctx, p.gfn, p.gfn + p.n);
-    mmuWriteUnlock(ctx);
-  }
+  if (ranges.length > 0) yield* kvmMmuInvalidateRangesBegin(ctx, ranges);
   if (!ctx.bugs.B11) yield* storeAttributes(ctx, start, end, attrs);
   // post phase: kvm_handle_gfn_range(kvm_post_set_memory_attributes) -> invalidate_end
-  if (ranges.length > 0) {
-    yield* mmuWriteLock(ctx);
-    yield* kvmMmuInvalidateEnd(ctx);
-    mmuWriteUnlock(ctx);
-  }
+  if (ranges.length > 0) yield* kvmMmuInvalidateRangesEnd(ctx);
   if (ctx.bugs.B11) yield* storeAttributes(ctx, start, end, attrs);
   count(ctx, 'conversions');
   slotsUnlock(ctx);

@@ -115,3 +115,21 @@ export function* kvmMmuUnmapGfnRange(ctx: ActorCtx, start: number, end: number):
     kvmMmuInvalidateRangeAdd(ctx, start, end);
   }
 }
+
+// The write section of kvm_handle_gfn_range / kvm_handle_hva_range with on_lock =
+// kvm_mmu_invalidate_begin and handler = kvm_mmu_unmap_gfn_range: open one invalidation, then
+// range_add + zap each memslot's piece. Callers skip it (and the end) when no memslot is met.
+export function* kvmMmuInvalidateRangesBegin(ctx: ActorCtx, pieces: ReadonlyArray<{ gfn: number; n: number }>): Gen {
+  yield* mmuWriteLock(ctx);
+  yield P['invalidate-begin'];
+  kvmMmuInvalidateBegin(ctx);
+  for (const p of pieces) yield* kvmMmuUnmapGfnRange(ctx, p.gfn, p.gfn + p.n);
+  mmuWriteUnlock(ctx);
+}
+
+// The matching end section: on_lock = kvm_mmu_invalidate_end under the write lock.
+export function* kvmMmuInvalidateRangesEnd(ctx: ActorCtx): Gen {
+  yield* mmuWriteLock(ctx);
+  yield* kvmMmuInvalidateEnd(ctx);
+  mmuWriteUnlock(ctx);
+}

@@ -9,9 +9,8 @@ import { pagePut } from '../mm/page_alloc.js';
 import { G_MN_ACTIVE, G_MN_LOCK, P_OWNER, PfnOwner, ZERO_SHARED, pfnWord } from '../shm/layout.js';
 import { memslotPieces, type Shm } from '../shm/state.js';
 import { spinLock, spinUnlock } from '../sync/locks.js';
-import { mmuWriteLock, mmuWriteUnlock } from '../sync/ops.js';
 import { srcuReadLock, srcuReadUnlock } from '../sync/srcu.js';
-import { kvmMmuInvalidateBegin, kvmMmuInvalidateEnd, kvmMmuUnmapGfnRange } from './mmu_invalidate.js';
+import { kvmMmuInvalidateRangesBegin, kvmMmuInvalidateRangesEnd } from './mmu_invalidate.js';
 
 /** Memslots of the active set whose HVA range meets [hvaStart, hvaEnd) (kvm_handle_hva_range's walk). */
 const hvaRanges = (s: Shm, hvaStart: number, hvaEnd: number) => memslotPieces(s, 'hva', hvaStart, hvaEnd, true);
@@ -24,13 +23,7 @@ function* kvmMmuNotifierInvalidateRangeStart(ctx: ActorCtx, hvaStart: number, hv
   spinUnlock(a, G_MN_LOCK);
   srcuReadLock(ctx);
   const ranges = hvaRanges(ctx.s, hvaStart, hvaEnd);
-  if (ranges.length > 0) {
-    yield* mmuWriteLock(ctx);
-    yield P['invalidate-begin'];
-    kvmMmuInvalidateBegin(ctx);
-    for (const p of ranges) yield* kvmMmuUnmapGfnRange(ctx, p.gfn, p.gfn + p.n);
-    mmuWriteUnlock(ctx);
-  }
+  if (ranges.length > 0) yield* kvmMmuInvalidateRangesBegin(ctx, ranges);
   srcuReadUnlock(ctx);
 }
 
@@ -38,11 +31,7 @@ function* kvmMmuNotifierInvalidateRangeStart(ctx: ActorCtx, hvaStart: number, hv
 function* kvmMmuNotifierInvalidateRangeEnd(ctx: ActorCtx, hvaStart: number, hvaEnd: number): Gen {
   const a = ctx.s.i32;
   srcuReadLock(ctx);
-  if (hvaRanges(ctx.s, hvaStart, hvaEnd).length > 0) {
-    yield* mmuWriteLock(ctx);
-    yield* kvmMmuInvalidateEnd(ctx);
-    mmuWriteUnlock(ctx);
-  }
+  if (hvaRanges(ctx.s, hvaStart, hvaEnd).length > 0) yield* kvmMmuInvalidateRangesEnd(ctx);
   srcuReadUnlock(ctx);
   Atomics.sub(a, G_MN_ACTIVE, 1);
 }
