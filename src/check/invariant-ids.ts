@@ -4,6 +4,7 @@ export const INVARIANTS = {
   I1: 'no stale pfn: no SPTE maps a pfn that was freed or removed from the page cache/HVA',
   I2: 'type agreement: an SPTE is private exactly when its gfn\'s attribute is private',
   I4: 'balanced invalidations: in_progress never negative, every begun invalidation ends, zero at quiescence',
+  I5: 'range covers: an open invalidation has a range before anything can look at it (the kernel WARNs otherwise)',
   I7: 'punch-hole zeroes: after a punch (or shared discard) the guest reads zeroes until it writes',
   I8: 'binding validity: no SPTE for a deleted memslot or for a gmem index not bound to its slot',
   DATA: 'data integrity: what a vCPU wrote it reads back unless the page was punched or converted since',

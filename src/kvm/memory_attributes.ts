@@ -19,9 +19,10 @@ function rangeHasAttributes(s: Shm, start: number, end: number, attrs: number): 
   return true;
 }
 
+// the xa_store loop: one yield per gfn, so a lockless reader can see a half-stored range
 function* storeAttributes(ctx: ActorCtx, start: number, end: number, attrs: number): Gen {
-  yield P['attr-store'];
   for (let g = start; g < end; g++) {
+    yield P['attr-store'];
     Atomics.store(ctx.s.i32, gfnWord(ctx.s.l, g, F_ATTR), attrs);
     ghostContentChanged(ctx.s, g, 0);
     checkAttrStore(ctx, g);

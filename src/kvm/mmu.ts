@@ -129,10 +129,9 @@ function* __kvmMmuFaultinPfn(ctx: ActorCtx, f: KvmPageFault): Gen<number> {
   const s = ctx.s;
   const pfn = f.isPrivate ? yield* kvmGmemGetPfn(ctx, f.slot, f.gfn) : yield* hvaToPfn(ctx, gfnToHva(s, f.slot, f.gfn));
   if (pfn < 0) {
-    if (f.isPrivate) {
-      kvmPrepareMemoryFaultExit(f);
-      count(ctx, 'memoryFaultExits');
-    }
+    if (!f.isPrivate) return -EFAULT; // kvm_handle_error_pfn: a failed GUP is -EFAULT, no memory-fault exit
+    kvmPrepareMemoryFaultExit(f);
+    count(ctx, 'memoryFaultExits');
     return pfn;
   }
   f.pfn = pfn;
@@ -161,7 +160,7 @@ function* kvmTdpMmuMap(ctx: ActorCtx, f: KvmPageFault): Gen<number> {
 
 // is_page_fault_stale (TDP MMU: the root cannot be obsolete here)
 function isPageFaultStale(ctx: ActorCtx, f: KvmPageFault): boolean {
-  return mmuInvalidateRetryGfn(ctx.s, f.mmuSeq, f.gfn);
+  return mmuInvalidateRetryGfn(ctx.s, f.mmuSeq, f.gfn, ctx);
 }
 
 function retry(ctx: ActorCtx, f: KvmPageFault, why: KvmPageFault['retryReason']): number {

@@ -26,6 +26,7 @@ export function kvmMmuInvalidateBegin(ctx: ActorCtx): void {
 // kvm_mmu_invalidate_range_add (caller holds mmu_lock for write)
 export function kvmMmuInvalidateRangeAdd(ctx: ActorCtx, start: number, end: number): void {
   const a = ctx.s.i32;
+  if (Atomics.load(a, G_IN_PROGRESS) === 0) ctx.report('I5', `range_add [${start}, ${end}) outside any invalidation (WARN_ON_ONCE(!mmu_invalidate_in_progress))`);
   const s = Atomics.load(a, G_RANGE_START);
   if (s === INVALID_GFN) {
     Atomics.store(a, G_RANGE_START, start);
@@ -40,6 +41,7 @@ export function kvmMmuInvalidateRangeAdd(ctx: ActorCtx, start: number, end: numb
 // points so lockless readers can observe the state between them (what B9 swaps).
 export function* kvmMmuInvalidateEnd(ctx: ActorCtx): Gen {
   const a = ctx.s.i32;
+  if (Atomics.load(a, G_RANGE_START) === INVALID_GFN) ctx.report('I5', 'invalidate_end with no range ever added (WARN_ON_ONCE(range_start == INVALID_GPA))');
   if (!ctx.bugs.B9) {
     yield P['invalidate-end:seq'];
     Atomics.add(a, G_SEQ, 1);
@@ -64,12 +66,16 @@ export function mmuInvalidateRetryGfnUnsafe(s: Shm, mmuSeq: number, gfn: number)
   return Atomics.load(a, G_SEQ) !== mmuSeq;
 }
 
-// mmu_invalidate_retry_gfn: the check under mmu_lock (is_page_fault_stale)
-export function mmuInvalidateRetryGfn(s: Shm, mmuSeq: number, gfn: number): boolean {
+// mmu_invalidate_retry_gfn: the check under mmu_lock (is_page_fault_stale). `ctx` receives the
+// kernel's WARN (an invalidation in progress that no one has given a range yet) as I5.
+export function mmuInvalidateRetryGfn(s: Shm, mmuSeq: number, gfn: number, ctx?: ActorCtx): boolean {
   const a = s.i32;
   if (Atomics.load(a, G_IN_PROGRESS) !== 0) {
     const start = Atomics.load(a, G_RANGE_START);
-    if (start === INVALID_GFN) return true; // WARN_ON_ONCE in the kernel: in progress with no range yet
+    if (start === INVALID_GFN) {
+      ctx?.report('I5', `gfn ${gfn}: fault sees an invalidation in progress with no range added (WARN_ON_ONCE in mmu_invalidate_retry_gfn)`);
+      return true;
+    }
     if (gfn >= start && gfn < Atomics.load(a, G_RANGE_END)) return true;
   }
   return Atomics.load(a, G_SEQ) !== mmuSeq;

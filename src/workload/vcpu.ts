@@ -5,6 +5,7 @@ import { count, type ActorCtx, type Gen } from '../engine/ctx.js';
 import { P } from '../engine/points.js';
 import {
   A_DONE,
+  A_INSIDE,
   A_IN_GUEST,
   A_MB_ARG,
   A_MB_GFN,
@@ -19,10 +20,15 @@ import {
   MB_UNHANDLED,
   P_CONTENT,
   ZERO_PRIVATE,
+  S_STATE,
+  SlotState,
   ZERO_SHARED,
+  actorWord,
   gfnWord,
   pfnWord,
+  slotWord,
 } from '../shm/layout.js';
+import type { Shm } from '../shm/state.js';
 import { newFault, kvmMmuPageFault, RET_PF_EMULATE, RET_PF_RETRY, type KvmPageFault } from '../kvm/mmu.js';
 import { sptePresent, sptePrivate } from '../kvm/spte.js';
 import { waitNotEqual } from '../sync/ops.js';
@@ -155,11 +161,16 @@ function* guestAccess(ctx: ActorCtx, v: VcpuState, gfn: number, write: boolean):
     const r = yield* kvmMmuPageFault(ctx, v.fault, gfn, accessPrivate);
     if (r === RET_PF_RETRY) {
       count(ctx, 'retries');
-      if (retries++ === 0 && ctx.clock) firstRetryAt = ctx.clock();
-      if (retries > ctx.sc.starvationRetries && (!ctx.clock || ctx.clock() - firstRetryAt > 2000)) {
-        ctx.report('STARVATION', `vCPU ${ctx.index}: fault on gfn ${gfn} retried ${retries} times in a row (last: ${v.fault.retryReason})`);
-        return;
+      // A writer still at work (an open invalidation with its owner inside, a memslot being
+      // deleted) explains a retry; only retries nothing explains count toward starvation.
+      if (!writerAtWork(ctx.s)) {
+        if (retries++ === 0 && ctx.clock) firstRetryAt = ctx.clock();
+        if (retries > ctx.sc.starvationRetries && (!ctx.clock || ctx.clock() - firstRetryAt > 2000)) {
+          ctx.report('STARVATION', `vCPU ${ctx.index}: fault on gfn ${gfn} retried ${retries} times in a row with no writer at work (last: ${v.fault.retryReason})`);
+          return;
+        }
       }
+      if (ctx.stopping() && ctx.clock) return; // threads: a run that is ending does not wait out a stuck fault
       continue;
     }
     if (r === RET_PF_EMULATE) return; // MMIO: nothing to check
@@ -200,6 +211,17 @@ function accessPage(ctx: ActorCtx, v: VcpuState, i: number, gfn: number, pfn: nu
   if (v.expView[i] === view && v.expEpoch[i] === epoch && val !== v.expTag[i]) {
     ctx.report('DATA', `vCPU ${ctx.index}: gfn ${gfn} reads ${hex(val)}, wrote ${hex(v.expTag[i])} and nothing legitimately changed it since, pfn ${pfn}`);
   }
+}
+
+/** Is some actor inside an invalidation it began, or some memslot being deleted? */
+function writerAtWork(s: Shm): boolean {
+  const { i32, l } = s;
+  for (let id = 0; id < l.nActors; id++) if (Atomics.load(i32, actorWord(l, id, A_INSIDE)) > 0) return true;
+  for (let id = 0; id < l.nSlots; id++) {
+    const st = Atomics.load(i32, slotWord(l, id, S_STATE));
+    if (st === SlotState.Invalid || st === SlotState.Flushed) return true;
+  }
+  return false;
 }
 
 const hex = (x: number) => `0x${(x >>> 0).toString(16)}`;

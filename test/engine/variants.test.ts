@@ -16,17 +16,17 @@ const PUNCH_RACE = BUILTIN_SCENARIOS['punch-race']!;
 
 /** Three campaign seeds per variant on `default`; measured first finding as invariant@schedule. */
 const FAST_SEEDS: Record<string, number[]> = {
-  B1: [8, 11, 28], // I2@4 I2@1 I1@4
-  B2: [44, 95, 57], // I2@1 I2@2 I2@3
-  B4: [1, 2, 3], // I2@0 x3
-  B5: [66, 113, 109], // I1@2 I1@2 I1@4
-  B6: [124, 277, 23], // I1@4 I2@7 I2@18
-  B7: [78, 28, 67], // I1@4 I1@11 I1@14
-  B10: [3, 5, 6], // I4@0 I4@0 I4@1
-  B11: [95, 87, 32], // I2@4 I2@5 I2@8
-  B20: [20, 78, 2], // I1@4 I1@4 I1@8
-  B21: [2, 14, 86], // I8@0 I8@1 I8@1
-  B22: [1, 3, 4], // DEADLOCK@0 x3
+  B1: [66, 35, 185], // I1@2 I2@3 I2@3
+  B2: [44, 17, 60], // I2@1 I2@2 I2@2
+  B4: [1, 2, 3], // I2@0 I2@0 I2@0
+  B5: [109, 190, 400], // I1@5 I1@10 I1@11
+  B6: [5, 16, 26], // I5@1 I5@2 I5@2
+  B7: [118, 28, 131], // I1@3 I1@4 I1@6
+  B10: [3, 5, 10], // I4@0 I4@0 I4@0
+  B11: [6, 17, 22], // I2@1 I2@2 I2@5
+  B20: [78, 131, 2], // I1@4 I1@6 I1@8
+  B21: [30, 9, 2], // I8@0 I8@2 I8@5
+  B22: [1, 2, 3], // DEADLOCK@0 DEADLOCK@0 DEADLOCK@0
 };
 const BUDGET = 150;
 
@@ -109,12 +109,12 @@ describe('quiet runs', () => {
 });
 
 describe('invariant filters expose what fires later', () => {
-  // [variant, invariant, scenario, campaign seed]; measured to fire at schedule 0, 9 and 0.
+  // [variant, invariant, scenario, campaign seed]; measured to fire within the budget.
   // B20 and B1 on punch-race: on default, B20's I7 is rare (2 of 30 campaigns of 300
   // schedules) and B1's DATA was not seen in 30 x 300 schedules.
   const cases: [VariantId, InvariantId, string, number][] = [
     ['B20', 'I7', 'punch-race', 22],
-    ['B1', 'DATA', 'punch-race', 7],
+    ['B1', 'DATA', 'punch-race', 6],
     ['B10', 'STARVATION', 'default', 3],
   ];
   const FILTER_BUDGET = 300;
@@ -140,19 +140,20 @@ describe('invariant filters expose what fires later', () => {
 });
 
 describe('punch-race', () => {
-  // Measured: all of these show I1 there within a few hundred schedules; these seeds in a few.
-  const cases: [VariantId, number][] = [
-    ['B1', 4],
-    ['B2', 3],
-    ['B5', 7],
-    ['B6', 8],
-    ['B7', 1],
-    ['B20', 1],
+  // Measured (30 campaign seeds each): with no conversions the fault-side bugs show as I1 there;
+  // B6 shows as the kernel's WARN (I5) before anything is mapped stale. These seeds find it fast.
+  const cases: [VariantId, InvariantId, number][] = [
+    ['B1', 'I1', 4],
+    ['B2', 'I1', 3],
+    ['B5', 'I1', 7],
+    ['B6', 'I5', 8],
+    ['B7', 'I1', 1],
+    ['B20', 'I1', 1],
   ];
-  it.each(cases)('%s shows I1 (campaign %i)', (variant, seed) => {
+  it.each(cases)('%s shows %s (campaign %i)', (variant, inv, seed) => {
     const r = explore(PUNCH_RACE, { seed, schedules: 100, variant });
     expect(r.violations).toHaveLength(1);
-    expect(r.violations[0]!.invariant).toBe('I1');
+    expect(r.violations[0]!.invariant).toBe(inv);
   });
 
   it('the correct model is quiet on punch-race for 300 schedules', () => {

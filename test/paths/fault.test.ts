@@ -196,7 +196,7 @@ describe('kvmMmuPageFault: exits', () => {
     expect(gfnW(w, 4, F_SPTE_PFN)).toBe(0);
   });
 
-  it('pool exhausted: a private fault exits with -ENOMEM, a shared one returns -ENOMEM without an exit', () => {
+  it('pool exhausted: a private fault exits with -ENOMEM, a shared one fails GUP: -EFAULT without an exit', () => {
     const w = world({ ...DEFAULT_SCENARIO, pfnPool: 1 });
     const v = actor(w, 'vcpu0');
     expect(fault(v, 0, false).r).toBe(RET_PF_FIXED); // takes the only page
@@ -205,7 +205,7 @@ describe('kvmMmuPageFault: exits', () => {
     expect(priv.r).toBe(-ENOMEM);
     expect(priv.f.exit).toEqual({ valid: true, gpa: 4096, size: 4096, private: true });
     const shared = fault(v, 2, false);
-    expect(shared.r).toBe(-ENOMEM);
+    expect(shared.r).toBe(-EFAULT); // kvm_handle_error_pfn
     expect(shared.f.exit.valid).toBe(false);
     expect(counter(w, v.id, 'enomem')).toBe(2);
     expect(counter(w, v.id, 'memoryFaultExits')).toBe(1);

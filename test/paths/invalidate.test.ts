@@ -57,6 +57,7 @@ describe('kvm_mmu_invalidate_begin / range_add / end', () => {
     const w = world();
     const c = actor(w, 'converter');
     kvmMmuInvalidateBegin(c);
+    kvmMmuInvalidateRangeAdd(c, 0, 4);
     const g = kvmMmuInvalidateEnd(c);
     stepUntil(c, g, P['invalidate-end:in_progress']);
     expect(G(w, G_SEQ)).toBe(1);
@@ -72,6 +73,7 @@ describe('kvm_mmu_invalidate_begin / range_add / end', () => {
     const w = world(undefined, 'B9');
     const c = actor(w, 'converter');
     kvmMmuInvalidateBegin(c);
+    kvmMmuInvalidateRangeAdd(c, 0, 4);
     const g = kvmMmuInvalidateEnd(c);
     const { points } = trace(c, g, (pt) => {
       if (pt === P['invalidate-end:seq']) {
@@ -90,7 +92,21 @@ describe('kvm_mmu_invalidate_begin / range_add / end', () => {
     const c = actor(w, 'converter');
     drive(c, kvmMmuInvalidateEnd(c));
     expect(G(w, G_IN_PROGRESS)).toBe(-1);
-    expect(w.violations.map((v) => v.invariant)).toEqual(['I4']);
+    // the kernel WARNs twice: no range was ever added (I5), and in_progress went negative (I4)
+    expect(w.violations.map((v) => v.invariant)).toEqual(['I5', 'I4']);
+  });
+
+  it('the kernel WARNs become I5: end with no range, range_add outside an invalidation', () => {
+    const w = world();
+    const c = actor(w, 'converter');
+    kvmMmuInvalidateRangeAdd(c, 0, 4);
+    expect(w.violations.map((v) => v.invariant)).toEqual(['I5']);
+    const w2 = world();
+    const c2 = actor(w2, 'converter');
+    kvmMmuInvalidateBegin(c2);
+    drive(c2, kvmMmuInvalidateEnd(c2));
+    expect(w2.violations.map((v) => v.invariant)).toEqual(['I5']);
+    expect(G(w2, G_IN_PROGRESS)).toBe(0);
   });
 });
 
@@ -104,6 +120,11 @@ describe('retry checks', () => {
       expect(mmuInvalidateRetryGfn(w.s, 0, gfn)).toBe(true);
       expect(mmuInvalidateRetryGfnUnsafe(w.s, 0, gfn)).toBe(false);
     }
+    expect(w.violations).toEqual([]);
+    // a fault that reaches the locked check then is what the kernel WARNs about: I5
+    const v = actor(w, 'vcpu0');
+    expect(mmuInvalidateRetryGfn(w.s, 0, 3, v)).toBe(true);
+    expect(w.violations.map((x) => [x.invariant, x.actor])).toEqual([['I5', v.id]]);
   });
 
   it('range membership is [start, end) and a moved seq always retries', () => {
