@@ -8,7 +8,8 @@ export const VARIANTS_HELP = helpText(
   'usage: gmemsim variants [--json]',
   `List the bug-injection variants: each removes or reorders one kernel check (spec §4) at the
 exact place in the model. "expect" is the invariant that fires first on the default scenario
-("also" lists others the same bug breaks; which shows first depends on the interleaving).
+("also" lists others the same bug breaks; which shows first depends on the interleaving, and
+where it splits, "expect" is the one the spec's catalogue names).
 B9 is a negative control: a reordering the kernel tolerates, so nothing may fire.
 Use one with: gmemsim explore --variant B1   (or its name: --variant skip-stale-check)`,
   [JSON_OPT],

@@ -71,7 +71,8 @@ export function runSim(sc: Scenario, o: SimOptions): SimResult {
   const rng = new Prng(mixSeed(o.seed, 0x5eed));
   const decisions: number[] | null = o.record ? [] : null;
   const traceTail = o.traceTail ?? 0;
-  const trace: string[] = [];
+  // The tail is kept as numbers (step, actor, from, to) and only formatted at the end.
+  const ring = new Int32Array(traceTail * 4);
   const runnable: number[] = [];
   let hash = FNV_INIT;
   let cut = false;
@@ -118,14 +119,23 @@ export function runSim(sc: Scenario, o: SimOptions): SimResult {
     hash = fnv(hash, (pick << 16) | a.point);
     if (decisions) decisions.push(pick);
     if (traceTail > 0) {
-      trace.push(`${steps}: ${a.ctx.name} ${POINT_NAMES[from]} -> ${r.done ? 'done' : POINT_NAMES[a.point]}`);
-      if (trace.length > traceTail) trace.shift();
+      const at = ((steps - 1) % traceTail) * 4;
+      ring[at] = steps;
+      ring[at + 1] = pick;
+      ring[at + 2] = from;
+      ring[at + 3] = r.done ? -1 : a.point;
     }
     if (violation) break;
   }
   if (!violation && !cut && actors.every((a) => a.done)) {
     const f = quiescentSweep(s).find((x) => !enabled || enabled.has(x.invariant));
     if (f) violation = { invariant: f.invariant, message: `at quiescence: ${f.message}`, actor: -1, step: steps };
+  }
+  const trace: string[] = [];
+  for (let k = Math.max(0, steps - traceTail); k < steps; k++) {
+    const at = (k % traceTail) * 4;
+    const to = ring[at + 3];
+    trace.push(`${ring[at]}: ${actors[ring[at + 1]].ctx.name} ${POINT_NAMES[ring[at + 2]]} -> ${to < 0 ? 'done' : POINT_NAMES[to]}`);
   }
   return { seed: o.seed, steps, traceHash: hashHex(hash), violation, cut, decisions, stats: collectStats(s, sc), trace, s };
 }

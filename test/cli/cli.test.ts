@@ -159,7 +159,8 @@ describe('variants and scenarios', () => {
       expect(v.expect === null || typeof v.expect === 'string').toBe(true);
     }
     expect(list.find((v) => v.id === 'B9')?.expect).toBeNull();
-    expect(list.find((v) => v.id === 'B1')?.expect).toBe('I2');
+    expect(list.find((v) => v.id === 'B1')?.expect).toBe('I1');
+    expect(list.find((v) => v.id === 'B1')).toMatchObject({ alsoBreaks: ['I2'] });
   });
 
   it('variants (text) shows every id and the negative control', async () => {
