@@ -2,7 +2,7 @@
 // stress (the OS interleaves; locks block on Atomics), or replaying a recorded schedule through
 // a turn word so real threads take exactly the steps the sim engine took.
 import { existsSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
+import { basename, dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type { Scenario } from '../scenario/types.js';
@@ -71,9 +71,8 @@ export interface ThreadsResult {
 export function workerScript(): string {
   const here = dirname(fileURLToPath(import.meta.url));
   // compiled: dist/src/engine -> dist/workers; from source (tsx, vitest): src/engine -> dist/workers
-  const p = here.includes(`${'dist'}/src/engine`) || here.includes('dist\\src\\engine')
-    ? resolve(here, '../../workers/actor-worker.js')
-    : resolve(here, '../../dist/workers/actor-worker.js');
+  const compiled = basename(resolve(here, '../..')) === 'dist';
+  const p = compiled ? resolve(here, '../../workers/actor-worker.js') : resolve(here, '../../dist/workers/actor-worker.js');
   if (!existsSync(p)) throw new Error(`worker script ${p} is missing: run "npm run build" first`);
   return p;
 }

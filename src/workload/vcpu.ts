@@ -226,4 +226,3 @@ function writerAtWork(s: Shm): boolean {
 
 const hex = (x: number) => `0x${(x >>> 0).toString(16)}`;
 
-export { MB_UNHANDLED };
