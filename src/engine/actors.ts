@@ -6,6 +6,7 @@ import type { Bugs } from '../variants.js';
 import type { InvariantId } from '../check/invariant-ids.js';
 import { actorBase, Wait, type ActorCtx, type ActorKind, type Gen } from './ctx.js';
 import { Prng, mixSeed } from './prng.js';
+import { numaCtxFor } from '../mm/policy.js';
 import { vcpuProgram } from '../workload/vcpu.js';
 import { vmmProgram } from '../workload/vmm.js';
 import { converterProgram, puncherProgram, slotChurnProgram } from '../workload/background.js';
@@ -61,6 +62,7 @@ export function makeCtx(def: ActorDef, id: number, o: CtxOptions): ActorCtx {
     opsLimit: def.kind === 'vmm' ? Infinity : (o.opsOverride ?? def.ops),
     clock: o.clock ?? null,
     pauseMs: pauseFor(def.kind, o.pauseMs ?? 0),
+    numa: numaCtxFor(o.sc, def.kind, def.index),
   };
   return ctx;
 }

@@ -7,6 +7,7 @@
 // on Atomics. When the generator resumes, the lock is held / the condition held.
 import type { Shm } from '../shm/state.js';
 import type { Scenario } from '../scenario/types.js';
+import type { NumaCtx } from '../mm/policy.js';
 import type { Bugs } from '../variants.js';
 import type { InvariantId } from '../check/invariant-ids.js';
 import type { Prng } from './prng.js';
@@ -60,6 +61,8 @@ export interface ActorCtx {
   clock: (() => number) | null;
   /** threads engine: pause between background operations (ms); 0 under sim */
   pauseMs: number;
+  /** the actor's NUMA node, rotor and the policies in force; null without a numa section */
+  numa: NumaCtx | null;
 }
 
 export function count(ctx: ActorCtx, c: CounterName, n = 1): void {

@@ -8,6 +8,7 @@ import { checkBalanced, checkPfnRemoved } from '../check/online.js';
 import { EFAULT, EINVAL, EIO, ENOMEM } from '../errno.js';
 import { kvmMmuInvalidateBegin, kvmMmuInvalidateRangeAdd, kvmMmuInvalidateRangesBegin, kvmMmuInvalidateRangesEnd, kvmZapGfnRange } from '../kvm/mmu_invalidate.js';
 import { allocPage, pagePut, pageTryGet } from '../mm/page_alloc.js';
+import { gmemPolicy } from '../mm/policy.js';
 import {
   P_CONTENT,
   P_FLAGS,
@@ -44,7 +45,10 @@ export function* kvmGmemGetFolio(ctx: ActorCtx, index: number): Gen<number> {
       continue;
     }
     yield P['pfn-alloc'];
-    pfn = allocPage(ctx, PfnOwner.PageCache, index, PF_LOCKED);
+    const numa = ctx.numa;
+    pfn = numa
+      ? allocPage(ctx, PfnOwner.PageCache, index, PF_LOCKED, gmemPolicy(numa, index, ctx.bugs.N1), numa.byOffset ? index : undefined)
+      : allocPage(ctx, PfnOwner.PageCache, index, PF_LOCKED);
     if (pfn < 0) return -ENOMEM;
     yield P['filemap-insert'];
     Atomics.add(s.i32, pfnWord(s.l, pfn, 1 /* P_REF */), 1); // the page cache's reference

@@ -22,7 +22,8 @@ export function* hvaToPfn(ctx: ActorCtx, hva: number): Gen<number> {
       pagePut(ctx, pfn);
       continue;
     }
-    pfn = allocPage(ctx, PfnOwner.Hva, hva, PF_UPTODATE);
+    // anonymous memory: the faulting task's policy (the VMM's memory is not guest_memfd's)
+    pfn = allocPage(ctx, PfnOwner.Hva, hva, PF_UPTODATE, ctx.numa?.task ?? null, ctx.numa?.byOffset ? hva : undefined);
     if (pfn < 0) return -ENOMEM;
     Atomics.store(s.i32, pfnWord(s.l, pfn, P_CONTENT), 0); // anonymous memory is zero-filled
     Atomics.add(s.i32, pfnWord(s.l, pfn, P_REF), 1); // the page table's reference

@@ -84,6 +84,17 @@ export const nodesWithMemory = (topo: Topology): Nodemask =>
  * Only nodes with memory have a zone in it unless `all`; `start` is first when it has memory.
  */
 export function fallbackOrder(topo: Topology, start: number, all = false): number[] {
+  // Zonelists are built once per topology (build_all_zonelists); allocation only reads them.
+  let cache = ZONELISTS.get(topo);
+  if (!cache) ZONELISTS.set(topo, (cache = new Map()));
+  const key = all ? -1 - start : start;
+  let order = cache.get(key);
+  if (!order) cache.set(key, (order = buildZonelist(topo, start, all)));
+  return order;
+}
+const ZONELISTS = new WeakMap<Topology, Map<number, number[]>>();
+
+function buildZonelist(topo: Topology, start: number, all: boolean): number[] {
   const row = topo.distance[indexOf(topo, start)];
   return topo.nodes
     .map((n, i) => ({ id: n.id, d: row[i], cap: n.capacity }))

@@ -31,6 +31,8 @@ export const DEFAULT_SCENARIO: Scenario = {
   slotChurn: { count: 1, ops: 1, maxPages: 1 },
   starvationRetries: 500,
   maxSteps: 20000,
+  stopWhen: 'duration',
+  numa: null,
 };
 
 /** private_mem_conversions_test's PUNCH_HOLE test as a race: all memory private, no conversions,

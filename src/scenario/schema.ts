@@ -1,12 +1,14 @@
 // Scenario validation: user JSON in, a complete Scenario out, or a one-line error naming the field.
 import { readFileSync } from 'node:fs';
 import { BUILTIN_SCENARIOS, DEFAULT_SCENARIO } from './builtins.js';
-import type { BackgroundSpec, Scenario, SlotSpec, VcpuSpec } from './types.js';
+import type { BackgroundSpec, NumaSpec, PolicySpec, Scenario, SharedPolicyRange, SlotSpec, VcpuSpec } from './types.js';
+import { MPOL_BIND, MPOL_DEFAULT, MPOL_F_NUMA_BALANCING, MPOL_F_RELATIVE_NODES, MPOL_F_STATIC_NODES, MPOL_INTERLEAVE, MPOL_LOCAL, MPOL_PREFERRED, MPOL_PREFERRED_MANY, MPOL_WEIGHTED_INTERLEAVE, validatePolicy, type Mempolicy } from '../mm/mempolicy.js';
+import { nodesWithMemory, validateTopology, type Topology } from '../mm/numa.js';
 
-const MAX_GMEM_PAGES = 1_048_576;
+const MAX_GMEM_PAGES = 16_777_216; // 64 GiB: the NUMA experiment touches 50 GiB
 const MAX_SLOTS = 32;
-const MAX_GFNS = 4_194_304;
-const MAX_PFNS = 16_777_216;
+const MAX_GFNS = 16_777_216;
+const MAX_PFNS = 33_554_432;
 const MAX_OPS = 10_000_000;
 
 export class ScenarioError extends Error {
@@ -100,6 +102,44 @@ const VCPUS: Shape<VcpuSpec> = {
 
 const BACKGROUND: Shape<BackgroundSpec> = { count: int(0, 16), ops: int(0, MAX_OPS), maxPages: int(1) };
 
+const nodeId: Check<number> = int(0, 63);
+const list = <T>(each: Check<T>, what: string, min = 0): Check<T[]> => (v, path) => {
+  if (!Array.isArray(v) || v.length < min) throw new ScenarioError(path, `an array of ${what}${min ? ` (at least ${min})` : ''}`, got(v));
+  return v.map((x, i) => each(x, `${path}[${i}]`));
+};
+const POLICY: Shape<PolicySpec> = {
+  mode: oneOf('default', 'preferred', 'bind', 'interleave', 'local', 'preferred_many', 'weighted_interleave'),
+  nodes: list(int(0), 'node ids'),
+  flags: list(oneOf('static', 'relative', 'numa_balancing'), 'flags'),
+};
+const policy: Check<PolicySpec> = (v, path) => record(POLICY, v, path, { mode: 'default', nodes: [], flags: [] });
+const nullablePolicy: Check<PolicySpec | null> = (v, path) => (v === null ? null : policy(v, path));
+const RANGE: Shape<SharedPolicyRange> = { start: int(0), end: int(1), policy };
+const NUMA: Shape<NumaSpec> = {
+  nodes: list((v, path) => record({ capacity: int(0, MAX_PFNS) }, v, path), 'nodes {"capacity": pages}', 1),
+  distance: (v, path) => (v === null ? null : list(list(int(10, 255), 'distances'), 'rows')(v, path)),
+  placement: sub({ vcpus: list(nodeId, 'node ids', 1), vmm: nodeId, converter: nodeId, puncher: nodeId, slotChurn: nodeId }),
+  policySource: oneOf('shared', 'create', 'task'),
+  shared: list((v, path) => record(RANGE, v, path), 'ranges {start, end, policy}'),
+  create: nullablePolicy,
+  task: nullablePolicy,
+  interleave: oneOf('rotor', 'offset'),
+  weights: list(int(0, 255), 'weights'),
+};
+/** The defaults a `numa` section starts from: 2 nodes, everything on node 0, no policy. */
+export const NUMA_DEFAULTS: NumaSpec = {
+  nodes: [{ capacity: 64 }, { capacity: 64 }],
+  distance: null,
+  placement: { vcpus: [0], vmm: 0, converter: 0, puncher: 0, slotChurn: 0 },
+  policySource: 'shared',
+  shared: [],
+  create: null,
+  task: null,
+  interleave: 'rotor',
+  weights: [],
+};
+const numaSpec = (v: unknown, path: string, base?: NumaSpec) => record(NUMA, v, path, base ?? NUMA_DEFAULTS);
+
 const SCENARIO: Shape<Scenario> = {
   name: str(1, 64),
   description: str(0, Infinity),
@@ -113,6 +153,8 @@ const SCENARIO: Shape<Scenario> = {
   slotChurn: sub(BACKGROUND),
   starvationRetries: int(1),
   maxSteps: int(100),
+  stopWhen: oneOf('duration', 'ops'),
+  numa: (v, path, base) => (v === null ? null : numaSpec(v, path, base ?? undefined)),
 };
 
 /** What KVM would refuse at memslot creation (kvm_set_memory_region, kvm_gmem_bind). */
@@ -142,11 +184,69 @@ function checkSlots(s: Scenario): void {
   }
 }
 
+/** The topology a numa section describes (distance null: 10 local, 20 remote). */
+export function numaTopology(n: NumaSpec): Topology {
+  const k = n.nodes.length;
+  return {
+    nodes: n.nodes.map((x, id) => ({ id, capacity: x.capacity })),
+    distance: n.distance ?? Array.from({ length: k }, (_, i) => Array.from({ length: k }, (_, j) => (i === j ? 10 : 20))),
+  };
+}
+
+const MODES: Record<PolicySpec['mode'], number> = {
+  default: MPOL_DEFAULT,
+  preferred: MPOL_PREFERRED,
+  bind: MPOL_BIND,
+  interleave: MPOL_INTERLEAVE,
+  local: MPOL_LOCAL,
+  preferred_many: MPOL_PREFERRED_MANY,
+  weighted_interleave: MPOL_WEIGHTED_INTERLEAVE,
+};
+const FLAGS = { static: MPOL_F_STATIC_NODES, relative: MPOL_F_RELATIVE_NODES, numa_balancing: MPOL_F_NUMA_BALANCING };
+
+/** The kernel's policy for a PolicySpec (set_mempolicy/mbind validation, in the kernel's order), or a one-line error naming the field and the errno. */
+export function toMempolicy(p: PolicySpec, topo: Topology, path: string): Mempolicy | null {
+  const flags = p.flags.reduce((f, x) => f | FLAGS[x], 0);
+  const r = validatePolicy({ mode: MODES[p.mode], flags, nodes: p.nodes }, nodesWithMemory(topo));
+  if (!r.ok) throw new ScenarioError(path, 'a policy the kernel accepts', `${r.errno}: ${r.reason}`);
+  return r.policy;
+}
+
+/** What the kernel would refuse of a numa section; also fixes pfnPool to the nodes' total. */
+function checkNuma(s: Scenario): void {
+  const n = s.numa;
+  if (!n) return;
+  const topo = numaTopology(n);
+  const errs = validateTopology(topo);
+  if (errs.length) throw new ScenarioError('numa.distance', `a ${n.nodes.length}x${n.nodes.length} matrix with 10 on the diagonal and > 10 elsewhere`, errs[0].replace(/^topology\./, ''));
+  const k = n.nodes.length;
+  const onNode = (v: number, path: string) => {
+    if (v >= k) throw new ScenarioError(path, `a node of the topology (0 to ${k - 1})`, got(v));
+  };
+  if (n.placement.vcpus.length !== 1 && n.placement.vcpus.length !== s.vcpus.count) {
+    throw new ScenarioError('numa.placement.vcpus', `one node for all vCPUs or one per vCPU (${s.vcpus.count})`, got(n.placement.vcpus));
+  }
+  n.placement.vcpus.forEach((v, i) => onNode(v, `numa.placement.vcpus[${i}]`));
+  for (const kind of ['vmm', 'converter', 'puncher', 'slotChurn'] as const) onNode(n.placement[kind], `numa.placement.${kind}`);
+  n.shared.forEach((r, i) => {
+    if (r.end <= r.start || r.end > s.gmemPages) {
+      throw new ScenarioError(`numa.shared[${i}].end`, `greater than start (${r.start}) and at most the file's ${s.gmemPages} pages`, got(r.end));
+    }
+    toMempolicy(r.policy, topo, `numa.shared[${i}].policy`);
+  });
+  if (n.create) toMempolicy(n.create, topo, 'numa.create');
+  if (n.task) toMempolicy(n.task, topo, 'numa.task');
+  if (n.policySource === 'create' && !n.create) throw new ScenarioError('numa.create', 'a policy when policySource is "create"', got(null));
+  s.pfnPool = n.nodes.reduce((t, x) => t + x.capacity, 0);
+  if (s.pfnPool < 1) throw new ScenarioError('numa.nodes', 'nodes with some memory (total capacity >= 1)', got(n.nodes));
+}
+
 /** Validates parsed JSON; missing fields come from `base`. Returns a fresh object. */
 export function validateScenario(input: unknown, base: Scenario = DEFAULT_SCENARIO): Scenario {
   if (!isObject(input)) throw new ScenarioError('scenario', 'a JSON object', `must be a JSON object (${got(input)})`);
   const s = record(SCENARIO, input, '', base);
   checkSlots(s);
+  checkNuma(s);
   return s;
 }
 

@@ -47,6 +47,46 @@ export interface BackgroundSpec {
   maxPages: number;
 }
 
+/** A memory policy as a scenario writes it (what set_mempolicy/mbind/KVM_CREATE_GUEST_MEMFD take). */
+export interface PolicySpec {
+  mode: 'default' | 'preferred' | 'bind' | 'interleave' | 'local' | 'preferred_many' | 'weighted_interleave';
+  /** node ids */
+  nodes: number[];
+  flags: Array<'static' | 'relative' | 'numa_balancing'>;
+}
+
+export interface SharedPolicyRange {
+  /** file page offsets [start, end) of the guest_memfd, as mbind on a mapping at offset 0 sets them */
+  start: number;
+  end: number;
+  policy: PolicySpec;
+}
+
+export interface NumaSpec {
+  /** node id = index; capacity in 4K pages (a node with 0 has no normal memory) */
+  nodes: Array<{ capacity: number }>;
+  /** node distances (SLIT); null = 10 to itself, 20 to every other node */
+  distance: number[][] | null;
+  /** the node each actor runs on: one entry per vCPU (or one for all), and one per other kind */
+  placement: { vcpus: number[]; vmm: number; converter: number; puncher: number; slotChurn: number };
+  /**
+   * Where a guest_memfd allocation's policy comes from: `shared` the per-inode shared policy set
+   * by mbind (upstream since 6.19; falls back to the allocating task's policy), `create` the
+   * early RFC's immutable KVM_CREATE_GUEST_MEMFD policy, `task` only the allocating task's
+   * set_mempolicy. (The kernel before the series, which ignored the VMM's policy, is the variant
+   * N1 mempolicy-ignored.)
+   */
+  policySource: 'shared' | 'create' | 'task';
+  shared: SharedPolicyRange[];
+  create: PolicySpec | null;
+  /** every actor's set_mempolicy; null = none (local) */
+  task: PolicySpec | null;
+  /** `rotor`: each allocating task's own il_prev, as upstream gmem passes NO_INTERLEAVE_INDEX; `offset`: by file offset, as shmem does */
+  interleave: 'rotor' | 'offset';
+  /** weighted-interleave weight per node (0 or missing = 1) */
+  weights: number[];
+}
+
 export interface Scenario {
   name: string;
   description: string;
@@ -68,4 +108,8 @@ export interface Scenario {
   starvationRetries: number;
   /** Under `sim`, a schedule longer than this many steps is cut (reported, not a violation). */
   maxSteps: number;
+  /** threads engine: `duration` runs until --duration; `ops` until every actor has done its ops (a finite workload) */
+  stopWhen: 'duration' | 'ops';
+  /** NUMA topology and memory policy; null = one node holding the whole pfnPool */
+  numa: NumaSpec | null;
 }

@@ -3,7 +3,7 @@
 // 64-byte line (16 words) so one actor's counters never false-share with another's.
 
 export const MAGIC = 0x676d656d; // 'gmem'
-export const LAYOUT_VERSION = 1;
+export const LAYOUT_VERSION = 2;
 export const LINE = 16; // Int32 words per 64-byte cache line
 
 /** Per-actor counters, in order. The report and JSON use these names. */
@@ -79,8 +79,6 @@ export const G_SLOTS_LOCK = 3 * LINE;
 export const G_SLOTS_LOCK_SLEEPERS = G_SLOTS_LOCK + 1;
 export const G_INV_LOCK = 4 * LINE; // filemap invalidate_lock of the one gmem inode
 export const G_INV_LOCK_SLEEPERS = G_INV_LOCK + 1;
-export const G_POOL_LOCK = 5 * LINE; // zone lock of the pfn allocator (internal, not a yield point)
-export const G_FREE_TOP = G_POOL_LOCK + 1;
 export const G_SRCU_EPOCH = 6 * LINE;
 // run control
 export const G_STOP = 7 * LINE;
@@ -123,6 +121,8 @@ export const P_RMAP_GFN = 7; // ghost: the gfn of the last SPTE installed for th
 export const PFN_WORDS = 8;
 export const PF_UPTODATE = 1;
 export const PF_LOCKED = 2;
+export const PF_FILE = 4; // a page-cache page: counted in FilePages/Unevictable and charged to its allocator
+export const PF_ALLOCATOR_SHIFT = 8; // the allocating actor's id, above the flag bits (memcg charge)
 
 export const PfnOwner = {
   Free: 0,
@@ -148,6 +148,31 @@ export const ZERO_SHARED = 2;
 export const KVM_MEMORY_ATTRIBUTE_PRIVATE = 1 << 3;
 export const INVALID_GFN = -1;
 
+// per NUMA node: one line each. Node n owns pfns [N_PFN_BASE, N_PFN_BASE + N_CAPACITY) and the
+// same stretch of the free stack.
+export const N_FREE_TOP = 0;
+export const N_POOL_LOCK = 1; // its zone lock (internal, not a yield point)
+export const N_PFN_BASE = 2;
+export const N_CAPACITY = 3;
+export const N_FILE_PAGES = 4; // node meminfo FilePages
+export const N_UNEVICTABLE = 5; // node meminfo Unevictable (gmem folios are unevictable)
+export const N_ANON_PAGES = 6; // the VMM's shared (HVA) memory
+export const N_NUMA_HIT = 7;
+export const N_NUMA_MISS = 8;
+export const N_NUMA_FOREIGN = 9;
+export const N_INTERLEAVE_HIT = 10;
+export const N_LOCAL_NODE = 11;
+export const N_OTHER_NODE = 12;
+export const NODE_COUNTERS = ['numa_hit', 'numa_miss', 'numa_foreign', 'interleave_hit', 'local_node', 'other_node'] as const;
+export const NODE_COUNTER_WORD: Record<(typeof NODE_COUNTERS)[number], number> = {
+  numa_hit: N_NUMA_HIT,
+  numa_miss: N_NUMA_MISS,
+  numa_foreign: N_NUMA_FOREIGN,
+  interleave_hit: N_INTERLEAVE_HIT,
+  local_node: N_LOCAL_NODE,
+  other_node: N_OTHER_NODE,
+};
+
 export interface LayoutConfig {
   nGfns: number;
   nSlots: number;
@@ -155,12 +180,16 @@ export interface LayoutConfig {
   hvaPages: number;
   nPfns: number;
   nActors: number;
+  nNodes: number;
   /** words reserved for a recorded schedule (threads replay); 0 when unused */
   scheduleWords: number;
 }
 
 export interface Layout extends LayoutConfig {
   actorBase: number;
+  nodeBase: number;
+  /** per actor per node: gmem pages it allocated there that are still allocated (memcg numa_stat "file") */
+  usageBase: number;
   slotBase: number;
   gfnBase: number;
   filemapBase: number; // per file index: pfn + 1
@@ -184,6 +213,8 @@ export function computeLayout(cfg: LayoutConfig): Layout {
     return base;
   };
   const actorBase = take(cfg.nActors * ACTOR_WORDS);
+  const nodeBase = take(cfg.nNodes * LINE);
+  const usageBase = take(cfg.nActors * cfg.nNodes);
   const slotBase = take(cfg.nSlots * LINE);
   const gfnBase = take(cfg.nGfns * GFN_WORDS);
   const filemapBase = take(cfg.filePages);
@@ -196,6 +227,8 @@ export function computeLayout(cfg: LayoutConfig): Layout {
   return {
     ...cfg,
     actorBase,
+    nodeBase,
+    usageBase,
     slotBase,
     gfnBase,
     filemapBase,
@@ -214,3 +247,5 @@ export const actorWord = (l: Layout, actor: number, w: number) => l.actorBase + 
 export const slotWord = (l: Layout, slot: number, w: number) => l.slotBase + slot * LINE + w;
 export const gfnWord = (l: Layout, gfn: number, w: number) => l.gfnBase + gfn * GFN_WORDS + w;
 export const pfnWord = (l: Layout, pfn: number, w: number) => l.pfnBase + pfn * PFN_WORDS + w;
+export const nodeWord = (l: Layout, node: number, w: number) => l.nodeBase + node * LINE + w;
+export const usageWord = (l: Layout, actor: number, node: number) => l.usageBase + actor * l.nNodes + node;

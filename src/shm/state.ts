@@ -11,7 +11,6 @@ import {
   G_NACTORS,
   G_RANGE_START,
   G_RANGE_END,
-  G_FREE_TOP,
   G_SRCU_EPOCH,
   INVALID_GFN,
   LAYOUT_VERSION,
@@ -23,6 +22,10 @@ import {
   S_PGOFF,
   S_STATE,
   SlotState,
+  N_CAPACITY,
+  N_FREE_TOP,
+  N_PFN_BASE,
+  nodeWord,
   slotWord,
   type Layout,
   type LayoutConfig,
@@ -52,6 +55,7 @@ export function layoutConfigFor(sc: Scenario, scheduleWords = 0): LayoutConfig {
     hvaPages,
     nPfns: sc.pfnPool,
     nActors: actorCount(sc),
+    nNodes: sc.numa ? sc.numa.nodes.length : 1,
     scheduleWords,
   };
 }
@@ -82,9 +86,16 @@ export function createShm(sc: Scenario, scheduleWords = 0): Shm {
     hva += s.npages;
     for (let i = 0; i < s.npages; i++) i32[l.bindingBase + s.gmemOffset + i] = id + 1;
   });
-  // Free stack: lowest pfn on top so allocation order is easy to read in traces.
-  for (let i = 0; i < l.nPfns; i++) i32[l.freeStackBase + i] = l.nPfns - 1 - i;
-  i32[G_FREE_TOP] = l.nPfns;
+  // Each node's pfns in a row; its free stack has its lowest pfn on top (allocation order reads well in traces).
+  const caps = sc.numa ? sc.numa.nodes.map((n) => n.capacity) : [l.nPfns];
+  let base = 0;
+  caps.forEach((cap, node) => {
+    i32[nodeWord(l, node, N_PFN_BASE)] = base;
+    i32[nodeWord(l, node, N_CAPACITY)] = cap;
+    i32[nodeWord(l, node, N_FREE_TOP)] = cap;
+    for (let i = 0; i < cap; i++) i32[l.freeStackBase + base + i] = base + cap - 1 - i;
+    base += cap;
+  });
   return { sab, i32, l };
 }
 

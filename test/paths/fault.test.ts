@@ -9,7 +9,6 @@ import {
   F_SPTE_FLAGS,
   F_SPTE_GEN,
   F_SPTE_PFN,
-  G_FREE_TOP,
   G_IN_PROGRESS,
   G_MMU_LOCK,
   G_SEQ,
@@ -33,7 +32,10 @@ import {
   slotWord,
 } from '../../src/shm/layout.js';
 import { drive, stepUntil, world } from '../helpers.js';
-import { CROSSED, actor, actorW, closeInvalidation, counter, fault, filemap, G, gfnW, hva, openInvalidation, pfnW, setAttr } from './util.js';
+import { CROSSED, actor, actorW, closeInvalidation, counter, fault, filemap, G, gfnW, hva, openInvalidation, pfnW, setAttr, nodeFree } from './util.js';
+
+/** the page-state bits of P_FLAGS (PF_UPTODATE | PF_LOCKED); the rest are PF_FILE and the allocating actor */
+const PAGE_STATE = 3;
 
 describe('kvmMmuPageFault: resolving and installing', () => {
   it('a private fault on a private gfn maps the page-cache folio at its file index', () => {
@@ -54,7 +56,7 @@ describe('kvmMmuPageFault: resolving and installing', () => {
     // the folio
     expect(pfnW(w, pfn, P_OWNER)).toBe(PfnOwner.PageCache);
     expect(pfnW(w, pfn, P_INDEX)).toBe(20);
-    expect(pfnW(w, pfn, P_FLAGS)).toBe(PF_UPTODATE); // zeroed on first use, unlocked
+    expect(pfnW(w, pfn, P_FLAGS) & PAGE_STATE).toBe(PF_UPTODATE); // zeroed on first use, unlocked
     expect(pfnW(w, pfn, P_RMAP)).toBe(1);
     expect(pfnW(w, pfn, P_RMAP_GFN)).toBe(gfn);
     expect(pfnW(w, pfn, P_REF)).toBe(1); // the page cache's reference only: the SPTE holds none
@@ -72,7 +74,7 @@ describe('kvmMmuPageFault: resolving and installing', () => {
     const w = world();
     const v = actor(w, 'vcpu1');
     // The allocator hands out the lowest free pfn first: make it look like it held old data.
-    const next = w.s.i32[w.s.l.freeStackBase + G(w, G_FREE_TOP) - 1];
+    const next = w.s.i32[w.s.l.freeStackBase + nodeFree(w) - 1];
     Atomics.store(w.s.i32, pfnWord(w.s.l, next, P_CONTENT), 0x5eed);
     const { r } = fault(v, 5, false);
     expect(r).toBe(RET_PF_FIXED);
@@ -86,7 +88,7 @@ describe('kvmMmuPageFault: resolving and installing', () => {
     expect(gfnW(w, 5, F_SPTE_PFN)).toBe(pfn + 1);
     expect(gfnW(w, 5, F_SPTE_FLAGS)).toBe(SPTE_WRITABLE);
     expect(filemap(w, 5)).toBe(-1); // guest_memfd untouched
-    expect(G(w, G_FREE_TOP)).toBe(DEFAULT_SCENARIO.pfnPool - 1);
+    expect(nodeFree(w)).toBe(DEFAULT_SCENARIO.pfnPool - 1);
     expect(w.violations).toEqual([]);
   });
 
@@ -94,9 +96,9 @@ describe('kvmMmuPageFault: resolving and installing', () => {
     const w = world();
     const v = actor(w, 'vcpu0');
     expect(fault(v, 3, false).r).toBe(RET_PF_FIXED);
-    const free = G(w, G_FREE_TOP);
+    const free = nodeFree(w);
     expect(fault(v, 3, false).r).toBe(RET_PF_SPURIOUS);
-    expect(G(w, G_FREE_TOP)).toBe(free);
+    expect(nodeFree(w)).toBe(free);
     expect(counter(w, v.id, 'installs')).toBe(1);
     expect(pfnW(w, hva(w, 3), P_REF)).toBe(1);
     expect(pfnW(w, hva(w, 3), P_RMAP)).toBe(1);
@@ -137,14 +139,14 @@ describe('kvmMmuPageFault: exits', () => {
   it('private access to a shared gfn exits with KVM_EXIT_MEMORY_FAULT (private flag = the access)', () => {
     const w = world();
     const v = actor(w, 'vcpu0');
-    const free = G(w, G_FREE_TOP);
+    const free = nodeFree(w);
     const { r, f } = fault(v, 7, true);
     expect(r).toBe(-EFAULT);
     expect(f.exit).toEqual({ valid: true, gpa: 7 * 4096, size: 4096, private: true });
     expect(counter(w, v.id, 'memoryFaultExits')).toBe(1);
     expect(counter(w, v.id, 'retries')).toBe(0);
     expect(gfnW(w, 7, F_SPTE_PFN)).toBe(0);
-    expect(G(w, G_FREE_TOP)).toBe(free); // nothing resolved
+    expect(nodeFree(w)).toBe(free); // nothing resolved
     expect(actorW(w, v.id, A_SRCU)).toBe(0);
   });
 
@@ -303,11 +305,11 @@ describe('kvmMmuPageFault: retry protocol', () => {
     // an unrelated range: only the seq bump makes it retry
     drive(c, openInvalidation(c, 20, 22));
     drive(c, closeInvalidation(c));
-    const free = G(w, G_FREE_TOP);
+    const free = nodeFree(w);
     expect(drive(v, g)).toBe(RET_PF_RETRY);
     expect(f.retryReason).toBe('lockless');
     expect(f.pfn).toBe(-1);
-    expect(G(w, G_FREE_TOP)).toBe(free);
+    expect(nodeFree(w)).toBe(free);
     expect(hva(w, 6)).toBe(-1);
   });
 
@@ -338,13 +340,13 @@ describe('kvmMmuPageFault: retry protocol', () => {
     const w = world();
     const v = actor(w, 'vcpu3');
     Atomics.store(w.s.i32, slotWord(w.s.l, 1, S_STATE), SlotState.Invalid);
-    const free = G(w, G_FREE_TOP);
+    const free = nodeFree(w);
     const { r, f } = fault(v, 17, false);
     expect(r).toBe(RET_PF_RETRY);
     expect(f.retryReason).toBe('invalid-slot');
     expect(counter(w, v.id, 'retryInvalidSlot')).toBe(1);
     expect(gfnW(w, 17, F_SPTE_PFN)).toBe(0);
-    expect(G(w, G_FREE_TOP)).toBe(free);
+    expect(nodeFree(w)).toBe(free);
     // the other slot is unaffected
     expect(fault(v, 1, false).r).toBe(RET_PF_FIXED);
   });

@@ -9,7 +9,6 @@ import {
   A_INSIDE,
   F_SPTE_PFN,
   F_ZERO,
-  G_FREE_TOP,
   G_INV_LOCK,
   G_IN_PROGRESS,
   G_MMU_LOCK,
@@ -32,7 +31,10 @@ import {
   slotWord,
 } from '../../src/shm/layout.js';
 import { drive, stepUntil, world, type World } from '../helpers.js';
-import { CROSSED, actor, actorW, binding, counter, fault, filemap, G, gfnW, names, pfnW, setAttr, slotW, trace } from './util.js';
+import { CROSSED, actor, actorW, binding, counter, fault, filemap, G, gfnW, names, pfnW, setAttr, slotW, trace, nodeFree } from './util.js';
+
+/** the page-state bits of P_FLAGS (PF_UPTODATE | PF_LOCKED); the rest are PF_FILE and the allocating actor */
+const PAGE_STATE = 3;
 
 const POOL = DEFAULT_SCENARIO.pfnPool;
 
@@ -53,7 +55,7 @@ describe('kvm_gmem_get_pfn', () => {
     Atomics.store(w.s.i32, slotWord(w.s.l, 0, S_FILE), 0);
     expect(drive(v, kvmGmemGetPfn(v, 0, 3))).toBe(-EFAULT);
     expect(filemap(w, 3)).toBe(-1);
-    expect(G(w, G_FREE_TOP)).toBe(POOL);
+    expect(nodeFree(w)).toBe(POOL);
   });
 
   it('-EIO when the binding at the index belongs to another slot, or to none', () => {
@@ -64,7 +66,7 @@ describe('kvm_gmem_get_pfn', () => {
     Atomics.store(w.s.i32, w.s.l.bindingBase + 3, 0); // unbound index
     expect(drive(v, kvmGmemGetPfn(v, 0, 3))).toBe(-EIO);
     expect(filemap(w, 3)).toBe(-1);
-    expect(G(w, G_FREE_TOP)).toBe(POOL);
+    expect(nodeFree(w)).toBe(POOL);
     // the slot's own binding works
     expect(drive(v, kvmGmemGetPfn(v, 0, 4))).toBeGreaterThanOrEqual(0);
   });
@@ -88,18 +90,18 @@ describe('kvm_gmem_get_pfn', () => {
     const fa = newFault();
     const ga = kvmMmuPageFault(a, fa, 6, true);
     stepUntil(a, ga, P['filemap-insert']); // allocated, not yet in the page cache
-    const lost = w.s.i32[w.s.l.freeStackBase + G(w, G_FREE_TOP)]; // the pfn just popped
-    expect(pfnW(w, lost, P_FLAGS)).toBe(PF_LOCKED);
+    const lost = w.s.i32[w.s.l.freeStackBase + nodeFree(w)]; // the pfn just popped
+    expect(pfnW(w, lost, P_FLAGS) & PAGE_STATE).toBe(PF_LOCKED);
     expect(fault(b, 6, true).r).toBe(RET_PF_FIXED);
     const won = filemap(w, 6);
     expect(won).not.toBe(lost);
     expect(drive(a, ga)).toBe(RET_PF_SPURIOUS); // b already installed the same SPTE
     expect(fa.pfn).toBe(won);
     expect(pfnW(w, lost, P_OWNER)).toBe(PfnOwner.Free);
-    expect(pfnW(w, lost, P_FLAGS)).toBe(0);
+    expect(pfnW(w, lost, P_FLAGS) & PAGE_STATE).toBe(0);
     expect(pfnW(w, lost, P_GEN)).toBe(1);
     expect(pfnW(w, won, P_REF)).toBe(1);
-    expect(G(w, G_FREE_TOP)).toBe(POOL - 1);
+    expect(nodeFree(w)).toBe(POOL - 1);
     expect(w.violations).toEqual([]);
   });
 
@@ -108,7 +110,7 @@ describe('kvm_gmem_get_pfn', () => {
     const v = actor(w, 'vcpu0');
     const p = actor(w, 'puncher');
     const pfn = drive(v, kvmGmemGetPfn(v, 0, 3));
-    expect(pfnW(w, pfn, P_FLAGS)).toBe(PF_UPTODATE);
+    expect(pfnW(w, pfn, P_FLAGS) & PAGE_STATE).toBe(PF_UPTODATE);
     Atomics.store(w.s.i32, pfnWord(w.s.l, pfn, P_CONTENT), 0xabc); // the guest writes
     pagePut(v, pfn);
     // uptodate: a second lookup must not wipe the data
@@ -127,7 +129,7 @@ describe('kvm_gmem_get_pfn', () => {
     expect(value).toBe(pfn);
     expect(names(points)).toContain('folio-zero');
     expect(pfnW(w, pfn, P_CONTENT)).toBe(0);
-    expect(pfnW(w, pfn, P_FLAGS)).toBe(PF_UPTODATE);
+    expect(pfnW(w, pfn, P_FLAGS) & PAGE_STATE).toBe(PF_UPTODATE);
   });
 });
 
@@ -158,7 +160,7 @@ describe('kvm_gmem_punch_hole', () => {
       expect(pfnW(w, pfn, P_RMAP)).toBe(0);
     }
     expect(pfnW(w, a, P_GEN)).toBe(genA + 1);
-    expect(G(w, G_FREE_TOP)).toBe(POOL - 1); // only gfn 18's folio remains allocated
+    expect(nodeFree(w)).toBe(POOL - 1); // only gfn 18's folio remains allocated
     expect(counter(w, p.id, 'frees')).toBe(2);
     expect(gfnW(w, 2, F_ZERO) & ZERO_PRIVATE).toBe(ZERO_PRIVATE);
     expect(gfnW(w, 3, F_ZERO) & ZERO_PRIVATE).toBe(ZERO_PRIVATE);
@@ -273,7 +275,7 @@ describe('kvm_gmem_allocate', () => {
       const pfn = filemap(w, i);
       expect(pfn).toBeGreaterThanOrEqual(0);
       expect(pfnW(w, pfn, P_REF)).toBe(1);
-      expect(pfnW(w, pfn, P_FLAGS)).toBe(0); // unlocked, not zeroed
+      expect(pfnW(w, pfn, P_FLAGS) & PAGE_STATE).toBe(0); // unlocked, not zeroed
       expect(pfnW(w, pfn, P_OWNER)).toBe(PfnOwner.PageCache);
     }
     expect(filemap(w, 3)).toBe(-1);

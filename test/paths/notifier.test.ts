@@ -9,7 +9,6 @@ import {
   A_INSIDE,
   F_SPTE_PFN,
   F_ZERO,
-  G_FREE_TOP,
   G_IN_PROGRESS,
   G_MMU_LOCK,
   G_MN_ACTIVE,
@@ -27,7 +26,7 @@ import {
   slotWord,
 } from '../../src/shm/layout.js';
 import { drive, stepUntil, world } from '../helpers.js';
-import { CROSSED, actor, actorW, counter, fault, filemap, G, gfnW, hva, pfnW, setAttr, slotW, trace } from './util.js';
+import { CROSSED, actor, actorW, counter, fault, filemap, G, gfnW, hva, pfnW, setAttr, slotW, trace, nodeFree } from './util.js';
 
 describe('hvaDiscardRange (mmu notifier invalidate_range_start/end)', () => {
   it('zaps shared SPTEs, frees the HVA pages, marks the gfns zero, balances begin/end', () => {
@@ -59,7 +58,7 @@ describe('hvaDiscardRange (mmu notifier invalidate_range_start/end)', () => {
       expect(pfnW(w, pfn, P_RMAP)).toBe(0);
     }
     expect(pfnW(w, a, P_GEN)).toBe(genA + 1);
-    expect(G(w, G_FREE_TOP)).toBe(w.sc.pfnPool - 1);
+    expect(nodeFree(w)).toBe(w.sc.pfnPool - 1);
     expect(gfnW(w, 2, F_ZERO) & ZERO_SHARED).toBe(ZERO_SHARED);
     expect(gfnW(w, 3, F_ZERO) & ZERO_SHARED).toBe(ZERO_SHARED);
     expect(gfnW(w, 1, F_ZERO)).toBe(0); // nothing was mapped there

@@ -16,6 +16,7 @@ import {
   slotWord,
   type CounterName,
 } from '../../src/shm/layout.js';
+import { N_FREE_TOP, nodeWord } from '../../src/shm/layout.js';
 import { mmuWriteLock, mmuWriteUnlock } from '../../src/sync/ops.js';
 import type { World } from '../helpers.js';
 import { DEFAULT_SCENARIO } from '../../src/scenario/builtins.js';
@@ -101,3 +102,6 @@ export const CROSSED: Scenario = {
     { baseGfn: 0, npages: 16, gmemOffset: 16 },
   ],
 };
+
+/** Free pages on `node`'s free stack (node 0 holds the whole pool without a numa section). */
+export const nodeFree = (w: World, node = 0) => Atomics.load(w.s.i32, nodeWord(w.s.l, node, N_FREE_TOP));
