@@ -38,7 +38,7 @@ const ctx: ActorCtx = makeCtx(def, input.actor, {
     }
   },
   stopping: replay ? () => false : () => Atomics.load(a, G_STOP) !== 0,
-  opsOverride: replay ? undefined : (input.ops ?? Infinity),
+  opsOverride: replay || input.ops === 'scenario' ? undefined : (input.ops ?? Infinity),
   clock: replay ? null : () => Date.now() - t0,
   pauseMs: replay ? 0 : input.pauseMs,
 });

@@ -1,6 +1,8 @@
 // Options and helpers shared by the commands.
 import { INVARIANT_IDS, type InvariantId } from '../check/invariant-ids.js';
-import { BUILTIN_SCENARIOS } from '../scenario/builtins.js';
+import { BUILTIN_SCENARIOS, SCALABLE_SCENARIOS } from '../scenario/builtins.js';
+import { loadScenario } from '../scenario/schema.js';
+import type { Scenario } from '../scenario/types.js';
 import { findVariant, VARIANTS, type VariantInfo } from '../variants.js';
 import { UsageError, type OptSpec } from './args.js';
 
@@ -23,6 +25,14 @@ export const INVARIANTS_OPT: OptSpec = {
   kind: 'string',
   value: 'LIST',
   help: `check only these, comma-separated (${INVARIANT_IDS.join(',')}); default all`,
+};
+export const SCALE_OPT: OptSpec = {
+  name: 'scale',
+  kind: 'number',
+  min: 0.000001,
+  max: 1,
+  value: 'F',
+  help: `size of a scalable built-in (${Object.keys(SCALABLE_SCENARIOS).join(', ')}) as a fraction of its full size (default 1)`,
 };
 export const JSON_OPT: OptSpec = { name: 'json', kind: 'bool', help: 'print one JSON document instead of the report' };
 
@@ -68,4 +78,13 @@ export function progressLine(enabled: boolean): { update: (text: string) => void
 export interface Io {
   out: (s: string) => void;
   err: (s: string) => void;
+}
+
+/** --scenario plus --scale: a built-in, a file, or a scalable built-in at a size. */
+export function scenarioFrom(cmd: string, opts: Record<string, unknown>): Scenario {
+  const name = String(opts.scenario);
+  if (opts.scale === undefined) return loadScenario(name);
+  const make = SCALABLE_SCENARIOS[name];
+  if (!make) throw new UsageError(`gmemsim ${cmd}: --scale applies to a scalable built-in (${Object.keys(SCALABLE_SCENARIOS).join(', ')}), not to "${name}"`);
+  return make(Number(opts.scale));
 }

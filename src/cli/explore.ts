@@ -1,14 +1,14 @@
 // gmemsim explore: many deterministic schedules under the sim engine.
 import { explore, type ExploreResult, type Finding } from '../engine/explore.js';
-import { activityTable, rate, retryLine, seconds, statsJson, violationText } from '../report/text.js';
-import { loadScenario } from '../scenario/schema.js';
+import { activityTable, numaJson, numaTable, rate, retryLine, seconds, statsJson, violationText } from '../report/text.js';
 import type { Scenario } from '../scenario/types.js';
 import type { VariantInfo } from '../variants.js';
 import { helpText, parseArgs, type OptSpec } from './args.js';
-import { INVARIANTS_OPT, JSON_OPT, SCENARIO_OPT, SEED_OPT, VARIANT_OPT, progressLine, resolveInvariants, resolveVariant, variantLabel, type Io } from './common.js';
+import { INVARIANTS_OPT, JSON_OPT, SCALE_OPT, SCENARIO_OPT, SEED_OPT, VARIANT_OPT, progressLine, scenarioFrom, resolveInvariants, resolveVariant, variantLabel, type Io } from './common.js';
 
 const OPTS: OptSpec[] = [
   SCENARIO_OPT,
+  SCALE_OPT,
   { name: 'schedules', kind: 'int', min: 1, max: 1e9, value: 'N', help: 'schedules to try', default: 1000 },
   SEED_OPT,
   VARIANT_OPT,
@@ -51,6 +51,7 @@ export function exploreReport(cmd: string, sc: Scenario, variant: VariantInfo | 
   if (r.violations.length) out.push(...r.violations.map((f) => findingText(f, (id) => names[id] ?? `actor ${id}`)), '');
   else out.push('result: OK, no invariant violated', '');
   out.push('activity (all schedules):', activityTable(r.stats), `  ${retryLine(r.stats)}`);
+  if (sc.numa) out.push('', 'memory by NUMA node (the last schedule, at its end):', numaTable(r.stats));
   return out.join('\n');
 }
 
@@ -68,6 +69,7 @@ export function exploreJson(cmd: string, sc: Scenario, variant: VariantInfo | nu
     violations: r.violations.map(findingJson),
     stats: statsJson(r.stats),
     actors: r.stats.actors,
+    numa: numaJson(r.stats),
   };
 }
 
@@ -79,7 +81,7 @@ export function exploreCommand(argv: string[], io: Io): number {
   const { opts } = parseArgs('explore', argv, OPTS, 0);
   const variant = resolveVariant('explore', opts.variant);
   const invariants = resolveInvariants('explore', opts.invariants);
-  const sc = loadScenario(String(opts.scenario));
+  const sc = scenarioFrom('explore', opts);
   const seed = Number(opts.seed);
   const json = opts.json === true;
   const progress = progressLine(!json);

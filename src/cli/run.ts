@@ -1,17 +1,17 @@
 // gmemsim run: one run of a scenario, on worker threads (default) or under the sim engine.
 import { explore } from '../engine/explore.js';
 import { runThreads, type ThreadsResult } from '../engine/threads.js';
-import { activityTable, rate, retryLine, seconds, statsJson, violationText } from '../report/text.js';
-import { loadScenario } from '../scenario/schema.js';
+import { activityTable, numaJson, numaTable, rate, retryLine, seconds, statsJson, violationText } from '../report/text.js';
 import type { Scenario } from '../scenario/types.js';
 import type { VariantInfo } from '../variants.js';
 import type { InvariantId } from '../check/invariant-ids.js';
 import { helpText, parseArgs, type OptSpec } from './args.js';
-import { INVARIANTS_OPT, JSON_OPT, SCENARIO_OPT, SEED_OPT, VARIANT_OPT, progressLine, resolveInvariants, resolveVariant, variantLabel, type Io } from './common.js';
+import { INVARIANTS_OPT, JSON_OPT, SCALE_OPT, SCENARIO_OPT, SEED_OPT, VARIANT_OPT, progressLine, scenarioFrom, resolveInvariants, resolveVariant, variantLabel, type Io } from './common.js';
 import { exploreJson, exploreReport, findingJson } from './explore.js';
 
 const OPTS: OptSpec[] = [
   SCENARIO_OPT,
+  SCALE_OPT,
   { name: 'engine', kind: 'string', choices: ['threads', 'sim'], value: 'threads|sim', help: 'threads: one worker thread per actor; sim: deterministic schedules on one thread', default: 'threads' },
   { name: 'duration', kind: 'int', min: 1, max: 86_400_000, value: 'MS', help: 'how long to run', default: 3000 },
   { name: 'ops', kind: 'int', min: 1, max: 1e9, value: 'N', help: 'threads: operations per actor instead of a duration' },
@@ -63,6 +63,7 @@ function threadsReport(sc: Scenario, variant: VariantInfo | null, seed: number, 
     out.push('result: OK, no invariant violated', '');
   }
   out.push('activity:', activityTable(r.stats), `  ${retryLine(r.stats)}`);
+  if (sc.numa) out.push('', 'memory by NUMA node (numastat; pages freed by punch/discard are no longer counted):', numaTable(r.stats));
   return out.join('\n');
 }
 
@@ -74,7 +75,7 @@ export async function runCommand(argv: string[], io: Io): Promise<number> {
   const { opts } = parseArgs('run', argv, OPTS, 0);
   const variant = resolveVariant('run', opts.variant);
   const invariants = resolveInvariants('run', opts.invariants);
-  const sc = loadScenario(String(opts.scenario));
+  const sc = scenarioFrom('run', opts);
   const seed = Number(opts.seed);
   const json = opts.json === true;
   const duration = Number(opts.duration);
@@ -135,6 +136,7 @@ export async function runCommand(argv: string[], io: Io): Promise<number> {
           simReproduction: repro?.finding ? findingJson(repro.finding) : null,
           stats: statsJson(r.stats),
           actors: r.stats.actors,
+          numa: numaJson(r.stats),
         },
         null,
         2,

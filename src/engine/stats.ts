@@ -1,6 +1,19 @@
 // Counters gathered from every actor's words in the shared state.
 import type { Scenario } from '../scenario/types.js';
-import { COUNTERS, actorWord, type CounterName } from '../shm/layout.js';
+import {
+  COUNTERS,
+  N_ANON_PAGES,
+  N_CAPACITY,
+  N_FILE_PAGES,
+  N_FREE_TOP,
+  N_UNEVICTABLE,
+  NODE_COUNTERS,
+  NODE_COUNTER_WORD,
+  actorWord,
+  nodeWord,
+  usageWord,
+  type CounterName,
+} from '../shm/layout.js';
 import type { Shm } from '../shm/state.js';
 import { actorDefs } from './actors.js';
 
@@ -12,9 +25,28 @@ export interface ActorStats {
   counters: Counters;
 }
 
+/** One NUMA node as numastat / node meminfo / memcg numa_stat would show it (pages). */
+export interface NodeStats {
+  node: number;
+  capacity: number;
+  free: number;
+  filePages: number;
+  unevictable: number;
+  anonPages: number;
+  numa_hit: number;
+  numa_miss: number;
+  numa_foreign: number;
+  interleave_hit: number;
+  local_node: number;
+  other_node: number;
+  /** gmem pages still allocated here, by the actor that allocated them (memcg numa_stat "file") */
+  byActor: Record<string, number>;
+}
+
 export interface Stats {
   total: Counters;
   actors: ActorStats[];
+  nodes: NodeStats[];
 }
 
 export function zeroCounters(): Counters {
@@ -32,16 +64,34 @@ export function collectStats(s: Shm, sc: Scenario): Stats {
     });
     return { name: def.name, kind: def.kind, counters };
   });
-  return { total, actors };
+  return { total, actors, nodes: nodeStats(s, actors) };
 }
 
-/** Add b into a (per actor by position, and totals). */
+function nodeStats(s: Shm, actors: ActorStats[]): NodeStats[] {
+  const { i32, l } = s;
+  const out: NodeStats[] = [];
+  for (let n = 0; n < l.nNodes; n++) {
+    const w = (x: number) => Atomics.load(i32, nodeWord(l, n, x));
+    const byActor: Record<string, number> = {};
+    actors.forEach((a, id) => {
+      const v = Atomics.load(i32, usageWord(l, id, n));
+      if (v) byActor[a.name] = v;
+    });
+    const ns = { node: n, capacity: w(N_CAPACITY), free: w(N_FREE_TOP), filePages: w(N_FILE_PAGES), unevictable: w(N_UNEVICTABLE), anonPages: w(N_ANON_PAGES), byActor } as NodeStats;
+    for (const c of NODE_COUNTERS) ns[c] = w(NODE_COUNTER_WORD[c]);
+    out.push(ns);
+  }
+  return out;
+}
+
+/** Add b into a (per actor by position, and totals). Node figures are per run: the last run's are kept. */
 export function addStats(a: Stats, b: Stats): void {
   for (const c of COUNTERS) a.total[c] += b.total[c];
+  a.nodes = b.nodes;
   b.actors.forEach((x, i) => {
     if (!a.actors[i]) a.actors[i] = { name: x.name, kind: x.kind, counters: zeroCounters() };
     for (const c of COUNTERS) a.actors[i].counters[c] += x.counters[c];
   });
 }
 
-export const emptyStats = (): Stats => ({ total: zeroCounters(), actors: [] });
+export const emptyStats = (): Stats => ({ total: zeroCounters(), actors: [], nodes: [] });

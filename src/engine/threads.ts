@@ -27,8 +27,8 @@ export interface WorkerInput {
   variant: VariantId | null;
   invariants: InvariantId[] | null;
   mode: 'free' | 'replay';
-  /** free mode: operations per actor (undefined: until stopped) */
-  ops?: number;
+  /** free mode: operations per actor; 'scenario': the scenario's own counts; undefined: until stopped */
+  ops?: number | 'scenario';
   pauseMs: number;
   scheduleLength: number;
 }
@@ -143,6 +143,8 @@ function stop(s: Shm, hard: boolean): void {
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 export async function runThreads(sc: Scenario, o: ThreadsOptions): Promise<ThreadsResult> {
+  // A finite workload (stopWhen: ops) runs to its end; --duration does not cut it.
+  const finite = sc.stopWhen === 'ops';
   const s = createShm(sc);
   const t0 = Date.now();
   const pool = startWorkers(s, sc, {
@@ -151,19 +153,19 @@ export async function runThreads(sc: Scenario, o: ThreadsOptions): Promise<Threa
     variant: o.variant,
     invariants: o.invariants ?? null,
     mode: 'free',
-    ops: o.ops,
+    ops: o.ops ?? (finite ? 'scenario' : undefined),
     pauseMs: o.pauseMs ?? 0.05,
     scheduleLength: 0,
   });
   let finished = false;
   void pool.finished.then(() => (finished = true));
-  let stoppedBy: StopReason = o.ops !== undefined && o.durationMs === undefined ? 'ops' : 'duration';
+  let stoppedBy: StopReason = finite || (o.ops !== undefined && o.durationMs === undefined) ? 'ops' : 'duration';
   let watchdog: Violation | null = null;
   const watchdogMs = o.watchdogMs ?? 10_000;
   let lastSteps = -1;
   let lastProgressAt = Date.now();
   let lastReport = 0;
-  let stopAt = o.durationMs !== undefined ? t0 + o.durationMs : Infinity;
+  let stopAt = o.durationMs !== undefined && !finite ? t0 + o.durationMs : Infinity;
   const onAbort = () => {
     if (!Atomics.load(s.i32, G_STOP)) {
       stoppedBy = 'interrupt';

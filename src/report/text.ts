@@ -56,3 +56,33 @@ export function violationText(v: { invariant: InvariantId; message: string }): s
 export function statsJson(stats: Stats): Record<CounterName, number> {
   return { ...stats.total };
 }
+
+const mib = (pages: number) => (pages / 256).toFixed(pages < 2560 ? 2 : 0);
+
+/** numastat -m style: MiB per node and total, then the allocation counters (pages). */
+export function numaTable(stats: Stats): string {
+  const ns = stats.nodes;
+  const sum = (f: (n: Stats['nodes'][number]) => number) => ns.reduce((t, n) => t + f(n), 0);
+  const row = (label: string, f: (n: Stats['nodes'][number]) => number, fmtv: (v: number) => string) => [label, ...ns.map((n) => fmtv(f(n))), fmtv(sum(f))];
+  const header = ['', ...ns.map((n) => `node ${n.node}`), 'total'];
+  return table(header, [
+    row('MemTotal (MiB)', (n) => n.capacity, mib),
+    row('MemFree (MiB)', (n) => n.free, mib),
+    row('FilePages (MiB)', (n) => n.filePages, mib),
+    row('Unevictable (MiB)', (n) => n.unevictable, mib),
+    row('AnonPages (MiB)', (n) => n.anonPages, mib),
+    row('numa_hit', (n) => n.numa_hit, fmt),
+    row('numa_miss', (n) => n.numa_miss, fmt),
+    row('numa_foreign', (n) => n.numa_foreign, fmt),
+    row('interleave_hit', (n) => n.interleave_hit, fmt),
+    row('local_node', (n) => n.local_node, fmt),
+    row('other_node', (n) => n.other_node, fmt),
+  ]);
+}
+
+/** The JSON `numa` block: per node, pages and MiB. */
+export function numaJson(stats: Stats) {
+  return {
+    nodes: stats.nodes.map((n) => ({ ...n, filePagesMiB: n.filePages / 256, unevictableMiB: n.unevictable / 256 })),
+  };
+}

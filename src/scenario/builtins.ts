@@ -50,7 +50,66 @@ export const PUNCH_RACE_SCENARIO: Scenario = {
   slotChurn: { count: 0, ops: 0, maxPages: 1 },
 };
 
+/** 50 GiB in 4K pages: what the NUMA series' experiment touched. */
+export const FIFTY_GIB_PAGES = 13_107_200;
+
+/**
+ * The NUMA series' experiment: 2 nodes, 4 vCPUs on node 0, the guest touches `scale` × 50 GiB
+ * once (sequential writes to private memory) while the guest_memfd's shared policy is INTERLEAVE
+ * over nodes 0-1 (set by mbind on the whole file). Honoured, each node gains half; with the
+ * mempolicy-ignored variant (the kernel before the series) node 0 gains it all.
+ */
+export function numaInterleaveScenario(scale = 1): Scenario {
+  const vcpus = 4;
+  const pages = Math.max(vcpus, Math.round(FIFTY_GIB_PAGES * scale / vcpus) * vcpus);
+  // each node has room for the whole working set, as the experiment's node 0 had (policy ignored: all of it lands there)
+  const nodeCapacity = Math.ceil(pages * 1.05);
+  return {
+    ...DEFAULT_SCENARIO,
+    name: 'numa-interleave',
+    description: `2 NUMA nodes, 4 vCPUs on node 0 touch ${(pages / 262144).toFixed(2)} GiB of guest_memfd once; the file's shared policy interleaves nodes 0-1`,
+    gmemPages: pages,
+    slots: [{ baseGfn: 0, npages: pages, gmemOffset: 0 }],
+    pfnPool: 2 * nodeCapacity,
+    vcpus: {
+      ...DEFAULT_SCENARIO.vcpus,
+      count: vcpus,
+      ops: pages / vcpus,
+      pattern: 'sequential',
+      privateFraction: 1,
+      writeFraction: 1,
+      conversionRate: 0,
+      fallocateOnConversion: false,
+    },
+    converter: { count: 0, ops: 0, maxPages: 1 },
+    puncher: { count: 0, ops: 0, maxPages: 1 },
+    slotChurn: { count: 0, ops: 0, maxPages: 1 },
+    maxSteps: 200 * pages + 100_000,
+    stopWhen: 'ops',
+    numa: {
+      nodes: [{ capacity: nodeCapacity }, { capacity: nodeCapacity }],
+      distance: [
+        [10, 21],
+        [21, 10],
+      ],
+      placement: { vcpus: [0], vmm: 0, converter: 0, puncher: 0, slotChurn: 0 },
+      policySource: 'shared',
+      shared: [{ start: 0, end: pages, policy: { mode: 'interleave', nodes: [0, 1], flags: [] } }],
+      create: null,
+      task: null,
+      interleave: 'rotor',
+      weights: [],
+    },
+  };
+}
+
 export const BUILTIN_SCENARIOS: Record<string, Scenario> = {
   default: DEFAULT_SCENARIO,
   'punch-race': PUNCH_RACE_SCENARIO,
+  'numa-interleave': numaInterleaveScenario(1),
+};
+
+/** Built-ins that take --scale (a fraction of their full size). */
+export const SCALABLE_SCENARIOS: Record<string, (scale: number) => Scenario> = {
+  'numa-interleave': numaInterleaveScenario,
 };

@@ -1,0 +1,159 @@
+// NUMA wired into the model: guest_memfd allocations follow the policy in force (shared, create,
+// task), node counters add up, BIND exhaustion is ENOMEM, the selftest flow of test_numa_allocation.
+import { describe, expect, it } from 'vitest';
+import { runSim } from '../../src/engine/sim.js';
+import { explore } from '../../src/engine/explore.js';
+import { kvmGmemPunchHole } from '../../src/gmem/guest_memfd.js';
+import { filemapGet } from '../../src/gmem/filemap.js';
+import { kvmMmuPageFault, newFault, RET_PF_FIXED } from '../../src/kvm/mmu.js';
+import { pfnToNid } from '../../src/mm/page_alloc.js';
+import { toMempolicy } from '../../src/scenario/schema.js';
+import { numaInterleaveScenario, DEFAULT_SCENARIO } from '../../src/scenario/builtins.js';
+import { ScenarioError, validateScenario } from '../../src/scenario/schema.js';
+import type { NumaSpec, Scenario } from '../../src/scenario/types.js';
+import { F_ATTR, KVM_MEMORY_ATTRIBUTE_PRIVATE, gfnWord } from '../../src/shm/layout.js';
+import { drive, world } from '../helpers.js';
+
+const share = (r: ReturnType<typeof runSim>) => {
+  const t = r.stats.nodes.reduce((a, n) => a + n.filePages, 0);
+  return { total: t, node0: r.stats.nodes[0].filePages / t, node1: r.stats.nodes[1].filePages / t };
+};
+
+describe('the numa-interleave experiment (small scale, sim)', () => {
+  const sc = numaInterleaveScenario(0.0005); // 6,552 pages
+
+  it('honoured: each node gains half (±1%), every allocation an interleave hit', () => {
+    const r = runSim(sc, { seed: 1, variant: null });
+    expect(r.violation).toBeNull();
+    const s = share(r);
+    expect(s.total).toBe(sc.gmemPages);
+    expect(Math.abs(s.node0 - 0.5)).toBeLessThanOrEqual(0.01);
+    expect(r.stats.nodes[0].interleave_hit + r.stats.nodes[1].interleave_hit).toBe(sc.gmemPages);
+    // vCPUs run on node 0: what node 1 got is other_node
+    expect(r.stats.nodes[1].other_node).toBe(r.stats.nodes[1].filePages);
+    expect(r.stats.nodes[0].local_node).toBe(r.stats.nodes[0].filePages);
+    // the memcg view: each vCPU charged on both nodes
+    for (const n of r.stats.nodes) expect(Object.keys(n.byActor).sort()).toEqual(['vcpu0', 'vcpu1', 'vcpu2', 'vcpu3']);
+  });
+
+  it('policy ignored (N1, the kernel before the series): node 0 gains it all', () => {
+    const r = runSim(sc, { seed: 1, variant: 'N1' });
+    expect(r.violation).toBeNull();
+    expect(share(r).node0).toBe(1);
+    expect(r.stats.nodes[1].filePages).toBe(0);
+  });
+
+  it('offset-based interleave places file page i on node i mod 2; the per-task rotor follows allocation order instead', () => {
+    // random access order, so the order of allocation differs from the order of file offsets
+    const base = structuredClone(sc);
+    base.vcpus.pattern = 'uniform';
+    const touched = (r: ReturnType<typeof runSim>) =>
+      Array.from({ length: base.gmemPages }, (_, i) => i).filter((i) => filemapGet(r.s, i) >= 0);
+    const off = structuredClone(base);
+    off.numa!.interleave = 'offset';
+    const r = runSim(off, { seed: 3, variant: null });
+    expect(r.violation).toBeNull();
+    const pages = touched(r);
+    expect(pages.length).toBeGreaterThan(1000);
+    for (const i of pages) expect(pfnToNid(r.s, filemapGet(r.s, i))).toBe(i % 2);
+    const rot = runSim(base, { seed: 3, variant: null });
+    const rp = touched(rot);
+    const offByIndex = rp.filter((i) => pfnToNid(rot.s, filemapGet(rot.s, i)) !== i % 2).length;
+    // about half the pages sit where offset interleave would not have put them, yet the split is even
+    expect(offByIndex / rp.length).toBeGreaterThan(0.3);
+    expect(offByIndex / rp.length).toBeLessThan(0.7);
+    expect(Math.abs(share(rot).node0 - 0.5)).toBeLessThanOrEqual(0.01);
+  });
+});
+
+function twoNodes(numa: Partial<NumaSpec>, over: Partial<Scenario> = {}): Scenario {
+  return validateScenario({
+    ...over,
+    numa: { nodes: [{ capacity: 256 }, { capacity: 16 }], placement: { vcpus: [0], vmm: 0, converter: 0, puncher: 0, slotChurn: 0 }, ...numa },
+  });
+}
+
+describe('BIND to a node smaller than the working set', () => {
+  const sc = twoNodes(
+    { policySource: 'task', task: { mode: 'bind', nodes: [1], flags: [] } },
+    { vcpus: { ...DEFAULT_SCENARIO.vcpus, ops: 20, privateFraction: 1, conversionRate: 0, writeFraction: 1 }, converter: { count: 0, ops: 0, maxPages: 1 }, puncher: { count: 0, ops: 0, maxPages: 1 }, slotChurn: { count: 0, ops: 0, maxPages: 1 } },
+  );
+
+  it('vCPU faults end in ENOMEM memory-fault exits, nothing lands outside node 1, no invariant fires', () => {
+    const r = explore(sc, { seed: 1, schedules: 5, variant: null });
+    expect(r.violations).toEqual([]);
+    expect(r.stats.total.enomem).toBeGreaterThan(0);
+    expect(r.stats.total.memoryFaultExits).toBeGreaterThan(0);
+    const last = runSim(sc, { seed: 2, variant: null });
+    expect(last.stats.nodes[0].filePages).toBe(0);
+    expect(last.stats.nodes[1].filePages).toBeLessThanOrEqual(16);
+  });
+
+  it('PREFERRED to the same small node falls back to node 0 instead (numa_miss / numa_foreign)', () => {
+    const pref = twoNodes({ policySource: 'task', task: { mode: 'preferred', nodes: [1], flags: [] } }, { vcpus: sc.vcpus, converter: sc.converter, puncher: sc.puncher, slotChurn: sc.slotChurn });
+    const r = runSim(pref, { seed: 2, variant: null });
+    expect(r.violation).toBeNull();
+    expect(r.stats.total.enomem).toBe(0);
+    expect(r.stats.nodes[0].filePages).toBeGreaterThan(0);
+    expect(r.stats.nodes[0].numa_miss).toBe(r.stats.nodes[1].numa_foreign);
+    expect(r.stats.nodes[0].numa_miss).toBeGreaterThan(0);
+  });
+});
+
+describe('invalid policies are refused as the kernel would (field + errno)', () => {
+  const cases: Array<[string, Partial<NumaSpec>, string, string]> = [
+    ['BIND with an empty nodemask', { task: { mode: 'bind', nodes: [], flags: [] } }, 'numa.task', 'EINVAL'],
+    ['a node that does not exist', { shared: [{ start: 0, end: 4, policy: { mode: 'bind', nodes: [7], flags: [] } }] }, 'numa.shared[0].policy', 'EINVAL'],
+    ['DEFAULT with a nodemask', { create: { mode: 'default', nodes: [0], flags: [] } }, 'numa.create', 'EINVAL'],
+    ['STATIC and RELATIVE together', { task: { mode: 'interleave', nodes: [0, 1], flags: ['static', 'relative'] } }, 'numa.task', 'EINVAL'],
+  ];
+  it.each(cases)('%s', (_, numa, field, errno) => {
+    let err: unknown;
+    try {
+      twoNodes(numa);
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(ScenarioError);
+    expect((err as ScenarioError).field).toBe(field);
+    expect((err as Error).message).toContain(errno);
+    expect((err as Error).message).not.toContain('\n');
+  });
+});
+
+describe('selftest test_numa_allocation, as a flow through kvm_gmem_get_pfn', () => {
+  it('bind pages 0-1 to node 1 and 2-3 to node 0: [1,1,0,0]; punch all, swap, touch again: [0,0,1,1]', () => {
+    const sc = twoNodes({ policySource: 'shared' }, { gmemPages: 4, slots: [{ baseGfn: 0, npages: 4, gmemOffset: 0 }], vcpus: { ...DEFAULT_SCENARIO.vcpus, count: 1 } });
+    const w = world(sc);
+    const v = w.ctxs[0];
+    const topo = v.numa!.topo;
+    const bind = (node: number) => toMempolicy({ mode: 'bind', nodes: [node], flags: [] }, topo, 'test');
+    for (let g = 0; g < 4; g++) Atomics.store(w.s.i32, gfnWord(w.s.l, g, F_ATTR), KVM_MEMORY_ATTRIBUTE_PRIVATE);
+    const touch = () => {
+      for (let g = 0; g < 4; g++) expect(drive(v, kvmMmuPageFault(v, newFault(), g, true))).toBe(RET_PF_FIXED);
+      return [0, 1, 2, 3].map((i) => pfnToNid(w.s, filemapGet(w.s, i)));
+    };
+    // page 0 touched under the default policy first, then bound after allocation: it stays (I10), until punched
+    v.numa!.shared.setPolicy(0, 2, bind(1));
+    v.numa!.shared.setPolicy(2, 4, bind(0));
+    expect(touch()).toEqual([1, 1, 0, 0]);
+    drive(v, kvmGmemPunchHole(v, 0, 4));
+    v.numa!.shared.setPolicy(0, 2, bind(0));
+    v.numa!.shared.setPolicy(2, 4, bind(1));
+    expect(touch()).toEqual([0, 0, 1, 1]);
+    expect(w.violations).toEqual([]);
+  });
+
+  it('a policy change moves nothing already allocated (I10)', () => {
+    const sc = twoNodes({ policySource: 'shared' }, { gmemPages: 4, slots: [{ baseGfn: 0, npages: 4, gmemOffset: 0 }], vcpus: { ...DEFAULT_SCENARIO.vcpus, count: 1 } });
+    const w = world(sc);
+    const v = w.ctxs[0];
+    Atomics.store(w.s.i32, gfnWord(w.s.l, 0, F_ATTR), KVM_MEMORY_ATTRIBUTE_PRIVATE);
+    drive(v, kvmMmuPageFault(v, newFault(), 0, true));
+    const before = pfnToNid(w.s, filemapGet(w.s, 0));
+    expect(before).toBe(0); // default policy: local
+    v.numa!.shared.setPolicy(0, 4, toMempolicy({ mode: 'bind', nodes: [1], flags: [] }, v.numa!.topo, 'test'));
+    drive(v, kvmMmuPageFault(v, newFault(), 0, true));
+    expect(pfnToNid(w.s, filemapGet(w.s, 0))).toBe(before);
+  });
+});
