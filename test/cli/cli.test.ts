@@ -173,8 +173,9 @@ describe('variants and scenarios', () => {
   it('scenarios --json prints the built-ins in full', async () => {
     const r = await cli('scenarios', '--json');
     expect(r.code).toBe(0);
-    const list = JSON.parse(r.out) as { name: string }[];
-    expect(list.map((s) => s.name)).toEqual(['default', 'punch-race']);
+    const list = JSON.parse(r.out) as { name: string; numa: unknown }[];
+    expect(list.map((s) => s.name)).toEqual(['default', 'punch-race', 'numa-interleave']);
+    expect(list.find((s) => s.name === 'numa-interleave')?.numa).not.toBeNull();
   });
 });
 
