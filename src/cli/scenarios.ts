@@ -22,7 +22,7 @@ export function scenariosCommand(argv: string[], io: Io): number {
   }
   io.out(
     Object.values(BUILTIN_SCENARIOS)
-      .map((s) => `  ${s.name.padEnd(12)} ${actorCount(s)} actors, ${s.gmemPages} gmem pages, ${s.slots.length} memslot(s)\n               ${s.description}`)
+      .map((s) => `  ${s.name.padEnd(16)} ${actorCount(s)} actors, ${s.gmemPages} gmem pages, ${s.slots.length} memslot(s)\n                   ${s.description}`)
       .join('\n'),
   );
   return 0;

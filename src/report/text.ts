@@ -19,6 +19,7 @@ const COLUMNS: Array<[CounterName, string]> = [
   ['fastHits', 'fast hits'],
   ['retries', 'retries'],
   ['memoryFaultExits', 'mem-fault exits'],
+  ['enomem', 'ENOMEM'],
   ['hypercalls', 'hypercalls'],
   ['exitsServed', 'exits served'],
   ['conversions', 'conversions'],
