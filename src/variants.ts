@@ -17,7 +17,7 @@ export interface VariantInfo {
   alsoBreaks: InvariantId[];
 }
 
-export const VARIANT_IDS = ['B1', 'B2', 'B4', 'B5', 'B6', 'B7', 'B9', 'B10', 'B11', 'B20', 'B21', 'B22', 'N1'] as const;
+export const VARIANT_IDS = ['B1', 'B2', 'B4', 'B5', 'B6', 'B7', 'B9', 'B10', 'B11', 'B18', 'B20', 'B21', 'B22', 'N1'] as const;
 export type VariantId = (typeof VARIANT_IDS)[number];
 export type Bugs = { readonly [K in VariantId]: boolean };
 
@@ -83,6 +83,13 @@ export const VARIANTS: readonly VariantInfo[] = [
     name: 'store-attributes-after-end',
     removes: 'storing the attributes inside the begin/end window of kvm_vm_set_mem_attributes (stored after end)',
     expect: 'I2',
+    alsoBreaks: [],
+  },
+  {
+    id: 'B18',
+    name: 'policy-index-slot-relative',
+    removes: 'the file offset in the shared-policy lookup of kvm_gmem_get_folio: the page is looked up at its offset within the memslot instead (pgoff dropped), so a slot bound at a nonzero offset gets another range\'s policy',
+    expect: 'I11',
     alsoBreaks: [],
   },
   {

@@ -15,8 +15,11 @@ export interface World {
   violations: Violation[];
 }
 
-/** A fresh state for `sc` with one context per actor (ids as in actorDefs: vCPUs first, then vmm, ...). */
-export function world(sc: Scenario = DEFAULT_SCENARIO, variant: VariantId | null = null, seed = 1): World {
+/** The default scenario on one NUMA node holding the whole pool: the protocol without placement. */
+export const ONE_NODE: Scenario = { ...DEFAULT_SCENARIO, numa: null, pfnPool: 96 };
+
+/** A fresh state for `sc` (default: ONE_NODE) with one context per actor (ids as in actorDefs: vCPUs first, then vmm, ...). */
+export function world(sc: Scenario = ONE_NODE, variant: VariantId | null = null, seed = 1): World {
   const s = createShm(sc);
   const violations: Violation[] = [];
   const ctxs = actorDefs(sc).map((def, id) =>

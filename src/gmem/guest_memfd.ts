@@ -9,6 +9,7 @@ import { EFAULT, EINVAL, EIO, ENOMEM } from '../errno.js';
 import { kvmMmuInvalidateBegin, kvmMmuInvalidateRangeAdd, kvmMmuInvalidateRangesBegin, kvmMmuInvalidateRangesEnd, kvmZapGfnRange } from '../kvm/mmu_invalidate.js';
 import { allocPage, pagePut, pageTryGet } from '../mm/page_alloc.js';
 import { gmemPolicy } from '../mm/policy.js';
+import { checkPlacement } from '../check/placement.js';
 import {
   P_CONTENT,
   P_FLAGS,
@@ -46,10 +47,12 @@ export function* kvmGmemGetFolio(ctx: ActorCtx, index: number): Gen<number> {
     }
     yield P['pfn-alloc'];
     const numa = ctx.numa;
+    const ilPrev = numa ? numa.il.ilPrev : 0;
     pfn = numa
-      ? allocPage(ctx, PfnOwner.PageCache, index, PF_LOCKED, gmemPolicy(numa, index, ctx.bugs.N1), numa.byOffset ? index : undefined)
+      ? allocPage(ctx, PfnOwner.PageCache, index, PF_LOCKED, gmemPolicy(numa, policyIndex(ctx, index), ctx.bugs.N1), numa.byOffset ? index : undefined)
       : allocPage(ctx, PfnOwner.PageCache, index, PF_LOCKED);
     if (pfn < 0) return -ENOMEM;
+    checkPlacement(ctx, index, pfn, ilPrev);
     yield P['filemap-insert'];
     Atomics.add(s.i32, pfnWord(s.l, pfn, 1 /* P_REF */), 1); // the page cache's reference
     if (filemapInsert(s, index, pfn)) return pfn;
@@ -59,6 +62,13 @@ export function* kvmGmemGetFolio(ctx: ActorCtx, index: number): Gen<number> {
     pagePut(ctx, pfn);
     pagePut(ctx, pfn);
   }
+}
+
+/** The offset the shared policy is looked up at: the file offset (B18: the offset within the memslot bound there). */
+function policyIndex(ctx: ActorCtx, index: number): number {
+  if (!ctx.bugs.B18) return index;
+  const slot = bindingOf(ctx.s, index);
+  return slot < 0 ? index : index - ctx.s.i32[slotWord(ctx.s.l, slot, S_PGOFF)];
 }
 
 // kvm_gmem_get_pfn: the pfn backing gfn with a reference held for the caller, or -errno

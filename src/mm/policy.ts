@@ -36,7 +36,7 @@ export function numaCtxFor(sc: Scenario, kind: string, index: number): NumaCtx |
   if (!n) return null;
   const topo = numaTopology(n);
   const p = n.placement;
-  const node = kind === 'vcpu' ? (p.vcpus[index] ?? p.vcpus[0]) : kind === 'vmm' ? p.vmm : kind === 'converter' ? p.converter : kind === 'puncher' ? p.puncher : p.slotChurn;
+  const node = kind === 'vcpu' ? p.vcpus[index % p.vcpus.length] : kind === 'vmm' ? p.vmm : kind === 'converter' ? p.converter : kind === 'puncher' ? p.puncher : p.slotChurn;
   return {
     topo,
     node,

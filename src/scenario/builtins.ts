@@ -13,7 +13,7 @@ export const DEFAULT_SCENARIO: Scenario = {
     { baseGfn: 0, npages: 16, gmemOffset: 0 },
     { baseGfn: 16, npages: 16, gmemOffset: 16 },
   ],
-  pfnPool: 96,
+  pfnPool: 192, // the numa nodes' total
   vcpus: {
     count: 4,
     ops: 10,
@@ -32,13 +32,29 @@ export const DEFAULT_SCENARIO: Scenario = {
   starvationRetries: 500,
   maxSteps: 20000,
   stopWhen: 'duration',
-  numa: null,
+  // Two nodes; the file's first half interleaves over both, the second half (memslot 1's) is bound
+  // to node 1. Which node a page comes from never changes the protocol's control flow.
+  numa: {
+    nodes: [{ capacity: 96 }, { capacity: 96 }],
+    distance: null,
+    placement: { vcpus: [0, 0, 1, 1], vmm: 0, converter: 0, puncher: 1, slotChurn: 0 },
+    policySource: 'shared',
+    shared: [
+      { start: 0, end: 16, policy: { mode: 'interleave', nodes: [0, 1], flags: [] } },
+      { start: 16, end: 32, policy: { mode: 'bind', nodes: [1], flags: [] } },
+    ],
+    create: null,
+    task: null,
+    interleave: 'rotor',
+    weights: [],
+  },
 };
 
 /** private_mem_conversions_test's PUNCH_HOLE test as a race: all memory private, no conversions,
  *  two punchers re-allocating under 2 vCPUs. Here a missing fault-side check shows as I1. */
 export const PUNCH_RACE_SCENARIO: Scenario = {
   ...DEFAULT_SCENARIO,
+  numa: null,
   name: 'punch-race',
   description: '2 vCPUs fault on private memory while 2 punchers punch holes and re-allocate (no conversions)',
   gmemPages: 16,

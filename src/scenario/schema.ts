@@ -223,9 +223,6 @@ function checkNuma(s: Scenario): void {
   const onNode = (v: number, path: string) => {
     if (v >= k) throw new ScenarioError(path, `a node of the topology (0 to ${k - 1})`, got(v));
   };
-  if (n.placement.vcpus.length !== 1 && n.placement.vcpus.length !== s.vcpus.count) {
-    throw new ScenarioError('numa.placement.vcpus', `one node for all vCPUs or one per vCPU (${s.vcpus.count})`, got(n.placement.vcpus));
-  }
   n.placement.vcpus.forEach((v, i) => onNode(v, `numa.placement.vcpus[${i}]`));
   for (const kind of ['vmm', 'converter', 'puncher', 'slotChurn'] as const) onNode(n.placement[kind], `numa.placement.${kind}`);
   n.shared.forEach((r, i) => {

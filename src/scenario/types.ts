@@ -67,7 +67,7 @@ export interface NumaSpec {
   nodes: Array<{ capacity: number }>;
   /** node distances (SLIT); null = 10 to itself, 20 to every other node */
   distance: number[][] | null;
-  /** the node each actor runs on: one entry per vCPU (or one for all), and one per other kind */
+  /** the node each actor runs on: vCPU i on vcpus[i mod length] (one entry: all on it), and one per other kind */
   placement: { vcpus: number[]; vmm: number; converter: number; puncher: number; slotChurn: number };
   /**
    * Where a guest_memfd allocation's policy comes from: `shared` the per-inode shared policy set

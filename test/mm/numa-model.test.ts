@@ -69,7 +69,19 @@ describe('the numa-interleave experiment (small scale, sim)', () => {
 function twoNodes(numa: Partial<NumaSpec>, over: Partial<Scenario> = {}): Scenario {
   return validateScenario({
     ...over,
-    numa: { nodes: [{ capacity: 256 }, { capacity: 16 }], placement: { vcpus: [0], vmm: 0, converter: 0, puncher: 0, slotChurn: 0 }, ...numa },
+    // a whole section: nothing inherited from the default scenario's own numa policies
+    numa: {
+      nodes: [{ capacity: 256 }, { capacity: 16 }],
+      distance: null,
+      placement: { vcpus: [0], vmm: 0, converter: 0, puncher: 0, slotChurn: 0 },
+      policySource: 'shared',
+      shared: [],
+      create: null,
+      task: null,
+      interleave: 'rotor',
+      weights: [],
+      ...numa,
+    },
   });
 }
 
@@ -155,5 +167,42 @@ describe('selftest test_numa_allocation, as a flow through kvm_gmem_get_pfn', ()
     v.numa!.shared.setPolicy(0, 4, toMempolicy({ mode: 'bind', nodes: [1], flags: [] }, v.numa!.topo, 'test'));
     drive(v, kvmMmuPageFault(v, newFault(), 0, true));
     expect(pfnToNid(w.s, filemapGet(w.s, 0))).toBe(before);
+  });
+});
+
+describe('I11 placement', () => {
+  it('B18 (policy looked up at the memslot-relative offset) puts memslot 1 pages outside their BIND mask', () => {
+    const r = explore(DEFAULT_SCENARIO, { seed: 1, schedules: 50, variant: 'B18' });
+    expect(r.violations[0]?.invariant).toBe('I11');
+    expect(r.violations[0]?.message).toMatch(/binds it to nodes 1/);
+  });
+
+  it('the correct model and N1 (no inode policy in force) stay quiet on the same budget', () => {
+    for (const variant of [null, 'N1'] as const) {
+      const r = explore(DEFAULT_SCENARIO, { seed: 1, schedules: 300, variant });
+      expect(r.violations, String(variant)).toEqual([]);
+    }
+  });
+
+  it('fires on a hand-made misplacement for each kind of policy, and not on a legal one', async () => {
+    const { checkPlacement } = await import('../../src/check/placement.js');
+    const { nodeWord, N_PFN_BASE } = await import('../../src/shm/layout.js');
+    const { MAX_NUMNODES } = await import('../../src/mm/mempolicy.js');
+    const cases: Array<[string, Partial<NumaSpec>, number, boolean]> = [
+      ['bind {1}, page on node 0', { task: { mode: 'bind', nodes: [1], flags: [] }, policySource: 'task' }, 0, true],
+      ['bind {1}, page on node 1', { task: { mode: 'bind', nodes: [1], flags: [] }, policySource: 'task' }, 1, false],
+      ['preferred 1 with room, page on node 0', { task: { mode: 'preferred', nodes: [1], flags: [] }, policySource: 'task' }, 0, true],
+      ['no policy, page off the local node', { policySource: 'task' }, 1, true],
+      ['interleave: first pick of a fresh rotor is node 0', { shared: [{ start: 0, end: 4, policy: { mode: 'interleave', nodes: [0, 1], flags: [] } }] }, 1, true],
+      ['interleave: node 0 first is right', { shared: [{ start: 0, end: 4, policy: { mode: 'interleave', nodes: [0, 1], flags: [] } }] }, 0, false],
+    ];
+    for (const [what, numa, node, fires] of cases) {
+      const sc = twoNodes(numa, { gmemPages: 4, slots: [{ baseGfn: 0, npages: 4, gmemOffset: 0 }], vcpus: { ...DEFAULT_SCENARIO.vcpus, count: 1 } });
+      const w = world(sc);
+      const v = w.ctxs[0];
+      const pfn = w.s.i32[nodeWord(w.s.l, node, N_PFN_BASE)]; // a page of that node
+      checkPlacement(v, 0, pfn, MAX_NUMNODES - 1);
+      expect(w.violations.map((x) => x.invariant), what).toEqual(fires ? ['I11'] : []);
+    }
   });
 });

@@ -2,7 +2,7 @@ import { describe, it, expect } from 'vitest';
 import { P } from '../../src/engine/points.js';
 import { kvmVmSetMemAttributes } from '../../src/kvm/memory_attributes.js';
 import { RET_PF_FIXED, RET_PF_RETRY } from '../../src/kvm/mmu.js';
-import { DEFAULT_SCENARIO } from '../../src/scenario/builtins.js';
+import { ONE_NODE } from '../helpers.js';
 import {
   A_INSIDE,
   F_ATTR,
@@ -114,7 +114,7 @@ describe('kvm_vm_set_mem_attributes', () => {
 
   it('no memslot in range: attributes stored without any invalidation', () => {
     const w = world({
-      ...DEFAULT_SCENARIO,
+      ...ONE_NODE,
       slots: [
         { baseGfn: 0, npages: 16, gmemOffset: 0 },
         { baseGfn: 24, npages: 8, gmemOffset: 16 },

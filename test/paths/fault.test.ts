@@ -2,7 +2,7 @@ import { describe, it, expect } from 'vitest';
 import { P } from '../../src/engine/points.js';
 import { EFAULT, EIO, ENOMEM } from '../../src/errno.js';
 import { kvmMmuPageFault, newFault, RET_PF_EMULATE, RET_PF_FIXED, RET_PF_RETRY, RET_PF_SPURIOUS } from '../../src/kvm/mmu.js';
-import { DEFAULT_SCENARIO } from '../../src/scenario/builtins.js';
+import { ONE_NODE } from '../helpers.js';
 import type { Scenario } from '../../src/scenario/types.js';
 import {
   A_SRCU,
@@ -88,7 +88,7 @@ describe('kvmMmuPageFault: resolving and installing', () => {
     expect(gfnW(w, 5, F_SPTE_PFN)).toBe(pfn + 1);
     expect(gfnW(w, 5, F_SPTE_FLAGS)).toBe(SPTE_WRITABLE);
     expect(filemap(w, 5)).toBe(-1); // guest_memfd untouched
-    expect(nodeFree(w)).toBe(DEFAULT_SCENARIO.pfnPool - 1);
+    expect(nodeFree(w)).toBe(ONE_NODE.pfnPool - 1);
     expect(w.violations).toEqual([]);
   });
 
@@ -124,7 +124,7 @@ describe('kvmMmuPageFault: resolving and installing', () => {
   });
 
   it('SW_PROTECTED: the access type is the attribute at fault entry', () => {
-    const w = world({ ...DEFAULT_SCENARIO, vmType: 'sw_protected' });
+    const w = world({ ...ONE_NODE, vmType: 'sw_protected' });
     const v = actor(w, 'vcpu0');
     setAttr(w, 9, true);
     const { r, f } = fault(v, 9, null);
@@ -163,7 +163,7 @@ describe('kvmMmuPageFault: exits', () => {
   it('no memslot: private -> memory-fault exit, shared -> emulate (MMIO)', () => {
     // a hole at gfns [16, 24)
     const sc: Scenario = {
-      ...DEFAULT_SCENARIO,
+      ...ONE_NODE,
       slots: [
         { baseGfn: 0, npages: 16, gmemOffset: 0 },
         { baseGfn: 24, npages: 8, gmemOffset: 16 },
@@ -199,7 +199,7 @@ describe('kvmMmuPageFault: exits', () => {
   });
 
   it('pool exhausted: a private fault exits with -ENOMEM, a shared one fails GUP: -EFAULT without an exit', () => {
-    const w = world({ ...DEFAULT_SCENARIO, pfnPool: 1 });
+    const w = world({ ...ONE_NODE, pfnPool: 1 });
     const v = actor(w, 'vcpu0');
     expect(fault(v, 0, false).r).toBe(RET_PF_FIXED); // takes the only page
     setAttr(w, 1, true);

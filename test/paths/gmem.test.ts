@@ -4,7 +4,7 @@ import { EFAULT, EINVAL, EIO, ENOMEM } from '../../src/errno.js';
 import { kvmGmemAllocate, kvmGmemBind, kvmGmemGetPfn, kvmGmemPunchHole, kvmGmemUnbind } from '../../src/gmem/guest_memfd.js';
 import { kvmMmuPageFault, newFault, RET_PF_FIXED, RET_PF_RETRY, RET_PF_SPURIOUS } from '../../src/kvm/mmu.js';
 import { pagePut } from '../../src/mm/page_alloc.js';
-import { DEFAULT_SCENARIO } from '../../src/scenario/builtins.js';
+import { ONE_NODE } from '../helpers.js';
 import {
   A_INSIDE,
   F_SPTE_PFN,
@@ -36,7 +36,7 @@ import { CROSSED, actor, actorW, binding, counter, fault, filemap, G, gfnW, name
 /** the page-state bits of P_FLAGS (PF_UPTODATE | PF_LOCKED); the rest are PF_FILE and the allocating actor */
 const PAGE_STATE = 3;
 
-const POOL = DEFAULT_SCENARIO.pfnPool;
+const POOL = ONE_NODE.pfnPool;
 
 /** Private faults on `gfns` (attribute set first); returns the folios. */
 function mapPrivate(w: World, gfns: number[]): number[] {
@@ -268,7 +268,7 @@ describe('kvm_gmem_punch_hole', () => {
 
 describe('kvm_gmem_allocate', () => {
   it('keeps partial success and returns -ENOMEM when the pool runs out', () => {
-    const w = world({ ...DEFAULT_SCENARIO, pfnPool: 3 });
+    const w = world({ ...ONE_NODE, pfnPool: 3 });
     const p = actor(w, 'puncher');
     expect(drive(p, kvmGmemAllocate(p, 0, 5))).toBe(-ENOMEM);
     for (let i = 0; i < 3; i++) {

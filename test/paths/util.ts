@@ -19,7 +19,7 @@ import {
 import { N_FREE_TOP, nodeWord } from '../../src/shm/layout.js';
 import { mmuWriteLock, mmuWriteUnlock } from '../../src/sync/ops.js';
 import type { World } from '../helpers.js';
-import { DEFAULT_SCENARIO } from '../../src/scenario/builtins.js';
+import { ONE_NODE } from '../helpers.js';
 import type { Scenario } from '../../src/scenario/types.js';
 
 /** Actor ids of the default scenario (actorDefs order). */
@@ -95,7 +95,7 @@ export function* closeInvalidation(ctx: ActorCtx): Gen {
  * slot 1 = gfns [0, 16), gmem [16, 32), hva [16, 32).
  */
 export const CROSSED: Scenario = {
-  ...DEFAULT_SCENARIO,
+  ...ONE_NODE,
   name: 'crossed',
   slots: [
     { baseGfn: 16, npages: 16, gmemOffset: 0 },
