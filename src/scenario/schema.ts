@@ -35,6 +35,7 @@ const got = (v: unknown) => (v === undefined ? 'missing' : `got ${show(v)}`);
 /** Checks one value at `path`; `base` is what a partial object merges onto. */
 type Check<T> = (v: unknown, path: string, base?: T) => T;
 type Shape<T> = { [K in keyof T]-?: Check<T[K]> };
+type StrictPolicy = Omit<PolicySpec, 'maxnode'>;
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
@@ -107,12 +108,19 @@ const list = <T>(each: Check<T>, what: string, min = 0): Check<T[]> => (v, path)
   if (!Array.isArray(v) || v.length < min) throw new ScenarioError(path, `an array of ${what}${min ? ` (at least ${min})` : ''}`, got(v));
   return v.map((x, i) => each(x, `${path}[${i}]`));
 };
-const POLICY: Shape<PolicySpec> = {
+const POLICY: Shape<StrictPolicy> = {
   mode: oneOf('default', 'preferred', 'bind', 'interleave', 'local', 'preferred_many', 'weighted_interleave'),
   nodes: list(int(0), 'node ids'),
   flags: list(oneOf('static', 'relative', 'numa_balancing'), 'flags'),
 };
-const policy: Check<PolicySpec> = (v, path) => record(POLICY, v, path, { mode: 'default', nodes: [], flags: [] });
+const policy: Check<PolicySpec> = (v, path) => {
+  // maxnode is optional: absent means libnuma's choice, so it is taken out before the strict record
+  if (isObject(v) && Object.hasOwn(v, 'maxnode')) {
+    const { maxnode, ...rest } = v;
+    return { ...record(POLICY, rest, path, { mode: 'default', nodes: [], flags: [] }), maxnode: int(0, 2 ** 31 - 1)(maxnode, `${path}.maxnode`) };
+  }
+  return record(POLICY, v, path, { mode: 'default', nodes: [], flags: [] });
+};
 const nullablePolicy: Check<PolicySpec | null> = (v, path) => (v === null ? null : policy(v, path));
 const RANGE: Shape<SharedPolicyRange> = { start: int(0), end: int(1), policy };
 const NUMA: Shape<NumaSpec> = {
@@ -207,7 +215,7 @@ const FLAGS = { static: MPOL_F_STATIC_NODES, relative: MPOL_F_RELATIVE_NODES, nu
 /** The kernel's policy for a PolicySpec (set_mempolicy/mbind validation, in the kernel's order), or a one-line error naming the field and the errno. */
 export function toMempolicy(p: PolicySpec, topo: Topology, path: string): Mempolicy | null {
   const flags = p.flags.reduce((f, x) => f | FLAGS[x], 0);
-  const r = validatePolicy({ mode: MODES[p.mode], flags, nodes: p.nodes }, nodesWithMemory(topo));
+  const r = validatePolicy({ mode: MODES[p.mode], flags, nodes: p.nodes, maxnode: p.maxnode }, nodesWithMemory(topo));
   if (!r.ok) throw new ScenarioError(path, 'a policy the kernel accepts', `${r.errno}: ${r.reason}`);
   return r.policy;
 }

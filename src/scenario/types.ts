@@ -53,6 +53,8 @@ export interface PolicySpec {
   /** node ids */
   nodes: number[];
   flags: Array<'static' | 'relative' | 'numa_balancing'>;
+  /** the syscall's maxnode (bits of the mask the kernel reads, plus one); omitted: highest node + 2, as libnuma passes */
+  maxnode?: number;
 }
 
 export interface SharedPolicyRange {

@@ -206,3 +206,20 @@ describe('I11 placement', () => {
     }
   });
 });
+
+describe('a policy\'s maxnode (as mbind/set_mempolicy/the RFC create ioctl take it)', () => {
+  it('is optional (libnuma: highest node + 2), and a maxnode too small to reach the node empties the mask: EINVAL', () => {
+    expect(twoNodes({ policySource: 'create', create: { mode: 'bind', nodes: [1], flags: [] } }).numa!.create).not.toHaveProperty('maxnode');
+    expect(twoNodes({ policySource: 'create', create: { mode: 'bind', nodes: [1], flags: [], maxnode: 3 } }).numa!.create!.maxnode).toBe(3);
+    expect(() => twoNodes({ policySource: 'create', create: { mode: 'bind', nodes: [1], flags: [], maxnode: 1 } })).toThrow(/numa\.create .*EINVAL/);
+    expect(() => twoNodes({ task: { mode: 'bind', nodes: [1], flags: [], maxnode: 'x' as unknown as number } })).toThrow(/numa\.task\.maxnode must be an integer/);
+  });
+
+  it('the create-time policy is what every allocation follows when policySource is "create"', () => {
+    const sc = twoNodes({ policySource: 'create', create: { mode: 'bind', nodes: [1], flags: [], maxnode: 3 } }, { vcpus: { ...DEFAULT_SCENARIO.vcpus, privateFraction: 1, conversionRate: 0 }, converter: { count: 0, ops: 0, maxPages: 1 }, puncher: { count: 0, ops: 0, maxPages: 1 }, slotChurn: { count: 0, ops: 0, maxPages: 1 } });
+    const r = runSim(sc, { seed: 4, variant: null });
+    expect(r.violation).toBeNull();
+    expect(r.stats.nodes[0].filePages).toBe(0);
+    expect(r.stats.nodes[1].filePages).toBeGreaterThan(0);
+  });
+});
