@@ -9,7 +9,7 @@ import { kvmMmuPageFault, newFault, RET_PF_FIXED } from '../../src/kvm/mmu.js';
 import { pfnToNid } from '../../src/mm/page_alloc.js';
 import { toMempolicy } from '../../src/scenario/schema.js';
 import { numaInterleaveScenario, DEFAULT_SCENARIO } from '../../src/scenario/builtins.js';
-import { ScenarioError, validateScenario } from '../../src/scenario/schema.js';
+import { NUMA_DEFAULTS, ScenarioError, validateScenario } from '../../src/scenario/schema.js';
 import type { NumaSpec, Scenario } from '../../src/scenario/types.js';
 import { F_ATTR, KVM_MEMORY_ATTRIBUTE_PRIVATE, gfnWord } from '../../src/shm/layout.js';
 import { drive, world } from '../helpers.js';
@@ -70,18 +70,7 @@ function twoNodes(numa: Partial<NumaSpec>, over: Partial<Scenario> = {}): Scenar
   return validateScenario({
     ...over,
     // a whole section: nothing inherited from the default scenario's own numa policies
-    numa: {
-      nodes: [{ capacity: 256 }, { capacity: 16 }],
-      distance: null,
-      placement: { vcpus: [0], vmm: 0, converter: 0, puncher: 0, slotChurn: 0 },
-      policySource: 'shared',
-      shared: [],
-      create: null,
-      task: null,
-      interleave: 'rotor',
-      weights: [],
-      ...numa,
-    },
+    numa: { ...NUMA_DEFAULTS, nodes: [{ capacity: 256 }, { capacity: 16 }], ...numa },
   });
 }
 
