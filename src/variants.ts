@@ -15,6 +15,8 @@ export interface VariantInfo {
   expect: InvariantId | null;
   /** other invariants the same bug breaks; depending on the interleaving one may fire first */
   alsoBreaks: InvariantId[];
+  /** bug: a check removed or reordered; control: a change the kernel tolerates; design: another kernel's design, for comparison */
+  kind: 'bug' | 'control' | 'design';
 }
 
 export const VARIANT_IDS = ['B1', 'B2', 'B4', 'B5', 'B6', 'B7', 'B9', 'B10', 'B11', 'B18', 'B20', 'B21', 'B22', 'N1'] as const;
@@ -28,6 +30,7 @@ export const VARIANTS: readonly VariantInfo[] = [
     removes: 'is_page_fault_stale() under mmu_lock before installing the SPTE (arch/x86/kvm/mmu/mmu.c)',
     expect: 'I1',
     alsoBreaks: ['I2'],
+    kind: 'bug',
   },
   {
     id: 'B2',
@@ -35,6 +38,7 @@ export const VARIANTS: readonly VariantInfo[] = [
     removes: 'the ordering "snapshot mmu_invalidate_seq, smp_rmb, then resolve the pfn" in kvm_mmu_faultin_pfn (snapshot taken after)',
     expect: 'I2',
     alsoBreaks: ['I1'],
+    kind: 'bug',
   },
   {
     id: 'B4',
@@ -42,6 +46,7 @@ export const VARIANTS: readonly VariantInfo[] = [
     removes: 'fault->is_private != kvm_mem_is_private() -> KVM_EXIT_MEMORY_FAULT in kvm_mmu_faultin_pfn',
     expect: 'I2',
     alsoBreaks: [],
+    kind: 'bug',
   },
   {
     id: 'B5',
@@ -49,6 +54,7 @@ export const VARIANTS: readonly VariantInfo[] = [
     removes: 'kvm_mmu_invalidate_begin in the same mmu_lock section as, and before, the zap in kvm_gmem_invalidate_begin (begin and range_add moved to a later section)',
     expect: 'I1',
     alsoBreaks: [],
+    kind: 'bug',
   },
   {
     id: 'B6',
@@ -56,6 +62,7 @@ export const VARIANTS: readonly VariantInfo[] = [
     removes: 'kvm_mmu_invalidate_range_add before each zap in kvm_mmu_unmap_gfn_range (range added after the zap, which may yield)',
     expect: 'I5',
     alsoBreaks: ['I2', 'I1'],
+    kind: 'bug',
   },
   {
     id: 'B7',
@@ -63,6 +70,7 @@ export const VARIANTS: readonly VariantInfo[] = [
     removes: 'invalidate begin+zap before truncate_inode_pages_range in kvm_gmem_punch_hole (truncate moved first)',
     expect: 'I1',
     alsoBreaks: [],
+    kind: 'bug',
   },
   {
     id: 'B9',
@@ -70,6 +78,7 @@ export const VARIANTS: readonly VariantInfo[] = [
     removes: 'the order "seq++ then in_progress--" in kvm_mmu_invalidate_end (swapped); benign: the locked check catches it',
     expect: null,
     alsoBreaks: [],
+    kind: 'control',
   },
   {
     id: 'B10',
@@ -77,6 +86,7 @@ export const VARIANTS: readonly VariantInfo[] = [
     removes: 'filemap_invalidate_lock (exclusive) around kvm_gmem_punch_hole, so bindings can change between begin and end',
     expect: 'I4',
     alsoBreaks: ['STARVATION'],
+    kind: 'bug',
   },
   {
     id: 'B11',
@@ -84,6 +94,7 @@ export const VARIANTS: readonly VariantInfo[] = [
     removes: 'storing the attributes inside the begin/end window of kvm_vm_set_mem_attributes (stored after end)',
     expect: 'I2',
     alsoBreaks: [],
+    kind: 'bug',
   },
   {
     id: 'B18',
@@ -91,6 +102,7 @@ export const VARIANTS: readonly VariantInfo[] = [
     removes: 'the file offset in the shared-policy lookup of kvm_gmem_get_folio: the page is looked up at its offset within the memslot instead (pgoff dropped), so a slot bound at a nonzero offset gets another range\'s policy',
     expect: 'I11',
     alsoBreaks: [],
+    kind: 'bug',
   },
   {
     id: 'B20',
@@ -98,6 +110,7 @@ export const VARIANTS: readonly VariantInfo[] = [
     removes: 'kvm_gmem_invalidate_begin/end around the truncate in kvm_gmem_punch_hole (only truncates)',
     expect: 'I1',
     alsoBreaks: ['I7'],
+    kind: 'bug',
   },
   {
     id: 'B21',
@@ -105,6 +118,7 @@ export const VARIANTS: readonly VariantInfo[] = [
     removes: 'the KVM_MEMSLOT_INVALID -> RET_PF_RETRY check in kvm_mmu_faultin_pfn (not in the spec catalogue; an extra)',
     expect: 'I8',
     alsoBreaks: [],
+    kind: 'bug',
   },
   {
     id: 'B22',
@@ -112,6 +126,7 @@ export const VARIANTS: readonly VariantInfo[] = [
     removes: 'the lock order invalidate_lock -> mmu_lock: memslot delete unbinds (taking invalidate_lock) while still holding mmu_lock after the flush, before the removal swap (an extra, not in the spec catalogue; the kernel would also warn: a sleeping lock under a spinning one)',
     expect: 'DEADLOCK',
     alsoBreaks: [],
+    kind: 'bug',
   },
   {
     id: 'N1',
@@ -119,6 +134,7 @@ export const VARIANTS: readonly VariantInfo[] = [
     removes: 'the NUMA series: kvm_gmem_get_folio allocates without the shared (or create-time) policy, so only the allocating task\'s policy applies, local by default (the kernel before 6.19; a design comparison, not a protocol bug)',
     expect: null,
     alsoBreaks: [],
+    kind: 'design',
   },
 ];
 

@@ -33,7 +33,7 @@ deterministic schedules for --duration ms. A violation prints a replay token for
 Ctrl-C stops the run cleanly and prints what it has.
 Exit status: 0 no violation, 1 violation found, 2 bad input.`,
   OPTS,
-  'Examples:\n  gmemsim run                                  # default scenario, 3 s on worker threads\n  gmemsim run --variant B4 --duration 10000    # find the injected bug on real threads\n  gmemsim run --engine sim --duration 5000 --json',
+  'Examples:\n  gmemsim run                                  # default scenario, 3 s on worker threads\n  gmemsim run --variant B4 --duration 10000    # find the injected bug on real threads\n  gmemsim run --engine sim --duration 5000 --json\n  gmemsim run --scenario numa-interleave --scale 0.01   # the NUMA series\' experiment at 1%',
 );
 
 /** Find a sim schedule showing the same invariant, so a threads finding comes with a token that replays. */
