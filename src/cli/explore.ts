@@ -1,6 +1,7 @@
 // gmemsim explore: many deterministic schedules under the sim engine.
 import { explore, type ExploreResult, type Finding } from '../engine/explore.js';
-import { activityTable, numaJson, numaTable, rate, retryLine, seconds, statsJson, violationText } from '../report/text.js';
+import { activityTable, numaJson, numaTable, rate, seconds, statsJson, violationText } from '../report/text.js';
+import { telemetryJson, telemetryText } from '../report/telemetry.js';
 import type { Scenario } from '../scenario/types.js';
 import type { VariantInfo } from '../variants.js';
 import { helpText, parseArgs, type OptSpec } from './args.js';
@@ -50,7 +51,7 @@ export function exploreReport(cmd: string, sc: Scenario, variant: VariantInfo | 
   ];
   if (r.violations.length) out.push(...r.violations.map((f) => findingText(f, (id) => names[id] ?? `actor ${id}`)), '');
   else out.push('result: OK, no invariant violated', '');
-  out.push('activity (all schedules):', activityTable(r.stats), `  ${retryLine(r.stats)}`);
+  out.push('activity (all schedules):', activityTable(r.stats), '', 'invalidate-retry telemetry (all schedules):', telemetryText(r.stats));
   if (sc.numa) out.push('', 'memory by NUMA node (the last schedule, at its end):', numaTable(r.stats));
   return out.join('\n');
 }
@@ -70,6 +71,7 @@ export function exploreJson(cmd: string, sc: Scenario, variant: VariantInfo | nu
     stats: statsJson(r.stats),
     actors: r.stats.actors,
     numa: numaJson(r.stats),
+    telemetry: telemetryJson(r.stats),
   };
 }
 

@@ -1,7 +1,8 @@
 // gmemsim run: one run of a scenario, on worker threads (default) or under the sim engine.
 import { explore } from '../engine/explore.js';
 import { runThreads, type ThreadsResult } from '../engine/threads.js';
-import { activityTable, numaJson, numaTable, rate, retryLine, seconds, statsJson, violationText } from '../report/text.js';
+import { activityTable, numaJson, numaTable, rate, seconds, statsJson, violationText } from '../report/text.js';
+import { telemetryJson, telemetryText } from '../report/telemetry.js';
 import type { Scenario } from '../scenario/types.js';
 import type { VariantInfo } from '../variants.js';
 import type { InvariantId } from '../check/invariant-ids.js';
@@ -62,7 +63,7 @@ function threadsReport(sc: Scenario, variant: VariantInfo | null, seed: number, 
   } else {
     out.push('result: OK, no invariant violated', '');
   }
-  out.push('activity:', activityTable(r.stats), `  ${retryLine(r.stats)}`);
+  out.push('activity:', activityTable(r.stats), '', 'invalidate-retry telemetry:', telemetryText(r.stats));
   if (sc.numa) out.push('', 'memory by NUMA node (numastat; pages freed by punch/discard are no longer counted):', numaTable(r.stats));
   return out.join('\n');
 }
@@ -137,6 +138,7 @@ export async function runCommand(argv: string[], io: Io): Promise<number> {
           stats: statsJson(r.stats),
           actors: r.stats.actors,
           numa: numaJson(r.stats),
+          telemetry: telemetryJson(r.stats),
         },
         null,
         2,

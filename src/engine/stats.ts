@@ -1,7 +1,10 @@
 // Counters gathered from every actor's words in the shared state.
 import type { Scenario } from '../scenario/types.js';
 import {
+  A_RETRY_HIST,
+  A_RETRY_MAX,
   COUNTERS,
+  RETRY_HIST_BUCKETS,
   N_ANON_PAGES,
   N_CAPACITY,
   N_FILE_PAGES,
@@ -47,6 +50,9 @@ export interface Stats {
   total: Counters;
   actors: ActorStats[];
   nodes: NodeStats[];
+  /** faulting guest accesses by retries needed, log2 buckets (see A_RETRY_HIST), all vCPUs */
+  retryHist: number[];
+  retryMax: number;
 }
 
 export function zeroCounters(): Counters {
@@ -64,7 +70,13 @@ export function collectStats(s: Shm, sc: Scenario): Stats {
     });
     return { name: def.name, kind: def.kind, counters };
   });
-  return { total, actors, nodes: nodeStats(s, actors) };
+  const retryHist = new Array<number>(RETRY_HIST_BUCKETS).fill(0);
+  let retryMax = 0;
+  for (let id = 0; id < s.l.nActors; id++) {
+    for (let b = 0; b < RETRY_HIST_BUCKETS; b++) retryHist[b] += Atomics.load(s.i32, actorWord(s.l, id, A_RETRY_HIST + b));
+    retryMax = Math.max(retryMax, Atomics.load(s.i32, actorWord(s.l, id, A_RETRY_MAX)));
+  }
+  return { total, actors, nodes: nodeStats(s, actors), retryHist, retryMax };
 }
 
 function nodeStats(s: Shm, actors: ActorStats[]): NodeStats[] {
@@ -88,10 +100,12 @@ function nodeStats(s: Shm, actors: ActorStats[]): NodeStats[] {
 export function addStats(a: Stats, b: Stats): void {
   for (const c of COUNTERS) a.total[c] += b.total[c];
   a.nodes = b.nodes;
+  b.retryHist.forEach((n, i) => (a.retryHist[i] = (a.retryHist[i] ?? 0) + n));
+  a.retryMax = Math.max(a.retryMax, b.retryMax);
   b.actors.forEach((x, i) => {
     if (!a.actors[i]) a.actors[i] = { name: x.name, kind: x.kind, counters: zeroCounters() };
     for (const c of COUNTERS) a.actors[i].counters[c] += x.counters[c];
   });
 }
 
-export const emptyStats = (): Stats => ({ total: zeroCounters(), actors: [], nodes: [] });
+export const emptyStats = (): Stats => ({ total: zeroCounters(), actors: [], nodes: [], retryHist: new Array<number>(RETRY_HIST_BUCKETS).fill(0), retryMax: 0 });

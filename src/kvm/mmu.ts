@@ -7,8 +7,8 @@ import { checkInstall } from '../check/online.js';
 import { EFAULT } from '../errno.js';
 import { kvmGmemGetPfn } from '../gmem/guest_memfd.js';
 import { pagePut } from '../mm/page_alloc.js';
-import { G_SEQ, P_GEN, S_STATE, SlotState, pfnWord, slotWord } from '../shm/layout.js';
-import { gfnToHva, gfnToMemslot, kvmGmemGetIndex } from '../shm/state.js';
+import { C, G_IN_PROGRESS, G_RANGE_END, G_RANGE_START, G_SEQ, INVALID_GFN, P_GEN, P_OWNER, PfnOwner, S_STATE, SlotState, pfnWord, slotWord } from '../shm/layout.js';
+import { gfnToHva, gfnToMemslot, kvmGmemGetIndex, type Shm } from '../shm/state.js';
 import { mmuReadLock, mmuReadUnlock } from '../sync/ops.js';
 import { srcuReadLock, srcuReadUnlock } from '../sync/srcu.js';
 import { hvaToPfn } from './hva.js';
@@ -40,11 +40,13 @@ export interface KvmPageFault {
   gen: number;
   /** why the last RET_PF_RETRY happened (for telemetry) */
   retryReason: 'invalid-slot' | 'lockless' | 'stale' | '';
+  /** the retry caught a page that had been truncated/discarded since it was resolved */
+  staleCaught: boolean;
   exit: MemoryFaultExit;
 }
 
 export function newFault(): KvmPageFault {
-  return { gfn: 0, slot: -1, isPrivate: false, mmuSeq: 0, pfn: -1, gen: 0, retryReason: '', exit: { valid: false, gpa: 0, size: 0, private: false } };
+  return { gfn: 0, slot: -1, isPrivate: false, mmuSeq: 0, pfn: -1, gen: 0, retryReason: '', staleCaught: false, exit: { valid: false, gpa: 0, size: 0, private: false } };
 }
 
 // kvm_prepare_memory_fault_exit
@@ -64,7 +66,9 @@ export function* kvmMmuPageFault(ctx: ActorCtx, f: KvmPageFault, gfn: number, ac
   f.gfn = gfn;
   f.pfn = -1;
   f.retryReason = '';
+  f.staleCaught = false;
   f.exit.valid = false;
+  const allocsBefore = s.i32[ctx.base + C.allocations];
   f.isPrivate = accessPrivate ?? kvmMemIsPrivate(s, gfn);
   srcuReadLock(ctx);
   f.slot = gfnToMemslot(s, gfn);
@@ -72,12 +76,32 @@ export function* kvmMmuPageFault(ctx: ActorCtx, f: KvmPageFault, gfn: number, ac
   // fault that already holds the old one does not see.
   const slotInvalid = f.slot >= 0 && Atomics.load(s.i32, slotWord(s.l, f.slot, S_STATE)) !== SlotState.Valid;
   try {
-    const r = yield* kvmMmuFaultinPfn(ctx, f, slotInvalid);
-    if (r !== RET_PF_FIXED) return r;
-    return yield* kvmTdpMmuMap(ctx, f);
+    let r = yield* kvmMmuFaultinPfn(ctx, f, slotInvalid);
+    if (r === RET_PF_FIXED) r = yield* kvmTdpMmuMap(ctx, f);
+    countOutcome(ctx, f, r, s.i32[ctx.base + C.allocations] !== allocsBefore);
+    return r;
   } finally {
     srcuReadUnlock(ctx);
   }
+}
+
+/** The jcstress-style outcome of one fault, with the INTERESTING ones the protocol exists for. */
+function countOutcome(ctx: ActorCtx, f: KvmPageFault, r: number, allocated: boolean): void {
+  if (r === RET_PF_FIXED) count(ctx, 'outFixed');
+  else if (r === RET_PF_SPURIOUS) count(ctx, 'outSpurious');
+  else if (r === RET_PF_EMULATE) count(ctx, 'outEmulate');
+  else if (r === RET_PF_RETRY) {
+    count(ctx, 'outRetry');
+    if (allocated) count(ctx, 'outRefilledRetry');
+    if (f.staleCaught) count(ctx, 'outStalePfnCaught');
+  } else count(ctx, f.exit.valid ? 'outExit' : 'outError');
+}
+
+/** Before dropping a resolved page on a retry: was it truncated or discarded since it was resolved? */
+function noteStalePfn(ctx: ActorCtx, f: KvmPageFault): void {
+  const { i32, l } = ctx.s;
+  const owner = Atomics.load(i32, pfnWord(l, f.pfn, P_OWNER));
+  f.staleCaught = Atomics.load(i32, pfnWord(l, f.pfn, P_GEN)) !== f.gen || owner === PfnOwner.Removed || owner === PfnOwner.Free;
 }
 
 // kvm_mmu_faultin_pfn
@@ -118,6 +142,7 @@ function* kvmMmuFaultinPfn(ctx: ActorCtx, f: KvmPageFault, slotInvalid: boolean)
   }
   yield P['precheck-lockless-2'];
   if (mmuInvalidateRetryGfnUnsafe(s, f.mmuSeq, f.gfn)) {
+    noteStalePfn(ctx, f);
     pagePut(ctx, f.pfn);
     return retry(ctx, f, 'lockless');
   }
@@ -145,6 +170,7 @@ function* kvmTdpMmuMap(ctx: ActorCtx, f: KvmPageFault): Gen<number> {
   yield* mmuReadLock(ctx);
   yield P['stale-check'];
   if (!ctx.bugs.B1 && isPageFaultStale(ctx, f)) {
+    noteStalePfn(ctx, f);
     pagePut(ctx, f.pfn);
     mmuReadUnlock(ctx);
     return retry(ctx, f, 'stale');
@@ -166,5 +192,15 @@ function isPageFaultStale(ctx: ActorCtx, f: KvmPageFault): boolean {
 function retry(ctx: ActorCtx, f: KvmPageFault, why: KvmPageFault['retryReason']): number {
   f.retryReason = why;
   count(ctx, why === 'stale' ? 'retryStale' : why === 'lockless' ? 'retryLockless' : 'retryInvalidSlot');
+  // Split: the gfn sat in an open invalidation's range, or (only) the seq moved since the snapshot.
+  if (why !== 'invalid-slot' && !gfnInOpenRange(ctx.s, f.gfn, why === 'stale')) count(ctx, why === 'stale' ? 'retryStaleSeq' : 'retryLocklessSeq');
   return RET_PF_RETRY;
+}
+
+function gfnInOpenRange(s: Shm, gfn: number, locked: boolean): boolean {
+  const a = s.i32;
+  if (Atomics.load(a, G_IN_PROGRESS) === 0) return false;
+  const start = Atomics.load(a, G_RANGE_START);
+  if (start === INVALID_GFN) return locked; // the locked check retries on "no range yet"
+  return gfn >= start && gfn < Atomics.load(a, G_RANGE_END);
 }

@@ -44,11 +44,6 @@ export function activityTable(stats: Stats): string {
   return table(['actor', ...cols.map(([, h]) => h)], rows);
 }
 
-export function retryLine(stats: Stats): string {
-  const t = stats.total;
-  return `retries: ${fmt(t.retries)} (lockless precheck ${fmt(t.retryLockless)}, stale under mmu_lock ${fmt(t.retryStale)}, invalid memslot ${fmt(t.retryInvalidSlot)})`;
-}
-
 export function violationText(v: { invariant: InvariantId; message: string }): string {
   return `VIOLATION ${v.invariant} (${INVARIANTS[v.invariant]})\n  ${v.message}`;
 }

@@ -3,7 +3,7 @@
 // 64-byte line (16 words) so one actor's counters never false-share with another's.
 
 export const MAGIC = 0x676d656d; // 'gmem'
-export const LAYOUT_VERSION = 2;
+export const LAYOUT_VERSION = 3;
 export const LINE = 16; // Int32 words per 64-byte cache line
 
 /** Per-actor counters, in order. The report and JSON use these names. */
@@ -32,25 +32,42 @@ export const COUNTERS = [
   'reads',
   'writes',
   'steps', // yield points passed
+  // retry reasons, finer: the part of retryLockless / retryStale caused by a moved seq (the rest: gfn in an open range)
+  'retryLocklessSeq',
+  'retryStaleSeq',
+  // the outcome of each kvm_mmu_page_fault (jcstress-style): what the fault returned
+  'outFixed', // RET_PF_FIXED: installed
+  'outSpurious', // RET_PF_SPURIOUS: someone else installed the same SPTE first
+  'outRetry', // RET_PF_RETRY
+  'outExit', // KVM_EXIT_MEMORY_FAULT
+  'outEmulate', // RET_PF_EMULATE (MMIO)
+  'outError', // another -errno without an exit (a failed GUP)
+  // INTERESTING outcomes: legal, and what the protocol is there for
+  'outRefilledRetry', // the fault allocated a folio (e.g. into a punched hole) and then retried without mapping it
+  'outStalePfnCaught', // the fault resolved a page that was truncated/discarded before its locked check, and retried
 ] as const;
 export type CounterName = (typeof COUNTERS)[number];
 export const C: { [K in CounterName]: number } = Object.fromEntries(COUNTERS.map((n, i) => [n, i])) as never;
 
 // Per-actor words after the counters (all inside the actor's own lines).
-export const ACTOR_WORDS = 48; // three lines
-export const A_SRCU = 24; // SRCU read-side epoch (0 = not in a read-side section)
-export const A_INSIDE = 25; // ghost: invalidations this actor has begun and not ended
-export const A_WAIT_KIND = 26; // what the actor waits on (for deadlock reports); 0 = nothing
-export const A_WAIT_ARG = 27;
-export const A_DONE = 28; // 1 when the actor's program returned
+export const ACTOR_WORDS = 80; // five lines
+export const A_SRCU = 40; // SRCU read-side epoch (0 = not in a read-side section)
+export const A_INSIDE = 41; // ghost: invalidations this actor has begun and not ended
+export const A_WAIT_KIND = 42; // what the actor waits on (for deadlock reports); 0 = nothing
+export const A_WAIT_ARG = 43;
+export const A_DONE = 44; // 1 when the actor's program returned
 // vCPU ↔ VMM mailbox (KVM_RUN exit handed to the VMM thread)
-export const A_MB_STATE = 29; // 0 idle, 1 request posted, 2 served
-export const A_MB_GFN = 30;
-export const A_MB_ARG = 31; // MB_* flags | npages << MB_NPAGES_SHIFT
-export const A_IN_GUEST = 32; // 1 while the vCPU accesses memory through an SPTE (remote TLB flushes wait for 0)
-export const A_SLEEP = 33; // a word nobody writes: Atomics.wait on it is a plain sleep
-export const A_WAIT_ARG2 = 34;
-export const A_RETURNED = 35; // the actor's program returned (set by the engine)
+export const A_MB_STATE = 45; // 0 idle, 1 request posted, 2 served
+export const A_MB_GFN = 46;
+export const A_MB_ARG = 47; // MB_* flags | npages << MB_NPAGES_SHIFT
+export const A_IN_GUEST = 48; // 1 while the vCPU accesses memory through an SPTE (remote TLB flushes wait for 0)
+export const A_SLEEP = 49; // a word nobody writes: Atomics.wait on it is a plain sleep
+export const A_WAIT_ARG2 = 50;
+export const A_RETURNED = 51; // the actor's program returned (set by the engine)
+/** retries per guest access, log2 buckets: [0] no retry, [b] 2^(b-1) .. 2^b - 1 retries, the last open-ended */
+export const A_RETRY_HIST = 52;
+export const RETRY_HIST_BUCKETS = 16;
+export const A_RETRY_MAX = A_RETRY_HIST + RETRY_HIST_BUCKETS; // the most retries one access needed
 export const MB_PRIVATE = 1;
 export const MB_HYPERCALL = 2;
 export const MB_FALLOCATE = 4;

@@ -7,6 +7,9 @@ import {
   A_DONE,
   A_INSIDE,
   A_IN_GUEST,
+  A_RETRY_HIST,
+  A_RETRY_MAX,
+  RETRY_HIST_BUCKETS,
   A_MB_ARG,
   A_MB_GFN,
   A_MB_STATE,
@@ -147,6 +150,7 @@ function* guestAccess(ctx: ActorCtx, v: VcpuState, gfn: number, write: boolean):
   let retries = 0;
   let exits = 0;
   let firstRetryAt = 0;
+  let totalRetries = 0;
   for (let attempt = 0; ; attempt++) {
     yield P['guest-access'];
     Atomics.store(a, ctx.base + A_IN_GUEST, 1);
@@ -155,12 +159,14 @@ function* guestAccess(ctx: ActorCtx, v: VcpuState, gfn: number, write: boolean):
       accessPage(ctx, v, i, gfn, pfn, write);
       Atomics.store(a, ctx.base + A_IN_GUEST, 0);
       if (attempt === 0) count(ctx, 'fastHits');
+      else recordRetries(ctx, totalRetries);
       return;
     }
     Atomics.store(a, ctx.base + A_IN_GUEST, 0);
     const r = yield* kvmMmuPageFault(ctx, v.fault, gfn, accessPrivate);
     if (r === RET_PF_RETRY) {
       count(ctx, 'retries');
+      totalRetries++;
       // A writer still at work (an open invalidation with its owner inside, a memslot being
       // deleted) explains a retry; only retries nothing explains count toward starvation.
       if (!writerAtWork(ctx.s)) {
@@ -211,6 +217,14 @@ function accessPage(ctx: ActorCtx, v: VcpuState, i: number, gfn: number, pfn: nu
   if (v.expView[i] === view && v.expEpoch[i] === epoch && val !== v.expTag[i]) {
     ctx.report('DATA', `vCPU ${ctx.index}: gfn ${gfn} reads ${hex(val)}, wrote ${hex(v.expTag[i])} and nothing legitimately changed it since, pfn ${pfn}`);
   }
+}
+
+/** Retries one faulting access needed before it was done, into this vCPU's log2 histogram. */
+function recordRetries(ctx: ActorCtx, n: number): void {
+  const a = ctx.s.i32;
+  const bucket = n === 0 ? 0 : Math.min(RETRY_HIST_BUCKETS - 1, 32 - Math.clz32(n));
+  a[ctx.base + A_RETRY_HIST + bucket]++;
+  if (n > a[ctx.base + A_RETRY_MAX]) a[ctx.base + A_RETRY_MAX] = n;
 }
 
 /** Is some actor inside an invalidation it began, or some memslot being deleted? */

@@ -1,0 +1,89 @@
+// Invalidate-retry telemetry: why faults retried, how many retries a faulting access needed,
+// and a jcstress-style table of fault outcomes, graded.
+import type { Stats } from '../engine/stats.js';
+import { RETRY_HIST_BUCKETS } from '../shm/layout.js';
+
+const fmt = (n: number) => n.toLocaleString('en-US');
+
+/** The retry range a log2 bucket stands for. */
+export function bucketLabel(b: number): string {
+  if (b === 0) return '0';
+  const lo = 2 ** (b - 1);
+  if (b === RETRY_HIST_BUCKETS - 1) return `${lo}+`;
+  const hi = 2 ** b - 1;
+  return lo === hi ? `${lo}` : `${lo}-${hi}`;
+}
+
+/** The bucket holding quantile q (0..1) of faulting accesses; -1 when there were none. */
+function quantileBucket(hist: number[], q: number): number {
+  const total = hist.reduce((a, b) => a + b, 0);
+  if (total === 0) return -1;
+  let acc = 0;
+  for (let b = 0; b < hist.length; b++) {
+    acc += hist[b];
+    if (acc >= q * total) return b;
+  }
+  return hist.length - 1;
+}
+
+/** Upper bound of a bucket's range (the quantile is at most this), for JSON. */
+const bucketMax = (b: number, max: number) => (b < 0 ? 0 : b === 0 ? 0 : Math.min(max, b === RETRY_HIST_BUCKETS - 1 ? max : 2 ** b - 1));
+
+export function telemetryJson(st: Stats) {
+  const t = st.total;
+  const p50 = quantileBucket(st.retryHist, 0.5);
+  const p99 = quantileBucket(st.retryHist, 0.99);
+  return {
+    retryReasons: {
+      locklessPrecheck: { gfnInRange: t.retryLockless - t.retryLocklessSeq, seqMoved: t.retryLocklessSeq },
+      underMmuLock: { gfnInRange: t.retryStale - t.retryStaleSeq, seqMoved: t.retryStaleSeq },
+      invalidMemslot: t.retryInvalidSlot,
+    },
+    retriesPerFault: {
+      faultingAccesses: st.retryHist.reduce((a, b) => a + b, 0),
+      p50: bucketMax(p50, st.retryMax),
+      p99: bucketMax(p99, st.retryMax),
+      max: st.retryMax,
+      histogram: st.retryHist.map((count, b) => ({ retries: bucketLabel(b), count })).filter((x) => x.count > 0),
+    },
+    outcomes: {
+      FIXED: t.outFixed,
+      SPURIOUS: t.outSpurious,
+      RETRY: t.outRetry,
+      EXIT: t.outExit,
+      EMULATE: t.outEmulate,
+      ERROR: t.outError,
+      INTERESTING: { refilledThenRetried: t.outRefilledRetry, stalePageCaught: t.outStalePfnCaught },
+    },
+  };
+}
+
+export function telemetryText(st: Stats): string {
+  const j = telemetryJson(st);
+  const r = j.retryReasons;
+  const d = j.retriesPerFault;
+  const o = j.outcomes;
+  const faults = o.FIXED + o.SPURIOUS + o.RETRY + o.EXIT + o.EMULATE + o.ERROR;
+  const pct = (n: number) => (faults ? `${((100 * n) / faults).toFixed(1)}%` : '-');
+  const p50 = quantileBucket(st.retryHist, 0.5);
+  const p99 = quantileBucket(st.retryHist, 0.99);
+  const rows: Array<[string, number, string, string]> = [
+    ['FIXED', o.FIXED, 'ACCEPTABLE', 'SPTE installed'],
+    ['SPURIOUS', o.SPURIOUS, 'ACCEPTABLE', 'another vCPU installed the same SPTE first'],
+    ['RETRY', o.RETRY, 'ACCEPTABLE', 'an invalidation raced the fault: back to the guest, which faults again'],
+    ['EXIT', o.EXIT, 'ACCEPTABLE', 'KVM_EXIT_MEMORY_FAULT to the VMM (type mismatch, no memslot, ENOMEM...)'],
+    ['EMULATE', o.EMULATE, 'ACCEPTABLE', 'shared access with no memslot: MMIO'],
+    ['ERROR', o.ERROR, 'ACCEPTABLE', 'KVM_RUN fails without an exit (a failed GUP: EFAULT)'],
+    ['  refilled, then retried', o.INTERESTING.refilledThenRetried, 'INTERESTING', 'the fault allocated a page (e.g. refilled a punched hole) and retried without mapping it'],
+    ['  stale page caught', o.INTERESTING.stalePageCaught, 'INTERESTING', 'the page it resolved was truncated/discarded before its check: the retry saved it'],
+  ];
+  const w = Math.max(...rows.map((x) => fmt(x[1]).length));
+  return [
+    `  retries by reason: lockless precheck ${fmt(r.locklessPrecheck.gfnInRange)} in range + ${fmt(r.locklessPrecheck.seqMoved)} seq moved; ` +
+      `under mmu_lock ${fmt(r.underMmuLock.gfnInRange)} in range + ${fmt(r.underMmuLock.seqMoved)} seq moved; invalid memslot ${fmt(r.invalidMemslot)}`,
+    `  retries per faulting access (${fmt(d.faultingAccesses)}): p50 ${p50 < 0 ? '-' : bucketLabel(p50)}, p99 ${p99 < 0 ? '-' : bucketLabel(p99)}, max ${fmt(d.max)}` +
+      (d.histogram.length ? `; histogram ${d.histogram.map((h) => `${h.retries}:${fmt(h.count)}`).join(' ')}` : ''),
+    `  fault outcomes (${fmt(faults)} faults):`,
+    ...rows.map(([name, n, grade, what]) => `    ${name.padEnd(24)} ${fmt(n).padStart(w)}  ${pct(n).padStart(6)}  ${grade.padEnd(11)}  ${what}`),
+  ].join('\n');
+}
