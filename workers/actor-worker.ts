@@ -10,6 +10,7 @@ import { attachShm } from '../src/shm/state.js';
 import { A_RETURNED, A_WAIT_ARG, A_WAIT_ARG2, A_WAIT_KIND, C, G_STEP, G_STOP, G_TURN, G_VIOLATION } from '../src/shm/layout.js';
 import { StopError } from '../src/sync/locks.js';
 import { bugsFor } from '../src/variants.js';
+import { Prng, mixSeed } from '../src/engine/prng.js';
 import type { WorkerInput, WorkerMessage } from '../src/engine/threads.js';
 
 const input = workerData as WorkerInput;
@@ -50,12 +51,24 @@ function publishWait(): void {
   Atomics.store(a, ctx.base + A_WAIT_KIND, ctx.wait);
 }
 
+// Jitter: at a random share of yield points, spin a random while, widening race windows. Its own
+// PRNG, so the actor's workload choices are the same with or without it.
+const JITTER_CHANCE = [0, 0.05, 0.2, 0.5];
+const JITTER_SPINS = [0, 200, 800, 3200];
+const jitterRng = new Prng(mixSeed(input.seed ^ 0x6a177e, input.actor));
+let jitterSink = 0;
+function jitter(): void {
+  if (!input.jitter || !jitterRng.chance(JITTER_CHANCE[input.jitter])) return;
+  for (let i = jitterRng.below(JITTER_SPINS[input.jitter]); i > 0; i--) jitterSink += i & 1;
+}
+
 function runFree(): void {
   const gen = def.program(ctx);
   for (;;) {
     const r = gen.next();
     if (r.done) return;
     a[ctx.base + C.steps]++;
+    jitter();
     if (ctx.wait !== Wait.None) {
       publishWait();
       waitBlocking(s, ctx, aborting);

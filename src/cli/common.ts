@@ -1,7 +1,7 @@
 // Options and helpers shared by the commands.
 import { INVARIANT_IDS, type InvariantId } from '../check/invariant-ids.js';
 import { BUILTIN_SCENARIOS, SCALABLE_SCENARIOS } from '../scenario/builtins.js';
-import { loadScenario } from '../scenario/schema.js';
+import { loadScenario, validateScenario } from '../scenario/schema.js';
 import type { Scenario } from '../scenario/types.js';
 import { findVariant, VARIANTS, type VariantInfo } from '../variants.js';
 import { UsageError, type OptSpec } from './args.js';
@@ -87,4 +87,9 @@ export function scenarioFrom(cmd: string, opts: Record<string, unknown>): Scenar
   const make = SCALABLE_SCENARIOS[name];
   if (!make) throw new UsageError(`gmemsim ${cmd}: --scale applies to a scalable built-in (${Object.keys(SCALABLE_SCENARIOS).join(', ')}), not to "${name}"`);
   return make(Number(opts.scale));
+}
+
+/** --vcpus N: the scenario with N vCPUs (validated: each needs a page of its own). */
+export function withVcpus(sc: Scenario, n: unknown): Scenario {
+  return n === undefined ? sc : validateScenario({ vcpus: { count: Number(n) } }, sc);
 }

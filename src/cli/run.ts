@@ -7,7 +7,7 @@ import type { Scenario } from '../scenario/types.js';
 import type { VariantInfo } from '../variants.js';
 import type { InvariantId } from '../check/invariant-ids.js';
 import { helpText, parseArgs, type OptSpec } from './args.js';
-import { INVARIANTS_OPT, JSON_OPT, SCALE_OPT, SCENARIO_OPT, SEED_OPT, VARIANT_OPT, progressLine, scenarioFrom, resolveInvariants, resolveVariant, variantLabel, type Io } from './common.js';
+import { INVARIANTS_OPT, JSON_OPT, SCALE_OPT, SCENARIO_OPT, SEED_OPT, VARIANT_OPT, progressLine, scenarioFrom, withVcpus, resolveInvariants, resolveVariant, variantLabel, type Io } from './common.js';
 import { exploreJson, exploreReport, findingJson } from './explore.js';
 
 const OPTS: OptSpec[] = [
@@ -19,6 +19,8 @@ const OPTS: OptSpec[] = [
   SEED_OPT,
   VARIANT_OPT,
   INVARIANTS_OPT,
+  { name: 'vcpus', kind: 'int', min: 1, max: 64, value: 'N', help: 'override the scenario\'s vCPU count' },
+  { name: 'jitter', kind: 'int', min: 0, max: 3, value: 'LEVEL', help: 'threads: random short spins at yield points to widen race windows (0 off, 3 most)', default: 0 },
   { name: 'pause-ms', kind: 'number', min: 0, max: 1000, value: 'MS', help: 'threads: converter/puncher sleep between operations (memslot churn 20x)', default: 0.05 },
   { name: 'watchdog', kind: 'int', min: 100, max: 3_600_000, value: 'MS', help: 'threads: report a deadlock when no actor progresses this long', default: 10000 },
   JSON_OPT,
@@ -43,10 +45,10 @@ function reproduceOnSim(sc: Scenario, variant: VariantInfo | null, seed: number,
   return { finding: r.violations[0] ?? null, schedules: r.schedulesRun };
 }
 
-function threadsReport(sc: Scenario, variant: VariantInfo | null, seed: number, r: ThreadsResult, repro: ReturnType<typeof reproduceOnSim> | null): string {
+function threadsReport(sc: Scenario, variant: VariantInfo | null, seed: number, jitter: number, r: ThreadsResult, repro: ReturnType<typeof reproduceOnSim> | null): string {
   const t = r.stats.total;
   const out = [
-    `gmemsim run: scenario "${sc.name}", variant ${variantLabel(variant)}, seed ${seed}, engine threads (${r.workers} workers)`,
+    `gmemsim run: scenario "${sc.name}", variant ${variantLabel(variant)}, seed ${seed}, engine threads (${r.workers} workers${jitter ? `, jitter ${jitter}` : ''})`,
     `  ${seconds(r.elapsedMs)}, stopped by ${r.stoppedBy}; ${t.faults.toLocaleString('en-US')} faults (${rate(t.faults, r.elapsedMs)}), ${t.installs.toLocaleString('en-US')} installs (${rate(t.installs, r.elapsedMs)})` +
       (r.quiescent ? '; final sweep clean' : ''),
     '',
@@ -76,7 +78,7 @@ export async function runCommand(argv: string[], io: Io): Promise<number> {
   const { opts } = parseArgs('run', argv, OPTS, 0);
   const variant = resolveVariant('run', opts.variant);
   const invariants = resolveInvariants('run', opts.invariants);
-  const sc = scenarioFrom('run', opts);
+  const sc = withVcpus(scenarioFrom('run', opts), opts.vcpus);
   const seed = Number(opts.seed);
   const json = opts.json === true;
   const duration = Number(opts.duration);
@@ -108,6 +110,7 @@ export async function runCommand(argv: string[], io: Io): Promise<number> {
       durationMs: opts.ops === undefined ? duration : undefined,
       ops: opts.ops === undefined ? undefined : Number(opts.ops),
       pauseMs: Number(opts['pause-ms']),
+      jitter: Number(opts.jitter),
       watchdogMs: Number(opts.watchdog),
       signal: abort.signal,
       onProgress: (p) =>
@@ -132,6 +135,7 @@ export async function runCommand(argv: string[], io: Io): Promise<number> {
           elapsedMs: r.elapsedMs,
           stoppedBy: r.stoppedBy,
           workers: r.workers,
+          jitter: Number(opts.jitter),
           quiescent: r.quiescent,
           violations: v,
           simReproduction: repro?.finding ? findingJson(repro.finding) : null,
@@ -145,7 +149,7 @@ export async function runCommand(argv: string[], io: Io): Promise<number> {
       ),
     );
   } else {
-    io.out(threadsReport(sc, variant, seed, r, repro));
+    io.out(threadsReport(sc, variant, seed, Number(opts.jitter), r, repro));
   }
   return r.violation ? 1 : 0;
 }

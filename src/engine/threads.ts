@@ -31,6 +31,8 @@ export interface WorkerInput {
   ops?: number | 'scenario';
   pauseMs: number;
   scheduleLength: number;
+  /** free mode: 0 off; 1-3 spin briefly at random yield points to widen race windows */
+  jitter: number;
 }
 
 export type WorkerMessage =
@@ -48,6 +50,8 @@ export interface ThreadsOptions {
   ops?: number;
   /** background actors sleep this long between operations (keeps them from starving vCPUs on 2 cores) */
   pauseMs?: number;
+  /** 0 off; 1-3: random short spins at yield points, more and longer with each level */
+  jitter?: number;
   /** no actor passed a yield point for this long: report who waits on what */
   watchdogMs?: number;
   /** called about every 250 ms with totals so far */
@@ -156,6 +160,7 @@ export async function runThreads(sc: Scenario, o: ThreadsOptions): Promise<Threa
     ops: o.ops ?? (finite ? 'scenario' : undefined),
     pauseMs: o.pauseMs ?? 0.05,
     scheduleLength: 0,
+    jitter: o.jitter ?? 0,
   });
   let finished = false;
   void pool.finished.then(() => (finished = true));
@@ -243,6 +248,7 @@ export async function replayThreads(
     mode: 'replay',
     pauseMs: 0,
     scheduleLength: decisions.length,
+    jitter: 0,
   });
   await pool.finished;
   if (pool.errors.length) throw new Error(`replay on threads failed: ${pool.errors[0]}`);

@@ -1,0 +1,41 @@
+// run --vcpus / --jitter / --scale and the telemetry block of its JSON.
+import { describe, expect, it } from 'vitest';
+import { main } from '../../src/cli/main.js';
+
+async function cli(...argv: string[]) {
+  const out: string[] = [];
+  const err: string[] = [];
+  const code = await main(argv, { out: (s) => out.push(s), err: (s) => err.push(s) });
+  return { code, out: out.join('\n'), err };
+}
+
+describe('run options', () => {
+  it('--vcpus 8 --jitter 2 on threads: 12 workers, jitter recorded, telemetry in the JSON', async () => {
+    const r = await cli('run', '--vcpus', '8', '--jitter', '2', '--duration', '600', '--json');
+    expect(r.code).toBe(0);
+    const j = JSON.parse(r.out);
+    expect(j.workers).toBe(12);
+    expect(j.jitter).toBe(2);
+    expect(j.actors.filter((a: { kind: string }) => a.kind === 'vcpu')).toHaveLength(8);
+    expect(Object.keys(j.telemetry)).toEqual(['retryReasons', 'retriesPerFault', 'outcomes']);
+    expect(j.telemetry.retriesPerFault.faultingAccesses).toBeGreaterThan(0);
+    expect(j.telemetry.outcomes.FIXED).toBe(j.stats.installs);
+  });
+
+  it('refuses a jitter level or vCPU count out of range, naming it', async () => {
+    const a = await cli('run', '--jitter', '5');
+    expect(a.code).toBe(2);
+    expect(a.err[0]).toMatch(/--jitter must be an integer from 0 to 3/);
+    const b = await cli('run', '--vcpus', '40');
+    expect(b.code).toBe(2);
+    expect(b.err[0]).toMatch(/vcpus\.count must be at most 32/);
+  });
+
+  it('--scale only for a scalable built-in; the text report has the telemetry and the node table', async () => {
+    expect((await cli('explore', '--scale', '0.5')).code).toBe(2);
+    const r = await cli('run', '--scenario', 'numa-interleave', '--scale', '0.0002');
+    expect(r.code).toBe(0);
+    expect(r.out).toContain('invalidate-retry telemetry');
+    expect(r.out).toMatch(/FilePages \(MiB\) +[\d.]+ +[\d.]+/);
+  });
+});
