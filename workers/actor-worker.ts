@@ -7,7 +7,7 @@ import { Wait, type ActorCtx } from '../src/engine/ctx.js';
 import { canProceed, proceed, waitBlocking } from '../src/engine/wait.js';
 import { invariantIndex, type InvariantId } from '../src/check/invariant-ids.js';
 import { attachShm } from '../src/shm/state.js';
-import { A_RETURNED, A_WAIT_ARG, A_WAIT_ARG2, A_WAIT_KIND, C, G_STEP, G_STOP, G_TURN, G_VIOLATION } from '../src/shm/layout.js';
+import { A_RETURNED, A_WAIT_ARG, A_WAIT_ARG2, A_WAIT_KIND, C, G_LOG_STEP, G_STEP, G_STOP, G_TURN, G_VIOLATION } from '../src/shm/layout.js';
 import { StopError } from '../src/sync/locks.js';
 import { bugsFor } from '../src/variants.js';
 import { Prng, mixSeed } from '../src/engine/prng.js';
@@ -31,15 +31,15 @@ const ctx: ActorCtx = makeCtx(def, input.actor, {
     if (enabled && !enabled.has(invariant)) return;
     // The first violation wins; the rest of the run is stopped.
     if (Atomics.compareExchange(a, G_VIOLATION, 0, invariantIndex(invariant) + 1) !== 0) return;
-    // Steps are numbered from 1, as under sim; free-running threads have no global step (0).
-    post({ type: 'violation', invariant, message, actor: c.id, step: replay ? Atomics.load(a, G_STEP) + 1 : 0, elapsedMs: Date.now() - t0 });
+    // Steps are numbered from 1, as under sim (free mode: the global step this actor is taking).
+    post({ type: 'violation', invariant, message, actor: c.id, step: replay ? Atomics.load(a, G_STEP) + 1 : curStep, elapsedMs: Date.now() - t0 });
     if (!replay) {
       Atomics.store(a, G_STOP, 2);
       Atomics.notify(a, G_STOP);
     }
   },
   stopping: replay ? () => false : () => Atomics.load(a, G_STOP) !== 0,
-  opsOverride: replay || input.ops === 'scenario' ? undefined : (input.ops ?? Infinity),
+  opsOverride: input.ops === 'scenario' ? undefined : replay ? input.ops : (input.ops ?? Infinity),
   clock: replay ? null : () => Date.now() - t0,
   pauseMs: replay ? 0 : input.pauseMs,
 });
@@ -62,19 +62,29 @@ function jitter(): void {
   for (let i = jitterRng.below(JITTER_SPINS[input.jitter]); i > 0; i--) jitterSink += i & 1;
 }
 
+/** The global step this actor is taking (1-based), as recorded in the step log. */
+let curStep = 0;
+
+// Each step takes the next global step number (one Atomics.add) and logs this actor there: the
+// order in which actors started their steps, which the sim engine can replay.
 function runFree(): void {
   const gen = def.program(ctx);
+  let r = gen.next(); // to the first yield point ('start'), as the sim engine primes actors
+  const cap = s.l.scheduleWords;
   for (;;) {
-    const r = gen.next();
     if (r.done) return;
-    a[ctx.base + C.steps]++;
-    jitter();
     if (ctx.wait !== Wait.None) {
       publishWait();
       waitBlocking(s, ctx, aborting);
       Atomics.store(a, ctx.base + A_WAIT_KIND, 0);
     }
     if (aborting()) return;
+    jitter();
+    const i = Atomics.add(a, G_LOG_STEP, 1);
+    if (i < cap) a[s.l.scheduleBase + i] = input.actor;
+    curStep = i + 1;
+    r = gen.next();
+    a[ctx.base + C.steps]++;
   }
 }
 

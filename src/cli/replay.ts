@@ -39,13 +39,19 @@ export async function replayCommand(argv: string[], io: Io): Promise<number> {
   }
   const sc = validateScenario(spec.scenario);
   const engine = String(opts.engine);
-  const sim = runSim(sc, { seed: spec.seed, variant: spec.variant, invariants: spec.invariants ? new Set(spec.invariants) : undefined, record: true, traceTail: 24 });
+  const ops = spec.ops === null ? Infinity : spec.ops;
+  let sim;
+  try {
+    sim = runSim(sc, { seed: spec.seed, variant: spec.variant, invariants: spec.invariants ? new Set(spec.invariants) : undefined, record: true, traceTail: 24, schedule: spec.schedule, opsOverride: ops });
+  } catch (e) {
+    throw new UsageError(`gmemsim replay: the token's schedule does not fit this model (${(e as Error).message})`);
+  }
   let traceHash = sim.traceHash;
   let steps = sim.steps;
   let violation = sim.violation;
   let elapsedMs = 0;
   if (engine === 'threads') {
-    const t = await replayThreads(sc, sim.decisions!, { seed: spec.seed, variant: spec.variant, invariants: spec.invariants });
+    const t = await replayThreads(sc, sim.decisions!, { seed: spec.seed, variant: spec.variant, invariants: spec.invariants, ops });
     traceHash = t.traceHash;
     steps = t.steps;
     violation = t.violation;

@@ -1,5 +1,7 @@
 // gmemsim run: one run of a scenario, on worker threads (default) or under the sim engine.
 import { explore } from '../engine/explore.js';
+import { runSim } from '../engine/sim.js';
+import { encodeToken } from '../engine/token.js';
 import { runThreads, type ThreadsResult } from '../engine/threads.js';
 import { activityTable, numaJson, numaTable, rate, seconds, statsJson, violationText } from '../report/text.js';
 import { telemetryJson, telemetryText } from '../report/telemetry.js';
@@ -39,13 +41,52 @@ Exit status: 0 no violation, 1 violation found, 2 bad input.`,
   'Examples:\n  gmemsim run                                  # default scenario, 3 s on worker threads\n  gmemsim run --variant B4 --duration 10000    # find the injected bug on real threads\n  gmemsim run --engine sim --duration 5000 --json\n  gmemsim run --scenario numa-interleave --scale 0.01   # the NUMA series\' experiment at 1%',
 );
 
+interface RecordingReplay {
+  recordedSteps: number;
+  reproduced: boolean;
+  detail: string;
+  replay: string | null;
+}
+
+/**
+ * Replay the threads run's step log (the order actors started their steps, up to the violating
+ * one) on the sim engine, guided (see SimOptions.guide): real threads overlap their steps and sim
+ * serialises them, so the sim may take another path; the report says whether the violation came back.
+ */
+function replayRecordingOnSim(sc: Scenario, variant: VariantInfo | null, seed: number, invariants: InvariantId[] | null, r: ThreadsResult): RecordingReplay | null {
+  if (!r.violation || !r.recorded) return null;
+  const opsOverride = r.opsPerActor;
+  const base = { recordedSteps: r.recorded.length };
+  try {
+    const guided = { ...sc, maxSteps: Math.max(sc.maxSteps, r.recorded.length) };
+    const sim = runSim(guided, { seed, variant: variant?.id ?? null, invariants: invariants ? new Set(invariants) : undefined, guide: r.recorded, record: true, opsOverride });
+    if (sim.violation?.invariant !== r.violation.invariant) {
+      const seen = sim.violation ? `${sim.violation.invariant} instead` : 'no violation';
+      return { ...base, reproduced: false, detail: `${seen} in the ${sim.steps} steps the recording could guide`, replay: null };
+    }
+    const replay = encodeToken({
+      v: 1,
+      scenario: guided,
+      variant: variant?.id ?? null,
+      seed,
+      invariants,
+      expect: { invariant: sim.violation.invariant, traceHash: sim.traceHash, steps: sim.steps },
+      schedule: sim.decisions!, // the steps the sim actually took: an exact replay
+      ...(opsOverride === undefined ? {} : { ops: opsOverride === Infinity ? null : opsOverride }),
+    });
+    return { ...base, reproduced: true, detail: `${sim.violation.invariant} at step ${sim.violation.step}`, replay };
+  } catch (e) {
+    return { ...base, reproduced: false, detail: (e as Error).message, replay: null };
+  }
+}
+
 /** Find a sim schedule showing the same invariant, so a threads finding comes with a token that replays. */
 function reproduceOnSim(sc: Scenario, variant: VariantInfo | null, seed: number, invariant: InvariantId) {
   const r = explore(sc, { seed, schedules: 100_000, variant: variant?.id ?? null, invariants: [invariant], timeBudgetMs: 5000 });
   return { finding: r.violations[0] ?? null, schedules: r.schedulesRun };
 }
 
-function threadsReport(sc: Scenario, variant: VariantInfo | null, seed: number, jitter: number, r: ThreadsResult, repro: ReturnType<typeof reproduceOnSim> | null): string {
+function threadsReport(sc: Scenario, variant: VariantInfo | null, seed: number, jitter: number, r: ThreadsResult, rec: RecordingReplay | null, repro: ReturnType<typeof reproduceOnSim> | null): string {
   const t = r.stats.total;
   const out = [
     `gmemsim run: scenario "${sc.name}", variant ${variantLabel(variant)}, seed ${seed}, engine threads (${r.workers} workers${jitter ? `, jitter ${jitter}` : ''})`,
@@ -55,8 +96,14 @@ function threadsReport(sc: Scenario, variant: VariantInfo | null, seed: number, 
   ];
   if (r.violation) {
     out.push(violationText(r.violation));
-    if (r.violation.actor >= 0) out.push(`  reported by ${r.stats.actors[r.violation.actor]?.name ?? r.violation.actor}`);
-    if (repro?.finding) {
+    if (r.violation.actor >= 0) out.push(`  reported by ${r.stats.actors[r.violation.actor]?.name ?? r.violation.actor}${r.violation.step ? ` in global step ${r.violation.step}` : ''}`);
+    if (rec) {
+      out.push(`  the ${rec.recordedSteps} recorded steps, guiding the sim engine: ${rec.reproduced ? `reproduced (${rec.detail})` : `not reproduced (${rec.detail})`}`);
+      if (rec.replay) out.push(`  gmemsim replay ${rec.replay}`);
+    }
+    if (rec?.reproduced) {
+      // the recording's token says it all
+    } else if (repro?.finding) {
       out.push(`  the sim engine shows the same invariant in schedule ${repro.finding.schedule} (searched ${repro.schedules}); replay it with:`, `  gmemsim replay ${repro.finding.replay}`);
     } else if (repro) {
       out.push(`  the sim engine did not show it within ${repro.schedules} schedules; rerun on threads to see it again`);
@@ -120,9 +167,12 @@ export async function runCommand(argv: string[], io: Io): Promise<number> {
     process.off('SIGINT', onSigint);
     progress.done();
   }
-  const repro = r.violation && r.violation.invariant !== 'DEADLOCK' ? reproduceOnSim(sc, variant, seed, r.violation.invariant) : null;
+  const rec = replayRecordingOnSim(sc, variant, seed, invariants, r);
+  const repro = r.violation && r.violation.invariant !== 'DEADLOCK' && !rec?.reproduced ? reproduceOnSim(sc, variant, seed, r.violation.invariant) : null;
   if (json) {
-    const v = r.violation ? [{ ...r.violation, replay: repro?.finding?.replay ?? null, replayFrom: repro?.finding ? 'sim' : null }] : [];
+    const replay = rec?.replay ?? repro?.finding?.replay ?? null;
+    const replayFrom = rec?.replay ? 'threads-recording' : repro?.finding ? 'sim-search' : null;
+    const v = r.violation ? [{ ...r.violation, replay, replayFrom }] : [];
     io.out(
       JSON.stringify(
         {
@@ -138,6 +188,7 @@ export async function runCommand(argv: string[], io: Io): Promise<number> {
           jitter: Number(opts.jitter),
           quiescent: r.quiescent,
           violations: v,
+          threadsRecording: rec,
           simReproduction: repro?.finding ? findingJson(repro.finding) : null,
           stats: statsJson(r.stats),
           actors: r.stats.actors,
@@ -149,7 +200,7 @@ export async function runCommand(argv: string[], io: Io): Promise<number> {
       ),
     );
   } else {
-    io.out(threadsReport(sc, variant, seed, Number(opts.jitter), r, repro));
+    io.out(threadsReport(sc, variant, seed, Number(opts.jitter), r, rec, repro));
   }
   return r.violation ? 1 : 0;
 }

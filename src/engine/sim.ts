@@ -23,8 +23,16 @@ export interface SimOptions {
   record?: boolean;
   /** follow this decision list instead of the random strategy */
   schedule?: ArrayLike<number>;
+  /**
+   * Be guided by a recorded step order (from worker threads, where steps overlap): take the
+   * earliest of the next GUIDE_WINDOW unconsumed entries whose actor can run, dropping entries
+   * none of which can; stop when the recording is used up.
+   */
+  guide?: ArrayLike<number>;
   /** keep a readable trace of the last `traceTail` steps */
   traceTail?: number;
+  /** operations per actor instead of the scenario's (Infinity: as a duration-bound threads run) */
+  opsOverride?: number;
 }
 
 export interface SimResult {
@@ -49,6 +57,9 @@ interface SimActor {
 
 export const hashHex = (h: number) => h.toString(16).padStart(8, '0');
 
+/** How far ahead a guided replay looks for a recorded step whose actor can run. */
+export const GUIDE_WINDOW = 32;
+
 export function runSim(sc: Scenario, o: SimOptions): SimResult {
   const s = createShm(sc);
   let violation: Violation | null = null;
@@ -60,7 +71,7 @@ export function runSim(sc: Scenario, o: SimOptions): SimResult {
   };
   const bugs = bugsFor(o.variant);
   const actors: SimActor[] = actorDefs(sc).map((def, id) => {
-    const ctx = makeCtx(def, id, { s, sc, seed: o.seed, bugs, report, stopping: () => false });
+    const ctx = makeCtx(def, id, { s, sc, seed: o.seed, bugs, report, stopping: () => false, opsOverride: o.opsOverride });
     return { ctx, gen: def.program(ctx), point: 0, done: false };
   });
   for (const a of actors) {
@@ -74,6 +85,8 @@ export function runSim(sc: Scenario, o: SimOptions): SimResult {
   // The tail is kept as numbers (step, actor, from, to) and only formatted at the end.
   const ring = new Int32Array(traceTail * 4);
   const runnable: number[] = [];
+  const guideUsed = new Uint8Array(o.guide ? o.guide.length : 0);
+  let guidePos = 0;
   let hash = FNV_INIT;
   let cut = false;
 
@@ -97,7 +110,25 @@ export function runSim(sc: Scenario, o: SimOptions): SimResult {
       break;
     }
     let pick: number;
-    if (o.schedule) {
+    if (o.guide) {
+      pick = -1;
+      // When no entry in the window can run here, the oldest is a step this serialised run does not
+      // have (threads overlap steps; e.g. a retry loop that went another way): drop it, look again.
+      while (pick < 0 && guidePos < o.guide.length) {
+        for (let k = 0, seen = 0; guidePos + k < o.guide.length && seen < GUIDE_WINDOW; k++) {
+          if (guideUsed[guidePos + k]) continue;
+          seen++;
+          if (runnable.includes(o.guide[guidePos + k])) {
+            pick = o.guide[guidePos + k];
+            guideUsed[guidePos + k] = 1;
+            break;
+          }
+        }
+        if (pick < 0) guideUsed[guidePos] = 1;
+        while (guidePos < o.guide.length && guideUsed[guidePos]) guidePos++;
+      }
+      if (pick < 0) break;
+    } else if (o.schedule) {
       if (steps >= o.schedule.length) break;
       pick = o.schedule[steps];
       if (!runnable.includes(pick)) throw new Error(`schedule diverged at step ${steps}: actor ${pick} cannot run`);

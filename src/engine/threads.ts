@@ -27,7 +27,7 @@ export interface WorkerInput {
   variant: VariantId | null;
   invariants: InvariantId[] | null;
   mode: 'free' | 'replay';
-  /** free mode: operations per actor; 'scenario': the scenario's own counts; undefined: until stopped */
+  /** operations per actor; 'scenario': the scenario's own counts; undefined: until stopped (replay: the scenario's) */
   ops?: number | 'scenario';
   pauseMs: number;
   scheduleLength: number;
@@ -70,7 +70,14 @@ export interface ThreadsResult {
   /** the final sweep ran (every actor finished its operation) */
   quiescent: boolean;
   workers: number;
+  /** on a violation: the order in which actors started their steps up to the violating one (a sim schedule), if the log held it */
+  recorded: number[] | null;
+  /** the operations per actor the run used (Infinity: until stopped), for replaying the recording */
+  opsPerActor: number | undefined;
 }
+
+/** Steps the free-running step log holds (16 MiB); a violation later than this has no recording. */
+export const STEP_LOG_CAP = 1 << 22;
 
 export function workerScript(): string {
   const here = dirname(fileURLToPath(import.meta.url));
@@ -149,7 +156,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 export async function runThreads(sc: Scenario, o: ThreadsOptions): Promise<ThreadsResult> {
   // A finite workload (stopWhen: ops) runs to its end; --duration does not cut it.
   const finite = sc.stopWhen === 'ops';
-  const s = createShm(sc);
+  const s = createShm(sc, STEP_LOG_CAP);
   const t0 = Date.now();
   const pool = startWorkers(s, sc, {
     scenario: sc,
@@ -218,7 +225,10 @@ export async function runThreads(sc: Scenario, o: ThreadsOptions): Promise<Threa
     if (f) violation = { invariant: f.invariant, message: `at quiescence: ${f.message}`, actor: -1, step: totalSteps(s) };
   }
   if (violation && stoppedBy !== 'watchdog') stoppedBy = 'violation';
-  return { violation, stats: collectStats(s, sc), elapsedMs: Date.now() - t0, stoppedBy, quiescent, workers: pool.workers.length };
+  const step = pool.violation?.step ?? 0;
+  const recorded = step > 0 && step <= STEP_LOG_CAP ? Array.from(s.i32.subarray(s.l.scheduleBase, s.l.scheduleBase + step)) : null;
+  const opsPerActor = o.ops ?? (finite ? undefined : Infinity);
+  return { violation, stats: collectStats(s, sc), elapsedMs: Date.now() - t0, stoppedBy, quiescent, workers: pool.workers.length, recorded, opsPerActor };
 }
 
 export interface ThreadsReplayResult {
@@ -233,7 +243,7 @@ export interface ThreadsReplayResult {
 export async function replayThreads(
   sc: Scenario,
   decisions: readonly number[],
-  o: { seed: number; variant: VariantId | null; invariants?: InvariantId[] | null },
+  o: { seed: number; variant: VariantId | null; invariants?: InvariantId[] | null; ops?: number },
 ): Promise<ThreadsReplayResult> {
   const s = createShm(sc, Math.max(1, decisions.length));
   const t0 = Date.now();
@@ -246,6 +256,7 @@ export async function replayThreads(
     variant: o.variant,
     invariants: o.invariants ?? null,
     mode: 'replay',
+    ops: o.ops,
     pauseMs: 0,
     scheduleLength: decisions.length,
     jitter: 0,

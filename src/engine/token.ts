@@ -17,6 +17,10 @@ export interface ReplaySpec {
   invariants: InvariantId[] | null;
   /** what the run found, to compare against */
   expect: { invariant: InvariantId | null; traceHash: string; steps: number };
+  /** an explicit schedule (actor per step), e.g. recorded on worker threads; absent: the seeded random strategy */
+  schedule?: number[];
+  /** operations per actor the schedule was taken with; null = until stopped (a duration-bound run) */
+  ops?: number | null;
 }
 
 export function encodeToken(r: ReplaySpec): string {

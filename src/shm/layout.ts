@@ -3,7 +3,7 @@
 // 64-byte line (16 words) so one actor's counters never false-share with another's.
 
 export const MAGIC = 0x676d656d; // 'gmem'
-export const LAYOUT_VERSION = 3;
+export const LAYOUT_VERSION = 4;
 export const LINE = 16; // Int32 words per 64-byte cache line
 
 /** Per-actor counters, in order. The report and JSON use these names. */
@@ -106,7 +106,9 @@ export const G_MB_DOORBELL = 8 * LINE; // bumped when a vCPU posts an exit to th
 // mmu notifiers: mn_active_invalidate_count and mn_invalidate_lock (memslot swaps wait for 0)
 export const G_MN_ACTIVE = 9 * LINE;
 export const G_MN_LOCK = G_MN_ACTIVE + 1;
-export const GLOBAL_WORDS = 10 * LINE;
+// threads engine, free mode: the global step counter (its own line: every step of every actor adds to it)
+export const G_LOG_STEP = 10 * LINE;
+export const GLOBAL_WORDS = 11 * LINE;
 
 // per slot: one line each
 export const S_STATE = 0; // SlotState
