@@ -1,5 +1,6 @@
 // gmemsim explore: many deterministic schedules under the sim engine.
-import { explore, type ExploreResult, type Finding } from '../engine/explore.js';
+import type { ExploreResult, Finding } from '../engine/explore.js';
+import { exploreParallel } from '../engine/explore_pool.js';
 import { activityTable, numaJson, numaTable, rate, seconds, statsJson, violationText } from '../report/text.js';
 import { telemetryJson, telemetryText } from '../report/telemetry.js';
 import type { Scenario } from '../scenario/types.js';
@@ -15,6 +16,7 @@ const OPTS: OptSpec[] = [
   VARIANT_OPT,
   INVARIANTS_OPT,
   { name: 'time', kind: 'int', min: 1, value: 'MS', help: 'stop after this long even if schedules remain' },
+  { name: 'workers', kind: 'int', min: 1, max: 64, value: 'K', help: 'worker threads (a piscina pool); the findings do not depend on it', default: 1 },
   JSON_OPT,
 ];
 
@@ -75,7 +77,7 @@ export function exploreJson(cmd: string, sc: Scenario, variant: VariantInfo | nu
   };
 }
 
-export function exploreCommand(argv: string[], io: Io): number {
+export async function exploreCommand(argv: string[], io: Io): Promise<number> {
   if (argv.includes('--help')) {
     io.out(EXPLORE_HELP);
     return 0;
@@ -88,14 +90,18 @@ export function exploreCommand(argv: string[], io: Io): number {
   const json = opts.json === true;
   const progress = progressLine(!json);
   const schedules = Number(opts.schedules);
-  const r = explore(sc, {
-    seed,
-    schedules,
-    variant: variant?.id ?? null,
-    invariants,
-    timeBudgetMs: opts.time === undefined ? undefined : Number(opts.time),
-    onProgress: (p) => progress.update(`  explore: ${p.done}/${schedules} schedules, ${rate(p.steps, p.elapsedMs)} steps, ${seconds(p.elapsedMs)}`),
-  });
+  const r = await exploreParallel(
+    sc,
+    {
+      seed,
+      schedules,
+      variant: variant?.id ?? null,
+      invariants,
+      timeBudgetMs: opts.time === undefined ? undefined : Number(opts.time),
+      onProgress: (p) => progress.update(`  explore: ${p.done}/${schedules} schedules, ${rate(p.steps, p.elapsedMs)} steps, ${seconds(p.elapsedMs)}`),
+    },
+    Number(opts.workers),
+  );
   progress.done();
   io.out(json ? JSON.stringify(exploreJson('explore', sc, variant, seed, r), null, 2) : exploreReport('explore', sc, variant, seed, r));
   return r.violations.length ? 1 : 0;

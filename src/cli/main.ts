@@ -53,7 +53,7 @@ export async function main(argv: string[], io: Io): Promise<number> {
       case 'run':
         return await runCommand(rest, io);
       case 'explore':
-        return exploreCommand(rest, io);
+        return await exploreCommand(rest, io);
       case 'replay':
         return await replayCommand(rest, io);
       case 'variants':

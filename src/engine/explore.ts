@@ -12,6 +12,8 @@ import { encodeToken } from './token.js';
 export interface ExploreOptions {
   seed: number;
   schedules: number;
+  /** the first schedule index (a shard of a campaign starts further in) */
+  from?: number;
   variant: VariantId | null;
   invariants?: InvariantId[] | null;
   /** stop after this long even if schedules remain */
@@ -46,10 +48,11 @@ export function explore(sc: Scenario, o: ExploreOptions): ExploreResult {
   const invariants = o.invariants ? new Set(o.invariants) : undefined;
   let steps = 0;
   let cut = 0;
-  let i = 0;
+  const from = o.from ?? 0;
+  let i = from;
   const violations: Finding[] = [];
   let lastProgress = t0;
-  for (; i < o.schedules; i++) {
+  for (; i < from + o.schedules; i++) {
     const seed = scheduleSeed(o.seed, i);
     const r = runSim(sc, { seed, variant: o.variant, invariants, traceTail: 24 });
     steps += r.steps;
@@ -76,9 +79,9 @@ export function explore(sc: Scenario, o: ExploreOptions): ExploreResult {
       }
       if (o.onProgress && now - lastProgress >= 250) {
         lastProgress = now;
-        o.onProgress({ done: i + 1, steps, elapsedMs: now - t0 });
+        o.onProgress({ done: i + 1 - from, steps, elapsedMs: now - t0 });
       }
     }
   }
-  return { schedulesRun: i, steps, cut, elapsedMs: Date.now() - t0, violations, stats };
+  return { schedulesRun: i - from, steps, cut, elapsedMs: Date.now() - t0, violations, stats };
 }

@@ -79,11 +79,12 @@ export interface ThreadsResult {
 /** Steps the free-running step log holds (16 MiB); a violation later than this has no recording. */
 export const STEP_LOG_CAP = 1 << 22;
 
-export function workerScript(): string {
+/** A compiled worker entry (Node 20 cannot start a worker from a .ts file): dist/workers/NAME.js. */
+export function workerScript(name = 'actor-worker'): string {
   const here = dirname(fileURLToPath(import.meta.url));
   // compiled: dist/src/engine -> dist/workers; from source (tsx, vitest): src/engine -> dist/workers
   const compiled = basename(resolve(here, '../..')) === 'dist';
-  const p = compiled ? resolve(here, '../../workers/actor-worker.js') : resolve(here, '../../dist/workers/actor-worker.js');
+  const p = compiled ? resolve(here, `../../workers/${name}.js`) : resolve(here, `../../dist/workers/${name}.js`);
   if (!existsSync(p)) throw new Error(`worker script ${p} is missing: run "npm run build" first`);
   return p;
 }
