@@ -1,11 +1,12 @@
-// npm run bench: micro benchmarks (tinybench) of the primitives and the sim engine, printed as
-// a table and written to bench/results/latest.json. The macro suite (threads throughput vs a
-// floor, scaling, the invalidate-retry curve) is issue 4's.
+// npm run bench: micro benchmarks (tinybench) of the primitives and the sim engine, explore
+// throughput and its piscina speed-up, printed and written to bench/results/latest.json. Still to
+// come (issue 4): threads throughput vs a floor, scaling, the invalidate-retry curve, memory.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Bench } from 'tinybench';
 import { explore } from '../src/engine/explore.js';
+import { exploreParallel } from '../src/engine/explore_pool.js';
 import { runSim } from '../src/engine/sim.js';
 import { mmuInvalidateRetryGfn } from '../src/kvm/mmu_invalidate.js';
 import { DEFAULT_SCENARIO } from '../src/scenario/builtins.js';
@@ -45,9 +46,24 @@ const rows = bench.tasks.map((t) => {
   return { name: t.name.replace(` x${BATCH}`, ''), nsPerOp: (meanMs * 1e6) / per, opsPerSec: (1000 / meanMs) * per };
 });
 const ex = explore(DEFAULT_SCENARIO, { seed: 1, schedules: 1000, variant: null });
-const macro = { exploreSchedulesPerSec: (ex.schedulesRun * 1000) / ex.elapsedMs, simStepsPerSec: (ex.steps * 1000) / ex.elapsedMs };
+// the same clean campaign on a piscina pool of 1 and 2 workers, measured back to back
+const pooled = async (workers: number) => {
+  const t = performance.now();
+  const r = await exploreParallel(DEFAULT_SCENARIO, { seed: 2, schedules: 6000, variant: null }, workers);
+  return (r.schedulesRun * 1000) / (performance.now() - t);
+};
+const w1 = await pooled(1);
+const w2 = await pooled(2);
+const macro = {
+  exploreSchedulesPerSec: (ex.schedulesRun * 1000) / ex.elapsedMs,
+  simStepsPerSec: (ex.steps * 1000) / ex.elapsedMs,
+  exploreWorkers1SchedulesPerSec: w1,
+  exploreWorkers2SchedulesPerSec: w2,
+  exploreSpeedup2Workers: w2 / w1,
+};
 console.table(rows.map((r) => ({ benchmark: r.name, 'ns/op': r.nsPerOp.toFixed(1), 'ops/s': Math.round(r.opsPerSec).toLocaleString('en-US') })));
 console.log(`explore, default scenario, 1000 schedules: ${macro.exploreSchedulesPerSec.toFixed(0)} schedules/s, ${(macro.simStepsPerSec / 1e6).toFixed(2)} M steps/s`);
+console.log(`explore --workers (6000 schedules): 1 worker ${w1.toFixed(0)}/s, 2 workers ${w2.toFixed(0)}/s, speed-up ${macro.exploreSpeedup2Workers.toFixed(2)}x (goal 1.7x)`);
 
 const here = dirname(fileURLToPath(import.meta.url));
 const outDir = resolve(here, here.includes('dist') ? '../../bench/results' : 'results');
