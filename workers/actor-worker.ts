@@ -7,7 +7,7 @@ import { Wait, type ActorCtx } from '../src/engine/ctx.js';
 import { canProceed, proceed, waitBlocking } from '../src/engine/wait.js';
 import { invariantIndex, type InvariantId } from '../src/check/invariant-ids.js';
 import { attachShm } from '../src/shm/state.js';
-import { A_RETURNED, A_WAIT_ARG, A_WAIT_ARG2, A_WAIT_KIND, C, G_LOG_STEP, G_STEP, G_STOP, G_TURN, G_VIOLATION } from '../src/shm/layout.js';
+import { A_RETURNED, A_WAIT_ARG, A_WAIT_ARG2, A_WAIT_KIND, C, G_LOG_STEP, G_MMU_LOCK, G_STEP, G_STOP, G_TURN, G_VIOLATION } from '../src/shm/layout.js';
 import { StopError } from '../src/sync/locks.js';
 import { bugsFor } from '../src/variants.js';
 import { Prng, mixSeed } from '../src/engine/prng.js';
@@ -75,7 +75,15 @@ function runFree(): void {
     if (r.done) return;
     if (ctx.wait !== Wait.None) {
       publishWait();
+      const mmu = ctx.waitArg === G_MMU_LOCK && (ctx.wait === Wait.Read || ctx.wait === Wait.Write) ? ctx.wait : 0;
+      const t = mmu ? performance.now() : 0;
       waitBlocking(s, ctx, aborting);
+      if (mmu) {
+        ctx.mmuLockedAt = performance.now();
+        const [n, waitUs] = mmu === Wait.Read ? [C.mmuReadAcquires, C.mmuReadWaitUs] : [C.mmuWriteAcquires, C.mmuWriteWaitUs];
+        a[ctx.base + n]++;
+        a[ctx.base + waitUs] += Math.round((ctx.mmuLockedAt - t) * 1000);
+      }
       Atomics.store(a, ctx.base + A_WAIT_KIND, 0);
     }
     if (aborting()) return;

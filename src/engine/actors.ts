@@ -63,6 +63,7 @@ export function makeCtx(def: ActorDef, id: number, o: CtxOptions): ActorCtx {
     clock: o.clock ?? null,
     pauseMs: pauseFor(def.kind, o.pauseMs ?? 0),
     numa: numaCtxFor(o.sc, def.kind, def.index),
+    mmuLockedAt: -1,
   };
   return ctx;
 }

@@ -63,6 +63,8 @@ export interface ActorCtx {
   pauseMs: number;
   /** the actor's NUMA node, rotor and the policies in force; null without a numa section */
   numa: NumaCtx | null;
+  /** threads engine: when this actor took mmu_lock (performance.now()); -1 when not timing */
+  mmuLockedAt: number;
 }
 
 export function count(ctx: ActorCtx, c: CounterName, n = 1): void {

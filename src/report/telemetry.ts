@@ -29,6 +29,12 @@ function quantileBucket(hist: number[], q: number): number {
 /** Upper bound of a bucket's range (the quantile is at most this), for JSON. */
 const bucketMax = (b: number, max: number) => (b < 0 ? 0 : b === 0 ? 0 : Math.min(max, b === RETRY_HIST_BUCKETS - 1 ? max : 2 ** b - 1));
 
+/** One mmu_lock mode: acquisitions and microseconds waited and held, total and mean (threads only: 0 under sim). */
+function lockMode(acquires: number, waitUs: number, holdUs: number) {
+  const mean = (x: number) => (acquires ? Math.round((x / acquires) * 100) / 100 : 0);
+  return { acquires, waitUs, holdUs, meanWaitUs: mean(waitUs), meanHoldUs: mean(holdUs) };
+}
+
 export function telemetryJson(st: Stats) {
   const t = st.total;
   const p50 = quantileBucket(st.retryHist, 0.5);
@@ -45,6 +51,10 @@ export function telemetryJson(st: Stats) {
       p99: bucketMax(p99, st.retryMax),
       max: st.retryMax,
       histogram: st.retryHist.map((count, b) => ({ retries: bucketLabel(b), count })).filter((x) => x.count > 0),
+    },
+    mmuLock: {
+      read: lockMode(t.mmuReadAcquires, t.mmuReadWaitUs, t.mmuReadHoldUs),
+      write: lockMode(t.mmuWriteAcquires, t.mmuWriteWaitUs, t.mmuWriteHoldUs),
     },
     outcomes: {
       FIXED: t.outFixed,
@@ -83,6 +93,10 @@ export function telemetryText(st: Stats): string {
       `under mmu_lock ${fmt(r.underMmuLock.gfnInRange)} in range + ${fmt(r.underMmuLock.seqMoved)} seq moved; invalid memslot ${fmt(r.invalidMemslot)}`,
     `  retries per faulting access (${fmt(d.faultingAccesses)}): p50 ${p50 < 0 ? '-' : bucketLabel(p50)}, p99 ${p99 < 0 ? '-' : bucketLabel(p99)}, max ${fmt(d.max)}` +
       (d.histogram.length ? `; histogram ${d.histogram.map((h) => `${h.retries}:${fmt(h.count)}`).join(' ')}` : ''),
+    j.mmuLock.read.acquires + j.mmuLock.write.acquires > 0
+      ? `  mmu_lock (threads): read ${fmt(j.mmuLock.read.acquires)} acquisitions, mean wait ${j.mmuLock.read.meanWaitUs} us, hold ${j.mmuLock.read.meanHoldUs} us; ` +
+        `write ${fmt(j.mmuLock.write.acquires)}, mean wait ${j.mmuLock.write.meanWaitUs} us, hold ${j.mmuLock.write.meanHoldUs} us`
+      : '  mmu_lock wait/hold times: measured on worker threads only (there is no time under sim)',
     `  fault outcomes (${fmt(faults)} faults):`,
     ...rows.map(([name, n, grade, what]) => `    ${name.padEnd(24)} ${fmt(n).padStart(w)}  ${pct(n).padStart(6)}  ${grade.padEnd(11)}  ${what}`),
   ].join('\n');

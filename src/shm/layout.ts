@@ -3,7 +3,7 @@
 // 64-byte line (16 words) so one actor's counters never false-share with another's.
 
 export const MAGIC = 0x676d656d; // 'gmem'
-export const LAYOUT_VERSION = 4;
+export const LAYOUT_VERSION = 5;
 export const LINE = 16; // Int32 words per 64-byte cache line
 
 /** Per-actor counters, in order. The report and JSON use these names. */
@@ -45,29 +45,38 @@ export const COUNTERS = [
   // INTERESTING outcomes: legal, and what the protocol is there for
   'outRefilledRetry', // the fault allocated a folio (e.g. into a punched hole) and then retried without mapping it
   'outStalePfnCaught', // the fault resolved a page that was truncated/discarded before its locked check, and retried
+  // mmu_lock on worker threads (no time under sim): acquisitions, and microseconds waited and held, by mode
+  'mmuReadAcquires',
+  'mmuReadWaitUs',
+  'mmuReadHoldUs',
+  'mmuWriteAcquires',
+  'mmuWriteWaitUs',
+  'mmuWriteHoldUs',
 ] as const;
 export type CounterName = (typeof COUNTERS)[number];
 export const C: { [K in CounterName]: number } = Object.fromEntries(COUNTERS.map((n, i) => [n, i])) as never;
 
 // Per-actor words after the counters (all inside the actor's own lines).
-export const ACTOR_WORDS = 80; // five lines
-export const A_SRCU = 40; // SRCU read-side epoch (0 = not in a read-side section)
-export const A_INSIDE = 41; // ghost: invalidations this actor has begun and not ended
-export const A_WAIT_KIND = 42; // what the actor waits on (for deadlock reports); 0 = nothing
-export const A_WAIT_ARG = 43;
-export const A_DONE = 44; // 1 when the actor's program returned
+export const ACTOR_WORDS = 96; // six lines
+export const A_SRCU = 48; // SRCU read-side epoch (0 = not in a read-side section)
+export const A_INSIDE = 49; // ghost: invalidations this actor has begun and not ended
+export const A_WAIT_KIND = 50; // what the actor waits on (for deadlock reports); 0 = nothing
+export const A_WAIT_ARG = 51;
+export const A_DONE = 52; // 1 when the actor's program returned
 // vCPU ↔ VMM mailbox (KVM_RUN exit handed to the VMM thread)
-export const A_MB_STATE = 45; // 0 idle, 1 request posted, 2 served
-export const A_MB_GFN = 46;
-export const A_MB_ARG = 47; // MB_* flags | npages << MB_NPAGES_SHIFT
-export const A_IN_GUEST = 48; // 1 while the vCPU accesses memory through an SPTE (remote TLB flushes wait for 0)
-export const A_SLEEP = 49; // a word nobody writes: Atomics.wait on it is a plain sleep
-export const A_WAIT_ARG2 = 50;
-export const A_RETURNED = 51; // the actor's program returned (set by the engine)
+export const A_MB_STATE = 53; // 0 idle, 1 request posted, 2 served
+export const A_MB_GFN = 54;
+export const A_MB_ARG = 55; // MB_* flags | npages << MB_NPAGES_SHIFT
+export const A_IN_GUEST = 56; // 1 while the vCPU accesses memory through an SPTE (remote TLB flushes wait for 0)
+export const A_SLEEP = 57; // a word nobody writes: Atomics.wait on it is a plain sleep
+export const A_WAIT_ARG2 = 58;
+export const A_RETURNED = 59; // the actor's program returned (set by the engine)
 /** retries per guest access, log2 buckets: [0] no retry, [b] 2^(b-1) .. 2^b - 1 retries, the last open-ended */
-export const A_RETRY_HIST = 52;
+export const A_RETRY_HIST = 60;
 export const RETRY_HIST_BUCKETS = 16;
 export const A_RETRY_MAX = A_RETRY_HIST + RETRY_HIST_BUCKETS; // the most retries one access needed
+// The counters come first; the words above must not overlap them, nor run past the actor's lines.
+if (COUNTERS.length > A_SRCU || A_RETRY_MAX >= ACTOR_WORDS) throw new Error('layout: per-actor words overlap');
 export const MB_PRIVATE = 1;
 export const MB_HYPERCALL = 2;
 export const MB_FALLOCATE = 4;

@@ -2,7 +2,7 @@
 // actor resumes); release never blocks and does not yield.
 import { Wait, type ActorCtx, type Gen } from '../engine/ctx.js';
 import { P } from '../engine/points.js';
-import { G_INV_LOCK, G_MMU_LOCK, G_SLOTS_LOCK, PF_LOCKED, P_FLAGS, pfnWord } from '../shm/layout.js';
+import { C, G_INV_LOCK, G_MMU_LOCK, G_SLOTS_LOCK, PF_LOCKED, P_FLAGS, pfnWord } from '../shm/layout.js';
 import { bitUnlock, mutexUnlock, rwReadUnlock, rwWriteUnlock } from './locks.js';
 
 function* block(ctx: ActorCtx, kind: number, arg: number, point: number, arg2 = 0): Gen {
@@ -14,9 +14,22 @@ function* block(ctx: ActorCtx, kind: number, arg: number, point: number, arg2 = 
 
 // read_lock(&kvm->mmu_lock) / write_lock(&kvm->mmu_lock)
 export const mmuReadLock = (ctx: ActorCtx) => block(ctx, Wait.Read, G_MMU_LOCK, P['mmu_lock:read']);
-export const mmuReadUnlock = (ctx: ActorCtx) => rwReadUnlock(ctx.s.i32, G_MMU_LOCK);
+export const mmuReadUnlock = (ctx: ActorCtx) => {
+  noteMmuHold(ctx, C.mmuReadHoldUs);
+  rwReadUnlock(ctx.s.i32, G_MMU_LOCK);
+};
 export const mmuWriteLock = (ctx: ActorCtx) => block(ctx, Wait.Write, G_MMU_LOCK, P['mmu_lock:write']);
-export const mmuWriteUnlock = (ctx: ActorCtx) => rwWriteUnlock(ctx.s.i32, G_MMU_LOCK);
+export const mmuWriteUnlock = (ctx: ActorCtx) => {
+  noteMmuHold(ctx, C.mmuWriteHoldUs);
+  rwWriteUnlock(ctx.s.i32, G_MMU_LOCK);
+};
+
+/** Threads engine: add the time since mmu_lock was taken to this actor's hold time. */
+function noteMmuHold(ctx: ActorCtx, counter: number): void {
+  if (ctx.mmuLockedAt < 0) return;
+  ctx.s.i32[ctx.base + counter] += Math.round((performance.now() - ctx.mmuLockedAt) * 1000);
+  ctx.mmuLockedAt = -1;
+}
 
 // filemap_invalidate_lock_shared / filemap_invalidate_lock of the gmem inode
 export const invLockShared = (ctx: ActorCtx) => block(ctx, Wait.Read, G_INV_LOCK, P['inv_lock:shared']);

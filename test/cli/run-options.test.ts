@@ -17,7 +17,16 @@ describe('run options', () => {
     expect(j.workers).toBe(12);
     expect(j.jitter).toBe(2);
     expect(j.actors.filter((a: { kind: string }) => a.kind === 'vcpu')).toHaveLength(8);
-    expect(Object.keys(j.telemetry)).toEqual(['retryReasons', 'retriesPerFault', 'outcomes']);
+    expect(Object.keys(j.telemetry)).toEqual(['retryReasons', 'retriesPerFault', 'mmuLock', 'outcomes']);
+    // mmu_lock wait/hold by mode, measured on the worker threads
+    for (const mode of ['read', 'write'] as const) {
+      const m = j.telemetry.mmuLock[mode];
+      expect(m.acquires, mode).toBeGreaterThan(0);
+      expect(m.holdUs, mode).toBeGreaterThanOrEqual(0);
+      expect(m.meanHoldUs, mode).toBeCloseTo(m.holdUs / m.acquires, 1);
+    }
+    // every fault that reached mmu_lock took it for read
+    expect(j.telemetry.mmuLock.read.acquires).toBeGreaterThanOrEqual(j.telemetry.outcomes.FIXED);
     expect(j.telemetry.retriesPerFault.faultingAccesses).toBeGreaterThan(0);
     expect(j.telemetry.outcomes.FIXED).toBe(j.stats.installs);
   });
