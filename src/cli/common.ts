@@ -36,6 +36,11 @@ export const SCALE_OPT: OptSpec = {
 };
 export const JSON_OPT: OptSpec = { name: 'json', kind: 'bool', help: 'print one JSON document instead of the report' };
 
+/** --variant, else the scenario's own `variant`, else none. */
+export function variantFor(cmd: string, v: unknown, sc: Scenario): VariantInfo | null {
+  return v !== undefined ? resolveVariant(cmd, v) : sc.variant ? (findVariant(sc.variant) ?? null) : null;
+}
+
 export function resolveVariant(cmd: string, v: unknown): VariantInfo | null {
   if (v === undefined) return null;
   const found = findVariant(String(v));

@@ -6,7 +6,7 @@ import { telemetryJson, telemetryText } from '../report/telemetry.js';
 import type { Scenario } from '../scenario/types.js';
 import type { VariantInfo } from '../variants.js';
 import { helpText, parseArgs, type OptSpec } from './args.js';
-import { INVARIANTS_OPT, JSON_OPT, SCALE_OPT, SCENARIO_OPT, SEED_OPT, VARIANT_OPT, progressLine, scenarioFrom, resolveInvariants, resolveVariant, variantLabel, type Io } from './common.js';
+import { INVARIANTS_OPT, JSON_OPT, SCALE_OPT, SCENARIO_OPT, SEED_OPT, VARIANT_OPT, progressLine, scenarioFrom, resolveInvariants, resolveVariant, variantFor, variantLabel, type Io } from './common.js';
 
 const OPTS: OptSpec[] = [
   SCENARIO_OPT,
@@ -83,9 +83,10 @@ export async function exploreCommand(argv: string[], io: Io): Promise<number> {
     return 0;
   }
   const { opts } = parseArgs('explore', argv, OPTS, 0);
-  const variant = resolveVariant('explore', opts.variant);
+  resolveVariant('explore', opts.variant); // a bad --variant is refused before the scenario is read
   const invariants = resolveInvariants('explore', opts.invariants);
   const sc = scenarioFrom('explore', opts);
+  const variant = variantFor('explore', opts.variant, sc);
   const seed = Number(opts.seed);
   const json = opts.json === true;
   const progress = progressLine(!json);

@@ -9,7 +9,7 @@ import type { Scenario } from '../scenario/types.js';
 import type { VariantInfo } from '../variants.js';
 import type { InvariantId } from '../check/invariant-ids.js';
 import { helpText, parseArgs, type OptSpec } from './args.js';
-import { INVARIANTS_OPT, JSON_OPT, SCALE_OPT, SCENARIO_OPT, SEED_OPT, VARIANT_OPT, progressLine, scenarioFrom, withVcpus, resolveInvariants, resolveVariant, variantLabel, type Io } from './common.js';
+import { INVARIANTS_OPT, JSON_OPT, SCALE_OPT, SCENARIO_OPT, SEED_OPT, VARIANT_OPT, progressLine, scenarioFrom, withVcpus, resolveInvariants, resolveVariant, variantFor, variantLabel, type Io } from './common.js';
 import { exploreJson, exploreReport, findingJson } from './explore.js';
 
 const OPTS: OptSpec[] = [
@@ -24,7 +24,7 @@ const OPTS: OptSpec[] = [
   { name: 'vcpus', kind: 'int', min: 1, max: 64, value: 'N', help: 'override the scenario\'s vCPU count' },
   { name: 'jitter', kind: 'int', min: 0, max: 3, value: 'LEVEL', help: 'threads: random short spins at yield points to widen race windows (0 off, 3 most)', default: 0 },
   { name: 'pause-ms', kind: 'number', min: 0, max: 1000, value: 'MS', help: 'threads: converter/puncher sleep between operations (memslot churn 20x)', default: 0.05 },
-  { name: 'watchdog', kind: 'int', min: 100, max: 3_600_000, value: 'MS', help: 'threads: report a deadlock when no actor progresses this long', default: 10000 },
+  { name: 'watchdog', kind: 'int', min: 100, max: 3_600_000, value: 'MS', help: 'threads: report a deadlock when no actor progresses this long', default: 5000 },
   JSON_OPT,
 ];
 
@@ -123,9 +123,10 @@ export async function runCommand(argv: string[], io: Io): Promise<number> {
     return 0;
   }
   const { opts } = parseArgs('run', argv, OPTS, 0);
-  const variant = resolveVariant('run', opts.variant);
+  resolveVariant('run', opts.variant); // a bad --variant is refused before the scenario is read
   const invariants = resolveInvariants('run', opts.invariants);
   const sc = withVcpus(scenarioFrom('run', opts), opts.vcpus);
+  const variant = variantFor('run', opts.variant, sc);
   const seed = Number(opts.seed);
   const json = opts.json === true;
   const duration = Number(opts.duration);

@@ -32,6 +32,7 @@ export const DEFAULT_SCENARIO: Scenario = {
   starvationRetries: 500,
   maxSteps: 20000,
   stopWhen: 'duration',
+  variant: null,
   // Two nodes; the file's first half interleaves over both, the second half (memslot 1's) is bound
   // to node 1. Which node a page comes from never changes the protocol's control flow.
   numa: {

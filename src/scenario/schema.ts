@@ -4,6 +4,7 @@ import { BUILTIN_SCENARIOS, DEFAULT_SCENARIO } from './builtins.js';
 import type { BackgroundSpec, NumaSpec, PolicySpec, Scenario, SharedPolicyRange, SlotSpec, VcpuSpec } from './types.js';
 import { MPOL_BIND, MPOL_DEFAULT, MPOL_F_NUMA_BALANCING, MPOL_F_RELATIVE_NODES, MPOL_F_STATIC_NODES, MPOL_INTERLEAVE, MPOL_LOCAL, MPOL_PREFERRED, MPOL_PREFERRED_MANY, MPOL_WEIGHTED_INTERLEAVE, validatePolicy, type Mempolicy } from '../mm/mempolicy.js';
 import { nodesWithMemory, validateTopology, type Topology } from '../mm/numa.js';
+import { VARIANTS, findVariant } from '../variants.js';
 
 const MAX_GMEM_PAGES = 16_777_216; // 64 GiB: the NUMA experiment touches 50 GiB
 const MAX_SLOTS = 32;
@@ -163,6 +164,12 @@ const SCENARIO: Shape<Scenario> = {
   maxSteps: int(100),
   stopWhen: oneOf('duration', 'ops'),
   numa: (v, path, base) => (v === null ? null : numaSpec(v, path, base ?? undefined)),
+  variant: (v, path) => {
+    if (v === null) return null;
+    const found = typeof v === 'string' ? findVariant(v) : undefined;
+    if (!found) throw new ScenarioError(path, `null or a variant of the catalogue (${VARIANTS.map((x) => x.id).join(', ')}, or their names)`, got(v));
+    return found.id;
+  },
 };
 
 /** What KVM would refuse at memslot creation (kvm_set_memory_region, kvm_gmem_bind). */

@@ -114,4 +114,6 @@ export interface Scenario {
   stopWhen: 'duration' | 'ops';
   /** NUMA topology and memory policy; null = one node holding the whole pfnPool */
   numa: NumaSpec | null;
+  /** a bug-injection variant (id or name) this scenario is built to show; --variant overrides it */
+  variant: string | null;
 }
