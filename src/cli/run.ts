@@ -101,9 +101,8 @@ function threadsReport(sc: Scenario, variant: VariantInfo | null, seed: number, 
       out.push(`  the ${rec.recordedSteps} recorded steps, guiding the sim engine: ${rec.reproduced ? `reproduced (${rec.detail})` : `not reproduced (${rec.detail})`}`);
       if (rec.replay) out.push(`  gmemsim replay ${rec.replay}`);
     }
-    if (rec?.reproduced) {
-      // the recording's token says it all
-    } else if (repro?.finding) {
+    // repro exists only when the recording did not reproduce: a sim search for the same invariant
+    if (repro?.finding) {
       out.push(`  the sim engine shows the same invariant in schedule ${repro.finding.schedule} (searched ${repro.schedules}); replay it with:`, `  gmemsim replay ${repro.finding.replay}`);
     } else if (repro) {
       out.push(`  the sim engine did not show it within ${repro.schedules} schedules; rerun on threads to see it again`);
