@@ -1,6 +1,7 @@
 // npm run bench: micro benchmarks (tinybench) of the primitives and the sim engine, explore
-// throughput and its piscina speed-up, printed and written to bench/results/latest.json. Still to
-// come (issue 4): threads throughput vs a floor, scaling, the invalidate-retry curve, memory.
+// throughput and its piscina speed-up, and the threads macro benchmarks of issue 4 (bench/macro.ts:
+// full protocol vs a floor, scaling, the invalidate-retry curve, memory), printed and written to
+// bench/results/latest.json (the retry curve also to bench/results/retry-curve.csv).
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -11,6 +12,7 @@ import { runSim } from '../src/engine/sim.js';
 import { mmuInvalidateRetryGfn } from '../src/kvm/mmu_invalidate.js';
 import { DEFAULT_SCENARIO } from '../src/scenario/builtins.js';
 import { G_MMU_LOCK } from '../src/shm/layout.js';
+import { runMacro } from './macro.js';
 import { createShm } from '../src/shm/state.js';
 import { rwReadUnlock, rwTryRead, rwTryWrite, rwWriteUnlock } from '../src/sync/locks.js';
 
@@ -68,5 +70,6 @@ console.log(`explore --workers (6000 schedules): 1 worker ${w1.toFixed(0)}/s, 2 
 const here = dirname(fileURLToPath(import.meta.url));
 const outDir = resolve(here, here.includes('dist') ? '../../bench/results' : 'results');
 mkdirSync(outDir, { recursive: true });
-writeFileSync(resolve(outDir, 'latest.json'), JSON.stringify({ date: new Date().toISOString(), node: process.version, micro: rows, macro }, null, 2));
+const threads = await runMacro(outDir);
+writeFileSync(resolve(outDir, 'latest.json'), JSON.stringify({ date: new Date().toISOString(), node: process.version, micro: rows, macro: { ...macro, ...threads } }, null, 2));
 console.log(`written ${resolve(outDir, 'latest.json')}`);

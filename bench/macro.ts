@@ -1,0 +1,177 @@
+// Macro benchmarks (issue 4) on the threads engine: full protocol vs an Atomics-only floor,
+// scaling over vCPU workers, the invalidate-retry curve, and memory. Every figure is measured in
+// this run and reported with its goal; nothing is asserted.
+import { writeFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Worker } from 'node:worker_threads';
+import { runThreads } from '../src/engine/threads.js';
+import { vcpuRegion } from '../src/workload/vcpu.js';
+import { DEFAULT_SCENARIO, numaInterleaveScenario } from '../src/scenario/builtins.js';
+import { validateScenario } from '../src/scenario/schema.js';
+import type { Scenario } from '../src/scenario/types.js';
+import { computeLayout } from '../src/shm/layout.js';
+import { createShm, layoutConfigFor } from '../src/shm/state.js';
+import type { FloorInput } from './floor-worker.js';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const PAGES = 1 << 20; // large, so uniform accesses keep missing (and faulting) for the whole run
+const fmt = (n: number, d = 0) => n.toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: d });
+const goal = (ok: boolean) => (ok ? 'met' : 'not met');
+
+/** DEFAULT_SCENARIO with only vCPUs (and the VMM) on one big all-private memslot. */
+export function faultScenario(vcpus: number): Scenario {
+  return validateScenario(
+    {
+      name: `bench-faults-${vcpus}`,
+      gmemPages: PAGES,
+      slots: [{ baseGfn: 0, npages: PAGES, gmemOffset: 0 }],
+      pfnPool: PAGES + 1024,
+      // no fallocate on the initial conversion: faults allocate their folios, as on a fresh guest_memfd
+      vcpus: { count: vcpus, pattern: 'uniform', privateFraction: 1, writeFraction: 0.5, conversionRate: 0, fallocateOnConversion: false },
+      converter: { count: 0 },
+      puncher: { count: 0 },
+      slotChurn: { count: 0 },
+      numa: null,
+    },
+    DEFAULT_SCENARIO,
+  );
+}
+
+async function fullProtocol(vcpus: number, durationMs: number) {
+  // Rates come from the progress samples after the first fault: the vCPUs first convert their
+  // whole region to private (one hypercall each), which is start-up, not fault throughput.
+  const samples: { ms: number; faults: number; installs: number; fastHits: number; accesses: number }[] = [];
+  const r = await runThreads(faultScenario(vcpus), {
+    seed: 1,
+    variant: null,
+    durationMs,
+    onProgress: ({ elapsedMs, stats: { total: t } }) => samples.push({ ms: elapsedMs, faults: t.faults, installs: t.installs, fastHits: t.fastHits, accesses: t.reads + t.writes }),
+  });
+  if (r.violation) console.log(`  (run reported ${r.violation.invariant}: ${r.violation.message})`);
+  const from = samples.find((x) => x.faults > 0) ?? samples[0];
+  const to = samples[samples.length - 1];
+  const sec = (to.ms - from.ms) / 1000;
+  const rate = (k: 'faults' | 'installs' | 'accesses') => (to[k] - from[k]) / sec;
+  const t = r.stats.total;
+  return {
+    vcpus,
+    elapsedMs: r.elapsedMs,
+    windowMs: to.ms - from.ms,
+    faults: t.faults,
+    installs: t.installs,
+    fastHits: t.fastHits,
+    accesses: t.reads + t.writes,
+    faultsPerSec: rate('faults'),
+    faultsPerSecPerVcpu: rate('faults') / vcpus,
+    installsPerSec: rate('installs'),
+    accessesPerSec: rate('accesses'),
+    wallFaultsPerSec: (t.faults * 1000) / r.elapsedMs,
+  };
+}
+
+async function floor(workers: number, durationMs: number) {
+  const sc = faultScenario(workers);
+  const s = createShm(sc); // the same shape as the full protocol's state
+  const script = resolve(here, 'floor-worker.js');
+  const runs = await Promise.all(
+    Array.from({ length: workers }, (_, i) => {
+      const [lo, hi] = vcpuRegion(sc, i);
+      const w = new Worker(script, { workerData: { sab: s.sab, layout: s.l, lo, hi, durationMs } satisfies FloorInput });
+      return new Promise<{ ops: number; elapsedMs: number }>((res, rej) => {
+        w.once('message', res);
+        w.once('error', rej);
+      });
+    }),
+  );
+  const perWorker = runs.map((r) => (r.ops * 1000) / r.elapsedMs);
+  const total = perWorker.reduce((x, y) => x + y, 0);
+  return { workers, opsPerSec: total, opsPerSecPerWorker: total / workers };
+}
+
+async function retryCurve(paces: number[], durationMs: number) {
+  const sc = validateScenario({ name: 'bench-retry', converter: { count: 1 }, puncher: { count: 0 }, slotChurn: { count: 0 } }, DEFAULT_SCENARIO);
+  const rows = [];
+  for (const pauseMs of paces) {
+    const r = await runThreads(sc, { seed: 1, variant: null, durationMs, pauseMs });
+    const t = r.stats.total;
+    rows.push({
+      pauseMs,
+      faults: t.faults,
+      conversions: t.conversions,
+      // the rest are the guests' own (hypercall) conversions, which the VMM performs
+      converterConversions: r.stats.actors.find((x) => x.kind === 'converter')?.counters.conversions ?? 0,
+      retries: t.outRetry,
+      conversionsPer1kFaults: t.faults ? (t.conversions * 1000) / t.faults : NaN,
+      retryShare: t.faults ? t.outRetry / t.faults : NaN,
+      violation: r.violation?.invariant ?? null,
+    });
+  }
+  return rows;
+}
+
+/** The SharedArrayBuffer createShm would allocate for sc, per 4K page of the file. */
+function bytesPerPage(sc: Scenario) {
+  const l = computeLayout(layoutConfigFor(sc));
+  return { scenario: sc.name, gmemPages: sc.gmemPages, sabBytes: l.bytes, bytesPerPage: l.bytes / sc.gmemPages };
+}
+
+export async function runMacro(resultsDir: string) {
+  // a. full protocol vs floor, 4 vCPU workers each
+  const FULL_MS = 3000; // ~1 s of it is the initial conversion, outside the measured window
+  const full = await fullProtocol(4, FULL_MS);
+  const FLOOR_MS = 2000;
+  const fl = await floor(4, FLOOR_MS);
+  const ratio = full.faultsPerSecPerVcpu / fl.opsPerSecPerWorker;
+  console.log(`\na. full protocol vs floor (threads, 4 vCPU workers on 2 cores, ${fmt(PAGES)} private pages; full measured over ${fmt(full.windowMs)} ms after its first fault, floor over ${FLOOR_MS} ms)`);
+  console.table([
+    { figure: 'full: faults/s per vCPU', value: fmt(full.faultsPerSecPerVcpu), goal: '' },
+    { figure: 'full: faults / installs / fastHits', value: `${fmt(full.faults)} / ${fmt(full.installs)} / ${fmt(full.fastHits)}`, goal: '' },
+    { figure: 'full: guest accesses/s (all vCPUs)', value: fmt(full.accessesPerSec), goal: '' },
+    { figure: 'floor: fault Atomics/s per worker', value: fmt(fl.opsPerSecPerWorker), goal: '' },
+    { figure: 'ratio full/floor', value: fmt(ratio, 4), goal: `>= 0.5: ${goal(ratio >= 0.5)}` },
+  ]);
+
+  // b. scaling on disjoint gfns
+  const SCALE_MS = 2500;
+  const scaling: Awaited<ReturnType<typeof fullProtocol>>[] = [];
+  for (const n of [1, 2, 4]) scaling.push(await fullProtocol(n, SCALE_MS));
+  console.log(`\nb. scaling, disjoint gfns (each vCPU owns 1/n of ${fmt(PAGES)} pages), ${SCALE_MS} ms each, 2 cores`);
+  console.table(scaling.map((r) => ({ vCPUs: r.vcpus, 'window ms': r.windowMs, 'faults/s': fmt(r.faultsPerSec), 'accesses/s': fmt(r.accessesPerSec), 'vs 1 vCPU': fmt(r.faultsPerSec / scaling[0].faultsPerSec, 2) })));
+  console.log('   shared-gfn scaling: not measured; every vCPU owns a disjoint gfn region in the model (needs a model change)');
+
+  // d. retry share vs conversion rate
+  const RETRY_MS = 1200;
+  const curve = await retryCurve([5, 1, 0.2, 0.05, 0.01], RETRY_MS);
+  console.log(`\nd. retry share vs conversion rate (default scenario, converter on, puncher/churn off, ${RETRY_MS} ms each)`);
+  console.table(curve.map((r) => ({ 'converter pauseMs': r.pauseMs, faults: r.faults, conversions: r.conversions, 'by converter': r.converterConversions, 'conv/1k faults': fmt(r.conversionsPer1kFaults, 1), 'retry share': fmt(r.retryShare, 4), violation: r.violation ?? '' })));
+  const csv = ['pauseMs,faults,conversions,converterConversions,retries,conversionsPer1kFaults,retryShare', ...curve.map((r) => [r.pauseMs, r.faults, r.conversions, r.converterConversions, r.retries, r.conversionsPer1kFaults.toFixed(3), r.retryShare.toFixed(5)].join(','))].join('\n');
+  writeFileSync(resolve(resultsDir, 'retry-curve.csv'), `${csv}\n`);
+
+  // e. memory, and faulting in 16 GiB once
+  const big = bytesPerPage(numaInterleaveScenario(16 / 50));
+  const small = bytesPerPage(DEFAULT_SCENARIO);
+  const g16 = numaInterleaveScenario(0.32);
+  const r16 = await runThreads(g16, { seed: 1, variant: null });
+  const gib = (g16.gmemPages * 4096) / 2 ** 30;
+  console.log('\ne. memory');
+  console.table([
+    { figure: `SAB bytes/page, numa-interleave ${fmt(big.gmemPages)} pages`, value: fmt(big.bytesPerPage, 1), goal: `<= 32: ${goal(big.bytesPerPage <= 32)}` },
+    { figure: `SAB bytes/page, default (${small.gmemPages} pages)`, value: fmt(small.bytesPerPage, 1), goal: '' },
+    { figure: `fault in ${fmt(gib, 2)} GiB once (s)`, value: fmt(r16.elapsedMs / 1000, 2), goal: `<= 10 s: ${goal(r16.elapsedMs <= 10_000)}` },
+    { figure: '  installs', value: fmt(r16.stats.total.installs), goal: `${fmt(g16.gmemPages)} pages` },
+  ]);
+
+  return {
+    fullVsFloor: { pages: PAGES, durationMs: FULL_MS, floorMs: FLOOR_MS, full, floor: fl, ratio, goalRatio: 0.5, met: ratio >= 0.5 },
+    scaling: { pages: PAGES, durationMs: SCALE_MS, runs: scaling, sharedGfn: 'not possible without a model change' },
+    retryCurve: { durationMs: RETRY_MS, points: curve },
+    memory: {
+      numaInterleave: big,
+      default: small,
+      goalBytesPerPage: 32,
+      met: big.bytesPerPage <= 32,
+      faultIn: { gib, pages: g16.gmemPages, elapsedMs: r16.elapsedMs, installs: r16.stats.total.installs, stoppedBy: r16.stoppedBy, violation: r16.violation?.invariant ?? null, goalMs: 10_000, met: r16.elapsedMs <= 10_000 },
+    },
+  };
+}
