@@ -7,6 +7,7 @@ import { BUILTIN_SCENARIOS, DEFAULT_SCENARIO } from '../src/scenario/builtins.js
 import type { Scenario } from '../src/scenario/types.js';
 import { createShm, type Shm } from '../src/shm/state.js';
 import { bugsFor, type VariantId } from '../src/variants.js';
+import { main } from '../src/cli/main.js';
 
 export interface World {
   s: Shm;
@@ -62,3 +63,20 @@ export function stepUntil<T>(ctx: ActorCtx, gen: Gen<T>, point: number, maxSteps
 }
 
 export { BUILTIN_SCENARIOS, DEFAULT_SCENARIO };
+
+/** What one in-process `gmemsim` call printed and returned. */
+export interface Ran {
+  code: number;
+  /** stdout, joined */
+  out: string;
+  /** stderr, one entry per line written */
+  err: string[];
+}
+
+/** Run the gmemsim command in-process with a capturing io. */
+export async function cli(...argv: string[]): Promise<Ran> {
+  const out: string[] = [];
+  const err: string[] = [];
+  const code = await main(argv, { out: (s) => out.push(s), err: (s) => err.push(s) });
+  return { code, out: out.join('\n'), err };
+}

@@ -7,24 +7,11 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, it, expect } from 'vitest';
-import { main } from '../../src/cli/main.js';
+import { cli, type Ran } from '../helpers.js';
 import { VARIANTS } from '../../src/variants.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const BIN = join(ROOT, 'bin', 'gmemsim.mjs');
-
-interface Ran {
-  code: number;
-  out: string;
-  err: string[];
-}
-
-async function cli(...argv: string[]): Promise<Ran> {
-  const out: string[] = [];
-  const err: string[] = [];
-  const code = await main(argv, { out: (s) => out.push(s), err: (s) => err.push(s) });
-  return { code, out: out.join('\n'), err };
-}
 
 /** Exit 2 with exactly one line on stderr and nothing on stdout; returns that line. */
 async function usageError(...argv: string[]): Promise<string> {

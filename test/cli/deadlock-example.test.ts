@@ -1,18 +1,12 @@
 // The documented deadlock example: a scenario carrying its variant, caught by both engines.
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { main } from '../../src/cli/main.js';
+import { cli } from '../helpers.js';
 import { loadScenario, validateScenario } from '../../src/scenario/schema.js';
 import { DEFAULT_SCENARIO } from '../../src/scenario/builtins.js';
 
 const EXAMPLE = fileURLToPath(new URL('../../examples/deadlock.json', import.meta.url));
 
-async function cli(...argv: string[]) {
-  const out: string[] = [];
-  const err: string[] = [];
-  const code = await main(argv, { out: (s) => out.push(s), err: (s) => err.push(s) });
-  return { code, out: out.join('\n'), err };
-}
 
 describe('a scenario that carries its variant', () => {
   it('validates the variant (id or name) and refuses an unknown one, naming the field', () => {

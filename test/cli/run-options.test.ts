@@ -1,13 +1,7 @@
 // run --vcpus / --jitter / --scale and the telemetry block of its JSON.
 import { describe, expect, it } from 'vitest';
-import { main } from '../../src/cli/main.js';
+import { cli } from '../helpers.js';
 
-async function cli(...argv: string[]) {
-  const out: string[] = [];
-  const err: string[] = [];
-  const code = await main(argv, { out: (s) => out.push(s), err: (s) => err.push(s) });
-  return { code, out: out.join('\n'), err };
-}
 
 describe('run options', () => {
   it('--vcpus 8 --jitter 2 on threads: 12 workers, jitter recorded, telemetry in the JSON', async () => {

@@ -1,6 +1,6 @@
 // From a threads run to a sim replay: the step log, guided replay, tokens that carry a schedule.
 import { describe, expect, it } from 'vitest';
-import { main } from '../../src/cli/main.js';
+import { cli } from '../helpers.js';
 import { mixSeed } from '../../src/engine/prng.js';
 import { runSim } from '../../src/engine/sim.js';
 import { runThreads } from '../../src/engine/threads.js';
@@ -70,10 +70,9 @@ describe('tokens that carry a schedule', () => {
       ops: null,
     });
     for (const engine of ['sim', 'sim', 'threads']) {
-      const out: string[] = [];
-      const code = await main(['replay', token, '--engine', engine, '--json'], { out: (s) => out.push(s), err: () => undefined });
-      const j = JSON.parse(out.join('\n'));
-      expect(code, engine).toBe(1);
+      const r = await cli('replay', token, '--engine', engine, '--json');
+      const j = JSON.parse(r.out);
+      expect(r.code, engine).toBe(1);
       expect(j.reproduced, engine).toBe(true);
       expect(j.traceHash).toBe(f.traceHash);
     }
