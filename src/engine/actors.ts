@@ -62,7 +62,7 @@ export function makeCtx(def: ActorDef, id: number, o: CtxOptions): ActorCtx {
     opsLimit: def.kind === 'vmm' ? Infinity : (o.opsOverride ?? def.ops),
     clock: o.clock ?? null,
     pauseMs: pauseFor(def.kind, o.pauseMs ?? 0),
-    numa: numaCtxFor(o.sc, def.kind, def.index),
+    numa: numaCtxFor(o.sc, def.kind, def.index, o.s.sab),
     mmuLockedAt: -1,
   };
   return ctx;

@@ -22,31 +22,63 @@ export interface NumaCtx {
   weights: IlWeights;
 }
 
+/** What a scenario's numa section compiles to once: validation (nodemask parsing) is not cheap. */
+interface Compiled {
+  topo: Topology;
+  task: Mempolicy | null;
+  create: Mempolicy | null;
+  /** the mbind calls, in order: file range and policy (null = MPOL_DEFAULT) */
+  ranges: Array<[number, number, Mempolicy | null]>;
+  weights: IlWeights;
+}
+const COMPILED = new WeakMap<Scenario, Compiled>();
+
+function compile(sc: Scenario): Compiled {
+  let c = COMPILED.get(sc);
+  if (c) return c;
+  const n = sc.numa!;
+  const topo = numaTopology(n);
+  c = {
+    topo,
+    task: n.task ? toMempolicy(n.task, topo, 'numa.task') : null,
+    create: n.create ? toMempolicy(n.create, topo, 'numa.create') : null,
+    ranges: n.shared.map((r, i) => [r.start, r.end, toMempolicy(r.policy, topo, `numa.shared[${i}].policy`)]),
+    weights: Object.fromEntries(n.weights.map((w, i) => [i, w])),
+  };
+  COMPILED.set(sc, c);
+  return c;
+}
+
 /** The gmem inode's shared policy tree as the scenario's mbind calls leave it (in order). */
 export function sharedPolicyOf(sc: Scenario): SharedPolicy<Mempolicy> {
   const sp = new SharedPolicy<Mempolicy>();
-  if (!sc.numa) return sp;
-  const topo = numaTopology(sc.numa);
-  sc.numa.shared.forEach((r, i) => sp.setPolicy(r.start, r.end, toMempolicy(r.policy, topo, `numa.shared[${i}].policy`)));
+  if (sc.numa) for (const [start, end, pol] of compile(sc).ranges) sp.setPolicy(start, end, pol);
   return sp;
 }
 
-export function numaCtxFor(sc: Scenario, kind: string, index: number): NumaCtx | null {
+// One tree per guest_memfd inode, i.e. per run's shared state, seen by every actor of the run
+// (worker threads each build the same one: policies do not change during a run).
+const TREES = new WeakMap<object, SharedPolicy<Mempolicy>>();
+
+/** The actor's NUMA context; `run` identifies the run (its SharedArrayBuffer), whose actors share one policy tree. */
+export function numaCtxFor(sc: Scenario, kind: string, index: number, run: object): NumaCtx | null {
   const n = sc.numa;
   if (!n) return null;
-  const topo = numaTopology(n);
+  const c = compile(sc);
+  let shared = TREES.get(run);
+  if (!shared) TREES.set(run, (shared = sharedPolicyOf(sc)));
   const p = n.placement;
   const node = kind === 'vcpu' ? p.vcpus[index % p.vcpus.length] : kind === 'vmm' ? p.vmm : kind === 'converter' ? p.converter : kind === 'puncher' ? p.puncher : p.slotChurn;
   return {
-    topo,
+    topo: c.topo,
     node,
     il: newTaskIlState(),
-    task: n.task ? toMempolicy(n.task, topo, 'numa.task') : null,
-    create: n.create ? toMempolicy(n.create, topo, 'numa.create') : null,
-    shared: sharedPolicyOf(sc),
+    task: c.task,
+    create: c.create,
+    shared,
     source: n.policySource,
     byOffset: n.interleave === 'offset',
-    weights: Object.fromEntries(n.weights.map((w, i) => [i, w])),
+    weights: c.weights,
   };
 }
 

@@ -212,3 +212,17 @@ describe('a policy\'s maxnode (as mbind/set_mempolicy/the RFC create ioctl take 
     expect(r.stats.nodes[1].filePages).toBeGreaterThan(0);
   });
 });
+
+describe('one shared policy tree per guest_memfd inode', () => {
+  it('every actor of a run sees the same tree; another run has its own', () => {
+    const a = world(DEFAULT_SCENARIO);
+    const b = world(DEFAULT_SCENARIO);
+    const trees = new Set(a.ctxs.map((c) => c.numa!.shared));
+    expect(trees.size).toBe(1);
+    expect(b.ctxs[0].numa!.shared).not.toBe(a.ctxs[0].numa!.shared);
+    // an mbind during run a is seen by all of a's actors and none of b's
+    a.ctxs[0].numa!.shared.setPolicy(0, 32, null);
+    expect(a.ctxs[5].numa!.shared.lookup(20)).toBeNull();
+    expect(b.ctxs[5].numa!.shared.lookup(20)?.mode).toBe(2); // MPOL_BIND, from the scenario
+  });
+});
