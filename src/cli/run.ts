@@ -24,6 +24,7 @@ const OPTS: OptSpec[] = [
   { name: 'vcpus', kind: 'int', min: 1, max: 64, value: 'N', help: 'override the scenario\'s vCPU count' },
   { name: 'jitter', kind: 'int', min: 0, max: 3, value: 'LEVEL', help: 'threads: random short spins at yield points to widen race windows (0 off, 3 most)', default: 0 },
   { name: 'pause-ms', kind: 'number', min: 0, max: 1000, value: 'MS', help: 'threads: converter/puncher sleep between operations (memslot churn 20x)', default: 0.05 },
+  { name: 'sweep-every', kind: 'int', min: 0, max: 3_600_000, value: 'MS', help: 'threads: pause all actors at an operation boundary and sweep every invariant this often (0: only at the end)', default: 1000 },
   { name: 'watchdog', kind: 'int', min: 100, max: 3_600_000, value: 'MS', help: 'threads: report a deadlock when no actor progresses this long', default: 5000 },
   JSON_OPT,
 ];
@@ -86,12 +87,22 @@ function reproduceOnSim(sc: Scenario, variant: VariantInfo | null, seed: number,
   return { finding: r.violations[0] ?? null, schedules: r.schedulesRun };
 }
 
+function barrierLine(r: ThreadsResult): string {
+  const w = r.sweeps;
+  if (w.everyMs === 0) return 'pause barriers: off (--sweep-every 0): invariants swept at the end only';
+  const n = `${w.done} full invariant sweep${w.done === 1 ? '' : 's'} at pause barriers (every ${w.everyMs} ms)`;
+  const times = w.done ? `; actors parked within ${w.maxParkMs} ms, longest sweep ${w.maxSweepMs.toFixed(1)} ms` : '';
+  return `${n}${times}${w.skipped ? `; ${w.skipped} skipped (an actor did not reach an operation boundary within 1 s)` : ''}`;
+}
+
 function threadsReport(sc: Scenario, variant: VariantInfo | null, seed: number, jitter: number, r: ThreadsResult, rec: RecordingReplay | null, repro: ReturnType<typeof reproduceOnSim> | null): string {
   const t = r.stats.total;
   const out = [
     `gmemsim run: scenario "${sc.name}", variant ${variantLabel(variant)}, seed ${seed}, engine threads (${r.workers} workers${jitter ? `, jitter ${jitter}` : ''})`,
     `  ${seconds(r.elapsedMs)}, stopped by ${r.stoppedBy}; ${t.faults.toLocaleString('en-US')} faults (${rate(t.faults, r.elapsedMs)}), ${t.installs.toLocaleString('en-US')} installs (${rate(t.installs, r.elapsedMs)})` +
       (r.quiescent ? '; final sweep clean' : ''),
+    `  ${barrierLine(r)}`,
+    ...(jitter ? [`  jitter ${jitter}: ${r.jitterSpins.toLocaleString('en-US')} delays injected at yield points`] : []),
     '',
   ];
   if (r.violation) {
@@ -159,9 +170,10 @@ export async function runCommand(argv: string[], io: Io): Promise<number> {
       pauseMs: Number(opts['pause-ms']),
       jitter: Number(opts.jitter),
       watchdogMs: Number(opts.watchdog),
+      sweepEveryMs: Number(opts['sweep-every']),
       signal: abort.signal,
       onProgress: (p) =>
-        progress.update(`  ${seconds(p.elapsedMs)}  faults ${p.stats.total.faults.toLocaleString('en-US')} (${rate(p.stats.total.faults, p.elapsedMs)})  retries ${p.stats.total.retries.toLocaleString('en-US')}`),
+        progress.update(`  ${seconds(p.elapsedMs)}  faults ${p.stats.total.faults.toLocaleString('en-US')} (${rate(p.stats.total.faults, p.elapsedMs)})  retries ${p.stats.total.retries.toLocaleString('en-US')}  sweeps ${p.sweeps}  violations ${p.violations}`),
     });
   } finally {
     process.off('SIGINT', onSigint);
@@ -186,7 +198,9 @@ export async function runCommand(argv: string[], io: Io): Promise<number> {
           stoppedBy: r.stoppedBy,
           workers: r.workers,
           jitter: Number(opts.jitter),
+          jitterSpins: r.jitterSpins,
           quiescent: r.quiescent,
+          sweeps: r.sweeps,
           violations: v,
           threadsRecording: rec,
           simReproduction: repro?.finding ? findingJson(repro.finding) : null,

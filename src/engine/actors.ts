@@ -37,6 +37,8 @@ export interface CtxOptions {
   bugs: Bugs;
   report: (ctx: ActorCtx, invariant: InvariantId, message: string) => void;
   stopping: () => boolean;
+  /** threads engine: the pause barrier is up (default: never) */
+  parking?: () => boolean;
   /** override the per-kind op counts (threads: Infinity until --duration ends, or --ops) */
   opsOverride?: number;
   clock?: (() => number) | null;
@@ -56,6 +58,7 @@ export function makeCtx(def: ActorDef, id: number, o: CtxOptions): ActorCtx {
     waitArg: 0,
     waitArg2: 0,
     stopping: o.stopping,
+    parking: o.parking ?? never,
     report: (inv, msg) => o.report(ctx, inv, msg),
     base: actorBase(o.s, id),
     sc: o.sc,
@@ -67,6 +70,8 @@ export function makeCtx(def: ActorDef, id: number, o: CtxOptions): ActorCtx {
   };
   return ctx;
 }
+
+const never = () => false;
 
 function pauseFor(kind: ActorKind, pauseMs: number): number {
   if (kind === 'vcpu' || kind === 'vmm' || pauseMs <= 0) return 0;

@@ -12,6 +12,7 @@ import type { Bugs } from '../variants.js';
 import type { InvariantId } from '../check/invariant-ids.js';
 import type { Prng } from './prng.js';
 import { C, actorWord, type CounterName } from '../shm/layout.js';
+import { P } from './points.js';
 
 export type Gen<T = void> = Generator<number, T, void>;
 
@@ -24,8 +25,9 @@ export const Wait = {
   SrcuSync: 5, // waitArg: target epoch; all readers that entered at or before it must have left
   NotEqual: 6, // waitArg: word, waitArg2: value; proceed once the word differs
   Zero: 7, // waitArg: word; proceed once it is 0
+  Park: 8, // threads engine: parked at an operation boundary until the pause barrier lifts
 } as const;
-export const WAIT_NAMES = ['none', 'mutex', 'read-lock', 'write-lock', 'folio-lock', 'srcu-grace-period', 'condition', 'counter-zero'];
+export const WAIT_NAMES = ['none', 'mutex', 'read-lock', 'write-lock', 'folio-lock', 'srcu-grace-period', 'condition', 'counter-zero', 'parked'];
 
 export type ActorKind = 'vcpu' | 'vmm' | 'converter' | 'puncher' | 'slot-churn';
 
@@ -50,6 +52,8 @@ export interface ActorCtx {
   waitArg2: number;
   /** the run's stop flag (threads: --duration ended or a violation was found) */
   stopping(): boolean;
+  /** threads engine: a pause barrier asks actors to park at their next operation boundary; always false under sim */
+  parking(): boolean;
   /** record a violated invariant; the engine stops the run */
   report(invariant: InvariantId, message: string): void;
   /** base of this actor's words in the state */
@@ -74,4 +78,17 @@ export function count(ctx: ActorCtx, c: CounterName, n = 1): void {
 
 export function actorBase(s: Shm, id: number): number {
   return actorWord(s.l, id, 0);
+}
+
+/**
+ * The top of an actor's operation loop: no lock held, no operation half done. Parks here when a
+ * pause barrier is up (threads only: under sim `parking()` is false and nothing yields, so trace
+ * hashes do not change), then says whether to go on.
+ */
+export function* opBoundary(ctx: ActorCtx): Gen<boolean> {
+  if (ctx.parking()) {
+    ctx.wait = Wait.Park;
+    yield P.park;
+  }
+  return !ctx.stopping();
 }

@@ -52,6 +52,8 @@ export const POINT_NAMES = [
   // VMM
   'vmm-wait',
   'vmm-serve',
+  // threads engine only: an actor parked at an operation boundary for the pause barrier
+  'park',
 ] as const;
 
 export type PointName = (typeof POINT_NAMES)[number];

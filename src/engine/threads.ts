@@ -5,40 +5,23 @@ import { existsSync } from 'node:fs';
 import { basename, dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
+import * as Comlink from 'comlink';
 import type { Scenario } from '../scenario/types.js';
+import type { ActorApi, ActorRunState, ActorSnapshot, WorkerInput } from './actor_api.js';
+import { nodeEndpoint } from './comlink_node.js';
 import type { InvariantId } from '../check/invariant-ids.js';
 import { quiescentSweep } from '../check/sweep.js';
-import { A_DONE, A_RETURNED, A_WAIT_ARG, A_WAIT_ARG2, A_WAIT_KIND, C, G_MB_DOORBELL, G_STEP, G_STOP, G_TURN, actorWord, type LayoutConfig } from '../shm/layout.js';
+import { A_DONE, A_MB_STATE, A_RETURNED, A_WAIT_ARG, A_WAIT_ARG2, A_WAIT_KIND, C, G_MB_DOORBELL, G_PAUSE, G_STEP, G_STOP, G_TURN, G_VIOLATION, actorWord } from '../shm/layout.js';
 import { createShm, type Shm } from '../shm/state.js';
 import type { VariantId } from '../variants.js';
 import { actorDefs } from './actors.js';
-import type { ActorCtx, Violation } from './ctx.js';
+import { Wait, type ActorCtx, type Violation } from './ctx.js';
 import { FNV_INIT, fnv } from './prng.js';
 import { hashHex } from './sim.js';
 import { collectStats, type Stats } from './stats.js';
 import { canProceed, describeWait } from './wait.js';
 
-export interface WorkerInput {
-  sab: SharedArrayBuffer;
-  layout: LayoutConfig;
-  scenario: Scenario;
-  actor: number;
-  seed: number;
-  variant: VariantId | null;
-  invariants: InvariantId[] | null;
-  mode: 'free' | 'replay';
-  /** operations per actor; 'scenario': the scenario's own counts; undefined: until stopped (replay: the scenario's) */
-  ops?: number | 'scenario';
-  pauseMs: number;
-  scheduleLength: number;
-  /** free mode: 0 off; 1-3 spin briefly at random yield points to widen race windows */
-  jitter: number;
-}
-
-export type WorkerMessage =
-  | { type: 'violation'; invariant: InvariantId; message: string; actor: number; step: number; elapsedMs: number }
-  | { type: 'done'; actor: number }
-  | { type: 'error'; actor: number; message: string };
+export type { WorkerInput } from './actor_api.js';
 
 export interface ThreadsOptions {
   seed: number;
@@ -54,8 +37,12 @@ export interface ThreadsOptions {
   jitter?: number;
   /** no actor passed a yield point for this long: report who waits on what */
   watchdogMs?: number;
+  /** raise a pause barrier and run the full invariant sweep about this often (ms); 0: only at the end */
+  sweepEveryMs?: number;
+  /** called at each pause barrier once every actor has parked, before the sweep (tests look at, or break, the parked state) */
+  onBarrier?: (s: Shm) => void;
   /** called about every 250 ms with totals so far */
-  onProgress?: (p: { elapsedMs: number; stats: Stats }) => void;
+  onProgress?: (p: { elapsedMs: number; stats: Stats; sweeps: number; violations: number }) => void;
   /** abort early (Ctrl-C): soft stop, partial report */
   signal?: AbortSignal;
 }
@@ -74,6 +61,11 @@ export interface ThreadsResult {
   recorded: number[] | null;
   /** the operations per actor the run used (Infinity: until stopped), for replaying the recording */
   opsPerActor: number | undefined;
+  sweeps: SweepStats;
+  /** jitter delays injected at yield points, over all workers */
+  jitterSpins: number;
+  /** the workers' JS heaps at the end (the shared state is not in them) */
+  workerHeapBytes: number;
 }
 
 /** Steps the free-running step log holds (16 MiB); a violation later than this has no recording. */
@@ -89,44 +81,83 @@ export function workerScript(name = 'actor-worker'): string {
   return p;
 }
 
+interface Handle {
+  id: number;
+  worker: Worker;
+  api: Comlink.Remote<ActorApi>;
+  state: 'running' | 'parked' | 'done';
+}
+
 interface Pool {
-  workers: Worker[];
-  finished: Promise<void>;
+  handles: Handle[];
   violation: Violation | null;
   errors: string[];
-  done: Set<number>;
+  snapshots: ActorSnapshot[];
+  /** hand a running call's outcome to the handle */
+  track(h: Handle, call: Promise<ActorRunState>): void;
+  allDone(): boolean;
+  /** snapshot every worker, then end the threads */
+  close(): Promise<void>;
 }
 
 function startWorkers(s: Shm, sc: Scenario, base: Omit<WorkerInput, 'actor' | 'sab' | 'layout'>): Pool {
   const script = workerScript();
+  const hardStop = () => {
+    Atomics.store(s.i32, G_STOP, 2);
+    Atomics.store(s.i32, G_TURN, -1);
+    Atomics.notify(s.i32, G_TURN);
+  };
+  const pool: Pool = {
+    handles: [],
+    violation: null,
+    errors: [],
+    snapshots: [],
+    track(h, call) {
+      h.state = 'running';
+      call.then(
+        (r) => {
+          if (r.violation && !pool.violation) pool.violation = r.violation;
+          h.state = r.state;
+        },
+        (e: unknown) => {
+          pool.errors.push(`actor ${h.id}: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`);
+          h.state = 'done';
+          hardStop();
+        },
+      );
+    },
+    allDone: () => pool.handles.every((h) => h.state === 'done'),
+    async close() {
+      pool.snapshots = await Promise.all(pool.handles.map((h) => withTimeout(h.api.snapshot(), 1000))).then((xs) => xs.filter((x): x is ActorSnapshot => x !== null));
+      for (const h of pool.handles) h.api[Comlink.releaseProxy]();
+      await Promise.all(pool.handles.map((h) => h.worker.terminate()));
+    },
+  };
   const n = actorDefs(sc).length;
-  const pool: Pool = { workers: [], finished: Promise.resolve(), violation: null, errors: [], done: new Set() };
-  const ends: Promise<void>[] = [];
-  for (let actor = 0; actor < n; actor++) {
-    const w = new Worker(script, { workerData: { ...base, actor, sab: s.sab, layout: s.l } satisfies WorkerInput });
-    pool.workers.push(w);
-    ends.push(
-      new Promise<void>((res) => {
-        w.on('message', (m: WorkerMessage) => {
-          if (m.type === 'violation' && !pool.violation) pool.violation = { invariant: m.invariant, message: m.message, actor: m.actor, step: m.step };
-          if (m.type === 'error') {
-            pool.errors.push(`actor ${m.actor}: ${m.message}`);
-            Atomics.store(s.i32, G_STOP, 2);
-            Atomics.store(s.i32, G_TURN, -1);
-            Atomics.notify(s.i32, G_TURN);
-          }
-          if (m.type === 'done') pool.done.add(m.actor);
-        });
-        w.on('error', (e) => {
-          pool.errors.push(`actor ${actor}: ${e.message}`);
-          res();
-        });
-        w.on('exit', () => res());
-      }),
-    );
+  for (let id = 0; id < n; id++) {
+    const worker = new Worker(script);
+    const h: Handle = { id, worker, api: Comlink.wrap<ActorApi>(nodeEndpoint(worker)), state: 'running' };
+    // A worker that dies outside a call (out of memory, a crash) never answers: count it done.
+    worker.on('error', (e) => {
+      pool.errors.push(`actor ${id}: ${e.message}`);
+      h.state = 'done';
+      hardStop();
+    });
+    worker.on('exit', () => (h.state = 'done'));
+    pool.handles.push(h);
+    pool.track(h, h.api.start({ ...base, actor: id, sab: s.sab, layout: s.l }));
   }
-  pool.finished = Promise.all(ends).then(() => undefined);
   return pool;
+}
+
+async function withTimeout<T>(p: Promise<T>, ms: number): Promise<T | null> {
+  let timer: NodeJS.Timeout | undefined;
+  const t = new Promise<null>((r) => (timer = setTimeout(() => r(null), ms)));
+  try {
+    return await Promise.race([p, t]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 const totalSteps = (s: Shm) => {
@@ -154,10 +185,27 @@ function stop(s: Shm, hard: boolean): void {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/** What the pause barriers of a run did. */
+export interface SweepStats {
+  /** the interval asked for (0: only the final sweep) */
+  everyMs: number;
+  /** barriers at which every actor parked and the full sweep ran */
+  done: number;
+  /** barriers given up: some actor did not reach an operation boundary in time (a stuck fault, a long wait) */
+  skipped: number;
+  /** longest time from raising the barrier to the last actor parking, and longest sweep */
+  maxParkMs: number;
+  maxSweepMs: number;
+}
+
+/** Give up a barrier when the actors have not all parked by then. */
+const BARRIER_TIMEOUT_MS = 1000;
+
 export async function runThreads(sc: Scenario, o: ThreadsOptions): Promise<ThreadsResult> {
   // A finite workload (stopWhen: ops) runs to its end; --duration does not cut it.
   const finite = sc.stopWhen === 'ops';
   const s = createShm(sc, STEP_LOG_CAP);
+  const a = s.i32;
   const t0 = Date.now();
   const pool = startWorkers(s, sc, {
     scenario: sc,
@@ -170,66 +218,139 @@ export async function runThreads(sc: Scenario, o: ThreadsOptions): Promise<Threa
     scheduleLength: 0,
     jitter: o.jitter ?? 0,
   });
-  let finished = false;
-  void pool.finished.then(() => (finished = true));
+  const enabled = o.invariants ? new Set(o.invariants) : null;
+  const sweepFinding = () => quiescentSweep(s).find((x) => !enabled || enabled.has(x.invariant)) ?? null;
+  const defs = actorDefs(sc);
+  const vmm = defs.findIndex((d) => d.kind === 'vmm');
   let stoppedBy: StopReason = finite || (o.ops !== undefined && o.durationMs === undefined) ? 'ops' : 'duration';
   let watchdog: Violation | null = null;
+  let barrierViolation: Violation | null = null;
   const watchdogMs = o.watchdogMs ?? 10_000;
+  const sweeps: SweepStats = { everyMs: o.sweepEveryMs ?? 1000, done: 0, skipped: 0, maxParkMs: 0, maxSweepMs: 0 };
+  let nextSweepAt = sweeps.everyMs > 0 ? t0 + sweeps.everyMs : Infinity;
   let lastSteps = -1;
   let lastProgressAt = Date.now();
   let lastReport = 0;
   let stopAt = o.durationMs !== undefined && !finite ? t0 + o.durationMs : Infinity;
+  const stopping = () => Atomics.load(a, G_STOP) !== 0;
   const onAbort = () => {
-    if (!Atomics.load(s.i32, G_STOP)) {
+    if (!stopping()) {
       stoppedBy = 'interrupt';
       stop(s, false);
     }
   };
   o.signal?.addEventListener('abort', onAbort);
-  while (!finished) {
+
+  // The VMM has no operation boundary of its own: it is quiescent once it sleeps on the doorbell
+  // with no exit pending (every vCPU is parked between accesses, so none can post one).
+  const vmmIdle = () =>
+    vmm < 0 ||
+    pool.handles[vmm].state === 'done' ||
+    (Atomics.load(a, actorWord(s.l, vmm, A_WAIT_KIND)) === Wait.NotEqual &&
+      a[actorWord(s.l, vmm, A_WAIT_ARG)] === G_MB_DOORBELL &&
+      defs.every((d, id) => d.kind !== 'vcpu' || Atomics.load(a, actorWord(s.l, id, A_MB_STATE)) !== 1));
+
+  // Pause barrier: every actor parks at its next operation boundary (holding no lock, no
+  // operation half done), the full invariant sweep runs on a quiescent state, then all resume.
+  async function barrier(): Promise<void> {
+    const raised = Date.now();
+    Atomics.store(a, G_PAUSE, 1);
+    let parked = false;
+    while (!stopping() && Date.now() - raised < BARRIER_TIMEOUT_MS) {
+      if (pool.handles.every((h, id) => id === vmm || h.state !== 'running') && vmmIdle()) {
+        parked = true;
+        break;
+      }
+      await sleep(1);
+    }
+    if (parked) {
+      sweeps.maxParkMs = Math.max(sweeps.maxParkMs, Date.now() - raised);
+      o.onBarrier?.(s);
+      const t = performance.now();
+      const f = sweepFinding();
+      const sweepMs = performance.now() - t;
+      sweeps.maxSweepMs = Math.max(sweeps.maxSweepMs, sweepMs);
+      sweeps.done++;
+      if (f) {
+        barrierViolation = { invariant: f.invariant, message: `at a pause barrier (${((Date.now() - t0) / 1000).toFixed(2)} s): ${f.message}`, actor: -1, step: totalSteps(s) };
+        Atomics.compareExchange(a, G_VIOLATION, 0, 1);
+        stop(s, true);
+      }
+      // A sweep costs time on a big state: keep it to about a tenth of the run.
+      nextSweepAt = Date.now() + Math.max(sweeps.everyMs, 10 * sweepMs);
+    } else {
+      if (!stopping()) sweeps.skipped++;
+      nextSweepAt = Date.now() + sweeps.everyMs;
+    }
+    Atomics.store(a, G_PAUSE, 0);
+    lastProgressAt += Date.now() - raised; // the watchdog does not count the time actors spent parked
+  }
+
+  // Parked actors go on (or, when the run is ending, leave at the boundary where they wait).
+  // Also catches an actor that saw the barrier just before it was lowered.
+  const releaseParked = () => {
+    for (const h of pool.handles) if (h.state === 'parked') pool.track(h, stopping() ? h.api.stop() : h.api.resume());
+  };
+
+  while (!pool.allDone()) {
     await sleep(25);
     const now = Date.now();
-    if (pool.violation && Atomics.load(s.i32, G_STOP) !== 2) {
+    if (Atomics.load(a, G_VIOLATION) !== 0 && Atomics.load(a, G_STOP) !== 2) {
       stoppedBy = 'violation';
       stop(s, true);
     }
-    if (now >= stopAt && !Atomics.load(s.i32, G_STOP)) {
+    if (now >= stopAt && !stopping()) {
       stop(s, false);
       stopAt = Infinity;
     }
+    if (now >= nextSweepAt && !stopping()) await barrier();
+    releaseParked();
     const steps = totalSteps(s);
     if (steps !== lastSteps) {
       lastSteps = steps;
       lastProgressAt = now;
     } else if (now - lastProgressAt > watchdogMs && !watchdog) {
-      const live = new Set(actorDefs(sc).map((_, id) => id).filter((id) => !pool.done.has(id)));
+      const live = new Set(pool.handles.filter((h) => h.state !== 'done').map((h) => h.id));
       watchdog = { invariant: 'DEADLOCK', message: `watchdog: no actor progressed for ${watchdogMs} ms: ${describeWaiters(s, sc, live).join('; ')}`, actor: -1, step: steps };
       stoppedBy = 'watchdog';
       stop(s, true);
-      await sleep(500);
-      await Promise.all(pool.workers.map((w) => w.terminate()));
+      // Blocked actors see the hard stop within their next poll; a livelocked one may not.
+      const deadline = Date.now() + 500;
+      while (!pool.allDone() && Date.now() < deadline) await sleep(10);
       break;
     }
     if (o.onProgress && now - lastReport >= 250) {
       lastReport = now;
-      o.onProgress({ elapsedMs: now - t0, stats: collectStats(s, sc) });
+      o.onProgress({ elapsedMs: now - t0, stats: collectStats(s, sc), sweeps: sweeps.done, violations: Atomics.load(a, G_VIOLATION) !== 0 ? 1 : 0 });
     }
   }
-  await pool.finished;
+  await pool.close();
   o.signal?.removeEventListener('abort', onAbort);
   if (pool.errors.length) throw new Error(`worker failed: ${pool.errors[0]}`);
-  let violation = pool.violation ?? watchdog;
-  const quiescent = !violation && Atomics.load(s.i32, G_STOP) !== 2;
+  let violation = pool.violation ?? barrierViolation ?? watchdog;
+  const quiescent = !violation && Atomics.load(a, G_STOP) !== 2;
   if (quiescent) {
-    const enabled = o.invariants ? new Set(o.invariants) : null;
-    const f = quiescentSweep(s).find((x) => !enabled || enabled.has(x.invariant));
+    const f = sweepFinding();
     if (f) violation = { invariant: f.invariant, message: `at quiescence: ${f.message}`, actor: -1, step: totalSteps(s) };
   }
   if (violation && stoppedBy !== 'watchdog') stoppedBy = 'violation';
   const step = pool.violation?.step ?? 0;
-  const recorded = step > 0 && step <= STEP_LOG_CAP ? Array.from(s.i32.subarray(s.l.scheduleBase, s.l.scheduleBase + step)) : null;
+  const recorded = step > 0 && step <= STEP_LOG_CAP ? Array.from(a.subarray(s.l.scheduleBase, s.l.scheduleBase + step)) : null;
   const opsPerActor = o.ops ?? (finite ? undefined : Infinity);
-  return { violation, stats: collectStats(s, sc), elapsedMs: Date.now() - t0, stoppedBy, quiescent, workers: pool.workers.length, recorded, opsPerActor };
+  const jitterSpins = pool.snapshots.reduce((n, x) => n + x.jitterSpins, 0);
+  return {
+    violation,
+    stats: collectStats(s, sc),
+    elapsedMs: Date.now() - t0,
+    stoppedBy,
+    quiescent,
+    workers: pool.handles.length,
+    recorded,
+    opsPerActor,
+    sweeps,
+    jitterSpins,
+    workerHeapBytes: pool.snapshots.reduce((n, x) => n + x.heapUsedBytes, 0),
+  };
 }
 
 export interface ThreadsReplayResult {
@@ -262,7 +383,8 @@ export async function replayThreads(
     scheduleLength: decisions.length,
     jitter: 0,
   });
-  await pool.finished;
+  while (!pool.allDone()) await sleep(5);
+  await pool.close();
   if (pool.errors.length) throw new Error(`replay on threads failed: ${pool.errors[0]}`);
   let hash = FNV_INIT;
   for (let i = 0; i < decisions.length; i++) hash = fnv(hash, (decisions[i] << 16) | s.i32[s.l.traceBase + i]);

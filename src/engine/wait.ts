@@ -117,6 +117,8 @@ export function describeWait(kind: number, arg: number, s?: Shm): string {
       return `a change of word ${arg}`;
     case Wait.Zero:
       return `word ${arg} to reach 0 (mmu notifier invalidations)`;
+    case Wait.Park:
+      return 'the pause barrier to lift (parked between operations)';
     default:
       return 'nothing';
   }

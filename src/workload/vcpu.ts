@@ -1,7 +1,7 @@
 // A vCPU: the guest program (accesses with a pattern, conversions by hypercall as in
 // private_mem_conversions_test) plus the KVM_RUN loop that faults and hands exits to the VMM.
 // Each vCPU owns a disjoint run of gfns, writes tags into it and checks what it reads back.
-import { count, type ActorCtx, type Gen } from '../engine/ctx.js';
+import { count, opBoundary, type ActorCtx, type Gen } from '../engine/ctx.js';
 import { P } from '../engine/points.js';
 import {
   A_DONE,
@@ -101,7 +101,7 @@ export function* vcpuProgram(ctx: ActorCtx): Gen {
   const n = v.hi - v.lo;
   const initialPrivate = Math.round(n * sc.vcpus.privateFraction);
   if (initialPrivate > 0) yield* guestConvert(ctx, v, v.lo, initialPrivate, true);
-  for (let op = 0; op < ctx.opsLimit && !ctx.stopping(); op++) {
+  for (let op = 0; op < ctx.opsLimit && (yield* opBoundary(ctx)); op++) {
     if (ctx.rng.chance(sc.vcpus.conversionRate)) {
       const len = 1 + ctx.rng.below(Math.min(n, sc.vcpus.conversionMaxPages));
       const start = v.lo + ctx.rng.below(n - len + 1);

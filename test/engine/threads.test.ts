@@ -8,6 +8,8 @@ import { explore } from '../../src/engine/explore.js';
 import { actorDefs } from '../../src/engine/actors.js';
 import type { VariantId } from '../../src/variants.js';
 import { DEFAULT_SCENARIO } from '../helpers.js';
+import { Wait } from '../../src/engine/ctx.js';
+import { A_RETURNED, A_WAIT_KIND, G_IN_PROGRESS, G_INV_LOCK, G_MMU_LOCK, G_SLOTS_LOCK, actorWord } from '../../src/shm/layout.js';
 
 const ACTORS = actorDefs(DEFAULT_SCENARIO).length;
 
@@ -54,6 +56,57 @@ describe('runThreads (free-running)', () => {
     expect(r.quiescent).toBe(true);
     expect(r.stats.total.faults).toBeGreaterThan(0);
     expect(r.elapsedMs).toBeLessThan(8000);
+  });
+});
+
+describe('pause barriers (a full sweep on a quiescent state, mid-run)', () => {
+  it('every actor parks between operations: no lock held, no invalidation open, and the sweeps stay clean', async () => {
+    const seen: string[] = [];
+    const r = await runThreads(DEFAULT_SCENARIO, {
+      seed: 3,
+      variant: null,
+      durationMs: 1500,
+      jitter: 2,
+      sweepEveryMs: 50,
+      onBarrier: (s) => {
+        const a = s.i32;
+        const held = [G_MMU_LOCK, G_INV_LOCK, G_SLOTS_LOCK].filter((w) => Atomics.load(a, w) !== 0);
+        if (held.length) seen.push(`lock words ${held} held`);
+        if (Atomics.load(a, G_IN_PROGRESS) !== 0) seen.push('in_progress open');
+        actorDefs(DEFAULT_SCENARIO).forEach((d, id) => {
+          const kind = Atomics.load(a, actorWord(s.l, id, A_WAIT_KIND));
+          const parked = kind === Wait.Park || Atomics.load(a, actorWord(s.l, id, A_RETURNED)) === 1;
+          if (d.kind !== 'vmm' && !parked) seen.push(`${d.name} not parked (wait ${kind})`);
+        });
+      },
+    });
+    expect(seen).toEqual([]);
+    expect(r.violation).toBeNull();
+    expect(r.sweeps.done).toBeGreaterThan(3);
+    expect(r.quiescent).toBe(true);
+    expect(r.jitterSpins).toBeGreaterThan(0);
+  });
+
+  it('a barrier sweep that finds a broken state stops the run there, long before its duration', async () => {
+    const r = await runThreads(DEFAULT_SCENARIO, {
+      seed: 3,
+      variant: null,
+      durationMs: 30_000,
+      sweepEveryMs: 100,
+      // an invalidation left open behind everyone's back: only a sweep can see it
+      onBarrier: (s) => Atomics.add(s.i32, G_IN_PROGRESS, 1),
+    });
+    expect(r.violation?.invariant).toBe('I4');
+    expect(r.violation?.message).toMatch(/^at a pause barrier .*mmu_invalidate_in_progress is 1 at quiescence/);
+    expect(r.stoppedBy).toBe('violation');
+    expect(r.sweeps.done).toBe(1);
+    expect(r.elapsedMs).toBeLessThan(10_000);
+  });
+
+  it('--sweep-every 0: no barrier, the final sweep only', async () => {
+    const r = await runThreads(DEFAULT_SCENARIO, { seed: 3, variant: null, durationMs: 400, sweepEveryMs: 0, onBarrier: () => expect.fail('no barrier expected') });
+    expect(r.sweeps).toMatchObject({ everyMs: 0, done: 0, skipped: 0 });
+    expect(r.quiescent).toBe(true);
   });
 });
 
