@@ -6,7 +6,7 @@
 import { parentPort } from 'node:worker_threads';
 import * as Comlink from 'comlink';
 import { actorDefs, makeCtx, type ActorDef } from '../src/engine/actors.js';
-import { Wait, type ActorCtx, type Gen, type Violation } from '../src/engine/ctx.js';
+import { addUs, Wait, type ActorCtx, type Gen, type Violation } from '../src/engine/ctx.js';
 import { canProceed, proceed, waitBlocking } from '../src/engine/wait.js';
 import { invariantIndex, type InvariantId } from '../src/check/invariant-ids.js';
 import { attachShm, type Shm } from '../src/shm/state.js';
@@ -21,6 +21,8 @@ import type { ActorApi, ActorRunState, ActorSnapshot, WorkerInput } from '../src
 // PRNG, so the actor's workload choices are the same with or without it.
 const JITTER_CHANCE = [0, 0.05, 0.2, 0.5];
 const JITTER_SPINS = [0, 200, 800, 3200];
+/** mmu_lock acquisitions are timed, by mode, whichever lock build the scenario uses */
+const MMU_MODE: Record<number, number> = { [Wait.Read]: Wait.Read, [Wait.BrRead]: Wait.Read, [Wait.Write]: Wait.Write, [Wait.BrWrite]: Wait.Write };
 
 class Actor {
   private readonly s: Shm;
@@ -143,14 +145,15 @@ class Actor {
       }
       if (ctx.wait !== Wait.None) {
         this.publishWait();
-        const mmu = ctx.waitArg === G_MMU_LOCK && (ctx.wait === Wait.Read || ctx.wait === Wait.Write) ? ctx.wait : 0;
+        const mmu = ctx.waitArg === G_MMU_LOCK ? MMU_MODE[ctx.wait] : 0;
         const t = mmu ? performance.now() : 0;
-        waitBlocking(s, ctx, aborting);
+        const contended = waitBlocking(s, ctx, aborting);
         if (mmu) {
           ctx.mmuLockedAt = performance.now();
           const [n, waitUs] = mmu === Wait.Read ? [C.mmuReadAcquires, C.mmuReadWaitUs] : [C.mmuWriteAcquires, C.mmuWriteWaitUs];
           a[ctx.base + n]++;
-          a[ctx.base + waitUs] += Math.round((ctx.mmuLockedAt - t) * 1000);
+          addUs(ctx, waitUs, (ctx.mmuLockedAt - t) * 1000);
+          if (contended) a[ctx.base + C.mmuReadContended] += contended;
         }
         Atomics.store(a, ctx.base + A_WAIT_KIND, 0);
       }

@@ -34,6 +34,20 @@ export const SCALE_OPT: OptSpec = {
   value: 'F',
   help: `size of a scalable built-in (${Object.keys(SCALABLE_SCENARIOS).join(', ')}) as a fraction of its full size (default 1)`,
 };
+export const MMU_LOCK_OPT: OptSpec = {
+  name: 'mmu-lock',
+  kind: 'string',
+  choices: ['rwlock', 'percpu'],
+  value: 'rwlock|percpu',
+  help: "how mmu_lock is built: the kernel's one reader/writer lock (default: the scenario's, normally rwlock), or a big-reader lock with a slot per actor (no shared cache line on the read side)",
+};
+export const VCPU_GFNS_OPT: OptSpec = {
+  name: 'vcpu-gfns',
+  kind: 'string',
+  choices: ['own', 'shared'],
+  value: 'own|shared',
+  help: "own: each vCPU faults on its own slice of the gfns (data checked against its writes); shared: every vCPU on every gfn (default: the scenario's, normally own)",
+};
 export const JSON_OPT: OptSpec = { name: 'json', kind: 'bool', help: 'print one JSON document instead of the report' };
 
 /** --variant, else the scenario's own `variant`, else none. */
@@ -85,13 +99,19 @@ export interface Io {
   err: (s: string) => void;
 }
 
-/** --scenario plus --scale: a built-in, a file, or a scalable built-in at a size. */
+/** --scenario plus --scale: a built-in, a file, or a scalable built-in at a size; then --mmu-lock and --vcpu-gfns. */
 export function scenarioFrom(cmd: string, opts: Record<string, unknown>): Scenario {
   const name = String(opts.scenario);
-  if (opts.scale === undefined) return loadScenario(name);
-  const make = SCALABLE_SCENARIOS[name];
-  if (!make) throw new UsageError(`gmemsim ${cmd}: --scale applies to a scalable built-in (${Object.keys(SCALABLE_SCENARIOS).join(', ')}), not to "${name}"`);
-  return make(Number(opts.scale));
+  let sc: Scenario;
+  if (opts.scale === undefined) sc = loadScenario(name);
+  else {
+    const make = SCALABLE_SCENARIOS[name];
+    if (!make) throw new UsageError(`gmemsim ${cmd}: --scale applies to a scalable built-in (${Object.keys(SCALABLE_SCENARIOS).join(', ')}), not to "${name}"`);
+    sc = make(Number(opts.scale));
+  }
+  if (opts['mmu-lock'] !== undefined) sc = validateScenario({ mmuLock: opts['mmu-lock'] }, sc);
+  if (opts['vcpu-gfns'] !== undefined) sc = validateScenario({ vcpus: { gfns: opts['vcpu-gfns'] } }, sc);
+  return sc;
 }
 
 /** --vcpus N: the scenario with N vCPUs (validated: each needs a page of its own). */

@@ -6,11 +6,13 @@ import { telemetryJson, telemetryText } from '../report/telemetry.js';
 import type { Scenario } from '../scenario/types.js';
 import type { VariantInfo } from '../variants.js';
 import { helpText, parseArgs, type OptSpec } from './args.js';
-import { INVARIANTS_OPT, JSON_OPT, SCALE_OPT, SCENARIO_OPT, SEED_OPT, VARIANT_OPT, progressLine, scenarioFrom, resolveInvariants, resolveVariant, variantFor, variantLabel, type Io } from './common.js';
+import { INVARIANTS_OPT, JSON_OPT, MMU_LOCK_OPT, SCALE_OPT, VCPU_GFNS_OPT, SCENARIO_OPT, SEED_OPT, VARIANT_OPT, progressLine, scenarioFrom, resolveInvariants, resolveVariant, variantFor, variantLabel, type Io } from './common.js';
 
 const OPTS: OptSpec[] = [
   SCENARIO_OPT,
   SCALE_OPT,
+  MMU_LOCK_OPT,
+  VCPU_GFNS_OPT,
   { name: 'schedules', kind: 'int', min: 1, max: 1e9, value: 'N', help: 'schedules to try', default: 1000 },
   SEED_OPT,
   VARIANT_OPT,

@@ -9,12 +9,14 @@ import type { Scenario } from '../scenario/types.js';
 import type { VariantInfo } from '../variants.js';
 import type { InvariantId } from '../check/invariant-ids.js';
 import { helpText, parseArgs, type OptSpec } from './args.js';
-import { INVARIANTS_OPT, JSON_OPT, SCALE_OPT, SCENARIO_OPT, SEED_OPT, VARIANT_OPT, progressLine, scenarioFrom, withVcpus, resolveInvariants, resolveVariant, variantFor, variantLabel, type Io } from './common.js';
+import { INVARIANTS_OPT, JSON_OPT, MMU_LOCK_OPT, SCALE_OPT, VCPU_GFNS_OPT, SCENARIO_OPT, SEED_OPT, VARIANT_OPT, progressLine, scenarioFrom, withVcpus, resolveInvariants, resolveVariant, variantFor, variantLabel, type Io } from './common.js';
 import { exploreJson, exploreReport, findingJson } from './explore.js';
 
 const OPTS: OptSpec[] = [
   SCENARIO_OPT,
   SCALE_OPT,
+  MMU_LOCK_OPT,
+  VCPU_GFNS_OPT,
   { name: 'engine', kind: 'string', choices: ['threads', 'sim'], value: 'threads|sim', help: 'threads: one worker thread per actor; sim: deterministic schedules on one thread', default: 'threads' },
   { name: 'duration', kind: 'int', min: 1, max: 86_400_000, value: 'MS', help: 'how long to run', default: 3000 },
   { name: 'ops', kind: 'int', min: 1, max: 1e9, value: 'N', help: 'threads: operations per actor instead of a duration' },

@@ -67,6 +67,7 @@ export function makeCtx(def: ActorDef, id: number, o: CtxOptions): ActorCtx {
     pauseMs: pauseFor(def.kind, o.pauseMs ?? 0),
     numa: numaCtxFor(o.sc, def.kind, def.index, o.s.sab),
     mmuLockedAt: -1,
+    usAcc: new Map(),
   };
   return ctx;
 }

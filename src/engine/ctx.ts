@@ -26,8 +26,10 @@ export const Wait = {
   NotEqual: 6, // waitArg: word, waitArg2: value; proceed once the word differs
   Zero: 7, // waitArg: word; proceed once it is 0
   Park: 8, // threads engine: parked at an operation boundary until the pause barrier lifts
+  BrRead: 9, // waitArg: big-reader lock word (mmu_lock, --mmu-lock percpu); the slot is the actor's
+  BrWrite: 10, // waitArg: big-reader lock word
 } as const;
-export const WAIT_NAMES = ['none', 'mutex', 'read-lock', 'write-lock', 'folio-lock', 'srcu-grace-period', 'condition', 'counter-zero', 'parked'];
+export const WAIT_NAMES = ['none', 'mutex', 'read-lock', 'write-lock', 'folio-lock', 'srcu-grace-period', 'condition', 'counter-zero', 'parked', 'read-lock', 'write-lock'];
 
 export type ActorKind = 'vcpu' | 'vmm' | 'converter' | 'puncher' | 'slot-churn';
 
@@ -69,11 +71,20 @@ export interface ActorCtx {
   numa: NumaCtx | null;
   /** threads engine: when this actor took mmu_lock (performance.now()); -1 when not timing */
   mmuLockedAt: number;
+  /** threads engine: exact microsecond totals behind the integer counters, by counter index (sub-µs acquisitions add up) */
+  usAcc: Map<number, number>;
 }
 
 export function count(ctx: ActorCtx, c: CounterName, n = 1): void {
   // Only this actor writes its own counters; readers tolerate a torn view.
   ctx.s.i32[ctx.base + C[c]] += n;
+}
+
+/** Add microseconds to a time counter, keeping the fraction (one acquisition often takes well under 1 µs). */
+export function addUs(ctx: ActorCtx, counter: number, us: number): void {
+  const acc = (ctx.usAcc.get(counter) ?? 0) + us;
+  ctx.usAcc.set(counter, acc);
+  ctx.s.i32[ctx.base + counter] = Math.floor(acc);
 }
 
 export function actorBase(s: Shm, id: number): number {

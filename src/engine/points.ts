@@ -54,6 +54,8 @@ export const POINT_NAMES = [
   'vmm-serve',
   // threads engine only: an actor parked at an operation boundary for the pause barrier
   'park',
+  // shared gfns: a vCPU waits for vCPU 0's initial conversion
+  'init-wait',
 ] as const;
 
 export type PointName = (typeof POINT_NAMES)[number];

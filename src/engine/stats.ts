@@ -53,6 +53,10 @@ export interface Stats {
   /** faulting guest accesses by retries needed, log2 buckets (see A_RETRY_HIST), all vCPUs */
   retryHist: number[];
   retryMax: number;
+  /** how mmu_lock was built (Scenario.mmuLock) */
+  mmuLock: 'rwlock' | 'percpu';
+  /** Scenario.starvationRetries: an access retried more often than this is a starvation episode */
+  starvationRetries: number;
 }
 
 export function zeroCounters(): Counters {
@@ -76,7 +80,7 @@ export function collectStats(s: Shm, sc: Scenario): Stats {
     for (let b = 0; b < RETRY_HIST_BUCKETS; b++) retryHist[b] += Atomics.load(s.i32, actorWord(s.l, id, A_RETRY_HIST + b));
     retryMax = Math.max(retryMax, Atomics.load(s.i32, actorWord(s.l, id, A_RETRY_MAX)));
   }
-  return { total, actors, nodes: nodeStats(s, actors), retryHist, retryMax };
+  return { total, actors, nodes: nodeStats(s, actors), retryHist, retryMax, mmuLock: s.l.mmuLock, starvationRetries: sc.starvationRetries };
 }
 
 function nodeStats(s: Shm, actors: ActorStats[]): NodeStats[] {
@@ -102,10 +106,12 @@ export function addStats(a: Stats, b: Stats): void {
   a.nodes = b.nodes;
   b.retryHist.forEach((n, i) => (a.retryHist[i] = (a.retryHist[i] ?? 0) + n));
   a.retryMax = Math.max(a.retryMax, b.retryMax);
+  a.mmuLock = b.mmuLock;
+  a.starvationRetries = b.starvationRetries;
   b.actors.forEach((x, i) => {
     if (!a.actors[i]) a.actors[i] = { name: x.name, kind: x.kind, counters: zeroCounters() };
     for (const c of COUNTERS) a.actors[i].counters[c] += x.counters[c];
   });
 }
 
-export const emptyStats = (): Stats => ({ total: zeroCounters(), actors: [], nodes: [], retryHist: new Array<number>(RETRY_HIST_BUCKETS).fill(0), retryMax: 0 });
+export const emptyStats = (): Stats => ({ total: zeroCounters(), actors: [], nodes: [], retryHist: new Array<number>(RETRY_HIST_BUCKETS).fill(0), retryMax: 0, mmuLock: 'rwlock', starvationRetries: 0 });

@@ -4,6 +4,12 @@ import { Wait, WAIT_NAMES, type ActorCtx } from './ctx.js';
 import { PF_LOCKED } from '../shm/layout.js';
 import type { Shm } from '../shm/state.js';
 import {
+  brCanRead,
+  brCanWrite,
+  brReadLock,
+  brTryRead,
+  brTryWrite,
+  brWriteLock,
   bitCanLock,
   bitLock,
   bitTryLock,
@@ -19,7 +25,7 @@ import {
   StopError,
 } from '../sync/locks.js';
 import { srcuGracePeriodDone } from '../sync/srcu.js';
-import { ACTOR_WORDS, A_MB_STATE, A_SLEEP, G_INV_LOCK, G_MB_DOORBELL, G_MMU_LOCK, G_SLOTS_LOCK } from '../shm/layout.js';
+import { ACTOR_WORDS, A_MMU_READER, A_MB_STATE, A_SLEEP, G_INV_LOCK, G_MB_DOORBELL, G_MMU_LOCK, G_SLOTS_LOCK } from '../shm/layout.js';
 
 export function canProceed(s: Shm, ctx: ActorCtx): boolean {
   const a = s.i32;
@@ -40,6 +46,10 @@ export function canProceed(s: Shm, ctx: ActorCtx): boolean {
       return Atomics.load(a, ctx.waitArg) !== ctx.waitArg2;
     case Wait.Zero:
       return Atomics.load(a, ctx.waitArg) === 0;
+    case Wait.BrRead:
+      return brCanRead(a, ctx.waitArg);
+    case Wait.BrWrite:
+      return brCanWrite(a, ctx.waitArg, ...readerSlots(s));
     default:
       throw new Error(`unknown wait kind ${ctx.wait}`);
   }
@@ -62,14 +72,27 @@ export function proceed(s: Shm, ctx: ActorCtx): void {
     case Wait.Folio:
       ok = bitTryLock(a, ctx.waitArg, PF_LOCKED);
       break;
+    case Wait.BrRead:
+      ok = brTryRead(a, ctx.waitArg, ctx.base + A_MMU_READER);
+      break;
+    case Wait.BrWrite:
+      ok = brTryWrite(a, ctx.waitArg, ...readerSlots(s));
+      break;
   }
   if (!ok) throw new Error(`${ctx.name}: ${WAIT_NAMES[ctx.wait]} could not be taken`);
   ctx.wait = Wait.None;
 }
 
-/** Threads engine: block until the wait is satisfied (throws StopError if the run is stopped meanwhile). */
-export function waitBlocking(s: Shm, ctx: ActorCtx, stop: () => boolean): void {
+/** Every actor's big-reader slot: first word, count, stride. */
+const readerSlots = (s: Shm): [number, number, number] => [s.l.actorBase + A_MMU_READER, s.l.nActors, ACTOR_WORDS];
+
+/**
+ * Threads engine: block until the wait is satisfied (throws StopError if the run is stopped
+ * meanwhile). Returns, for a read lock, the acquisition's contention (see C.mmuReadContended).
+ */
+export function waitBlocking(s: Shm, ctx: ActorCtx, stop: () => boolean): number {
   const a = s.i32;
+  let contended = 0;
   switch (ctx.wait) {
     case Wait.None:
       break;
@@ -77,7 +100,13 @@ export function waitBlocking(s: Shm, ctx: ActorCtx, stop: () => boolean): void {
       mutexLock(a, ctx.waitArg, stop);
       break;
     case Wait.Read:
-      rwReadLock(a, ctx.waitArg, stop);
+      contended = rwReadLock(a, ctx.waitArg, stop);
+      break;
+    case Wait.BrRead:
+      contended = brReadLock(a, ctx.waitArg, ctx.base + A_MMU_READER, stop);
+      break;
+    case Wait.BrWrite:
+      brWriteLock(a, ctx.waitArg, ...readerSlots(s), stop);
       break;
     case Wait.Write:
       rwWriteLock(a, ctx.waitArg, stop);
@@ -94,6 +123,7 @@ export function waitBlocking(s: Shm, ctx: ActorCtx, stop: () => boolean): void {
       }
   }
   ctx.wait = Wait.None;
+  return contended;
 }
 
 const LOCK_NAMES: Record<number, string> = { [G_MMU_LOCK]: 'mmu_lock', [G_INV_LOCK]: 'filemap invalidate_lock', [G_SLOTS_LOCK]: 'slots_lock' };
@@ -104,6 +134,8 @@ export function describeWait(kind: number, arg: number, s?: Shm): string {
     case Wait.Mutex:
     case Wait.Read:
     case Wait.Write:
+    case Wait.BrRead:
+    case Wait.BrWrite:
       return `${WAIT_NAMES[kind]} on ${LOCK_NAMES[arg] ?? `word ${arg}`}`;
     case Wait.Folio:
       return `folio lock (flags word ${arg})`;

@@ -53,8 +53,17 @@ export function telemetryJson(st: Stats) {
       histogram: st.retryHist.map((count, b) => ({ retries: bucketLabel(b), count })).filter((x) => x.count > 0),
     },
     mmuLock: {
+      build: st.mmuLock,
       read: lockMode(t.mmuReadAcquires, t.mmuReadWaitUs, t.mmuReadHoldUs),
       write: lockMode(t.mmuWriteAcquires, t.mmuWriteWaitUs, t.mmuWriteHoldUs),
+      // the shared line's cost: rwlock, reader-count CASes lost to another CPU; percpu, backoffs from a writer
+      readContended: t.mmuReadContended,
+      readContendedPer1k: t.mmuReadAcquires ? Math.round((t.mmuReadContended * 1e6) / t.mmuReadAcquires) / 1000 : 0,
+    },
+    starvation: {
+      threshold: st.starvationRetries,
+      episodes: t.starvedAccesses,
+      longestRetries: st.retryMax,
     },
     outcomes: {
       FIXED: t.outFixed,
@@ -93,10 +102,17 @@ export function telemetryText(st: Stats): string {
       `under mmu_lock ${fmt(r.underMmuLock.gfnInRange)} in range + ${fmt(r.underMmuLock.seqMoved)} seq moved; invalid memslot ${fmt(r.invalidMemslot)}`,
     `  retries per faulting access (${fmt(d.faultingAccesses)}): p50 ${p50 < 0 ? '-' : bucketLabel(p50)}, p99 ${p99 < 0 ? '-' : bucketLabel(p99)}, max ${fmt(d.max)}` +
       (d.histogram.length ? `; histogram ${d.histogram.map((h) => `${h.retries}:${fmt(h.count)}`).join(' ')}` : ''),
-    j.mmuLock.read.acquires + j.mmuLock.write.acquires > 0
-      ? `  mmu_lock (threads): read ${fmt(j.mmuLock.read.acquires)} acquisitions, mean wait ${j.mmuLock.read.meanWaitUs} us, hold ${j.mmuLock.read.meanHoldUs} us; ` +
-        `write ${fmt(j.mmuLock.write.acquires)}, mean wait ${j.mmuLock.write.meanWaitUs} us, hold ${j.mmuLock.write.meanHoldUs} us`
-      : '  mmu_lock wait/hold times: measured on worker threads only (there is no time under sim)',
+    ...(j.mmuLock.read.acquires + j.mmuLock.write.acquires > 0
+      ? [
+          `  mmu_lock (threads, ${j.mmuLock.build}): read ${fmt(j.mmuLock.read.acquires)} acquisitions, mean wait ${j.mmuLock.read.meanWaitUs} us, hold ${j.mmuLock.read.meanHoldUs} us; ` +
+            `write ${fmt(j.mmuLock.write.acquires)}, mean wait ${j.mmuLock.write.meanWaitUs} us, hold ${j.mmuLock.write.meanHoldUs} us`,
+          j.mmuLock.build === 'rwlock'
+            ? `  mmu_lock's shared line: ${fmt(j.mmuLock.readContended)} read acquisitions lost a CAS on the reader count to another CPU (${j.mmuLock.readContendedPer1k} per 1,000; --mmu-lock percpu has none)`
+            : `  mmu_lock big-reader slots: no shared line on the read side; ${fmt(j.mmuLock.readContended)} reader backoffs from a writer (${j.mmuLock.readContendedPer1k} per 1,000)`,
+        ]
+      : [`  mmu_lock (${j.mmuLock.build}) wait/hold times: measured on worker threads only (there is no time under sim)`]),
+    `  starvation episodes (a faulting access retried more than ${fmt(j.starvation.threshold)} times): ${fmt(j.starvation.episodes)}; longest ${fmt(j.starvation.longestRetries)} retries` +
+      ' (with no writer at work to explain it, that is the STARVATION violation)',
     `  fault outcomes (${fmt(faults)} faults):`,
     ...rows.map(([name, n, grade, what]) => `    ${name.padEnd(24)} ${fmt(n).padStart(w)}  ${pct(n).padStart(6)}  ${grade.padEnd(11)}  ${what}`),
   ].join('\n');

@@ -25,6 +25,7 @@ export const DEFAULT_SCENARIO: Scenario = {
     conversionRate: 0.15,
     conversionMaxPages: 4,
     fallocateOnConversion: true,
+    gfns: 'own',
   },
   converter: { count: 1, ops: 3, maxPages: 8 },
   puncher: { count: 1, ops: 3, maxPages: 8 },
@@ -32,6 +33,7 @@ export const DEFAULT_SCENARIO: Scenario = {
   starvationRetries: 500,
   maxSteps: 20000,
   stopWhen: 'duration',
+  mmuLock: 'rwlock',
   variant: null,
   // Two nodes; the file's first half interleaves over both, the second half (memslot 1's) is bound
   // to node 1. Which node a page comes from never changes the protocol's control flow.

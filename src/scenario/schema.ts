@@ -100,6 +100,7 @@ const VCPUS: Shape<VcpuSpec> = {
   conversionRate: fraction,
   conversionMaxPages: int(1),
   fallocateOnConversion: bool,
+  gfns: oneOf('own', 'shared'),
 };
 
 const BACKGROUND: Shape<BackgroundSpec> = { count: int(0, 16), ops: int(0, MAX_OPS), maxPages: int(1) };
@@ -163,6 +164,7 @@ const SCENARIO: Shape<Scenario> = {
   starvationRetries: int(1),
   maxSteps: int(100),
   stopWhen: oneOf('duration', 'ops'),
+  mmuLock: oneOf('rwlock', 'percpu'),
   numa: (v, path, base) => (v === null ? null : numaSpec(v, path, base ?? undefined)),
   variant: (v, path) => {
     if (v === null) return null;

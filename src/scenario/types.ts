@@ -37,6 +37,13 @@ export interface VcpuSpec {
   conversionMaxPages: number;
   /** The VMM also fallocates (to private) / punches (to shared) on a guest conversion, as with the selftest's DO_FALLOCATE. */
   fallocateOnConversion: boolean;
+  /**
+   * `own`: each vCPU accesses its own slice of the gfns (the data check knows every write to it).
+   * `shared`: every vCPU accesses every gfn (faults on the same pages contend); vCPU 0 does the
+   * initial conversion while the others wait, and reads are not checked against the vCPU's own
+   * writes (another vCPU may have written since); the zero-after-punch check (I7) still applies.
+   */
+  gfns: 'own' | 'shared';
 }
 
 export interface BackgroundSpec {
@@ -112,6 +119,12 @@ export interface Scenario {
   maxSteps: number;
   /** threads engine: `duration` runs until --duration; `ops` until every actor has done its ops (a finite workload) */
   stopWhen: 'duration' | 'ops';
+  /**
+   * How mmu_lock is built. `rwlock` (the kernel's: one reader/writer lock, every reader does an
+   * atomic on its one shared cache line); `percpu`: a big-reader lock (a reader slot per actor on
+   * the actor's own line, a writer drains them), same semantics, no shared line on the read side.
+   */
+  mmuLock: 'rwlock' | 'percpu';
   /** NUMA topology and memory policy; null = one node holding the whole pfnPool */
   numa: NumaSpec | null;
   /** a bug-injection variant (id or name) this scenario is built to show; --variant overrides it */

@@ -52,6 +52,10 @@ export const COUNTERS = [
   'mmuWriteAcquires',
   'mmuWriteWaitUs',
   'mmuWriteHoldUs',
+  // the cost of mmu_lock's shared line: read acquisitions that lost a race on the reader count
+  // (another CPU changed the line between load and CAS), or, big-reader, backed off from a writer
+  'mmuReadContended',
+  'starvedAccesses', // guest accesses that retried more than Scenario.starvationRetries times (explained or not)
 ] as const;
 export type CounterName = (typeof COUNTERS)[number];
 export const C: { [K in CounterName]: number } = Object.fromEntries(COUNTERS.map((n, i) => [n, i])) as never;
@@ -75,8 +79,12 @@ export const A_RETURNED = 59; // the actor's program returned (set by the engine
 export const A_RETRY_HIST = 60;
 export const RETRY_HIST_BUCKETS = 16;
 export const A_RETRY_MAX = A_RETRY_HIST + RETRY_HIST_BUCKETS; // the most retries one access needed
+/** mmu_lock as a big-reader lock (--mmu-lock percpu): this actor's reader slot, alone on the actor's last line */
+export const A_MMU_READER = 80;
+/** vCPU 0 with shared gfns: 1 once its initial conversion is done (the other vCPUs wait for it) */
+export const A_READY = 81;
 // The counters come first; the words above must not overlap them, nor run past the actor's lines.
-if (COUNTERS.length > A_SRCU || A_RETRY_MAX >= ACTOR_WORDS) throw new Error('layout: per-actor words overlap');
+if (COUNTERS.length > A_SRCU || A_RETRY_MAX >= A_MMU_READER || A_READY >= ACTOR_WORDS) throw new Error('layout: per-actor words overlap');
 export const MB_PRIVATE = 1;
 export const MB_HYPERCALL = 2;
 export const MB_FALLOCATE = 4;
@@ -210,6 +218,8 @@ export interface LayoutConfig {
   nPfns: number;
   nActors: number;
   nNodes: number;
+  /** mmu_lock's build (Scenario.mmuLock) */
+  mmuLock: 'rwlock' | 'percpu';
   /** words reserved for a recorded schedule (threads replay); 0 when unused */
   scheduleWords: number;
 }

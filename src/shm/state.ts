@@ -56,6 +56,7 @@ export function layoutConfigFor(sc: Scenario, scheduleWords = 0): LayoutConfig {
     nPfns: sc.pfnPool,
     nActors: actorCount(sc),
     nNodes: sc.numa ? sc.numa.nodes.length : 1,
+    mmuLock: sc.mmuLock,
     scheduleWords,
   };
 }

@@ -23,11 +23,14 @@ export function rwTryWrite(a: Int32Array, w: number): boolean {
   return (s & ~PENDING) === 0 && Atomics.compareExchange(a, w, s, WRITER) === s;
 }
 
-export function rwReadLock(a: Int32Array, w: number, stop?: () => boolean): void {
+/** Returns the CASes lost to another CPU on the reader count: the shared line's cost. */
+export function rwReadLock(a: Int32Array, w: number, stop?: () => boolean): number {
+  let lost = 0;
   for (let i = 0; ; i++) {
     const s = Atomics.load(a, w);
     if ((s & (WRITER | PENDING)) === 0) {
-      if (Atomics.compareExchange(a, w, s, s + 1) === s) return;
+      if (Atomics.compareExchange(a, w, s, s + 1) === s) return lost;
+      lost++;
       continue;
     }
     if (i >= SPINS) {
@@ -69,6 +72,91 @@ export function rwWriteUnlock(a: Int32Array, w: number): void {
 
 export const rwReaders = (a: Int32Array, w: number) => Atomics.load(a, w) & READERS;
 export const rwWriter = (a: Int32Array, w: number) => (Atomics.load(a, w) & WRITER) !== 0;
+
+// ---- big-reader lock (mmu_lock with --mmu-lock percpu, like percpu_rw_semaphore) ----
+// The lock word holds only the writer; each reader has a slot on its own line (slot words
+// first + k*stride, k < n). A reader publishes its slot, then checks for a writer; a writer
+// takes the word, then waits for every slot to drain. Both orders are seq_cst Atomics, so one of
+// the two always sees the other (Dekker). Readers write only their own line.
+
+export const brCanRead = (a: Int32Array, w: number) => Atomics.load(a, w) === 0;
+
+export function brCanWrite(a: Int32Array, w: number, first: number, n: number, stride: number): boolean {
+  if (Atomics.load(a, w) !== 0) return false;
+  for (let k = 0; k < n; k++) if (Atomics.load(a, first + k * stride) !== 0) return false;
+  return true;
+}
+
+export function brTryRead(a: Int32Array, w: number, slot: number): boolean {
+  if (Atomics.load(a, w) !== 0) return false;
+  Atomics.store(a, slot, 1);
+  if (Atomics.load(a, w) === 0) return true;
+  brReadUnlock(a, w, slot);
+  return false;
+}
+
+export function brTryWrite(a: Int32Array, w: number, first: number, n: number, stride: number): boolean {
+  if (!brCanWrite(a, w, first, n, stride) || Atomics.compareExchange(a, w, 0, WRITER) !== 0) return false;
+  for (let k = 0; k < n; k++) {
+    if (Atomics.load(a, first + k * stride) !== 0) {
+      brWriteUnlock(a, w);
+      return false;
+    }
+  }
+  return true;
+}
+
+/** Returns how often the reader backed off from a writer. */
+export function brReadLock(a: Int32Array, w: number, slot: number, stop?: () => boolean): number {
+  let backoffs = 0;
+  for (let i = 0; ; i++) {
+    if (Atomics.load(a, w) === 0) {
+      Atomics.store(a, slot, 1);
+      if (Atomics.load(a, w) === 0) return backoffs;
+      brReadUnlock(a, w, slot); // a writer came in between: let it drain us
+      backoffs++;
+    }
+    if (i >= SPINS) {
+      Atomics.add(a, w + 1, 1);
+      Atomics.wait(a, w, WRITER, 50);
+      Atomics.sub(a, w + 1, 1);
+      if (stop?.()) throw new StopError();
+    }
+  }
+}
+
+export function brWriteLock(a: Int32Array, w: number, first: number, n: number, stride: number, stop?: () => boolean): void {
+  for (let i = 0; Atomics.compareExchange(a, w, 0, WRITER) !== 0; i++) {
+    if (i >= SPINS) {
+      Atomics.add(a, w + 1, 1);
+      Atomics.wait(a, w, WRITER, 50);
+      Atomics.sub(a, w + 1, 1);
+      if (stop?.()) throw new StopError();
+    }
+  }
+  // New readers now back off; wait out the ones inside.
+  for (let k = 0; k < n; k++) {
+    const slot = first + k * stride;
+    for (let i = 0; Atomics.load(a, slot) !== 0; i++) {
+      if (i < SPINS) continue;
+      Atomics.wait(a, slot, 1, 50);
+      if (stop?.()) {
+        brWriteUnlock(a, w);
+        throw new StopError();
+      }
+    }
+  }
+}
+
+export function brReadUnlock(a: Int32Array, w: number, slot: number): void {
+  Atomics.store(a, slot, 0);
+  if (Atomics.load(a, w) !== 0) Atomics.notify(a, slot); // a writer may sleep on the slot
+}
+
+export function brWriteUnlock(a: Int32Array, w: number): void {
+  Atomics.store(a, w, 0);
+  if (Atomics.load(a, w + 1) !== 0) Atomics.notify(a, w);
+}
 
 // ---- mutex (slots_lock) ----
 

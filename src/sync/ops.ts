@@ -1,9 +1,9 @@
 // Lock operations as yield points. Acquire yields (the engine completes the wait before the
 // actor resumes); release never blocks and does not yield.
-import { Wait, type ActorCtx, type Gen } from '../engine/ctx.js';
+import { addUs, Wait, type ActorCtx, type Gen } from '../engine/ctx.js';
 import { P } from '../engine/points.js';
-import { C, G_INV_LOCK, G_MMU_LOCK, G_SLOTS_LOCK, PF_LOCKED, P_FLAGS, pfnWord } from '../shm/layout.js';
-import { bitUnlock, mutexUnlock, rwReadUnlock, rwWriteUnlock } from './locks.js';
+import { A_MMU_READER, C, G_INV_LOCK, G_MMU_LOCK, G_SLOTS_LOCK, PF_LOCKED, P_FLAGS, pfnWord } from '../shm/layout.js';
+import { bitUnlock, brReadUnlock, brWriteUnlock, mutexUnlock, rwReadUnlock, rwWriteUnlock } from './locks.js';
 
 function* block(ctx: ActorCtx, kind: number, arg: number, point: number, arg2 = 0): Gen {
   ctx.wait = kind;
@@ -12,22 +12,25 @@ function* block(ctx: ActorCtx, kind: number, arg: number, point: number, arg2 = 
   yield point;
 }
 
-// read_lock(&kvm->mmu_lock) / write_lock(&kvm->mmu_lock)
-export const mmuReadLock = (ctx: ActorCtx) => block(ctx, Wait.Read, G_MMU_LOCK, P['mmu_lock:read']);
+// read_lock(&kvm->mmu_lock) / write_lock(&kvm->mmu_lock), on the lock the scenario builds (Scenario.mmuLock)
+const percpu = (ctx: ActorCtx) => ctx.s.l.mmuLock === 'percpu';
+export const mmuReadLock = (ctx: ActorCtx) => block(ctx, percpu(ctx) ? Wait.BrRead : Wait.Read, G_MMU_LOCK, P['mmu_lock:read']);
 export const mmuReadUnlock = (ctx: ActorCtx) => {
   noteMmuHold(ctx, C.mmuReadHoldUs);
-  rwReadUnlock(ctx.s.i32, G_MMU_LOCK);
+  if (percpu(ctx)) brReadUnlock(ctx.s.i32, G_MMU_LOCK, ctx.base + A_MMU_READER);
+  else rwReadUnlock(ctx.s.i32, G_MMU_LOCK);
 };
-export const mmuWriteLock = (ctx: ActorCtx) => block(ctx, Wait.Write, G_MMU_LOCK, P['mmu_lock:write']);
+export const mmuWriteLock = (ctx: ActorCtx) => block(ctx, percpu(ctx) ? Wait.BrWrite : Wait.Write, G_MMU_LOCK, P['mmu_lock:write']);
 export const mmuWriteUnlock = (ctx: ActorCtx) => {
   noteMmuHold(ctx, C.mmuWriteHoldUs);
-  rwWriteUnlock(ctx.s.i32, G_MMU_LOCK);
+  if (percpu(ctx)) brWriteUnlock(ctx.s.i32, G_MMU_LOCK);
+  else rwWriteUnlock(ctx.s.i32, G_MMU_LOCK);
 };
 
 /** Threads engine: add the time since mmu_lock was taken to this actor's hold time. */
 function noteMmuHold(ctx: ActorCtx, counter: number): void {
   if (ctx.mmuLockedAt < 0) return;
-  ctx.s.i32[ctx.base + counter] += Math.round((performance.now() - ctx.mmuLockedAt) * 1000);
+  addUs(ctx, counter, (performance.now() - ctx.mmuLockedAt) * 1000);
   ctx.mmuLockedAt = -1;
 }
 

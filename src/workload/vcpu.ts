@@ -9,6 +9,7 @@ import {
   A_IN_GUEST,
   A_RETRY_HIST,
   A_RETRY_MAX,
+  A_READY,
   RETRY_HIST_BUCKETS,
   A_MB_ARG,
   A_MB_GFN,
@@ -52,13 +53,16 @@ export interface VcpuState {
   tag: number;
   cursor: number;
   fault: KvmPageFault;
+  /** gfns: 'shared' (see VcpuSpec.gfns) */
+  shared: boolean;
 }
 
-/** The vCPU's own gfns: all memslot gfns split evenly, in order. */
+/** The gfns a vCPU accesses: all memslot gfns split evenly, in order (gfns: 'shared': all of them). */
 export function vcpuRegion(sc: Scenario, index: number): [number, number] {
   const gfns: number[] = [];
   for (const s of sc.slots) for (let g = s.baseGfn; g < s.baseGfn + s.npages; g++) gfns.push(g);
   gfns.sort((a, b) => a - b);
+  if (sc.vcpus.gfns === 'shared') return [gfns[0], gfns[gfns.length - 1] + 1];
   const per = Math.floor(gfns.length / sc.vcpus.count);
   return [gfns[index * per], gfns[index * per + per - 1] + 1];
 }
@@ -76,6 +80,7 @@ function newVcpuState(sc: Scenario, index: number): VcpuState {
     tag: 0,
     cursor: 0,
     fault: newFault(),
+    shared: sc.vcpus.gfns === 'shared',
   };
 }
 
@@ -100,7 +105,17 @@ export function* vcpuProgram(ctx: ActorCtx): Gen {
   yield P.start;
   const n = v.hi - v.lo;
   const initialPrivate = Math.round(n * sc.vcpus.privateFraction);
-  if (initialPrivate > 0) yield* guestConvert(ctx, v, v.lo, initialPrivate, true);
+  if (sc.vcpus.gfns === 'own') {
+    if (initialPrivate > 0) yield* guestConvert(ctx, v, v.lo, initialPrivate, true);
+  } else if (ctx.index === 0) {
+    if (initialPrivate > 0) yield* guestConvert(ctx, v, v.lo, initialPrivate, true);
+    Atomics.store(ctx.s.i32, ctx.base + A_READY, 1);
+    Atomics.notify(ctx.s.i32, ctx.base + A_READY);
+  } else {
+    // the guest's boot CPU accepts the memory; the others start once it has
+    yield* waitNotEqual(ctx, actorWord(ctx.s.l, 0, A_READY), 0, P['init-wait']);
+    v.belief.fill(1, 0, initialPrivate);
+  }
   for (let op = 0; op < ctx.opsLimit && (yield* opBoundary(ctx)); op++) {
     if (ctx.rng.chance(sc.vcpus.conversionRate)) {
       const len = 1 + ctx.rng.below(Math.min(n, sc.vcpus.conversionMaxPages));
@@ -166,7 +181,7 @@ function* guestAccess(ctx: ActorCtx, v: VcpuState, gfn: number, write: boolean):
     const r = yield* kvmMmuPageFault(ctx, v.fault, gfn, accessPrivate);
     if (r === RET_PF_RETRY) {
       count(ctx, 'retries');
-      totalRetries++;
+      if (++totalRetries === ctx.sc.starvationRetries + 1) count(ctx, 'starvedAccesses');
       // A writer still at work (an open invalidation with its owner inside, a memslot being
       // deleted) explains a retry; only retries nothing explains count toward starvation.
       if (!writerAtWork(ctx.s)) {
@@ -214,6 +229,7 @@ function accessPage(ctx: ActorCtx, v: VcpuState, i: number, gfn: number, pfn: nu
     }
     return;
   }
+  if (v.shared) return; // another vCPU may have written it since
   if (v.expView[i] === view && v.expEpoch[i] === epoch && val !== v.expTag[i]) {
     ctx.report('DATA', `vCPU ${ctx.index}: gfn ${gfn} reads ${hex(val)}, wrote ${hex(v.expTag[i])} and nothing legitimately changed it since, pfn ${pfn}`);
   }

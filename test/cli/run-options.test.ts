@@ -11,7 +11,12 @@ describe('run options', () => {
     expect(j.workers).toBe(12);
     expect(j.jitter).toBe(2);
     expect(j.actors.filter((a: { kind: string }) => a.kind === 'vcpu')).toHaveLength(8);
-    expect(Object.keys(j.telemetry)).toEqual(['retryReasons', 'retriesPerFault', 'mmuLock', 'outcomes']);
+    expect(Object.keys(j.telemetry)).toEqual(['retryReasons', 'retriesPerFault', 'mmuLock', 'starvation', 'outcomes']);
+    expect(j.telemetry.mmuLock.build).toBe('rwlock');
+    expect(j.telemetry.mmuLock.readContended).toBeGreaterThanOrEqual(0);
+    expect(j.telemetry.starvation.threshold).toBe(500);
+    expect(j.jitterSpins).toBeGreaterThan(0);
+    expect(j.sweeps.everyMs).toBe(1000);
     // mmu_lock wait/hold by mode, measured on the worker threads
     for (const mode of ['read', 'write'] as const) {
       const m = j.telemetry.mmuLock[mode];
@@ -32,6 +37,21 @@ describe('run options', () => {
     const b = await cli('run', '--vcpus', '40');
     expect(b.code).toBe(2);
     expect(b.err[0]).toMatch(/vcpus\.count must be at most 32/);
+  });
+
+  it('--mmu-lock and --vcpu-gfns: applied to the scenario, bad values refused with the allowed ones', async () => {
+    const r = await cli('run', '--mmu-lock', 'percpu', '--vcpu-gfns', 'shared', '--vcpus', '3', '--duration', '500', '--sweep-every', '100', '--json');
+    expect(r.code).toBe(0);
+    const j = JSON.parse(r.out);
+    expect(j.telemetry.mmuLock.build).toBe('percpu');
+    expect(j.sweeps.done).toBeGreaterThan(0);
+    expect(j.stats.faults).toBeGreaterThan(0);
+    const bad = await cli('run', '--mmu-lock', 'ticket');
+    expect(bad.code).toBe(2);
+    expect(bad.err[0]).toMatch(/--mmu-lock must be one of rwlock, percpu/);
+    const bad2 = await cli('explore', '--vcpu-gfns', 'all');
+    expect(bad2.code).toBe(2);
+    expect(bad2.err[0]).toMatch(/--vcpu-gfns must be one of own, shared/);
   });
 
   it('--scale only for a scalable built-in; the text report has the telemetry and the node table', async () => {
