@@ -37,8 +37,7 @@ export const RUN_HELP = helpText(
 the VMM, converter, puncher, memslot churn) runs on its own worker thread over one
 SharedArrayBuffer; locks are Atomics-based; invariants are checked at every SPTE install, page
 removal and attribute store, and swept at pause barriers (--sweep-every) and at the end. With
---engine sim the run is a stream of
-deterministic schedules for --duration ms. A violation prints a replay token for the sim engine.
+--engine sim the run is a stream of deterministic schedules for --duration ms. A violation prints a replay token for the sim engine.
 Ctrl-C stops the run cleanly and prints what it has.
 Exit status: 0 no violation, 1 violation found, 2 bad input.`,
   OPTS,
