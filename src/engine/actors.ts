@@ -68,6 +68,7 @@ export function makeCtx(def: ActorDef, id: number, o: CtxOptions): ActorCtx {
     numa: numaCtxFor(o.sc, def.kind, def.index, o.s.sab),
     mmuLockedAt: -1,
     usAcc: new Map(),
+    invBegan: [],
   };
   return ctx;
 }

@@ -71,6 +71,8 @@ export interface ActorCtx {
   numa: NumaCtx | null;
   /** threads engine: when this actor took mmu_lock (performance.now()); -1 when not timing */
   mmuLockedAt: number;
+  /** when this actor's open invalidations began (µs on threads, global step under sim), innermost last */
+  invBegan: number[];
   /** threads engine: exact microsecond totals behind the integer counters, by counter index (sub-µs acquisitions add up) */
   usAcc: Map<number, number>;
 }

@@ -1,6 +1,7 @@
 // Counters gathered from every actor's words in the shared state.
 import type { Scenario } from '../scenario/types.js';
 import {
+  MAX_COUNTERS,
   A_RETRY_HIST,
   A_RETRY_MAX,
   COUNTERS,
@@ -57,20 +58,22 @@ export interface Stats {
   mmuLock: 'rwlock' | 'percpu';
   /** Scenario.starvationRetries: an access retried more often than this is a starvation episode */
   starvationRetries: number;
+  /** threads: time-based figures (µs); sim: steps */
+  timed: boolean;
 }
 
 export function zeroCounters(): Counters {
   return Object.fromEntries(COUNTERS.map((c) => [c, 0])) as Counters;
 }
 
-export function collectStats(s: Shm, sc: Scenario): Stats {
+export function collectStats(s: Shm, sc: Scenario, timed = false): Stats {
   const total = zeroCounters();
   const actors = actorDefs(sc).map((def, id) => {
     const counters = zeroCounters();
     COUNTERS.forEach((c, i) => {
       const v = Atomics.load(s.i32, actorWord(s.l, id, i));
       counters[c] = v;
-      total[c] += v;
+      total[c] = MAX_COUNTERS.has(c) ? Math.max(total[c], v) : total[c] + v;
     });
     return { name: def.name, kind: def.kind, counters };
   });
@@ -80,7 +83,7 @@ export function collectStats(s: Shm, sc: Scenario): Stats {
     for (let b = 0; b < RETRY_HIST_BUCKETS; b++) retryHist[b] += Atomics.load(s.i32, actorWord(s.l, id, A_RETRY_HIST + b));
     retryMax = Math.max(retryMax, Atomics.load(s.i32, actorWord(s.l, id, A_RETRY_MAX)));
   }
-  return { total, actors, nodes: nodeStats(s, actors), retryHist, retryMax, mmuLock: s.l.mmuLock, starvationRetries: sc.starvationRetries };
+  return { total, actors, nodes: nodeStats(s, actors), retryHist, retryMax, mmuLock: s.l.mmuLock, starvationRetries: sc.starvationRetries, timed };
 }
 
 function nodeStats(s: Shm, actors: ActorStats[]): NodeStats[] {
@@ -102,16 +105,17 @@ function nodeStats(s: Shm, actors: ActorStats[]): NodeStats[] {
 
 /** Add b into a (per actor by position, and totals). Node figures are per run: the last run's are kept. */
 export function addStats(a: Stats, b: Stats): void {
-  for (const c of COUNTERS) a.total[c] += b.total[c];
+  for (const c of COUNTERS) a.total[c] = MAX_COUNTERS.has(c) ? Math.max(a.total[c], b.total[c]) : a.total[c] + b.total[c];
   a.nodes = b.nodes;
   b.retryHist.forEach((n, i) => (a.retryHist[i] = (a.retryHist[i] ?? 0) + n));
   a.retryMax = Math.max(a.retryMax, b.retryMax);
   a.mmuLock = b.mmuLock;
   a.starvationRetries = b.starvationRetries;
+  a.timed = b.timed;
   b.actors.forEach((x, i) => {
     if (!a.actors[i]) a.actors[i] = { name: x.name, kind: x.kind, counters: zeroCounters() };
-    for (const c of COUNTERS) a.actors[i].counters[c] += x.counters[c];
+    for (const c of COUNTERS) a.actors[i].counters[c] = MAX_COUNTERS.has(c) ? Math.max(a.actors[i].counters[c], x.counters[c]) : a.actors[i].counters[c] + x.counters[c];
   });
 }
 
-export const emptyStats = (): Stats => ({ total: zeroCounters(), actors: [], nodes: [], retryHist: new Array<number>(RETRY_HIST_BUCKETS).fill(0), retryMax: 0, mmuLock: 'rwlock', starvationRetries: 0 });
+export const emptyStats = (): Stats => ({ total: zeroCounters(), actors: [], nodes: [], retryHist: new Array<number>(RETRY_HIST_BUCKETS).fill(0), retryMax: 0, mmuLock: 'rwlock', starvationRetries: 0, timed: false });

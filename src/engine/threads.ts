@@ -321,7 +321,7 @@ export async function runThreads(sc: Scenario, o: ThreadsOptions): Promise<Threa
     }
     if (o.onProgress && now - lastReport >= 250) {
       lastReport = now;
-      o.onProgress({ elapsedMs: now - t0, stats: collectStats(s, sc), sweeps: sweeps.done, violations: Atomics.load(a, G_VIOLATION) !== 0 ? 1 : 0 });
+      o.onProgress({ elapsedMs: now - t0, stats: collectStats(s, sc, true), sweeps: sweeps.done, violations: Atomics.load(a, G_VIOLATION) !== 0 ? 1 : 0 });
     }
   }
   await pool.close();
@@ -340,7 +340,7 @@ export async function runThreads(sc: Scenario, o: ThreadsOptions): Promise<Threa
   const jitterSpins = pool.snapshots.reduce((n, x) => n + x.jitterSpins, 0);
   return {
     violation,
-    stats: collectStats(s, sc),
+    stats: collectStats(s, sc, true),
     elapsedMs: Date.now() - t0,
     stoppedBy,
     quiescent,

@@ -3,7 +3,7 @@
 import { count, type ActorCtx, type Gen } from '../engine/ctx.js';
 import { P } from '../engine/points.js';
 import { checkInProgress } from '../check/online.js';
-import { A_INSIDE, A_IN_GUEST, actorWord, G_IN_PROGRESS, G_RANGE_END, G_RANGE_START, G_SEQ, INVALID_GFN } from '../shm/layout.js';
+import { A_INSIDE, A_IN_GUEST, C, actorWord, G_IN_PROGRESS, G_RANGE_END, G_RANGE_START, G_SEQ, INVALID_GFN } from '../shm/layout.js';
 import type { Shm } from '../shm/state.js';
 import { tdpMmuZapLeaf } from './spte.js';
 import { mmuWriteLock, mmuWriteUnlock } from '../sync/ops.js';
@@ -21,6 +21,25 @@ export function kvmMmuInvalidateBegin(ctx: ActorCtx): void {
   }
   Atomics.add(a, ctx.base + A_INSIDE, 1);
   count(ctx, 'invalidations');
+  ctx.invBegan.push(windowClock(ctx));
+}
+
+/** Telemetry only: µs on threads; under sim (no time) the global step, the sum of every actor's steps. */
+function windowClock(ctx: ActorCtx): number {
+  if (ctx.clock) return ctx.clock() * 1000;
+  let steps = 0;
+  for (let id = 0; id < ctx.s.l.nActors; id++) steps += ctx.s.i32[actorWord(ctx.s.l, id, C.steps)];
+  return steps;
+}
+
+function noteWindowEnd(ctx: ActorCtx): void {
+  const began = ctx.invBegan.pop();
+  if (began === undefined) return; // an end without a begin: I4 reports it
+  const len = Math.round(windowClock(ctx) - began);
+  count(ctx, 'invWindows');
+  count(ctx, 'invWindowSum', len);
+  const a = ctx.s.i32;
+  if (len > a[ctx.base + C.invWindowMax]) a[ctx.base + C.invWindowMax] = len;
 }
 
 // kvm_mmu_invalidate_range_add (caller holds mmu_lock for write)
@@ -54,6 +73,7 @@ export function* kvmMmuInvalidateEnd(ctx: ActorCtx): Gen {
     Atomics.add(a, G_SEQ, 1);
   }
   Atomics.sub(a, ctx.base + A_INSIDE, 1);
+  noteWindowEnd(ctx);
   checkInProgress(ctx);
 }
 

@@ -60,6 +60,13 @@ export function telemetryJson(st: Stats) {
       readContended: t.mmuReadContended,
       readContendedPer1k: t.mmuReadAcquires ? Math.round((t.mmuReadContended * 1e6) / t.mmuReadAcquires) / 1000 : 0,
     },
+    invalidationWindows: {
+      // threads: microseconds; sim: global steps (there is no time under sim)
+      unit: st.timed ? 'us' : 'steps',
+      count: t.invWindows,
+      mean: t.invWindows ? Math.round((t.invWindowSum / t.invWindows) * 100) / 100 : 0,
+      max: t.invWindowMax,
+    },
     starvation: {
       threshold: st.starvationRetries,
       episodes: t.starvedAccesses,
@@ -111,6 +118,7 @@ export function telemetryText(st: Stats): string {
             : `  mmu_lock big-reader slots: no shared line on the read side; ${fmt(j.mmuLock.readContended)} reader backoffs from a writer (${j.mmuLock.readContendedPer1k} per 1,000)`,
         ]
       : [`  mmu_lock (${j.mmuLock.build}) wait/hold times: measured on worker threads only (there is no time under sim)`]),
+    `  invalidation windows (begin -> end, ${fmt(j.invalidationWindows.count)}): mean ${j.invalidationWindows.mean} ${j.invalidationWindows.unit === 'us' ? 'us' : 'global steps'}, max ${fmt(j.invalidationWindows.max)} ${j.invalidationWindows.unit === 'us' ? 'us' : 'steps'}`,
     `  starvation episodes (a faulting access retried more than ${fmt(j.starvation.threshold)} times): ${fmt(j.starvation.episodes)}; longest ${fmt(j.starvation.longestRetries)} retries` +
       ' (with no writer at work to explain it, that is the STARVATION violation)',
     `  fault outcomes (${fmt(faults)} faults):`,

@@ -56,8 +56,14 @@ export const COUNTERS = [
   // (another CPU changed the line between load and CAS), or, big-reader, backed off from a writer
   'mmuReadContended',
   'starvedAccesses', // guest accesses that retried more than Scenario.starvationRetries times (explained or not)
+  // invalidation windows, kvm_mmu_invalidate_begin -> end of one invalidation: µs on threads, global steps under sim
+  'invWindows',
+  'invWindowSum',
+  'invWindowMax', // a maximum: totals take the largest, not the sum
 ] as const;
 export type CounterName = (typeof COUNTERS)[number];
+/** Counters that hold a maximum (summing them over actors or runs would mean nothing). */
+export const MAX_COUNTERS: ReadonlySet<CounterName> = new Set<CounterName>(['invWindowMax']);
 export const C: { [K in CounterName]: number } = Object.fromEntries(COUNTERS.map((n, i) => [n, i])) as never;
 
 // Per-actor words after the counters (all inside the actor's own lines).

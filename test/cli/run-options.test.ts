@@ -5,16 +5,19 @@ import { cli } from '../helpers.js';
 
 describe('run options', () => {
   it('--vcpus 8 --jitter 2 on threads: 12 workers, jitter recorded, telemetry in the JSON', async () => {
-    const r = await cli('run', '--vcpus', '8', '--jitter', '2', '--duration', '600', '--json');
+    const r = await cli('run', '--vcpus', '8', '--jitter', '2', '--ops', '40', '--json');
     expect(r.code).toBe(0);
     const j = JSON.parse(r.out);
     expect(j.workers).toBe(12);
     expect(j.jitter).toBe(2);
     expect(j.actors.filter((a: { kind: string }) => a.kind === 'vcpu')).toHaveLength(8);
-    expect(Object.keys(j.telemetry)).toEqual(['retryReasons', 'retriesPerFault', 'mmuLock', 'starvation', 'outcomes']);
+    expect(Object.keys(j.telemetry)).toEqual(['retryReasons', 'retriesPerFault', 'mmuLock', 'invalidationWindows', 'starvation', 'outcomes']);
     expect(j.telemetry.mmuLock.build).toBe('rwlock');
     expect(j.telemetry.mmuLock.readContended).toBeGreaterThanOrEqual(0);
     expect(j.telemetry.starvation.threshold).toBe(500);
+    expect(j.telemetry.invalidationWindows.unit).toBe('us');
+    expect(j.telemetry.invalidationWindows.count).toBeGreaterThan(0);
+    expect(j.telemetry.invalidationWindows.max).toBeGreaterThanOrEqual(j.telemetry.invalidationWindows.mean);
     expect(j.jitterSpins).toBeGreaterThan(0);
     expect(j.sweeps.everyMs).toBe(1000);
     // mmu_lock wait/hold by mode, measured on the worker threads

@@ -34,7 +34,7 @@ describe('shared gfns', () => {
   });
 
   it('on worker threads: clean, quiescent, every vCPU faults', async () => {
-    const r = await runThreads(SHARED, { seed: 4, variant: null, durationMs: 700 });
+    const r = await runThreads(SHARED, { seed: 4, variant: null, ops: 40 });
     expect(r.violation).toBeNull();
     expect(r.quiescent).toBe(true);
     for (const a of r.stats.actors.filter((x) => x.kind === 'vcpu')) expect(a.counters.faults, a.name).toBeGreaterThan(0);

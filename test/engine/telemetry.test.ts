@@ -8,6 +8,7 @@ import { kvmGmemPunchHole } from '../../src/gmem/guest_memfd.js';
 import { kvmMmuPageFault, newFault, RET_PF_RETRY } from '../../src/kvm/mmu.js';
 import { bucketLabel, telemetryJson, telemetryText } from '../../src/report/telemetry.js';
 import { DEFAULT_SCENARIO } from '../../src/scenario/builtins.js';
+import { C } from '../../src/shm/layout.js';
 import { drive, stepUntil, world } from '../helpers.js';
 import { actor, closeInvalidation, counter, openInvalidation, setAttr } from '../paths/util.js';
 
@@ -78,5 +79,32 @@ describe('retries per faulting access', () => {
     // totals from the buckets can't exceed the retries the vCPUs counted
     expect(r.stats.retryHist.slice(1).reduce((a, b) => a + b, 0)).toBeLessThanOrEqual(r.stats.total.retries);
     expect(collectStats(r.s, DEFAULT_SCENARIO).retryMax).toBe(d.max);
+  });
+});
+
+describe('invalidation windows', () => {
+  it('every invalidation that began ended and was measured, in global steps under sim; the maximum is a maximum', () => {
+    const r = runSim(DEFAULT_SCENARIO, { seed: 11 });
+    const t = r.stats.total;
+    expect(t.invalidations).toBeGreaterThan(0);
+    expect(t.invWindows).toBe(t.invalidations);
+    const j = telemetryJson(r.stats).invalidationWindows;
+    expect(j.unit).toBe('steps');
+    // a window spans at least the end's two yields (seq, then in_progress)
+    expect(j.mean).toBeGreaterThanOrEqual(2);
+    expect(j.max).toBe(Math.max(...r.stats.actors.map((a) => a.counters.invWindowMax)));
+    expect(j.max).toBeLessThan(r.steps);
+  });
+
+  it('a window measured by hand: begin, a step of every other actor, end', () => {
+    const w = world();
+    const c = actor(w, 'converter');
+    drive(c, openInvalidation(c, 0, 4));
+    const others = w.ctxs.filter((x) => x !== c);
+    for (const x of others) w.s.i32[x.base + C.steps] += 1; // what the engine does after each step
+    drive(c, closeInvalidation(c));
+    expect(counter(w, c.id, 'invWindows')).toBe(1);
+    expect(counter(w, c.id, 'invWindowSum')).toBe(others.length);
+    expect(counter(w, c.id, 'invWindowMax')).toBe(others.length);
   });
 });

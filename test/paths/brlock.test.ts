@@ -104,7 +104,7 @@ describe('mmu_lock: percpu is the same lock to the model', () => {
   });
 
   it('on worker threads: the correct model runs clean and the telemetry names the build', async () => {
-    const r = await runThreads(PERCPU, { seed: 2, variant: null, durationMs: 700 });
+    const r = await runThreads(PERCPU, { seed: 2, variant: null, ops: 40 });
     expect(r.violation).toBeNull();
     expect(r.quiescent).toBe(true);
     expect(r.stats.mmuLock).toBe('percpu');
