@@ -22,7 +22,9 @@ import type { ActorApi, ActorRunState, ActorSnapshot, WorkerInput } from '../src
 const JITTER_CHANCE = [0, 0.05, 0.2, 0.5];
 const JITTER_SPINS = [0, 200, 800, 3200];
 /** mmu_lock acquisitions are timed, by mode, whichever lock build the scenario uses */
-const MMU_MODE: Record<number, number> = { [Wait.Read]: Wait.Read, [Wait.BrRead]: Wait.Read, [Wait.Write]: Wait.Write, [Wait.BrWrite]: Wait.Write };
+const MMU_MODE = new Int32Array(16);
+MMU_MODE[Wait.Read] = MMU_MODE[Wait.BrRead] = Wait.Read;
+MMU_MODE[Wait.Write] = MMU_MODE[Wait.BrWrite] = Wait.Write;
 
 class Actor {
   private readonly s: Shm;
@@ -134,6 +136,10 @@ class Actor {
     const { a, s, ctx } = this;
     const gen = this.gen!;
     const cap = s.l.scheduleWords;
+    const log = s.l.scheduleBase;
+    const me = this.input.actor;
+    const jitter = this.input.jitter > 0;
+    const stepsWord = ctx.base + C.steps;
     const aborting = () => Atomics.load(a, G_STOP) === 2;
     for (;;) {
       if (this.r.done) return 'done';
@@ -150,20 +156,20 @@ class Actor {
         const contended = waitBlocking(s, ctx, aborting);
         if (mmu) {
           ctx.mmuLockedAt = performance.now();
-          const [n, waitUs] = mmu === Wait.Read ? [C.mmuReadAcquires, C.mmuReadWaitUs] : [C.mmuWriteAcquires, C.mmuWriteWaitUs];
-          a[ctx.base + n]++;
-          addUs(ctx, waitUs, (ctx.mmuLockedAt - t) * 1000);
+          const read = mmu === Wait.Read;
+          a[ctx.base + (read ? C.mmuReadAcquires : C.mmuWriteAcquires)]++;
+          addUs(ctx, read ? C.mmuReadWaitUs : C.mmuWriteWaitUs, (ctx.mmuLockedAt - t) * 1000);
           if (contended) a[ctx.base + C.mmuReadContended] += contended;
         }
         Atomics.store(a, ctx.base + A_WAIT_KIND, 0);
       }
       if (aborting()) return 'done';
-      this.jitter();
+      if (jitter) this.jitter();
       const i = Atomics.add(a, G_LOG_STEP, 1);
-      if (i < cap) a[s.l.scheduleBase + i] = this.input.actor;
+      if (i < cap) a[log + i] = me;
       this.curStep = i + 1;
       this.r = gen.next();
-      a[ctx.base + C.steps]++;
+      a[stepsWord]++;
     }
   }
 

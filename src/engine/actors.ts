@@ -6,6 +6,7 @@ import type { Bugs } from '../variants.js';
 import type { InvariantId } from '../check/invariant-ids.js';
 import { actorBase, Wait, type ActorCtx, type ActorKind, type Gen } from './ctx.js';
 import { Prng, mixSeed } from './prng.js';
+import { COUNTERS } from '../shm/layout.js';
 import { numaCtxFor } from '../mm/policy.js';
 import { vcpuProgram } from '../workload/vcpu.js';
 import { vmmProgram } from '../workload/vmm.js';
@@ -67,7 +68,7 @@ export function makeCtx(def: ActorDef, id: number, o: CtxOptions): ActorCtx {
     pauseMs: pauseFor(def.kind, o.pauseMs ?? 0),
     numa: numaCtxFor(o.sc, def.kind, def.index, o.s.sab),
     mmuLockedAt: -1,
-    usAcc: new Map(),
+    usAcc: new Float64Array(COUNTERS.length),
     invBegan: [],
   };
   return ctx;

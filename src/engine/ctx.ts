@@ -74,7 +74,7 @@ export interface ActorCtx {
   /** when this actor's open invalidations began (µs on threads, global step under sim), innermost last */
   invBegan: number[];
   /** threads engine: exact microsecond totals behind the integer counters, by counter index (sub-µs acquisitions add up) */
-  usAcc: Map<number, number>;
+  usAcc: Float64Array;
 }
 
 export function count(ctx: ActorCtx, c: CounterName, n = 1): void {
@@ -84,8 +84,7 @@ export function count(ctx: ActorCtx, c: CounterName, n = 1): void {
 
 /** Add microseconds to a time counter, keeping the fraction (one acquisition often takes well under 1 µs). */
 export function addUs(ctx: ActorCtx, counter: number, us: number): void {
-  const acc = (ctx.usAcc.get(counter) ?? 0) + us;
-  ctx.usAcc.set(counter, acc);
+  const acc = (ctx.usAcc[counter] += us);
   ctx.s.i32[ctx.base + counter] = Math.floor(acc);
 }
 

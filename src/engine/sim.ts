@@ -60,6 +60,11 @@ export const hashHex = (h: number) => h.toString(16).padStart(8, '0');
 /** How far ahead a guided replay looks for a recorded step whose actor can run. */
 export const GUIDE_WINDOW = 32;
 
+function isRunnable(runnable: Int32Array, n: number, id: number): boolean {
+  for (let k = 0; k < n; k++) if (runnable[k] === id) return true;
+  return false;
+}
+
 export function runSim(sc: Scenario, o: SimOptions): SimResult {
   const s = createShm(sc);
   let violation: Violation | null = null;
@@ -84,23 +89,29 @@ export function runSim(sc: Scenario, o: SimOptions): SimResult {
   const traceTail = o.traceTail ?? 0;
   // The tail is kept as numbers (step, actor, from, to) and only formatted at the end.
   const ring = new Int32Array(traceTail * 4);
-  const runnable: number[] = [];
+  // Per step: which actors can run (ids in the first nRunnable entries). A typed array, not a JS
+  // array truncated and pushed each step.
+  const runnable = new Int32Array(actors.length);
+  let nRunnable = 0;
   const guideUsed = new Uint8Array(o.guide ? o.guide.length : 0);
   let guidePos = 0;
   let hash = FNV_INIT;
   let cut = false;
+  const i32 = s.i32;
+  const stepsWord = C.steps;
 
   for (;;) {
-    runnable.length = 0;
+    nRunnable = 0;
     let live = 0;
     for (let i = 0; i < actors.length; i++) {
       const a = actors[i];
       if (a.done) continue;
       live++;
-      if (canProceed(s, a.ctx)) runnable.push(i);
+      const ctx = a.ctx;
+      if (ctx.wait === Wait.None || canProceed(s, ctx)) runnable[nRunnable++] = i;
     }
     if (live === 0) break;
-    if (runnable.length === 0) {
+    if (nRunnable === 0) {
       const waits = actors.filter((a) => !a.done).map((a) => `${a.ctx.name} waits for ${describeWait(a.ctx.wait, a.ctx.waitArg, s)} at ${POINT_NAMES[a.point]}`);
       if (!enabled || enabled.has('DEADLOCK')) violation = { invariant: 'DEADLOCK', message: `no actor can run: ${waits.join('; ')}`, actor: -1, step: steps };
       break;
@@ -118,7 +129,7 @@ export function runSim(sc: Scenario, o: SimOptions): SimResult {
         for (let k = 0, seen = 0; guidePos + k < o.guide.length && seen < GUIDE_WINDOW; k++) {
           if (guideUsed[guidePos + k]) continue;
           seen++;
-          if (runnable.includes(o.guide[guidePos + k])) {
+          if (isRunnable(runnable, nRunnable, o.guide[guidePos + k])) {
             pick = o.guide[guidePos + k];
             guideUsed[guidePos + k] = 1;
             break;
@@ -131,16 +142,17 @@ export function runSim(sc: Scenario, o: SimOptions): SimResult {
     } else if (o.schedule) {
       if (steps >= o.schedule.length) break;
       pick = o.schedule[steps];
-      if (!runnable.includes(pick)) throw new Error(`schedule diverged at step ${steps}: actor ${pick} cannot run`);
+      if (!isRunnable(runnable, nRunnable, pick)) throw new Error(`schedule diverged at step ${steps}: actor ${pick} cannot run`);
     } else {
-      pick = runnable.length === 1 ? runnable[0] : runnable[rng.below(runnable.length)];
+      pick = nRunnable === 1 ? runnable[0] : runnable[rng.below(nRunnable)];
     }
     const a = actors[pick];
-    if (a.ctx.wait !== Wait.None) proceed(s, a.ctx);
+    const ctx = a.ctx;
+    if (ctx.wait !== Wait.None) proceed(s, ctx);
     const from = a.point;
     const r = a.gen.next();
     steps++;
-    s.i32[a.ctx.base + C.steps]++;
+    i32[ctx.base + stepsWord]++;
     if (r.done) {
       a.done = true;
       a.point = 0;

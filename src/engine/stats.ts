@@ -62,19 +62,22 @@ export interface Stats {
   timed: boolean;
 }
 
+// Counters objects are built and added up by functions generated once from COUNTERS: plain
+// property accesses of one shape, instead of a keyed access per counter (explore collects and adds
+// one Stats per schedule).
+const readCounters = new Function('a', 'o', `return { ${COUNTERS.map((c, i) => `${c}: Atomics.load(a, o + ${i})`).join(', ')} };`) as (a: Int32Array, o: number) => Counters;
+const addCounters = new Function('a', 'b', COUNTERS.map((c) => (MAX_COUNTERS.has(c) ? `if (b.${c} > a.${c}) a.${c} = b.${c};` : `a.${c} += b.${c};`)).join('\n')) as (a: Counters, b: Counters) => void;
+const ZERO = readCounters(new Int32Array(COUNTERS.length), 0);
+
 export function zeroCounters(): Counters {
-  return Object.fromEntries(COUNTERS.map((c) => [c, 0])) as Counters;
+  return { ...ZERO };
 }
 
 export function collectStats(s: Shm, sc: Scenario, timed = false): Stats {
   const total = zeroCounters();
   const actors = actorDefs(sc).map((def, id) => {
-    const counters = zeroCounters();
-    COUNTERS.forEach((c, i) => {
-      const v = Atomics.load(s.i32, actorWord(s.l, id, i));
-      counters[c] = v;
-      total[c] = MAX_COUNTERS.has(c) ? Math.max(total[c], v) : total[c] + v;
-    });
+    const counters = readCounters(s.i32, actorWord(s.l, id, 0));
+    addCounters(total, counters);
     return { name: def.name, kind: def.kind, counters };
   });
   const retryHist = new Array<number>(RETRY_HIST_BUCKETS).fill(0);
@@ -105,17 +108,18 @@ function nodeStats(s: Shm, actors: ActorStats[]): NodeStats[] {
 
 /** Add b into a (per actor by position, and totals). Node figures are per run: the last run's are kept. */
 export function addStats(a: Stats, b: Stats): void {
-  for (const c of COUNTERS) a.total[c] = MAX_COUNTERS.has(c) ? Math.max(a.total[c], b.total[c]) : a.total[c] + b.total[c];
+  addCounters(a.total, b.total);
   a.nodes = b.nodes;
-  b.retryHist.forEach((n, i) => (a.retryHist[i] = (a.retryHist[i] ?? 0) + n));
+  for (let i = 0; i < b.retryHist.length; i++) a.retryHist[i] = (a.retryHist[i] ?? 0) + b.retryHist[i];
   a.retryMax = Math.max(a.retryMax, b.retryMax);
   a.mmuLock = b.mmuLock;
   a.starvationRetries = b.starvationRetries;
   a.timed = b.timed;
-  b.actors.forEach((x, i) => {
+  for (let i = 0; i < b.actors.length; i++) {
+    const x = b.actors[i];
     if (!a.actors[i]) a.actors[i] = { name: x.name, kind: x.kind, counters: zeroCounters() };
-    for (const c of COUNTERS) a.actors[i].counters[c] = MAX_COUNTERS.has(c) ? Math.max(a.actors[i].counters[c], x.counters[c]) : a.actors[i].counters[c] + x.counters[c];
-  });
+    addCounters(a.actors[i].counters, x.counters);
+  }
 }
 
 export const emptyStats = (): Stats => ({ total: zeroCounters(), actors: [], nodes: [], retryHist: new Array<number>(RETRY_HIST_BUCKETS).fill(0), retryMax: 0, mmuLock: 'rwlock', starvationRetries: 0, timed: false });

@@ -59,9 +59,13 @@ export interface VcpuState {
 
 /** The gfns a vCPU accesses: all memslot gfns split evenly, in order (gfns: 'shared': all of them). */
 export function vcpuRegion(sc: Scenario, index: number): [number, number] {
-  const gfns: number[] = [];
-  for (const s of sc.slots) for (let g = s.baseGfn; g < s.baseGfn + s.npages; g++) gfns.push(g);
-  gfns.sort((a, b) => a - b);
+  let total = 0;
+  for (const s of sc.slots) total += s.npages;
+  // A typed array sorts numerically without a comparator (a bench vCPU region is 2^20 gfns).
+  const gfns = new Int32Array(total);
+  let k = 0;
+  for (const s of sc.slots) for (let g = s.baseGfn; g < s.baseGfn + s.npages; g++) gfns[k++] = g;
+  gfns.sort();
   if (sc.vcpus.gfns === 'shared') return [gfns[0], gfns[gfns.length - 1] + 1];
   const per = Math.floor(gfns.length / sc.vcpus.count);
   return [gfns[index * per], gfns[index * per + per - 1] + 1];
