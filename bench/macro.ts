@@ -163,27 +163,13 @@ export async function runMacro(resultsDir: string) {
   const pick = (g: string, l: string, n: number) => scaling.find((x) => x.gfns === g && x.mmuLock === l && x.vcpus === n)!;
   console.log(`\nb. scaling (faults/s, all vCPUs; ${SCALE_MS} ms after the first fault each, 2 cores). own: each vCPU on 1/n of ${fmt(PAGES)} pages; shared: all on all.`);
   console.log('   mmu_lock rwlock = the kernel\'s one reader/writer lock; percpu = big-reader slots (no shared line on the read side)');
-  console.table(
-    [1, 2, 4].map((n) => {
-      const row: Record<string, string | number> = { vCPUs: n };
-      for (const [g, l] of configs) {
-        const r = pick(g, l, n);
-        row[`${g}/${l}`] = `${fmt(r.faultsPerSec)} (${fmt(r.faultsPerSec / pick(g, l, 1).faultsPerSec, 2)}x)`;
-      }
-      return row;
-    }),
-  );
+  type Run = (typeof scaling)[number];
+  // one row per vCPU count, one column per configuration
+  const table = (cell: (r: Run, g: string, l: string) => string) =>
+    console.table([1, 2, 4].map((n) => Object.fromEntries([['vCPUs', n], ...configs.map(([g, l]) => [`${g}/${l}`, cell(pick(g, l, n), g, l)])])));
+  table((r, g, l) => `${fmt(r.faultsPerSec)} (${fmt(r.faultsPerSec / pick(g, l, 1).faultsPerSec, 2)}x)`);
   console.log("   the rwlock's shared line: read acquisitions that lost a reader-count CAS to another CPU, per 1,000; mean read wait (us)");
-  console.table(
-    [1, 2, 4].map((n) => {
-      const row: Record<string, string | number> = { vCPUs: n };
-      for (const [g, l] of configs) {
-        const r = pick(g, l, n);
-        row[`${g}/${l}`] = `${fmt(r.mmuReadContendedPer1k, 2)}; ${fmt(r.mmuReadMeanWaitUs, 2)} us`;
-      }
-      return row;
-    }),
-  );
+  table((r) => `${fmt(r.mmuReadContendedPer1k, 2)}; ${fmt(r.mmuReadMeanWaitUs, 2)} us`);
 
   // d. retry share vs conversion rate
   const RETRY_MS = 1200;

@@ -154,7 +154,8 @@ async function withTimeout<T>(p: Promise<T>, ms: number): Promise<T | null> {
   let timer: NodeJS.Timeout | undefined;
   const t = new Promise<null>((r) => (timer = setTimeout(() => r(null), ms)));
   try {
-    return await Promise.race([p, t]);
+    // a worker whose actor never started cannot answer: no snapshot, and no error to mask the real one
+    return await Promise.race([p.catch(() => null), t]);
   } finally {
     clearTimeout(timer);
   }

@@ -75,8 +75,8 @@ export const rwWriter = (a: Int32Array, w: number) => (Atomics.load(a, w) & WRIT
 
 // ---- big-reader lock (mmu_lock with --mmu-lock percpu, like percpu_rw_semaphore) ----
 // The lock word holds only the writer; each reader has a slot on its own line (slot words
-// first + k*stride, k < n). A reader publishes its slot, then checks for a writer; a writer
-// takes the word, then waits for every slot to drain. Both orders are seq_cst Atomics, so one of
+// first + k*stride, k < n), counting its read holds. A reader publishes its slot, then checks
+// for a writer; a writer takes the word, then waits for every slot to drain. Both orders are seq_cst Atomics, so one of
 // the two always sees the other (Dekker). Readers write only their own line.
 
 export const brCanRead = (a: Int32Array, w: number) => Atomics.load(a, w) === 0;
@@ -89,7 +89,7 @@ export function brCanWrite(a: Int32Array, w: number, first: number, n: number, s
 
 export function brTryRead(a: Int32Array, w: number, slot: number): boolean {
   if (Atomics.load(a, w) !== 0) return false;
-  Atomics.store(a, slot, 1);
+  Atomics.add(a, slot, 1);
   if (Atomics.load(a, w) === 0) return true;
   brReadUnlock(a, w, slot);
   return false;
@@ -111,7 +111,7 @@ export function brReadLock(a: Int32Array, w: number, slot: number, stop?: () => 
   let backoffs = 0;
   for (let i = 0; ; i++) {
     if (Atomics.load(a, w) === 0) {
-      Atomics.store(a, slot, 1);
+      Atomics.add(a, slot, 1);
       if (Atomics.load(a, w) === 0) return backoffs;
       brReadUnlock(a, w, slot); // a writer came in between: let it drain us
       backoffs++;
@@ -137,9 +137,9 @@ export function brWriteLock(a: Int32Array, w: number, first: number, n: number, 
   // New readers now back off; wait out the ones inside.
   for (let k = 0; k < n; k++) {
     const slot = first + k * stride;
-    for (let i = 0; Atomics.load(a, slot) !== 0; i++) {
+    for (let i = 0, held; (held = Atomics.load(a, slot)) !== 0; i++) {
       if (i < SPINS) continue;
-      Atomics.wait(a, slot, 1, 50);
+      Atomics.wait(a, slot, held, 50);
       if (stop?.()) {
         brWriteUnlock(a, w);
         throw new StopError();
@@ -149,7 +149,7 @@ export function brWriteLock(a: Int32Array, w: number, first: number, n: number, 
 }
 
 export function brReadUnlock(a: Int32Array, w: number, slot: number): void {
-  Atomics.store(a, slot, 0);
+  Atomics.sub(a, slot, 1);
   if (Atomics.load(a, w) !== 0) Atomics.notify(a, slot); // a writer may sleep on the slot
 }
 

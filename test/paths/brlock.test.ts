@@ -44,6 +44,18 @@ describe('big-reader lock (try forms)', () => {
   });
 });
 
+describe('big-reader lock: nested read holds', () => {
+  it('a slot counts its holds: the writer waits until the outer one is released too', () => {
+    const a = fresh();
+    expect(brTryRead(a, 0, 16)).toBe(true);
+    expect(brTryRead(a, 0, 16)).toBe(true);
+    brReadUnlock(a, 0, 16);
+    expect(brTryWrite(a, 0, ...SLOTS)).toBe(false);
+    brReadUnlock(a, 0, 16);
+    expect(brTryWrite(a, 0, ...SLOTS)).toBe(true);
+  });
+});
+
 describe('big-reader lock on real threads', () => {
   it('no reader is ever inside with a writer, and writers are alone (2 workers, 20,000 acquisitions each)', async () => {
     const sab = new SharedArrayBuffer(4 * 64);
