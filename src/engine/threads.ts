@@ -229,6 +229,7 @@ export async function runThreads(sc: Scenario, o: ThreadsOptions): Promise<Threa
   const watchdogMs = o.watchdogMs ?? 10_000;
   const sweeps: SweepStats = { everyMs: o.sweepEveryMs ?? 1000, done: 0, skipped: 0, maxParkMs: 0, maxSweepMs: 0 };
   let nextSweepAt = sweeps.everyMs > 0 ? t0 + sweeps.everyMs : Infinity;
+  let skipBackoff = 500;
   let lastSteps = -1;
   let lastProgressAt = Date.now();
   let lastReport = 0;
@@ -265,6 +266,7 @@ export async function runThreads(sc: Scenario, o: ThreadsOptions): Promise<Threa
       await sleep(1);
     }
     if (parked) {
+      skipBackoff = 500;
       sweeps.maxParkMs = Math.max(sweeps.maxParkMs, Date.now() - raised);
       o.onBarrier?.(s);
       const t = performance.now();
@@ -281,10 +283,14 @@ export async function runThreads(sc: Scenario, o: ThreadsOptions): Promise<Threa
       nextSweepAt = Date.now() + Math.max(sweeps.everyMs, 10 * sweepMs);
     } else {
       if (!stopping()) sweeps.skipped++;
-      nextSweepAt = Date.now() + sweeps.everyMs;
+      // Something is stuck or slow: back off (doubling, up to 30 s) rather than stall the run again.
+      skipBackoff = Math.min(30_000, skipBackoff * 2);
+      nextSweepAt = Date.now() + sweeps.everyMs + skipBackoff;
     }
     Atomics.store(a, G_PAUSE, 0);
-    lastProgressAt += Date.now() - raised; // the watchdog does not count the time actors spent parked
+    // The watchdog does not count a barrier at which everyone parked; a skipped one it does (the
+    // actors that did not park could have progressed, and a deadlock must be reported in time).
+    if (parked) lastProgressAt += Date.now() - raised;
   }
 
   // Parked actors go on (or, when the run is ending, leave at the boundary where they wait).

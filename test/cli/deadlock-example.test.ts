@@ -27,6 +27,16 @@ describe('a scenario that carries its variant', () => {
     expect(j.violations[0].message).toMatch(/slotchurn0 waits for write-lock on filemap invalidate_lock/);
   });
 
+  it('pause barriers that cannot complete do not delay the watchdog (skipped, backed off, counted)', async () => {
+    const r = await cli('run', '--scenario', EXAMPLE, '--watchdog', '3000', '--sweep-every', '500', '--json');
+    expect(r.code).toBe(1);
+    const j = JSON.parse(r.out);
+    expect(j.stoppedBy).toBe('watchdog');
+    expect(j.sweeps.done).toBe(0);
+    expect(j.sweeps.skipped).toBeGreaterThan(0);
+    expect(j.elapsedMs).toBeLessThan(4500);
+  });
+
   it('the sim engine finds the same deadlock; --variant overrides the scenario\'s (the correct model runs clean)', async () => {
     const a = await cli('explore', '--scenario', EXAMPLE, '--schedules', '50', '--json');
     expect(a.code).toBe(1);
