@@ -168,7 +168,7 @@ export async function runMacro(resultsDir: string) {
   const table = (cell: (r: Run, g: string, l: string) => string) =>
     console.table([1, 2, 4].map((n) => Object.fromEntries([['vCPUs', n], ...configs.map(([g, l]) => [`${g}/${l}`, cell(pick(g, l, n), g, l)])])));
   table((r, g, l) => `${fmt(r.faultsPerSec)} (${fmt(r.faultsPerSec / pick(g, l, 1).faultsPerSec, 2)}x)`);
-  console.log("   the rwlock's shared line: read acquisitions that lost a reader-count CAS to another CPU, per 1,000; mean read wait (us)");
+  console.log("   read-side contention per 1,000 read acquisitions (rwlock: reader-count CASes lost to another CPU, the shared line's cost; percpu: backoffs from a writer); mean read wait (us)");
   table((r) => `${fmt(r.mmuReadContendedPer1k, 2)}; ${fmt(r.mmuReadMeanWaitUs, 2)} us`);
 
   // d. retry share vs conversion rate

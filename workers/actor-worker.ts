@@ -101,7 +101,14 @@ class Actor {
   }
 
   snapshot(): ActorSnapshot {
-    return { actor: this.input.actor, parks: this.parks, parkedMs: this.parkedMs, jitterSpins: this.jitterSpins, heapUsedBytes: process.memoryUsage().heapUsed };
+    return {
+      actor: this.input.actor,
+      parks: this.parks,
+      parkedMs: this.parkedMs,
+      jitterSpins: this.jitterSpins,
+      heapUsedBytes: process.memoryUsage().heapUsed,
+      exactUs: Array.from(this.ctx.usAcc),
+    };
   }
 
   private guard(run: () => 'parked' | 'done'): ActorRunState {
@@ -165,7 +172,7 @@ class Actor {
       }
       if (aborting()) return 'done';
       if (jitter) this.jitter();
-      const i = Atomics.add(a, G_LOG_STEP, 1);
+      const i = Atomics.add(a, G_LOG_STEP, 1) >>> 0; // unsigned: a long run passes 2^31 steps
       if (i < cap) a[log + i] = me;
       this.curStep = i + 1;
       this.r = gen.next();

@@ -26,7 +26,7 @@ const OPTS: OptSpec[] = [
   { name: 'vcpus', kind: 'int', min: 1, max: 64, value: 'N', help: 'override the scenario\'s vCPU count' },
   { name: 'jitter', kind: 'int', min: 0, max: 3, value: 'LEVEL', help: 'threads: random short spins at yield points to widen race windows (0 off, 3 most)', default: 0 },
   { name: 'pause-ms', kind: 'number', min: 0, max: 1000, value: 'MS', help: 'threads: converter/puncher sleep between operations (memslot churn 20x)', default: 0.05 },
-  { name: 'sweep-every', kind: 'int', min: 0, max: 3_600_000, value: 'MS', help: 'threads: pause all actors at an operation boundary and sweep every invariant this often (0: only at the end)', default: 1000 },
+  { name: 'sweep-every', kind: 'int', min: 0, max: 3_600_000, value: 'MS', help: 'threads: park all actors at an operation boundary and sweep the state invariants (I1 I2 I4 I8) this often; backs off after a barrier an actor could not reach (0: only at the end)', default: 1000 },
   { name: 'watchdog', kind: 'int', min: 100, max: 3_600_000, value: 'MS', help: 'threads: report a deadlock when no actor progresses this long', default: 5000 },
   JSON_OPT,
 ];
@@ -92,9 +92,9 @@ function reproduceOnSim(sc: Scenario, variant: VariantInfo | null, seed: number,
 function barrierLine(r: ThreadsResult): string {
   const w = r.sweeps;
   if (w.everyMs === 0) return 'pause barriers: off (--sweep-every 0): invariants swept at the end only';
-  const n = `${w.done} full invariant sweep${w.done === 1 ? '' : 's'} at pause barriers (every ${w.everyMs} ms)`;
+  const n = `${w.done} state sweep${w.done === 1 ? '' : 's'} (I1 I2 I4 I8) at pause barriers (every ${w.everyMs} ms)`;
   const times = w.done ? `; actors parked within ${w.maxParkMs} ms, longest sweep ${w.maxSweepMs.toFixed(1)} ms` : '';
-  return `${n}${times}${w.skipped ? `; ${w.skipped} skipped (an actor did not reach an operation boundary within 1 s)` : ''}`;
+  return `${n}${times}${w.skipped ? `; ${w.skipped} skipped (an actor did not reach an operation boundary within 1 s; the next barrier backs off)` : ''}`;
 }
 
 function threadsReport(sc: Scenario, variant: VariantInfo | null, seed: number, jitter: number, r: ThreadsResult, rec: RecordingReplay | null, repro: ReturnType<typeof reproduceOnSim> | null): string {

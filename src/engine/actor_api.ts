@@ -40,6 +40,8 @@ export interface ActorSnapshot {
   /** jitter delays injected at yield points */
   jitterSpins: number;
   heapUsedBytes: number;
+  /** the exact totals behind the time counters (by counter index; 0 = not a time counter): Int32 words wrap after 2^32 µs (71 min) */
+  exactUs: number[];
 }
 
 export interface ActorApi {

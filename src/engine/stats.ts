@@ -65,12 +65,26 @@ export interface Stats {
 // Counters objects are built and added up by functions generated once from COUNTERS: plain
 // property accesses of one shape, instead of a keyed access per counter (explore collects and adds
 // one Stats per schedule).
-const readCounters = new Function('a', 'o', `return { ${COUNTERS.map((c, i) => `${c}: Atomics.load(a, o + ${i})`).join(', ')} };`) as (a: Int32Array, o: number) => Counters;
+const readCounters = new Function('a', 'o', `return { ${COUNTERS.map((c, i) => `${c}: Atomics.load(a, o + ${i}) >>> 0`).join(', ')} };`) as (a: Int32Array, o: number) => Counters;
 const addCounters = new Function('a', 'b', COUNTERS.map((c) => (MAX_COUNTERS.has(c) ? `if (b.${c} > a.${c}) a.${c} = b.${c};` : `a.${c} += b.${c};`)).join('\n')) as (a: Counters, b: Counters) => void;
 const ZERO = readCounters(new Int32Array(COUNTERS.length), 0);
 
 export function zeroCounters(): Counters {
   return { ...ZERO };
+}
+
+/** Replace time counters with the workers' exact totals (the words in the buffer wrap), and redo the totals. */
+export function applyExactTimes(st: Stats, exact: ReadonlyArray<{ actor: number; exactUs: number[] }>): void {
+  for (const x of exact) {
+    const c = st.actors[x.actor]?.counters;
+    if (!c) continue;
+    x.exactUs.forEach((us, i) => {
+      if (us !== 0) c[COUNTERS[i]] = Math.floor(us);
+    });
+  }
+  const total = zeroCounters();
+  for (const a of st.actors) addCounters(total, a.counters);
+  st.total = total;
 }
 
 export function collectStats(s: Shm, sc: Scenario, timed = false): Stats {

@@ -11,14 +11,14 @@ import type { ActorApi, ActorRunState, ActorSnapshot, WorkerInput } from './acto
 import { nodeEndpoint } from './comlink_node.js';
 import type { InvariantId } from '../check/invariant-ids.js';
 import { quiescentSweep } from '../check/sweep.js';
-import { A_DONE, A_MB_STATE, A_RETURNED, A_WAIT_ARG, A_WAIT_ARG2, A_WAIT_KIND, C, G_MB_DOORBELL, G_PAUSE, G_STEP, G_STOP, G_TURN, G_VIOLATION, actorWord } from '../shm/layout.js';
+import { A_DONE, A_MB_STATE, A_SLEEP, A_RETURNED, A_WAIT_ARG, A_WAIT_ARG2, A_WAIT_KIND, C, G_MB_DOORBELL, G_PAUSE, G_STEP, G_STOP, G_TURN, G_VIOLATION, actorWord } from '../shm/layout.js';
 import { createShm, type Shm } from '../shm/state.js';
 import type { VariantId } from '../variants.js';
 import { actorDefs } from './actors.js';
 import { Wait, type ActorCtx, type Violation } from './ctx.js';
 import { FNV_INIT, fnv } from './prng.js';
 import { hashHex } from './sim.js';
-import { collectStats, type Stats } from './stats.js';
+import { applyExactTimes, collectStats, type Stats } from './stats.js';
 import { canProceed, describeWait } from './wait.js';
 
 export type { WorkerInput } from './actor_api.js';
@@ -37,7 +37,7 @@ export interface ThreadsOptions {
   jitter?: number;
   /** no actor passed a yield point for this long: report who waits on what */
   watchdogMs?: number;
-  /** raise a pause barrier and run the full invariant sweep about this often (ms); 0: only at the end */
+  /** raise a pause barrier and run the quiescent sweep (I1 I2 I4 I8) about this often (ms); 0: only at the end */
   sweepEveryMs?: number;
   /** called at each pause barrier once every actor has parked, before the sweep (tests look at, or break, the parked state) */
   onBarrier?: (s: Shm) => void;
@@ -177,9 +177,15 @@ export function describeWaiters(s: Shm, sc: Scenario, only?: Set<number>): strin
   });
 }
 
+/** Cut short the sleeps background actors take between operations (--pause-ms). */
+function wakeSleepers(s: Shm): void {
+  for (let id = 0; id < s.l.nActors; id++) Atomics.notify(s.i32, actorWord(s.l, id, A_SLEEP));
+}
+
 function stop(s: Shm, hard: boolean): void {
   Atomics.store(s.i32, G_STOP, hard ? 2 : 1);
   Atomics.notify(s.i32, G_STOP);
+  wakeSleepers(s);
   Atomics.add(s.i32, G_MB_DOORBELL, 1);
   Atomics.notify(s.i32, G_MB_DOORBELL);
 }
@@ -253,10 +259,11 @@ export async function runThreads(sc: Scenario, o: ThreadsOptions): Promise<Threa
       defs.every((d, id) => d.kind !== 'vcpu' || Atomics.load(a, actorWord(s.l, id, A_MB_STATE)) !== 1));
 
   // Pause barrier: every actor parks at its next operation boundary (holding no lock, no
-  // operation half done), the full invariant sweep runs on a quiescent state, then all resume.
+  // operation half done), the quiescent sweep runs on that state, then all resume.
   async function barrier(): Promise<void> {
     const raised = Date.now();
     Atomics.store(a, G_PAUSE, 1);
+    wakeSleepers(s); // a background actor sleeping between operations parks now, not after its pause
     let parked = false;
     while (!stopping() && Date.now() - raised < BARRIER_TIMEOUT_MS) {
       if (pool.handles.every((h, id) => id === vmm || h.state !== 'running') && vmmIdle()) {
@@ -345,9 +352,11 @@ export async function runThreads(sc: Scenario, o: ThreadsOptions): Promise<Threa
   const recorded = step > 0 && step <= STEP_LOG_CAP ? Array.from(a.subarray(s.l.scheduleBase, s.l.scheduleBase + step)) : null;
   const opsPerActor = o.ops ?? (finite ? undefined : Infinity);
   const jitterSpins = pool.snapshots.reduce((n, x) => n + x.jitterSpins, 0);
+  const stats = collectStats(s, sc, true);
+  applyExactTimes(stats, pool.snapshots);
   return {
     violation,
-    stats: collectStats(s, sc, true),
+    stats,
     elapsedMs: Date.now() - t0,
     stoppedBy,
     quiescent,

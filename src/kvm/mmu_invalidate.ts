@@ -1,6 +1,6 @@
 // The invalidation protocol of virt/kvm/kvm_main.c: begin / range_add / end under the write
 // mmu_lock, and the two retry checks faults make against it.
-import { count, type ActorCtx, type Gen } from '../engine/ctx.js';
+import { addUs, count, type ActorCtx, type Gen } from '../engine/ctx.js';
 import { P } from '../engine/points.js';
 import { checkInProgress } from '../check/online.js';
 import { A_INSIDE, A_IN_GUEST, C, actorWord, G_IN_PROGRESS, G_RANGE_END, G_RANGE_START, G_SEQ, INVALID_GFN } from '../shm/layout.js';
@@ -35,11 +35,11 @@ function windowClock(ctx: ActorCtx): number {
 function noteWindowEnd(ctx: ActorCtx): void {
   const began = ctx.invBegan.pop();
   if (began === undefined) return; // an end without a begin: I4 reports it
-  const len = Math.round(windowClock(ctx) - began);
+  const len = windowClock(ctx) - began;
   count(ctx, 'invWindows');
-  count(ctx, 'invWindowSum', len);
+  addUs(ctx, C.invWindowSum, len);
   const a = ctx.s.i32;
-  if (len > a[ctx.base + C.invWindowMax]) a[ctx.base + C.invWindowMax] = len;
+  if (len > a[ctx.base + C.invWindowMax]) a[ctx.base + C.invWindowMax] = Math.round(len);
 }
 
 // kvm_mmu_invalidate_range_add (caller holds mmu_lock for write)

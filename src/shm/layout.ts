@@ -85,7 +85,7 @@ export const A_RETURNED = 59; // the actor's program returned (set by the engine
 export const A_RETRY_HIST = 60;
 export const RETRY_HIST_BUCKETS = 16;
 export const A_RETRY_MAX = A_RETRY_HIST + RETRY_HIST_BUCKETS; // the most retries one access needed
-/** mmu_lock as a big-reader lock (--mmu-lock percpu): this actor's reader slot, alone on the actor's last line */
+/** mmu_lock as a big-reader lock (--mmu-lock percpu): this actor's reader slot, on the actor's last line (read by writers; A_READY shares it, written once) */
 export const A_MMU_READER = 80;
 /** vCPU 0 with shared gfns: 1 once its initial conversion is done (the other vCPUs wait for it) */
 export const A_READY = 81;

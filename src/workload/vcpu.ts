@@ -71,7 +71,7 @@ export function vcpuRegion(sc: Scenario, index: number): [number, number] {
   return [gfns[index * per], gfns[index * per + per - 1] + 1];
 }
 
-function newVcpuState(sc: Scenario, index: number): VcpuState {
+export function newVcpuState(sc: Scenario, index: number): VcpuState {
   const [lo, hi] = vcpuRegion(sc, index);
   const n = hi - lo;
   return {
@@ -208,8 +208,8 @@ function* guestAccess(ctx: ActorCtx, v: VcpuState, gfn: number, write: boolean):
   }
 }
 
-/** The access itself, through the SPTE: write a fresh tag, or read and check against what this vCPU knows. */
-function accessPage(ctx: ActorCtx, v: VcpuState, i: number, gfn: number, pfn: number, write: boolean): void {
+/** The access itself, through the SPTE (exported for tests): write a fresh tag, or read and check against what this vCPU knows. */
+export function accessPage(ctx: ActorCtx, v: VcpuState, i: number, gfn: number, pfn: number, write: boolean): void {
   const a = ctx.s.i32;
   const l = ctx.s.l;
   const view = sptePrivate(ctx.s, gfn) ? ZERO_PRIVATE : ZERO_SHARED;
@@ -217,8 +217,10 @@ function accessPage(ctx: ActorCtx, v: VcpuState, i: number, gfn: number, pfn: nu
   const cw = pfnWord(l, pfn, P_CONTENT);
   if (write) {
     const tag = ((ctx.id + 1) << 22) | (++v.tag & 0x3fffff);
-    Atomics.store(a, cw, tag);
+    // The view stops reading zeroes before the tag lands: a reader that sees the tag also sees the
+    // bit cleared (the other order makes another vCPU's read report I7 falsely, gfns: shared).
     Atomics.and(a, gfnWord(l, gfn, F_ZERO), ~view);
+    Atomics.store(a, cw, tag);
     v.expTag[i] = tag;
     v.expEpoch[i] = epoch;
     v.expView[i] = view;

@@ -4,8 +4,11 @@ import { explore } from '../../src/engine/explore.js';
 import { runThreads } from '../../src/engine/threads.js';
 import { validateScenario } from '../../src/scenario/schema.js';
 import { findVariant } from '../../src/variants.js';
-import { vcpuRegion } from '../../src/workload/vcpu.js';
-import { DEFAULT_SCENARIO } from '../helpers.js';
+import { accessPage, newVcpuState, vcpuRegion } from '../../src/workload/vcpu.js';
+import { sptePresent } from '../../src/kvm/spte.js';
+import { F_ZERO, P_CONTENT, ZERO_PRIVATE, gfnWord, pfnWord } from '../../src/shm/layout.js';
+import { actor, fault, setAttr } from '../paths/util.js';
+import { DEFAULT_SCENARIO, ONE_NODE, world } from '../helpers.js';
 
 const SHARED = validateScenario({ vcpus: { gfns: 'shared' } }, DEFAULT_SCENARIO);
 
@@ -38,5 +41,33 @@ describe('shared gfns', () => {
     expect(r.violation).toBeNull();
     expect(r.quiescent).toBe(true);
     for (const a of r.stats.actors.filter((x) => x.kind === 'vcpu')) expect(a.counters.faults, a.name).toBeGreaterThan(0);
+  });
+});
+
+describe('a write through a view that must read zeroes (after a punch)', () => {
+  it('clears the zero bit before the tag lands, so another vCPU never sees the tag with the bit still set (a false I7)', () => {
+    const w = world(validateScenario({ vcpus: { gfns: 'shared' } }, ONE_NODE));
+    const v = actor(w, 'vcpu1');
+    setAttr(w, 2, true);
+    const { r } = fault(v, 2, true);
+    expect(r).toBeGreaterThanOrEqual(0);
+    const a = w.s.i32;
+    const pfn = sptePresent(w.s, 2);
+    const zw = gfnWord(w.s.l, 2, F_ZERO);
+    const cw = pfnWord(w.s.l, pfn, P_CONTENT);
+    Atomics.or(a, zw, ZERO_PRIVATE); // as a punch leaves it
+    const bitWhenTagStored: number[] = [];
+    const store = Atomics.store;
+    (Atomics as { store: typeof Atomics.store }).store = (arr, index, value) => {
+      if (arr === a && index === cw) bitWhenTagStored.push(Atomics.load(a, zw) & ZERO_PRIVATE);
+      return store(arr as Int32Array, index, value as number);
+    };
+    try {
+      accessPage(v, newVcpuState(w.sc, v.index), 2, 2, pfn, true);
+    } finally {
+      (Atomics as { store: typeof Atomics.store }).store = store;
+    }
+    expect(bitWhenTagStored).toEqual([0]);
+    expect(Atomics.load(a, cw)).not.toBe(0);
   });
 });

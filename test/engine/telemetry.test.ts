@@ -3,12 +3,12 @@
 import { describe, expect, it } from 'vitest';
 import { P } from '../../src/engine/points.js';
 import { runSim } from '../../src/engine/sim.js';
-import { collectStats } from '../../src/engine/stats.js';
+import { applyExactTimes, collectStats } from '../../src/engine/stats.js';
 import { kvmGmemPunchHole } from '../../src/gmem/guest_memfd.js';
 import { kvmMmuPageFault, newFault, RET_PF_RETRY } from '../../src/kvm/mmu.js';
 import { bucketLabel, telemetryJson, telemetryText } from '../../src/report/telemetry.js';
 import { DEFAULT_SCENARIO } from '../../src/scenario/builtins.js';
-import { C } from '../../src/shm/layout.js';
+import { C, COUNTERS } from '../../src/shm/layout.js';
 import { drive, stepUntil, world } from '../helpers.js';
 import { actor, closeInvalidation, counter, openInvalidation, setAttr } from '../paths/util.js';
 
@@ -106,5 +106,20 @@ describe('invalidation windows', () => {
     expect(counter(w, c.id, 'invWindows')).toBe(1);
     expect(counter(w, c.id, 'invWindowSum')).toBe(others.length);
     expect(counter(w, c.id, 'invWindowMax')).toBe(others.length);
+  });
+});
+
+describe('exact time totals from the workers', () => {
+  it('replace the time counters (whose Int32 words wrap) and the totals are redone', () => {
+    const r = runSim(DEFAULT_SCENARIO, { seed: 3 });
+    const st = r.stats;
+    const exact = new Array<number>(COUNTERS.length).fill(0);
+    exact[C.mmuReadWaitUs] = 5e9; // 83 minutes: past what an Int32 word holds
+    const faultsBefore = st.total.faults;
+    applyExactTimes(st, [{ actor: 1, exactUs: exact }]);
+    expect(st.actors[1].counters.mmuReadWaitUs).toBe(5e9);
+    expect(st.total.mmuReadWaitUs).toBe(5e9 + st.actors.reduce((n, a, i) => n + (i === 1 ? 0 : a.counters.mmuReadWaitUs), 0));
+    expect(st.total.faults).toBe(faultsBefore);
+    expect(st.total.invWindowMax).toBe(Math.max(...st.actors.map((a) => a.counters.invWindowMax)));
   });
 });

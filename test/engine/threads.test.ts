@@ -8,8 +8,9 @@ import { explore } from '../../src/engine/explore.js';
 import { actorDefs } from '../../src/engine/actors.js';
 import type { VariantId } from '../../src/variants.js';
 import { DEFAULT_SCENARIO } from '../helpers.js';
+import { validateScenario } from '../../src/scenario/schema.js';
 import { Wait } from '../../src/engine/ctx.js';
-import { A_RETURNED, A_WAIT_KIND, G_IN_PROGRESS, G_INV_LOCK, G_MMU_LOCK, G_SLOTS_LOCK, actorWord } from '../../src/shm/layout.js';
+import { A_MMU_READER, A_RETURNED, A_WAIT_KIND, G_IN_PROGRESS, G_INV_LOCK, G_MMU_LOCK, G_SLOTS_LOCK, actorWord } from '../../src/shm/layout.js';
 
 const ACTORS = actorDefs(DEFAULT_SCENARIO).length;
 
@@ -60,9 +61,10 @@ describe('runThreads (free-running)', () => {
 });
 
 describe('pause barriers (a full sweep on a quiescent state, mid-run)', () => {
-  it('every actor parks between operations: no lock held, no invalidation open, and the sweeps stay clean', async () => {
+  it.each(['rwlock', 'percpu'] as const)('every actor parks between operations: no lock held, no invalidation open, and the sweeps stay clean (mmu_lock %s)', async (mmuLock) => {
     const seen: string[] = [];
-    const r = await runThreads(DEFAULT_SCENARIO, {
+    const sc = validateScenario({ mmuLock }, DEFAULT_SCENARIO);
+    const r = await runThreads(sc, {
       seed: 3,
       variant: null,
       durationMs: 1500,
@@ -73,6 +75,7 @@ describe('pause barriers (a full sweep on a quiescent state, mid-run)', () => {
         const held = [G_MMU_LOCK, G_INV_LOCK, G_SLOTS_LOCK].filter((w) => Atomics.load(a, w) !== 0);
         if (held.length) seen.push(`lock words ${held} held`);
         if (Atomics.load(a, G_IN_PROGRESS) !== 0) seen.push('in_progress open');
+        for (let id = 0; id < s.l.nActors; id++) if (Atomics.load(a, actorWord(s.l, id, A_MMU_READER)) !== 0) seen.push(`actor ${id} holds a big-reader slot`);
         actorDefs(DEFAULT_SCENARIO).forEach((d, id) => {
           const kind = Atomics.load(a, actorWord(s.l, id, A_WAIT_KIND));
           const parked = kind === Wait.Park || Atomics.load(a, actorWord(s.l, id, A_RETURNED)) === 1;
@@ -101,6 +104,16 @@ describe('pause barriers (a full sweep on a quiescent state, mid-run)', () => {
     expect(r.stoppedBy).toBe('violation');
     expect(r.sweeps.done).toBe(1);
     expect(r.elapsedMs).toBeLessThan(10_000);
+  });
+
+  it('a background actor sleeping between operations is woken to park (long --pause-ms does not stall barriers)', async () => {
+    // memslot churn sleeps 20 x pauseMs = 8 s between operations
+    const r = await runThreads(DEFAULT_SCENARIO, { seed: 3, variant: null, durationMs: 1200, pauseMs: 400, sweepEveryMs: 200 });
+    expect(r.violation).toBeNull();
+    expect(r.sweeps.skipped).toBe(0);
+    expect(r.sweeps.done).toBeGreaterThanOrEqual(3);
+    expect(r.sweeps.maxParkMs).toBeLessThan(300);
+    expect(r.elapsedMs).toBeLessThan(4000); // the soft stop wakes them too
   });
 
   it('--sweep-every 0: no barrier, the final sweep only', async () => {
