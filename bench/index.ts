@@ -11,14 +11,59 @@ import { exploreParallel } from '../src/engine/explore_pool.js';
 import { runSim } from '../src/engine/sim.js';
 import { mmuInvalidateRetryGfn } from '../src/kvm/mmu_invalidate.js';
 import { DEFAULT_SCENARIO } from '../src/scenario/builtins.js';
-import { G_MMU_LOCK } from '../src/shm/layout.js';
+import { F_ATTR, G_MMU_LOCK, G_SEQ, KVM_MEMORY_ATTRIBUTE_PRIVATE, PfnOwner, gfnWord } from '../src/shm/layout.js';
 import { runMacro } from './macro.js';
+import { actorDefs, makeCtx } from '../src/engine/actors.js';
+import { Wait, type ActorCtx } from '../src/engine/ctx.js';
+import { proceed } from '../src/engine/wait.js';
+import { filemapGet } from '../src/gmem/filemap.js';
+import { kvmGmemPunchHole } from '../src/gmem/guest_memfd.js';
+import { kvmMmuPageFault, newFault, RET_PF_FIXED } from '../src/kvm/mmu.js';
+import { tdpMmuZapLeaf } from '../src/kvm/spte.js';
+import { allocPage, pagePut } from '../src/mm/page_alloc.js';
+import { validateScenario } from '../src/scenario/schema.js';
+import { bugsFor } from '../src/variants.js';
 import { createShm } from '../src/shm/state.js';
 import { rwReadUnlock, rwTryRead, rwTryWrite, rwWriteUnlock } from '../src/sync/locks.js';
 
 const BATCH = 1000; // sub-100 ns operations are timed in batches (tinybench's timer costs ~50 ns)
+const FAULTS = 16;
 const s = createShm(DEFAULT_SCENARIO);
 const a = s.i32;
+let sink = 0;
+const fx = faultFixture();
+
+/** A one-node default scenario: vCPU 0 faults on private gfns 0..FAULTS-1 of memslot 0. */
+function faultFixture() {
+  const sc = validateScenario({ numa: null }, DEFAULT_SCENARIO);
+  const fs = createShm(sc);
+  const ctxs = actorDefs(sc).map((def, id) => makeCtx(def, id, { s: fs, sc, seed: 1, bugs: bugsFor(null), report: () => undefined, stopping: () => false }));
+  const vcpu = ctxs[0];
+  const puncher = ctxs.find((c) => c.kind === 'puncher')!;
+  for (let g = 0; g < FAULTS; g++) fs.i32[gfnWord(fs.l, g, F_ATTR)] = KVM_MEMORY_ATTRIBUTE_PRIVATE;
+  return { s: fs, vcpu, puncher, fault: newFault() };
+}
+
+/** Run a generator to its end, completing each wait at once (nothing else runs). */
+function drive<T>(ctx: ActorCtx, gen: Generator<number, T, void>): T {
+  for (;;) {
+    if (ctx.wait !== Wait.None) proceed(ctx.s, ctx);
+    const r = gen.next();
+    if (r.done) return r.value;
+  }
+}
+
+function faults(miss: boolean): void {
+  for (let g = 0; g < FAULTS; g++) {
+    const r = drive(fx.vcpu, kvmMmuPageFault(fx.vcpu, fx.fault, g, true));
+    if (r !== RET_PF_FIXED) throw new Error(`bench fault on gfn ${g} (${miss ? 'miss' : 'hit'}) returned ${r}`);
+  }
+}
+
+function resetFaults(miss: boolean): void {
+  if (miss) drive(fx.puncher, kvmGmemPunchHole(fx.puncher, 0, FAULTS)); // zaps the SPTEs and truncates the folios
+  else for (let g = 0; g < FAULTS; g++) tdpMmuZapLeaf(fx.vcpu, g);
+}
 const bench = new Bench({ time: 1000 });
 bench
   .add(`rwlock read acquire+release x${BATCH}`, () => {
@@ -33,9 +78,20 @@ bench
       rwWriteUnlock(a, G_MMU_LOCK);
     }
   })
-  .add(`mmu_invalidate_retry_gfn x${BATCH}`, () => {
-    for (let i = 0; i < BATCH; i++) mmuInvalidateRetryGfn(s, 0, i & 31);
+  .add(`seq snapshot + mmu_invalidate_retry_gfn x${BATCH}`, () => {
+    for (let i = 0; i < BATCH; i++) mmuInvalidateRetryGfn(s, Atomics.load(a, G_SEQ), i & 31);
   })
+  .add(`filemap lookup x${BATCH}`, () => {
+    for (let i = 0; i < BATCH; i++) sink += filemapGet(s, i & 31);
+  })
+  .add(`pfn alloc+free x${BATCH}`, () => {
+    for (let i = 0; i < BATCH; i++) pagePut(fx.vcpu, allocPage(fx.vcpu, PfnOwner.PageCache, i & 31, 0));
+  })
+  // One whole kvm_mmu_page_fault under the sim engine's wait protocol, on a private gfn with no
+  // SPTE: a page-cache miss (allocates, zeroes, inserts the folio) or a hit (the folio is there).
+  // Between faults the SPTE is zapped (and, for misses, the folio truncated), outside the timing.
+  .add(`sim: one full fault, page-cache miss x${FAULTS}`, () => faults(true), { beforeEach: () => resetFaults(true) })
+  .add(`sim: one full fault, page-cache hit x${FAULTS}`, () => faults(false), { beforeEach: () => resetFaults(false) })
   .add('sim: one default-scenario schedule', () => {
     runSim(DEFAULT_SCENARIO, { seed: 7, variant: null });
   });
@@ -43,9 +99,9 @@ await bench.run();
 
 const rows = bench.tasks.map((t) => {
   const r = t.result as { latency?: { p50?: number; mean: number }; throughput?: { mean: number } } | undefined;
-  const per = t.name.includes(`x${BATCH}`) ? BATCH : 1;
+  const per = t.name.includes(`x${BATCH}`) ? BATCH : t.name.includes(`x${FAULTS}`) ? FAULTS : 1;
   const meanMs = r?.latency?.mean ?? NaN;
-  return { name: t.name.replace(` x${BATCH}`, ''), nsPerOp: (meanMs * 1e6) / per, opsPerSec: (1000 / meanMs) * per };
+  return { name: t.name.replace(` x${BATCH}`, '').replace(` x${FAULTS}`, ''), nsPerOp: (meanMs * 1e6) / per, opsPerSec: (1000 / meanMs) * per };
 });
 const ex = explore(DEFAULT_SCENARIO, { seed: 1, schedules: 1000, variant: null });
 // the same clean campaign on a piscina pool of 1 and 2 workers, measured back to back
