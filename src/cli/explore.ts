@@ -1,5 +1,5 @@
 // gmemsim explore: many deterministic schedules under the sim engine.
-import type { ExploreResult, Finding } from '../engine/explore.js';
+import type { ExploreResult, Finding, Strategy } from '../engine/explore.js';
 import { exploreParallel } from '../engine/explore_pool.js';
 import { activityTable, numaJson, numaTable, rate, seconds, statsJson, violationText } from '../report/text.js';
 import { telemetryJson, telemetryText } from '../report/telemetry.js';
@@ -19,36 +19,54 @@ const OPTS: OptSpec[] = [
   INVARIANTS_OPT,
   { name: 'time', kind: 'int', min: 1, value: 'MS', help: 'stop after this long even if schedules remain' },
   { name: 'workers', kind: 'int', min: 1, max: 64, value: 'K', help: 'worker threads (a piscina pool); the findings do not depend on it', default: 1 },
+  { name: 'strategy', kind: 'string', choices: ['random', 'pct', 'portfolio'], value: 'random|pct|portfolio', help: 'random: a uniformly random runnable actor each step; pct: priorities with d-1 random change points (prints its detection bound); portfolio: even schedules random, odd ones pct with d = 2, 3, 4 in turn', default: 'random' },
+  { name: 'depth', kind: 'int', min: 1, max: 10, value: 'D', help: 'pct: the bug depth d (ordering constraints the bug needs)', default: 2 },
+  { name: 'no-shrink', kind: 'bool', help: 'report the violating schedule as found, without minimising it' },
   JSON_OPT,
 ];
 
 export const EXPLORE_HELP = helpText(
   'usage: gmemsim explore [options]',
   `Run the scenario's actors as generators on one thread, many times, each time under a different
-seeded random schedule (the strategy picks which runnable actor takes the next step at every
-yield point). Every invariant is checked at every step. The first violation stops the campaign
-and prints a replay token; the same seed always finds the same thing.
+seeded schedule: the strategy picks which runnable actor takes the next step at every yield
+point (random: uniformly; pct: by priority, with d-1 change points). Every invariant is checked
+at every step. The first violation stops the campaign; its schedule is shrunk (fewer steps and
+context switches, the same invariant still fires) and printed step by step with a replay token
+for it and for the schedule as found. The same seed always finds the same thing.
 Exit status: 0 no violation, 1 violation found, 2 bad input.`,
   OPTS,
   'Example: gmemsim explore --variant B1 --schedules 20000 --seed 1',
 );
 
 export function findingJson(f: Finding) {
-  return { invariant: f.invariant, message: f.message, replay: f.replay, actor: f.actor, step: f.step, schedule: f.schedule, traceHash: f.traceHash };
+  return { invariant: f.invariant, message: f.message, replay: f.replay, actor: f.actor, step: f.step, schedule: f.schedule, traceHash: f.traceHash, shrunk: f.shrunk };
 }
 
 export function findingText(f: Finding, actorName: (id: number) => string): string {
   const where = f.actor >= 0 ? `by ${actorName(f.actor)} at step ${f.step}` : `at step ${f.step}`;
   const lines = [violationText(f), `  found ${where} of schedule ${f.schedule} (trace ${f.traceHash})`];
-  if (f.trace.length) lines.push('  last steps (actor: from yield point -> to yield point):', ...f.trace.map((t) => `    ${t}`));
+  const s = f.shrunk;
+  if (s) {
+    lines.push(
+      `  shrunk from ${s.originalSteps} steps (${s.originalSwitches} context switches) to ${s.shrunkSteps} steps (${s.shrunkSwitches} switches) in ${s.runs} runs, ${seconds(s.elapsedMs)}:`,
+      '  step: actor  from yield point -> to yield point  | invalidation state after the step',
+      ...s.steps.map((t) => `    ${t}`),
+    );
+  } else if (f.trace.length) lines.push('  last steps (actor: from yield point -> to yield point):', ...f.trace.map((t) => `    ${t}`));
   lines.push(`  replay: gmemsim replay ${f.replay}`);
+  if (s) lines.push(`  the schedule as found: gmemsim replay ${s.originalReplay}`);
   return lines.join('\n');
 }
 
 export function exploreReport(cmd: string, sc: Scenario, variant: VariantInfo | null, seed: number, r: ExploreResult): string {
   const names = r.stats.actors.map((a) => a.name);
   const out = [
-    `gmemsim ${cmd}: scenario "${sc.name}", variant ${variantLabel(variant)}, seed ${seed}, engine sim`,
+    `gmemsim ${cmd}: scenario "${sc.name}", variant ${variantLabel(variant)}, seed ${seed}, engine sim, strategy ${r.strategy}`,
+    ...(r.pct
+      ? [
+          `  ${r.strategy === 'portfolio' ? 'portfolio: even schedules random, odd ones pct with d = 2, 3, 4 in turn; for d = 2, ' : 'pct: '}n = ${r.pct.n} actors, k = ${r.pct.k.toLocaleString('en-US')} steps, depth d = ${r.pct.depth}: one schedule finds a depth-${r.pct.depth} bug with probability >= 1/(n·k^(d-1)) = ${r.pct.perRun.toExponential(2)}; ${r.pct.runsFor99.toLocaleString('en-US')} schedules for 99%`,
+        ]
+      : []),
     `  ${r.schedulesRun.toLocaleString('en-US')} schedules, ${r.steps.toLocaleString('en-US')} steps in ${seconds(r.elapsedMs)} (${rate(r.steps, r.elapsedMs)} steps, ${rate(r.schedulesRun, r.elapsedMs)} schedules)` +
       (r.cut ? `; ${r.cut} cut at maxSteps` : ''),
     '',
@@ -68,6 +86,8 @@ export function exploreJson(cmd: string, sc: Scenario, variant: VariantInfo | nu
     scenario: sc.name,
     variant: variant?.id ?? null,
     seed,
+    strategy: r.strategy,
+    pct: r.pct,
     schedules: r.schedulesRun,
     steps: r.steps,
     elapsedMs: r.elapsedMs,
@@ -101,6 +121,9 @@ export async function exploreCommand(argv: string[], io: Io): Promise<number> {
       variant: variant?.id ?? null,
       invariants,
       timeBudgetMs: opts.time === undefined ? undefined : Number(opts.time),
+      strategy: opts.strategy as Strategy,
+      depth: Number(opts.depth),
+      shrink: opts['no-shrink'] !== true,
       onProgress: (p) => progress.update(`  explore: ${p.done}/${schedules} schedules, ${rate(p.steps, p.elapsedMs)} steps, ${seconds(p.elapsedMs)}`),
     },
     Number(opts.workers),

@@ -5,7 +5,10 @@ import type { InvariantId } from '../check/invariant-ids.js';
 import type { VariantId } from '../variants.js';
 import type { Violation } from './ctx.js';
 import { mixSeed } from './prng.js';
-import { runSim } from './sim.js';
+import { runSim, type SimResult } from './sim.js';
+import { actorDefs } from './actors.js';
+import { pctBound, type PctParams } from './pct.js';
+import { contextSwitches, shrinkSchedule } from './shrink.js';
 import { addStats, emptyStats, type Stats } from './stats.js';
 import { encodeToken } from './token.js';
 
@@ -19,6 +22,39 @@ export interface ExploreOptions {
   /** stop after this long even if schedules remain */
   timeBudgetMs?: number;
   onProgress?: (p: { done: number; steps: number; elapsedMs: number }) => void;
+  /** random (uniform over runnable actors, the default), pct (see pct.ts), or portfolio: even schedules random, odd ones pct with d = 2, 3, 4 in turn */
+  strategy?: Strategy;
+  /** pct: the bug depth d */
+  depth?: number;
+  /** pct: the schedule length k the change points are drawn over (default: measured, see pctK) */
+  pctK?: number;
+  /** minimise the violating schedule before it is reported (the CLI does by default; the API does when asked) */
+  shrink?: boolean;
+}
+
+export type Strategy = 'random' | 'pct' | 'portfolio';
+export const PORTFOLIO_DEPTHS = [2, 3, 4];
+
+/** PCT's parameters for a campaign, and its guarantee (portfolio: for its first depth). */
+export interface PctInfo {
+  n: number;
+  k: number;
+  depth: number;
+  perRun: number;
+  runsFor99: number;
+}
+
+export interface ShrinkInfo {
+  originalSteps: number;
+  originalSwitches: number;
+  shrunkSteps: number;
+  shrunkSwitches: number;
+  runs: number;
+  elapsedMs: number;
+  /** the shrunk schedule, one line per step, with the invalidation state after it */
+  steps: string[];
+  /** the token of the schedule as found (the finding's `replay` is the shrunk one) */
+  originalReplay: string;
 }
 
 export interface Finding extends Violation {
@@ -29,6 +65,8 @@ export interface Finding extends Violation {
   replay: string;
   /** the last steps before the violation, readable */
   trace: string[];
+  /** what shrinking did (null: --no-shrink) */
+  shrunk: ShrinkInfo | null;
 }
 
 export interface ExploreResult {
@@ -38,6 +76,15 @@ export interface ExploreResult {
   elapsedMs: number;
   violations: Finding[];
   stats: Stats;
+  strategy: Strategy;
+  pct: PctInfo | null;
+}
+
+/** k for PCT: the longest of a few seeded random schedules of the scenario (deterministic). */
+export function pctK(sc: Scenario, seed: number, variant: VariantId | null): number {
+  let k = 1;
+  for (let i = 0; i < 4; i++) k = Math.max(k, runSim(sc, { seed: mixSeed(seed ^ 0x6b, i), variant }).steps);
+  return k;
 }
 
 export const scheduleSeed = (seed: number, i: number) => mixSeed(seed, i);
@@ -52,22 +99,67 @@ export function explore(sc: Scenario, o: ExploreOptions): ExploreResult {
   let i = from;
   const violations: Finding[] = [];
   let lastProgress = t0;
+  const strategy = o.strategy ?? 'random';
+  let pctInfo: PctInfo | null = null;
+  if (strategy !== 'random') {
+    const depth = strategy === 'pct' ? (o.depth ?? 2) : PORTFOLIO_DEPTHS[0];
+    const k = o.pctK ?? pctK(sc, o.seed, o.variant);
+    pctInfo = { n: actorDefs(sc).length, k, depth, ...pctBound(actorDefs(sc).length, k, depth) };
+  }
+  const pctFor = (i: number): PctParams | undefined => {
+    if (!pctInfo) return undefined;
+    if (strategy === 'pct') return { depth: pctInfo.depth, k: pctInfo.k };
+    return i % 2 === 0 ? undefined : { depth: PORTFOLIO_DEPTHS[(i >> 1) % PORTFOLIO_DEPTHS.length], k: pctInfo.k };
+  };
   for (; i < from + o.schedules; i++) {
     const seed = scheduleSeed(o.seed, i);
-    const r = runSim(sc, { seed, variant: o.variant, invariants, traceTail: 24 });
+    const pct = pctFor(i);
+    const r = runSim(sc, { seed, variant: o.variant, invariants, traceTail: 24, pct });
     steps += r.steps;
     if (r.cut) cut++;
     addStats(stats, r.stats);
     if (r.violation) {
-      const replay = encodeToken({
-        v: 1,
-        scenario: sc,
-        variant: o.variant,
-        seed,
-        invariants: o.invariants ?? null,
-        expect: { invariant: r.violation.invariant, traceHash: r.traceHash, steps: r.steps },
-      });
-      violations.push({ ...r.violation, schedule: i, scheduleSeed: seed, traceHash: r.traceHash, replay, trace: r.trace });
+      // the schedule as found, recorded (the same seed and strategy take the same steps)
+      const found = runSim(sc, { seed, variant: o.variant, invariants, record: true, pct });
+      const decisions = found.decisions!;
+      const token = (schedule: number[], res: SimResult) =>
+        encodeToken({
+          v: 1,
+          scenario: sc,
+          variant: o.variant,
+          seed,
+          invariants: o.invariants ?? null,
+          expect: { invariant: res.violation?.invariant ?? null, traceHash: res.traceHash, steps: res.steps },
+          schedule,
+        });
+      const originalReplay = token(decisions, found);
+      let finding: Finding = { ...r.violation, schedule: i, scheduleSeed: seed, traceHash: r.traceHash, replay: originalReplay, trace: r.trace, shrunk: null };
+      if (o.shrink) {
+        const upTo = decisions.slice(0, r.violation.step);
+        const s = shrinkSchedule(sc, { seed, variant: o.variant, invariants }, upTo, r.violation.invariant);
+        const sr = runSim(sc, { seed, variant: o.variant, invariants, schedule: s.decisions, record: true, traceTail: s.decisions.length, traceState: true });
+        if (sr.violation?.invariant === r.violation.invariant) {
+          finding = {
+            ...sr.violation,
+            schedule: i,
+            scheduleSeed: seed,
+            traceHash: sr.traceHash,
+            replay: token(s.decisions, sr),
+            trace: sr.trace.slice(-24),
+            shrunk: {
+              originalSteps: upTo.length,
+              originalSwitches: contextSwitches(upTo),
+              shrunkSteps: s.decisions.length,
+              shrunkSwitches: contextSwitches(s.decisions),
+              runs: s.runs,
+              elapsedMs: s.elapsedMs,
+              steps: sr.trace,
+              originalReplay,
+            },
+          };
+        }
+      }
+      violations.push(finding);
       i++;
       break;
     }
@@ -83,5 +175,5 @@ export function explore(sc: Scenario, o: ExploreOptions): ExploreResult {
       }
     }
   }
-  return { schedulesRun: i - from, steps, cut, elapsedMs: Date.now() - t0, violations, stats };
+  return { schedulesRun: i - from, steps, cut, elapsedMs: Date.now() - t0, violations, stats, strategy, pct: pctInfo };
 }

@@ -3,7 +3,7 @@
 // campaign's: the violation with the lowest index wins, and shards beyond it are not started.
 import { Piscina } from 'piscina';
 import type { Scenario } from '../scenario/types.js';
-import { explore, type ExploreOptions, type ExploreResult, type Finding } from './explore.js';
+import { explore, pctK, type ExploreOptions, type ExploreResult, type Finding } from './explore.js';
 import { addStats, emptyStats } from './stats.js';
 import { workerScript } from './threads.js';
 
@@ -19,7 +19,10 @@ export async function exploreParallel(sc: Scenario, o: ExploreOptions, workers: 
   const size = shardSize(o.schedules, workers);
   const from0 = o.from ?? 0;
   const end = from0 + o.schedules;
-  const total: ExploreResult = { schedulesRun: 0, steps: 0, cut: 0, elapsedMs: 0, violations: [], stats: emptyStats() };
+  // PCT's k is measured once here, so every shard draws its change points over the same k
+  const strategy = o.strategy ?? 'random';
+  const k = strategy !== 'random' ? (o.pctK ?? pctK(sc, o.seed, o.variant)) : undefined;
+  const total: ExploreResult = { schedulesRun: 0, steps: 0, cut: 0, elapsedMs: 0, violations: [], stats: emptyStats(), strategy, pct: null };
   let best: Finding | null = null;
   let next = from0;
   let done = 0;
@@ -30,6 +33,10 @@ export async function exploreParallel(sc: Scenario, o: ExploreOptions, workers: 
     variant: o.variant,
     invariants: o.invariants,
     timeBudgetMs: o.timeBudgetMs === undefined ? undefined : Math.max(1, o.timeBudgetMs - (Date.now() - t0)),
+    strategy,
+    depth: o.depth,
+    pctK: k,
+    shrink: o.shrink,
   });
   const worker = async (): Promise<void> => {
     for (;;) {
@@ -42,6 +49,7 @@ export async function exploreParallel(sc: Scenario, o: ExploreOptions, workers: 
       total.schedulesRun += r.schedulesRun;
       total.steps += r.steps;
       total.cut += r.cut;
+      total.pct = r.pct;
       addStats(total.stats, r.stats);
       const f = r.violations[0];
       if (f && (!best || f.schedule < best.schedule)) best = f;

@@ -12,7 +12,8 @@ import { POINT_NAMES } from './points.js';
 import { FNV_INIT, Prng, fnv, mixSeed } from './prng.js';
 import { canProceed, describeWait, proceed } from './wait.js';
 import { collectStats, type Stats } from './stats.js';
-import { C } from '../shm/layout.js';
+import { C, G_IN_PROGRESS, G_RANGE_END, G_RANGE_START, G_SEQ, INVALID_GFN } from '../shm/layout.js';
+import { PctStrategy, type PctParams } from './pct.js';
 
 export interface SimOptions {
   seed: number;
@@ -31,8 +32,18 @@ export interface SimOptions {
   guide?: ArrayLike<number>;
   /** keep a readable trace of the last `traceTail` steps */
   traceTail?: number;
+  /** with traceTail: each line also gives the invalidation state after the step (seq, in_progress, range) */
+  traceState?: boolean;
   /** operations per actor instead of the scenario's (Infinity: as a duration-bound threads run) */
   opsOverride?: number;
+  /** pick by PCT priorities (seeded from `seed`) instead of uniformly at random */
+  pct?: PctParams;
+  /**
+   * With `schedule`: an entry whose actor cannot run is skipped instead of an error, and once the
+   * list is used up the run goes on without preemption (the last actor while it can run, else the
+   * lowest id). What shrinking needs: any edit of a schedule is still a schedule.
+   */
+  lenient?: boolean;
 }
 
 export interface SimResult {
@@ -85,16 +96,20 @@ export function runSim(sc: Scenario, o: SimOptions): SimResult {
     a.point = r.done ? 0 : r.value;
   }
   const rng = new Prng(mixSeed(o.seed, 0x5eed));
+  const pct = o.pct ? new PctStrategy(actors.length, o.pct, new Prng(mixSeed(o.seed, 0x9c7))) : null;
+  let last = -1;
   const decisions: number[] | null = o.record ? [] : null;
   const traceTail = o.traceTail ?? 0;
-  // The tail is kept as numbers (step, actor, from, to) and only formatted at the end.
-  const ring = new Int32Array(traceTail * 4);
+  // The tail is kept as numbers (step, actor, from, to, seq, in_progress, range start, end) and only formatted at the end.
+  const W = 8;
+  const ring = new Int32Array(traceTail * W);
   // Per step: which actors can run (ids in the first nRunnable entries). A typed array, not a JS
   // array truncated and pushed each step.
   const runnable = new Int32Array(actors.length);
   let nRunnable = 0;
   const guideUsed = new Uint8Array(o.guide ? o.guide.length : 0);
   let guidePos = 0;
+  let schedPos = 0;
   let hash = FNV_INIT;
   let cut = false;
   const i32 = s.i32;
@@ -139,10 +154,19 @@ export function runSim(sc: Scenario, o: SimOptions): SimResult {
         while (guidePos < o.guide.length && guideUsed[guidePos]) guidePos++;
       }
       if (pick < 0) break;
+    } else if (o.schedule && o.lenient) {
+      pick = -1;
+      while (schedPos < o.schedule.length && pick < 0) {
+        const want = o.schedule[schedPos++];
+        if (isRunnable(runnable, nRunnable, want)) pick = want;
+      }
+      if (pick < 0) pick = last >= 0 && isRunnable(runnable, nRunnable, last) ? last : runnable[0];
     } else if (o.schedule) {
       if (steps >= o.schedule.length) break;
       pick = o.schedule[steps];
       if (!isRunnable(runnable, nRunnable, pick)) throw new Error(`schedule diverged at step ${steps}: actor ${pick} cannot run`);
+    } else if (pct) {
+      pick = pct.pick(runnable, nRunnable);
     } else {
       pick = nRunnable === 1 ? runnable[0] : runnable[rng.below(nRunnable)];
     }
@@ -150,9 +174,12 @@ export function runSim(sc: Scenario, o: SimOptions): SimResult {
     const ctx = a.ctx;
     if (ctx.wait !== Wait.None) proceed(s, ctx);
     const from = a.point;
+    const retriesBefore = pct ? i32[ctx.base + C.retries] : 0;
     const r = a.gen.next();
     steps++;
     i32[ctx.base + stepsWord]++;
+    last = pick;
+    if (pct) pct.after(pick, steps, i32[ctx.base + C.retries] !== retriesBefore);
     if (r.done) {
       a.done = true;
       a.point = 0;
@@ -162,11 +189,17 @@ export function runSim(sc: Scenario, o: SimOptions): SimResult {
     hash = fnv(hash, (pick << 16) | a.point);
     if (decisions) decisions.push(pick);
     if (traceTail > 0) {
-      const at = ((steps - 1) % traceTail) * 4;
+      const at = ((steps - 1) % traceTail) * W;
       ring[at] = steps;
       ring[at + 1] = pick;
       ring[at + 2] = from;
       ring[at + 3] = r.done ? -1 : a.point;
+      if (o.traceState) {
+        ring[at + 4] = i32[G_SEQ];
+        ring[at + 5] = i32[G_IN_PROGRESS];
+        ring[at + 6] = i32[G_RANGE_START];
+        ring[at + 7] = i32[G_RANGE_END];
+      }
     }
     if (violation) break;
   }
@@ -176,9 +209,14 @@ export function runSim(sc: Scenario, o: SimOptions): SimResult {
   }
   const trace: string[] = [];
   for (let k = Math.max(0, steps - traceTail); k < steps; k++) {
-    const at = (k % traceTail) * 4;
+    const at = (k % traceTail) * W;
     const to = ring[at + 3];
-    trace.push(`${ring[at]}: ${actors[ring[at + 1]].ctx.name} ${POINT_NAMES[ring[at + 2]]} -> ${to < 0 ? 'done' : POINT_NAMES[to]}`);
+    let line = `${ring[at]}: ${actors[ring[at + 1]].ctx.name} ${POINT_NAMES[ring[at + 2]]} -> ${to < 0 ? 'done' : POINT_NAMES[to]}`;
+    if (o.traceState) {
+      const range = ring[at + 6] === INVALID_GFN ? 'none' : `[${ring[at + 6]}, ${ring[at + 7]})`;
+      line += `  | seq ${ring[at + 4]}, in_progress ${ring[at + 5]}, range ${range}`;
+    }
+    trace.push(line);
   }
   return { seed: o.seed, steps, traceHash: hashHex(hash), violation, cut, decisions, stats: collectStats(s, sc), trace, s };
 }

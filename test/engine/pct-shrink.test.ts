@@ -1,0 +1,120 @@
+// Strategies beyond uniform random (PCT, the portfolio) and shrinking a violating schedule.
+import { describe, expect, it } from 'vitest';
+import { PctStrategy, pctBound } from '../../src/engine/pct.js';
+import { Prng } from '../../src/engine/prng.js';
+import { runSim } from '../../src/engine/sim.js';
+import { explore } from '../../src/engine/explore.js';
+import { contextSwitches, shrinkSchedule } from '../../src/engine/shrink.js';
+import { decodeToken } from '../../src/engine/token.js';
+import { DEFAULT_SCENARIO, cli } from '../helpers.js';
+
+describe('PCT', () => {
+  it('runs the highest-priority runnable actor; a change point or a retry drops the runner below everyone', () => {
+    const p = new PctStrategy(3, { depth: 2, k: 1 }, new Prng(9)); // k = 1: the change point is step 1
+    const all = Int32Array.from([0, 1, 2]);
+    const first = p.pick(all, 3);
+    expect(p.pick(all, 3)).toBe(first); // strict priorities: the same actor again
+    p.after(first, 1, false); // step 1 is the change point
+    const second = p.pick(all, 3);
+    expect(second).not.toBe(first);
+    p.after(second, 2, true); // a retry: below everyone, even the changed one
+    const third = p.pick(all, 3);
+    expect([first, second]).not.toContain(third);
+    p.after(third, 3, true);
+    expect(p.pick(all, 3)).toBe(first); // changed to d-1 = 1: above the two that spun
+    expect(p.pick(Int32Array.from([second, third]), 2)).toBe(second); // spun earlier: less low
+  });
+
+  it("the bound is Burckhardt et al.'s 1/(n·k^(d-1)), and the runs for 99% follow from it", () => {
+    expect(pctBound(2, 10, 2)).toEqual({ perRun: 1 / 20, runsFor99: Math.ceil(Math.log(0.01) / Math.log(0.95)) });
+    expect(pctBound(8, 1000, 1).perRun).toBe(1 / 8);
+    expect(pctBound(1, 5, 1)).toEqual({ perRun: 1, runsFor99: 1 });
+  });
+
+  it('a PCT schedule is deterministic from its seed and differs from the random one', () => {
+    const a = runSim(DEFAULT_SCENARIO, { seed: 4, variant: null, pct: { depth: 2, k: 900 } });
+    const b = runSim(DEFAULT_SCENARIO, { seed: 4, variant: null, pct: { depth: 2, k: 900 } });
+    const c = runSim(DEFAULT_SCENARIO, { seed: 4, variant: null });
+    expect(a.traceHash).toBe(b.traceHash);
+    expect(a.traceHash).not.toBe(c.traceHash);
+    expect(a.violation).toBeNull();
+  });
+
+  it('explore --strategy pct finds B1 and reports n, k, d and the bound; the portfolio finds B10', () => {
+    const r = explore(DEFAULT_SCENARIO, { seed: 1, schedules: 2000, variant: 'B1', strategy: 'pct', depth: 2 });
+    expect(r.violations[0]?.invariant).toBe('I1');
+    expect(r.pct).toMatchObject({ n: 8, depth: 2 });
+    expect(r.pct!.perRun).toBeCloseTo(1 / (8 * r.pct!.k));
+    const p = explore(DEFAULT_SCENARIO, { seed: 1, schedules: 200, variant: 'B10', strategy: 'portfolio' });
+    expect(p.violations[0]?.invariant).toBe('I4');
+  });
+});
+
+describe('lenient schedules (what shrinking edits)', () => {
+  it('an entry whose actor cannot run is skipped; after the list, the last actor goes on without preemption', () => {
+    const strict = runSim(DEFAULT_SCENARIO, { seed: 2, variant: null, record: true });
+    const d = strict.decisions!;
+    const r = runSim(DEFAULT_SCENARIO, { seed: 2, variant: null, schedule: [], lenient: true, record: true });
+    // nothing listed: the lowest id starts and keeps running (start, hypercall) until it waits for the VMM
+    expect(r.decisions!.slice(0, 2)).toEqual([0, 0]);
+    expect(r.violation).toBeNull();
+    const same = runSim(DEFAULT_SCENARIO, { seed: 2, variant: null, schedule: d, lenient: true });
+    expect(same.traceHash).toBe(strict.traceHash); // a schedule that fits is followed exactly
+    expect(() => runSim(DEFAULT_SCENARIO, { seed: 2, variant: null, schedule: [99, ...d], lenient: true })).not.toThrow();
+    expect(() => runSim(DEFAULT_SCENARIO, { seed: 2, variant: null, schedule: [99, ...d] })).toThrow(/schedule diverged/);
+  });
+});
+
+describe('shrinking', () => {
+  for (const [variant, campaign] of [['B1', 1], ['B20', 2], ['B10', 1]] as const) {
+    it(`${variant}: fewer steps and switches, the same invariant, and the result replays strictly`, () => {
+      const f = explore(DEFAULT_SCENARIO, { seed: campaign, schedules: 3000, variant }).violations[0];
+      const found = runSim(DEFAULT_SCENARIO, { seed: f.scheduleSeed, variant, record: true });
+      const d = found.decisions!.slice(0, found.violation!.step);
+      const s = shrinkSchedule(DEFAULT_SCENARIO, { seed: f.scheduleSeed, variant }, d, f.invariant);
+      expect(s.decisions.length).toBeLessThan(d.length);
+      expect(contextSwitches(s.decisions)).toBeLessThan(contextSwitches(d));
+      const again = runSim(DEFAULT_SCENARIO, { seed: f.scheduleSeed, variant, schedule: s.decisions });
+      expect(again.violation?.invariant).toBe(f.invariant);
+      expect(again.violation?.step).toBe(s.decisions.length);
+    });
+  }
+
+  it('explore with shrink: the finding carries both sizes, the step list with the invalidation state, and both tokens', () => {
+    const r = explore(DEFAULT_SCENARIO, { seed: 1, schedules: 500, variant: 'B4', shrink: true });
+    const f = r.violations[0];
+    expect(f.shrunk).not.toBeNull();
+    const s = f.shrunk!;
+    expect(s.shrunkSteps).toBeLessThan(s.originalSteps);
+    expect(s.steps).toHaveLength(s.shrunkSteps);
+    expect(s.steps[0]).toMatch(/^1: \S+ start -> \S+ {2}\| seq \d+, in_progress \d+, range (none|\[\d+, \d+\))$/);
+    expect(decodeToken(f.replay).schedule).toHaveLength(s.shrunkSteps);
+    expect(decodeToken(s.originalReplay).schedule!.length).toBeGreaterThanOrEqual(s.originalSteps);
+  });
+});
+
+describe('explore --strategy on the command line', () => {
+  it('pct --depth 2 --variant B1 --json: exit 1, the bound, the original and the shrunk length; the shrunk token replays on sim and threads', async () => {
+    const r = await cli('explore', '--strategy', 'pct', '--depth', '2', '--variant', 'B1', '--json');
+    expect(r.code).toBe(1);
+    const j = JSON.parse(r.out);
+    expect(j.strategy).toBe('pct');
+    expect(j.pct.runsFor99).toBeGreaterThan(0);
+    const v = j.violations[0];
+    expect(v.shrunk.shrunkSteps).toBeLessThan(v.shrunk.originalSteps);
+    for (const engine of ['sim', 'threads']) {
+      const p = await cli('replay', v.replay, '--engine', engine, '--json');
+      expect(p.code, engine).toBe(1);
+      expect(JSON.parse(p.out).traceHash, engine).toBe(v.traceHash);
+    }
+  });
+
+  it('refuses an unknown strategy or depth, naming the option', async () => {
+    const a = await cli('explore', '--strategy', 'dfs');
+    expect(a.code).toBe(2);
+    expect(a.err[0]).toMatch(/--strategy must be one of random, pct, portfolio/);
+    const b = await cli('explore', '--strategy', 'pct', '--depth', '0');
+    expect(b.code).toBe(2);
+    expect(b.err[0]).toMatch(/--depth must be an integer from 1 to 10/);
+  });
+});
