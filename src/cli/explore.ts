@@ -1,5 +1,7 @@
 // gmemsim explore: many deterministic schedules under the sim engine.
+import { writeFileSync } from 'node:fs';
 import type { ExploreResult, Finding, Strategy } from '../engine/explore.js';
+import { replayFileJson } from '../engine/token.js';
 import { exploreParallel } from '../engine/explore_pool.js';
 import { activityTable, numaJson, numaTable, rate, seconds, statsJson, violationText } from '../report/text.js';
 import { telemetryJson, telemetryText } from '../report/telemetry.js';
@@ -22,6 +24,7 @@ const OPTS: OptSpec[] = [
   { name: 'strategy', kind: 'string', choices: ['random', 'pct', 'portfolio'], value: 'random|pct|portfolio', help: 'random: a uniformly random runnable actor each step; pct: priorities with d-1 random change points (prints its detection bound); portfolio: even schedules random, odd ones pct with d = 2, 3, 4 in turn', default: 'random' },
   { name: 'depth', kind: 'int', min: 1, max: 10, value: 'D', help: 'pct: the bug depth d (ordering constraints the bug needs)', default: 2 },
   { name: 'no-shrink', kind: 'bool', help: 'report the violating schedule as found, without minimising it' },
+  { name: 'save', kind: 'string', value: 'FILE', help: 'write the violation\'s replay file (versioned JSON: scenario, seed, variant, schedule, expected trace hash); replay it with gmemsim replay FILE' },
   JSON_OPT,
 ];
 
@@ -129,6 +132,8 @@ export async function exploreCommand(argv: string[], io: Io): Promise<number> {
     Number(opts.workers),
   );
   progress.done();
+  const save = opts.save === undefined ? null : String(opts.save);
+  if (save && r.violations[0]) writeFileSync(save, replayFileJson(r.violations[0].spec));
   io.out(json ? JSON.stringify(exploreJson('explore', sc, variant, seed, r), null, 2) : exploreReport('explore', sc, variant, seed, r));
   return r.violations.length ? 1 : 0;
 }

@@ -2,7 +2,8 @@
 import { INVARIANTS } from '../check/invariant-ids.js';
 import { runSim } from '../engine/sim.js';
 import { replayThreads } from '../engine/threads.js';
-import { decodeToken } from '../engine/token.js';
+import { existsSync, readFileSync } from 'node:fs';
+import { TOKEN_PREFIX, decodeToken, parseReplayFile } from '../engine/token.js';
 import { violationText } from '../report/text.js';
 import { validateScenario } from '../scenario/schema.js';
 import { VARIANTS } from '../variants.js';
@@ -15,8 +16,9 @@ const OPTS: OptSpec[] = [
 ];
 
 export const REPLAY_HELP = helpText(
-  'usage: gmemsim replay TOKEN [options]',
-  `Reproduce the schedule a token names (printed by explore and run when they find a violation).
+  'usage: gmemsim replay TOKEN|FILE [options]',
+  `Reproduce the schedule a token names (printed by explore and run when they find a violation),
+or a replay file (written by explore --save: versioned JSON; another version is refused).
 The token carries the scenario, variant and seed; the schedule is rebuilt on the sim engine and,
 with --engine threads, followed step by step by one worker thread per actor. The report gives
 the trace hash: the same token gives the same hash on either engine, every time.
@@ -30,10 +32,13 @@ export async function replayCommand(argv: string[], io: Io): Promise<number> {
     return 0;
   }
   const { positionals, opts } = parseArgs('replay', argv, OPTS, 1);
-  if (positionals.length === 0) throw new UsageError('gmemsim replay: a TOKEN is required (see gmemsim replay --help)');
+  if (positionals.length === 0) throw new UsageError('gmemsim replay: a TOKEN or a replay FILE is required (see gmemsim replay --help)');
+  const arg = positionals[0];
   let spec;
   try {
-    spec = decodeToken(positionals[0]);
+    if (arg.startsWith(TOKEN_PREFIX)) spec = decodeToken(arg);
+    else if (existsSync(arg)) spec = parseReplayFile(readFileSync(arg, 'utf8'), arg);
+    else throw new Error(`"${arg.length > 40 ? `${arg.slice(0, 40)}…` : arg}" is neither a replay token (gm1_…) nor a replay file`);
   } catch (e) {
     throw new UsageError(`gmemsim replay: ${(e as Error).message}`);
   }

@@ -10,7 +10,7 @@ import { actorDefs } from './actors.js';
 import { pctBound, type PctParams } from './pct.js';
 import { contextSwitches, shrinkSchedule } from './shrink.js';
 import { addStats, emptyStats, type Stats } from './stats.js';
-import { encodeToken } from './token.js';
+import { encodeToken, type ReplaySpec } from './token.js';
 
 export interface ExploreOptions {
   seed: number;
@@ -65,6 +65,8 @@ export interface Finding extends Violation {
   replay: string;
   /** the last steps before the violation, readable */
   trace: string[];
+  /** the replay record behind `replay` (what --save writes) */
+  spec: ReplaySpec;
   /** what shrinking did (null: --no-shrink) */
   shrunk: ShrinkInfo | null;
 }
@@ -122,29 +124,31 @@ export function explore(sc: Scenario, o: ExploreOptions): ExploreResult {
       // the schedule as found, recorded (the same seed and strategy take the same steps)
       const found = runSim(sc, { seed, variant: o.variant, invariants, record: true, pct });
       const decisions = found.decisions!;
-      const token = (schedule: number[], res: SimResult) =>
-        encodeToken({
-          v: 1,
-          scenario: sc,
-          variant: o.variant,
-          seed,
-          invariants: o.invariants ?? null,
-          expect: { invariant: res.violation?.invariant ?? null, traceHash: res.traceHash, steps: res.steps },
-          schedule,
-        });
-      const originalReplay = token(decisions, found);
-      let finding: Finding = { ...r.violation, schedule: i, scheduleSeed: seed, traceHash: r.traceHash, replay: originalReplay, trace: r.trace, shrunk: null };
+      const spec = (schedule: number[], res: SimResult): ReplaySpec => ({
+        v: 1,
+        scenario: sc,
+        variant: o.variant,
+        seed,
+        invariants: o.invariants ?? null,
+        expect: { invariant: res.violation?.invariant ?? null, traceHash: res.traceHash, steps: res.steps },
+        schedule,
+      });
+      const foundSpec = spec(decisions, found);
+      const originalReplay = encodeToken(foundSpec);
+      let finding: Finding = { ...r.violation, schedule: i, scheduleSeed: seed, traceHash: r.traceHash, replay: originalReplay, spec: foundSpec, trace: r.trace, shrunk: null };
       if (o.shrink) {
         const upTo = decisions.slice(0, r.violation.step);
         const s = shrinkSchedule(sc, { seed, variant: o.variant, invariants }, upTo, r.violation.invariant);
         const sr = runSim(sc, { seed, variant: o.variant, invariants, schedule: s.decisions, record: true, traceTail: s.decisions.length, traceState: true });
         if (sr.violation?.invariant === r.violation.invariant) {
+          const shrunkSpec = spec(s.decisions, sr);
           finding = {
             ...sr.violation,
             schedule: i,
             scheduleSeed: seed,
             traceHash: sr.traceHash,
-            replay: token(s.decisions, sr),
+            replay: encodeToken(shrunkSpec),
+            spec: shrunkSpec,
             trace: sr.trace.slice(-24),
             shrunk: {
               originalSteps: upTo.length,

@@ -23,6 +23,31 @@ export interface ReplaySpec {
   ops?: number | null;
 }
 
+/** A replay file: the same record as a token, as readable JSON with a format tag and a version. */
+export const REPLAY_FILE_FORMAT = 'gmemsim-replay';
+export const REPLAY_FILE_VERSION = 1;
+
+export function replayFileJson(r: ReplaySpec): string {
+  const { v: _v, ...rest } = r;
+  return `${JSON.stringify({ format: REPLAY_FILE_FORMAT, version: REPLAY_FILE_VERSION, ...rest }, null, 2)}\n`;
+}
+
+/** Parse a replay file's text; a clear error for another format or version. */
+export function parseReplayFile(text: string, name: string): ReplaySpec {
+  let j: Record<string, unknown>;
+  try {
+    j = JSON.parse(text);
+  } catch {
+    throw new Error(`${name} is not JSON (a replay file is what explore --save writes)`);
+  }
+  if (typeof j !== 'object' || j === null || j.format !== REPLAY_FILE_FORMAT) throw new Error(`${name} is not a gmemsim replay file (no "format": "${REPLAY_FILE_FORMAT}")`);
+  if (j.version !== REPLAY_FILE_VERSION) {
+    throw new Error(`${name} is a replay file of version ${String(j.version)}; this gmemsim reads version ${REPLAY_FILE_VERSION} (replay it with the gmemsim that wrote it)`);
+  }
+  const { format: _f, version: _v, ...rest } = j;
+  return { v: TOKEN_VERSION, ...(rest as Omit<ReplaySpec, 'v'>) };
+}
+
 export function encodeToken(r: ReplaySpec): string {
   return TOKEN_PREFIX + deflateRawSync(Buffer.from(JSON.stringify(r))).toString('base64url');
 }
