@@ -125,10 +125,10 @@ describe('bad input: exit 2, one line naming what is wrong', () => {
     expect(await usageError('explore', '--scenario', 'nosuch')).toMatch(/unknown scenario "nosuch"/);
   });
 
-  it('replay of garbage, of a damaged token, and without a token', async () => {
-    expect(await usageError('replay', 'garbage')).toMatch(/^gmemsim replay: not a gmemsim replay token/);
+  it('replay of garbage, of a damaged token, and without a token or file', async () => {
+    expect(await usageError('replay', 'garbage')).toMatch(/^gmemsim replay: "garbage" is neither a replay token \(gm1_…\) nor a replay file/);
     expect(await usageError('replay', 'gm1_!!!!')).toMatch(/^gmemsim replay: replay token is damaged/);
-    expect(await usageError('replay')).toMatch(/^gmemsim replay: a TOKEN is required/);
+    expect(await usageError('replay')).toMatch(/^gmemsim replay: a TOKEN or a replay FILE is required/);
   });
 });
 
