@@ -7,7 +7,7 @@ import { activityTable, numaJson, numaTable, rate, seconds, statsJson, violation
 import { telemetryJson, telemetryText } from '../report/telemetry.js';
 import type { Scenario } from '../scenario/types.js';
 import type { VariantInfo } from '../variants.js';
-import { helpText, parseArgs, type OptSpec } from './args.js';
+import { UsageError, helpText, parseArgs, type OptSpec } from './args.js';
 import { INVARIANTS_OPT, JSON_OPT, MMU_LOCK_OPT, SCALE_OPT, VCPU_GFNS_OPT, SCENARIO_OPT, SEED_OPT, VARIANT_OPT, progressLine, scenarioFrom, resolveInvariants, resolveVariant, variantFor, variantLabel, type Io } from './common.js';
 
 const OPTS: OptSpec[] = [
@@ -24,6 +24,7 @@ const OPTS: OptSpec[] = [
   { name: 'strategy', kind: 'string', choices: ['random', 'pct', 'portfolio'], value: 'random|pct|portfolio', help: 'random: a uniformly random runnable actor each step; pct: priorities with d-1 random change points (prints its detection bound); portfolio: even schedules random, odd ones pct with d = 2, 3, 4 in turn', default: 'random' },
   { name: 'depth', kind: 'int', min: 1, max: 10, value: 'D', help: 'pct: the bug depth d (ordering constraints the bug needs)', default: 2 },
   { name: 'no-shrink', kind: 'bool', help: 'report the violating schedule as found, without minimising it' },
+  { name: 'shard', kind: 'string', value: 'I/N', help: 'run only schedules i with i mod N = I (0 <= I < N), e.g. one job of a CI matrix; combine the --json outputs with gmemsim merge' },
   { name: 'save', kind: 'string', value: 'FILE', help: 'write the violation\'s replay file (versioned JSON: scenario, seed, variant, schedule, expected trace hash); replay it with gmemsim replay FILE' },
   JSON_OPT,
 ];
@@ -61,7 +62,28 @@ export function findingText(f: Finding, actorName: (id: number) => string): stri
   return lines.join('\n');
 }
 
-export function exploreReport(cmd: string, sc: Scenario, variant: VariantInfo | null, seed: number, r: ExploreResult): string {
+/** What makes two shards parts of one campaign (gmemsim merge compares it). */
+export interface Campaign {
+  scenario: Scenario;
+  seed: number;
+  variant: string | null;
+  invariants: string[] | null;
+  strategy: Strategy;
+  depth: number;
+  schedules: number;
+  shrink: boolean;
+}
+
+function parseShard(v: unknown): { index: number; count: number } | null {
+  if (v === undefined) return null;
+  const m = /^(\d+)\/(\d+)$/.exec(String(v));
+  const index = m ? Number(m[1]) : NaN;
+  const count = m ? Number(m[2]) : NaN;
+  if (!m || count < 1 || count > 100_000 || index >= count) throw new UsageError(`gmemsim explore: --shard must be I/N with 0 <= I < N (got "${String(v)}")`);
+  return { index, count };
+}
+
+export function exploreReport(cmd: string, sc: Scenario, variant: VariantInfo | null, seed: number, r: ExploreResult, shard: { index: number; count: number } | null = null): string {
   const names = r.stats.actors.map((a) => a.name);
   const out = [
     `gmemsim ${cmd}: scenario "${sc.name}", variant ${variantLabel(variant)}, seed ${seed}, engine sim, strategy ${r.strategy}`,
@@ -74,6 +96,7 @@ export function exploreReport(cmd: string, sc: Scenario, variant: VariantInfo | 
       (r.cut ? `; ${r.cut} cut at maxSteps` : ''),
     '',
   ];
+  if (shard) out.splice(1, 0, `  shard ${shard.index}/${shard.count}: schedules i with i mod ${shard.count} = ${shard.index}; combine the shards' --json outputs with gmemsim merge`);
   if (r.violations.length) out.push(...r.violations.map((f) => findingText(f, (id) => names[id] ?? `actor ${id}`)), '');
   else out.push('result: OK, no invariant violated', '');
   out.push('activity (all schedules):', activityTable(r.stats), '', 'invalidate-retry telemetry (all schedules):', telemetryText(r.stats));
@@ -116,6 +139,7 @@ export async function exploreCommand(argv: string[], io: Io): Promise<number> {
   const json = opts.json === true;
   const progress = progressLine(!json);
   const schedules = Number(opts.schedules);
+  const shard = parseShard(opts.shard);
   const r = await exploreParallel(
     sc,
     {
@@ -127,6 +151,7 @@ export async function exploreCommand(argv: string[], io: Io): Promise<number> {
       strategy: opts.strategy as Strategy,
       depth: Number(opts.depth),
       shrink: opts['no-shrink'] !== true,
+      shard,
       onProgress: (p) => progress.update(`  explore: ${p.done}/${schedules} schedules, ${rate(p.steps, p.elapsedMs)} steps, ${seconds(p.elapsedMs)}`),
     },
     Number(opts.workers),
@@ -134,6 +159,7 @@ export async function exploreCommand(argv: string[], io: Io): Promise<number> {
   progress.done();
   const save = opts.save === undefined ? null : String(opts.save);
   if (save && r.violations[0]) writeFileSync(save, replayFileJson(r.violations[0].spec));
-  io.out(json ? JSON.stringify(exploreJson('explore', sc, variant, seed, r), null, 2) : exploreReport('explore', sc, variant, seed, r));
+  const campaign: Campaign = { scenario: sc, seed, variant: variant?.id ?? null, invariants, strategy: opts.strategy as Strategy, depth: Number(opts.depth), schedules, shrink: opts['no-shrink'] !== true };
+  io.out(json ? JSON.stringify({ ...exploreJson('explore', sc, variant, seed, r), campaign, shard }, null, 2) : exploreReport('explore', sc, variant, seed, r, shard));
   return r.violations.length ? 1 : 0;
 }

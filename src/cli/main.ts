@@ -10,6 +10,7 @@ import { UsageError } from './args.js';
 import type { Io } from './common.js';
 import { exploreCommand } from './explore.js';
 import { replayCommand } from './replay.js';
+import { mergeCommand } from './merge.js';
 import { runCommand } from './run.js';
 import { variantsCommand } from './variants.js';
 import { scenariosCommand } from './scenarios.js';
@@ -23,7 +24,8 @@ vCPU faults safe while memory is converted, punched, re-allocated and re-bound.
 Commands:
   run        run a scenario on worker threads (or --engine sim) and print a report
   explore    search many deterministic schedules for an invariant violation
-  replay     reproduce a violation from its token, on the sim engine or on threads
+  replay     reproduce a violation from its token or replay file, on the sim engine or on threads
+  merge      combine the shards of an explore campaign (--shard I/N)
   variants   list the bug-injection variants (kernel checks removed or reordered)
   scenarios  list the built-in scenarios
 
@@ -56,12 +58,14 @@ export async function main(argv: string[], io: Io): Promise<number> {
         return await exploreCommand(rest, io);
       case 'replay':
         return await replayCommand(rest, io);
+      case 'merge':
+        return await mergeCommand(rest, io);
       case 'variants':
         return variantsCommand(rest, io);
       case 'scenarios':
         return scenariosCommand(rest, io);
       default:
-        throw new UsageError(`gmemsim: unknown command "${cmd}" (commands: run, explore, replay, variants, scenarios; see gmemsim --help)`);
+        throw new UsageError(`gmemsim: unknown command "${cmd}" (commands: run, explore, replay, merge, variants, scenarios; see gmemsim --help)`);
     }
   } catch (e) {
     if (e instanceof UsageError || e instanceof ScenarioError) {

@@ -28,6 +28,8 @@ export interface ExploreOptions {
   depth?: number;
   /** pct: the schedule length k the change points are drawn over (default: measured, see pctK) */
   pctK?: number;
+  /** run only the schedule indices i with i % count === index (a shard of the campaign; gmemsim merge combines them) */
+  shard?: { index: number; count: number } | null;
   /** minimise the violating schedule before it is reported (the CLI does by default; the API does when asked) */
   shrink?: boolean;
 }
@@ -113,7 +115,10 @@ export function explore(sc: Scenario, o: ExploreOptions): ExploreResult {
     if (strategy === 'pct') return { depth: pctInfo.depth, k: pctInfo.k };
     return i % 2 === 0 ? undefined : { depth: PORTFOLIO_DEPTHS[(i >> 1) % PORTFOLIO_DEPTHS.length], k: pctInfo.k };
   };
+  let ran = 0;
   for (; i < from + o.schedules; i++) {
+    if (o.shard && i % o.shard.count !== o.shard.index) continue;
+    ran++;
     const seed = scheduleSeed(o.seed, i);
     const pct = pctFor(i);
     const r = runSim(sc, { seed, variant: o.variant, invariants, traceTail: 24, pct });
@@ -168,16 +173,16 @@ export function explore(sc: Scenario, o: ExploreOptions): ExploreResult {
       break;
     }
     const now = Date.now();
-    if ((i & 63) === 0) {
+    if ((ran & 63) === 0) {
       if (o.timeBudgetMs !== undefined && now - t0 >= o.timeBudgetMs) {
         i++;
         break;
       }
       if (o.onProgress && now - lastProgress >= 250) {
         lastProgress = now;
-        o.onProgress({ done: i + 1 - from, steps, elapsedMs: now - t0 });
+        o.onProgress({ done: ran, steps, elapsedMs: now - t0 });
       }
     }
   }
-  return { schedulesRun: i - from, steps, cut, elapsedMs: Date.now() - t0, violations, stats, strategy, pct: pctInfo };
+  return { schedulesRun: ran, steps, cut, elapsedMs: Date.now() - t0, violations, stats, strategy, pct: pctInfo };
 }

@@ -37,6 +37,7 @@ export async function exploreParallel(sc: Scenario, o: ExploreOptions, workers: 
     depth: o.depth,
     pctK: k,
     shrink: o.shrink,
+    shard: o.shard,
   });
   const worker = async (): Promise<void> => {
     for (;;) {
