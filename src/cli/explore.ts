@@ -2,6 +2,7 @@
 import { writeFileSync } from 'node:fs';
 import type { ExploreResult, Finding, Strategy } from '../engine/explore.js';
 import { replayFileJson } from '../engine/token.js';
+import { traceOf } from './replay.js';
 import { exploreParallel } from '../engine/explore_pool.js';
 import { activityTable, numaJson, numaTable, rate, seconds, statsJson, violationText } from '../report/text.js';
 import { telemetryJson, telemetryText } from '../report/telemetry.js';
@@ -25,6 +26,7 @@ const OPTS: OptSpec[] = [
   { name: 'depth', kind: 'int', min: 1, max: 10, value: 'D', help: 'pct: the bug depth d (ordering constraints the bug needs)', default: 2 },
   { name: 'no-shrink', kind: 'bool', help: 'report the violating schedule as found, without minimising it' },
   { name: 'shard', kind: 'string', value: 'I/N', help: 'run only schedules i with i mod N = I (0 <= I < N), e.g. one job of a CI matrix; combine the --json outputs with gmemsim merge' },
+  { name: 'trace', kind: 'string', value: 'FILE', help: 'write the violation\'s schedule as Chrome Trace Event JSON (open it in Perfetto or chrome://tracing): a lane per actor, mmu_lock, seq/in_progress/range, attribute changes' },
   { name: 'save', kind: 'string', value: 'FILE', help: 'write the violation\'s replay file (versioned JSON: scenario, seed, variant, schedule, expected trace hash); replay it with gmemsim replay FILE' },
   JSON_OPT,
 ];
@@ -159,6 +161,7 @@ export async function exploreCommand(argv: string[], io: Io): Promise<number> {
   progress.done();
   const save = opts.save === undefined ? null : String(opts.save);
   if (save && r.violations[0]) writeFileSync(save, replayFileJson(r.violations[0].spec));
+  if (opts.trace !== undefined && r.violations[0]) writeFileSync(String(opts.trace), JSON.stringify(traceOf(r.violations[0].spec)));
   const campaign: Campaign = { scenario: sc, seed, variant: variant?.id ?? null, invariants, strategy: opts.strategy as Strategy, depth: Number(opts.depth), schedules, shrink: opts['no-shrink'] !== true };
   io.out(json ? JSON.stringify({ ...exploreJson('explore', sc, variant, seed, r), campaign, shard }, null, 2) : exploreReport('explore', sc, variant, seed, r, shard));
   return r.violations.length ? 1 : 0;

@@ -2,8 +2,9 @@
 import { INVARIANTS } from '../check/invariant-ids.js';
 import { runSim } from '../engine/sim.js';
 import { replayThreads } from '../engine/threads.js';
-import { existsSync, readFileSync } from 'node:fs';
-import { TOKEN_PREFIX, decodeToken, parseReplayFile } from '../engine/token.js';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { chromeTrace } from '../report/chrome_trace.js';
+import { TOKEN_PREFIX, decodeToken, parseReplayFile, type ReplaySpec } from '../engine/token.js';
 import { violationText } from '../report/text.js';
 import { validateScenario } from '../scenario/schema.js';
 import { VARIANTS } from '../variants.js';
@@ -12,8 +13,15 @@ import { JSON_OPT, variantLabel, type Io } from './common.js';
 
 const OPTS: OptSpec[] = [
   { name: 'engine', kind: 'string', choices: ['sim', 'threads'], value: 'sim|threads', help: 'sim: one thread; threads: real worker threads follow the schedule through a turn word in the shared state', default: 'sim' },
+  { name: 'trace', kind: 'string', value: 'FILE', help: 'write the schedule as Chrome Trace Event JSON (open it in Perfetto or chrome://tracing): a lane per actor, mmu_lock, seq/in_progress/range, attribute changes' },
   JSON_OPT,
 ];
+
+/** The Chrome trace of a replay record's schedule. */
+export function traceOf(spec: ReplaySpec) {
+  const sc = validateScenario(spec.scenario);
+  return chromeTrace(sc, { seed: spec.seed, variant: spec.variant, invariants: spec.invariants ? new Set(spec.invariants) : undefined, schedule: spec.schedule, opsOverride: spec.ops === null ? Infinity : spec.ops });
+}
 
 export const REPLAY_HELP = helpText(
   'usage: gmemsim replay TOKEN|FILE [options]',
@@ -62,6 +70,7 @@ export async function replayCommand(argv: string[], io: Io): Promise<number> {
     violation = t.violation;
     elapsedMs = t.elapsedMs;
   }
+  if (opts.trace !== undefined) writeFileSync(String(opts.trace), JSON.stringify(traceOf(spec)));
   const reproduced = traceHash === spec.expect.traceHash && (violation?.invariant ?? null) === spec.expect.invariant;
   if (opts.json === true) {
     io.out(

@@ -44,6 +44,8 @@ export interface SimOptions {
    * lowest id). What shrinking needs: any edit of a schedule is still a schedule.
    */
   lenient?: boolean;
+  /** called after every step (traces); `to` is -1 when the actor returned */
+  onStep?: (step: number, actor: number, from: number, to: number, s: Shm) => void;
 }
 
 export interface SimResult {
@@ -187,6 +189,7 @@ export function runSim(sc: Scenario, o: SimOptions): SimResult {
       a.point = r.value;
     }
     hash = fnv(hash, (pick << 16) | a.point);
+    if (o.onStep) o.onStep(steps, pick, from, r.done ? -1 : a.point, s);
     if (decisions) decisions.push(pick);
     if (traceTail > 0) {
       const at = ((steps - 1) % traceTail) * W;
