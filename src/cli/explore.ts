@@ -1,6 +1,9 @@
 // gmemsim explore: many deterministic schedules under the sim engine.
 import { writeFileSync } from 'node:fs';
-import type { ExploreResult, Finding, Strategy } from '../engine/explore.js';
+import { makeFinding, scheduleSeed, type ExploreResult, type Finding, type Strategy } from '../engine/explore.js';
+import { exploreDfs } from '../engine/dfs.js';
+import { actorDefs } from '../engine/actors.js';
+import type { InvariantId } from '../check/invariant-ids.js';
 import { replayFileJson } from '../engine/token.js';
 import { traceOf } from './replay.js';
 import { exploreParallel } from '../engine/explore_pool.js';
@@ -22,7 +25,8 @@ const OPTS: OptSpec[] = [
   INVARIANTS_OPT,
   { name: 'time', kind: 'int', min: 1, value: 'MS', help: 'stop after this long even if schedules remain' },
   { name: 'workers', kind: 'int', min: 1, max: 64, value: 'K', help: 'worker threads (a piscina pool); the findings do not depend on it', default: 1 },
-  { name: 'strategy', kind: 'string', choices: ['random', 'pct', 'portfolio'], value: 'random|pct|portfolio', help: 'random: a uniformly random runnable actor each step; pct: priorities with d-1 random change points (prints its detection bound); portfolio: even schedules random, odd ones pct with d = 2, 3, 4 in turn', default: 'random' },
+  { name: 'strategy', kind: 'string', choices: ['random', 'pct', 'portfolio', 'dfs'], value: 'random|pct|portfolio|dfs', help: 'random: a uniformly random runnable actor each step; pct: priorities with d-1 random change points (prints its detection bound); portfolio: even schedules random, odd ones pct with d = 2, 3, 4 in turn; dfs: every schedule with at most --preemptions preemptions, up to --schedules (default for dfs 200,000; says whether the space was exhausted; meant for the litmus-* scenarios)', default: 'random' },
+  { name: 'preemptions', kind: 'int', min: 0, max: 10, value: 'C', help: 'dfs: the preemption bound', default: 2 },
   { name: 'depth', kind: 'int', min: 1, max: 10, value: 'D', help: 'pct: the bug depth d (ordering constraints the bug needs)', default: 2 },
   { name: 'no-shrink', kind: 'bool', help: 'report the violating schedule as found, without minimising it' },
   { name: 'shard', kind: 'string', value: 'I/N', help: 'run only schedules i with i mod N = I (0 <= I < N), e.g. one job of a CI matrix; combine the --json outputs with gmemsim merge' },
@@ -142,6 +146,7 @@ export async function exploreCommand(argv: string[], io: Io): Promise<number> {
   const progress = progressLine(!json);
   const schedules = Number(opts.schedules);
   const shard = parseShard(opts.shard);
+  if (opts.strategy === 'dfs') return dfsCommand(sc, variant, seed, invariants, opts, argv.includes('--schedules') ? schedules : DFS_DEFAULT_SCHEDULES, io);
   const r = await exploreParallel(
     sc,
     {
@@ -165,4 +170,45 @@ export async function exploreCommand(argv: string[], io: Io): Promise<number> {
   const campaign: Campaign = { scenario: sc, seed, variant: variant?.id ?? null, invariants, strategy: opts.strategy as Strategy, depth: Number(opts.depth), schedules, shrink: opts['no-shrink'] !== true };
   io.out(json ? JSON.stringify({ ...exploreJson('explore', sc, variant, seed, r), campaign, shard }, null, 2) : exploreReport('explore', sc, variant, seed, r, shard));
   return r.violations.length ? 1 : 0;
+}
+
+/** dfs without --schedules: enough for the litmus scenarios many times over, not a hang on a big one */
+const DFS_DEFAULT_SCHEDULES = 200_000;
+
+/** explore --strategy dfs: bounded exhaustive search over one workload (the campaign's schedule 0 seed). */
+function dfsCommand(sc: Scenario, variant: VariantInfo | null, seed: number, invariants: InvariantId[] | null, opts: Record<string, unknown>, maxSchedules: number, io: Io): number {
+  const json = opts.json === true;
+  const progress = progressLine(!json);
+  const c = Number(opts.preemptions);
+  const workload = scheduleSeed(seed, 0);
+  const r = exploreDfs(sc, {
+    seed: workload,
+    variant: variant?.id ?? null,
+    invariants: invariants ? new Set(invariants) : undefined,
+    preemptions: c,
+    maxSchedules,
+    timeBudgetMs: opts.time === undefined ? undefined : Number(opts.time),
+    onProgress: (p) => progress.update(`  dfs: ${p.schedules.toLocaleString('en-US')} schedules, ${p.pending.toLocaleString('en-US')} branches pending, ${seconds(p.elapsedMs)}`),
+  });
+  progress.done();
+  const f = r.violation ? makeFinding(sc, { variant: variant?.id ?? null, invariants, shrink: opts['no-shrink'] !== true }, r.schedules - 1, workload, r.decisions!) : null;
+  const verdict = f
+    ? `violation in schedule ${r.schedules} (${r.violationPreemptions} preemption${r.violationPreemptions === 1 ? '' : 's'})`
+    : r.exhausted
+      ? `the space is exhausted: no violation in all ${r.schedules.toLocaleString('en-US')} schedules with <= ${c} preemption${c === 1 ? '' : 's'}`
+      : `not exhausted: no violation in the ${r.schedules.toLocaleString('en-US')} schedules run (the --schedules or --time budget ran out)`;
+  if (json) {
+    io.out(JSON.stringify({ ok: !f, command: 'explore', engine: 'sim', scenario: sc.name, variant: variant?.id ?? null, seed, strategy: 'dfs', preemptions: c, exhausted: r.exhausted, schedules: r.schedules, steps: r.steps, elapsedMs: r.elapsedMs, violations: f ? [findingJson(f)] : [] }, null, 2));
+  } else {
+    const names = actorDefs(sc).map((d) => d.name);
+    const out = [
+      `gmemsim explore: scenario "${sc.name}", variant ${variantLabel(variant)}, seed ${seed}, engine sim, strategy dfs (at most ${c} preemption${c === 1 ? '' : 's'})`,
+      `  ${r.schedules.toLocaleString('en-US')} schedules, ${r.steps.toLocaleString('en-US')} steps in ${seconds(r.elapsedMs)}`,
+      `  ${verdict}`,
+      '',
+    ];
+    if (f) out.push(findingText(f, (id) => names[id] ?? `actor ${id}`));
+    io.out(out.join('\n'));
+  }
+  return f ? 1 : 0;
 }

@@ -84,6 +84,54 @@ export interface ExploreResult {
   pct: PctInfo | null;
 }
 
+/**
+ * A violation as reported: the schedule as found (`decisions`, replayed strictly), and when
+ * `o.shrink`, the shrunk schedule with its step list; tokens and replay records for both.
+ */
+export function makeFinding(sc: Scenario, o: Pick<ExploreOptions, 'variant' | 'invariants' | 'shrink'>, index: number, seed: number, decisions: number[]): Finding {
+  const invariants = o.invariants ? new Set(o.invariants) : undefined;
+  const found = runSim(sc, { seed, variant: o.variant, invariants, schedule: decisions, traceTail: 24 });
+  const v = found.violation;
+  if (!v) throw new Error(`schedule ${index} (seed ${seed}) does not show its violation again`);
+  const spec = (schedule: number[], res: SimResult): ReplaySpec => ({
+    v: 1,
+    scenario: sc,
+    variant: o.variant,
+    seed,
+    invariants: o.invariants ?? null,
+    expect: { invariant: res.violation?.invariant ?? null, traceHash: res.traceHash, steps: res.steps },
+    schedule,
+  });
+  const foundSpec = spec(decisions, found);
+  const originalReplay = encodeToken(foundSpec);
+  const plain: Finding = { ...v, schedule: index, scheduleSeed: seed, traceHash: found.traceHash, replay: originalReplay, spec: foundSpec, trace: found.trace, shrunk: null };
+  if (!o.shrink) return plain;
+  const upTo = decisions.slice(0, v.step);
+  const s = shrinkSchedule(sc, { seed, variant: o.variant, invariants }, upTo, v.invariant);
+  const sr = runSim(sc, { seed, variant: o.variant, invariants, schedule: s.decisions, record: true, traceTail: s.decisions.length, traceState: true });
+  if (sr.violation?.invariant !== v.invariant) return plain;
+  const shrunkSpec = spec(s.decisions, sr);
+  return {
+    ...sr.violation,
+    schedule: index,
+    scheduleSeed: seed,
+    traceHash: sr.traceHash,
+    replay: encodeToken(shrunkSpec),
+    spec: shrunkSpec,
+    trace: sr.trace.slice(-24),
+    shrunk: {
+      originalSteps: upTo.length,
+      originalSwitches: contextSwitches(upTo),
+      shrunkSteps: s.decisions.length,
+      shrunkSwitches: contextSwitches(s.decisions),
+      runs: s.runs,
+      elapsedMs: s.elapsedMs,
+      steps: sr.trace,
+      originalReplay,
+    },
+  };
+}
+
 /** k for PCT: the longest of a few seeded random schedules of the scenario (deterministic). */
 export function pctK(sc: Scenario, seed: number, variant: VariantId | null): number {
   let k = 1;
@@ -128,46 +176,7 @@ export function explore(sc: Scenario, o: ExploreOptions): ExploreResult {
     if (r.violation) {
       // the schedule as found, recorded (the same seed and strategy take the same steps)
       const found = runSim(sc, { seed, variant: o.variant, invariants, record: true, pct });
-      const decisions = found.decisions!;
-      const spec = (schedule: number[], res: SimResult): ReplaySpec => ({
-        v: 1,
-        scenario: sc,
-        variant: o.variant,
-        seed,
-        invariants: o.invariants ?? null,
-        expect: { invariant: res.violation?.invariant ?? null, traceHash: res.traceHash, steps: res.steps },
-        schedule,
-      });
-      const foundSpec = spec(decisions, found);
-      const originalReplay = encodeToken(foundSpec);
-      let finding: Finding = { ...r.violation, schedule: i, scheduleSeed: seed, traceHash: r.traceHash, replay: originalReplay, spec: foundSpec, trace: r.trace, shrunk: null };
-      if (o.shrink) {
-        const upTo = decisions.slice(0, r.violation.step);
-        const s = shrinkSchedule(sc, { seed, variant: o.variant, invariants }, upTo, r.violation.invariant);
-        const sr = runSim(sc, { seed, variant: o.variant, invariants, schedule: s.decisions, record: true, traceTail: s.decisions.length, traceState: true });
-        if (sr.violation?.invariant === r.violation.invariant) {
-          const shrunkSpec = spec(s.decisions, sr);
-          finding = {
-            ...sr.violation,
-            schedule: i,
-            scheduleSeed: seed,
-            traceHash: sr.traceHash,
-            replay: encodeToken(shrunkSpec),
-            spec: shrunkSpec,
-            trace: sr.trace.slice(-24),
-            shrunk: {
-              originalSteps: upTo.length,
-              originalSwitches: contextSwitches(upTo),
-              shrunkSteps: s.decisions.length,
-              shrunkSwitches: contextSwitches(s.decisions),
-              runs: s.runs,
-              elapsedMs: s.elapsedMs,
-              steps: sr.trace,
-              originalReplay,
-            },
-          };
-        }
-      }
+      const finding = makeFinding(sc, o, i, seed, found.decisions!);
       violations.push(finding);
       i++;
       break;

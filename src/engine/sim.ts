@@ -44,6 +44,8 @@ export interface SimOptions {
    * lowest id). What shrinking needs: any edit of a schedule is still a schedule.
    */
   lenient?: boolean;
+  /** called before every pick with the runnable actors (their ids in runnable[0..n)); dfs branches on them */
+  onChoice?: (step: number, runnable: Int32Array, n: number, lastYielded: boolean) => void;
   /** called after every step (traces); `to` is -1 when the actor returned */
   onStep?: (step: number, actor: number, from: number, to: number, s: Shm) => void;
 }
@@ -100,6 +102,8 @@ export function runSim(sc: Scenario, o: SimOptions): SimResult {
   const rng = new Prng(mixSeed(o.seed, 0x5eed));
   const pct = o.pct ? new PctStrategy(actors.length, o.pct, new Prng(mixSeed(o.seed, 0x9c7))) : null;
   let last = -1;
+  /** the last step ended in a fault retry (a yield, for PCT and the lenient continuation) */
+  let lastYielded = false;
   const decisions: number[] | null = o.record ? [] : null;
   const traceTail = o.traceTail ?? 0;
   // The tail is kept as numbers (step, actor, from, to, seq, in_progress, range start, end) and only formatted at the end.
@@ -137,6 +141,7 @@ export function runSim(sc: Scenario, o: SimOptions): SimResult {
       cut = true;
       break;
     }
+    if (o.onChoice) o.onChoice(steps, runnable, nRunnable, lastYielded);
     let pick: number;
     if (o.guide) {
       pick = -1;
@@ -162,7 +167,20 @@ export function runSim(sc: Scenario, o: SimOptions): SimResult {
         const want = o.schedule[schedPos++];
         if (isRunnable(runnable, nRunnable, want)) pick = want;
       }
-      if (pick < 0) pick = last >= 0 && isRunnable(runnable, nRunnable, last) ? last : runnable[0];
+      if (pick < 0) {
+        // No preemption: the last actor goes on, unless it blocked, returned, or yielded (its step
+        // ended in a fault retry: a spin waiting for someone else); then the lowest other id.
+        if (last >= 0 && !lastYielded && isRunnable(runnable, nRunnable, last)) pick = last;
+        else {
+          pick = runnable[0];
+          for (let k = 0; k < nRunnable; k++) {
+            if (runnable[k] !== last) {
+              pick = runnable[k];
+              break;
+            }
+          }
+        }
+      }
     } else if (o.schedule) {
       if (steps >= o.schedule.length) break;
       pick = o.schedule[steps];
@@ -176,12 +194,13 @@ export function runSim(sc: Scenario, o: SimOptions): SimResult {
     const ctx = a.ctx;
     if (ctx.wait !== Wait.None) proceed(s, ctx);
     const from = a.point;
-    const retriesBefore = pct ? i32[ctx.base + C.retries] : 0;
+    const retriesBefore = i32[ctx.base + C.retries];
     const r = a.gen.next();
     steps++;
     i32[ctx.base + stepsWord]++;
     last = pick;
-    if (pct) pct.after(pick, steps, i32[ctx.base + C.retries] !== retriesBefore);
+    lastYielded = i32[ctx.base + C.retries] !== retriesBefore;
+    if (pct) pct.after(pick, steps, lastYielded);
     if (r.done) {
       a.done = true;
       a.point = 0;

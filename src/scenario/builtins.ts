@@ -122,10 +122,37 @@ export function numaInterleaveScenario(scale = 1): Scenario {
   };
 }
 
+/** A litmus test: one page, one vCPU and one or two racers, small enough for exhaustive search
+ *  (explore --strategy dfs --preemptions 2 runs every schedule of it in about a second). */
+function litmus(name: string, description: string, o: { vcpuOps: number; converter?: number; puncher?: number; slotChurn?: number }): Scenario {
+  return {
+    ...DEFAULT_SCENARIO,
+    numa: null,
+    name,
+    description,
+    gmemPages: 1,
+    slots: [{ baseGfn: 0, npages: 1, gmemOffset: 0 }],
+    pfnPool: 16,
+    maxSteps: 2000,
+    vcpus: { ...DEFAULT_SCENARIO.vcpus, count: 1, ops: o.vcpuOps, pattern: 'sequential', privateFraction: o.vcpuOps ? 1 : 0, conversionRate: 0, fallocateOnConversion: false },
+    converter: { count: o.converter ?? 0, ops: 1, maxPages: 1 },
+    puncher: { count: o.puncher ?? 0, ops: 1, maxPages: 1 },
+    slotChurn: { count: o.slotChurn ?? 0, ops: 1, maxPages: 1 },
+  };
+}
+
+export const LITMUS_SCENARIOS: Record<string, Scenario> = {
+  'litmus-punch': litmus('litmus-punch', 'one vCPU faults once on one private page while a puncher punches it (and may re-allocate)', { vcpuOps: 1, puncher: 1 }),
+  'litmus-convert': litmus('litmus-convert', 'one vCPU accesses one private page twice while a converter sets its attribute', { vcpuOps: 2, converter: 1 }),
+  'litmus-memslot': litmus('litmus-memslot', 'one vCPU faults once while the memslot is deleted and re-created', { vcpuOps: 1, slotChurn: 1 }),
+  'litmus-lock-order': litmus('litmus-lock-order', 'a punch against a memslot delete/create (the vCPU idles): the invalidate_lock / mmu_lock order', { vcpuOps: 0, puncher: 1, slotChurn: 1 }),
+};
+
 export const BUILTIN_SCENARIOS: Record<string, Scenario> = {
   default: DEFAULT_SCENARIO,
   'punch-race': PUNCH_RACE_SCENARIO,
   'numa-interleave': numaInterleaveScenario(1),
+  ...LITMUS_SCENARIOS,
 };
 
 /** Built-ins that take --scale (a fraction of their full size). */

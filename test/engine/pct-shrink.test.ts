@@ -110,9 +110,9 @@ describe('explore --strategy on the command line', () => {
   });
 
   it('refuses an unknown strategy or depth, naming the option', async () => {
-    const a = await cli('explore', '--strategy', 'dfs');
+    const a = await cli('explore', '--strategy', 'bfs');
     expect(a.code).toBe(2);
-    expect(a.err[0]).toMatch(/--strategy must be one of random, pct, portfolio/);
+    expect(a.err[0]).toMatch(/--strategy must be one of random, pct, portfolio, dfs/);
     const b = await cli('explore', '--strategy', 'pct', '--depth', '0');
     expect(b.code).toBe(2);
     expect(b.err[0]).toMatch(/--depth must be an integer from 1 to 10/);

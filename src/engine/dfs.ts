@@ -1,0 +1,98 @@
+// Bounded exhaustive search (CHESS's iterative context bounding, Musuvathi and Qadeer, PLDI 2007):
+// every schedule of the scenario's workload (one seed) with at most c preemptions, by stateless
+// re-execution. A preemption is switching away from an actor that could have gone on; switching
+// because it blocked or returned is free. Each run follows a prefix, then goes on without
+// preemption (lenient sim); every step after the prefix branches on the other runnable actors.
+// A step that ended in a fault retry is a yield (the vCPU spins waiting for someone else), so
+// switching away from it is free too, as CHESS treats yields; without that, one preemption inside
+// an invalidation would spin the vCPU for the rest of the schedule.
+import type { Scenario } from '../scenario/types.js';
+import type { InvariantId } from '../check/invariant-ids.js';
+import type { VariantId } from '../variants.js';
+import { runSim } from './sim.js';
+import type { Violation } from './ctx.js';
+
+export interface DfsOptions {
+  seed: number;
+  variant: VariantId | null;
+  invariants?: ReadonlySet<InvariantId>;
+  preemptions: number;
+  /** give up after this many schedules (the report then says the space was not exhausted) */
+  maxSchedules: number;
+  timeBudgetMs?: number;
+  onProgress?: (p: { schedules: number; steps: number; pending: number; elapsedMs: number }) => void;
+}
+
+export interface DfsResult {
+  schedules: number;
+  steps: number;
+  /** every schedule with <= preemptions was run (and none violated) */
+  exhausted: boolean;
+  violation: Violation | null;
+  /** the violating schedule, up to the violating step */
+  decisions: number[] | null;
+  traceHash: string | null;
+  elapsedMs: number;
+  /** preemptions of the violating schedule */
+  violationPreemptions: number | null;
+}
+
+export function exploreDfs(sc: Scenario, o: DfsOptions): DfsResult {
+  const t0 = Date.now();
+  // A pending branch: the first `len` decisions of run `base`, then `alt` (prefixes share their run's array).
+  const stack: Array<{ base: number[]; len: number; alt: number; preemptions: number }> = [{ base: [], len: 0, alt: -1, preemptions: 0 }];
+  let schedules = 0;
+  let steps = 0;
+  let lastProgress = t0;
+  while (stack.length > 0) {
+    if (schedules >= o.maxSchedules || (o.timeBudgetMs !== undefined && Date.now() - t0 >= o.timeBudgetMs)) {
+      return { schedules, steps, exhausted: false, violation: null, decisions: null, traceHash: null, elapsedMs: Date.now() - t0, violationPreemptions: null };
+    }
+    const top = stack.pop()!;
+    const prefix = top.alt < 0 ? [] : [...top.base.slice(0, top.len), top.alt];
+    const preemptions = top.preemptions;
+    const runnables: Int32Array[] = [];
+    const yielded: boolean[] = [];
+    const r = runSim(sc, {
+      seed: o.seed,
+      variant: o.variant,
+      invariants: o.invariants,
+      schedule: prefix,
+      lenient: true,
+      record: true,
+      onChoice: (i, runnable, n, lastYielded) => {
+        if (i >= prefix.length) {
+          runnables[i] = runnable.slice(0, n);
+          yielded[i] = lastYielded;
+        }
+      },
+    });
+    schedules++;
+    steps += r.steps;
+    const d = r.decisions!;
+    if (r.violation) {
+      return { schedules, steps, exhausted: false, violation: r.violation, decisions: d.slice(0, r.violation.step), traceHash: r.traceHash, elapsedMs: Date.now() - t0, violationPreemptions: preemptions };
+    }
+    // Branch at every step after the prefix; later steps first onto the stack, so the earliest
+    // alternatives are explored last (any order visits the same set).
+    for (let i = prefix.length; i < d.length; i++) {
+      const runnable = runnables[i];
+      if (!runnable) continue;
+      const prev = i > 0 ? d[i - 1] : -1;
+      const prevCouldRun = prev >= 0 && !yielded[i] && runnable.includes(prev);
+      for (const alt of runnable) {
+        if (alt === d[i]) continue;
+        // after a yield the spinning actor waits for the others (CHESS's fairness): not a branch
+        if (yielded[i] && alt === prev) continue;
+        const cost = preemptions + (prevCouldRun && alt !== prev ? 1 : 0);
+        if (cost <= o.preemptions) stack.push({ base: d, len: i, alt, preemptions: cost });
+      }
+    }
+    const now = Date.now();
+    if (o.onProgress && now - lastProgress >= 250) {
+      lastProgress = now;
+      o.onProgress({ schedules, steps, pending: stack.length, elapsedMs: now - t0 });
+    }
+  }
+  return { schedules, steps, exhausted: true, violation: null, decisions: null, traceHash: null, elapsedMs: Date.now() - t0, violationPreemptions: null };
+}
