@@ -1,0 +1,80 @@
+// Detection benchmark (issue 5): for each variant of the catalogue, schedules to the first
+// violation with random and pct (d = 2) on `default`, as a median over campaign seeds, dfs (c = 2)
+// on the litmus scenario that covers it, and the time to shrink the violation random found.
+import { exploreDfs } from '../src/engine/dfs.js';
+import { explore, makeFinding, scheduleSeed } from '../src/engine/explore.js';
+import { runSim } from '../src/engine/sim.js';
+import { DEFAULT_SCENARIO, LITMUS_SCENARIOS } from '../src/scenario/builtins.js';
+import { VARIANTS, type VariantId } from '../src/variants.js';
+
+const SEEDS = 20;
+const CAP = 1000; // schedules per campaign; a campaign that finds nothing counts as > CAP
+
+/** The litmus scenario whose paths each variant needs (see README: dfs). */
+const LITMUS_FOR: Partial<Record<VariantId, string>> = {
+  B1: 'litmus-punch',
+  B2: 'litmus-punch',
+  B4: 'litmus-convert',
+  B5: 'litmus-punch',
+  B7: 'litmus-punch',
+  B10: 'litmus-lock-order',
+  B11: 'litmus-convert',
+  B20: 'litmus-punch',
+  B21: 'litmus-memslot',
+  B22: 'litmus-lock-order',
+};
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor((s.length - 1) / 2)];
+}
+
+const show = (n: number) => (n > CAP ? `>${CAP}` : String(n));
+
+export function runDetection() {
+  const rows = [];
+  for (const v of VARIANTS.filter((x) => x.expect)) {
+    const firsts = (strategy: 'random' | 'pct') =>
+      Array.from({ length: SEEDS }, (_, k) => {
+        const r = explore(DEFAULT_SCENARIO, { seed: k + 1, schedules: CAP, variant: v.id, strategy, depth: 2 });
+        return r.violations[0] ? r.violations[0].schedule + 1 : CAP + 1;
+      });
+    const random = firsts('random');
+    const pct = firsts('pct');
+    const litmus = LITMUS_FOR[v.id];
+    const dfs = litmus ? exploreDfs(LITMUS_SCENARIOS[litmus], { seed: scheduleSeed(1, 0), variant: v.id, preemptions: 2, maxSchedules: 200_000 }) : null;
+    // shrink what random found with campaign seed 1
+    const f = explore(DEFAULT_SCENARIO, { seed: 1, schedules: CAP, variant: v.id }).violations[0];
+    let shrink: { ms: number; from: number; to: number } | null = null;
+    if (f) {
+      const found = runSim(DEFAULT_SCENARIO, { seed: f.scheduleSeed, variant: v.id, record: true });
+      const t = performance.now();
+      const sf = makeFinding(DEFAULT_SCENARIO, { variant: v.id, shrink: true }, f.schedule, f.scheduleSeed, found.decisions!);
+      shrink = { ms: performance.now() - t, from: sf.shrunk?.originalSteps ?? 0, to: sf.shrunk?.shrunkSteps ?? 0 };
+    }
+    rows.push({
+      variant: v.id,
+      expect: v.expect,
+      randomMedian: median(random),
+      pctMedian: median(pct),
+      pctWithin1000: median(pct) <= CAP,
+      dfs: dfs ? { scenario: litmus!, schedules: dfs.schedules, found: dfs.violation?.invariant ?? null } : null,
+      shrink,
+    });
+  }
+  console.log(`\nf. detection (issue 5): schedules to the first violation on default, median over ${SEEDS} campaign seeds (cap ${CAP}); dfs c = 2 on the litmus scenario covering the variant; shrinking what random found (seed 1)`);
+  console.table(
+    rows.map((r) => ({
+      variant: r.variant,
+      expect: r.expect,
+      random: show(r.randomMedian),
+      'pct d=2': show(r.pctMedian),
+      dfs: r.dfs ? `${r.dfs.found ? `${r.dfs.schedules}` : 'not found'} (${r.dfs.scenario})` : '-',
+      'shrink ms': r.shrink ? r.shrink.ms.toFixed(0) : '-',
+      'steps found -> shrunk': r.shrink ? `${r.shrink.from} -> ${r.shrink.to}` : '-',
+    })),
+  );
+  const pctOk = rows.filter((r) => r.pctWithin1000).length;
+  console.log(`   goal: every variant found by pct within a median of 1,000 schedules: ${pctOk}/${rows.length} (${pctOk === rows.length ? 'met' : 'not met'})`);
+  return { seeds: SEEDS, cap: CAP, rows };
+}
