@@ -11,6 +11,7 @@ import type { Io } from './common.js';
 import { exploreCommand } from './explore.js';
 import { replayCommand } from './replay.js';
 import { mergeCommand } from './merge.js';
+import { outcomesCommand } from './outcomes.js';
 import { runCommand } from './run.js';
 import { variantsCommand } from './variants.js';
 import { scenariosCommand } from './scenarios.js';
@@ -26,6 +27,7 @@ Commands:
   explore    search many deterministic schedules for an invariant violation
   replay     reproduce a violation from its token or replay file, on the sim engine or on threads
   merge      combine the shards of an explore campaign (--shard I/N)
+  outcomes   a graded outcome table for a litmus scenario: dfs (exact) beside threads (observed)
   variants   list the bug-injection variants (kernel checks removed or reordered)
   scenarios  list the built-in scenarios
 
@@ -60,12 +62,14 @@ export async function main(argv: string[], io: Io): Promise<number> {
         return await replayCommand(rest, io);
       case 'merge':
         return await mergeCommand(rest, io);
+      case 'outcomes':
+        return await outcomesCommand(rest, io);
       case 'variants':
         return variantsCommand(rest, io);
       case 'scenarios':
         return scenariosCommand(rest, io);
       default:
-        throw new UsageError(`gmemsim: unknown command "${cmd}" (commands: run, explore, replay, merge, variants, scenarios; see gmemsim --help)`);
+        throw new UsageError(`gmemsim: unknown command "${cmd}" (commands: run, explore, replay, merge, outcomes, variants, scenarios; see gmemsim --help)`);
     }
   } catch (e) {
     if (e instanceof UsageError || e instanceof ScenarioError) {

@@ -11,6 +11,7 @@ import type { InvariantId } from '../check/invariant-ids.js';
 import type { VariantId } from '../variants.js';
 import { runSim } from './sim.js';
 import type { Violation } from './ctx.js';
+import { addStats, emptyStats, type Stats } from './stats.js';
 
 export interface DfsOptions {
   seed: number;
@@ -20,6 +21,8 @@ export interface DfsOptions {
   /** give up after this many schedules (the report then says the space was not exhausted) */
   maxSchedules: number;
   timeBudgetMs?: number;
+  /** outcome tables: run the whole space (do not stop at a violation), adding every schedule's stats and counting violations by invariant */
+  collect?: boolean;
   onProgress?: (p: { schedules: number; steps: number; pending: number; elapsedMs: number }) => void;
 }
 
@@ -35,6 +38,9 @@ export interface DfsResult {
   elapsedMs: number;
   /** preemptions of the violating schedule */
   violationPreemptions: number | null;
+  /** with collect: every schedule's stats added, and violating schedules by invariant */
+  stats: Stats | null;
+  violationsBy: Record<string, number>;
 }
 
 export function exploreDfs(sc: Scenario, o: DfsOptions): DfsResult {
@@ -44,9 +50,12 @@ export function exploreDfs(sc: Scenario, o: DfsOptions): DfsResult {
   let schedules = 0;
   let steps = 0;
   let lastProgress = t0;
+  const stats = o.collect ? emptyStats() : null;
+  const violationsBy: Record<string, number> = {};
+  const end = (exhausted: boolean) => ({ schedules, steps, exhausted, violation: null, decisions: null, traceHash: null, elapsedMs: Date.now() - t0, violationPreemptions: null, stats, violationsBy });
   while (stack.length > 0) {
     if (schedules >= o.maxSchedules || (o.timeBudgetMs !== undefined && Date.now() - t0 >= o.timeBudgetMs)) {
-      return { schedules, steps, exhausted: false, violation: null, decisions: null, traceHash: null, elapsedMs: Date.now() - t0, violationPreemptions: null };
+      return end(false);
     }
     const top = stack.pop()!;
     const prefix = top.alt < 0 ? [] : [...top.base.slice(0, top.len), top.alt];
@@ -70,8 +79,10 @@ export function exploreDfs(sc: Scenario, o: DfsOptions): DfsResult {
     schedules++;
     steps += r.steps;
     const d = r.decisions!;
-    if (r.violation) {
-      return { schedules, steps, exhausted: false, violation: r.violation, decisions: d.slice(0, r.violation.step), traceHash: r.traceHash, elapsedMs: Date.now() - t0, violationPreemptions: preemptions };
+    if (stats) addStats(stats, r.stats);
+    if (r.violation && o.collect) violationsBy[r.violation.invariant] = (violationsBy[r.violation.invariant] ?? 0) + 1;
+    else if (r.violation) {
+      return { schedules, steps, exhausted: false, violation: r.violation, decisions: d.slice(0, r.violation.step), traceHash: r.traceHash, elapsedMs: Date.now() - t0, violationPreemptions: preemptions, stats, violationsBy };
     }
     // Branch at every step after the prefix; later steps first onto the stack, so the earliest
     // alternatives are explored last (any order visits the same set).
@@ -94,5 +105,5 @@ export function exploreDfs(sc: Scenario, o: DfsOptions): DfsResult {
       o.onProgress({ schedules, steps, pending: stack.length, elapsedMs: now - t0 });
     }
   }
-  return { schedules, steps, exhausted: true, violation: null, decisions: null, traceHash: null, elapsedMs: Date.now() - t0, violationPreemptions: null };
+  return end(true);
 }

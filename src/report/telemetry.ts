@@ -84,16 +84,10 @@ export function telemetryJson(st: Stats) {
   };
 }
 
-export function telemetryText(st: Stats): string {
-  const j = telemetryJson(st);
-  const r = j.retryReasons;
-  const d = j.retriesPerFault;
-  const o = j.outcomes;
-  const faults = o.FIXED + o.SPURIOUS + o.RETRY + o.EXIT + o.EMULATE + o.ERROR;
-  const pct = (n: number) => (faults ? `${((100 * n) / faults).toFixed(1)}%` : '-');
-  const p50 = quantileBucket(st.retryHist, 0.5);
-  const p99 = quantileBucket(st.retryHist, 0.99);
-  const rows: Array<[string, number, string, string]> = [
+/** The jcstress-style outcome table of the faults in `st`: [outcome, count, grade, meaning]. */
+export function outcomeRows(st: Stats): Array<[string, number, string, string]> {
+  const o = telemetryJson(st).outcomes;
+  return [
     ['FIXED', o.FIXED, 'ACCEPTABLE', 'SPTE installed'],
     ['SPURIOUS', o.SPURIOUS, 'ACCEPTABLE', 'another vCPU installed the same SPTE first'],
     ['RETRY', o.RETRY, 'ACCEPTABLE', 'an invalidation raced the fault: back to the guest, which faults again'],
@@ -103,6 +97,18 @@ export function telemetryText(st: Stats): string {
     ['  refilled, then retried', o.INTERESTING.refilledThenRetried, 'INTERESTING', 'the fault allocated a page (e.g. refilled a punched hole) and retried without mapping it'],
     ['  stale page caught', o.INTERESTING.stalePageCaught, 'INTERESTING', 'the page it resolved was truncated/discarded before its check: the retry saved it'],
   ];
+}
+
+export function telemetryText(st: Stats): string {
+  const j = telemetryJson(st);
+  const r = j.retryReasons;
+  const d = j.retriesPerFault;
+  const o = j.outcomes;
+  const faults = o.FIXED + o.SPURIOUS + o.RETRY + o.EXIT + o.EMULATE + o.ERROR;
+  const pct = (n: number) => (faults ? `${((100 * n) / faults).toFixed(1)}%` : '-');
+  const p50 = quantileBucket(st.retryHist, 0.5);
+  const p99 = quantileBucket(st.retryHist, 0.99);
+  const rows = outcomeRows(st);
   const w = Math.max(...rows.map((x) => fmt(x[1]).length));
   return [
     `  retries by reason: lockless precheck ${fmt(r.locklessPrecheck.gfnInRange)} in range + ${fmt(r.locklessPrecheck.seqMoved)} seq moved; ` +

@@ -1,0 +1,95 @@
+// gmemsim outcomes: a jcstress-style outcome table for a litmus scenario: every outcome a fault
+// can have, graded, with its exact count over all schedules (dfs, bounded by preemptions) beside
+// the frequencies seen on real worker threads looping the same workload.
+import { exploreDfs } from '../engine/dfs.js';
+import { scheduleSeed } from '../engine/explore.js';
+import { runThreads } from '../engine/threads.js';
+import type { Stats } from '../engine/stats.js';
+import { outcomeRows } from '../report/telemetry.js';
+import { helpText, parseArgs, type OptSpec } from './args.js';
+import { INVARIANTS_OPT, JSON_OPT, SCENARIO_OPT, SEED_OPT, VARIANT_OPT, resolveInvariants, resolveVariant, scenarioFrom, variantFor, variantLabel, type Io } from './common.js';
+
+const OPTS: OptSpec[] = [
+  { ...SCENARIO_OPT, default: 'litmus-punch' },
+  SEED_OPT,
+  VARIANT_OPT,
+  INVARIANTS_OPT,
+  { name: 'preemptions', kind: 'int', min: 0, max: 10, value: 'C', help: 'dfs: the preemption bound', default: 2 },
+  { name: 'schedules', kind: 'int', min: 1, max: 1e9, value: 'N', help: 'dfs: give up after this many schedules', default: 200_000 },
+  { name: 'duration', kind: 'int', min: 100, max: 3_600_000, value: 'MS', help: 'threads: how long the workers loop the workload', default: 2000 },
+  JSON_OPT,
+];
+
+export const OUTCOMES_HELP = helpText(
+  'usage: gmemsim outcomes [options]',
+  `Grade every outcome of the faults in a small (litmus) scenario: ACCEPTABLE (the protocol
+allows it), INTERESTING (allowed, and a race was needed to see it), FORBIDDEN (an invariant
+violated). The dfs column counts them over every schedule with at most --preemptions
+preemptions (exact); the threads column over --duration ms of worker threads looping the
+workload (observed frequencies). Built for the litmus-* scenarios.
+Exit status: 0 nothing FORBIDDEN, 1 a FORBIDDEN outcome seen, 2 bad input.`,
+  OPTS,
+  'Example: gmemsim outcomes --scenario litmus-punch --preemptions 2',
+);
+
+const faultsOf = (st: Stats) => st.total.outFixed + st.total.outSpurious + st.total.outRetry + st.total.outExit + st.total.outEmulate + st.total.outError;
+
+export async function outcomesCommand(argv: string[], io: Io): Promise<number> {
+  if (argv.includes('--help')) {
+    io.out(OUTCOMES_HELP);
+    return 0;
+  }
+  const { opts } = parseArgs('outcomes', argv, OPTS, 0);
+  resolveVariant('outcomes', opts.variant);
+  const invariants = resolveInvariants('outcomes', opts.invariants);
+  const sc = scenarioFrom('outcomes', opts);
+  const variant = variantFor('outcomes', opts.variant, sc);
+  const seed = Number(opts.seed);
+  const c = Number(opts.preemptions);
+  const dfs = exploreDfs(sc, {
+    seed: scheduleSeed(seed, 0),
+    variant: variant?.id ?? null,
+    invariants: invariants ? new Set(invariants) : undefined,
+    preemptions: c,
+    maxSchedules: Number(opts.schedules),
+    collect: true,
+  });
+  const threads = await runThreads(sc, { seed, variant: variant?.id ?? null, invariants, durationMs: Number(opts.duration), sweepEveryMs: 0 });
+  const dRows = outcomeRows(dfs.stats!);
+  const tRows = outcomeRows(threads.stats);
+  const dFaults = faultsOf(dfs.stats!);
+  const tFaults = faultsOf(threads.stats);
+  const forbiddenDfs = Object.values(dfs.violationsBy).reduce((a, b) => a + b, 0);
+  const forbiddenThreads = threads.violation ? 1 : 0;
+  const table = dRows.map(([name, n, grade, what], i) => ({ outcome: name.trim(), grade, dfs: n, dfsShare: dFaults ? n / dFaults : 0, threads: tRows[i][1], threadsShare: tFaults ? tRows[i][1] / tFaults : 0, what }));
+  const result = {
+    ok: forbiddenDfs + forbiddenThreads === 0,
+    command: 'outcomes',
+    scenario: sc.name,
+    variant: variant?.id ?? null,
+    seed,
+    dfs: { preemptions: c, schedules: dfs.schedules, exhausted: dfs.exhausted, faults: dFaults, forbidden: dfs.violationsBy },
+    threads: { durationMs: threads.elapsedMs, faults: tFaults, forbidden: threads.violation ? { [threads.violation.invariant]: 1 } : {} },
+    outcomes: table,
+  };
+  if (opts.json === true) io.out(JSON.stringify(result, null, 2));
+  else {
+    const pct = (x: number) => `${(100 * x).toFixed(2)}%`;
+    const fmt = (n: number) => n.toLocaleString('en-US');
+    const w = Math.max(...table.map((r) => r.outcome.length), 'FORBIDDEN (violations)'.length);
+    const out = [
+      `gmemsim outcomes: scenario "${sc.name}", variant ${variantLabel(variant)}, seed ${seed}`,
+      `  dfs: ${fmt(dfs.schedules)} schedules with <= ${c} preemptions${dfs.exhausted ? ' (the whole space)' : ' (NOT the whole space: the --schedules budget ran out)'}, ${fmt(dFaults)} faults`,
+      `  threads: ${(threads.elapsedMs / 1000).toFixed(2)} s of worker threads, ${fmt(tFaults)} faults`,
+      '',
+      `  ${'outcome'.padEnd(w)}  ${'grade'.padEnd(11)}  ${'dfs (exact)'.padStart(20)}  ${'threads (observed)'.padStart(22)}`,
+      ...table.map((r) => `  ${r.outcome.padEnd(w)}  ${r.grade.padEnd(11)}  ${`${fmt(r.dfs)} ${pct(r.dfsShare)}`.padStart(20)}  ${`${fmt(r.threads)} ${pct(r.threadsShare)}`.padStart(22)}`),
+      `  ${'FORBIDDEN (violations)'.padEnd(w)}  ${'FORBIDDEN'.padEnd(11)}  ${`${fmt(forbiddenDfs)} schedules`.padStart(20)}  ${(threads.violation ? `${threads.violation.invariant} (run stopped)` : '0').padStart(22)}`,
+      ...Object.entries(dfs.violationsBy).map(([inv, n]) => `    dfs: ${inv} in ${fmt(n)} schedules`),
+      '',
+      '  INTERESTING outcomes are counted within the faults above (a fault that allocated and retried is also a RETRY).',
+    ];
+    io.out(out.join('\n'));
+  }
+  return result.ok ? 0 : 1;
+}
