@@ -22,6 +22,7 @@ const LITMUS_FOR: Partial<Record<VariantId, string>> = {
   B20: 'litmus-punch',
   B21: 'litmus-memslot',
   B22: 'litmus-lock-order',
+  B23: 'litmus-notifier',
 };
 
 function median(xs: number[]): number {

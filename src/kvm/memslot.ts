@@ -14,6 +14,13 @@ import { kvmZapGfnRange } from './mmu_invalidate.js';
 // kvm_swap_active_memslots: wait out mmu-notifier invalidations, then publish the new state
 function* kvmSwapActiveMemslots(ctx: ActorCtx, slot: number, state: number): Gen {
   const a = ctx.s.i32;
+  if (ctx.bugs.B23) {
+    // B23: publish without waiting, so a notifier's end may see other memslots than its start
+    yield P['slot-install'];
+    Atomics.store(a, slotWord(ctx.s.l, slot, S_STATE), state);
+    Atomics.add(a, slotWord(ctx.s.l, slot, S_GENERATION), 1);
+    return;
+  }
   for (;;) {
     yield* waitZero(ctx, G_MN_ACTIVE, P['slot-install']);
     spinLock(a, G_MN_LOCK);

@@ -124,7 +124,7 @@ export function numaInterleaveScenario(scale = 1): Scenario {
 
 /** A litmus test: one page, one vCPU and one or two racers, small enough for exhaustive search
  *  (explore --strategy dfs --preemptions 2 runs every schedule of it in about a second). */
-function litmus(name: string, description: string, o: { vcpuOps: number; converter?: number; puncher?: number; slotChurn?: number }): Scenario {
+function litmus(name: string, description: string, o: { vcpuOps: number; converter?: number; puncher?: number; slotChurn?: number; fallocate?: boolean }): Scenario {
   return {
     ...DEFAULT_SCENARIO,
     numa: null,
@@ -134,7 +134,7 @@ function litmus(name: string, description: string, o: { vcpuOps: number; convert
     slots: [{ baseGfn: 0, npages: 1, gmemOffset: 0 }],
     pfnPool: 16,
     maxSteps: 2000,
-    vcpus: { ...DEFAULT_SCENARIO.vcpus, count: 1, ops: o.vcpuOps, pattern: 'sequential', privateFraction: o.vcpuOps ? 1 : 0, conversionRate: 0, fallocateOnConversion: false },
+    vcpus: { ...DEFAULT_SCENARIO.vcpus, count: 1, ops: o.vcpuOps, pattern: 'sequential', privateFraction: o.vcpuOps ? 1 : 0, conversionRate: 0, fallocateOnConversion: o.fallocate ?? false },
     converter: { count: o.converter ?? 0, ops: 1, maxPages: 1 },
     puncher: { count: o.puncher ?? 0, ops: 1, maxPages: 1 },
     slotChurn: { count: o.slotChurn ?? 0, ops: 1, maxPages: 1 },
@@ -146,6 +146,11 @@ export const LITMUS_SCENARIOS: Record<string, Scenario> = {
   'litmus-convert': litmus('litmus-convert', 'one vCPU accesses one private page twice while a converter sets its attribute', { vcpuOps: 2, converter: 1 }),
   'litmus-memslot': litmus('litmus-memslot', 'one vCPU faults once while the memslot is deleted and re-created', { vcpuOps: 1, slotChurn: 1 }),
   'litmus-lock-order': litmus('litmus-lock-order', 'a punch against a memslot delete/create (the vCPU idles): the invalidate_lock / mmu_lock order', { vcpuOps: 0, puncher: 1, slotChurn: 1 }),
+  'litmus-notifier': litmus(
+    'litmus-notifier',
+    'one vCPU converts its page to private (the VMM discards the shared copy between mmu-notifier start and end) while the memslot is deleted and re-created',
+    { vcpuOps: 1, slotChurn: 1, fallocate: true },
+  ),
 };
 
 export const BUILTIN_SCENARIOS: Record<string, Scenario> = {

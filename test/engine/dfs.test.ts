@@ -15,6 +15,7 @@ const COVERS: Record<string, VariantId[]> = {
   'litmus-convert': ['B1', 'B2', 'B4', 'B11'],
   'litmus-memslot': ['B21'],
   'litmus-lock-order': ['B10', 'B22'],
+  'litmus-notifier': ['B23'],
 };
 
 describe('dfs on the litmus scenarios', () => {

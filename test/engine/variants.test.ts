@@ -28,6 +28,7 @@ const FAST_SEEDS: Record<string, number[]> = {
   B20: [78, 131, 2], // I1@4 I1@6 I1@8
   B21: [30, 9, 2], // I8@0 I8@2 I8@5
   B22: [1, 2, 3], // DEADLOCK@0 DEADLOCK@0 DEADLOCK@0
+  B23: [4, 3, 6], // I4@0 I4@1 I4@4 (4 and 6: more ends than begins; 3: in_progress negative)
 };
 const BUDGET = 150;
 
@@ -117,6 +118,7 @@ describe('invariant filters expose what fires later', () => {
     ['B20', 'I7', 'punch-race', 22],
     ['B1', 'DATA', 'punch-race', 6],
     ['B10', 'STARVATION', 'default', 3],
+    ['B23', 'STARVATION', 'default', 1], // the notifier's end skipped: in_progress stuck, faults spin
   ];
   const FILTER_BUDGET = 300;
 
