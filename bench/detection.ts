@@ -17,6 +17,7 @@ const LITMUS_FOR: Partial<Record<VariantId, string>> = {
   B4: 'litmus-convert',
   B5: 'litmus-punch',
   B7: 'litmus-punch',
+  B8: 'litmus-punch',
   B10: 'litmus-lock-order',
   B11: 'litmus-convert',
   B20: 'litmus-punch',

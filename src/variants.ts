@@ -19,7 +19,7 @@ export interface VariantInfo {
   kind: 'bug' | 'control' | 'design';
 }
 
-export const VARIANT_IDS = ['B1', 'B2', 'B4', 'B5', 'B6', 'B7', 'B9', 'B10', 'B11', 'B18', 'B20', 'B21', 'B22', 'B23', 'N1'] as const;
+export const VARIANT_IDS = ['B1', 'B2', 'B4', 'B5', 'B6', 'B7', 'B8', 'B9', 'B10', 'B11', 'B18', 'B20', 'B21', 'B22', 'B23', 'N1'] as const;
 export type VariantId = (typeof VARIANT_IDS)[number];
 export type Bugs = { readonly [K in VariantId]: boolean };
 
@@ -69,6 +69,14 @@ export const VARIANTS: readonly VariantInfo[] = [
     name: 'truncate-before-begin',
     removes: 'invalidate begin+zap before truncate_inode_pages_range in kvm_gmem_punch_hole (truncate moved first)',
     expect: 'I1',
+    alsoBreaks: [],
+    kind: 'bug',
+  },
+  {
+    id: 'B8',
+    name: 'skip-remote-tlb-flush',
+    removes: 'kvm_flush_remote_tlbs after zapping SPTEs, before mmu_lock is dropped (kvm_zap_gfn_range / kvm_unmap_gfn_range flush): vCPUs keep cached translations to pages the writer then frees',
+    expect: 'I9',
     alsoBreaks: [],
     kind: 'bug',
   },

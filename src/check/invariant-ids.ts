@@ -7,6 +7,7 @@ export const INVARIANTS = {
   I5: 'range covers: an open invalidation has a range before anything can look at it (the kernel WARNs otherwise)',
   I7: 'punch-hole zeroes: after a punch (or shared discard) the guest reads zeroes until it writes',
   I8: 'binding validity: no SPTE for a deleted memslot or for a gmem index not bound to its slot',
+  I9: 'TLB: no page is freed or removed while a vCPU\'s TLB still translates to it (the remote flush reached every vCPU first)',
   I11: 'placement: a gmem folio lands on a node the policy in force at its file offset allows (bind mask, preferred or interleave node unless it was full)',
   DATA: 'data integrity: what a vCPU wrote it reads back unless the page was punched or converted since',
   DEADLOCK: 'no deadlock: some actor can always make progress',

@@ -2,6 +2,7 @@
 // an SPTE install, a page leaving the page cache, an attribute store, a memslot flush, and a
 // writer path returning. Each reports through ctx.report; the engine decides what happens next.
 import type { ActorCtx } from '../engine/ctx.js';
+import { tlbHolder } from '../kvm/tlb.js';
 import {
   A_INSIDE,
   F_ATTR,
@@ -68,7 +69,10 @@ export function checkPfnRemoved(ctx: ActorCtx, pfn: number, why: 'truncated' | '
   if (n > 0) {
     const gfn = Atomics.load(i32, pfnWord(l, pfn, P_RMAP_GFN));
     ctx.report('I1', `pfn ${pfn} ${why} while an SPTE (gfn ${gfn}) still maps it`);
+    return;
   }
+  const t = tlbHolder(ctx.s, pfn);
+  if (t) ctx.report('I9', `pfn ${pfn} ${why} while actor ${t.actor}'s TLB still translates gfn ${t.gfn} to it (no remote flush reached it)`);
 }
 
 /** After an attribute store: an SPTE of the old type must not survive (I2). */

@@ -3,9 +3,10 @@
 import { addUs, count, type ActorCtx, type Gen } from '../engine/ctx.js';
 import { P } from '../engine/points.js';
 import { checkInProgress } from '../check/online.js';
-import { A_INSIDE, A_IN_GUEST, C, actorWord, G_IN_PROGRESS, G_RANGE_END, G_RANGE_START, G_SEQ, INVALID_GFN } from '../shm/layout.js';
+import { A_INSIDE, C, actorWord, G_IN_PROGRESS, G_RANGE_END, G_RANGE_START, G_SEQ, INVALID_GFN } from '../shm/layout.js';
 import type { Shm } from '../shm/state.js';
 import { tdpMmuZapLeaf } from './spte.js';
+import { kvmFlushRemoteTlbs } from './tlb.js';
 import { mmuWriteLock, mmuWriteUnlock } from '../sync/ops.js';
 
 /** gfns zapped between cond_resched points of a zap walk */
@@ -114,18 +115,7 @@ export function* kvmZapGfnRange(ctx: ActorCtx, start: number, end: number): Gen 
     const stop = Math.min(end, g + ZAP_CHUNK);
     let zapped = false;
     for (let x = g; x < stop; x++) zapped = tdpMmuZapLeaf(ctx, x) || zapped;
-    if (zapped) kvmFlushRemoteTlbs(ctx.s);
-  }
-}
-
-// kvm_flush_remote_tlbs (KVM_REQUEST_WAIT): returns once no vCPU is still using a translation it
-// read before the zap. A guest access is one step under sim, so this only ever waits on threads.
-export function kvmFlushRemoteTlbs(s: Shm): void {
-  for (let id = 0; id < s.l.nActors; id++) {
-    const w = actorWord(s.l, id, A_IN_GUEST);
-    while (Atomics.load(s.i32, w) !== 0) {
-      /* the access is a few loads and stores */
-    }
+    if (zapped && !ctx.bugs.B8) kvmFlushRemoteTlbs(ctx.s); // B8: the zap's flush skipped
   }
 }
 

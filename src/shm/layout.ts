@@ -89,8 +89,16 @@ export const A_RETRY_MAX = A_RETRY_HIST + RETRY_HIST_BUCKETS; // the most retrie
 export const A_MMU_READER = 80;
 /** vCPU 0 with shared gfns: 1 once its initial conversion is done (the other vCPUs wait for it) */
 export const A_READY = 81;
+/** vCPU: a remote TLB flush was requested (KVM_REQ_TLB_FLUSH); the vCPU clears its TLB before its next guest access */
+export const A_TLB_REQ = 82;
+/** vCPU: its TLB, TLB_ENTRIES direct-mapped entries of TLB_ENTRY_WORDS: gfn + 1 (0 = empty), pfn + 1, 1 if private */
+export const A_TLB = 83;
+export const TLB_ENTRIES = 4;
+export const TLB_ENTRY_WORDS = 3;
 // The counters come first; the words above must not overlap them, nor run past the actor's lines.
-if (COUNTERS.length > A_SRCU || A_RETRY_MAX >= A_MMU_READER || A_READY >= ACTOR_WORDS) throw new Error('layout: per-actor words overlap');
+if (COUNTERS.length > A_SRCU || A_RETRY_MAX >= A_MMU_READER || A_READY >= A_TLB_REQ || A_TLB + TLB_ENTRIES * TLB_ENTRY_WORDS > ACTOR_WORDS) {
+  throw new Error('layout: per-actor words overlap');
+}
 export const MB_PRIVATE = 1;
 export const MB_HYPERCALL = 2;
 export const MB_FALLOCATE = 4;

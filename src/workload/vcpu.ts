@@ -35,6 +35,7 @@ import {
 import type { Shm } from '../shm/state.js';
 import { newFault, kvmMmuPageFault, RET_PF_EMULATE, RET_PF_RETRY, type KvmPageFault } from '../kvm/mmu.js';
 import { sptePresent, sptePrivate } from '../kvm/spte.js';
+import { kvmServiceLocalTlbFlushRequests, tlbFill, tlbLookup, tlbPrivate } from '../kvm/tlb.js';
 import { waitNotEqual } from '../sync/ops.js';
 import type { Scenario } from '../scenario/types.js';
 
@@ -173,9 +174,20 @@ function* guestAccess(ctx: ActorCtx, v: VcpuState, gfn: number, write: boolean):
   for (let attempt = 0; ; attempt++) {
     yield P['guest-access'];
     Atomics.store(a, ctx.base + A_IN_GUEST, 1);
-    const pfn = sptePresent(s, gfn);
-    if (pfn >= 0 && (accessPrivate === null || sptePrivate(s, gfn) === accessPrivate)) {
-      accessPage(ctx, v, i, gfn, pfn, write);
+    kvmServiceLocalTlbFlushRequests(s, ctx.base);
+    // the TLB first; a miss walks the SPTE and caches what it found
+    let pfn = tlbLookup(s, ctx.base, gfn, accessPrivate);
+    let viewPrivate = accessPrivate;
+    if (pfn < 0) {
+      pfn = sptePresent(s, gfn);
+      viewPrivate = sptePrivate(s, gfn);
+      if (pfn >= 0 && (accessPrivate === null || viewPrivate === accessPrivate)) tlbFill(s, ctx.base, gfn, pfn, viewPrivate);
+      else pfn = -1;
+    } else if (viewPrivate === null) {
+      viewPrivate = tlbPrivate(s, ctx.base, gfn);
+    }
+    if (pfn >= 0) {
+      accessPage(ctx, v, i, gfn, pfn, write, viewPrivate!);
       Atomics.store(a, ctx.base + A_IN_GUEST, 0);
       if (attempt === 0) count(ctx, 'fastHits');
       else recordRetries(ctx, totalRetries);
@@ -209,10 +221,10 @@ function* guestAccess(ctx: ActorCtx, v: VcpuState, gfn: number, write: boolean):
 }
 
 /** The access itself, through the SPTE (exported for tests): write a fresh tag, or read and check against what this vCPU knows. */
-export function accessPage(ctx: ActorCtx, v: VcpuState, i: number, gfn: number, pfn: number, write: boolean): void {
+export function accessPage(ctx: ActorCtx, v: VcpuState, i: number, gfn: number, pfn: number, write: boolean, isPrivate: boolean): void {
   const a = ctx.s.i32;
   const l = ctx.s.l;
-  const view = sptePrivate(ctx.s, gfn) ? ZERO_PRIVATE : ZERO_SHARED;
+  const view = isPrivate ? ZERO_PRIVATE : ZERO_SHARED;
   const epoch = Atomics.load(a, gfnWord(l, gfn, F_EPOCH));
   const cw = pfnWord(l, pfn, P_CONTENT);
   if (write) {

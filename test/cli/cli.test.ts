@@ -95,7 +95,7 @@ describe('bad input: exit 2, one line naming what is wrong', () => {
     [['run', '--pause-ms', '-1'], '--pause-ms'],
     [['explore', '--variant', 'nope'], '--variant'],
     [['run', '--variant', 'B3'], '--variant'],
-    [['explore', '--invariants', 'I9'], '--invariants'],
+    [['explore', '--invariants', 'I3'], '--invariants'],
     [['explore', '--invariants', 'I1,I3'], '--invariants'],
     [['explore', '--invariants', ','], '--invariants'],
     [['variants', '--json=yes'], '--json'],

@@ -11,7 +11,7 @@ const SEED = scheduleSeed(1, 0); // the workload explore --strategy dfs uses for
 
 /** Which variants each litmus test's paths exercise (measured: dfs with c = 2 finds each). */
 const COVERS: Record<string, VariantId[]> = {
-  'litmus-punch': ['B1', 'B2', 'B5', 'B7', 'B20'],
+  'litmus-punch': ['B1', 'B2', 'B5', 'B7', 'B8', 'B20'],
   'litmus-convert': ['B1', 'B2', 'B4', 'B11'],
   'litmus-memslot': ['B21'],
   'litmus-lock-order': ['B10', 'B22'],

@@ -63,7 +63,7 @@ describe('a write through a view that must read zeroes (after a punch)', () => {
       return store(arr as Int32Array, index, value as number);
     };
     try {
-      accessPage(v, newVcpuState(w.sc, v.index), 2, 2, pfn, true);
+      accessPage(v, newVcpuState(w.sc, v.index), 2, 2, pfn, true, true);
     } finally {
       (Atomics as { store: typeof Atomics.store }).store = store;
     }

@@ -50,6 +50,12 @@ describe('runThreads (free-running)', () => {
     expect(r.violation!.actor).toBeLessThan(ACTORS);
   });
 
+  it('B8 (no remote TLB flush) shows I9 on real threads: a vCPU still caches a page the writer frees', async () => {
+    const r = await runThreads(DEFAULT_SCENARIO, { seed: 1, variant: 'B8', durationMs: 8000 });
+    expect(r.violation?.invariant).toBe('I9');
+    expect(r.violation?.message).toMatch(/TLB still translates gfn \d+/);
+  });
+
   it('ops mode finishes by itself: stoppedBy "ops", quiescent, clean', async () => {
     const r = await runThreads(DEFAULT_SCENARIO, { seed: 2, variant: null, ops: 5 });
     expect(r.stoppedBy).toBe('ops');
@@ -112,7 +118,8 @@ describe('pause barriers (a full sweep on a quiescent state, mid-run)', () => {
     expect(r.violation).toBeNull();
     expect(r.sweeps.skipped).toBe(0);
     expect(r.sweeps.done).toBeGreaterThanOrEqual(3);
-    expect(r.sweeps.maxParkMs).toBeLessThan(300);
+    // not skipped: each barrier completed inside its 1 s timeout, though the churner sleeps 8 s
+    expect(r.sweeps.maxParkMs).toBeLessThan(1000);
     expect(r.elapsedMs).toBeLessThan(4000); // the soft stop wakes them too
   });
 

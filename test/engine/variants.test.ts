@@ -22,6 +22,7 @@ const FAST_SEEDS: Record<string, number[]> = {
   B5: [109, 190, 400], // I1@5 I1@10 I1@11
   B6: [5, 16, 26], // I5@1 I5@2 I5@2
   B7: [118, 28, 131], // I1@3 I1@4 I1@6
+  B8: [1, 2, 3], // I9@0 I9@0 I9@0 (not a race: any page freed after a vCPU used it)
   B10: [3, 5, 10], // I4@0 I4@0 I4@0
   B11: [6, 17, 22], // I2@1 I2@2 I2@5
   B18: [1, 2, 3], // I11@0 I11@0 I11@0
