@@ -19,7 +19,7 @@ export interface VariantInfo {
   kind: 'bug' | 'control' | 'design';
 }
 
-export const VARIANT_IDS = ['B1', 'B2', 'B4', 'B5', 'B6', 'B7', 'B8', 'B9', 'B10', 'B11', 'B18', 'B20', 'B21', 'B22', 'B23', 'N1'] as const;
+export const VARIANT_IDS = ['B1', 'B2', 'B4', 'B5', 'B6', 'B7', 'B8', 'B9', 'B10', 'B11', 'B18', 'B19', 'B20', 'B21', 'B22', 'B23', 'N1'] as const;
 export type VariantId = (typeof VARIANT_IDS)[number];
 export type Bugs = { readonly [K in VariantId]: boolean };
 
@@ -109,6 +109,14 @@ export const VARIANTS: readonly VariantInfo[] = [
     name: 'policy-index-slot-relative',
     removes: 'the file offset in the shared-policy lookup of kvm_gmem_get_folio: the page is looked up at its offset within the memslot instead (pgoff dropped), so a slot bound at a nonzero offset gets another range\'s policy',
     expect: 'I11',
+    alsoBreaks: [],
+    kind: 'bug',
+  },
+  {
+    id: 'B19',
+    name: 'get-policy-task-fallback',
+    removes: 'returning NULL from kvm_gmem_get_policy where the shared tree has no policy: it falls back to the task policy, so get_mempolicy(MPOL_F_ADDR) reports the task mode instead of MPOL_DEFAULT (the selftest test_mbind)',
+    expect: 'I12',
     alsoBreaks: [],
     kind: 'bug',
   },

@@ -9,6 +9,7 @@ export const INVARIANTS = {
   I8: 'binding validity: no SPTE for a deleted memslot or for a gmem index not bound to its slot',
   I9: 'TLB: no page is freed or removed while a vCPU\'s TLB still translates to it (the remote flush reached every vCPU first)',
   I11: 'placement: a gmem folio lands on a node the policy in force at its file offset allows (bind mask, preferred or interleave node unless it was full)',
+  I12: 'policy report: get_mempolicy(MPOL_F_ADDR) on the gmem mapping reports the policy the last mbind set at that offset, MPOL_DEFAULT where none did (never the task policy)',
   DATA: 'data integrity: what a vCPU wrote it reads back unless the page was punched or converted since',
   DEADLOCK: 'no deadlock: some actor can always make progress',
   STARVATION: 'no starvation: a fault is not retried more than the scenario\'s bound in a row',

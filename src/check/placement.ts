@@ -2,10 +2,10 @@
 // (spec §5.2), independently of how the allocator chose. The "unless it was full" exceptions are
 // judged only under sim, where the free counts cannot change under us.
 import type { ActorCtx } from '../engine/ctx.js';
-import { MPOL_BIND, MPOL_INTERLEAVE, MPOL_LOCAL, MPOL_PREFERRED, MPOL_PREFERRED_MANY, MPOL_WEIGHTED_INTERLEAVE, nextNodeIn, type Mempolicy } from '../mm/mempolicy.js';
+import { getMempolicyReport, MPOL_BIND, MPOL_INTERLEAVE, MPOL_LOCAL, MPOL_PREFERRED, MPOL_PREFERRED_MANY, MPOL_WEIGHTED_INTERLEAVE, nextNodeIn, type Mempolicy } from '../mm/mempolicy.js';
 import { nodesWithMemory } from '../mm/numa.js';
 import { pfnToNid } from '../mm/page_alloc.js';
-import { gmemPolicy } from '../mm/policy.js';
+import { gmemPolicy, kvmGmemGetPolicy, mbindCalls } from '../mm/policy.js';
 import { N_FREE_TOP, nodeWord } from '../shm/layout.js';
 
 /** `ilPrev`: the allocating task's il_prev just before this allocation (the rotor it had to follow). */
@@ -45,5 +45,29 @@ export function checkPlacement(ctx: ActorCtx, index: number, pfn: number, ilPrev
     default:
       // no policy, DEFAULT or LOCAL: the allocating task's node first
       if (node !== numa.node && sim && !full(numa.node)) fail(`no policy applies and the allocating actor's node ${numa.node} had free pages`);
+  }
+}
+
+/**
+ * I12, the selftest's test_mbind: get_mempolicy(MPOL_F_ADDR) on the gmem mapping reports, at every
+ * file offset, the policy of the last mbind call covering it, and MPOL_DEFAULT where none does.
+ * The report is constant between the calls' boundaries, so it is asked at each boundary.
+ */
+export function checkPolicyReports(ctx: ActorCtx): void {
+  const numa = ctx.numa;
+  if (!numa || numa.source !== 'shared') return;
+  const calls = mbindCalls(ctx.sc);
+  const points = new Set<number>([0]);
+  for (const [start, end] of calls) points.add(start).add(end);
+  for (const x of points) {
+    if (x >= ctx.s.l.filePages) continue;
+    let expected: Mempolicy | null = null;
+    for (const [start, end, pol] of calls) if (x >= start && x < end) expected = pol;
+    const want = getMempolicyReport(expected);
+    const got = getMempolicyReport(kvmGmemGetPolicy(numa, x, ctx.bugs.B19));
+    if (got.mode !== want.mode || got.nodes.join() !== want.nodes.join()) {
+      ctx.report('I12', `get_mempolicy(MPOL_F_ADDR) at file page ${x} reports mode ${got.mode} nodes [${got.nodes}], but the mbind calls leave mode ${want.mode} nodes [${want.nodes}] there`);
+      return;
+    }
   }
 }

@@ -49,6 +49,11 @@ function compile(sc: Scenario): Compiled {
   return c;
 }
 
+/** The scenario's mbind calls on the gmem file, in order: [start, end, policy (null = MPOL_DEFAULT)]. */
+export function mbindCalls(sc: Scenario): ReadonlyArray<[number, number, Mempolicy | null]> {
+  return sc.numa ? compile(sc).ranges : [];
+}
+
 /** The gmem inode's shared policy tree as the scenario's mbind calls leave it (in order). */
 export function sharedPolicyOf(sc: Scenario): SharedPolicy<Mempolicy> {
   const sp = new SharedPolicy<Mempolicy>();
@@ -80,6 +85,12 @@ export function numaCtxFor(sc: Scenario, kind: string, index: number, run: objec
     byOffset: n.interleave === 'offset',
     weights: c.weights,
   };
+}
+
+// kvm_gmem_get_policy (vm_ops->get_policy): the shared tree's policy at the file offset, or NULL,
+// which get_mempolicy reports as MPOL_DEFAULT. B19 falls back to the task's policy instead.
+export function kvmGmemGetPolicy(numa: NumaCtx, index: number, taskFallback: boolean): Mempolicy | null {
+  return numa.shared.lookup(index) ?? (taskFallback ? numa.task : null);
 }
 
 // kvm_gmem_get_folio on a miss: mpol_shared_policy_lookup, else the allocating task's policy.

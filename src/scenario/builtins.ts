@@ -36,7 +36,9 @@ export const DEFAULT_SCENARIO: Scenario = {
   mmuLock: 'rwlock',
   variant: null,
   // Two nodes; the file's first half interleaves over both, the second half (memslot 1's) is bound
-  // to node 1. Which node a page comes from never changes the protocol's control flow.
+  // to node 1, then pages 12-15 are mbound back to MPOL_DEFAULT, where the tasks' own policy
+  // (prefer node 0) applies, as in the selftest's test_mbind. Which node a page comes from never
+  // changes the protocol's control flow.
   numa: {
     nodes: [{ capacity: 96 }, { capacity: 96 }],
     distance: null,
@@ -45,9 +47,10 @@ export const DEFAULT_SCENARIO: Scenario = {
     shared: [
       { start: 0, end: 16, policy: { mode: 'interleave', nodes: [0, 1], flags: [] } },
       { start: 16, end: 32, policy: { mode: 'bind', nodes: [1], flags: [] } },
+      { start: 12, end: 16, policy: { mode: 'default', nodes: [], flags: [] } },
     ],
     create: null,
-    task: null,
+    task: { mode: 'preferred', nodes: [0], flags: [] },
     interleave: 'rotor',
     weights: [],
   },

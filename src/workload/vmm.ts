@@ -19,6 +19,7 @@ import {
 } from '../shm/layout.js';
 import { kvmGmemAllocate, kvmGmemPunchHole } from '../gmem/guest_memfd.js';
 import { kvmMemIsPrivate, kvmVmSetMemAttributes } from '../kvm/memory_attributes.js';
+import { checkPolicyReports } from '../check/placement.js';
 import { hvaDiscardRange } from '../kvm/mmu_notifier.js';
 import { waitNotEqual } from '../sync/ops.js';
 import { memslotPieces } from '../shm/state.js';
@@ -27,6 +28,8 @@ export function* vmmProgram(ctx: ActorCtx): Gen {
   const a = ctx.s.i32;
   const nVcpus = ctx.sc.vcpus.count;
   yield P.start;
+  // the scenario's mbind calls were made before the run (the tree is built with the state); read them back as test_mbind does
+  checkPolicyReports(ctx);
   for (;;) {
     const seen = Atomics.load(a, G_MB_DOORBELL);
     let served = false;

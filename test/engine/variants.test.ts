@@ -26,6 +26,7 @@ const FAST_SEEDS: Record<string, number[]> = {
   B10: [3, 5, 10], // I4@0 I4@0 I4@0
   B11: [6, 17, 22], // I2@1 I2@2 I2@5
   B18: [1, 2, 3], // I11@0 I11@0 I11@0
+  B19: [1, 2, 3], // I12@0 (not a race: the VMM reads the policies back first)
   B20: [78, 131, 2], // I1@4 I1@6 I1@8
   B21: [30, 9, 2], // I8@0 I8@2 I8@5
   B22: [1, 2, 3], // DEADLOCK@0 DEADLOCK@0 DEADLOCK@0
