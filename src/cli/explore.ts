@@ -41,7 +41,7 @@ export const EXPLORE_HELP = helpText(
 seeded schedule: the strategy picks which runnable actor takes the next step at every yield
 point (random: uniformly; pct: by priority, with d-1 change points). Every invariant is checked
 at every step. The first violation stops the campaign; its schedule is shrunk (fewer steps and
-context switches, the same invariant still fires) and printed step by step with a replay token
+context switches, then fewer actors and workload operations, the same invariant still fires) and printed step by step with a replay token
 for it and for the schedule as found. The same seed always finds the same thing.
 Exit status: 0 no violation, 1 violation found, 2 bad input.`,
   OPTS,
@@ -49,16 +49,17 @@ Exit status: 0 no violation, 1 violation found, 2 bad input.`,
 );
 
 export function findingJson(f: Finding) {
-  return { invariant: f.invariant, message: f.message, replay: f.replay, actor: f.actor, step: f.step, schedule: f.schedule, traceHash: f.traceHash, shrunk: f.shrunk };
+  return { invariant: f.invariant, message: f.message, replay: f.replay, actor: f.actor, actorName: f.actorName, step: f.step, schedule: f.schedule, traceHash: f.traceHash, shrunk: f.shrunk };
 }
 
 export function findingText(f: Finding, actorName: (id: number) => string): string {
-  const where = f.actor >= 0 ? `by ${actorName(f.actor)} at step ${f.step}` : `at step ${f.step}`;
+  const where = f.actor >= 0 ? `by ${f.actorName ?? actorName(f.actor)} at step ${f.step}` : `at step ${f.step}`;
   const lines = [violationText(f), `  found ${where} of schedule ${f.schedule} (trace ${f.traceHash})`];
   const s = f.shrunk;
   if (s) {
     lines.push(
-      `  shrunk from ${s.originalSteps} steps (${s.originalSwitches} context switches) to ${s.shrunkSteps} steps (${s.shrunkSwitches} switches) in ${s.runs} runs, ${seconds(s.elapsedMs)}:`,
+      `  shrunk from ${s.originalSteps} steps (${s.originalSwitches} context switches) to ${s.shrunkSteps} steps (${s.shrunkSwitches} switches) in ${s.runs} runs, ${seconds(s.elapsedMs)};`,
+      `  actors ${s.originalActors} → ${s.shrunkActors}, workload operations ${s.originalOps} → ${s.shrunkOps}${s.scenarioChanges.length ? ` (${s.scenarioChanges.join(', ')}; the token carries the smaller scenario)` : ''}:`,
       '  step: actor  from yield point -> to yield point  | invalidation state after the step',
       ...s.steps.map((t) => `    ${t}`),
     );

@@ -53,7 +53,7 @@ export function makeCtx(def: ActorDef, id: number, o: CtxOptions): ActorCtx {
     index: def.index,
     name: def.name,
     s: o.s,
-    rng: new Prng(mixSeed(o.seed, id + 1)),
+    rng: new Prng(mixSeed(o.seed, (o.sc.actorStreams?.[id] ?? id) + 1)),
     bugs: o.bugs,
     wait: Wait.None,
     waitArg: 0,

@@ -8,7 +8,7 @@ import { mixSeed } from './prng.js';
 import { runSim, type SimResult } from './sim.js';
 import { actorDefs } from './actors.js';
 import { pctBound, type PctParams } from './pct.js';
-import { contextSwitches, shrinkSchedule } from './shrink.js';
+import { contextSwitches, scenarioSize, shrinkScenario, shrinkSchedule } from './shrink.js';
 import { addStats, emptyStats, type Stats } from './stats.js';
 import { encodeToken, type ReplaySpec } from './token.js';
 
@@ -57,9 +57,18 @@ export interface ShrinkInfo {
   steps: string[];
   /** the token of the schedule as found (the finding's `replay` is the shrunk one) */
   originalReplay: string;
+  /** actors and their operations (see scenarioSize) before and after; the shrunk scenario is in the token */
+  originalActors: number;
+  shrunkActors: number;
+  originalOps: number;
+  shrunkOps: number;
+  /** the scenario reductions that kept the violation, e.g. "vcpus.count 4 → 1" */
+  scenarioChanges: string[];
 }
 
 export interface Finding extends Violation {
+  /** the violating actor's name (in the shrunk scenario when shrunk) */
+  actorName: string;
   /** index of the schedule in the campaign */
   schedule: number;
   scheduleSeed: number;
@@ -93,9 +102,9 @@ export function makeFinding(sc: Scenario, o: Pick<ExploreOptions, 'variant' | 'i
   const found = runSim(sc, { seed, variant: o.variant, invariants, schedule: decisions, traceTail: 24 });
   const v = found.violation;
   if (!v) throw new Error(`schedule ${index} (seed ${seed}) does not show its violation again`);
-  const spec = (schedule: number[], res: SimResult): ReplaySpec => ({
+  const spec = (schedule: number[], res: SimResult, scenario = sc): ReplaySpec => ({
     v: 1,
-    scenario: sc,
+    scenario,
     variant: o.variant,
     seed,
     invariants: o.invariants ?? null,
@@ -104,15 +113,21 @@ export function makeFinding(sc: Scenario, o: Pick<ExploreOptions, 'variant' | 'i
   });
   const foundSpec = spec(decisions, found);
   const originalReplay = encodeToken(foundSpec);
-  const plain: Finding = { ...v, schedule: index, scheduleSeed: seed, traceHash: found.traceHash, replay: originalReplay, spec: foundSpec, trace: found.trace, shrunk: null };
+  const nameIn = (s: Scenario, id: number) => actorDefs(s)[id]?.name ?? `actor ${id}`;
+  const plain: Finding = { ...v, actorName: nameIn(sc, v.actor), schedule: index, scheduleSeed: seed, traceHash: found.traceHash, replay: originalReplay, spec: foundSpec, trace: found.trace, shrunk: null };
   if (!o.shrink) return plain;
   const upTo = decisions.slice(0, v.step);
   const s = shrinkSchedule(sc, { seed, variant: o.variant, invariants }, upTo, v.invariant);
-  const sr = runSim(sc, { seed, variant: o.variant, invariants, schedule: s.decisions, record: true, traceTail: s.decisions.length, traceState: true });
+  // then fewer actors and operations, with what is left of the budget
+  const z = shrinkScenario(sc, { seed, variant: o.variant, invariants }, s.decisions, v.invariant, { runs: Math.max(200, 4000 - s.runs), ms: Math.max(1000, 10_000 - s.elapsedMs) });
+  const small = z.scenario;
+  const sr = runSim(small, { seed, variant: o.variant, invariants, schedule: z.decisions, record: true, traceTail: z.decisions.length, traceState: true });
   if (sr.violation?.invariant !== v.invariant) return plain;
-  const shrunkSpec = spec(s.decisions, sr);
+  const shrunkSpec = spec(z.decisions, sr, small);
+  const [before, after] = [scenarioSize(sc), scenarioSize(small)];
   return {
     ...sr.violation,
+    actorName: nameIn(small, sr.violation.actor),
     schedule: index,
     scheduleSeed: seed,
     traceHash: sr.traceHash,
@@ -122,12 +137,17 @@ export function makeFinding(sc: Scenario, o: Pick<ExploreOptions, 'variant' | 'i
     shrunk: {
       originalSteps: upTo.length,
       originalSwitches: contextSwitches(upTo),
-      shrunkSteps: s.decisions.length,
-      shrunkSwitches: contextSwitches(s.decisions),
-      runs: s.runs,
-      elapsedMs: s.elapsedMs,
+      shrunkSteps: z.decisions.length,
+      shrunkSwitches: contextSwitches(z.decisions),
+      runs: s.runs + z.runs,
+      elapsedMs: s.elapsedMs + z.elapsedMs,
       steps: sr.trace,
       originalReplay,
+      originalActors: before.actors,
+      shrunkActors: after.actors,
+      originalOps: before.ops,
+      shrunkOps: after.ops,
+      scenarioChanges: z.changes,
     },
   };
 }

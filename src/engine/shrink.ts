@@ -6,6 +6,7 @@
 import type { Scenario } from '../scenario/types.js';
 import type { InvariantId } from '../check/invariant-ids.js';
 import type { VariantId } from '../variants.js';
+import { actorDefs } from './actors.js';
 import { runSim } from './sim.js';
 
 export interface ShrinkInput {
@@ -76,4 +77,105 @@ export function shrinkSchedule(sc: Scenario, o: ShrinkInput, decisions: number[]
     else n = Math.min(segs.length, n * 2);
   }
   return { decisions: best, runs, elapsedMs: Date.now() - t0, exhausted: out() };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Fewer actors and fewer operations: the scenario itself is shrunk, the schedule carried over.
+
+export interface ScenarioShrinkResult {
+  scenario: Scenario;
+  decisions: number[];
+  /** what was reduced, e.g. "vcpus.count 4 → 1" */
+  changes: string[];
+  runs: number;
+  elapsedMs: number;
+}
+
+const BACKGROUND = ['converter', 'puncher', 'slotChurn'] as const;
+type Kind = 'vcpus' | (typeof BACKGROUND)[number];
+const ACTOR_KIND: Record<Kind, string> = { vcpus: 'vcpu', converter: 'converter', puncher: 'puncher', slotChurn: 'slot-churn' };
+
+/** A smaller scenario to try, and for each of its actors the actor it was in the current one. */
+interface Candidate {
+  scenario: Scenario;
+  from: number[];
+  change: [string, number, number];
+}
+
+const withCount = (sc: Scenario, k: Kind, n: number): Scenario => ({ ...sc, [k]: { ...sc[k], count: n } });
+const withOps = (sc: Scenario, k: Kind, n: number): Scenario => ({ ...sc, [k]: { ...sc[k], ops: n } });
+
+/** Whole actors first (each instance of each kind, last first), then fewer operations per kind. */
+function* candidates(cur: Scenario): Generator<Candidate> {
+  const defs = actorDefs(cur);
+  const same = defs.map((_, id) => id);
+  for (const k of [...BACKGROUND, 'vcpus'] as Kind[]) {
+    const c = cur[k].count;
+    if (c <= (k === 'vcpus' ? 1 : 0)) continue;
+    for (let drop = c - 1; drop >= 0; drop--) {
+      const sc = withCount(cur, k, c - 1);
+      // actor (kind, i) of the new scenario was (kind, i < drop ? i : i + 1)
+      const from = actorDefs(sc).map((a) => defs.findIndex((b) => b.kind === a.kind && b.index === (a.kind === ACTOR_KIND[k] && a.index >= drop ? a.index + 1 : a.index)));
+      yield { scenario: sc, from, change: [`${k}.count`, c, c - 1] };
+    }
+  }
+  for (const k of [...BACKGROUND, 'vcpus'] as Kind[]) {
+    const v = cur[k].ops;
+    const min = k === 'vcpus' ? 0 : 1;
+    if (cur[k].count === 0 || v <= min) continue;
+    const n = v > 4 ? Math.max(min, Math.floor(v / 2)) : v - 1;
+    yield { scenario: withOps(cur, k, n), from: same, change: [`${k}.ops`, v, n] };
+  }
+}
+
+/** Actors of the scenario (every kind's count, the VMM included) and their operations under sim. */
+export function scenarioSize(sc: Scenario): { actors: number; ops: number } {
+  const bg = BACKGROUND.reduce((n, k) => n + sc[k].count * sc[k].ops, 0);
+  return { actors: actorDefs(sc).length, ops: sc.vcpus.count * sc.vcpus.ops + bg };
+}
+
+/** The decisions renumbered for the candidate; steps of removed actors are dropped. */
+function remap(c: Candidate, d: number[]): number[] {
+  const to = new Map(c.from.map((old, id) => [old, id]));
+  const out: number[] = [];
+  for (const a of d) {
+    const id = to.get(a);
+    if (id !== undefined) out.push(id);
+  }
+  return out;
+}
+
+/**
+ * Greedy: try each candidate (one actor fewer, or fewer operations of a kind), carry the schedule
+ * over (renumbered, leniently run; the actors left keep their random streams), keep the first that
+ * still shows the invariant and re-shrink its schedule; repeat until none does or the budget is spent.
+ */
+export function shrinkScenario(sc: Scenario, o: ShrinkInput, decisions: number[], invariant: InvariantId, budget: { runs: number; ms: number } = { runs: 2000, ms: 10_000 }): ScenarioShrinkResult {
+  const t0 = Date.now();
+  let runs = 0;
+  let cur = sc;
+  let best = decisions;
+  const changes = new Map<string, [number, number]>();
+  const out = () => runs >= budget.runs || Date.now() - t0 >= budget.ms;
+  for (let moved = true; moved && !out(); ) {
+    moved = false;
+    for (const c of candidates(cur)) {
+      if (out()) break;
+      const streams = cur.actorStreams ?? actorDefs(cur).map((_, id) => id);
+      const cand: Scenario = { ...c.scenario, actorStreams: c.from.map((old) => streams[old]!) };
+      runs++;
+      const r = runSim(cand, { seed: o.seed, variant: o.variant, invariants: o.invariants, schedule: remap(c, best), lenient: true, record: true });
+      if (r.violation?.invariant !== invariant) continue;
+      const left = { runs: Math.max(1, budget.runs - runs), ms: Math.max(1, budget.ms - (Date.now() - t0)) };
+      const s = shrinkSchedule(cand, o, r.decisions!.slice(0, r.violation.step), invariant, left);
+      runs += s.runs;
+      const [path, was, now] = c.change;
+      changes.set(path, [changes.get(path)?.[0] ?? was, now]);
+      cur = cand;
+      best = s.decisions;
+      moved = true;
+      break;
+    }
+  }
+  return { scenario: cur, decisions: best, changes: [...changes].map(([p, [a, b]]) => `${p} ${a} → ${b}`), runs, elapsedMs: Date.now() - t0 };
 }

@@ -172,6 +172,11 @@ const SCENARIO: Shape<Scenario> = {
     if (!found) throw new ScenarioError(path, `null or a variant of the catalogue (${VARIANTS.map((x) => x.id).join(', ')}, or their names)`, got(v));
     return found.id;
   },
+  actorStreams: (v, path) => {
+    if (v === undefined || v === null) return undefined;
+    if (!Array.isArray(v) || !v.every((x) => Number.isSafeInteger(x) && x >= 0)) throw new ScenarioError(path, 'an array of non-negative integers (a random stream per actor)', got(v));
+    return v as number[];
+  },
 };
 
 /** What KVM would refuse at memslot creation (kvm_set_memory_region, kvm_gmem_bind). */
@@ -261,6 +266,10 @@ export function validateScenario(input: unknown, base: Scenario = DEFAULT_SCENAR
   const s = record(SCENARIO, input, '', base);
   checkSlots(s);
   checkNuma(s);
+  const actors = s.vcpus.count + 1 + s.converter.count + s.puncher.count + s.slotChurn.count;
+  if (s.actorStreams && s.actorStreams.length !== actors) {
+    throw new ScenarioError('actorStreams', `one stream per actor (${actors}: the vCPUs, the VMM, then each background actor)`, got(s.actorStreams));
+  }
   return s;
 }
 

@@ -129,4 +129,9 @@ export interface Scenario {
   numa: NumaSpec | null;
   /** a bug-injection variant (id or name) this scenario is built to show; --variant overrides it */
   variant: string | null;
+  /**
+   * Which random stream each actor draws from, by actor id (absent: its own id). Shrinking sets it
+   * when it removes actors, so the actors left keep the choices they made (the token carries it).
+   */
+  actorStreams?: number[];
 }

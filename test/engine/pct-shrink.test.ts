@@ -4,7 +4,9 @@ import { PctStrategy, pctBound } from '../../src/engine/pct.js';
 import { Prng } from '../../src/engine/prng.js';
 import { runSim } from '../../src/engine/sim.js';
 import { explore } from '../../src/engine/explore.js';
-import { contextSwitches, shrinkSchedule } from '../../src/engine/shrink.js';
+import { contextSwitches, scenarioSize, shrinkScenario, shrinkSchedule } from '../../src/engine/shrink.js';
+import { actorDefs } from '../../src/engine/actors.js';
+import { validateScenario } from '../../src/scenario/schema.js';
 import { decodeToken } from '../../src/engine/token.js';
 import { DEFAULT_SCENARIO, cli } from '../helpers.js';
 
@@ -93,6 +95,30 @@ describe('shrinking', () => {
   });
 });
 
+describe('shrinking the scenario: fewer actors and operations', () => {
+  it('B20: actors removed keep the others on their random streams; the result still fires and replays strictly', () => {
+    const f = explore(DEFAULT_SCENARIO, { seed: 78, schedules: 3000, variant: 'B20' }).violations[0];
+    const found = runSim(DEFAULT_SCENARIO, { seed: f.scheduleSeed, variant: 'B20', record: true });
+    const d = shrinkSchedule(DEFAULT_SCENARIO, { seed: f.scheduleSeed, variant: 'B20' }, found.decisions!.slice(0, found.violation!.step), f.invariant).decisions;
+    const z = shrinkScenario(DEFAULT_SCENARIO, { seed: f.scheduleSeed, variant: 'B20' }, d, f.invariant);
+    const [before, after] = [scenarioSize(DEFAULT_SCENARIO), scenarioSize(z.scenario)];
+    expect(after.actors).toBeLessThan(before.actors);
+    expect(after.ops).toBeLessThan(before.ops);
+    expect(z.changes.length).toBeGreaterThan(0);
+    expect(z.scenario.actorStreams).toHaveLength(actorDefs(z.scenario).length);
+    // still a valid scenario (a saved replay file is validated), and the schedule replays strictly
+    expect(validateScenario(JSON.parse(JSON.stringify(z.scenario)))).toEqual(z.scenario);
+    const again = runSim(z.scenario, { seed: f.scheduleSeed, variant: 'B20', schedule: z.decisions });
+    expect(again.violation?.invariant).toBe(f.invariant);
+    expect(again.violation?.step).toBe(z.decisions.length);
+  });
+
+  it('actorStreams in a scenario file must give one stream per actor', () => {
+    expect(() => validateScenario({ actorStreams: [0, 1] })).toThrow(/actorStreams.*one stream per actor \(8/);
+    expect(() => validateScenario({ actorStreams: [-1] })).toThrow(/actorStreams/);
+  });
+});
+
 describe('explore --strategy on the command line', () => {
   it('pct --depth 2 --variant B1 --json: exit 1, the bound, the original and the shrunk length; the shrunk token replays on sim and threads', async () => {
     const r = await cli('explore', '--strategy', 'pct', '--depth', '2', '--variant', 'B1', '--json');
@@ -102,6 +128,11 @@ describe('explore --strategy on the command line', () => {
     expect(j.pct.runsFor99).toBeGreaterThan(0);
     const v = j.violations[0];
     expect(v.shrunk.shrunkSteps).toBeLessThan(v.shrunk.originalSteps);
+    // fewer actors and workload operations too; the token carries the smaller scenario
+    expect(v.shrunk.shrunkActors).toBeLessThan(v.shrunk.originalActors);
+    expect(v.shrunk.shrunkOps).toBeLessThan(v.shrunk.originalOps);
+    expect(v.shrunk.scenarioChanges.length).toBeGreaterThan(0);
+    expect(scenarioSize(decodeToken(v.replay).scenario)).toEqual({ actors: v.shrunk.shrunkActors, ops: v.shrunk.shrunkOps });
     for (const engine of ['sim', 'threads']) {
       const p = await cli('replay', v.replay, '--engine', engine, '--json');
       expect(p.code, engine).toBe(1);
