@@ -1,6 +1,7 @@
 // Detection benchmark (issue 5): for each variant of the catalogue, schedules to the first
 // violation with random and pct (d = 2) on `default`, as a median over campaign seeds, dfs (c = 2)
-// on the litmus scenario that covers it, and the time to shrink the violation random found.
+// on the litmus scenario that covers it, the time to shrink the violation random found, and on the
+// litmus scenario the shrunk length against the shortest violating schedule dfs knows.
 import { exploreDfs } from '../src/engine/dfs.js';
 import { explore, makeFinding, scheduleSeed } from '../src/engine/explore.js';
 import { runSim } from '../src/engine/sim.js';
@@ -54,6 +55,14 @@ export function runDetection() {
       const sf = makeFinding(DEFAULT_SCENARIO, { variant: v.id, shrink: true }, f.schedule, f.scheduleSeed, found.decisions!);
       shrink = { ms: performance.now() - t, from: sf.shrunk?.originalSteps ?? 0, to: sf.shrunk?.shrunkSteps ?? 0 };
     }
+    // On the litmus scenario: the shrunk length against the shortest known, the fewest steps to a
+    // violation over every schedule dfs (c = 2) runs of the same workload
+    let vsShortest: { shrunk: number; shortest: number; ratio: number } | null = null;
+    if (litmus) {
+      const lf = explore(LITMUS_SCENARIOS[litmus], { seed: 1, schedules: 5000, variant: v.id, strategy: 'portfolio', shrink: true }).violations[0];
+      const all = lf ? exploreDfs(LITMUS_SCENARIOS[litmus], { seed: lf.scheduleSeed, variant: v.id, preemptions: 2, maxSchedules: 300_000, collect: true }) : null;
+      if (lf?.shrunk && all?.shortest) vsShortest = { shrunk: lf.shrunk.shrunkSteps, shortest: all.shortest, ratio: lf.shrunk.shrunkSteps / all.shortest };
+    }
     rows.push({
       variant: v.id,
       expect: v.expect,
@@ -62,6 +71,7 @@ export function runDetection() {
       pctWithin1000: median(pct) <= CAP,
       dfs: dfs ? { scenario: litmus!, schedules: dfs.schedules, found: dfs.violation?.invariant ?? null } : null,
       shrink,
+      vsShortest,
     });
   }
   console.log(`\nf. detection (issue 5): schedules to the first violation on default, median over ${SEEDS} campaign seeds (cap ${CAP}); dfs c = 2 on the litmus scenario covering the variant; shrinking what random found (seed 1)`);
@@ -74,8 +84,12 @@ export function runDetection() {
       dfs: r.dfs ? `${r.dfs.found ? `${r.dfs.schedules}` : 'not found'} (${r.dfs.scenario})` : '-',
       'shrink ms': r.shrink ? r.shrink.ms.toFixed(0) : '-',
       'steps found -> shrunk': r.shrink ? `${r.shrink.from} -> ${r.shrink.to}` : '-',
+      'litmus: shrunk / shortest': r.vsShortest ? `${r.vsShortest.shrunk} / ${r.vsShortest.shortest} = ${r.vsShortest.ratio.toFixed(2)}` : '-',
     })),
   );
+  const measured = rows.filter((r) => r.vsShortest);
+  const worst = Math.max(...measured.map((r) => r.vsShortest!.ratio));
+  console.log(`   goal: shrunk schedules no longer than 2x the shortest known (dfs c = 2, every schedule of the same workload; portfolio's first finding on the litmus scenario, shrunk): worst ${worst.toFixed(2)}x over ${measured.length} variants (${worst <= 2 ? 'met' : 'not met'})`);
   const pctOk = rows.filter((r) => r.pctWithin1000).length;
   console.log(`   goal: every variant found by pct within a median of 1,000 schedules: ${pctOk}/${rows.length} (${pctOk === rows.length ? 'met' : 'not met'})`);
   return { seeds: SEEDS, cap: CAP, rows };

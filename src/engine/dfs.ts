@@ -41,6 +41,8 @@ export interface DfsResult {
   /** with collect: every schedule's stats added, and violating schedules by invariant */
   stats: Stats | null;
   violationsBy: Record<string, number>;
+  /** with collect: the fewest steps to a violation over every schedule run (the shortest known story), or null */
+  shortest: number | null;
 }
 
 export function exploreDfs(sc: Scenario, o: DfsOptions): DfsResult {
@@ -52,7 +54,8 @@ export function exploreDfs(sc: Scenario, o: DfsOptions): DfsResult {
   let lastProgress = t0;
   const stats = o.collect ? emptyStats() : null;
   const violationsBy: Record<string, number> = {};
-  const end = (exhausted: boolean) => ({ schedules, steps, exhausted, violation: null, decisions: null, traceHash: null, elapsedMs: Date.now() - t0, violationPreemptions: null, stats, violationsBy });
+  let shortest: number | null = null;
+  const end = (exhausted: boolean) => ({ schedules, steps, exhausted, violation: null, decisions: null, traceHash: null, elapsedMs: Date.now() - t0, violationPreemptions: null, stats, violationsBy, shortest });
   while (stack.length > 0) {
     if (schedules >= o.maxSchedules || (o.timeBudgetMs !== undefined && Date.now() - t0 >= o.timeBudgetMs)) {
       return end(false);
@@ -80,9 +83,11 @@ export function exploreDfs(sc: Scenario, o: DfsOptions): DfsResult {
     steps += r.steps;
     const d = r.decisions!;
     if (stats) addStats(stats, r.stats);
-    if (r.violation && o.collect) violationsBy[r.violation.invariant] = (violationsBy[r.violation.invariant] ?? 0) + 1;
-    else if (r.violation) {
-      return { schedules, steps, exhausted: false, violation: r.violation, decisions: d.slice(0, r.violation.step), traceHash: r.traceHash, elapsedMs: Date.now() - t0, violationPreemptions: preemptions, stats, violationsBy };
+    if (r.violation && o.collect) {
+      violationsBy[r.violation.invariant] = (violationsBy[r.violation.invariant] ?? 0) + 1;
+      if (shortest === null || r.violation.step < shortest) shortest = r.violation.step;
+    } else if (r.violation) {
+      return { schedules, steps, exhausted: false, violation: r.violation, decisions: d.slice(0, r.violation.step), traceHash: r.traceHash, elapsedMs: Date.now() - t0, violationPreemptions: preemptions, stats, violationsBy, shortest: r.violation.step };
     }
     // Branch at every step after the prefix; later steps first onto the stack, so the earliest
     // alternatives are explored last (any order visits the same set).
