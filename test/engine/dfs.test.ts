@@ -1,7 +1,7 @@
 // Bounded exhaustive search: every schedule with at most c preemptions, on the litmus scenarios.
 import { describe, expect, it } from 'vitest';
 import { exploreDfs } from '../../src/engine/dfs.js';
-import { scheduleSeed } from '../../src/engine/explore.js';
+import { explore, scheduleSeed } from '../../src/engine/explore.js';
 import { runSim } from '../../src/engine/sim.js';
 import { LITMUS_SCENARIOS } from '../../src/scenario/builtins.js';
 import { findVariant, type VariantId } from '../../src/variants.js';
@@ -35,6 +35,19 @@ describe('dfs on the litmus scenarios', () => {
       }
     });
   }
+
+  it('collect mode knows the shortest violation; a shrunk finding is within 2x of it (B1, B22)', () => {
+    for (const [v, name] of [['B1', 'litmus-punch'], ['B22', 'litmus-lock-order']] as const) {
+      const sc = LITMUS_SCENARIOS[name];
+      const f = explore(sc, { seed: 1, schedules: 5000, variant: v, strategy: 'portfolio', shrink: true }).violations[0]!;
+      const all = exploreDfs(sc, { seed: f.scheduleSeed, variant: v, preemptions: 2, maxSchedules: 100_000, collect: true });
+      const first = exploreDfs(sc, { seed: f.scheduleSeed, variant: v, preemptions: 2, maxSchedules: 100_000 });
+      expect(all.exhausted, v).toBe(true);
+      expect(all.shortest, v).toBeGreaterThan(0);
+      expect(all.shortest!, v).toBeLessThanOrEqual(first.decisions!.length);
+      expect(f.shrunk!.shrunkSteps, v).toBeLessThanOrEqual(2 * all.shortest!);
+    }
+  });
 
   it('the bound matters: more preemptions, more schedules; c = 0 runs each actor until it blocks', () => {
     const sc = LITMUS_SCENARIOS['litmus-punch'];
