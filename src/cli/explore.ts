@@ -60,7 +60,7 @@ export function findingText(f: Finding, actorName: (id: number) => string): stri
     lines.push(
       `  shrunk from ${s.originalSteps} steps (${s.originalSwitches} context switches) to ${s.shrunkSteps} steps (${s.shrunkSwitches} switches) in ${s.runs} runs, ${seconds(s.elapsedMs)};`,
       `  actors ${s.originalActors} → ${s.shrunkActors}, workload operations ${s.originalOps} → ${s.shrunkOps}${s.scenarioChanges.length ? ` (${s.scenarioChanges.join(', ')}; the token carries the smaller scenario)` : ''}:`,
-      '  step: actor  from yield point -> to yield point  | invalidation state after the step',
+      "  step: actor  from yield point -> to yield point  | invalidation state after the step | a vCPU's fault: gfn, attribute, snapshot seq, resolved pfn, SPTE",
       ...s.steps.map((t) => `    ${t}`),
     );
   } else if (f.trace.length) lines.push('  last steps (actor: from yield point -> to yield point):', ...f.trace.map((t) => `    ${t}`));

@@ -70,6 +70,7 @@ export function makeCtx(def: ActorDef, id: number, o: CtxOptions): ActorCtx {
     mmuLockedAt: -1,
     usAcc: new Float64Array(COUNTERS.length),
     invBegan: [],
+    fault: null,
   };
   return ctx;
 }

@@ -5,6 +5,7 @@
 // and `ctx.waitArg` before yielding; the engine completes it before resuming the actor:
 // the sim engine only picks an actor whose wait can be satisfied now, the threads engine blocks
 // on Atomics. When the generator resumes, the lock is held / the condition held.
+import type { KvmPageFault } from '../kvm/mmu.js';
 import type { Shm } from '../shm/state.js';
 import type { Scenario } from '../scenario/types.js';
 import type { NumaCtx } from '../mm/policy.js';
@@ -73,6 +74,8 @@ export interface ActorCtx {
   mmuLockedAt: number;
   /** when this actor's open invalidations began (µs on threads, global step under sim), innermost last */
   invBegan: number[];
+  /** a vCPU's page fault in progress (what a shrunk step list shows), null for other actors */
+  fault: KvmPageFault | null;
   /** threads engine: exact microsecond totals behind the integer counters, by counter index (sub-µs acquisitions add up) */
   usAcc: Float64Array;
 }

@@ -12,7 +12,7 @@ import { POINT_NAMES } from './points.js';
 import { FNV_INIT, Prng, fnv, mixSeed } from './prng.js';
 import { canProceed, describeWait, proceed } from './wait.js';
 import { collectStats, type Stats } from './stats.js';
-import { C, G_IN_PROGRESS, G_RANGE_END, G_RANGE_START, G_SEQ, INVALID_GFN } from '../shm/layout.js';
+import { C, F_ATTR, F_SPTE_PFN, G_IN_PROGRESS, G_RANGE_END, G_RANGE_START, G_SEQ, INVALID_GFN, KVM_MEMORY_ATTRIBUTE_PRIVATE, gfnWord } from '../shm/layout.js';
 import { PctStrategy, type PctParams } from './pct.js';
 
 export interface SimOptions {
@@ -107,7 +107,7 @@ export function runSim(sc: Scenario, o: SimOptions): SimResult {
   const decisions: number[] | null = o.record ? [] : null;
   const traceTail = o.traceTail ?? 0;
   // The tail is kept as numbers (step, actor, from, to, seq, in_progress, range start, end) and only formatted at the end.
-  const W = 8;
+  const W = 13;
   const ring = new Int32Array(traceTail * W);
   // Per step: which actors can run (ids in the first nRunnable entries). A typed array, not a JS
   // array truncated and pushed each step.
@@ -221,6 +221,15 @@ export function runSim(sc: Scenario, o: SimOptions): SimResult {
         ring[at + 5] = i32[G_IN_PROGRESS];
         ring[at + 6] = i32[G_RANGE_START];
         ring[at + 7] = i32[G_RANGE_END];
+        // the stepping vCPU's fault: gfn, its attribute now, the seq it snapshotted, the pfn it resolved, the SPTE now
+        const f = actors[pick].ctx.fault;
+        ring[at + 8] = f && f.slot >= 0 ? f.gfn : -1; // before its first fault a vCPU has nothing to show
+        if (f) {
+          ring[at + 9] = i32[gfnWord(s.l, f.gfn, F_ATTR)] & KVM_MEMORY_ATTRIBUTE_PRIVATE;
+          ring[at + 10] = f.mmuSeq;
+          ring[at + 11] = f.pfn;
+          ring[at + 12] = i32[gfnWord(s.l, f.gfn, F_SPTE_PFN)] - 1;
+        }
       }
     }
     if (violation) break;
@@ -237,6 +246,10 @@ export function runSim(sc: Scenario, o: SimOptions): SimResult {
     if (o.traceState) {
       const range = ring[at + 6] === INVALID_GFN ? 'none' : `[${ring[at + 6]}, ${ring[at + 7]})`;
       line += `  | seq ${ring[at + 4]}, in_progress ${ring[at + 5]}, range ${range}`;
+      if (ring[at + 8] >= 0) {
+        const spte = ring[at + 12] < 0 ? 'none' : `pfn ${ring[at + 12]}`;
+        line += ` | gfn ${ring[at + 8]} ${ring[at + 9] ? 'private' : 'shared'}, snapshot seq ${ring[at + 10]}, resolved ${ring[at + 11] < 0 ? 'no pfn' : `pfn ${ring[at + 11]}`}, SPTE ${spte}`;
+      }
     }
     trace.push(line);
   }

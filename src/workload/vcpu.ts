@@ -107,6 +107,7 @@ function pickGfn(ctx: ActorCtx, v: VcpuState): number {
 export function* vcpuProgram(ctx: ActorCtx): Gen {
   const sc = ctx.sc;
   const v = newVcpuState(sc, ctx.index);
+  ctx.fault = v.fault;
   yield P.start;
   const n = v.hi - v.lo;
   const initialPrivate = Math.round(n * sc.vcpus.privateFraction);

@@ -90,6 +90,8 @@ describe('shrinking', () => {
     expect(s.shrunkSteps).toBeLessThan(s.originalSteps);
     expect(s.steps).toHaveLength(s.shrunkSteps);
     expect(s.steps[0]).toMatch(/^1: \S+ start -> \S+ {2}\| seq \d+, in_progress \d+, range (none|\[\d+, \d+\))$/);
+    // a vCPU step inside a fault also shows its gfn, attribute, snapshot, resolved pfn and SPTE
+    expect(s.steps.some((t) => /\| gfn \d+ (private|shared), snapshot seq \d+, resolved (no pfn|pfn \d+), SPTE (none|pfn \d+)$/.test(t))).toBe(true);
     expect(decodeToken(f.replay).schedule).toHaveLength(s.shrunkSteps);
     expect(decodeToken(s.originalReplay).schedule!.length).toBeGreaterThanOrEqual(s.originalSteps);
   });
