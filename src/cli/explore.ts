@@ -1,6 +1,6 @@
 // gmemsim explore: many deterministic schedules under the sim engine.
 import { writeFileSync } from 'node:fs';
-import { makeFinding, scheduleSeed, type ExploreResult, type Finding, type Strategy } from '../engine/explore.js';
+import { makeFinding, scheduleSeed, type ExploreResult, type Finding, type PctInfo, type Strategy } from '../engine/explore.js';
 import { exploreDfs } from '../engine/dfs.js';
 import { actorDefs } from '../engine/actors.js';
 import type { InvariantId } from '../check/invariant-ids.js';
@@ -25,9 +25,9 @@ const OPTS: OptSpec[] = [
   INVARIANTS_OPT,
   { name: 'time', kind: 'int', min: 1, value: 'MS', help: 'stop after this long even if schedules remain' },
   { name: 'workers', kind: 'int', min: 1, max: 64, value: 'K', help: 'worker threads (a piscina pool); the findings do not depend on it', default: 1 },
-  { name: 'strategy', kind: 'string', choices: ['random', 'pct', 'portfolio', 'dfs'], value: 'random|pct|portfolio|dfs', help: 'random: a uniformly random runnable actor each step; pct: priorities with d-1 random change points (prints its detection bound); portfolio: even schedules random, odd ones pct with d = 2, 3, 4 in turn; dfs: every schedule with at most --preemptions preemptions, up to --schedules (default for dfs 200,000; says whether the space was exhausted; meant for the litmus-* scenarios)', default: 'random' },
+  { name: 'strategy', kind: 'string', choices: ['random', 'pct', 'portfolio', 'dfs'], value: 'random|pct|portfolio|dfs', help: 'random: a uniformly random runnable actor each step; pct: priorities with d-1 change points, each at a random step of a random actor (prints its detection bound); portfolio: even schedules random, odd ones pct with the depth ladder; dfs: every schedule with at most --preemptions preemptions, up to --schedules (default for dfs 200,000; says whether the space was exhausted; meant for the litmus-* scenarios)', default: 'random' },
   { name: 'preemptions', kind: 'int', min: 0, max: 10, value: 'C', help: 'dfs: the preemption bound', default: 2 },
-  { name: 'depth', kind: 'int', min: 1, max: 10, value: 'D', help: 'pct: the bug depth d (ordering constraints the bug needs)', default: 2 },
+  { name: 'depth', kind: 'int', min: 1, max: 1000, value: 'D', help: 'pct: the bug depth d (ordering constraints the bug needs), the same in every schedule; without it, schedule i takes depth i mod L of the ladder 2, 3, 5, 9 ... (L depths: 1, 2, 4, 8 ... change points while at most a quarter of the actors\' measured steps; up to 257 on default)' },
   { name: 'no-shrink', kind: 'bool', help: 'report the violating schedule as found, without minimising it' },
   { name: 'shard', kind: 'string', value: 'I/N', help: 'run only schedules i with i mod N = I (0 <= I < N), e.g. one job of a CI matrix; combine the --json outputs with gmemsim merge' },
   { name: 'trace', kind: 'string', value: 'FILE', help: 'write the violation\'s schedule as Chrome Trace Event JSON (open it in Perfetto or chrome://tracing): a lane per actor, mmu_lock, seq/in_progress/range, attribute changes' },
@@ -76,7 +76,8 @@ export interface Campaign {
   variant: string | null;
   invariants: string[] | null;
   strategy: Strategy;
-  depth: number;
+  /** pct: the fixed depth, or null: the depth ladder */
+  depth: number | null;
   schedules: number;
   shrink: boolean;
 }
@@ -94,11 +95,7 @@ export function exploreReport(cmd: string, sc: Scenario, variant: VariantInfo | 
   const names = r.stats.actors.map((a) => a.name);
   const out = [
     `gmemsim ${cmd}: scenario "${sc.name}", variant ${variantLabel(variant)}, seed ${seed}, engine sim, strategy ${r.strategy}`,
-    ...(r.pct
-      ? [
-          `  ${r.strategy === 'portfolio' ? 'portfolio: even schedules random, odd ones pct with d = 2, 3, 4 in turn; for d = 2, ' : 'pct: '}n = ${r.pct.n} actors, k = ${r.pct.k.toLocaleString('en-US')} steps, depth d = ${r.pct.depth}: one schedule finds a depth-${r.pct.depth} bug with probability >= 1/(n·k^(d-1)) = ${r.pct.perRun.toExponential(2)}; ${r.pct.runsFor99.toLocaleString('en-US')} schedules for 99%`,
-        ]
-      : []),
+    ...(r.pct ? [`  ${pctLine(r.strategy, r.pct)}`] : []),
     `  ${r.schedulesRun.toLocaleString('en-US')} schedules, ${r.steps.toLocaleString('en-US')} steps in ${seconds(r.elapsedMs)} (${rate(r.steps, r.elapsedMs)} steps, ${rate(r.schedulesRun, r.elapsedMs)} schedules)` +
       (r.cut ? `; ${r.cut} cut at maxSteps` : ''),
     '',
@@ -109,6 +106,17 @@ export function exploreReport(cmd: string, sc: Scenario, variant: VariantInfo | 
   out.push('activity (all schedules):', activityTable(r.stats), '', 'invalidate-retry telemetry (all schedules):', telemetryText(r.stats));
   if (sc.numa) out.push('', 'memory by NUMA node (the last schedule, at its end):', numaTable(r.stats));
   return out.join('\n');
+}
+
+/** The PCT line of the report: n, the lengths, the depths and the bound. */
+export function pctLine(strategy: Strategy, p: PctInfo): string {
+  const who = strategy === 'portfolio' ? 'portfolio: even schedules random, odd ones pct' : 'pct';
+  const depths = p.depth !== null ? `depth d = ${p.depth}` : `depths ${p.depths.join(', ')} in turn`;
+  const share = p.share < 1 ? ` in the ${p.share === 0.5 ? 'half' : `1/${Math.round(1 / p.share)}`} of the schedules that take it` : '';
+  return (
+    `${who}: n = ${p.n} actors, k = ${p.k.toLocaleString('en-US')} steps (kMax = ${p.kMax.toLocaleString('en-US')} for one actor), ${depths}; change points at a random step of a random actor: ` +
+    `a schedule finds a depth-${p.boundDepth} bug with probability >= 1/(n·(n·kMax)^(d-1))${share}, ${p.perRun.toExponential(2)} per schedule; ${p.runsFor99.toLocaleString('en-US')} schedules for 99%`
+  );
 }
 
 export function exploreJson(cmd: string, sc: Scenario, variant: VariantInfo | null, seed: number, r: ExploreResult) {
@@ -157,7 +165,7 @@ export async function exploreCommand(argv: string[], io: Io): Promise<number> {
       invariants,
       timeBudgetMs: opts.time === undefined ? undefined : Number(opts.time),
       strategy: opts.strategy as Strategy,
-      depth: Number(opts.depth),
+      depth: opts.depth === undefined ? undefined : Number(opts.depth),
       shrink: opts['no-shrink'] !== true,
       shard,
       onProgress: (p) => progress.update(`  explore: ${p.done}/${schedules} schedules, ${rate(p.steps, p.elapsedMs)} steps, ${seconds(p.elapsedMs)}`),
@@ -168,7 +176,7 @@ export async function exploreCommand(argv: string[], io: Io): Promise<number> {
   const save = opts.save === undefined ? null : String(opts.save);
   if (save && r.violations[0]) writeFileSync(save, replayFileJson(r.violations[0].spec));
   if (opts.trace !== undefined && r.violations[0]) writeFileSync(String(opts.trace), JSON.stringify(traceOf(r.violations[0].spec)));
-  const campaign: Campaign = { scenario: sc, seed, variant: variant?.id ?? null, invariants, strategy: opts.strategy as Strategy, depth: Number(opts.depth), schedules, shrink: opts['no-shrink'] !== true };
+  const campaign: Campaign = { scenario: sc, seed, variant: variant?.id ?? null, invariants, strategy: opts.strategy as Strategy, depth: opts.depth === undefined ? null : Number(opts.depth), schedules, shrink: opts['no-shrink'] !== true };
   io.out(json ? JSON.stringify({ ...exploreJson('explore', sc, variant, seed, r), campaign, shard }, null, 2) : exploreReport('explore', sc, variant, seed, r, shard));
   return r.violations.length ? 1 : 0;
 }

@@ -22,12 +22,12 @@ export interface ExploreOptions {
   /** stop after this long even if schedules remain */
   timeBudgetMs?: number;
   onProgress?: (p: { done: number; steps: number; elapsedMs: number }) => void;
-  /** random (uniform over runnable actors, the default), pct (see pct.ts), or portfolio: even schedules random, odd ones pct with d = 2, 3, 4 in turn */
+  /** random (uniform over runnable actors, the default), pct (see pct.ts), or portfolio: even schedules random, odd ones pct as with no depth */
   strategy?: Strategy;
-  /** pct: the bug depth d */
+  /** pct: the bug depth d; undefined (and always under portfolio): the depths of pctLadder in turn */
   depth?: number;
-  /** pct: the schedule length k the change points are drawn over (default: measured, see pctK) */
-  pctK?: number;
+  /** pct: the steps each actor takes, change points are drawn over (default: measured, see pctK) */
+  pctK?: PctLengths;
   /** run only the schedule indices i with i % count === index (a shard of the campaign; gmemsim merge combines them) */
   shard?: { index: number; count: number } | null;
   /** minimise the violating schedule before it is reported (the CLI does by default; the API does when asked) */
@@ -35,15 +35,45 @@ export interface ExploreOptions {
 }
 
 export type Strategy = 'random' | 'pct' | 'portfolio';
-export const PORTFOLIO_DEPTHS = [2, 3, 4];
+/**
+ * The depths PCT takes in turn when none is given: 1, 2, 4 ... change points, doubling while
+ * there are at most a quarter as many as the actors' steps (on `default`, up to 256 of ~1,100:
+ * nine depths, 2 to 257). Few change points find the bugs of small depth with PCT's guarantee;
+ * racers that run many operations each (the vCPUs, the converter, the puncher) need many more
+ * (see README). Schedule i takes pctLadder[i mod its length]: the same under any sharding.
+ */
+export function pctLadder(lengths: PctLengths): number[] {
+  const steps = lengths.perActor.reduce((a, b) => a + b, 0);
+  const ladder = [2];
+  for (let c = 2; c <= steps / 4; c *= 2) ladder.push(c + 1);
+  return ladder;
+}
 
-/** PCT's parameters for a campaign, and its guarantee (portfolio: for its first depth). */
+/** PCT's parameters for a campaign, and its guarantee (no fixed depth: for d = 2, in the schedules that take it). */
 export interface PctInfo {
   n: number;
+  /** the longest schedule measured (steps, all actors) */
   k: number;
-  depth: number;
+  /** the most steps one actor took */
+  kMax: number;
+  /** the fixed depth, or null: the depths of pctLadder in turn */
+  depth: number | null;
+  /** the depths schedules take (the fixed one alone, or the ladder) */
+  depths: number[];
+  /** the depth the bound below is for */
+  boundDepth: number;
+  /** the share of the campaign's schedules that take boundDepth */
+  share: number;
   perRun: number;
   runsFor99: number;
+}
+
+/** What PCT draws its change points over: steps per actor (a change point is an actor and one of its steps). */
+export interface PctLengths {
+  /** the longest schedule (all actors) */
+  k: number;
+  /** per actor, the most steps it took */
+  perActor: number[];
 }
 
 export interface ShrinkInfo {
@@ -152,11 +182,30 @@ export function makeFinding(sc: Scenario, o: Pick<ExploreOptions, 'variant' | 'i
   };
 }
 
-/** k for PCT: the longest of a few seeded random schedules of the scenario (deterministic). */
-export function pctK(sc: Scenario, seed: number, variant: VariantId | null): number {
+/** PCT's lengths: the most steps of each actor (and of the whole schedule) over a few seeded random schedules (deterministic). */
+export function pctK(sc: Scenario, seed: number, variant: VariantId | null): PctLengths {
+  const n = actorDefs(sc).length;
   let k = 1;
-  for (let i = 0; i < 4; i++) k = Math.max(k, runSim(sc, { seed: mixSeed(seed ^ 0x6b, i), variant }).steps);
-  return k;
+  const perActor: number[] = new Array(n).fill(1);
+  for (let i = 0; i < 4; i++) {
+    const mine = new Array(n).fill(0);
+    k = Math.max(k, runSim(sc, { seed: mixSeed(seed ^ 0x6b, i), variant, onStep: (_step, actor) => mine[actor]++ }).steps);
+    for (let a = 0; a < n; a++) perActor[a] = Math.max(perActor[a], mine[a]);
+  }
+  return { k, perActor };
+}
+
+/** The campaign's PCT parameters and the bound it guarantees (pct with a fixed depth: for it; else for d = 2, in its share of the schedules). */
+export function pctInfoFor(strategy: Strategy, depth: number | null, lengths: PctLengths): PctInfo {
+  const n = lengths.perActor.length;
+  const kMax = Math.max(...lengths.perActor);
+  const depths = depth === null ? pctLadder(lengths) : [depth];
+  const boundDepth = depths[0];
+  const share = (strategy === 'portfolio' ? 0.5 : 1) / depths.length;
+  const b = pctBound(n, n * kMax, boundDepth);
+  const perRun = b.perRun * share;
+  const runsFor99 = perRun >= 1 ? 1 : Math.ceil(Math.log(0.01) / Math.log(1 - perRun));
+  return { n, k: lengths.k, kMax, depth, depths, boundDepth, share, perRun, runsFor99 };
 }
 
 export const scheduleSeed = (seed: number, i: number) => mixSeed(seed, i);
@@ -173,15 +222,16 @@ export function explore(sc: Scenario, o: ExploreOptions): ExploreResult {
   let lastProgress = t0;
   const strategy = o.strategy ?? 'random';
   let pctInfo: PctInfo | null = null;
+  let lengths: PctLengths | null = null;
   if (strategy !== 'random') {
-    const depth = strategy === 'pct' ? (o.depth ?? 2) : PORTFOLIO_DEPTHS[0];
-    const k = o.pctK ?? pctK(sc, o.seed, o.variant);
-    pctInfo = { n: actorDefs(sc).length, k, depth, ...pctBound(actorDefs(sc).length, k, depth) };
+    lengths = o.pctK ?? pctK(sc, o.seed, o.variant);
+    pctInfo = pctInfoFor(strategy, strategy === 'pct' ? (o.depth ?? null) : null, lengths);
   }
   const pctFor = (i: number): PctParams | undefined => {
-    if (!pctInfo) return undefined;
-    if (strategy === 'pct') return { depth: pctInfo.depth, k: pctInfo.k };
-    return i % 2 === 0 ? undefined : { depth: PORTFOLIO_DEPTHS[(i >> 1) % PORTFOLIO_DEPTHS.length], k: pctInfo.k };
+    if (!lengths) return undefined;
+    if (strategy === 'portfolio' && i % 2 === 0) return undefined;
+    const j = strategy === 'portfolio' ? i >> 1 : i;
+    return { depth: pctInfo!.depths[j % pctInfo!.depths.length], k: lengths.k, kActor: lengths.perActor };
   };
   let ran = 0;
   for (; i < from + o.schedules; i++) {

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { PctStrategy, pctBound } from '../../src/engine/pct.js';
 import { Prng } from '../../src/engine/prng.js';
 import { runSim } from '../../src/engine/sim.js';
-import { explore } from '../../src/engine/explore.js';
+import { explore, pctK, pctLadder } from '../../src/engine/explore.js';
 import { contextSwitches, scenarioSize, shrinkScenario, shrinkSchedule } from '../../src/engine/shrink.js';
 import { actorDefs } from '../../src/engine/actors.js';
 import { validateScenario } from '../../src/scenario/schema.js';
@@ -27,6 +27,43 @@ describe('PCT', () => {
     expect(p.pick(Int32Array.from([second, third]), 2)).toBe(second); // spun earlier: less low
   });
 
+  it('with kActor, a change point fires at one actor\'s own step, however many steps the others took', () => {
+    // 2 actors, 1 step each: the one change point is the first own step of actor 0 or of actor 1
+    const seen = new Set<string>();
+    for (let seed = 1; seed <= 16; seed++) {
+      const p = new PctStrategy(2, { depth: 2, k: 100, kActor: [1, 1] }, new Prng(seed));
+      const both = Int32Array.from([0, 1]);
+      const first = p.pick(both, 2);
+      p.after(first, 1, false);
+      if (p.pick(both, 2) !== first) {
+        seen.add('first');
+        continue;
+      }
+      // the change point is the other's: the first runs on whatever the global step
+      for (let step = 2; step <= 5; step++) {
+        p.after(first, step, false);
+        expect(p.pick(both, 2)).toBe(first);
+      }
+      seen.add('other');
+    }
+    expect([...seen].sort()).toEqual(['first', 'other']);
+    // more change points than places: as many as there are, no endless draw
+    const q = new PctStrategy(2, { depth: 50, k: 3, kActor: [1, 2] }, new Prng(3));
+    expect(q.pick(Int32Array.from([0, 1]), 2)).toBeGreaterThanOrEqual(0);
+    expect(new PctStrategy(2, { depth: 50, k: 3 }, new Prng(3)).pick(Int32Array.from([0, 1]), 2)).toBeGreaterThanOrEqual(0);
+  });
+
+  it('the depth ladder doubles the change points up to a quarter of the steps; pctK measures every actor', () => {
+    expect(pctLadder({ k: 10, perActor: [3, 4] })).toEqual([2]);
+    expect(pctLadder({ k: 40, perActor: [20, 20] })).toEqual([2, 3, 5, 9]);
+    const l = pctK(DEFAULT_SCENARIO, 1, null);
+    expect(l.perActor).toHaveLength(8);
+    expect(Math.max(...l.perActor)).toBeLessThanOrEqual(l.k);
+    expect(pctK(DEFAULT_SCENARIO, 1, null)).toEqual(l); // deterministic from the campaign seed
+    expect(pctLadder(l)[0]).toBe(2);
+    expect(pctLadder(l).length).toBeGreaterThanOrEqual(8);
+  });
+
   it("the bound is Burckhardt et al.'s 1/(n·k^(d-1)), and the runs for 99% follow from it", () => {
     expect(pctBound(2, 10, 2)).toEqual({ perRun: 1 / 20, runsFor99: Math.ceil(Math.log(0.01) / Math.log(0.95)) });
     expect(pctBound(8, 1000, 1).perRun).toBe(1 / 8);
@@ -45,10 +82,25 @@ describe('PCT', () => {
   it('explore --strategy pct finds B1 and reports n, k, d and the bound; the portfolio finds B10', () => {
     const r = explore(DEFAULT_SCENARIO, { seed: 1, schedules: 2000, variant: 'B1', strategy: 'pct', depth: 2 });
     expect(r.violations[0]?.invariant).toBe('I1');
-    expect(r.pct).toMatchObject({ n: 8, depth: 2 });
-    expect(r.pct!.perRun).toBeCloseTo(1 / (8 * r.pct!.k));
+    expect(r.pct).toMatchObject({ n: 8, depth: 2, depths: [2], share: 1 });
+    expect(r.pct!.perRun).toBeCloseTo(1 / (8 * 8 * r.pct!.kMax)); // change points per actor: 1/(n·(n·kMax)^(d-1))
     const p = explore(DEFAULT_SCENARIO, { seed: 1, schedules: 200, variant: 'B10', strategy: 'portfolio' });
     expect(p.violations[0]?.invariant).toBe('I4');
+  });
+
+  it('pct without a depth takes the ladder in turn and finds what d = 2 does not (B5, B11 within 1,000)', () => {
+    const r = explore(DEFAULT_SCENARIO, { seed: 1, schedules: 1000, variant: 'B11', strategy: 'pct' });
+    expect(r.violations[0]?.invariant).toBe('I2');
+    expect(r.pct!.depth).toBeNull();
+    expect(r.pct!.depths).toEqual(pctLadder(pctK(DEFAULT_SCENARIO, 1, 'B11')));
+    expect(r.pct!.share).toBeCloseTo(1 / r.pct!.depths.length);
+    const b5 = explore(DEFAULT_SCENARIO, { seed: 1, schedules: 1000, variant: 'B5', strategy: 'pct' });
+    expect(b5.violations[0]?.invariant).toBe('I1');
+    // the same campaign in 3 shards: every shard draws over the same lengths, the lowest index wins
+    const shards = [0, 1, 2].map((index) => explore(DEFAULT_SCENARIO, { seed: 1, schedules: 1000, variant: 'B11', strategy: 'pct', shard: { index, count: 3 } }));
+    const first = Math.min(...shards.flatMap((x) => x.violations.map((f) => f.schedule)));
+    expect(first).toBe(r.violations[0].schedule);
+    expect(shards.find((x) => x.violations[0]?.schedule === first)!.violations[0].traceHash).toBe(r.violations[0].traceHash);
   });
 });
 
@@ -148,6 +200,6 @@ describe('explore --strategy on the command line', () => {
     expect(a.err[0]).toMatch(/--strategy must be one of random, pct, portfolio, dfs/);
     const b = await cli('explore', '--strategy', 'pct', '--depth', '0');
     expect(b.code).toBe(2);
-    expect(b.err[0]).toMatch(/--depth must be an integer from 1 to 10/);
+    expect(b.err[0]).toMatch(/--depth must be an integer from 1 to 1000/);
   });
 });

@@ -58,9 +58,9 @@ describe('a write through a view that must read zeroes (after a punch)', () => {
     Atomics.or(a, zw, ZERO_PRIVATE); // as a punch leaves it
     const bitWhenTagStored: number[] = [];
     const store = Atomics.store;
-    (Atomics as { store: typeof Atomics.store }).store = (arr, index, value) => {
+    (Atomics as { store: unknown }).store = (arr: Int32Array, index: number, value: number) => {
       if (arr === a && index === cw) bitWhenTagStored.push(Atomics.load(a, zw) & ZERO_PRIVATE);
-      return store(arr as Int32Array, index, value as number);
+      return store(arr, index, value);
     };
     try {
       accessPage(v, newVcpuState(w.sc, v.index), 2, 2, pfn, true, true);

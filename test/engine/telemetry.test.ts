@@ -84,7 +84,7 @@ describe('retries per faulting access', () => {
 
 describe('invalidation windows', () => {
   it('every invalidation that began ended and was measured, in global steps under sim; the maximum is a maximum', () => {
-    const r = runSim(DEFAULT_SCENARIO, { seed: 11 });
+    const r = runSim(DEFAULT_SCENARIO, { seed: 11, variant: null });
     const t = r.stats.total;
     expect(t.invalidations).toBeGreaterThan(0);
     expect(t.invWindows).toBe(t.invalidations);
@@ -111,7 +111,7 @@ describe('invalidation windows', () => {
 
 describe('exact time totals from the workers', () => {
   it('replace the time counters (whose Int32 words wrap) and the totals are redone', () => {
-    const r = runSim(DEFAULT_SCENARIO, { seed: 3 });
+    const r = runSim(DEFAULT_SCENARIO, { seed: 3, variant: null });
     const st = r.stats;
     const exact = new Array<number>(COUNTERS.length).fill(0);
     exact[C.mmuReadWaitUs] = 5e9; // 83 minutes: past what an Int32 word holds
