@@ -10,6 +10,7 @@ import { actorDefs } from './actors.js';
 import { pctBound, type PctParams } from './pct.js';
 import { contextSwitches, scenarioSize, shrinkScenario, shrinkSchedule } from './shrink.js';
 import { addStats, emptyStats, type Stats } from './stats.js';
+import { createShm } from '../shm/state.js';
 import { encodeToken, type ReplaySpec } from './token.js';
 
 export interface ExploreOptions {
@@ -234,12 +235,15 @@ export function explore(sc: Scenario, o: ExploreOptions): ExploreResult {
     return { depth: pctInfo!.depths[j % pctInfo!.depths.length], k: lengths.k, kActor: lengths.perActor };
   };
   let ran = 0;
+  // One state buffer for the whole run, reset before each schedule (not one allocated per schedule).
+  const shm = createShm(sc);
   for (; i < from + o.schedules; i++) {
     if (o.shard && i % o.shard.count !== o.shard.index) continue;
     ran++;
     const seed = scheduleSeed(o.seed, i);
     const pct = pctFor(i);
-    const r = runSim(sc, { seed, variant: o.variant, invariants, traceTail: 24, pct });
+    // no trace tail: a violation is run again, recorded, and makeFinding builds its trace
+    const r = runSim(sc, { seed, variant: o.variant, invariants, pct, shm });
     steps += r.steps;
     if (r.cut) cut++;
     addStats(stats, r.stats);

@@ -4,7 +4,7 @@
 import type { Scenario } from '../scenario/types.js';
 import type { InvariantId } from '../check/invariant-ids.js';
 import { quiescentSweep } from '../check/sweep.js';
-import { createShm, type Shm } from '../shm/state.js';
+import { createShm, resetShm, type Shm } from '../shm/state.js';
 import { bugsFor, type VariantId } from '../variants.js';
 import { actorDefs, makeCtx } from './actors.js';
 import { Wait, type ActorCtx, type Gen, type Violation } from './ctx.js';
@@ -46,6 +46,12 @@ export interface SimOptions {
   lenient?: boolean;
   /** called before every pick with the runnable actors (their ids in runnable[0..n)); dfs branches on them */
   onChoice?: (step: number, runnable: Int32Array, n: number, lastYielded: boolean) => void;
+  /**
+   * Run on this state, reset in place first (it must come from createShm(sc), the same scenario),
+   * instead of a freshly allocated one. explore passes one buffer for all its schedules; the
+   * result's `s` is then that buffer, valid until the next run on it.
+   */
+  shm?: Shm;
   /** called after every step (traces); `to` is -1 when the actor returned */
   onStep?: (step: number, actor: number, from: number, to: number, s: Shm) => void;
 }
@@ -81,7 +87,11 @@ function isRunnable(runnable: Int32Array, n: number, id: number): boolean {
 }
 
 export function runSim(sc: Scenario, o: SimOptions): SimResult {
-  const s = createShm(sc);
+  let s: Shm;
+  if (o.shm) {
+    s = o.shm;
+    resetShm(s, sc);
+  } else s = createShm(sc);
   let violation: Violation | null = null;
   let steps = 0;
   const enabled = o.invariants;
@@ -90,10 +100,14 @@ export function runSim(sc: Scenario, o: SimOptions): SimResult {
     violation = { invariant, message, actor: ctx.id, step: steps + 1 }; // the step being taken
   };
   const bugs = bugsFor(o.variant);
-  const actors: SimActor[] = actorDefs(sc).map((def, id) => {
-    const ctx = makeCtx(def, id, { s, sc, seed: o.seed, bugs, report, stopping: () => false, opsOverride: o.opsOverride });
-    return { ctx, gen: def.program(ctx), point: 0, done: false };
-  });
+  // Built by push, not Array.prototype.map: with map, optimised runSim deopted ("wrong map" on this
+  // array) dozens of times per campaign in fresh pool workers.
+  const defs = actorDefs(sc);
+  const actors: SimActor[] = [];
+  for (let id = 0; id < defs.length; id++) {
+    const ctx = makeCtx(defs[id], id, { s, sc, seed: o.seed, bugs, report, stopping: () => false, opsOverride: o.opsOverride });
+    actors.push({ ctx, gen: defs[id].program(ctx), point: 0, done: false });
+  }
   for (const a of actors) {
     const r = a.gen.next();
     a.done = !!r.done;

@@ -65,7 +65,24 @@ export function layoutConfigFor(sc: Scenario, scheduleWords = 0): LayoutConfig {
 export function createShm(sc: Scenario, scheduleWords = 0): Shm {
   const l = computeLayout(layoutConfigFor(sc, scheduleWords));
   const sab = new SharedArrayBuffer(l.bytes);
-  const i32 = new Int32Array(sab);
+  const s = { sab, i32: new Int32Array(sab), l };
+  initShm(s, sc);
+  return s;
+}
+
+/**
+ * Reset a state built by createShm(sc) to what createShm(sc) returns, in place: every word zeroed,
+ * then initialised again. The sim engine reuses one buffer across an explore campaign's schedules
+ * this way instead of allocating (and zero-filling) a SharedArrayBuffer per schedule.
+ */
+export function resetShm(s: Shm, sc: Scenario): void {
+  s.i32.fill(0);
+  initShm(s, sc);
+}
+
+/** Write the initial state of a zeroed buffer: memslots created and bound, all pfns free. */
+function initShm(s: Shm, sc: Scenario): void {
+  const { i32, l } = s;
   i32[G_MAGIC] = MAGIC;
   i32[G_VERSION] = LAYOUT_VERSION;
   i32[G_NGFNS] = l.nGfns;
@@ -97,7 +114,6 @@ export function createShm(sc: Scenario, scheduleWords = 0): Shm {
     for (let i = 0; i < cap; i++) i32[l.freeStackBase + base + i] = base + cap - 1 - i;
     base += cap;
   });
-  return { sab, i32, l };
 }
 
 /** Re-attach to a SharedArrayBuffer built by createShm (in a worker). */

@@ -1,7 +1,7 @@
 // explore --workers K: shards on a piscina pool find what the sequential campaign finds.
 import { describe, expect, it } from 'vitest';
 import { explore } from '../../src/engine/explore.js';
-import { exploreParallel, shardSize } from '../../src/engine/explore_pool.js';
+import { ExplorePool, exploreParallel, shardSize } from '../../src/engine/explore_pool.js';
 import { DEFAULT_SCENARIO } from '../../src/scenario/builtins.js';
 
 describe('sharded explore', () => {
@@ -28,7 +28,27 @@ describe('sharded explore', () => {
     const shard = explore(DEFAULT_SCENARIO, { seed: 1, schedules: 10, from: v.schedule, variant: 'B11' });
     expect(shard.violations[0]?.traceHash).toBe(v.traceHash);
     expect(shard.schedulesRun).toBe(1);
-    expect(shardSize(20000, 2)).toBe(1250);
-    expect(shardSize(100, 8)).toBe(64);
+  });
+
+  it('shards: a share of what remains, 16 to 2048, never past the end', () => {
+    expect(shardSize(20000, 2)).toBe(2048);
+    expect(shardSize(6000, 2)).toBe(750);
+    expect(shardSize(100, 2)).toBe(16);
+    expect(shardSize(5, 2)).toBe(5);
+  });
+
+  it('a pool kept across campaigns gives each the one-thread findings and totals', async () => {
+    const pool = new ExplorePool(2);
+    try {
+      const clean = explore(DEFAULT_SCENARIO, { seed: 4, schedules: 250, variant: null });
+      const c = await pool.explore(DEFAULT_SCENARIO, { seed: 4, schedules: 250, variant: null });
+      expect([c.schedulesRun, c.steps, c.stats.total.faults, c.violations]).toEqual([250, clean.steps, clean.stats.total.faults, []]);
+      const one = explore(DEFAULT_SCENARIO, { seed: 1, schedules: 400, variant: 'B11' });
+      const two = await pool.explore(DEFAULT_SCENARIO, { seed: 1, schedules: 400, variant: 'B11' });
+      const [a, b] = [one.violations[0]!, two.violations[0]!];
+      expect([b.schedule, b.invariant, b.traceHash, b.replay]).toEqual([a.schedule, a.invariant, a.traceHash, a.replay]);
+    } finally {
+      await pool.close();
+    }
   });
 });
