@@ -148,7 +148,7 @@ function remap(c: Candidate, d: number[]): number[] {
 /**
  * Greedy: try each candidate (one actor fewer, or fewer operations of a kind), carry the schedule
  * over (renumbered, leniently run; the actors left keep their random streams), keep the first that
- * still shows the invariant and re-shrink its schedule; repeat until none does or the budget is spent.
+ * still shows the invariant in no more steps once its schedule is re-shrunk; repeat until none does or the budget is spent.
  */
 export function shrinkScenario(sc: Scenario, o: ShrinkInput, decisions: number[], invariant: InvariantId, budget: { runs: number; ms: number } = { runs: 2000, ms: 10_000 }): ScenarioShrinkResult {
   const t0 = Date.now();
@@ -169,6 +169,7 @@ export function shrinkScenario(sc: Scenario, o: ShrinkInput, decisions: number[]
       const left = { runs: Math.max(1, budget.runs - runs), ms: Math.max(1, budget.ms - (Date.now() - t0)) };
       const s = shrinkSchedule(cand, o, r.decisions!.slice(0, r.violation.step), invariant, left);
       runs += s.runs;
+      if (s.decisions.length > best.length) continue; // fewer actors or operations, but a longer story: not smaller
       const [path, was, now] = c.change;
       changes.set(path, [changes.get(path)?.[0] ?? was, now]);
       cur = cand;

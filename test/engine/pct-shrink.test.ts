@@ -167,6 +167,12 @@ describe('shrinking the scenario: fewer actors and operations', () => {
     expect(again.violation?.step).toBe(z.decisions.length);
   });
 
+  it('B18: a smaller scenario is kept only when its story is no longer (regression: 42 steps became 216 with fewer actors)', () => {
+    const f = explore(DEFAULT_SCENARIO, { seed: 1, schedules: 100, variant: 'B18', shrink: true }).violations[0]!;
+    expect(f.shrunk!.shrunkSteps).toBeLessThanOrEqual(f.shrunk!.originalSteps);
+    expect(f.shrunk!.shrunkActors).toBeLessThan(f.shrunk!.originalActors);
+  });
+
   it('actorStreams in a scenario file must give one stream per actor', () => {
     expect(() => validateScenario({ actorStreams: [0, 1] })).toThrow(/actorStreams.*one stream per actor \(8/);
     expect(() => validateScenario({ actorStreams: [-1] })).toThrow(/actorStreams/);
