@@ -1,5 +1,5 @@
 // Detection benchmark (issue 5): for each variant of the catalogue, schedules to the first
-// violation on `default` with random, pct (the depth ladder, its default) and pct with d = 2, as
+// violation on `default` with random, pct (the depth ladder, its default), pct with d = 2 and the portfolio, as
 // a median over campaign seeds, dfs (c = 2) on the litmus scenario that covers it, the time
 // to shrink the violation random found, and on the litmus scenario the shrunk length against
 // the shortest violating schedule dfs knows.
@@ -38,7 +38,7 @@ const show = (n: number) => (n > CAP ? `>${CAP}` : String(n));
 export function runDetection() {
   const rows = [];
   for (const v of VARIANTS.filter((x) => x.expect)) {
-    const firsts = (strategy: 'random' | 'pct', depth?: number) =>
+    const firsts = (strategy: 'random' | 'pct' | 'portfolio', depth?: number) =>
       Array.from({ length: SEEDS }, (_, k) => {
         const r = explore(DEFAULT_SCENARIO, { seed: k + 1, schedules: CAP, variant: v.id, strategy, depth });
         return r.violations[0] ? r.violations[0].schedule + 1 : CAP + 1;
@@ -46,6 +46,7 @@ export function runDetection() {
     const random = firsts('random');
     const pct = firsts('pct');
     const pct2 = firsts('pct', 2);
+    const portfolio = firsts('portfolio');
     const litmus = LITMUS_FOR[v.id];
     const dfs = litmus ? exploreDfs(LITMUS_SCENARIOS[litmus], { seed: scheduleSeed(1, 0), variant: v.id, preemptions: 2, maxSchedules: 200_000 }) : null;
     // shrink what random found with campaign seed 1
@@ -71,13 +72,14 @@ export function runDetection() {
       randomMedian: median(random),
       pctMedian: median(pct),
       pctD2Median: median(pct2),
+      portfolioMedian: median(portfolio),
       pctWithin1000: median(pct) <= CAP,
       dfs: dfs ? { scenario: litmus!, schedules: dfs.schedules, found: dfs.violation?.invariant ?? null } : null,
       shrink,
       vsShortest,
     });
   }
-  console.log(`\nf. detection (issue 5): schedules to the first violation on default, median over ${SEEDS} campaign seeds (cap ${CAP}), random, pct (the depth ladder) and pct with d = 2 in every schedule; dfs c = 2 on the litmus scenario covering the variant; shrinking what random found (seed 1)`);
+  console.log(`\nf. detection (issue 5): schedules to the first violation on default, median over ${SEEDS} campaign seeds (cap ${CAP}), random, pct (the depth ladder), pct with d = 2 in every schedule, and portfolio (explore's default); dfs c = 2 on the litmus scenario covering the variant; shrinking what random found (seed 1)`);
   console.table(
     rows.map((r) => ({
       variant: r.variant,
@@ -85,6 +87,7 @@ export function runDetection() {
       random: show(r.randomMedian),
       pct: show(r.pctMedian),
       'pct d=2': show(r.pctD2Median),
+      portfolio: show(r.portfolioMedian),
       dfs: r.dfs ? `${r.dfs.found ? `${r.dfs.schedules}` : 'not found'} (${r.dfs.scenario})` : '-',
       'shrink ms': r.shrink ? r.shrink.ms.toFixed(0) : '-',
       'steps found -> shrunk': r.shrink ? `${r.shrink.from} -> ${r.shrink.to}` : '-',
