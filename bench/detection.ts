@@ -3,8 +3,9 @@
 // a median over campaign seeds, dfs (c = 2) on the litmus scenario that covers it, the time
 // to shrink the violation random found, and on the litmus scenario the shrunk length against
 // the shortest violating schedule dfs knows.
-import { exploreDfs } from '../src/engine/dfs.js';
-import { explore, makeFinding, scheduleSeed } from '../src/engine/explore.js';
+import { exploreDfs } from '../src/explore/dfs.js';
+import { explore, makeFinding, scheduleSeed } from '../src/explore/explore.js';
+import { modelOf } from '../src/workload/kinds.js';
 import { runSim } from '../src/engine/sim.js';
 import { DEFAULT_SCENARIO, LITMUS_SCENARIOS } from '../src/scenario/builtins.js';
 import { VARIANTS, type VariantId } from '../src/variants.js';
@@ -48,12 +49,12 @@ export function runDetection() {
     const pct2 = firsts('pct', 2);
     const portfolio = firsts('portfolio');
     const litmus = LITMUS_FOR[v.id];
-    const dfs = litmus ? exploreDfs(LITMUS_SCENARIOS[litmus], { seed: scheduleSeed(1, 0), variant: v.id, preemptions: 2, maxSchedules: 200_000 }) : null;
+    const dfs = litmus ? exploreDfs(modelOf(LITMUS_SCENARIOS[litmus]), { seed: scheduleSeed(1, 0), variant: v.id, preemptions: 2, maxSchedules: 200_000 }) : null;
     // shrink what random found with campaign seed 1
     const f = explore(DEFAULT_SCENARIO, { seed: 1, schedules: CAP, variant: v.id }).violations[0];
     let shrink: { ms: number; from: number; to: number } | null = null;
     if (f) {
-      const found = runSim(DEFAULT_SCENARIO, { seed: f.scheduleSeed, variant: v.id, record: true });
+      const found = runSim(modelOf(DEFAULT_SCENARIO), { seed: f.scheduleSeed, variant: v.id, record: true });
       const t = performance.now();
       const sf = makeFinding(DEFAULT_SCENARIO, { variant: v.id, shrink: true }, f.schedule, f.scheduleSeed, found.decisions!);
       shrink = { ms: performance.now() - t, from: sf.shrunk?.originalSteps ?? 0, to: sf.shrunk?.shrunkSteps ?? 0 };
@@ -63,7 +64,7 @@ export function runDetection() {
     let vsShortest: { shrunk: number; shortest: number; ratio: number } | null = null;
     if (litmus) {
       const lf = explore(LITMUS_SCENARIOS[litmus], { seed: 1, schedules: 5000, variant: v.id, strategy: 'portfolio', shrink: true }).violations[0];
-      const all = lf ? exploreDfs(LITMUS_SCENARIOS[litmus], { seed: lf.scheduleSeed, variant: v.id, preemptions: 2, maxSchedules: 300_000, collect: true }) : null;
+      const all = lf ? exploreDfs(modelOf(LITMUS_SCENARIOS[litmus]), { seed: lf.scheduleSeed, variant: v.id, preemptions: 2, maxSchedules: 300_000, collect: true }) : null;
       if (lf?.shrunk && all?.shortest) vsShortest = { shrunk: lf.shrunk.shrunkSteps, shortest: all.shortest, ratio: lf.shrunk.shrunkSteps / all.shortest };
     }
     rows.push({

@@ -1,7 +1,10 @@
 // The floor for bench/macro.ts: only the Atomics operations a fault must do, on the same shared
 // state, over this worker's own gfns, with none of the protocol around them.
 import { parentPort, workerData } from 'node:worker_threads';
-import { F_SPTE_PFN, G_MMU_LOCK, gfnWord, type Layout } from '../src/shm/layout.js';
+import type { Layout } from '../src/shm/layout.js';
+import { filemapGet } from '../src/shm/file.js';
+import { spteCmpxchg, sptePfn } from '../src/shm/gfn.js';
+import { LOCK_WORDS } from '../src/shm/kvm.js';
 import { rwReadUnlock, rwTryRead } from '../src/sync/locks.js';
 
 export interface FloorInput {
@@ -13,7 +16,9 @@ export interface FloorInput {
 }
 
 const { sab, layout: l, lo, hi, durationMs } = workerData as FloorInput;
-const a = new Int32Array(sab);
+const s = { sab, i32: new Int32Array(sab), l };
+const a = s.i32;
+const MMU = LOCK_WORDS.mmuLock;
 const n = hi - lo;
 let x = (lo * 2654435761 + 1) >>> 0; // xorshift32: a cheap random gfn, as the vCPU picks one
 let ops = 0;
@@ -26,12 +31,11 @@ for (;;) {
     x ^= x >>> 17;
     x ^= x << 5;
     const gfn = lo + ((x >>> 0) % n);
-    sink += Atomics.load(a, l.filemapBase + gfn); // page-cache lookup
-    while (!rwTryRead(a, G_MMU_LOCK)); // read_lock(mmu_lock)
-    const w = gfnWord(l, gfn, F_SPTE_PFN);
-    const old = Atomics.load(a, w);
-    Atomics.compareExchange(a, w, old, (old + 1) & 0xffff); // SPTE install
-    rwReadUnlock(a, G_MMU_LOCK);
+    sink += filemapGet(s, gfn); // page-cache lookup
+    while (!rwTryRead(a, MMU)); // read_lock(mmu_lock)
+    const old = sptePfn(s, gfn);
+    spteCmpxchg(s, gfn, old, (old + 1) & 0xffff); // SPTE install
+    rwReadUnlock(a, MMU);
   }
   ops += 1024;
   if (performance.now() >= end) break;

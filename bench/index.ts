@@ -7,30 +7,34 @@ import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { Bench } from 'tinybench';
-import { explore } from '../src/engine/explore.js';
-import { ExplorePool, exploreParallel } from '../src/engine/explore_pool.js';
+import { explore } from '../src/explore/explore.js';
+import { ExplorePool, exploreParallel } from '../src/explore/pool.js';
 import { runSim } from '../src/engine/sim.js';
 import { mmuInvalidateRetryGfn } from '../src/kvm/mmu_invalidate.js';
 import { DEFAULT_SCENARIO } from '../src/scenario/builtins.js';
-import { F_ATTR, G_MMU_LOCK, G_SEQ, KVM_MEMORY_ATTRIBUTE_PRIVATE, PfnOwner, gfnWord } from '../src/shm/layout.js';
+import { KVM_MEMORY_ATTRIBUTE_PRIVATE, PfnOwner } from '../src/shm/layout.js';
 import { runMacro } from './macro.js';
 import { runDetection } from './detection.js';
-import { actorDefs, makeCtx } from '../src/engine/actors.js';
-import { Wait, type ActorCtx } from '../src/engine/ctx.js';
-import { proceed } from '../src/engine/wait.js';
-import { filemapGet } from '../src/gmem/filemap.js';
+import { makeCtxs } from '../src/engine/model.js';
+import type { ActorCtx } from '../src/engine/ctx.js';
+import { tryProceed } from '../src/engine/wait.js';
+import { filemapGet } from '../src/shm/file.js';
+import { setGfnAttr } from '../src/shm/gfn.js';
+import { LOCK_WORDS, mmuInvalidateSeq } from '../src/shm/kvm.js';
 import { kvmGmemPunchHole } from '../src/gmem/guest_memfd.js';
 import { kvmMmuPageFault, newFault, RET_PF_FIXED } from '../src/kvm/mmu.js';
 import { tdpMmuZapLeaf } from '../src/kvm/spte.js';
 import { allocPage, pagePut } from '../src/mm/page_alloc.js';
 import { validateScenario } from '../src/scenario/schema.js';
-import { bugsFor } from '../src/variants.js';
 import { createShm } from '../src/shm/state.js';
 import { rwReadUnlock, rwTryRead, rwTryWrite, rwWriteUnlock } from '../src/sync/locks.js';
+import { modelOf } from '../src/workload/kinds.js';
 
 const BATCH = 1000; // sub-100 ns operations are timed in batches (tinybench's timer costs ~50 ns)
 const FAULTS = 16;
-const s = createShm(DEFAULT_SCENARIO);
+const MMU = LOCK_WORDS.mmuLock;
+const DEFAULT_MODEL = modelOf(DEFAULT_SCENARIO);
+const s = createShm(DEFAULT_SCENARIO, DEFAULT_MODEL.actors.length);
 const a = s.i32;
 let sink = 0;
 const fx = faultFixture();
@@ -38,18 +42,19 @@ const fx = faultFixture();
 /** A one-node default scenario: vCPU 0 faults on private gfns 0..FAULTS-1 of memslot 0. */
 function faultFixture() {
   const sc = validateScenario({ numa: null }, DEFAULT_SCENARIO);
-  const fs = createShm(sc);
-  const ctxs = actorDefs(sc).map((def, id) => makeCtx(def, id, { s: fs, sc, seed: 1, bugs: bugsFor(null), report: () => undefined, stopping: () => false }));
+  const model = modelOf(sc);
+  const fs = createShm(sc, model.actors.length);
+  const ctxs = makeCtxs(model, fs, { seed: 1, variant: null, report: () => undefined });
   const vcpu = ctxs[0];
   const puncher = ctxs.find((c) => c.kind === 'puncher')!;
-  for (let g = 0; g < FAULTS; g++) fs.i32[gfnWord(fs.l, g, F_ATTR)] = KVM_MEMORY_ATTRIBUTE_PRIVATE;
+  for (let g = 0; g < FAULTS; g++) setGfnAttr(fs, g, KVM_MEMORY_ATTRIBUTE_PRIVATE);
   return { s: fs, vcpu, puncher, fault: newFault() };
 }
 
 /** Run a generator to its end, completing each wait at once (nothing else runs). */
 function drive<T>(ctx: ActorCtx, gen: Generator<number, T, void>): T {
   for (;;) {
-    if (ctx.wait !== Wait.None) proceed(ctx.s, ctx);
+    if (!tryProceed(ctx.s, ctx)) throw new Error(`${ctx.name} would block`);
     const r = gen.next();
     if (r.done) return r.value;
   }
@@ -70,18 +75,18 @@ const bench = new Bench({ time: 1000 });
 bench
   .add(`rwlock read acquire+release x${BATCH}`, () => {
     for (let i = 0; i < BATCH; i++) {
-      rwTryRead(a, G_MMU_LOCK);
-      rwReadUnlock(a, G_MMU_LOCK);
+      rwTryRead(a, MMU);
+      rwReadUnlock(a, MMU);
     }
   })
   .add(`rwlock write acquire+release x${BATCH}`, () => {
     for (let i = 0; i < BATCH; i++) {
-      rwTryWrite(a, G_MMU_LOCK);
-      rwWriteUnlock(a, G_MMU_LOCK);
+      rwTryWrite(a, MMU);
+      rwWriteUnlock(a, MMU);
     }
   })
   .add(`seq snapshot + mmu_invalidate_retry_gfn x${BATCH}`, () => {
-    for (let i = 0; i < BATCH; i++) mmuInvalidateRetryGfn(s, Atomics.load(a, G_SEQ), i & 31);
+    for (let i = 0; i < BATCH; i++) mmuInvalidateRetryGfn(fx.vcpu, mmuInvalidateSeq(fx.s), i & 31);
   })
   .add(`filemap lookup x${BATCH}`, () => {
     for (let i = 0; i < BATCH; i++) sink += filemapGet(s, i & 31);
@@ -95,7 +100,7 @@ bench
   .add(`sim: one full fault, page-cache miss x${FAULTS}`, () => faults(true), { beforeEach: () => resetFaults(true) })
   .add(`sim: one full fault, page-cache hit x${FAULTS}`, () => faults(false), { beforeEach: () => resetFaults(false) })
   .add('sim: one default-scenario schedule', () => {
-    runSim(DEFAULT_SCENARIO, { seed: 7, variant: null });
+    runSim(DEFAULT_MODEL, { seed: 7, variant: null });
   });
 await bench.run();
 

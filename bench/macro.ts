@@ -12,6 +12,7 @@ import { validateScenario } from '../src/scenario/schema.js';
 import type { Scenario } from '../src/scenario/types.js';
 import { computeLayout } from '../src/shm/layout.js';
 import { createShm, layoutConfigFor } from '../src/shm/state.js';
+import { actorCount, modelOf } from '../src/workload/kinds.js';
 import type { FloorInput } from './floor-worker.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -46,7 +47,7 @@ async function fullProtocol(vcpus: number, windowMs: number, gfns: 'own' | 'shar
   const samples: { ms: number; faults: number; installs: number; fastHits: number; accesses: number }[] = [];
   const stop = new AbortController();
   let firstFaultAt = -1;
-  const r = await runThreads(faultScenario(vcpus, gfns, mmuLock), {
+  const r = await runThreads(modelOf(faultScenario(vcpus, gfns, mmuLock)), {
     seed: 1,
     variant: null,
     durationMs: 60_000,
@@ -90,7 +91,7 @@ async function fullProtocol(vcpus: number, windowMs: number, gfns: 'own' | 'shar
 
 async function floor(workers: number, durationMs: number) {
   const sc = faultScenario(workers);
-  const s = createShm(sc); // the same shape as the full protocol's state
+  const s = createShm(sc, actorCount(sc)); // the same shape as the full protocol's state
   const script = resolve(here, 'floor-worker.js');
   const runs = await Promise.all(
     Array.from({ length: workers }, (_, i) => {
@@ -111,7 +112,7 @@ async function retryCurve(paces: number[], durationMs: number) {
   const sc = validateScenario({ name: 'bench-retry', converter: { count: 1 }, puncher: { count: 0 }, slotChurn: { count: 0 } }, DEFAULT_SCENARIO);
   const rows = [];
   for (const pauseMs of paces) {
-    const r = await runThreads(sc, { seed: 1, variant: null, durationMs, pauseMs });
+    const r = await runThreads(modelOf(sc), { seed: 1, variant: null, durationMs, pauseMs });
     const t = r.stats.total;
     rows.push({
       pauseMs,
@@ -130,7 +131,7 @@ async function retryCurve(paces: number[], durationMs: number) {
 
 /** The SharedArrayBuffer createShm would allocate for sc, per 4K page of the file. */
 function bytesPerPage(sc: Scenario) {
-  const l = computeLayout(layoutConfigFor(sc));
+  const l = computeLayout(layoutConfigFor(sc, actorCount(sc)));
   return { scenario: sc.name, gmemPages: sc.gmemPages, sabBytes: l.bytes, bytesPerPage: l.bytes / sc.gmemPages };
 }
 
@@ -183,7 +184,7 @@ export async function runMacro(resultsDir: string) {
   const big = bytesPerPage(numaInterleaveScenario(16 / 50));
   const small = bytesPerPage(DEFAULT_SCENARIO);
   const g16 = numaInterleaveScenario(0.32);
-  const r16 = await runThreads(g16, { seed: 1, variant: null, sweepEveryMs: 0 }); // the final sweep still runs
+  const r16 = await runThreads(modelOf(g16), { seed: 1, variant: null, sweepEveryMs: 0 }); // the final sweep still runs
   const gib = (g16.gmemPages * 4096) / 2 ** 30;
   console.log('\ne. memory');
   console.table([

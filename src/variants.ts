@@ -1,6 +1,6 @@
 // The bug-injection catalogue (spec §4): each variant removes or reorders one kernel check.
 // The toggle sits at the exact place in the code, as `ctx.bugs.Bn`.
-import type { InvariantId } from './check/invariant-ids.js';
+import type { InvariantId } from './check/invariants.js';
 
 export interface VariantInfo {
   id: VariantId;

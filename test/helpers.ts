@@ -1,12 +1,13 @@
 // Test helpers: build a state and actor contexts for a scenario, and drive one kernel path
 // generator to completion on one thread (asserting it never has to wait for another actor).
-import { actorDefs, makeCtx } from '../src/engine/actors.js';
-import { Wait, type ActorCtx, type Gen, type Violation } from '../src/engine/ctx.js';
-import { canProceed, proceed } from '../src/engine/wait.js';
+import type { ActorCtx, Gen, Violation } from '../src/engine/ctx.js';
+import { makeCtxs } from '../src/engine/model.js';
+import { tryProceed } from '../src/engine/wait.js';
 import { BUILTIN_SCENARIOS, DEFAULT_SCENARIO } from '../src/scenario/builtins.js';
 import type { Scenario } from '../src/scenario/types.js';
 import { createShm, type Shm } from '../src/shm/state.js';
-import { bugsFor, type VariantId } from '../src/variants.js';
+import type { VariantId } from '../src/variants.js';
+import { modelOf } from '../src/workload/kinds.js';
 import { main } from '../src/cli/main.js';
 
 export interface World {
@@ -21,28 +22,17 @@ export const ONE_NODE: Scenario = { ...DEFAULT_SCENARIO, numa: null, pfnPool: 96
 
 /** A fresh state for `sc` (default: ONE_NODE) with one context per actor (ids as in actorDefs: vCPUs first, then vmm, ...). */
 export function world(sc: Scenario = ONE_NODE, variant: VariantId | null = null, seed = 1): World {
-  const s = createShm(sc);
+  const model = modelOf(sc);
+  const s = createShm(sc, model.actors.length);
   const violations: Violation[] = [];
-  const ctxs = actorDefs(sc).map((def, id) =>
-    makeCtx(def, id, {
-      s,
-      sc,
-      seed,
-      bugs: bugsFor(variant),
-      report: (ctx, invariant, message) => violations.push({ invariant, message, actor: ctx.id, step: 0 }),
-      stopping: () => false,
-    }),
-  );
+  const ctxs = makeCtxs(model, s, { seed, variant, report: (ctx, invariant, message) => violations.push({ invariant, message, actor: ctx.id, step: 0 }) });
   return { s, sc, ctxs, violations };
 }
 
 /** Run a path to its return value; every wait must be satisfiable at once (no other actor runs). */
 export function drive<T>(ctx: ActorCtx, gen: Gen<T>): T {
   for (;;) {
-    if (ctx.wait !== Wait.None) {
-      if (!canProceed(ctx.s, ctx)) throw new Error(`${ctx.name} would block: wait ${ctx.wait} on ${ctx.waitArg}`);
-      proceed(ctx.s, ctx);
-    }
+    if (!tryProceed(ctx.s, ctx)) throw new Error(`${ctx.name} would block: wait ${ctx.wait!.id} on ${ctx.waitArg}`);
     const r = gen.next();
     if (r.done) return r.value;
   }
@@ -51,10 +41,7 @@ export function drive<T>(ctx: ActorCtx, gen: Gen<T>): T {
 /** Step a generator until it yields `point` (a POINT id) and return; the generator stays suspended there. */
 export function stepUntil<T>(ctx: ActorCtx, gen: Gen<T>, point: number, maxSteps = 10_000): void {
   for (let i = 0; i < maxSteps; i++) {
-    if (ctx.wait !== Wait.None) {
-      if (!canProceed(ctx.s, ctx)) throw new Error(`${ctx.name} would block before reaching point ${point}`);
-      proceed(ctx.s, ctx);
-    }
+    if (!tryProceed(ctx.s, ctx)) throw new Error(`${ctx.name} would block before reaching point ${point}`);
     const r = gen.next();
     if (r.done) throw new Error(`${ctx.name} finished before reaching point ${point}`);
     if (r.value === point) return;

@@ -5,14 +5,17 @@
 // snapshot.
 import { parentPort } from 'node:worker_threads';
 import * as Comlink from 'comlink';
-import { actorDefs, makeCtx, type ActorDef } from '../src/engine/actors.js';
-import { addUs, Wait, type ActorCtx, type Gen, type Violation } from '../src/engine/ctx.js';
-import { canProceed, proceed, waitBlocking } from '../src/engine/wait.js';
-import { invariantIndex, type InvariantId } from '../src/check/invariant-ids.js';
+import { makeCtx, type ActorDef } from '../src/engine/model.js';
+import { addUs, type ActorCtx, type Gen, type Violation } from '../src/engine/ctx.js';
+import { PARK, StopError } from '../src/engine/wait.js';
+import { invariantIndex, type InvariantId } from '../src/check/invariants.js';
+import { checkerEvents } from '../src/check/checker.js';
 import { attachShm, type Shm } from '../src/shm/state.js';
-import { A_RETURNED, A_WAIT_ARG, A_WAIT_ARG2, A_WAIT_KIND, C, G_LOG_STEP, G_MMU_LOCK, G_PAUSE, G_STEP, G_STOP, G_TURN, G_VIOLATION } from '../src/shm/layout.js';
-import { StopError } from '../src/sync/locks.js';
+import { clearWait, counterAdd, publishWait, setActorReturned } from '../src/shm/actor.js';
+import { claimViolation, replayStep, replayTurn, runPause, runStop, scheduleAt, setReplayStep, setReplayTurn, setRunStop, setScheduleAt, setTraceAt, takeLogStep, waitTurnChange } from '../src/shm/run.js';
+import { lockdepAssertNoneHeld } from '../src/sync/lockdep.js';
 import { bugsFor } from '../src/variants.js';
+import { actorDefs } from '../src/workload/kinds.js';
 import { Prng, mixSeed } from '../src/engine/prng.js';
 import { nodeEndpoint } from '../src/engine/comlink_node.js';
 import type { ActorApi, ActorRunState, ActorSnapshot, WorkerInput } from '../src/engine/actor_api.js';
@@ -21,10 +24,6 @@ import type { ActorApi, ActorRunState, ActorSnapshot, WorkerInput } from '../src
 // PRNG, so the actor's workload choices are the same with or without it.
 const JITTER_CHANCE = [0, 0.05, 0.2, 0.5];
 const JITTER_SPINS = [0, 200, 800, 3200];
-/** mmu_lock acquisitions are timed, by mode, whichever lock build the scenario uses */
-const MMU_MODE = new Int32Array(16);
-MMU_MODE[Wait.Read] = MMU_MODE[Wait.BrRead] = Wait.Read;
-MMU_MODE[Wait.Write] = MMU_MODE[Wait.BrWrite] = Wait.Write;
 
 class Actor {
   private readonly s: Shm;
@@ -46,31 +45,33 @@ class Actor {
   jitterSink = 0;
 
   constructor(private readonly input: WorkerInput) {
-    this.s = attachShm(input.sab, input.layout);
-    const a = (this.a = this.s.i32);
+    const s = (this.s = attachShm(input.sab, input.layout));
+    this.a = s.i32;
     this.replay = input.mode === 'replay';
     this.jitterRng = new Prng(mixSeed(input.seed ^ 0x6a177e, input.actor));
-    this.def = actorDefs(input.scenario)[input.actor];
-    const enabled = input.invariants ? new Set<InvariantId>(input.invariants) : null;
+    const defs = actorDefs(input.scenario);
+    this.def = defs[input.actor];
+    const enabled = input.invariants ? new Set<InvariantId>(input.invariants) : undefined;
     const replay = this.replay;
     this.ctx = makeCtx(this.def, input.actor, {
-      s: this.s,
+      s,
       sc: input.scenario,
       seed: input.seed,
+      variant: input.variant,
       bugs: bugsFor(input.variant),
+      ev: checkerEvents(enabled),
+      names: defs.map((d) => d.name),
+      lockdepStacks: true, // a new lock dependency is rare on threads; its report names the functions
       report: (c, invariant, message) => {
         if (enabled && !enabled.has(invariant)) return;
         // The first violation wins; the rest of the run is stopped.
-        if (Atomics.compareExchange(a, G_VIOLATION, 0, invariantIndex(invariant) + 1) !== 0) return;
+        if (!claimViolation(s, invariantIndex(invariant) + 1)) return;
         // Steps are numbered from 1, as under sim (free mode: the global step this actor is taking).
-        this.violation = { invariant, message, actor: c.id, step: replay ? Atomics.load(a, G_STEP) + 1 : this.curStep };
-        if (!replay) {
-          Atomics.store(a, G_STOP, 2);
-          Atomics.notify(a, G_STOP);
-        }
+        this.violation = { invariant, message, actor: c.id, step: replay ? replayStep(s) + 1 : this.curStep };
+        if (!replay) setRunStop(s, 2);
       },
-      stopping: replay ? () => false : () => this.stopRequested || Atomics.load(a, G_STOP) !== 0,
-      parking: replay ? undefined : () => Atomics.load(a, G_PAUSE) !== 0,
+      stopping: replay ? () => false : () => this.stopRequested || runStop(s) !== 0,
+      parking: replay ? undefined : () => runPause(s) !== 0,
       opsOverride: input.ops === 'scenario' ? undefined : replay ? input.ops : (input.ops ?? Infinity),
       clock: replay ? null : () => performance.now() - t0,
       pauseMs: replay ? 0 : input.pauseMs,
@@ -84,10 +85,10 @@ class Actor {
   }
 
   resume(): ActorRunState {
-    if (this.ctx.wait !== Wait.Park) throw new Error(`${this.ctx.name}: resume while not parked`);
+    if (this.ctx.wait !== PARK) throw new Error(`${this.ctx.name}: resume while not parked`);
     this.parkedMs += performance.now() - this.parkedAt;
-    this.ctx.wait = Wait.None;
-    Atomics.store(this.a, this.ctx.base + A_WAIT_KIND, 0);
+    this.ctx.wait = null;
+    clearWait(this.s, this.ctx.base);
     // The rest of the step that reached the park: no new global step (under sim it is one step).
     return this.guard(() => {
       this.r = this.gen!.next();
@@ -97,7 +98,7 @@ class Actor {
 
   stop(): ActorRunState {
     this.stopRequested = true;
-    return this.ctx.wait === Wait.Park ? this.resume() : { state: 'done', violation: this.violation };
+    return this.ctx.wait === PARK ? this.resume() : { state: 'done', violation: this.violation };
   }
 
   snapshot(): ActorSnapshot {
@@ -119,15 +120,14 @@ class Actor {
       if (!(e instanceof StopError)) throw e;
       state = 'done';
     }
-    if (state === 'done' && (this.r.done || !this.replay)) Atomics.store(this.a, this.ctx.base + A_RETURNED, 1);
+    if (state === 'done' && this.r.done) lockdepAssertNoneHeld(this.ctx, 'returned');
+    if (state === 'done' && (this.r.done || !this.replay)) setActorReturned(this.s, this.ctx.base);
     return { state, violation: this.violation };
   }
 
   private publishWait(): void {
-    const { a, ctx } = this;
-    a[ctx.base + A_WAIT_ARG] = ctx.waitArg;
-    a[ctx.base + A_WAIT_ARG2] = ctx.waitArg2;
-    Atomics.store(a, ctx.base + A_WAIT_KIND, ctx.wait);
+    const { s, ctx } = this;
+    publishWait(s, ctx.base, ctx.wait ? ctx.wait.id : 0, ctx.waitArg, ctx.waitArg2);
   }
 
   private jitter(): void {
@@ -140,76 +140,78 @@ class Actor {
   // Each step takes the next global step number (one Atomics.add) and logs this actor there: the
   // order in which actors started their steps, which the sim engine can replay.
   private runFree(): 'parked' | 'done' {
-    const { a, s, ctx } = this;
+    const { s, ctx } = this;
     const gen = this.gen!;
     const cap = s.l.scheduleWords;
-    const log = s.l.scheduleBase;
     const me = this.input.actor;
     const jitter = this.input.jitter > 0;
-    const stepsWord = ctx.base + C.steps;
-    const aborting = () => Atomics.load(a, G_STOP) === 2;
+    const aborting = () => runStop(s) === 2;
     for (;;) {
       if (this.r.done) return 'done';
-      if (ctx.wait === Wait.Park) {
+      const w = ctx.wait;
+      if (w === PARK) {
         this.publishWait();
         this.parks++;
         this.parkedAt = performance.now();
         return 'parked';
       }
-      if (ctx.wait !== Wait.None) {
+      if (w !== null) {
         this.publishWait();
-        const mmu = ctx.waitArg === G_MMU_LOCK ? MMU_MODE[ctx.wait] : 0;
+        // mmu_lock acquisitions are timed, by mode, whichever lock build the scenario uses
+        const read = w === ctx.mmuLock.read;
+        const mmu = read || w === ctx.mmuLock.write;
         const t = mmu ? performance.now() : 0;
-        const contended = waitBlocking(s, ctx, aborting);
+        const contended = w.block(s, ctx, aborting);
+        ctx.wait = null;
         if (mmu) {
           ctx.mmuLockedAt = performance.now();
-          const read = mmu === Wait.Read;
-          a[ctx.base + (read ? C.mmuReadAcquires : C.mmuWriteAcquires)]++;
-          addUs(ctx, read ? C.mmuReadWaitUs : C.mmuWriteWaitUs, (ctx.mmuLockedAt - t) * 1000);
-          if (contended) a[ctx.base + C.mmuReadContended] += contended;
+          counterAdd(s, ctx.base, read ? 'mmuReadAcquires' : 'mmuWriteAcquires');
+          addUs(ctx, read ? 'mmuReadWaitUs' : 'mmuWriteWaitUs', (ctx.mmuLockedAt - t) * 1000);
+          if (contended) counterAdd(s, ctx.base, 'mmuReadContended', contended);
         }
-        Atomics.store(a, ctx.base + A_WAIT_KIND, 0);
+        clearWait(s, ctx.base);
       }
       if (aborting()) return 'done';
       if (jitter) this.jitter();
-      const i = Atomics.add(a, G_LOG_STEP, 1) >>> 0; // unsigned: a long run passes 2^31 steps
-      if (i < cap) a[log + i] = me;
+      const i = takeLogStep(s);
+      if (i < cap) setScheduleAt(s, i, me);
       this.curStep = i + 1;
       this.r = gen.next();
-      a[stepsWord]++;
+      ctx.spun = false;
+      counterAdd(s, ctx.base, 'steps');
     }
   }
 
   /** Wait for our turn; false when the schedule is over. */
   private awaitTurn(): boolean {
-    const a = this.a;
     for (let i = 0; ; i++) {
-      const t = Atomics.load(a, G_TURN);
+      const t = replayTurn(this.s);
       if (t === this.input.actor) return true;
       if (t < 0) return false;
-      if (i > 200) Atomics.wait(a, G_TURN, t, 100);
+      if (i > 200) waitTurnChange(this.s, t, 100);
     }
   }
 
   private runReplay(): 'done' {
-    const { a, s, ctx } = this;
+    const { s, ctx } = this;
     const gen = this.gen!;
     if (this.r.done) return 'done';
     const n = this.input.scheduleLength;
     while (this.awaitTurn()) {
-      const step = Atomics.load(a, G_STEP);
-      if (ctx.wait !== Wait.None) {
-        if (!canProceed(s, ctx)) throw new Error(`replay diverged at step ${step}: ${ctx.name} scheduled but blocked`);
-        proceed(s, ctx);
+      const step = replayStep(s);
+      if (ctx.wait !== null) {
+        if (!ctx.wait.canProceed(s, ctx)) throw new Error(`replay diverged at step ${step}: ${ctx.name} scheduled but blocked`);
+        ctx.wait.proceed(s, ctx);
+        ctx.wait = null;
       }
       this.r = gen.next();
-      a[ctx.base + C.steps]++;
-      Atomics.store(a, s.l.traceBase + step, this.r.done ? 0 : this.r.value);
-      if (ctx.wait !== Wait.None) this.publishWait();
-      else Atomics.store(a, ctx.base + A_WAIT_KIND, 0);
-      Atomics.store(a, G_STEP, step + 1);
-      Atomics.store(a, G_TURN, step + 1 < n ? Atomics.load(a, s.l.scheduleBase + step + 1) : -1);
-      Atomics.notify(a, G_TURN);
+      ctx.spun = false;
+      counterAdd(s, ctx.base, 'steps');
+      setTraceAt(s, step, this.r.done ? 0 : this.r.value);
+      if (ctx.wait !== null) this.publishWait();
+      else clearWait(s, ctx.base);
+      setReplayStep(s, step + 1);
+      setReplayTurn(s, step + 1 < n ? scheduleAt(s, step + 1) : -1);
       if (this.r.done) return 'done';
     }
     return 'done';

@@ -1,63 +1,42 @@
-// The full invariant sweep at a quiescent point (end of a run, every actor stopped): every SPTE,
-// the invalidation counters, every actor's ghost scope.
-import type { InvariantId } from './invariant-ids.js';
-import {
-  A_INSIDE,
-  F_ATTR,
-  F_SPTE_FLAGS,
-  F_SPTE_GEN,
-  F_SPTE_PFN,
-  G_IN_PROGRESS,
-  P_GEN,
-  P_INDEX,
-  P_OWNER,
-  PfnOwner,
-  S_FILE,
-  S_STATE,
-  SPTE_PRIVATE,
-  SlotState,
-  actorWord,
-  gfnWord,
-  pfnWord,
-  slotWord,
-} from '../shm/layout.js';
-import { gfnToHva, gfnToMemslot, kvmGmemGetIndex, type Shm } from '../shm/state.js';
+// The quiescent sweep (end of a run, every actor stopped; threads: at pause barriers too): every
+// invariant's state predicate over every unit it judges: the VM, each actor, each SPTE, each TLB
+// entry. The predicates are the ones the online checks apply (invariants.ts).
+import { TLB_ENTRIES } from '../shm/actor.js';
+import { sptePfn } from '../shm/gfn.js';
+import type { Shm } from '../shm/state.js';
+import { INVARIANTS, INVARIANT_IDS, type Invariant, type InvariantId, type StatePredicate, type Unit } from './invariants.js';
 
 export interface SweepFinding {
   invariant: InvariantId;
   message: string;
 }
 
-export function quiescentSweep(s: Shm): SweepFinding[] {
-  const { i32, l } = s;
+const UNITS: readonly Unit[] = ['vm', 'actor', 'spte', 'tlb'];
+const BY_UNIT = new Map<Unit, Array<[InvariantId, StatePredicate]>>(UNITS.map((u) => [u, []]));
+for (const id of INVARIANT_IDS) for (const p of (INVARIANTS[id] as Invariant).state ?? []) BY_UNIT.get(p.unit)!.push([id, p]);
+
+function unitCount(s: Shm, u: Unit): number {
+  return u === 'vm' ? 1 : u === 'actor' ? s.l.nActors : u === 'spte' ? s.l.nGfns : s.l.nActors * TLB_ENTRIES;
+}
+
+/** Everything the sweep finds, unit by unit (a unit's invariants in registry order). */
+export function sweepFindings(s: Shm, enabled?: ReadonlySet<InvariantId> | null, first = false): SweepFinding[] {
   const out: SweepFinding[] = [];
-  const inProgress = Atomics.load(i32, G_IN_PROGRESS);
-  if (inProgress !== 0) out.push({ invariant: 'I4', message: `mmu_invalidate_in_progress is ${inProgress} at quiescence` });
-  for (let id = 0; id < l.nActors; id++) {
-    const open = Atomics.load(i32, actorWord(l, id, A_INSIDE));
-    if (open !== 0) out.push({ invariant: 'I4', message: `actor ${id} ended with ${open} invalidation(s) open` });
-  }
-  for (let g = 0; g < l.nGfns; g++) {
-    const p1 = Atomics.load(i32, gfnWord(l, g, F_SPTE_PFN));
-    if (p1 === 0) continue;
-    const pfn = p1 - 1;
-    const priv = (i32[gfnWord(l, g, F_SPTE_FLAGS)] & SPTE_PRIVATE) !== 0;
-    const slot = gfnToMemslot(s, g);
-    if (slot < 0 || i32[slotWord(l, slot, S_STATE)] !== SlotState.Valid) {
-      out.push({ invariant: 'I8', message: `gfn ${g}: SPTE present but its memslot is ${slot < 0 ? 'gone' : 'being deleted'}` });
-      continue;
-    }
-    const index = priv ? kvmGmemGetIndex(s, slot, g) : gfnToHva(s, slot, g);
-    const owner = i32[pfnWord(l, pfn, P_OWNER)];
-    if (i32[pfnWord(l, pfn, P_GEN)] !== i32[gfnWord(l, g, F_SPTE_GEN)] || owner !== (priv ? PfnOwner.PageCache : PfnOwner.Hva) || i32[pfnWord(l, pfn, P_INDEX)] !== index) {
-      out.push({ invariant: 'I1', message: `gfn ${g}: SPTE maps pfn ${pfn}, which is no longer the ${priv ? 'page cache folio' : 'HVA page'} at index ${index}` });
-    }
-    if ((i32[gfnWord(l, g, F_ATTR)] !== 0) !== priv) {
-      out.push({ invariant: 'I2', message: `gfn ${g}: ${priv ? 'private' : 'shared'} SPTE but the attribute is ${priv ? 'shared' : 'private'}` });
-    }
-    if (priv && (i32[slotWord(l, slot, S_FILE)] === 0 || i32[l.bindingBase + index] !== slot + 1)) {
-      out.push({ invariant: 'I8', message: `gfn ${g}: private SPTE for gmem index ${index}, not bound to memslot ${slot}` });
+  for (const u of UNITS) {
+    const preds = BY_UNIT.get(u)!.filter(([id]) => !enabled || enabled.has(id));
+    if (preds.length === 0) continue;
+    for (let i = 0, n = unitCount(s, u); i < n; i++) {
+      if (u === 'spte' && sptePfn(s, i) < 0) continue;
+      for (const [invariant, p] of preds) {
+        const message = p.check(s, i, true);
+        if (!message) continue;
+        out.push({ invariant, message });
+        if (first) return out;
+      }
     }
   }
   return out;
 }
+
+/** The first finding of the sweep among the enabled invariants, or null. */
+export const quiescentSweep = (s: Shm, enabled?: ReadonlySet<InvariantId> | null): SweepFinding | null => sweepFindings(s, enabled, true)[0] ?? null;

@@ -1,5 +1,5 @@
 // Options and helpers shared by the commands.
-import { INVARIANT_IDS, type InvariantId } from '../check/invariant-ids.js';
+import { INVARIANT_IDS, type InvariantId } from '../check/invariants.js';
 import { BUILTIN_SCENARIOS, SCALABLE_SCENARIOS } from '../scenario/builtins.js';
 import { loadScenario, validateScenario } from '../scenario/schema.js';
 import type { Scenario } from '../scenario/types.js';

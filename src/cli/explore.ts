@@ -1,12 +1,12 @@
 // gmemsim explore: many deterministic schedules under the sim engine.
 import { writeFileSync } from 'node:fs';
-import { makeFinding, scheduleSeed, type ExploreResult, type Finding, type PctInfo, type Strategy } from '../engine/explore.js';
-import { exploreDfs } from '../engine/dfs.js';
-import { actorDefs } from '../engine/actors.js';
-import type { InvariantId } from '../check/invariant-ids.js';
-import { replayFileJson } from '../engine/token.js';
+import { makeFinding, scheduleSeed, type ExploreResult, type Finding, type PctInfo, type Strategy } from '../explore/explore.js';
+import { exploreDfs } from '../explore/dfs.js';
+import { actorDefs, modelOf } from '../workload/kinds.js';
+import type { InvariantId } from '../check/invariants.js';
+import { replayFileJson } from '../explore/token.js';
 import { traceOf } from './replay.js';
-import { exploreParallel } from '../engine/explore_pool.js';
+import { exploreParallel } from '../explore/pool.js';
 import { activityTable, numaJson, numaTable, rate, seconds, statsJson, violationText } from '../report/text.js';
 import { telemetryJson, telemetryText } from '../report/telemetry.js';
 import type { Scenario } from '../scenario/types.js';
@@ -190,7 +190,7 @@ function dfsCommand(sc: Scenario, variant: VariantInfo | null, seed: number, inv
   const progress = progressLine(!json);
   const c = Number(opts.preemptions);
   const workload = scheduleSeed(seed, 0);
-  const r = exploreDfs(sc, {
+  const r = exploreDfs(modelOf(sc), {
     seed: workload,
     variant: variant?.id ?? null,
     invariants: invariants ? new Set(invariants) : undefined,

@@ -3,7 +3,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { INVARIANTS } from '../check/invariant-ids.js';
+import { INVARIANT_IDS, describeInvariant } from '../check/invariants.js';
 import { BUILTIN_SCENARIOS } from '../scenario/builtins.js';
 import { ScenarioError } from '../scenario/schema.js';
 import { UsageError } from './args.js';
@@ -32,7 +32,7 @@ Commands:
   scenarios  list the built-in scenarios
 
 Invariants checked:
-${Object.entries(INVARIANTS).map(([k, v]) => `  ${k.padEnd(11)}${v}`).join('\n')}
+${INVARIANT_IDS.map((k) => `  ${k.padEnd(11)}${describeInvariant(k)}`).join('\n')}
 
 Built-in scenarios: ${Object.keys(BUILTIN_SCENARIOS).join(', ')} (or a JSON file: see README)
 Exit status: 0 no violation, 1 violation found, 2 bad input.

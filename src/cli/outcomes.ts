@@ -1,9 +1,10 @@
 // gmemsim outcomes: a jcstress-style outcome table for a litmus scenario: every outcome a fault
 // can have, graded, with its exact count over all schedules (dfs, bounded by preemptions) beside
 // the frequencies seen on real worker threads looping the same workload.
-import { exploreDfs } from '../engine/dfs.js';
-import { scheduleSeed } from '../engine/explore.js';
+import { exploreDfs } from '../explore/dfs.js';
+import { scheduleSeed } from '../explore/explore.js';
 import { runThreads } from '../engine/threads.js';
+import { modelOf } from '../workload/kinds.js';
 import type { Stats } from '../engine/stats.js';
 import { outcomeRows } from '../report/telemetry.js';
 import { helpText, parseArgs, type OptSpec } from './args.js';
@@ -46,7 +47,8 @@ export async function outcomesCommand(argv: string[], io: Io): Promise<number> {
   const variant = variantFor('outcomes', opts.variant, sc);
   const seed = Number(opts.seed);
   const c = Number(opts.preemptions);
-  const dfs = exploreDfs(sc, {
+  const model = modelOf(sc);
+  const dfs = exploreDfs(model, {
     seed: scheduleSeed(seed, 0),
     variant: variant?.id ?? null,
     invariants: invariants ? new Set(invariants) : undefined,
@@ -54,7 +56,7 @@ export async function outcomesCommand(argv: string[], io: Io): Promise<number> {
     maxSchedules: Number(opts.schedules),
     collect: true,
   });
-  const threads = await runThreads(sc, { seed, variant: variant?.id ?? null, invariants, durationMs: Number(opts.duration), sweepEveryMs: 0 });
+  const threads = await runThreads(model, { seed, variant: variant?.id ?? null, invariants, durationMs: Number(opts.duration), sweepEveryMs: 0 });
   const dRows = outcomeRows(dfs.stats!);
   const tRows = outcomeRows(threads.stats);
   const dFaults = faultsOf(dfs.stats!);

@@ -1,12 +1,11 @@
 // gmemsim replay TOKEN: re-run one recorded schedule, on the sim engine or on worker threads.
-import { INVARIANTS } from '../check/invariant-ids.js';
+import { describeInvariant } from '../check/invariants.js';
 import { runSim } from '../engine/sim.js';
 import { replayThreads } from '../engine/threads.js';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { chromeTrace } from '../report/chrome_trace.js';
-import { TOKEN_PREFIX, decodeToken, parseReplayFile, type ReplaySpec } from '../engine/token.js';
+import { TOKEN_PREFIX, decodeToken, parseReplayFile, replayRun, type ReplaySpec } from '../explore/token.js';
 import { violationText } from '../report/text.js';
-import { validateScenario } from '../scenario/schema.js';
 import { VARIANTS } from '../variants.js';
 import { UsageError, helpText, parseArgs, type OptSpec } from './args.js';
 import { JSON_OPT, variantLabel, type Io } from './common.js';
@@ -19,8 +18,8 @@ const OPTS: OptSpec[] = [
 
 /** The Chrome trace of a replay record's schedule. */
 export function traceOf(spec: ReplaySpec) {
-  const sc = validateScenario(spec.scenario);
-  return chromeTrace(sc, { seed: spec.seed, variant: spec.variant, invariants: spec.invariants ? new Set(spec.invariants) : undefined, schedule: spec.schedule, opsOverride: spec.ops === null ? Infinity : spec.ops });
+  const { model, options } = replayRun(spec);
+  return chromeTrace(model, options);
 }
 
 export const REPLAY_HELP = helpText(
@@ -50,12 +49,12 @@ export async function replayCommand(argv: string[], io: Io): Promise<number> {
   } catch (e) {
     throw new UsageError(`gmemsim replay: ${(e as Error).message}`);
   }
-  const sc = validateScenario(spec.scenario);
+  const { sc, model, options } = replayRun(spec);
   const engine = String(opts.engine);
-  const ops = spec.ops === null ? Infinity : spec.ops;
+  const ops = options.opsOverride;
   let sim;
   try {
-    sim = runSim(sc, { seed: spec.seed, variant: spec.variant, invariants: spec.invariants ? new Set(spec.invariants) : undefined, record: true, traceTail: 24, schedule: spec.schedule, opsOverride: ops });
+    sim = runSim(model, { ...options, record: true, traceTail: 24 });
   } catch (e) {
     throw new UsageError(`gmemsim replay: the token's schedule does not fit this model (${(e as Error).message})`);
   }
@@ -64,7 +63,7 @@ export async function replayCommand(argv: string[], io: Io): Promise<number> {
   let violation = sim.violation;
   let elapsedMs = 0;
   if (engine === 'threads') {
-    const t = await replayThreads(sc, sim.decisions!, { seed: spec.seed, variant: spec.variant, invariants: spec.invariants, ops });
+    const t = await replayThreads(model, sim.decisions!, { seed: spec.seed, variant: spec.variant, invariants: spec.invariants, ops });
     traceHash = t.traceHash;
     steps = t.steps;
     violation = t.violation;
@@ -98,7 +97,7 @@ export async function replayCommand(argv: string[], io: Io): Promise<number> {
       `gmemsim replay: scenario "${sc.name}", variant ${variantLabel(v)}, schedule seed ${spec.seed}, engine ${engine}`,
       `  ${steps} steps, trace ${traceHash} (recorded ${spec.expect.traceHash}): ${reproduced ? 'reproduced exactly' : 'DIFFERENT from the recording'}`,
       '',
-      violation ? violationText(violation) : `result: no invariant violated${spec.expect.invariant ? ` (the recording saw ${spec.expect.invariant}: ${INVARIANTS[spec.expect.invariant]})` : ''}`,
+      violation ? violationText(violation) : `result: no invariant violated${spec.expect.invariant ? ` (the recording saw ${spec.expect.invariant}: ${describeInvariant(spec.expect.invariant)})` : ''}`,
     ];
     if (violation && engine === 'sim' && sim.trace.length) out.push('  last steps:', ...sim.trace.map((t) => `    ${t}`));
     io.out(out.join('\n'));

@@ -1,13 +1,15 @@
 // gmemsim run: one run of a scenario, on worker threads (default) or under the sim engine.
-import { explore } from '../engine/explore.js';
+import { explore } from '../explore/explore.js';
 import { runSim } from '../engine/sim.js';
-import { encodeToken } from '../engine/token.js';
+import { GuidedScheduler } from '../engine/scheduler.js';
+import { modelOf } from '../workload/kinds.js';
+import { checkedInvariants, encodeToken } from '../explore/token.js';
 import { runThreads, type ThreadsResult } from '../engine/threads.js';
 import { activityTable, numaJson, numaTable, rate, seconds, statsJson, violationText } from '../report/text.js';
 import { telemetryJson, telemetryText } from '../report/telemetry.js';
 import type { Scenario } from '../scenario/types.js';
 import type { VariantInfo } from '../variants.js';
-import type { InvariantId } from '../check/invariant-ids.js';
+import type { InvariantId } from '../check/invariants.js';
 import { helpText, parseArgs, type OptSpec } from './args.js';
 import { INVARIANTS_OPT, JSON_OPT, MMU_LOCK_OPT, SCALE_OPT, VCPU_GFNS_OPT, SCENARIO_OPT, SEED_OPT, VARIANT_OPT, progressLine, scenarioFrom, withVcpus, resolveInvariants, resolveVariant, variantFor, variantLabel, type Io } from './common.js';
 import { exploreJson, exploreReport, findingJson } from './explore.js';
@@ -53,7 +55,7 @@ interface RecordingReplay {
 
 /**
  * Replay the threads run's step log (the order actors started their steps, up to the violating
- * one) on the sim engine, guided (see SimOptions.guide): real threads overlap their steps and sim
+ * one) on the sim engine, guided (GuidedScheduler): real threads overlap their steps and sim
  * serialises them, so the sim may take another path; the report says whether the violation came back.
  */
 function replayRecordingOnSim(sc: Scenario, variant: VariantInfo | null, seed: number, invariants: InvariantId[] | null, r: ThreadsResult): RecordingReplay | null {
@@ -62,17 +64,17 @@ function replayRecordingOnSim(sc: Scenario, variant: VariantInfo | null, seed: n
   const base = { recordedSteps: r.recorded.length };
   try {
     const guided = { ...sc, maxSteps: Math.max(sc.maxSteps, r.recorded.length) };
-    const sim = runSim(guided, { seed, variant: variant?.id ?? null, invariants: invariants ? new Set(invariants) : undefined, guide: r.recorded, record: true, opsOverride });
+    const sim = runSim(modelOf(guided), { seed, variant: variant?.id ?? null, invariants: invariants ? new Set(invariants) : undefined, scheduler: new GuidedScheduler(r.recorded), record: true, opsOverride });
     if (sim.violation?.invariant !== r.violation.invariant) {
       const seen = sim.violation ? `${sim.violation.invariant} instead` : 'no violation';
       return { ...base, reproduced: false, detail: `${seen} in the ${sim.steps} steps the recording could guide`, replay: null };
     }
     const replay = encodeToken({
-      v: 1,
+      v: 2,
       scenario: guided,
       variant: variant?.id ?? null,
       seed,
-      invariants,
+      invariants: checkedInvariants(invariants),
       expect: { invariant: sim.violation.invariant, traceHash: sim.traceHash, steps: sim.steps },
       schedule: sim.decisions!, // the steps the sim actually took: an exact replay
       ...(opsOverride === undefined ? {} : { ops: opsOverride === Infinity ? null : opsOverride }),
@@ -163,7 +165,7 @@ export async function runCommand(argv: string[], io: Io): Promise<number> {
   process.on('SIGINT', onSigint);
   let r: ThreadsResult;
   try {
-    r = await runThreads(sc, {
+    r = await runThreads(modelOf(sc), {
       seed,
       variant: variant?.id ?? null,
       invariants,

@@ -1,6 +1,6 @@
 // gmemsim scenarios: the built-in scenarios.
 import { BUILTIN_SCENARIOS } from '../scenario/builtins.js';
-import { actorCount } from '../shm/state.js';
+import { actorCount } from '../workload/kinds.js';
 import { helpText, parseArgs } from './args.js';
 import { JSON_OPT, type Io } from './common.js';
 

@@ -1,5 +1,5 @@
 // gmemsim variants: the bug-injection catalogue.
-import { INVARIANTS } from '../check/invariant-ids.js';
+import { describeInvariant } from '../check/invariants.js';
 import { VARIANTS } from '../variants.js';
 import { helpText, parseArgs } from './args.js';
 import { JSON_OPT, type Io } from './common.js';
@@ -28,7 +28,7 @@ export function variantsCommand(argv: string[], io: Io): number {
   }
   const lines = VARIANTS.map((v) => {
     const exp = v.expect
-      ? `${v.expect} (${INVARIANTS[v.expect].split(':')[0]})${v.alsoBreaks.length ? `, also ${v.alsoBreaks.join(', ')}` : ''}`
+      ? `${v.expect} (${describeInvariant(v.expect).split(':')[0]})${v.alsoBreaks.length ? `, also ${v.alsoBreaks.join(', ')}` : ''}`
       : `nothing (${v.kind === 'control' ? 'negative control' : 'a design comparison'})`;
     return `  ${v.id.padEnd(4)} ${v.name.padEnd(30)} expect ${exp}\n       removes: ${v.removes}`;
   });

@@ -3,7 +3,7 @@
 // so a request to pause or stop a *running* actor is a word in the buffer (G_PAUSE, G_STOP), and
 // these calls are made only when the actor has handed control back (parked or done).
 import type { Scenario } from '../scenario/types.js';
-import type { InvariantId } from '../check/invariant-ids.js';
+import type { InvariantId } from '../check/invariants.js';
 import type { LayoutConfig } from '../shm/layout.js';
 import type { VariantId } from '../variants.js';
 import type { Violation } from './ctx.js';

@@ -1,38 +1,28 @@
-// The actor context and the yield protocol shared by both engines.
+// The actor context: what a kernel path or an actor program sees of its actor and its run.
 //
 // A kernel path is a generator that yields a point id (points.ts) before each domain operation.
 // A blocking operation (lock acquire, SRCU grace period, waiting for the VMM) sets `ctx.wait`
-// and `ctx.waitArg` before yielding; the engine completes it before resuming the actor:
-// the sim engine only picks an actor whose wait can be satisfied now, the threads engine blocks
-// on Atomics. When the generator resumes, the lock is held / the condition held.
+// (a Waitable, wait.ts) and `ctx.waitArg` before yielding; the engine completes it before
+// resuming the actor: the sim engine only picks an actor whose wait can be satisfied now, the
+// threads engine blocks on Atomics. When the generator resumes, the lock is held / the condition held.
 import type { KvmPageFault } from '../kvm/mmu.js';
 import type { Shm } from '../shm/state.js';
 import type { Scenario } from '../scenario/types.js';
 import type { NumaCtx } from '../mm/policy.js';
 import type { Bugs } from '../variants.js';
-import type { InvariantId } from '../check/invariant-ids.js';
+import type { InvariantId } from '../check/invariants.js';
+import type { MmuLock } from '../sync/ops.js';
+import type { Lockdep } from '../sync/lockdep.js';
 import type { Prng } from './prng.js';
-import { C, actorWord, type CounterName } from '../shm/layout.js';
+import type { KernelEvents } from './events.js';
+import type { Waitable } from './wait.js';
+import { counterAdd, setCounter } from '../shm/actor.js';
+import { COUNTERS, C, type CounterName } from '../shm/layout.js';
 import { P } from './points.js';
+import { PARK } from './wait.js';
+import { lockdepAssertNoneHeld } from '../sync/lockdep.js';
 
 export type Gen<T = void> = Generator<number, T, void>;
-
-export const Wait = {
-  None: 0,
-  Mutex: 1, // waitArg: lock word
-  Read: 2, // waitArg: rwlock word
-  Write: 3, // waitArg: rwlock word
-  Folio: 4, // waitArg: pfn flags word (PF_LOCKED bit lock)
-  SrcuSync: 5, // waitArg: target epoch; all readers that entered at or before it must have left
-  NotEqual: 6, // waitArg: word, waitArg2: value; proceed once the word differs
-  Zero: 7, // waitArg: word; proceed once it is 0
-  Park: 8, // threads engine: parked at an operation boundary until the pause barrier lifts
-  BrRead: 9, // waitArg: big-reader lock word (mmu_lock, --mmu-lock percpu); the slot is the actor's
-  BrWrite: 10, // waitArg: big-reader lock word
-} as const;
-export const WAIT_NAMES = ['none', 'mutex', 'read-lock', 'write-lock', 'folio-lock', 'srcu-grace-period', 'condition', 'counter-zero', 'parked', 'read-lock', 'write-lock'];
-
-export type ActorKind = 'vcpu' | 'vmm' | 'converter' | 'puncher' | 'slot-churn';
 
 export interface Violation {
   invariant: InvariantId;
@@ -43,23 +33,37 @@ export interface Violation {
 
 export interface ActorCtx {
   id: number;
-  kind: ActorKind;
+  /** the actor kind (workload/kinds.ts), e.g. 'vcpu' */
+  kind: string;
   /** index among actors of the same kind */
   index: number;
   name: string;
+  /** every actor's name, by id (for reports that name another actor) */
+  actorNames: readonly string[];
   s: Shm;
   rng: Prng;
+  /** the run's variant as one-line flags at the sites of removed checks (ctx.bugs.B1) */
   bugs: Bugs;
-  wait: number;
+  /** the run's variant as selected alternatives of reordered kernel functions (alternatives.ts) */
+  alt: unknown[];
+  /** where paths report what they did; the checkers subscribe (events.ts) */
+  ev: KernelEvents;
+  /** what the actor waits for before its next step (null: nothing) */
+  wait: Waitable | null;
   waitArg: number;
   waitArg2: number;
+  /**
+   * The step that just ended was a spin (a faulting access that will retry: the vCPU waits for
+   * someone else). Set by the path, read and cleared by the engine: schedulers treat it as a yield.
+   */
+  spun: boolean;
   /** the run's stop flag (threads: --duration ended or a violation was found) */
   stopping(): boolean;
   /** threads engine: a pause barrier asks actors to park at their next operation boundary; always false under sim */
   parking(): boolean;
   /** record a violated invariant; the engine stops the run */
   report(invariant: InvariantId, message: string): void;
-  /** base of this actor's words in the state */
+  /** the handle of this actor's words in the state (shm/actor.ts) */
   base: number;
   sc: Scenario;
   /** operations this actor performs (Infinity: until the run stops) */
@@ -70,6 +74,12 @@ export interface ActorCtx {
   pauseMs: number;
   /** the actor's NUMA node, rotor and the policies in force; null without a numa section */
   numa: NumaCtx | null;
+  /** kvm->mmu_lock as the scenario builds it */
+  mmuLock: MmuLock;
+  /** lockdep: the locks this actor holds */
+  lockdep: Lockdep;
+  /** the lock classes held (a bit each), mirrored in the actor's words for reports */
+  locksHeld: number;
   /** threads engine: when this actor took mmu_lock (performance.now()); -1 when not timing */
   mmuLockedAt: number;
   /** when this actor's open invalidations began (µs on threads, global step under sim), innermost last */
@@ -81,19 +91,16 @@ export interface ActorCtx {
 }
 
 export function count(ctx: ActorCtx, c: CounterName, n = 1): void {
-  // Only this actor writes its own counters; readers tolerate a torn view.
-  ctx.s.i32[ctx.base + C[c]] += n;
+  counterAdd(ctx.s, ctx.base, c, n);
 }
 
 /** Add microseconds to a time counter, keeping the fraction (one acquisition often takes well under 1 µs). */
-export function addUs(ctx: ActorCtx, counter: number, us: number): void {
-  const acc = (ctx.usAcc[counter] += us);
-  ctx.s.i32[ctx.base + counter] = Math.floor(acc);
+export function addUs(ctx: ActorCtx, counter: CounterName, us: number): void {
+  const acc = (ctx.usAcc[C[counter]] += us);
+  setCounter(ctx.s, ctx.base, counter, Math.floor(acc));
 }
 
-export function actorBase(s: Shm, id: number): number {
-  return actorWord(s.l, id, 0);
-}
+export const newUsAcc = () => new Float64Array(COUNTERS.length);
 
 /**
  * The top of an actor's operation loop: no lock held, no operation half done. Parks here when a
@@ -101,8 +108,9 @@ export function actorBase(s: Shm, id: number): number {
  * hashes do not change), then says whether to go on.
  */
 export function* opBoundary(ctx: ActorCtx): Gen<boolean> {
+  lockdepAssertNoneHeld(ctx, 'reached an operation boundary');
   if (ctx.parking()) {
-    ctx.wait = Wait.Park;
+    ctx.wait = PARK;
     yield P.park;
   }
   return !ctx.stopping();

@@ -13,7 +13,8 @@
 // The theorem assumes no actor spins waiting for a lower-priority one; a vCPU retrying a fault
 // while an invalidation is open does exactly that, so an actor whose step ended in a retry is
 // lowered below everyone (as Coyote's PCT treats a yield). Deterministic from its seed.
-import { Prng } from './prng.js';
+import { Prng, mixSeed } from './prng.js';
+import type { Scheduler } from './scheduler.js';
 
 export interface PctParams {
   /** bug depth d (>= 1): d-1 priority change points */
@@ -24,7 +25,7 @@ export interface PctParams {
   kActor?: ArrayLike<number>;
 }
 
-export class PctStrategy {
+export class PctScheduler implements Scheduler {
   private readonly prio: Float64Array;
   /** change points: global step (k), or step * n + actor (kActor; step counts that actor's own steps) -> the priority it drops to */
   private readonly changeAt = new Map<number, number>();
@@ -33,7 +34,9 @@ export class PctStrategy {
   /** per actor, the steps it has taken (kActor only) */
   private readonly local: Int32Array | null;
 
-  constructor(nActors: number, p: PctParams, rng: Prng) {
+  /** `seed`: the schedule's seed (PCT draws from its own stream of it) */
+  constructor(nActors: number, p: PctParams, seed: number) {
+    const rng = new Prng(mixSeed(seed, 0x9c7));
     // initial priorities d .. d+n-1, a random permutation (Fisher-Yates)
     const order = Array.from({ length: nActors }, (_, i) => i);
     for (let i = nActors - 1; i > 0; i--) {
@@ -65,7 +68,7 @@ export class PctStrategy {
   }
 
   /** The highest-priority runnable actor. */
-  pick(runnable: Int32Array, n: number): number {
+  next(_step: number, runnable: Int32Array, n: number): number {
     let best = runnable[0];
     for (let i = 1; i < n; i++) if (this.prio[runnable[i]] > this.prio[best]) best = runnable[i];
     return best;

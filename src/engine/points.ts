@@ -1,62 +1,73 @@
-// Yield points: the only places an actor can be interleaved. Named after what happens there,
-// so a trace reads like the kernel. An actor yields the point *before* doing the operation.
+// Yield points: the only places an actor can be interleaved, named after what happens there so
+// a trace reads like the kernel, each with the kernel function it belongs to. An actor yields the
+// point *before* doing the operation.
+//
+// APPEND ONLY. A point's id is its position: trace hashes, replay tokens and threads' step logs
+// store ids, so inserting or reordering renumbers every later point and breaks every saved token.
+// A new point goes at the end (test/engine/points.test.ts pins the existing ids). If ids ever must
+// change, bump POINTS_VERSION: tokens carry it, and an older one is refused naming both versions.
 
-export const POINT_NAMES = [
-  'start',
+export const POINTS_VERSION = 1;
+
+const TABLE = [
+  ['start', 'actor start'],
   // guest side
-  'guest-access',
-  'hypercall',
-  'exit-wait',
+  ['guest-access', 'guest access'],
+  ['hypercall', 'KVM_HC_MAP_GPA_RANGE'],
+  ['exit-wait', 'KVM_RUN exit to the VMM'],
   // fault path (arch/x86/kvm/mmu/mmu.c)
-  'fault-entry',
-  'srcu:read',
-  'seq-snapshot',
-  'attr-read',
-  'slot-check',
-  'precheck-lockless',
-  'precheck-lockless-2',
-  'gup',
-  'mmu_lock:read',
-  'stale-check',
-  'spte-install',
-  'put-page',
+  ['fault-entry', 'kvm_mmu_page_fault'],
+  ['srcu:read', 'kvm_mmu_page_fault'], // srcu_read_lock does not yield; the point names it in lockdep reports
+  ['seq-snapshot', 'kvm_mmu_faultin_pfn'],
+  ['attr-read', 'kvm_mmu_faultin_pfn'],
+  ['slot-check', 'kvm_mmu_faultin_pfn'],
+  ['precheck-lockless', 'kvm_mmu_faultin_pfn'],
+  ['precheck-lockless-2', 'kvm_mmu_faultin_pfn'],
+  ['gup', 'hva_to_pfn'],
+  ['mmu_lock:read', 'kvm_tdp_mmu_map'],
+  ['stale-check', 'is_page_fault_stale'],
+  ['spte-install', 'kvm_tdp_mmu_map'],
+  ['put-page', 'kvm_mmu_page_fault'], // unused; kept so later ids stay put
   // guest_memfd (virt/kvm/guest_memfd.c)
-  'binding-check',
-  'filemap-lookup',
-  'folio_lock',
-  'pfn-alloc',
-  'filemap-insert',
-  'folio-zero',
-  'truncate',
-  'inv_lock:shared',
-  'inv_lock:exclusive',
+  ['binding-check', 'kvm_gmem_get_pfn'],
+  ['filemap-lookup', 'kvm_gmem_get_folio'],
+  ['folio_lock', 'kvm_gmem_get_folio'],
+  ['pfn-alloc', 'kvm_gmem_get_folio'],
+  ['filemap-insert', 'kvm_gmem_get_folio'],
+  ['folio-zero', 'kvm_gmem_get_folio'],
+  ['truncate', 'truncate_inode_pages_range'],
+  ['inv_lock:shared', 'filemap_invalidate_lock_shared'],
+  ['inv_lock:exclusive', 'filemap_invalidate_lock'],
   // invalidation (virt/kvm/kvm_main.c)
-  'mmu_lock:write',
-  'invalidate-begin',
-  'range-add',
-  'zap',
-  'zap-resched',
-  'invalidate-end:seq',
-  'invalidate-end:in_progress',
-  'tlb-flush',
+  ['mmu_lock:write', 'write_lock(mmu_lock)'],
+  ['invalidate-begin', 'kvm_mmu_invalidate_begin'],
+  ['range-add', 'kvm_mmu_invalidate_range_add'],
+  ['zap', 'kvm_unmap_gfn_range'],
+  ['zap-resched', 'kvm_unmap_gfn_range'],
+  ['invalidate-end:seq', 'kvm_mmu_invalidate_end'],
+  ['invalidate-end:in_progress', 'kvm_mmu_invalidate_end'],
+  ['tlb-flush', 'kvm_flush_remote_tlbs'], // unused; kept so later ids stay put
   // attributes, memslots, notifiers
-  'slots_lock',
-  'attr-store',
-  'slot-invalidate',
-  'srcu:sync',
-  'slot-flush',
-  'unbind',
-  'bind',
-  'slot-install',
-  'hva-unmap',
+  ['slots_lock', 'mutex_lock(slots_lock)'],
+  ['attr-store', 'kvm_vm_set_mem_attributes'],
+  ['slot-invalidate', 'kvm_set_memslot(DELETE)'],
+  ['srcu:sync', 'synchronize_srcu'],
+  ['slot-flush', 'kvm_arch_flush_shadow_memslot'],
+  ['unbind', 'kvm_gmem_unbind'],
+  ['bind', 'kvm_gmem_bind'],
+  ['slot-install', 'kvm_swap_active_memslots'],
+  ['hva-unmap', 'zap_page_range_single (mmu notifier)'],
   // VMM
-  'vmm-wait',
-  'vmm-serve',
+  ['vmm-wait', 'VMM: wait for an exit'],
+  ['vmm-serve', 'VMM: serve an exit'],
   // threads engine only: an actor parked at an operation boundary for the pause barrier
-  'park',
+  ['park', 'pause barrier'],
   // shared gfns: a vCPU waits for vCPU 0's initial conversion
-  'init-wait',
+  ['init-wait', 'guest boot: wait for vCPU 0'],
 ] as const;
 
-export type PointName = (typeof POINT_NAMES)[number];
-export const P: { [K in PointName]: number } = Object.fromEntries(POINT_NAMES.map((n, i) => [n, i])) as never;
+export type PointName = (typeof TABLE)[number][0];
+export const POINT_NAMES: readonly PointName[] = TABLE.map((t) => t[0]);
+/** the kernel function each point belongs to, by id */
+export const FUNCTION_OF_POINT: readonly string[] = TABLE.map((t) => t[1]);
+export const P: { readonly [K in PointName]: number } = Object.fromEntries(POINT_NAMES.map((n, i) => [n, i])) as never;

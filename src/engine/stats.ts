@@ -1,25 +1,9 @@
 // Counters gathered from every actor's words in the shared state.
-import type { Scenario } from '../scenario/types.js';
-import {
-  MAX_COUNTERS,
-  A_RETRY_HIST,
-  A_RETRY_MAX,
-  COUNTERS,
-  RETRY_HIST_BUCKETS,
-  N_ANON_PAGES,
-  N_CAPACITY,
-  N_FILE_PAGES,
-  N_FREE_TOP,
-  N_UNEVICTABLE,
-  NODE_COUNTERS,
-  NODE_COUNTER_WORD,
-  actorWord,
-  nodeWord,
-  usageWord,
-  type CounterName,
-} from '../shm/layout.js';
+import { MAX_COUNTERS, COUNTERS, RETRY_HIST_BUCKETS, type CounterName } from '../shm/layout.js';
+import { actorCounters, readCounters, retryHist, retryMax } from '../shm/actor.js';
+import { NODE_COUNTERS, nodeAnonPages, nodeCapacity, nodeCounter, nodeFilePages, nodeFree, nodeUnevictable, nodeUsage } from '../shm/node.js';
 import type { Shm } from '../shm/state.js';
-import { actorDefs } from './actors.js';
+import type { Model } from './model.js';
 
 export type Counters = Record<CounterName, number>;
 
@@ -62,10 +46,9 @@ export interface Stats {
   timed: boolean;
 }
 
-// Counters objects are built and added up by functions generated once from COUNTERS: plain
-// property accesses of one shape, instead of a keyed access per counter (explore collects and adds
-// one Stats per schedule).
-const readCounters = new Function('a', 'o', `return { ${COUNTERS.map((c, i) => `${c}: Atomics.load(a, o + ${i}) >>> 0`).join(', ')} };`) as (a: Int32Array, o: number) => Counters;
+// Counters objects are built (shm/actor.ts) and added up by functions generated once from
+// COUNTERS: plain property accesses of one shape, instead of a keyed access per counter (explore
+// collects and adds one Stats per schedule).
 const addCounters = new Function('a', 'b', COUNTERS.map((c) => (MAX_COUNTERS.has(c) ? `if (b.${c} > a.${c}) a.${c} = b.${c};` : `a.${c} += b.${c};`)).join('\n')) as (a: Counters, b: Counters) => void;
 const ZERO = readCounters(new Int32Array(COUNTERS.length), 0);
 
@@ -87,34 +70,32 @@ export function applyExactTimes(st: Stats, exact: ReadonlyArray<{ actor: number;
   st.total = total;
 }
 
-export function collectStats(s: Shm, sc: Scenario, timed = false): Stats {
+export function collectStats(s: Shm, model: Model, timed = false): Stats {
   const total = zeroCounters();
-  const actors = actorDefs(sc).map((def, id) => {
-    const counters = readCounters(s.i32, actorWord(s.l, id, 0));
+  const actors = model.actors.map((def, id) => {
+    const counters = actorCounters(s, id);
     addCounters(total, counters);
     return { name: def.name, kind: def.kind, counters };
   });
-  const retryHist = new Array<number>(RETRY_HIST_BUCKETS).fill(0);
-  let retryMax = 0;
+  const hist = new Array<number>(RETRY_HIST_BUCKETS).fill(0);
+  let most = 0;
   for (let id = 0; id < s.l.nActors; id++) {
-    for (let b = 0; b < RETRY_HIST_BUCKETS; b++) retryHist[b] += Atomics.load(s.i32, actorWord(s.l, id, A_RETRY_HIST + b));
-    retryMax = Math.max(retryMax, Atomics.load(s.i32, actorWord(s.l, id, A_RETRY_MAX)));
+    for (let b = 0; b < RETRY_HIST_BUCKETS; b++) hist[b] += retryHist(s, id, b);
+    most = Math.max(most, retryMax(s, id));
   }
-  return { total, actors, nodes: nodeStats(s, actors), retryHist, retryMax, mmuLock: s.l.mmuLock, starvationRetries: sc.starvationRetries, timed };
+  return { total, actors, nodes: nodeStats(s, actors), retryHist: hist, retryMax: most, mmuLock: s.l.mmuLock, starvationRetries: model.sc.starvationRetries, timed };
 }
 
 function nodeStats(s: Shm, actors: ActorStats[]): NodeStats[] {
-  const { i32, l } = s;
   const out: NodeStats[] = [];
-  for (let n = 0; n < l.nNodes; n++) {
-    const w = (x: number) => Atomics.load(i32, nodeWord(l, n, x));
+  for (let n = 0; n < s.l.nNodes; n++) {
     const byActor: Record<string, number> = {};
     actors.forEach((a, id) => {
-      const v = Atomics.load(i32, usageWord(l, id, n));
+      const v = nodeUsage(s, id, n);
       if (v) byActor[a.name] = v;
     });
-    const ns = { node: n, capacity: w(N_CAPACITY), free: w(N_FREE_TOP), filePages: w(N_FILE_PAGES), unevictable: w(N_UNEVICTABLE), anonPages: w(N_ANON_PAGES), byActor } as NodeStats;
-    for (const c of NODE_COUNTERS) ns[c] = w(NODE_COUNTER_WORD[c]);
+    const ns = { node: n, capacity: nodeCapacity(s, n), free: nodeFree(s, n), filePages: nodeFilePages(s, n), unevictable: nodeUnevictable(s, n), anonPages: nodeAnonPages(s, n), byActor } as NodeStats;
+    for (const c of NODE_COUNTERS) ns[c] = nodeCounter(s, n, c);
     out.push(ns);
   }
   return out;

@@ -6,20 +6,21 @@ import { basename, dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import * as Comlink from 'comlink';
-import type { Scenario } from '../scenario/types.js';
 import type { ActorApi, ActorRunState, ActorSnapshot, WorkerInput } from './actor_api.js';
 import { nodeEndpoint } from './comlink_node.js';
-import type { InvariantId } from '../check/invariant-ids.js';
+import type { InvariantId } from '../check/invariants.js';
 import { quiescentSweep } from '../check/sweep.js';
-import { A_DONE, A_MB_STATE, A_SLEEP, A_RETURNED, A_WAIT_ARG, A_WAIT_ARG2, A_WAIT_KIND, C, G_MB_DOORBELL, G_PAUSE, G_STEP, G_STOP, G_TURN, G_VIOLATION, actorWord } from '../shm/layout.js';
+import { actorBase as actorBaseOf, actorCounter, actorReturned, publishedWait, sleepWordOf } from '../shm/actor.js';
+import { ringMbDoorbell } from '../shm/kvm.js';
+import { claimViolation, replayStep, runStop, runViolation, scheduleSlice, setReplayStep, setReplayTurn, setRunPause, setRunStop, setScheduleAt, traceAt } from '../shm/run.js';
 import { createShm, type Shm } from '../shm/state.js';
 import type { VariantId } from '../variants.js';
-import { actorDefs } from './actors.js';
-import { Wait, type ActorCtx, type Violation } from './ctx.js';
+import type { ActorCtx, Violation } from './ctx.js';
+import type { Model } from './model.js';
 import { FNV_INIT, fnv } from './prng.js';
 import { hashHex } from './sim.js';
 import { applyExactTimes, collectStats, type Stats } from './stats.js';
-import { canProceed, describeWait } from './wait.js';
+import { describeWait, waitableOf } from './wait.js';
 
 export type { WorkerInput } from './actor_api.js';
 
@@ -100,12 +101,11 @@ interface Pool {
   close(): Promise<void>;
 }
 
-function startWorkers(s: Shm, sc: Scenario, base: Omit<WorkerInput, 'actor' | 'sab' | 'layout'>): Pool {
+function startWorkers(s: Shm, model: Model, base: Omit<WorkerInput, 'actor' | 'sab' | 'layout'>): Pool {
   const script = workerScript();
   const hardStop = () => {
-    Atomics.store(s.i32, G_STOP, 2);
-    Atomics.store(s.i32, G_TURN, -1);
-    Atomics.notify(s.i32, G_TURN);
+    setRunStop(s, 2);
+    setReplayTurn(s, -1);
   };
   const pool: Pool = {
     handles: [],
@@ -133,7 +133,7 @@ function startWorkers(s: Shm, sc: Scenario, base: Omit<WorkerInput, 'actor' | 's
       await Promise.all(pool.handles.map((h) => h.worker.terminate()));
     },
   };
-  const n = actorDefs(sc).length;
+  const n = model.actors.length;
   for (let id = 0; id < n; id++) {
     const worker = new Worker(script);
     const h: Handle = { id, worker, api: Comlink.wrap<ActorApi>(nodeEndpoint(worker)), state: 'running' };
@@ -163,31 +163,29 @@ async function withTimeout<T>(p: Promise<T>, ms: number): Promise<T | null> {
 
 const totalSteps = (s: Shm) => {
   let t = 0;
-  for (let id = 0; id < s.l.nActors; id++) t += Atomics.load(s.i32, actorWord(s.l, id, C.steps));
+  for (let id = 0; id < s.l.nActors; id++) t += actorCounter(s, id, 'steps');
   return t;
 };
 
 /** Who waits on what, from the words each worker publishes before it blocks. */
-export function describeWaiters(s: Shm, sc: Scenario, only?: Set<number>): string[] {
-  return actorDefs(sc).flatMap((def, id) => {
-    if (only && !only.has(id)) return [];
-    if (Atomics.load(s.i32, actorWord(s.l, id, A_DONE)) === 1 && def.kind === 'vcpu') return [];
-    const kind = Atomics.load(s.i32, actorWord(s.l, id, A_WAIT_KIND));
-    return [`${def.name} ${kind ? `waits for ${describeWait(kind, s.i32[actorWord(s.l, id, A_WAIT_ARG)], s)}` : 'is running (not blocked)'}`];
+export function describeWaiters(s: Shm, model: Model, only?: Set<number>): string[] {
+  const names = model.actors.map((d) => d.name);
+  return model.actors.flatMap((def, id) => {
+    if ((only && !only.has(id)) || actorReturned(s, id)) return [];
+    const w = publishedWait(s, id);
+    return [`${def.name} ${w.kind ? `waits for ${describeWait(s, w.kind, w.arg, w.arg2, names)}` : 'is running (not blocked)'}`];
   });
 }
 
 /** Cut short the sleeps background actors take between operations (--pause-ms). */
 function wakeSleepers(s: Shm): void {
-  for (let id = 0; id < s.l.nActors; id++) Atomics.notify(s.i32, actorWord(s.l, id, A_SLEEP));
+  for (let id = 0; id < s.l.nActors; id++) Atomics.notify(s.i32, sleepWordOf(s, id));
 }
 
 function stop(s: Shm, hard: boolean): void {
-  Atomics.store(s.i32, G_STOP, hard ? 2 : 1);
-  Atomics.notify(s.i32, G_STOP);
+  setRunStop(s, hard ? 2 : 1);
   wakeSleepers(s);
-  Atomics.add(s.i32, G_MB_DOORBELL, 1);
-  Atomics.notify(s.i32, G_MB_DOORBELL);
+  ringMbDoorbell(s);
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -208,13 +206,13 @@ export interface SweepStats {
 /** Give up a barrier when the actors have not all parked by then. */
 const BARRIER_TIMEOUT_MS = 1000;
 
-export async function runThreads(sc: Scenario, o: ThreadsOptions): Promise<ThreadsResult> {
+export async function runThreads(model: Model, o: ThreadsOptions): Promise<ThreadsResult> {
+  const { sc } = model;
   // A finite workload (stopWhen: ops) runs to its end; --duration does not cut it.
   const finite = sc.stopWhen === 'ops';
-  const s = createShm(sc, STEP_LOG_CAP);
-  const a = s.i32;
+  const s = createShm(sc, model.actors.length, STEP_LOG_CAP);
   const t0 = Date.now();
-  const pool = startWorkers(s, sc, {
+  const pool = startWorkers(s, model, {
     scenario: sc,
     seed: o.seed,
     variant: o.variant,
@@ -226,9 +224,8 @@ export async function runThreads(sc: Scenario, o: ThreadsOptions): Promise<Threa
     jitter: o.jitter ?? 0,
   });
   const enabled = o.invariants ? new Set(o.invariants) : null;
-  const sweepFinding = () => quiescentSweep(s).find((x) => !enabled || enabled.has(x.invariant)) ?? null;
-  const defs = actorDefs(sc);
-  const vmm = defs.findIndex((d) => d.kind === 'vmm');
+  const sweepFinding = () => quiescentSweep(s, enabled);
+  const defs = model.actors;
   let stoppedBy: StopReason = finite || (o.ops !== undefined && o.durationMs === undefined) ? 'ops' : 'duration';
   let watchdog: Violation | null = null;
   let barrierViolation: Violation | null = null;
@@ -240,7 +237,7 @@ export async function runThreads(sc: Scenario, o: ThreadsOptions): Promise<Threa
   let lastProgressAt = Date.now();
   let lastReport = 0;
   let stopAt = o.durationMs !== undefined && !finite ? t0 + o.durationMs : Infinity;
-  const stopping = () => Atomics.load(a, G_STOP) !== 0;
+  const stopping = () => runStop(s) !== 0;
   const onAbort = () => {
     if (!stopping()) {
       stoppedBy = 'interrupt';
@@ -249,24 +246,18 @@ export async function runThreads(sc: Scenario, o: ThreadsOptions): Promise<Threa
   };
   o.signal?.addEventListener('abort', onAbort);
 
-  // The VMM has no operation boundary of its own: it is quiescent once it sleeps on the doorbell
-  // with no exit pending (every vCPU is parked between accesses, so none can post one).
-  const vmmIdle = () =>
-    vmm < 0 ||
-    pool.handles[vmm].state === 'done' ||
-    (Atomics.load(a, actorWord(s.l, vmm, A_WAIT_KIND)) === Wait.NotEqual &&
-      a[actorWord(s.l, vmm, A_WAIT_ARG)] === G_MB_DOORBELL &&
-      defs.every((d, id) => d.kind !== 'vcpu' || Atomics.load(a, actorWord(s.l, id, A_MB_STATE)) !== 1));
+  // Every actor is at an operation boundary: parked (or done), or, one with no boundary (the VMM), idle.
+  const allParked = () => pool.handles.every((h, id) => h.state !== 'running' || defs[id].idle?.(s) === true);
 
   // Pause barrier: every actor parks at its next operation boundary (holding no lock, no
   // operation half done), the quiescent sweep runs on that state, then all resume.
   async function barrier(): Promise<void> {
     const raised = Date.now();
-    Atomics.store(a, G_PAUSE, 1);
+    setRunPause(s, 1);
     wakeSleepers(s); // a background actor sleeping between operations parks now, not after its pause
     let parked = false;
     while (!stopping() && Date.now() - raised < BARRIER_TIMEOUT_MS) {
-      if (pool.handles.every((h, id) => id === vmm || h.state !== 'running') && vmmIdle()) {
+      if (allParked()) {
         parked = true;
         break;
       }
@@ -283,7 +274,7 @@ export async function runThreads(sc: Scenario, o: ThreadsOptions): Promise<Threa
       sweeps.done++;
       if (f) {
         barrierViolation = { invariant: f.invariant, message: `at a pause barrier (${((Date.now() - t0) / 1000).toFixed(2)} s): ${f.message}`, actor: -1, step: totalSteps(s) };
-        Atomics.compareExchange(a, G_VIOLATION, 0, 1);
+        claimViolation(s, 1);
         stop(s, true);
       }
       // A sweep costs time on a big state: keep it to about a tenth of the run.
@@ -294,7 +285,7 @@ export async function runThreads(sc: Scenario, o: ThreadsOptions): Promise<Threa
       skipBackoff = Math.min(30_000, skipBackoff * 2);
       nextSweepAt = Date.now() + sweeps.everyMs + skipBackoff;
     }
-    Atomics.store(a, G_PAUSE, 0);
+    setRunPause(s, 0);
     // The watchdog does not count a barrier at which everyone parked; a skipped one it does (the
     // actors that did not park could have progressed, and a deadlock must be reported in time).
     if (parked) lastProgressAt += Date.now() - raised;
@@ -309,7 +300,7 @@ export async function runThreads(sc: Scenario, o: ThreadsOptions): Promise<Threa
   while (!pool.allDone()) {
     await sleep(25);
     const now = Date.now();
-    if (Atomics.load(a, G_VIOLATION) !== 0 && Atomics.load(a, G_STOP) !== 2) {
+    if (runViolation(s) !== 0 && runStop(s) !== 2) {
       stoppedBy = 'violation';
       stop(s, true);
     }
@@ -325,7 +316,7 @@ export async function runThreads(sc: Scenario, o: ThreadsOptions): Promise<Threa
       lastProgressAt = now;
     } else if (now - lastProgressAt > watchdogMs && !watchdog) {
       const live = new Set(pool.handles.filter((h) => h.state !== 'done').map((h) => h.id));
-      watchdog = { invariant: 'DEADLOCK', message: `watchdog: no actor progressed for ${watchdogMs} ms: ${describeWaiters(s, sc, live).join('; ')}`, actor: -1, step: steps };
+      watchdog = { invariant: 'DEADLOCK', message: `watchdog: no actor progressed for ${watchdogMs} ms: ${describeWaiters(s, model, live).join('; ')}`, actor: -1, step: steps };
       stoppedBy = 'watchdog';
       stop(s, true);
       // Blocked actors see the hard stop within their next poll; a livelocked one may not.
@@ -335,24 +326,24 @@ export async function runThreads(sc: Scenario, o: ThreadsOptions): Promise<Threa
     }
     if (o.onProgress && now - lastReport >= 250) {
       lastReport = now;
-      o.onProgress({ elapsedMs: now - t0, stats: collectStats(s, sc, true), sweeps: sweeps.done, violations: Atomics.load(a, G_VIOLATION) !== 0 ? 1 : 0 });
+      o.onProgress({ elapsedMs: now - t0, stats: collectStats(s, model, true), sweeps: sweeps.done, violations: runViolation(s) !== 0 ? 1 : 0 });
     }
   }
   await pool.close();
   o.signal?.removeEventListener('abort', onAbort);
   if (pool.errors.length) throw new Error(`worker failed: ${pool.errors[0]}`);
   let violation = pool.violation ?? barrierViolation ?? watchdog;
-  const quiescent = !violation && Atomics.load(a, G_STOP) !== 2;
+  const quiescent = !violation && runStop(s) !== 2;
   if (quiescent) {
     const f = sweepFinding();
     if (f) violation = { invariant: f.invariant, message: `at quiescence: ${f.message}`, actor: -1, step: totalSteps(s) };
   }
   if (violation && stoppedBy !== 'watchdog') stoppedBy = 'violation';
   const step = pool.violation?.step ?? 0;
-  const recorded = step > 0 && step <= STEP_LOG_CAP ? Array.from(a.subarray(s.l.scheduleBase, s.l.scheduleBase + step)) : null;
+  const recorded = step > 0 && step <= STEP_LOG_CAP ? scheduleSlice(s, step) : null;
   const opsPerActor = o.ops ?? (finite ? undefined : Infinity);
   const jitterSpins = pool.snapshots.reduce((n, x) => n + x.jitterSpins, 0);
-  const stats = collectStats(s, sc, true);
+  const stats = collectStats(s, model, true);
   applyExactTimes(stats, pool.snapshots);
   return {
     violation,
@@ -379,16 +370,17 @@ export interface ThreadsReplayResult {
 
 /** Follow `decisions` (actor per step, from the sim engine) on real worker threads. */
 export async function replayThreads(
-  sc: Scenario,
+  model: Model,
   decisions: readonly number[],
   o: { seed: number; variant: VariantId | null; invariants?: InvariantId[] | null; ops?: number },
 ): Promise<ThreadsReplayResult> {
-  const s = createShm(sc, Math.max(1, decisions.length));
+  const { sc } = model;
+  const s = createShm(sc, model.actors.length, Math.max(1, decisions.length));
   const t0 = Date.now();
-  decisions.forEach((d, i) => (s.i32[s.l.scheduleBase + i] = d));
-  Atomics.store(s.i32, G_STEP, 0);
-  Atomics.store(s.i32, G_TURN, decisions.length ? decisions[0] : -1);
-  const pool = startWorkers(s, sc, {
+  decisions.forEach((d, i) => setScheduleAt(s, i, d));
+  setReplayStep(s, 0);
+  setReplayTurn(s, decisions.length ? decisions[0] : -1);
+  const pool = startWorkers(s, model, {
     scenario: sc,
     seed: o.seed,
     variant: o.variant,
@@ -403,29 +395,26 @@ export async function replayThreads(
   await pool.close();
   if (pool.errors.length) throw new Error(`replay on threads failed: ${pool.errors[0]}`);
   let hash = FNV_INIT;
-  for (let i = 0; i < decisions.length; i++) hash = fnv(hash, (decisions[i] << 16) | s.i32[s.l.traceBase + i]);
-  const steps = Atomics.load(s.i32, G_STEP);
+  for (let i = 0; i < decisions.length; i++) hash = fnv(hash, (decisions[i] << 16) | traceAt(s, i));
+  const steps = replayStep(s);
   let violation = pool.violation;
   if (!violation && steps === decisions.length) {
     // The sim engine's end-of-schedule checks: nobody can run -> deadlock; everyone returned -> sweep.
-    const live = actorDefs(sc).map((_, id) => id).filter((id) => Atomics.load(s.i32, actorWord(s.l, id, A_RETURNED)) === 0);
-    if (live.length > 0 && live.every((id) => !canProceed(s, waitCtx(s, id)))) {
-      violation = { invariant: 'DEADLOCK', message: `no actor can run: ${describeWaiters(s, sc, new Set(live)).join('; ')}`, actor: -1, step: steps };
+    const live = model.actors.map((_, id) => id).filter((id) => !actorReturned(s, id));
+    if (live.length > 0 && live.every((id) => !canProceedPublished(s, id))) {
+      violation = { invariant: 'DEADLOCK', message: `no actor can run: ${describeWaiters(s, model, new Set(live)).join('; ')}`, actor: -1, step: steps };
     } else if (live.length === 0) {
-      const enabled = o.invariants ? new Set(o.invariants) : null;
-      const f = quiescentSweep(s).find((x) => !enabled || enabled.has(x.invariant));
+      const f = quiescentSweep(s, o.invariants ? new Set(o.invariants) : null);
       if (f) violation = { invariant: f.invariant, message: `at quiescence: ${f.message}`, actor: -1, step: steps };
     }
   }
-  return { traceHash: hashHex(hash), steps, violation, stats: collectStats(s, sc), elapsedMs: Date.now() - t0 };
+  return { traceHash: hashHex(hash), steps, violation, stats: collectStats(s, model), elapsedMs: Date.now() - t0 };
 }
 
-/** A stand-in context carrying only the wait an actor published, for canProceed. */
-function waitCtx(s: Shm, id: number): ActorCtx {
-  return {
-    wait: Atomics.load(s.i32, actorWord(s.l, id, A_WAIT_KIND)),
-    waitArg: s.i32[actorWord(s.l, id, A_WAIT_ARG)],
-    waitArg2: s.i32[actorWord(s.l, id, A_WAIT_ARG2)],
-    base: actorWord(s.l, id, 0),
-  } as ActorCtx;
+/** Could an actor go on, from the wait it published (a stand-in context carrying only that)? */
+function canProceedPublished(s: Shm, id: number): boolean {
+  const w = publishedWait(s, id);
+  const waitable = waitableOf(w.kind);
+  if (!waitable) return true;
+  return waitable.canProceed(s, { waitArg: w.arg, waitArg2: w.arg2, base: actorBaseOf(s, id) } as ActorCtx);
 }

@@ -1,157 +1,121 @@
-// Completing a blocking yield: `canProceed` + `proceed` for the sim engine (never blocks),
-// `waitBlocking` for worker threads (blocks on Atomics until it holds).
-import { Wait, WAIT_NAMES, type ActorCtx } from './ctx.js';
-import { PF_LOCKED } from '../shm/layout.js';
+// The wait protocol of blocking yields. A path about to block (a lock acquire, an SRCU grace
+// period, waiting for the VMM) sets ctx.wait to a Waitable (with ctx.waitArg/waitArg2) and
+// yields. The sim engine only runs an actor whose wait canProceed, and proceeds it (takes the
+// lock) before resuming; worker threads block() on Atomics. When the path resumes, it holds.
+// Each Waitable knows its own answers: a new kind of wait is a new object, not a new case.
+import type { ActorCtx } from './ctx.js';
 import type { Shm } from '../shm/state.js';
-import {
-  brCanRead,
-  brCanWrite,
-  brReadLock,
-  brTryRead,
-  brTryWrite,
-  brWriteLock,
-  bitCanLock,
-  bitLock,
-  bitTryLock,
-  mutexCanLock,
-  mutexLock,
-  mutexTryLock,
-  rwCanRead,
-  rwCanWrite,
-  rwReadLock,
-  rwTryRead,
-  rwTryWrite,
-  rwWriteLock,
-  StopError,
-} from '../sync/locks.js';
-import { srcuGracePeriodDone } from '../sync/srcu.js';
-import { ACTOR_WORDS, A_MMU_READER, A_MB_STATE, A_SLEEP, G_INV_LOCK, G_MB_DOORBELL, G_MMU_LOCK, G_SLOTS_LOCK } from '../shm/layout.js';
+import { mbOwner, sleepWord } from '../shm/actor.js';
+import { MB_DOORBELL_WORD, MN_ACTIVE_WORD } from '../shm/kvm.js';
+import { StopError } from '../sync/locks.js';
 
-export function canProceed(s: Shm, ctx: ActorCtx): boolean {
-  const a = s.i32;
-  switch (ctx.wait) {
-    case Wait.None:
-      return true;
-    case Wait.Mutex:
-      return mutexCanLock(a, ctx.waitArg);
-    case Wait.Read:
-      return rwCanRead(a, ctx.waitArg);
-    case Wait.Write:
-      return rwCanWrite(a, ctx.waitArg);
-    case Wait.Folio:
-      return bitCanLock(a, ctx.waitArg, PF_LOCKED);
-    case Wait.SrcuSync:
-      return srcuGracePeriodDone(s, ctx.waitArg);
-    case Wait.NotEqual:
-      return Atomics.load(a, ctx.waitArg) !== ctx.waitArg2;
-    case Wait.Zero:
-      return Atomics.load(a, ctx.waitArg) === 0;
-    case Wait.BrRead:
-      return brCanRead(a, ctx.waitArg);
-    case Wait.BrWrite:
-      return brCanWrite(a, ctx.waitArg, ...readerSlots(s));
-    default:
-      throw new Error(`unknown wait kind ${ctx.wait}`);
+export { StopError };
+
+export interface Waitable {
+  /** fixed (WaitId): what a worker publishes in the shared state so the main thread can say what it waits on */
+  readonly id: number;
+  /** sim: could the actor go on now? */
+  canProceed(s: Shm, ctx: ActorCtx): boolean;
+  /** sim: complete the wait (take the lock); only after canProceed said yes */
+  proceed(s: Shm, ctx: ActorCtx): void;
+  /** threads: block until it holds (StopError when the run stops meanwhile); returns how contended a read lock was */
+  block(s: Shm, ctx: ActorCtx, stop: () => boolean): number;
+  /** "write-lock on kvm->mmu_lock (held by vcpu1)", from what a worker published (arg, arg2) */
+  describe(s: Shm, arg: number, arg2: number, names: readonly string[]): string;
+}
+
+/** Fixed ids of every kind of wait (published by workers; never renumber). */
+export const WaitId = {
+  SlotsLock: 1,
+  MmuRead: 2,
+  MmuWrite: 3,
+  Folio: 4,
+  SrcuSync: 5,
+  NotEqual: 6,
+  Zero: 7,
+  Park: 8,
+  MmuBrRead: 9,
+  MmuBrWrite: 10,
+  InvRead: 11,
+  InvWrite: 12,
+} as const;
+
+const REGISTRY: Waitable[] = [];
+
+/** Make a Waitable known by its id (the main thread describes workers' waits through it). */
+export function registerWaitable<W extends Waitable>(w: W): W {
+  if (REGISTRY[w.id] && REGISTRY[w.id] !== w) throw new Error(`wait id ${w.id} registered twice`);
+  REGISTRY[w.id] = w;
+  return w;
+}
+
+/** Sim: complete the actor's wait now if it can be (true), as the engine does before resuming it. */
+export function tryProceed(s: Shm, ctx: ActorCtx): boolean {
+  const w = ctx.wait;
+  if (w === null) return true;
+  if (!w.canProceed(s, ctx)) return false;
+  w.proceed(s, ctx);
+  ctx.wait = null;
+  return true;
+}
+
+/** The Waitable of a published id, or undefined. */
+export const waitableOf = (id: number): Waitable | undefined => REGISTRY[id];
+
+/** What a published wait (id, arg, arg2) means, in words. */
+export function describeWait(s: Shm, id: number, arg: number, arg2: number, names: readonly string[]): string {
+  const w = REGISTRY[id];
+  return w ? w.describe(s, arg, arg2, names) : id === 0 ? 'nothing' : `wait kind ${id}`;
+}
+
+/** Poll a condition, sleeping on its word when it is one (writers of those words notify). */
+export function pollUntil(s: Shm, ctx: ActorCtx, stop: () => boolean, word: number, sleepOnWord: boolean): void {
+  for (let i = 0; !ctx.wait!.canProceed(s, ctx); i++) {
+    if (sleepOnWord) Atomics.wait(s.i32, word, ctx.waitArg2, 20);
+    else if (i > 64) Atomics.wait(s.i32, sleepWord(s, ctx.base), 0, 0.05);
+    if (stop()) throw new StopError();
   }
 }
 
-/** Take what the actor waited for; only call when canProceed said yes. */
-export function proceed(s: Shm, ctx: ActorCtx): void {
-  const a = s.i32;
-  let ok = true;
-  switch (ctx.wait) {
-    case Wait.Mutex:
-      ok = mutexTryLock(a, ctx.waitArg);
-      break;
-    case Wait.Read:
-      ok = rwTryRead(a, ctx.waitArg);
-      break;
-    case Wait.Write:
-      ok = rwTryWrite(a, ctx.waitArg);
-      break;
-    case Wait.Folio:
-      ok = bitTryLock(a, ctx.waitArg, PF_LOCKED);
-      break;
-    case Wait.BrRead:
-      ok = brTryRead(a, ctx.waitArg, ctx.base + A_MMU_READER);
-      break;
-    case Wait.BrWrite:
-      ok = brTryWrite(a, ctx.waitArg, ...readerSlots(s));
-      break;
-  }
-  if (!ok) throw new Error(`${ctx.name}: ${WAIT_NAMES[ctx.wait]} could not be taken`);
-  ctx.wait = Wait.None;
-}
+/** Proceed once i32[waitArg] != waitArg2 (the VMM mailbox, its doorbell, vCPU 0's ready word). */
+export const NOT_EQUAL: Waitable = registerWaitable({
+  id: WaitId.NotEqual,
+  canProceed: (s, ctx) => Atomics.load(s.i32, ctx.waitArg) !== ctx.waitArg2,
+  proceed: () => {},
+  block(s, ctx, stop) {
+    pollUntil(s, ctx, stop, ctx.waitArg, true);
+    return 0;
+  },
+  describe(s, arg, _arg2, names) {
+    if (arg === MB_DOORBELL_WORD) return 'an exit to serve (doorbell)';
+    const owner = mbOwner(s, arg);
+    if (owner >= 0) return `the VMM to serve its exit (mailbox of ${names[owner] ?? `actor ${owner}`})`;
+    return `a change of word ${arg}`;
+  },
+});
 
-/** Every actor's big-reader slot: first word, count, stride. */
-const readerSlots = (s: Shm): [number, number, number] => [s.l.actorBase + A_MMU_READER, s.l.nActors, ACTOR_WORDS];
+/** Proceed once i32[waitArg] == 0 (a memslot swap waits out active mmu-notifier invalidations). */
+export const ZERO: Waitable = registerWaitable({
+  id: WaitId.Zero,
+  canProceed: (s, ctx) => Atomics.load(s.i32, ctx.waitArg) === 0,
+  proceed: () => {},
+  block(s, ctx, stop) {
+    pollUntil(s, ctx, stop, ctx.waitArg, false);
+    return 0;
+  },
+  describe: (_s, arg) => (arg === MN_ACTIVE_WORD ? 'mn_active_invalidate_count to reach 0 (mmu notifier invalidations in progress)' : `word ${arg} to reach 0`),
+});
 
-/**
- * Threads engine: block until the wait is satisfied (throws StopError if the run is stopped
- * meanwhile). Returns, for a read lock, the acquisition's contention (see C.mmuReadContended).
- */
-export function waitBlocking(s: Shm, ctx: ActorCtx, stop: () => boolean): number {
-  const a = s.i32;
-  let contended = 0;
-  switch (ctx.wait) {
-    case Wait.None:
-      break;
-    case Wait.Mutex:
-      mutexLock(a, ctx.waitArg, stop);
-      break;
-    case Wait.Read:
-      contended = rwReadLock(a, ctx.waitArg, stop);
-      break;
-    case Wait.BrRead:
-      contended = brReadLock(a, ctx.waitArg, ctx.base + A_MMU_READER, stop);
-      break;
-    case Wait.BrWrite:
-      brWriteLock(a, ctx.waitArg, ...readerSlots(s), stop);
-      break;
-    case Wait.Write:
-      rwWriteLock(a, ctx.waitArg, stop);
-      break;
-    case Wait.Folio:
-      bitLock(a, ctx.waitArg, PF_LOCKED, stop);
-      break;
-    default:
-      // Conditions: poll, sleeping on the word (writers of mailbox/doorbell words notify).
-      for (let i = 0; !canProceed(s, ctx); i++) {
-        if (ctx.wait === Wait.NotEqual) Atomics.wait(a, ctx.waitArg, ctx.waitArg2, 20);
-        else if (i > 64) Atomics.wait(a, ctx.base + A_SLEEP, 0, 0.05);
-        if (stop()) throw new StopError();
-      }
-  }
-  ctx.wait = Wait.None;
-  return contended;
-}
+/** Threads engine: parked at an operation boundary until the pause barrier lifts (never under sim). */
+export const PARK: Waitable = registerWaitable({
+  id: WaitId.Park,
+  canProceed: () => false,
+  proceed: () => {
+    throw new Error('a parked actor is resumed by the threads engine, not scheduled');
+  },
+  block: () => {
+    throw new Error('a parked actor returns to the threads engine, it does not block');
+  },
+  describe: () => 'the pause barrier to lift (parked between operations)',
+});
 
-const LOCK_NAMES: Record<number, string> = { [G_MMU_LOCK]: 'mmu_lock', [G_INV_LOCK]: 'filemap invalidate_lock', [G_SLOTS_LOCK]: 'slots_lock' };
-
-/** "waits for write-lock on mmu_lock" — for deadlock and watchdog reports. */
-export function describeWait(kind: number, arg: number, s?: Shm): string {
-  switch (kind) {
-    case Wait.Mutex:
-    case Wait.Read:
-    case Wait.Write:
-    case Wait.BrRead:
-    case Wait.BrWrite:
-      return `${WAIT_NAMES[kind]} on ${LOCK_NAMES[arg] ?? `word ${arg}`}`;
-    case Wait.Folio:
-      return `folio lock (flags word ${arg})`;
-    case Wait.SrcuSync:
-      return `SRCU grace period ${arg}`;
-    case Wait.NotEqual:
-      if (arg === G_MB_DOORBELL) return 'an exit to serve (doorbell)';
-      if (s && arg >= s.l.actorBase && (arg - s.l.actorBase) % ACTOR_WORDS === A_MB_STATE) {
-        return `the VMM to serve its exit (mailbox of actor ${(arg - s.l.actorBase - A_MB_STATE) / ACTOR_WORDS})`;
-      }
-      return `a change of word ${arg}`;
-    case Wait.Zero:
-      return `word ${arg} to reach 0 (mmu notifier invalidations)`;
-    case Wait.Park:
-      return 'the pause barrier to lift (parked between operations)';
-    default:
-      return 'nothing';
-  }
-}

@@ -4,31 +4,19 @@
 // SPTEs in range anyway (spec §1.6).
 import { count, type ActorCtx, type Gen } from '../engine/ctx.js';
 import { P } from '../engine/points.js';
-import { checkBalanced, checkPfnRemoved } from '../check/online.js';
+import { alternatives } from '../alternatives.js';
 import { EFAULT, EINVAL, EIO, ENOMEM } from '../errno.js';
-import { kvmMmuInvalidateBegin, kvmMmuInvalidateRangeAdd, kvmMmuInvalidateRangesBegin, kvmMmuInvalidateRangesEnd, kvmZapGfnRange } from '../kvm/mmu_invalidate.js';
+import { kvmMmuInvalidateRangesBegin, kvmMmuInvalidateRangesEnd, kvmMmuInvalidateRangeAdd, kvmZapGfnRange } from '../kvm/mmu_invalidate.js';
 import { allocPage, pagePut, pageTryGet } from '../mm/page_alloc.js';
 import { gmemPolicy } from '../mm/policy.js';
-import { checkPlacement } from '../check/placement.js';
-import {
-  P_CONTENT,
-  P_FLAGS,
-  P_OWNER,
-  PF_LOCKED,
-  PF_UPTODATE,
-  PfnOwner,
-  S_BASE_GFN,
-  S_FILE,
-  S_NPAGES,
-  S_PGOFF,
-  ZERO_PRIVATE,
-  pfnWord,
-  slotWord,
-} from '../shm/layout.js';
-import { kvmGmemGetIndex, type Shm } from '../shm/state.js';
-import { folioLock, folioUnlock, invLock, invLockShared, invUnlock, invUnlockShared, mmuWriteLock, mmuWriteUnlock } from '../sync/ops.js';
-import { bindingOf, filemapGet, filemapInsert, filemapRemove } from './filemap.js';
-import { forEachGfnOfIndex, ghostContentChanged } from './ghost.js';
+import { getMempolicyReport, type Mempolicy, type MempolicyReport } from '../mm/mempolicy.js';
+import { bindingOf, clearBindingOf, filemapGet, filemapInsert, filemapRemove, setBinding } from '../shm/file.js';
+import { PF_LOCKED, PF_UPTODATE, PfnOwner } from '../shm/layout.js';
+import { pfnFlags, pfnFlagsOr, pfnRefAdd, setPfnContent, setPfnOwner } from '../shm/pfn.js';
+import { kvmGmemGetIndex, setSlotFile, slotBaseGfn, slotFile, slotNpages, slotPgoff } from '../shm/slot.js';
+import type { Shm } from '../shm/state.js';
+import { LockClass, lockdepAssertHeld } from '../sync/lockdep.js';
+import { folioLock, folioLockedNew, folioUnlock, invLock, invLockShared, invUnlock, invUnlockShared, mmuWriteLock, mmuWriteUnlock } from '../sync/ops.js';
 
 // kvm_gmem_get_folio -> __filemap_get_folio(FGP_LOCK | FGP_CREAT): a locked folio with a
 // reference for the caller, or -ENOMEM
@@ -48,16 +36,15 @@ export function* kvmGmemGetFolio(ctx: ActorCtx, index: number): Gen<number> {
     yield P['pfn-alloc'];
     const numa = ctx.numa;
     const ilPrev = numa ? numa.il.ilPrev : 0;
-    pfn = numa
-      ? allocPage(ctx, PfnOwner.PageCache, index, PF_LOCKED, gmemPolicy(numa, policyIndex(ctx, index), ctx.bugs.N1), numa.byOffset ? index : undefined)
-      : allocPage(ctx, PfnOwner.PageCache, index, PF_LOCKED);
+    pfn = numa ? allocPage(ctx, PfnOwner.PageCache, index, PF_LOCKED, gmemPolicy(numa, policyIndex(ctx, index)), numa.byOffset ? index : undefined) : allocPage(ctx, PfnOwner.PageCache, index, PF_LOCKED);
     if (pfn < 0) return -ENOMEM;
-    checkPlacement(ctx, index, pfn, ilPrev);
+    folioLockedNew(ctx);
+    ctx.ev.folioAllocated(ctx, index, pfn, ilPrev);
     yield P['filemap-insert'];
-    Atomics.add(s.i32, pfnWord(s.l, pfn, 1 /* P_REF */), 1); // the page cache's reference
+    pfnRefAdd(s, pfn, 1); // the page cache's reference
     if (filemapInsert(s, index, pfn)) return pfn;
     // Lost the insertion race: drop both references (frees it) and use the winner's folio.
-    Atomics.store(s.i32, pfnWord(s.l, pfn, P_OWNER), PfnOwner.Removed);
+    setPfnOwner(s, pfn, PfnOwner.Removed);
     folioUnlock(ctx, pfn);
     pagePut(ctx, pfn);
     pagePut(ctx, pfn);
@@ -68,7 +55,7 @@ export function* kvmGmemGetFolio(ctx: ActorCtx, index: number): Gen<number> {
 function policyIndex(ctx: ActorCtx, index: number): number {
   if (!ctx.bugs.B18) return index;
   const slot = bindingOf(ctx.s, index);
-  return slot < 0 ? index : index - ctx.s.i32[slotWord(ctx.s.l, slot, S_PGOFF)];
+  return slot < 0 ? index : index - slotPgoff(ctx.s, slot);
 }
 
 // kvm_gmem_get_pfn: the pfn backing gfn with a reference held for the caller, or -errno
@@ -76,16 +63,15 @@ export function* kvmGmemGetPfn(ctx: ActorCtx, slot: number, gfn: number): Gen<nu
   const s = ctx.s;
   const index = kvmGmemGetIndex(s, slot, gfn);
   yield P['binding-check'];
-  if (Atomics.load(s.i32, slotWord(s.l, slot, S_FILE)) === 0) return -EFAULT; // file released / unbound
+  if (slotFile(s, slot) === 0) return -EFAULT; // file released / unbound
   if (bindingOf(s, index) !== slot) return -EIO;
   const pfn = yield* kvmGmemGetFolio(ctx, index);
   if (pfn < 0) return pfn;
-  const flags = pfnWord(s.l, pfn, P_FLAGS);
-  if ((Atomics.load(s.i32, flags) & PF_UPTODATE) === 0) {
+  if ((pfnFlags(s, pfn) & PF_UPTODATE) === 0) {
     // First use zeroes the page (the uptodate gate): a new folio may hold a previous owner's data.
     yield P['folio-zero'];
-    Atomics.store(s.i32, pfnWord(s.l, pfn, P_CONTENT), 0);
-    Atomics.or(s.i32, flags, PF_UPTODATE);
+    setPfnContent(s, pfn, 0);
+    pfnFlagsOr(s, pfn, PF_UPTODATE);
   }
   folioUnlock(ctx, pfn);
   return pfn;
@@ -100,37 +86,40 @@ interface BoundRange {
 /** The memslots bound to file indices [start, end), clipped to it, in binding order (xa_for_each_range over f->bindings). */
 function boundRanges(s: Shm, start: number, end: number): BoundRange[] {
   const out: BoundRange[] = [];
-  const { i32, l } = s;
-  end = Math.min(end, l.filePages);
+  end = Math.min(end, s.l.filePages);
   for (let i = start; i < end; i++) {
     const slot = bindingOf(s, i);
     if (slot < 0 || out.some((r) => r.slot === slot)) continue;
-    const pgoff = i32[slotWord(l, slot, S_PGOFF)];
-    const base = i32[slotWord(l, slot, S_BASE_GFN)];
+    const pgoff = slotPgoff(s, slot);
     const lo = Math.max(start, pgoff);
-    const hi = Math.min(end, pgoff + i32[slotWord(l, slot, S_NPAGES)]);
-    out.push({ slot, gfn: base + lo - pgoff, n: hi - lo });
+    const hi = Math.min(end, pgoff + slotNpages(s, slot));
+    out.push({ slot, gfn: slotBaseGfn(s, slot) + lo - pgoff, n: hi - lo });
   }
   return out;
 }
 
-// kvm_gmem_invalidate_begin: begin + (range_add, zap) per bound slot, in one write section
-function* kvmGmemInvalidateBegin(ctx: ActorCtx, start: number, end: number): Gen {
-  const ranges = boundRanges(ctx.s, start, end);
-  if (ranges.length === 0) return;
-  if (!ctx.bugs.B5) {
+function* rangeAddOnly(ctx: ActorCtx, start: number, end: number): Gen {
+  kvmMmuInvalidateRangeAdd(ctx, start, end);
+}
+
+// kvm_gmem_invalidate_begin: begin + (range_add, zap) per bound slot, in one write section;
+// B5 zaps first and begins (with range_add) in a later mmu_lock section
+const kvmGmemInvalidateBegin = alternatives('kvm_gmem_invalidate_begin', {
+  upstream: function* beginThenZap(ctx: ActorCtx, ranges: BoundRange[]): Gen {
     yield* kvmMmuInvalidateRangesBegin(ctx, ranges);
-    return;
-  }
-  // B5: zap first, begin (and range_add) in a later mmu_lock section
-  yield* mmuWriteLock(ctx);
-  for (const r of ranges) yield* kvmZapGfnRange(ctx, r.gfn, r.gfn + r.n);
-  mmuWriteUnlock(ctx);
-  yield* mmuWriteLock(ctx);
-  yield P['invalidate-begin'];
-  kvmMmuInvalidateBegin(ctx);
-  for (const r of ranges) kvmMmuInvalidateRangeAdd(ctx, r.gfn, r.gfn + r.n);
-  mmuWriteUnlock(ctx);
+  },
+  B5: function* zapThenBegin(ctx: ActorCtx, ranges: BoundRange[]): Gen {
+    yield* mmuWriteLock(ctx);
+    for (const r of ranges) yield* kvmZapGfnRange(ctx, r.gfn, r.gfn + r.n);
+    mmuWriteUnlock(ctx);
+    yield* kvmMmuInvalidateRangesBegin(ctx, ranges, rangeAddOnly);
+  },
+});
+
+// kvm_gmem_invalidate_begin for file pages [start, end), if any memslot is bound there
+function* kvmGmemInvalidateRangeBegin(ctx: ActorCtx, start: number, end: number): Gen {
+  const ranges = boundRanges(ctx.s, start, end);
+  if (ranges.length > 0) yield* kvmGmemInvalidateBegin(ctx, ranges);
 }
 
 // kvm_gmem_invalidate_end: end if any binding exists in range (looked up again: bindings are
@@ -148,10 +137,10 @@ function* truncateInodePagesRange(ctx: ActorCtx, start: number, end: number): Ge
     const pfn = filemapGet(s, i);
     if (pfn < 0 || !pageTryGet(s, pfn)) continue;
     yield* folioLock(ctx, pfn);
+    lockdepAssertHeld(ctx, LockClass.Folio, true, 'filemap_remove_folio'); // VM_BUG_ON_FOLIO(!folio_test_locked(folio))
     if (filemapRemove(s, i, pfn)) {
-      Atomics.store(s.i32, pfnWord(s.l, pfn, P_OWNER), PfnOwner.Removed);
-      forEachGfnOfIndex(s, i, (g) => ghostContentChanged(s, g, ZERO_PRIVATE));
-      checkPfnRemoved(ctx, pfn, 'truncated');
+      setPfnOwner(s, pfn, PfnOwner.Removed);
+      ctx.ev.pageLeaving(ctx, pfn, 'truncated');
       pagePut(ctx, pfn); // the page cache's reference
     }
     folioUnlock(ctx, pfn);
@@ -159,17 +148,32 @@ function* truncateInodePagesRange(ctx: ActorCtx, start: number, end: number): Ge
   }
 }
 
+// kvm_gmem_punch_hole's order: the invalidation around the truncation (upstream); B7 truncates
+// before it begins; B20 only truncates
+const punchHoleSteps = alternatives('kvm_gmem_punch_hole', {
+  upstream: function* invalidateAroundTruncate(ctx: ActorCtx, start: number, end: number): Gen {
+    yield* kvmGmemInvalidateRangeBegin(ctx, start, end);
+    yield* truncateInodePagesRange(ctx, start, end);
+    yield* kvmGmemInvalidateEnd(ctx, start, end);
+  },
+  B7: function* truncateBeforeBegin(ctx: ActorCtx, start: number, end: number): Gen {
+    yield* truncateInodePagesRange(ctx, start, end);
+    yield* kvmGmemInvalidateRangeBegin(ctx, start, end);
+    yield* kvmGmemInvalidateEnd(ctx, start, end);
+  },
+  B20: function* truncateOnly(ctx: ActorCtx, start: number, end: number): Gen {
+    yield* truncateInodePagesRange(ctx, start, end);
+  },
+});
+
 // kvm_gmem_punch_hole (fallocate PUNCH_HOLE|KEEP_SIZE) on file pages [start, end)
 export function* kvmGmemPunchHole(ctx: ActorCtx, start: number, end: number): Gen<number> {
   count(ctx, 'punchHoles');
-  const lock = !ctx.bugs.B10;
+  const lock = !ctx.bugs.B10; // B10: bindings may change between begin and end
   if (lock) yield* invLock(ctx);
-  if (ctx.bugs.B7) yield* truncateInodePagesRange(ctx, start, end);
-  if (!ctx.bugs.B20) yield* kvmGmemInvalidateBegin(ctx, start, end);
-  if (!ctx.bugs.B7) yield* truncateInodePagesRange(ctx, start, end);
-  if (!ctx.bugs.B20) yield* kvmGmemInvalidateEnd(ctx, start, end);
+  yield* punchHoleSteps(ctx, start, end);
   if (lock) invUnlock(ctx);
-  checkBalanced(ctx, 'kvm_gmem_punch_hole');
+  ctx.ev.writerReturned(ctx, 'kvm_gmem_punch_hole');
   return 0;
 }
 
@@ -194,31 +198,41 @@ export function* kvmGmemAllocate(ctx: ActorCtx, start: number, end: number): Gen
 
 // kvm_gmem_bind: bind memslot `slot` at its pgoff (caller holds slots_lock)
 export function* kvmGmemBind(ctx: ActorCtx, slot: number): Gen<number> {
-  const { i32, l } = ctx.s;
+  const s = ctx.s;
   yield* invLock(ctx);
   yield P.bind;
-  const pgoff = i32[slotWord(l, slot, S_PGOFF)];
-  const n = i32[slotWord(l, slot, S_NPAGES)];
+  const pgoff = slotPgoff(s, slot);
+  const n = slotNpages(s, slot);
   for (let i = pgoff; i < pgoff + n; i++) {
-    if (bindingOf(ctx.s, i) >= 0) {
+    if (bindingOf(s, i) >= 0) {
       invUnlock(ctx);
       return -EINVAL;
     }
   }
-  for (let i = pgoff; i < pgoff + n; i++) Atomics.store(i32, l.bindingBase + i, slot + 1);
-  Atomics.store(i32, slotWord(l, slot, S_FILE), 1);
+  for (let i = pgoff; i < pgoff + n; i++) setBinding(s, i, slot);
+  setSlotFile(s, slot, 1);
   invUnlock(ctx);
   return 0;
 }
 
 // kvm_gmem_unbind (from kvm_free_memslot; caller holds slots_lock)
 export function* kvmGmemUnbind(ctx: ActorCtx, slot: number): Gen {
-  const { i32, l } = ctx.s;
+  const s = ctx.s;
   yield* invLock(ctx);
   yield P.unbind;
-  const pgoff = i32[slotWord(l, slot, S_PGOFF)];
-  const n = i32[slotWord(l, slot, S_NPAGES)];
-  for (let i = pgoff; i < pgoff + n; i++) Atomics.compareExchange(i32, l.bindingBase + i, slot + 1, 0);
-  Atomics.store(i32, slotWord(l, slot, S_FILE), 0);
+  const pgoff = slotPgoff(s, slot);
+  const n = slotNpages(s, slot);
+  for (let i = pgoff; i < pgoff + n; i++) clearBindingOf(s, i, slot);
+  setSlotFile(s, slot, 0);
   invUnlock(ctx);
 }
+
+// kvm_gmem_get_policy (vm_ops->get_policy): the shared tree's policy at the file offset, or NULL,
+// which get_mempolicy reports as MPOL_DEFAULT; B19 falls back to the task's policy instead
+export function kvmGmemGetPolicy(ctx: ActorCtx, index: number): Mempolicy | null {
+  const numa = ctx.numa!;
+  return numa.shared.lookup(index) ?? (ctx.bugs.B19 ? numa.task : null);
+}
+
+// get_mempolicy(MPOL_F_ADDR) at file offset `index` of the gmem mapping
+export const getMempolicyAddr = (ctx: ActorCtx, index: number): MempolicyReport => getMempolicyReport(kvmGmemGetPolicy(ctx, index));

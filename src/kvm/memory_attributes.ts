@@ -3,19 +3,20 @@
 // phase ends it. All under slots_lock, so the set of memslots is the same in both phases.
 import { count, type ActorCtx, type Gen } from '../engine/ctx.js';
 import { P } from '../engine/points.js';
-import { checkAttrStore, checkBalanced } from '../check/online.js';
-import { ghostContentChanged } from '../gmem/ghost.js';
-import { F_ATTR, gfnWord } from '../shm/layout.js';
-import { memslotPieces, type Shm } from '../shm/state.js';
+import { alternatives } from '../alternatives.js';
+import { gfnAttr, setGfnAttr } from '../shm/gfn.js';
+import { memslotPieces, type SlotPiece } from '../shm/slot.js';
+import type { Shm } from '../shm/state.js';
+import { LockClass, lockdepAssertHeld } from '../sync/lockdep.js';
 import { slotsLock, slotsUnlock } from '../sync/ops.js';
-import { kvmMmuInvalidateRangesBegin, kvmMmuInvalidateRangesEnd } from './mmu_invalidate.js';
+import { kvmMmuInvalidateRangesBegin, kvmMmuInvalidateRangesEnd, kvmMmuUnmapGfnRange } from './mmu_invalidate.js';
 
 // kvm_mem_is_private (lockless xarray load)
-export const kvmMemIsPrivate = (s: Shm, gfn: number) => Atomics.load(s.i32, gfnWord(s.l, gfn, F_ATTR)) !== 0;
+export const kvmMemIsPrivate = (s: Shm, gfn: number) => gfnAttr(s, gfn) !== 0;
 
 // kvm_range_has_memory_attributes
 function rangeHasAttributes(s: Shm, start: number, end: number, attrs: number): boolean {
-  for (let g = start; g < end; g++) if (Atomics.load(s.i32, gfnWord(s.l, g, F_ATTR)) !== attrs) return false;
+  for (let g = start; g < end; g++) if (gfnAttr(s, g) !== attrs) return false;
   return true;
 }
 
@@ -23,11 +24,33 @@ function rangeHasAttributes(s: Shm, start: number, end: number, attrs: number): 
 function* storeAttributes(ctx: ActorCtx, start: number, end: number, attrs: number): Gen {
   for (let g = start; g < end; g++) {
     yield P['attr-store'];
-    Atomics.store(ctx.s.i32, gfnWord(ctx.s.l, g, F_ATTR), attrs);
-    ghostContentChanged(ctx.s, g, 0);
-    checkAttrStore(ctx, g);
+    setGfnAttr(ctx.s, g, attrs);
+    ctx.ev.attrStored(ctx, g);
   }
 }
+
+// kvm_pre_set_memory_attributes -> kvm_arch_pre_set_memory_attributes: range_add, zap the old type
+function* kvmPreSetMemoryAttributes(ctx: ActorCtx, start: number, end: number): Gen {
+  lockdepAssertHeld(ctx, LockClass.Slots, false, 'kvm_arch_pre_set_memory_attributes');
+  yield* kvmMmuUnmapGfnRange(ctx, start, end);
+}
+
+// kvm_arch_post_set_memory_attributes (under the write mmu_lock, after invalidate_end)
+const kvmPostSetMemoryAttributes = (ctx: ActorCtx) => lockdepAssertHeld(ctx, LockClass.Slots, false, 'kvm_arch_post_set_memory_attributes');
+
+// The invalidation window and the store: the store inside it (upstream), or, B11, after its end.
+const setMemAttributesWindow = alternatives('kvm_vm_set_mem_attributes', {
+  upstream: function* storeInsideWindow(ctx: ActorCtx, ranges: SlotPiece[], start: number, end: number, attrs: number): Gen {
+    if (ranges.length > 0) yield* kvmMmuInvalidateRangesBegin(ctx, ranges, kvmPreSetMemoryAttributes);
+    yield* storeAttributes(ctx, start, end, attrs);
+    if (ranges.length > 0) yield* kvmMmuInvalidateRangesEnd(ctx, kvmPostSetMemoryAttributes);
+  },
+  B11: function* storeAfterEnd(ctx: ActorCtx, ranges: SlotPiece[], start: number, end: number, attrs: number): Gen {
+    if (ranges.length > 0) yield* kvmMmuInvalidateRangesBegin(ctx, ranges, kvmPreSetMemoryAttributes);
+    if (ranges.length > 0) yield* kvmMmuInvalidateRangesEnd(ctx, kvmPostSetMemoryAttributes);
+    yield* storeAttributes(ctx, start, end, attrs);
+  },
+});
 
 // kvm_vm_set_mem_attributes on gfns [start, end); returns 0
 export function* kvmVmSetMemAttributes(ctx: ActorCtx, start: number, end: number, attrs: number): Gen<number> {
@@ -37,15 +60,11 @@ export function* kvmVmSetMemAttributes(ctx: ActorCtx, start: number, end: number
     slotsUnlock(ctx);
     return 0;
   }
-  // pre phase: kvm_handle_gfn_range(kvm_pre_set_memory_attributes)
-  const ranges = memslotPieces(ctx.s, 'gfn', start, end, true); // kvm_handle_gfn_range's walk
-  if (ranges.length > 0) yield* kvmMmuInvalidateRangesBegin(ctx, ranges);
-  if (!ctx.bugs.B11) yield* storeAttributes(ctx, start, end, attrs);
-  // post phase: kvm_handle_gfn_range(kvm_post_set_memory_attributes) -> invalidate_end
-  if (ranges.length > 0) yield* kvmMmuInvalidateRangesEnd(ctx);
-  if (ctx.bugs.B11) yield* storeAttributes(ctx, start, end, attrs);
+  // kvm_handle_gfn_range's walk: the memslots of the active set meeting the range (no memslot: no invalidation)
+  const ranges = memslotPieces(ctx.s, 'gfn', start, end, true);
+  yield* setMemAttributesWindow(ctx, ranges, start, end, attrs);
   count(ctx, 'conversions');
   slotsUnlock(ctx);
-  checkBalanced(ctx, 'kvm_vm_set_mem_attributes');
+  ctx.ev.writerReturned(ctx, 'kvm_vm_set_mem_attributes');
   return 0;
 }

@@ -2,10 +2,12 @@
 // A slot keeps its base, size and gmem offset while deleted, so re-creating it restores it.
 import { count, type ActorCtx, type Gen } from '../engine/ctx.js';
 import { P } from '../engine/points.js';
-import { checkSlotFlushed } from '../check/online.js';
+import { alternatives } from '../alternatives.js';
 import { EEXIST, EINVAL } from '../errno.js';
 import { kvmGmemBind, kvmGmemUnbind } from '../gmem/guest_memfd.js';
-import { G_MN_ACTIVE, G_MN_LOCK, S_BASE_GFN, S_GENERATION, S_NPAGES, S_STATE, SlotState, slotWord } from '../shm/layout.js';
+import { LOCK_WORDS, MN_ACTIVE_WORD, mnActiveInvalidateCount } from '../shm/kvm.js';
+import { SlotState } from '../shm/layout.js';
+import { setSlotState, slotBaseGfn, slotGenerationBump, slotNpages, slotState } from '../shm/slot.js';
 import { spinLock, spinUnlock } from '../sync/locks.js';
 import { mmuWriteLock, mmuWriteUnlock, slotsLock, slotsUnlock, waitZero } from '../sync/ops.js';
 import { synchronizeSrcu } from '../sync/srcu.js';
@@ -13,32 +15,59 @@ import { kvmZapGfnRange } from './mmu_invalidate.js';
 
 // kvm_swap_active_memslots: wait out mmu-notifier invalidations, then publish the new state
 function* kvmSwapActiveMemslots(ctx: ActorCtx, slot: number, state: number): Gen {
-  const a = ctx.s.i32;
-  if (ctx.bugs.B23) {
-    // B23: publish without waiting, so a notifier's end may see other memslots than its start
-    yield P['slot-install'];
-    Atomics.store(a, slotWord(ctx.s.l, slot, S_STATE), state);
-    Atomics.add(a, slotWord(ctx.s.l, slot, S_GENERATION), 1);
-    return;
-  }
+  const s = ctx.s;
   for (;;) {
-    yield* waitZero(ctx, G_MN_ACTIVE, P['slot-install']);
-    spinLock(a, G_MN_LOCK);
-    if (Atomics.load(a, G_MN_ACTIVE) === 0) {
-      Atomics.store(a, slotWord(ctx.s.l, slot, S_STATE), state);
-      Atomics.add(a, slotWord(ctx.s.l, slot, S_GENERATION), 1);
-      spinUnlock(a, G_MN_LOCK);
+    if (ctx.bugs.B23) yield P['slot-install']; // B23: no wait, so a notifier's end may see other memslots than its start
+    else yield* waitZero(ctx, MN_ACTIVE_WORD, P['slot-install']);
+    spinLock(s.i32, LOCK_WORDS.mnInvalidateLock);
+    if (ctx.bugs.B23 || mnActiveInvalidateCount(s) === 0) {
+      setSlotState(s, slot, state);
+      slotGenerationBump(s, slot);
+      spinUnlock(s.i32, LOCK_WORDS.mnInvalidateLock);
       return;
     }
-    spinUnlock(a, G_MN_LOCK);
+    spinUnlock(s.i32, LOCK_WORDS.mnInvalidateLock);
   }
 }
 
+// kvm_arch_flush_shadow_memslot: zap every SPTE of the slot (no invalidation needed: SRCU ordered it); caller holds mmu_lock for write
+function* kvmArchFlushShadowMemslot(ctx: ActorCtx, slot: number): Gen {
+  yield P['slot-flush'];
+  const base = slotBaseGfn(ctx.s, slot);
+  yield* kvmZapGfnRange(ctx, base, base + slotNpages(ctx.s, slot));
+  setSlotState(ctx.s, slot, SlotState.Flushed);
+  ctx.ev.slotFlushed(ctx, slot);
+}
+
+// remove the slot from the active set (the second swap), after which no reader can find it
+function* kvmRemoveMemslot(ctx: ActorCtx, slot: number): Gen {
+  yield* kvmSwapActiveMemslots(ctx, slot, SlotState.Absent);
+  yield* synchronizeSrcu(ctx);
+}
+
+// After the INVALID copy is published: the flush, the removal, and kvm_free_memslot's
+// kvm_gmem_unbind; B22 unbinds (taking invalidate_lock) under mmu_lock, before the removal.
+const kvmDeleteMemslotTail = alternatives('kvm_set_memslot(DELETE)', {
+  upstream: function* unbindAfterRemoval(ctx: ActorCtx, slot: number): Gen {
+    yield* mmuWriteLock(ctx);
+    yield* kvmArchFlushShadowMemslot(ctx, slot);
+    mmuWriteUnlock(ctx);
+    yield* kvmRemoveMemslot(ctx, slot);
+    yield* kvmGmemUnbind(ctx, slot); // kvm_free_memslot
+  },
+  B22: function* unbindUnderMmuLock(ctx: ActorCtx, slot: number): Gen {
+    yield* mmuWriteLock(ctx);
+    yield* kvmArchFlushShadowMemslot(ctx, slot);
+    yield* kvmGmemUnbind(ctx, slot);
+    mmuWriteUnlock(ctx);
+    yield* kvmRemoveMemslot(ctx, slot);
+  },
+});
+
 // kvm_set_memory_region(DELETE) -> kvm_set_memslot(DELETE)
 export function* kvmDeleteMemslot(ctx: ActorCtx, slot: number): Gen<number> {
-  const { i32, l } = ctx.s;
   yield* slotsLock(ctx);
-  if (Atomics.load(i32, slotWord(l, slot, S_STATE)) !== SlotState.Valid) {
+  if (slotState(ctx.s, slot) !== SlotState.Valid) {
     slotsUnlock(ctx);
     return -EINVAL;
   }
@@ -46,19 +75,8 @@ export function* kvmDeleteMemslot(ctx: ActorCtx, slot: number): Gen<number> {
   yield P['slot-invalidate'];
   yield* kvmSwapActiveMemslots(ctx, slot, SlotState.Invalid);
   yield* synchronizeSrcu(ctx);
-  // 2. kvm_arch_flush_shadow_memslot: zap every SPTE of the slot (no invalidation needed: SRCU ordered it)
-  yield* mmuWriteLock(ctx);
-  yield P['slot-flush'];
-  const base = i32[slotWord(l, slot, S_BASE_GFN)];
-  yield* kvmZapGfnRange(ctx, base, base + i32[slotWord(l, slot, S_NPAGES)]);
-  Atomics.store(i32, slotWord(l, slot, S_STATE), SlotState.Flushed);
-  checkSlotFlushed(ctx, slot);
-  if (ctx.bugs.B22) yield* kvmGmemUnbind(ctx, slot); // B22: invalidate_lock taken under mmu_lock
-  mmuWriteUnlock(ctx);
-  // 3. remove it from the active set, then kvm_free_memslot -> kvm_gmem_unbind
-  yield* kvmSwapActiveMemslots(ctx, slot, SlotState.Absent);
-  yield* synchronizeSrcu(ctx);
-  if (!ctx.bugs.B22) yield* kvmGmemUnbind(ctx, slot);
+  // 2. flush, 3. remove and unbind
+  yield* kvmDeleteMemslotTail(ctx, slot);
   count(ctx, 'slotDeletes');
   slotsUnlock(ctx);
   return 0;
@@ -66,9 +84,8 @@ export function* kvmDeleteMemslot(ctx: ActorCtx, slot: number): Gen<number> {
 
 // kvm_set_memory_region(CREATE) with KVM_MEM_GUEST_MEMFD: bind, then publish
 export function* kvmCreateMemslot(ctx: ActorCtx, slot: number): Gen<number> {
-  const { i32, l } = ctx.s;
   yield* slotsLock(ctx);
-  if (Atomics.load(i32, slotWord(l, slot, S_STATE)) !== SlotState.Absent) {
+  if (slotState(ctx.s, slot) !== SlotState.Absent) {
     slotsUnlock(ctx);
     return -EEXIST;
   }

@@ -3,23 +3,29 @@
 // private, the HVA for shared), second precheck, mmu_lock for read, is_page_fault_stale, install.
 import { count, type ActorCtx, type Gen } from '../engine/ctx.js';
 import { P } from '../engine/points.js';
-import { checkInstall } from '../check/online.js';
+import { alternatives } from '../alternatives.js';
 import { EFAULT } from '../errno.js';
 import { kvmGmemGetPfn } from '../gmem/guest_memfd.js';
 import { pagePut } from '../mm/page_alloc.js';
-import { C, G_IN_PROGRESS, G_RANGE_END, G_RANGE_START, G_SEQ, INVALID_GFN, P_GEN, P_OWNER, PfnOwner, S_STATE, SlotState, pfnWord, slotWord } from '../shm/layout.js';
-import { gfnToHva, gfnToMemslot, kvmGmemGetIndex, type Shm } from '../shm/state.js';
+import { counterOf } from '../shm/actor.js';
+import { INVALID_GFN, mmuInvalidateInProgress, mmuInvalidateRangeEnd, mmuInvalidateRangeStart, mmuInvalidateSeq } from '../shm/kvm.js';
+import { PfnOwner, SlotState } from '../shm/layout.js';
+import { pfnGen, pfnOwner } from '../shm/pfn.js';
+import { gfnToHva, gfnToMemslot, slotState } from '../shm/slot.js';
+import type { Shm } from '../shm/state.js';
 import { mmuReadLock, mmuReadUnlock } from '../sync/ops.js';
 import { srcuReadLock, srcuReadUnlock } from '../sync/srcu.js';
 import { hvaToPfn } from './hva.js';
 import { kvmMemIsPrivate } from './memory_attributes.js';
 import { mmuInvalidateRetryGfn, mmuInvalidateRetryGfnUnsafe } from './mmu_invalidate.js';
-import { tdpMmuMapLeaf } from './spte.js';
+import { Install, tdpMmuMapLeaf } from './spte.js';
 
 export const RET_PF_FIXED = 0;
 export const RET_PF_RETRY = 1;
 export const RET_PF_EMULATE = 2; // shared access with no memslot: MMIO
 export const RET_PF_SPURIOUS = 3;
+/** RET_PF_CONTINUE: a step of kvm_mmu_faultin_pfn found nothing to stop the fault for */
+const RET_PF_CONTINUE = 4;
 // negative values: -errno, KVM_RUN fails (with a KVM_EXIT_MEMORY_FAULT filled in when `exit.valid`)
 
 /** kvm_run->memory_fault as kvm_prepare_memory_fault_exit fills it. */
@@ -34,6 +40,8 @@ export interface MemoryFaultExit {
 export interface KvmPageFault {
   gfn: number;
   slot: number;
+  /** the slot was INVALID when this fault looked it up (it holds the old kvm_memory_slot) */
+  slotInvalid: boolean;
   isPrivate: boolean;
   mmuSeq: number;
   pfn: number;
@@ -46,7 +54,7 @@ export interface KvmPageFault {
 }
 
 export function newFault(): KvmPageFault {
-  return { gfn: 0, slot: -1, isPrivate: false, mmuSeq: 0, pfn: -1, gen: 0, retryReason: '', staleCaught: false, exit: { valid: false, gpa: 0, size: 0, private: false } };
+  return { gfn: 0, slot: -1, slotInvalid: false, isPrivate: false, mmuSeq: 0, pfn: -1, gen: 0, retryReason: '', staleCaught: false, exit: { valid: false, gpa: 0, size: 0, private: false } };
 }
 
 // kvm_prepare_memory_fault_exit
@@ -68,17 +76,17 @@ export function* kvmMmuPageFault(ctx: ActorCtx, f: KvmPageFault, gfn: number, ac
   f.retryReason = '';
   f.staleCaught = false;
   f.exit.valid = false;
-  const allocsBefore = s.i32[ctx.base + C.allocations];
+  const allocsBefore = counterOf(s, ctx.base, 'allocations');
   f.isPrivate = accessPrivate ?? kvmMemIsPrivate(s, gfn);
   srcuReadLock(ctx);
   f.slot = gfnToMemslot(s, gfn);
   // The slot as this fault looked it up: a concurrent delete installs an INVALID copy, which a
   // fault that already holds the old one does not see.
-  const slotInvalid = f.slot >= 0 && Atomics.load(s.i32, slotWord(s.l, f.slot, S_STATE)) !== SlotState.Valid;
+  f.slotInvalid = f.slot >= 0 && slotState(s, f.slot) !== SlotState.Valid;
   try {
-    let r = yield* kvmMmuFaultinPfn(ctx, f, slotInvalid);
+    let r = yield* kvmMmuFaultinPfn(ctx, f);
     if (r === RET_PF_FIXED) r = yield* kvmTdpMmuMap(ctx, f);
-    countOutcome(ctx, f, r, s.i32[ctx.base + C.allocations] !== allocsBefore);
+    countOutcome(ctx, f, r, counterOf(s, ctx.base, 'allocations') !== allocsBefore);
     return r;
   } finally {
     srcuReadUnlock(ctx);
@@ -99,20 +107,39 @@ function countOutcome(ctx: ActorCtx, f: KvmPageFault, r: number, allocated: bool
 
 /** Before dropping a resolved page on a retry: was it truncated or discarded since it was resolved? */
 function noteStalePfn(ctx: ActorCtx, f: KvmPageFault): void {
-  const { i32, l } = ctx.s;
-  const owner = Atomics.load(i32, pfnWord(l, f.pfn, P_OWNER));
-  f.staleCaught = Atomics.load(i32, pfnWord(l, f.pfn, P_GEN)) !== f.gen || owner === PfnOwner.Removed || owner === PfnOwner.Free;
+  const owner = pfnOwner(ctx.s, f.pfn);
+  f.staleCaught = pfnGen(ctx.s, f.pfn) !== f.gen || owner === PfnOwner.Removed || owner === PfnOwner.Free;
 }
 
-// kvm_mmu_faultin_pfn
-function* kvmMmuFaultinPfn(ctx: ActorCtx, f: KvmPageFault, slotInvalid: boolean): Gen<number> {
-  const s = ctx.s;
-  if (!ctx.bugs.B2) {
+// kvm_mmu_faultin_pfn in the kernel's order, and B2's (the seq snapshot taken after the pfn is
+// resolved, so a writer that finished in between goes unseen; with no snapshot yet, the first
+// lockless precheck has nothing to compare with).
+const kvmMmuFaultinPfn = alternatives('kvm_mmu_faultin_pfn', {
+  upstream: function* snapshotFirst(ctx: ActorCtx, f: KvmPageFault): Gen<number> {
     yield P['seq-snapshot'];
-    f.mmuSeq = Atomics.load(s.i32, G_SEQ); // smp_rmb(): every later load is ordered after this
-  }
+    f.mmuSeq = mmuInvalidateSeq(ctx.s); // smp_rmb(): every later load is ordered after this
+    let r = yield* faultinChecks(ctx, f);
+    if (r !== RET_PF_CONTINUE) return r;
+    yield P['precheck-lockless'];
+    if (mmuInvalidateRetryGfnUnsafe(ctx.s, f.mmuSeq, f.gfn)) return retry(ctx, f, 'lockless');
+    r = yield* __kvmMmuFaultinPfn(ctx, f);
+    return r < 0 ? r : yield* faultinRecheck(ctx, f);
+  },
+  B2: function* snapshotAfterResolve(ctx: ActorCtx, f: KvmPageFault): Gen<number> {
+    let r = yield* faultinChecks(ctx, f);
+    if (r !== RET_PF_CONTINUE) return r;
+    r = yield* __kvmMmuFaultinPfn(ctx, f);
+    if (r < 0) return r;
+    yield P['seq-snapshot'];
+    f.mmuSeq = mmuInvalidateSeq(ctx.s);
+    return yield* faultinRecheck(ctx, f);
+  },
+});
+
+// kvm_mmu_faultin_pfn: the private/shared mismatch check, no memslot, an INVALID memslot
+function* faultinChecks(ctx: ActorCtx, f: KvmPageFault): Gen<number> {
   yield P['attr-read'];
-  if (!ctx.bugs.B4 && f.isPrivate !== kvmMemIsPrivate(s, f.gfn)) {
+  if (!ctx.bugs.B4 && f.isPrivate !== kvmMemIsPrivate(ctx.s, f.gfn)) {
     kvmPrepareMemoryFaultExit(f);
     count(ctx, 'memoryFaultExits');
     return -EFAULT;
@@ -128,25 +155,17 @@ function* kvmMmuFaultinPfn(ctx: ActorCtx, f: KvmPageFault, slotInvalid: boolean)
     return RET_PF_EMULATE;
   }
   yield P['slot-check'];
-  if (slotInvalid && !ctx.bugs.B21) return retry(ctx, f, 'invalid-slot');
-  if (!ctx.bugs.B2) {
-    yield P['precheck-lockless'];
-    if (mmuInvalidateRetryGfnUnsafe(s, f.mmuSeq, f.gfn)) return retry(ctx, f, 'lockless');
-  }
-  const r = yield* __kvmMmuFaultinPfn(ctx, f);
-  if (r < 0) return r;
-  if (ctx.bugs.B2) {
-    // B2: the snapshot taken after the pfn was resolved: a writer that finished in between is invisible
-    yield P['seq-snapshot'];
-    f.mmuSeq = Atomics.load(s.i32, G_SEQ);
-  }
+  if (f.slotInvalid && !ctx.bugs.B21) return retry(ctx, f, 'invalid-slot');
+  return RET_PF_CONTINUE;
+}
+
+// kvm_mmu_faultin_pfn: the second lockless check, once the pfn is resolved
+function* faultinRecheck(ctx: ActorCtx, f: KvmPageFault): Gen<number> {
   yield P['precheck-lockless-2'];
-  if (mmuInvalidateRetryGfnUnsafe(s, f.mmuSeq, f.gfn)) {
-    noteStalePfn(ctx, f);
-    pagePut(ctx, f.pfn);
-    return retry(ctx, f, 'lockless');
-  }
-  return RET_PF_FIXED;
+  if (!mmuInvalidateRetryGfnUnsafe(ctx.s, f.mmuSeq, f.gfn)) return RET_PF_FIXED;
+  noteStalePfn(ctx, f);
+  pagePut(ctx, f.pfn);
+  return retry(ctx, f, 'lockless');
 }
 
 // __kvm_mmu_faultin_pfn: guest_memfd for private accesses (kvm_mmu_faultin_pfn_gmem), else the HVA
@@ -160,13 +179,12 @@ function* __kvmMmuFaultinPfn(ctx: ActorCtx, f: KvmPageFault): Gen<number> {
     return pfn;
   }
   f.pfn = pfn;
-  f.gen = Atomics.load(s.i32, pfnWord(s.l, pfn, P_GEN)); // stable: we hold a reference
+  f.gen = pfnGen(s, pfn); // stable: we hold a reference
   return RET_PF_FIXED;
 }
 
 // mmu_lock for read, is_page_fault_stale, kvm_tdp_mmu_map, kvm_mmu_finish_page_fault
 function* kvmTdpMmuMap(ctx: ActorCtx, f: KvmPageFault): Gen<number> {
-  const s = ctx.s;
   yield* mmuReadLock(ctx);
   yield P['stale-check'];
   if (!ctx.bugs.B1 && isPageFaultStale(ctx, f)) {
@@ -176,17 +194,16 @@ function* kvmTdpMmuMap(ctx: ActorCtx, f: KvmPageFault): Gen<number> {
     return retry(ctx, f, 'stale');
   }
   yield P['spte-install'];
-  const index = f.isPrivate ? kvmGmemGetIndex(s, f.slot, f.gfn) : gfnToHva(s, f.slot, f.gfn);
-  checkInstall(ctx, f.slot, f.gfn, f.pfn, f.gen, f.isPrivate, index);
   const r = tdpMmuMapLeaf(ctx, f.gfn, f.pfn, f.gen, f.isPrivate);
+  ctx.ev.spteInstalled(ctx, f.gfn);
   pagePut(ctx, f.pfn); // kvm_mmu_finish_page_fault: the page is not pinned by the SPTE
   mmuReadUnlock(ctx);
-  return r === 0 ? RET_PF_FIXED : RET_PF_SPURIOUS;
+  return r === Install.Installed ? RET_PF_FIXED : RET_PF_SPURIOUS;
 }
 
 // is_page_fault_stale (TDP MMU: the root cannot be obsolete here)
 function isPageFaultStale(ctx: ActorCtx, f: KvmPageFault): boolean {
-  return mmuInvalidateRetryGfn(ctx.s, f.mmuSeq, f.gfn, ctx);
+  return mmuInvalidateRetryGfn(ctx, f.mmuSeq, f.gfn);
 }
 
 function retry(ctx: ActorCtx, f: KvmPageFault, why: KvmPageFault['retryReason']): number {
@@ -198,9 +215,8 @@ function retry(ctx: ActorCtx, f: KvmPageFault, why: KvmPageFault['retryReason'])
 }
 
 function gfnInOpenRange(s: Shm, gfn: number, locked: boolean): boolean {
-  const a = s.i32;
-  if (Atomics.load(a, G_IN_PROGRESS) === 0) return false;
-  const start = Atomics.load(a, G_RANGE_START);
+  if (mmuInvalidateInProgress(s) === 0) return false;
+  const start = mmuInvalidateRangeStart(s);
   if (start === INVALID_GFN) return locked; // the locked check retries on "no range yet"
-  return gfn >= start && gfn < Atomics.load(a, G_RANGE_END);
+  return gfn >= start && gfn < mmuInvalidateRangeEnd(s);
 }

@@ -3,11 +3,13 @@
 // ram_block_discard_range does (spec §2.9).
 import { type ActorCtx, type Gen } from '../engine/ctx.js';
 import { P } from '../engine/points.js';
-import { checkBalanced, checkPfnRemoved } from '../check/online.js';
-import { gfnOfHva, ghostContentChanged } from '../gmem/ghost.js';
 import { pagePut } from '../mm/page_alloc.js';
-import { G_MN_ACTIVE, G_MN_LOCK, P_OWNER, PfnOwner, ZERO_SHARED, pfnWord } from '../shm/layout.js';
-import { memslotPieces, type Shm } from '../shm/state.js';
+import { hvaClear } from '../shm/file.js';
+import { LOCK_WORDS, mnActiveInvalidateAdd } from '../shm/kvm.js';
+import { PfnOwner } from '../shm/layout.js';
+import { setPfnOwner } from '../shm/pfn.js';
+import { memslotPieces } from '../shm/slot.js';
+import type { Shm } from '../shm/state.js';
 import { spinLock, spinUnlock } from '../sync/locks.js';
 import { srcuReadLock, srcuReadUnlock } from '../sync/srcu.js';
 import { kvmMmuInvalidateRangesBegin, kvmMmuInvalidateRangesEnd } from './mmu_invalidate.js';
@@ -17,23 +19,22 @@ const hvaRanges = (s: Shm, hvaStart: number, hvaEnd: number) => memslotPieces(s,
 
 // kvm_mmu_notifier_invalidate_range_start
 function* kvmMmuNotifierInvalidateRangeStart(ctx: ActorCtx, hvaStart: number, hvaEnd: number): Gen {
-  const a = ctx.s.i32;
-  spinLock(a, G_MN_LOCK);
-  Atomics.add(a, G_MN_ACTIVE, 1); // memslot swaps now wait for us
-  spinUnlock(a, G_MN_LOCK);
+  const s = ctx.s;
+  spinLock(s.i32, LOCK_WORDS.mnInvalidateLock);
+  mnActiveInvalidateAdd(s, 1); // memslot swaps now wait for us
+  spinUnlock(s.i32, LOCK_WORDS.mnInvalidateLock);
   srcuReadLock(ctx);
-  const ranges = hvaRanges(ctx.s, hvaStart, hvaEnd);
+  const ranges = hvaRanges(s, hvaStart, hvaEnd);
   if (ranges.length > 0) yield* kvmMmuInvalidateRangesBegin(ctx, ranges);
   srcuReadUnlock(ctx);
 }
 
 // kvm_mmu_notifier_invalidate_range_end: the same memslots as at start (swaps are blocked)
 function* kvmMmuNotifierInvalidateRangeEnd(ctx: ActorCtx, hvaStart: number, hvaEnd: number): Gen {
-  const a = ctx.s.i32;
   srcuReadLock(ctx);
   if (hvaRanges(ctx.s, hvaStart, hvaEnd).length > 0) yield* kvmMmuInvalidateRangesEnd(ctx);
   srcuReadUnlock(ctx);
-  Atomics.sub(a, G_MN_ACTIVE, 1);
+  mnActiveInvalidateAdd(ctx.s, -1);
 }
 
 // madvise(MADV_DONTNEED) on HVA pages [hvaStart, hvaEnd): zap_page_range_single between the notifiers
@@ -42,14 +43,12 @@ export function* hvaDiscardRange(ctx: ActorCtx, hvaStart: number, hvaEnd: number
   yield* kvmMmuNotifierInvalidateRangeStart(ctx, hvaStart, hvaEnd);
   for (let h = hvaStart; h < hvaEnd; h++) {
     yield P['hva-unmap'];
-    const pfn = Atomics.exchange(s.i32, s.l.hvaBase + h, 0) - 1;
+    const pfn = hvaClear(s, h);
     if (pfn < 0) continue;
-    Atomics.store(s.i32, pfnWord(s.l, pfn, P_OWNER), PfnOwner.Removed);
-    const g = gfnOfHva(s, h);
-    if (g >= 0) ghostContentChanged(s, g, ZERO_SHARED);
-    checkPfnRemoved(ctx, pfn, 'discarded');
+    setPfnOwner(s, pfn, PfnOwner.Removed);
+    ctx.ev.pageLeaving(ctx, pfn, 'discarded');
     pagePut(ctx, pfn);
   }
   yield* kvmMmuNotifierInvalidateRangeEnd(ctx, hvaStart, hvaEnd);
-  checkBalanced(ctx, 'mmu notifier invalidate_range');
+  ctx.ev.writerReturned(ctx, 'mmu notifier invalidate_range');
 }

@@ -2,7 +2,7 @@
 // index, the early RFC's create-time policy, or the allocating task's own; and the per-actor NUMA
 // context (its node, its interleave rotor) built from the scenario.
 import type { Scenario } from '../scenario/types.js';
-import { numaTopology, toMempolicy } from '../scenario/schema.js';
+import { numaTopology, toMempolicy } from './policy_spec.js';
 import type { Mempolicy } from './mempolicy.js';
 import { newTaskIlState, type IlWeights, type TaskIlState, type Topology } from './numa.js';
 import { SharedPolicy } from './shared_policy.js';
@@ -17,6 +17,8 @@ export interface NumaCtx {
   create: Mempolicy | null;
   shared: SharedPolicy<Mempolicy>;
   source: 'shared' | 'create' | 'task';
+  /** kvm_gmem_get_folio honours the inode's policy (false: the kernel before the NUMA series, variant N1: only the task's applies) */
+  inodePolicy: boolean;
   /** offset-based interleave (as shmem) instead of NO_INTERLEAVE_INDEX + the task rotor */
   byOffset: boolean;
   weights: IlWeights;
@@ -65,15 +67,16 @@ export function sharedPolicyOf(sc: Scenario): SharedPolicy<Mempolicy> {
 // (worker threads each build the same one: policies do not change during a run).
 const TREES = new WeakMap<object, SharedPolicy<Mempolicy>>();
 
-/** The actor's NUMA context; `run` identifies the run (its SharedArrayBuffer), whose actors share one policy tree. */
-export function numaCtxFor(sc: Scenario, kind: string, index: number, run: object): NumaCtx | null {
+/**
+ * The actor's NUMA context: it runs on `node`; `run` identifies the run (its SharedArrayBuffer),
+ * whose actors share one policy tree; `inodePolicy` false is the kernel before the NUMA series.
+ */
+export function numaCtxFor(sc: Scenario, node: number, run: object, inodePolicy = true): NumaCtx | null {
   const n = sc.numa;
   if (!n) return null;
   const c = compile(sc);
   let shared = TREES.get(run);
   if (!shared) TREES.set(run, (shared = sharedPolicyOf(sc)));
-  const p = n.placement;
-  const node = kind === 'vcpu' ? p.vcpus[index % p.vcpus.length] : kind === 'vmm' ? p.vmm : kind === 'converter' ? p.converter : kind === 'puncher' ? p.puncher : p.slotChurn;
   return {
     topo: c.topo,
     node,
@@ -82,21 +85,16 @@ export function numaCtxFor(sc: Scenario, kind: string, index: number, run: objec
     create: c.create,
     shared,
     source: n.policySource,
+    inodePolicy,
     byOffset: n.interleave === 'offset',
     weights: c.weights,
   };
 }
 
-// kvm_gmem_get_policy (vm_ops->get_policy): the shared tree's policy at the file offset, or NULL,
-// which get_mempolicy reports as MPOL_DEFAULT. B19 falls back to the task's policy instead.
-export function kvmGmemGetPolicy(numa: NumaCtx, index: number, taskFallback: boolean): Mempolicy | null {
-  return numa.shared.lookup(index) ?? (taskFallback ? numa.task : null);
-}
-
-// kvm_gmem_get_folio on a miss: mpol_shared_policy_lookup, else the allocating task's policy.
-// `ignoreInode` is the kernel before the NUMA series (variant N1).
-export function gmemPolicy(numa: NumaCtx, index: number, ignoreInode: boolean): Mempolicy | null {
-  if (!ignoreInode) {
+// kvm_gmem_get_folio on a miss: mpol_shared_policy_lookup (or the early RFC's create-time
+// policy), else the allocating task's policy.
+export function gmemPolicy(numa: NumaCtx, index: number): Mempolicy | null {
+  if (numa.inodePolicy) {
     if (numa.source === 'shared') {
       const p = numa.shared.lookup(index);
       if (p) return p;
@@ -106,3 +104,11 @@ export function gmemPolicy(numa: NumaCtx, index: number, ignoreInode: boolean): 
   }
   return numa.task;
 }
+
+/** The file offsets get_mempolicy's answer can change at: 0 and every mbind call's boundaries (test_mbind asks at each). */
+export function mbindBoundaries(sc: Scenario, filePages: number): number[] {
+  const points = new Set<number>([0]);
+  for (const [start, end] of mbindCalls(sc)) points.add(start).add(end);
+  return [...points].filter((x) => x < filePages);
+}
+

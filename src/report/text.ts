@@ -1,5 +1,5 @@
 // The human-readable report: header, result, per-actor activity table, violation details.
-import { INVARIANTS, type InvariantId } from '../check/invariant-ids.js';
+import { describeInvariant, type InvariantId } from '../check/invariants.js';
 import type { Stats } from '../engine/stats.js';
 import type { CounterName } from '../shm/layout.js';
 
@@ -45,7 +45,7 @@ export function activityTable(stats: Stats): string {
 }
 
 export function violationText(v: { invariant: InvariantId; message: string }): string {
-  return `VIOLATION ${v.invariant} (${INVARIANTS[v.invariant]})\n  ${v.message}`;
+  return `VIOLATION ${v.invariant} (${describeInvariant(v.invariant)})\n  ${v.message}`;
 }
 
 /** The fixed JSON stats block: every counter, totals. */

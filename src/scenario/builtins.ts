@@ -1,10 +1,12 @@
 // Built-in scenarios.
 import type { Scenario } from './types.js';
+import { sectionDefaults } from '../workload/kinds.js';
 
 /** 4 vCPUs on two hybrid memslots of one guest_memfd, with guest conversions (explicit, by
  *  hypercall, and implicit, by memory-fault exit), a background converter, a puncher and memslot
  *  churn. Small on purpose: exploration wants few pages and many schedules. */
 export const DEFAULT_SCENARIO: Scenario = {
+  ...sectionDefaults(), // an actor kind this scenario does not mention: none of it
   name: 'default',
   description: '4 vCPUs fault on 2 hybrid memslots (32 pages) while the guest converts by hypercall, the VMM serves memory-fault exits, a converter, a puncher and memslot churn race them',
   vmType: 'coco',

@@ -1,83 +1,21 @@
 // Scenario validation: user JSON in, a complete Scenario out, or a one-line error naming the field.
 import { readFileSync } from 'node:fs';
 import { BUILTIN_SCENARIOS, DEFAULT_SCENARIO } from './builtins.js';
-import type { BackgroundSpec, NumaSpec, PolicySpec, Scenario, SharedPolicyRange, SlotSpec, VcpuSpec } from './types.js';
-import { MPOL_BIND, MPOL_DEFAULT, MPOL_F_NUMA_BALANCING, MPOL_F_RELATIVE_NODES, MPOL_F_STATIC_NODES, MPOL_INTERLEAVE, MPOL_LOCAL, MPOL_PREFERRED, MPOL_PREFERRED_MANY, MPOL_WEIGHTED_INTERLEAVE, validatePolicy, type Mempolicy } from '../mm/mempolicy.js';
-import { nodesWithMemory, validateTopology, type Topology } from '../mm/numa.js';
+import type { NumaSpec, PolicySpec, Scenario, ScenarioBase, SharedPolicyRange, SlotSpec } from './types.js';
+import { ScenarioError } from './errors.js';
+import { got, int, isObject, list, oneOf, record, show, str, sub, type Check, type Shape } from './check.js';
+import { numaTopology, toMempolicy } from '../mm/policy_spec.js';
+import { validateTopology } from '../mm/numa.js';
 import { VARIANTS, findVariant } from '../variants.js';
+import { PLACEMENT_KEYS, SECTION_KINDS, actorCount, type PlacementKey } from '../workload/kinds.js';
+
+export { ScenarioError };
+type StrictPolicy = Omit<PolicySpec, 'maxnode'>;
 
 const MAX_GMEM_PAGES = 16_777_216; // 64 GiB: the NUMA experiment touches 50 GiB
 const MAX_SLOTS = 32;
 const MAX_GFNS = 16_777_216;
 const MAX_PFNS = 33_554_432;
-const MAX_OPS = 10_000_000;
-
-export class ScenarioError extends Error {
-  constructor(public field: string, public allowed: string, detail?: string) {
-    // Field 'scenario' is the input as a whole (a name, a file): there the detail says it all.
-    const text = field === 'scenario' && detail !== undefined ? detail : `${field} must be ${allowed}${detail ? ` (${detail})` : ''}`;
-    // Node's messages (JSON.parse quotes the source) may span lines; reports want one.
-    super(`scenario: ${text}`.replace(/\s*[\r\n]+\s*/g, ' '));
-    this.name = 'ScenarioError';
-  }
-}
-
-function show(v: unknown): string {
-  let s: string;
-  try {
-    s = JSON.stringify(v) ?? String(v);
-  } catch {
-    s = String(v);
-  }
-  return s.length > 40 ? `${s.slice(0, 37)}...` : s;
-}
-const got = (v: unknown) => (v === undefined ? 'missing' : `got ${show(v)}`);
-
-/** Checks one value at `path`; `base` is what a partial object merges onto. */
-type Check<T> = (v: unknown, path: string, base?: T) => T;
-type Shape<T> = { [K in keyof T]-?: Check<T[K]> };
-type StrictPolicy = Omit<PolicySpec, 'maxnode'>;
-
-const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
-
-const int = (min: number, max = Infinity): Check<number> => (v, path) => {
-  if (typeof v === 'number' && Number.isInteger(v) && v >= min && v <= max) return v;
-  throw new ScenarioError(path, max === Infinity ? `an integer >= ${min}` : `an integer from ${min} to ${max}`, got(v));
-};
-
-const fraction: Check<number> = (v, path) => {
-  if (typeof v === 'number' && v >= 0 && v <= 1) return v;
-  throw new ScenarioError(path, 'a number from 0 to 1', got(v));
-};
-
-const bool: Check<boolean> = (v, path) => {
-  if (typeof v === 'boolean') return v;
-  throw new ScenarioError(path, 'true or false', got(v));
-};
-
-const str = (minLen: number, maxLen: number): Check<string> => (v, path) => {
-  if (typeof v === 'string' && v.length >= minLen && v.length <= maxLen) return v;
-  throw new ScenarioError(path, minLen > 0 ? `a non-empty string of at most ${maxLen} characters` : 'a string', got(v));
-};
-
-const oneOf = <T extends string>(...values: T[]): Check<T> => (v, path) => {
-  if (values.includes(v as T)) return v as T;
-  throw new ScenarioError(path, `one of ${values.map((x) => `"${x}"`).join(', ')}`, got(v));
-};
-
-/** An object of `shape`: unknown keys are errors, missing keys come from `base`. */
-function record<T>(shape: Shape<T>, v: unknown, path: string, base?: T): T {
-  const keys = Object.keys(shape) as (keyof T & string)[];
-  if (!isObject(v)) throw new ScenarioError(path, `an object with keys ${keys.join(', ')}`, got(v));
-  const at = (k: string) => (path ? `${path}.${k}` : k);
-  for (const k of Object.keys(v)) {
-    if (!Object.hasOwn(shape, k)) throw new ScenarioError(at(k), `a known key; ${path || 'a scenario'} has ${keys.join(', ')}`, `unknown key "${k}"`);
-  }
-  const out = {} as T;
-  for (const k of keys) out[k] = shape[k](Object.hasOwn(v, k) ? v[k] : base?.[k], at(k), base?.[k]);
-  return out;
-}
-const sub = <T>(shape: Shape<T>): Check<T> => (v, path, base) => record(shape, v, path, base);
 
 const SLOT: Shape<SlotSpec> = { baseGfn: int(0), npages: int(1), gmemOffset: int(0) };
 
@@ -89,27 +27,9 @@ const slots: Check<SlotSpec[]> = (v, path) => {
   return v.map((s, i) => record(SLOT, s, `${path}[${i}]`));
 };
 
-const VCPUS: Shape<VcpuSpec> = {
-  count: int(1, 64),
-  ops: int(0, MAX_OPS),
-  pattern: oneOf('sequential', 'uniform', 'hotset'),
-  hotPages: int(1),
-  hotFraction: fraction,
-  privateFraction: fraction,
-  writeFraction: fraction,
-  conversionRate: fraction,
-  conversionMaxPages: int(1),
-  fallocateOnConversion: bool,
-  gfns: oneOf('own', 'shared'),
-};
-
-const BACKGROUND: Shape<BackgroundSpec> = { count: int(0, 16), ops: int(0, MAX_OPS), maxPages: int(1) };
-
 const nodeId: Check<number> = int(0, 63);
-const list = <T>(each: Check<T>, what: string, min = 0): Check<T[]> => (v, path) => {
-  if (!Array.isArray(v) || v.length < min) throw new ScenarioError(path, `an array of ${what}${min ? ` (at least ${min})` : ''}`, got(v));
-  return v.map((x, i) => each(x, `${path}[${i}]`));
-};
+/** A kind's placement: a node, or a non-empty list of nodes (instance i on list[i mod length]). */
+const placementOf: Check<number | number[]> = (v, path) => (typeof v === 'number' ? nodeId(v, path) : list(nodeId, 'node ids (or one node id)', 1)(v, path));
 const POLICY: Shape<StrictPolicy> = {
   mode: oneOf('default', 'preferred', 'bind', 'interleave', 'local', 'preferred_many', 'weighted_interleave'),
   nodes: list(int(0), 'node ids'),
@@ -128,7 +48,7 @@ const RANGE: Shape<SharedPolicyRange> = { start: int(0), end: int(1), policy };
 const NUMA: Shape<NumaSpec> = {
   nodes: list((v, path) => record({ capacity: int(0, MAX_PFNS) }, v, path), 'nodes {"capacity": pages}', 1),
   distance: (v, path) => (v === null ? null : list(list(int(10, 255), 'distances'), 'rows')(v, path)),
-  placement: sub({ vcpus: list(nodeId, 'node ids', 1), vmm: nodeId, converter: nodeId, puncher: nodeId, slotChurn: nodeId }),
+  placement: sub(Object.fromEntries(PLACEMENT_KEYS.map((k) => [k, placementOf])) as Shape<Record<PlacementKey, number | number[]>>),
   policySource: oneOf('shared', 'create', 'task'),
   shared: list((v, path) => record(RANGE, v, path), 'ranges {start, end, policy}'),
   create: nullablePolicy,
@@ -140,7 +60,7 @@ const NUMA: Shape<NumaSpec> = {
 export const NUMA_DEFAULTS: NumaSpec = {
   nodes: [{ capacity: 64 }, { capacity: 64 }],
   distance: null,
-  placement: { vcpus: [0], vmm: 0, converter: 0, puncher: 0, slotChurn: 0 },
+  placement: Object.fromEntries(PLACEMENT_KEYS.map((k) => [k, 0])) as Record<PlacementKey, number>,
   policySource: 'shared',
   shared: [],
   create: null,
@@ -150,17 +70,13 @@ export const NUMA_DEFAULTS: NumaSpec = {
 };
 const numaSpec = (v: unknown, path: string, base?: NumaSpec) => record(NUMA, v, path, base ?? NUMA_DEFAULTS);
 
-const SCENARIO: Shape<Scenario> = {
+const BASE: Shape<ScenarioBase> = {
   name: str(1, 64),
   description: str(0, Infinity),
   vmType: oneOf('sw_protected', 'coco'),
   gmemPages: int(1, MAX_GMEM_PAGES),
   slots,
   pfnPool: int(1, MAX_PFNS),
-  vcpus: sub(VCPUS),
-  converter: sub(BACKGROUND),
-  puncher: sub(BACKGROUND),
-  slotChurn: sub(BACKGROUND),
   starvationRetries: int(1),
   maxSteps: int(100),
   stopWhen: oneOf('duration', 'ops'),
@@ -178,6 +94,9 @@ const SCENARIO: Shape<Scenario> = {
     return v as number[];
   },
 };
+
+/** The whole scenario: the base settings and each actor kind's section (workload/kinds.ts). */
+const SCENARIO = { ...BASE, ...Object.fromEntries(SECTION_KINDS.map((k) => [k.key, sub(k.section!.shape as Shape<unknown>)])) } as Shape<Scenario>;
 
 /** What KVM would refuse at memslot creation (kvm_set_memory_region, kvm_gmem_bind). */
 function checkSlots(s: Scenario): void {
@@ -206,34 +125,6 @@ function checkSlots(s: Scenario): void {
   }
 }
 
-/** The topology a numa section describes (distance null: 10 local, 20 remote). */
-export function numaTopology(n: NumaSpec): Topology {
-  const k = n.nodes.length;
-  return {
-    nodes: n.nodes.map((x, id) => ({ id, capacity: x.capacity })),
-    distance: n.distance ?? Array.from({ length: k }, (_, i) => Array.from({ length: k }, (_, j) => (i === j ? 10 : 20))),
-  };
-}
-
-const MODES: Record<PolicySpec['mode'], number> = {
-  default: MPOL_DEFAULT,
-  preferred: MPOL_PREFERRED,
-  bind: MPOL_BIND,
-  interleave: MPOL_INTERLEAVE,
-  local: MPOL_LOCAL,
-  preferred_many: MPOL_PREFERRED_MANY,
-  weighted_interleave: MPOL_WEIGHTED_INTERLEAVE,
-};
-const FLAGS = { static: MPOL_F_STATIC_NODES, relative: MPOL_F_RELATIVE_NODES, numa_balancing: MPOL_F_NUMA_BALANCING };
-
-/** The kernel's policy for a PolicySpec (set_mempolicy/mbind validation, in the kernel's order), or a one-line error naming the field and the errno. */
-export function toMempolicy(p: PolicySpec, topo: Topology, path: string): Mempolicy | null {
-  const flags = p.flags.reduce((f, x) => f | FLAGS[x], 0);
-  const r = validatePolicy({ mode: MODES[p.mode], flags, nodes: p.nodes, maxnode: p.maxnode }, nodesWithMemory(topo));
-  if (!r.ok) throw new ScenarioError(path, 'a policy the kernel accepts', `${r.errno}: ${r.reason}`);
-  return r.policy;
-}
-
 /** What the kernel would refuse of a numa section; also fixes pfnPool to the nodes' total. */
 function checkNuma(s: Scenario): void {
   const n = s.numa;
@@ -245,8 +136,11 @@ function checkNuma(s: Scenario): void {
   const onNode = (v: number, path: string) => {
     if (v >= k) throw new ScenarioError(path, `a node of the topology (0 to ${k - 1})`, got(v));
   };
-  n.placement.vcpus.forEach((v, i) => onNode(v, `numa.placement.vcpus[${i}]`));
-  for (const kind of ['vmm', 'converter', 'puncher', 'slotChurn'] as const) onNode(n.placement[kind], `numa.placement.${kind}`);
+  for (const key of PLACEMENT_KEYS) {
+    const p = n.placement[key];
+    if (typeof p === 'number') onNode(p, `numa.placement.${key}`);
+    else p.forEach((v, i) => onNode(v, `numa.placement.${key}[${i}]`));
+  }
   n.shared.forEach((r, i) => {
     if (r.end <= r.start || r.end > s.gmemPages) {
       throw new ScenarioError(`numa.shared[${i}].end`, `greater than start (${r.start}) and at most the file's ${s.gmemPages} pages`, got(r.end));
@@ -266,7 +160,7 @@ export function validateScenario(input: unknown, base: Scenario = DEFAULT_SCENAR
   const s = record(SCENARIO, input, '', base);
   checkSlots(s);
   checkNuma(s);
-  const actors = s.vcpus.count + 1 + s.converter.count + s.puncher.count + s.slotChurn.count;
+  const actors = actorCount(s);
   if (s.actorStreams && s.actorStreams.length !== actors) {
     throw new ScenarioError('actorStreams', `one stream per actor (${actors}: the vCPUs, the VMM, then each background actor)`, got(s.actorStreams));
   }

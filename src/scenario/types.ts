@@ -1,7 +1,10 @@
 // The scenario: everything a run needs besides the seed, the engine and the variant.
 // A scenario is plain JSON; `validateScenario` (schema.ts) turns user input into this shape.
+// Each actor kind's section (vcpus, converter, ...) is declared with the kind (workload/kinds.ts).
+import type { ActorSections, PlacementKey } from '../workload/kinds.js';
 
-export type AccessPattern = 'sequential' | 'uniform' | 'hotset';
+export type { VcpuSpec, AccessPattern } from '../workload/vcpu.js';
+export type { BackgroundSpec } from '../workload/background.js';
 
 /** How a vCPU's access type (private or shared) is decided. */
 export type VmType =
@@ -17,41 +20,6 @@ export interface SlotSpec {
   npages: number;
   /** Page offset into the guest_memfd file (guest_memfd_offset >> 12). */
   gmemOffset: number;
-}
-
-export interface VcpuSpec {
-  count: number;
-  /** Guest accesses per vCPU under `sim` (and under `threads` with --ops); threads otherwise run for --duration. */
-  ops: number;
-  pattern: AccessPattern;
-  /** hotset pattern: the first `hotPages` pages of the vCPU's own region get `hotFraction` of accesses. */
-  hotPages: number;
-  hotFraction: number;
-  /** Fraction of the vCPU's region it starts by converting to private (coco guests accept private memory). */
-  privateFraction: number;
-  /** Fraction of accesses that are writes. */
-  writeFraction: number;
-  /** Per access, the probability that the guest instead converts a range by hypercall (KVM_HC_MAP_GPA_RANGE). */
-  conversionRate: number;
-  /** Largest range (pages) a guest hypercall converts. */
-  conversionMaxPages: number;
-  /** The VMM also fallocates (to private) / punches (to shared) on a guest conversion, as with the selftest's DO_FALLOCATE. */
-  fallocateOnConversion: boolean;
-  /**
-   * `own`: each vCPU accesses its own slice of the gfns (the data check knows every write to it).
-   * `shared`: every vCPU accesses every gfn (faults on the same pages contend); vCPU 0 does the
-   * initial conversion while the others wait, and reads are not checked against the vCPU's own
-   * writes (another vCPU may have written since); the zero-after-punch check (I7) still applies.
-   */
-  gfns: 'own' | 'shared';
-}
-
-export interface BackgroundSpec {
-  count: number;
-  /** Operations per actor under `sim`; under `threads` it loops until the run ends. */
-  ops: number;
-  /** Largest range in pages. */
-  maxPages: number;
 }
 
 /** A memory policy as a scenario writes it (what set_mempolicy/mbind/KVM_CREATE_GUEST_MEMFD take). */
@@ -76,8 +44,8 @@ export interface NumaSpec {
   nodes: Array<{ capacity: number }>;
   /** node distances (SLIT); null = 10 to itself, 20 to every other node */
   distance: number[][] | null;
-  /** the node each actor runs on: vCPU i on vcpus[i mod length] (one entry: all on it), and one per other kind */
-  placement: { vcpus: number[]; vmm: number; converter: number; puncher: number; slotChurn: number };
+  /** the node each actor runs on, per kind: a node, or a list (instance i on list[i mod length]) */
+  placement: Record<PlacementKey, number | number[]>;
   /**
    * Where a guest_memfd allocation's policy comes from: `shared` the per-inode shared policy set
    * by mbind (upstream since 6.19; falls back to the allocating task's policy), `create` the
@@ -96,7 +64,7 @@ export interface NumaSpec {
   weights: number[];
 }
 
-export interface Scenario {
+export interface ScenarioBase {
   name: string;
   description: string;
   vmType: VmType;
@@ -106,13 +74,6 @@ export interface Scenario {
   slots: SlotSpec[];
   /** Physical pages in the pool (page cache folios and shared/HVA pages both come from it). */
   pfnPool: number;
-  vcpus: VcpuSpec;
-  /** Background converter: KVM_SET_MEMORY_ATTRIBUTES on random ranges, behind the guest's back. */
-  converter: BackgroundSpec;
-  /** Background puncher: fallocate(PUNCH_HOLE) on random file ranges, sometimes re-allocating. */
-  puncher: BackgroundSpec;
-  /** Memslot churn: delete a memslot and re-create it (same gmem binding), as pre_fault_memory_test does. */
-  slotChurn: BackgroundSpec;
   /** A fault retried more than this many times in a row is reported as starvation. */
   starvationRetries: number;
   /** Under `sim`, a schedule longer than this many steps is cut (reported, not a violation). */
@@ -135,3 +96,6 @@ export interface Scenario {
    */
   actorStreams?: number[];
 }
+
+/** A scenario: the base settings and one section per actor kind (vcpus, converter, puncher, slotChurn). */
+export type Scenario = ScenarioBase & ActorSections;

@@ -3,7 +3,7 @@
 // 64-byte line (16 words) so one actor's counters never false-share with another's.
 
 export const MAGIC = 0x676d656d; // 'gmem'
-export const LAYOUT_VERSION = 5;
+export const LAYOUT_VERSION = 6;
 export const LINE = 16; // Int32 words per 64-byte cache line
 
 /** Per-actor counters, in order. The report and JSON use these names. */
@@ -85,6 +85,8 @@ export const A_RETURNED = 59; // the actor's program returned (set by the engine
 export const A_RETRY_HIST = 60;
 export const RETRY_HIST_BUCKETS = 16;
 export const A_RETRY_MAX = A_RETRY_HIST + RETRY_HIST_BUCKETS; // the most retries one access needed
+/** lockdep: the lock classes this actor holds (bit per class, any mode), for "held by" in reports */
+export const A_LOCKS_HELD = 77;
 /** mmu_lock as a big-reader lock (--mmu-lock percpu): this actor's reader slot, on the actor's last line (read by writers; A_READY shares it, written once) */
 export const A_MMU_READER = 80;
 /** vCPU 0 with shared gfns: 1 once its initial conversion is done (the other vCPUs wait for it) */
@@ -96,7 +98,7 @@ export const A_TLB = 83;
 export const TLB_ENTRIES = 4;
 export const TLB_ENTRY_WORDS = 3;
 // The counters come first; the words above must not overlap them, nor run past the actor's lines.
-if (COUNTERS.length > A_SRCU || A_RETRY_MAX >= A_MMU_READER || A_READY >= A_TLB_REQ || A_TLB + TLB_ENTRIES * TLB_ENTRY_WORDS > ACTOR_WORDS) {
+if (COUNTERS.length > A_SRCU || A_RETRY_MAX >= A_LOCKS_HELD || A_LOCKS_HELD >= A_MMU_READER || A_READY >= A_TLB_REQ || A_TLB + TLB_ENTRIES * TLB_ENTRY_WORDS > ACTOR_WORDS) {
   throw new Error('layout: per-actor words overlap');
 }
 export const MB_PRIVATE = 1;
@@ -117,6 +119,9 @@ export const G_NACTORS = 6;
 // mmu_lock: its own line (every fault reads-locks it)
 export const G_MMU_LOCK = 1 * LINE;
 export const G_MMU_LOCK_SLEEPERS = G_MMU_LOCK + 1;
+/** a lock's words: the lock word, its sleepers, and the actor holding it exclusively (+1; 0: none) */
+export const LOCK_SLEEPERS = 1;
+export const LOCK_HOLDER = 2;
 // invalidation state: written under W(mmu_lock)
 export const G_SEQ = 2 * LINE;
 export const G_IN_PROGRESS = G_SEQ + 1;
@@ -141,6 +146,19 @@ export const G_MN_LOCK = G_MN_ACTIVE + 1;
 // threads engine, free mode: the global step counter (its own line: every step of every actor adds to it)
 export const G_LOG_STEP = 10 * LINE;
 export const GLOBAL_WORDS = 11 * LINE;
+
+// lockdep's lock-order graph, one record per (held class, acquired class): the first acquisition
+// that made the dependency: who (+1, 0 = no such edge yet), the yield points of the two acquires
+// (+1), whether the stack text is complete, its length, then the text (UTF-16 code units).
+export const LOCK_CLASSES = 5;
+export const E_WHO = 0;
+export const E_HELD_AT = 1;
+export const E_TAKEN_AT = 2;
+export const E_READY = 3;
+export const E_LEN = 4;
+export const E_TEXT = 5;
+export const EDGE_TEXT_MAX = 240;
+export const EDGE_WORDS = E_TEXT + EDGE_TEXT_MAX;
 
 // per slot: one line each
 export const S_STATE = 0; // SlotState
@@ -240,6 +258,7 @@ export interface LayoutConfig {
 
 export interface Layout extends LayoutConfig {
   actorBase: number;
+  lockdepBase: number;
   nodeBase: number;
   /** per actor per node: gmem pages it allocated there that are still allocated (memcg numa_stat "file") */
   usageBase: number;
@@ -266,6 +285,7 @@ export function computeLayout(cfg: LayoutConfig): Layout {
     return base;
   };
   const actorBase = take(cfg.nActors * ACTOR_WORDS);
+  const lockdepBase = take(LOCK_CLASSES * LOCK_CLASSES * EDGE_WORDS);
   const nodeBase = take(cfg.nNodes * LINE);
   const usageBase = take(cfg.nActors * cfg.nNodes);
   const slotBase = take(cfg.nSlots * LINE);
@@ -290,6 +310,7 @@ export function computeLayout(cfg: LayoutConfig): Layout {
     mmuLock: cfg.mmuLock,
     scheduleWords: cfg.scheduleWords,
     actorBase,
+    lockdepBase,
     nodeBase,
     usageBase,
     slotBase,
@@ -312,3 +333,4 @@ export const gfnWord = (l: Layout, gfn: number, w: number) => l.gfnBase + gfn * 
 export const pfnWord = (l: Layout, pfn: number, w: number) => l.pfnBase + pfn * PFN_WORDS + w;
 export const nodeWord = (l: Layout, node: number, w: number) => l.nodeBase + node * LINE + w;
 export const usageWord = (l: Layout, actor: number, node: number) => l.usageBase + actor * l.nNodes + node;
+export const edgeWord = (l: Layout, from: number, to: number, w: number) => l.lockdepBase + (from * LOCK_CLASSES + to) * EDGE_WORDS + w;

@@ -1,60 +1,80 @@
-// Lock operations as yield points. Acquire yields (the engine completes the wait before the
-// actor resumes); release never blocks and does not yield.
-import { addUs, Wait, type ActorCtx, type Gen } from '../engine/ctx.js';
+// The VM's locks (struct kvm's mmu_lock and slots_lock, the guest_memfd inode's invalidate_lock,
+// folio locks) and their kernel-named operations. Acquire is a yield point (the engine completes
+// the wait before the actor resumes) and tells lockdep first; release never blocks and does not yield.
+import { addUs, type ActorCtx, type Gen } from '../engine/ctx.js';
 import { P } from '../engine/points.js';
-import { A_MMU_READER, C, G_INV_LOCK, G_MMU_LOCK, G_SLOTS_LOCK, PF_LOCKED, P_FLAGS, pfnWord } from '../shm/layout.js';
-import { bitUnlock, brReadUnlock, brWriteUnlock, mutexUnlock, rwReadUnlock, rwWriteUnlock } from './locks.js';
+import { NOT_EQUAL, WaitId, ZERO, type Waitable } from '../engine/wait.js';
+import { LOCK_WORDS } from '../shm/kvm.js';
+import { folioLockWord } from '../shm/pfn.js';
+import type { CounterName } from '../shm/layout.js';
+import { BitLock, BrLock, Mutex, RwLock, type LockMode } from './lock.js';
+import { LockClass, lockdepAcquire, lockdepTrylock } from './lockdep.js';
 
-function* block(ctx: ActorCtx, kind: number, arg: number, point: number, arg2 = 0): Gen {
-  ctx.wait = kind;
+/** kvm->mmu_lock as the kernel builds it: one reader/writer lock */
+export const MMU_LOCK_RWLOCK = new RwLock('kvm->mmu_lock', LockClass.Mmu, LOCK_WORDS.mmuLock, { read: WaitId.MmuRead, write: WaitId.MmuWrite });
+/** kvm->mmu_lock as a big-reader lock (Scenario.mmuLock 'percpu'): same answers, no shared line on the read side */
+export const MMU_LOCK_PERCPU = new BrLock('kvm->mmu_lock', LockClass.Mmu, LOCK_WORDS.mmuLock, { read: WaitId.MmuBrRead, write: WaitId.MmuBrWrite });
+export type MmuLock = RwLock | BrLock;
+export const mmuLockFor = (build: 'rwlock' | 'percpu'): MmuLock => (build === 'percpu' ? MMU_LOCK_PERCPU : MMU_LOCK_RWLOCK);
+/** the guest_memfd inode's mapping->invalidate_lock (a rw_semaphore) */
+export const INVALIDATE_LOCK = new RwLock('filemap invalidate_lock', LockClass.Invalidate, LOCK_WORDS.invalidateLock, { read: WaitId.InvRead, write: WaitId.InvWrite });
+export const SLOTS_LOCK = new Mutex('kvm->slots_lock', LockClass.Slots, LOCK_WORDS.slotsLock, WaitId.SlotsLock);
+/** PG_locked of a folio */
+export const FOLIO_LOCK = new BitLock('folio lock', LockClass.Folio, WaitId.Folio);
+
+/** A blocking yield: the engine completes `w` (with its arguments) before the actor resumes. */
+export function* blockOn(ctx: ActorCtx, w: Waitable, point: number, arg = 0, arg2 = 0): Gen {
+  ctx.wait = w;
   ctx.waitArg = arg;
   ctx.waitArg2 = arg2;
   yield point;
 }
 
-// read_lock(&kvm->mmu_lock) / write_lock(&kvm->mmu_lock), on the lock the scenario builds (Scenario.mmuLock)
-const percpu = (ctx: ActorCtx) => ctx.s.l.mmuLock === 'percpu';
-export const mmuReadLock = (ctx: ActorCtx) => block(ctx, percpu(ctx) ? Wait.BrRead : Wait.Read, G_MMU_LOCK, P['mmu_lock:read']);
-export const mmuReadUnlock = (ctx: ActorCtx) => {
-  noteMmuHold(ctx, C.mmuReadHoldUs);
-  if (percpu(ctx)) brReadUnlock(ctx.s.i32, G_MMU_LOCK, ctx.base + A_MMU_READER);
-  else rwReadUnlock(ctx.s.i32, G_MMU_LOCK);
-};
-export const mmuWriteLock = (ctx: ActorCtx) => block(ctx, percpu(ctx) ? Wait.BrWrite : Wait.Write, G_MMU_LOCK, P['mmu_lock:write']);
-export const mmuWriteUnlock = (ctx: ActorCtx) => {
-  noteMmuHold(ctx, C.mmuWriteHoldUs);
-  if (percpu(ctx)) brWriteUnlock(ctx.s.i32, G_MMU_LOCK);
-  else rwWriteUnlock(ctx.s.i32, G_MMU_LOCK);
-};
+function acquire(ctx: ActorCtx, mode: LockMode, point: number, arg = 0): Gen {
+  lockdepAcquire(ctx, mode.cls, mode.exclusive, point);
+  return blockOn(ctx, mode, point, arg);
+}
+
+// read_lock(&kvm->mmu_lock) / write_lock(&kvm->mmu_lock)
+export const mmuReadLock = (ctx: ActorCtx) => acquire(ctx, ctx.mmuLock.read, P['mmu_lock:read']);
+export function mmuReadUnlock(ctx: ActorCtx): void {
+  noteMmuHold(ctx, 'mmuReadHoldUs');
+  ctx.mmuLock.read.release(ctx);
+}
+export const mmuWriteLock = (ctx: ActorCtx) => acquire(ctx, ctx.mmuLock.write, P['mmu_lock:write']);
+export function mmuWriteUnlock(ctx: ActorCtx): void {
+  noteMmuHold(ctx, 'mmuWriteHoldUs');
+  ctx.mmuLock.write.release(ctx);
+}
 
 /** Threads engine: add the time since mmu_lock was taken to this actor's hold time. */
-function noteMmuHold(ctx: ActorCtx, counter: number): void {
+function noteMmuHold(ctx: ActorCtx, counter: CounterName): void {
   if (ctx.mmuLockedAt < 0) return;
   addUs(ctx, counter, (performance.now() - ctx.mmuLockedAt) * 1000);
   ctx.mmuLockedAt = -1;
 }
 
 // filemap_invalidate_lock_shared / filemap_invalidate_lock of the gmem inode
-export const invLockShared = (ctx: ActorCtx) => block(ctx, Wait.Read, G_INV_LOCK, P['inv_lock:shared']);
-export const invUnlockShared = (ctx: ActorCtx) => rwReadUnlock(ctx.s.i32, G_INV_LOCK);
-export const invLock = (ctx: ActorCtx) => block(ctx, Wait.Write, G_INV_LOCK, P['inv_lock:exclusive']);
-export const invUnlock = (ctx: ActorCtx) => rwWriteUnlock(ctx.s.i32, G_INV_LOCK);
+export const invLockShared = (ctx: ActorCtx) => acquire(ctx, INVALIDATE_LOCK.read, P['inv_lock:shared']);
+export const invUnlockShared = (ctx: ActorCtx) => INVALIDATE_LOCK.read.release(ctx);
+export const invLock = (ctx: ActorCtx) => acquire(ctx, INVALIDATE_LOCK.write, P['inv_lock:exclusive']);
+export const invUnlock = (ctx: ActorCtx) => INVALIDATE_LOCK.write.release(ctx);
 
 // mutex_lock(&kvm->slots_lock)
-export const slotsLock = (ctx: ActorCtx) => block(ctx, Wait.Mutex, G_SLOTS_LOCK, P['slots_lock']);
-export const slotsUnlock = (ctx: ActorCtx) => mutexUnlock(ctx.s.i32, G_SLOTS_LOCK);
+export const slotsLock = (ctx: ActorCtx) => acquire(ctx, SLOTS_LOCK.lock, P['slots_lock']);
+export const slotsUnlock = (ctx: ActorCtx) => SLOTS_LOCK.lock.release(ctx);
 
 // folio_lock / folio_unlock
-export const folioLock = (ctx: ActorCtx, pfn: number) =>
-  block(ctx, Wait.Folio, pfnWord(ctx.s.l, pfn, P_FLAGS), P['folio_lock']);
-export const folioUnlock = (ctx: ActorCtx, pfn: number) => bitUnlock(ctx.s.i32, pfnWord(ctx.s.l, pfn, P_FLAGS), PF_LOCKED);
+export const folioLock = (ctx: ActorCtx, pfn: number) => acquire(ctx, FOLIO_LOCK, P['folio_lock'], folioLockWord(ctx.s, pfn));
+export const folioUnlock = (ctx: ActorCtx, pfn: number) => FOLIO_LOCK.release(ctx, folioLockWord(ctx.s, pfn));
+/** A new page-cache folio comes out of the allocator already locked (__folio_set_locked): held, no wait. */
+export function folioLockedNew(ctx: ActorCtx): void {
+  lockdepTrylock(ctx, LockClass.Folio, true, P['pfn-alloc']);
+  FOLIO_LOCK.created(ctx);
+}
 
-/** Block until i32[word] != value (the VMM mailbox and doorbell). */
-export const waitNotEqual = (ctx: ActorCtx, word: number, value: number, point: number) =>
-  block(ctx, Wait.NotEqual, word, point, value);
-
-/** Block for an SRCU grace period that started at `target`. */
-export const srcuSyncWait = (ctx: ActorCtx, target: number) => block(ctx, Wait.SrcuSync, target, P['srcu:sync']);
+/** Block until i32[word] != value (the VMM mailbox and doorbell; the word comes from a shm accessor). */
+export const waitNotEqual = (ctx: ActorCtx, word: number, value: number, point: number) => blockOn(ctx, NOT_EQUAL, point, word, value);
 
 /** Block until i32[word] == 0 (memslot swaps wait out active mmu-notifier invalidations). */
-export const waitZero = (ctx: ActorCtx, word: number, point: number) => block(ctx, Wait.Zero, word, point);
+export const waitZero = (ctx: ActorCtx, word: number, point: number) => blockOn(ctx, ZERO, point, word);

@@ -1,43 +1,77 @@
 // A vCPU: the guest program (accesses with a pattern, conversions by hypercall as in
 // private_mem_conversions_test) plus the KVM_RUN loop that faults and hands exits to the VMM.
-// Each vCPU owns a disjoint run of gfns, writes tags into it and checks what it reads back.
+// Each vCPU owns a disjoint run of gfns and writes tags into it; the checkers judge what it reads.
 import { count, opBoundary, type ActorCtx, type Gen } from '../engine/ctx.js';
 import { P } from '../engine/points.js';
-import {
-  A_DONE,
-  A_INSIDE,
-  A_IN_GUEST,
-  A_RETRY_HIST,
-  A_RETRY_MAX,
-  A_READY,
-  RETRY_HIST_BUCKETS,
-  A_MB_ARG,
-  A_MB_GFN,
-  A_MB_STATE,
-  F_EPOCH,
-  F_ZERO,
-  G_MB_DOORBELL,
-  MB_FALLOCATE,
-  MB_HYPERCALL,
-  MB_NPAGES_SHIFT,
-  MB_PRIVATE,
-  MB_UNHANDLED,
-  P_CONTENT,
-  ZERO_PRIVATE,
-  S_STATE,
-  SlotState,
-  ZERO_SHARED,
-  actorWord,
-  gfnWord,
-  pfnWord,
-  slotWord,
-} from '../shm/layout.js';
-import type { Shm } from '../shm/state.js';
+import { writerAtWork } from '../check/ghost.js';
+import { RETRY_HIST_BUCKETS, actorReadyWord, mbPost, mbStateWord, mbTakeReply, MB_POSTED, retryHistAdd, retryMax, setActorDone, setActorReady, setInGuest, setRetryMax } from '../shm/actor.js';
+import { ringMbDoorbell } from '../shm/kvm.js';
+import { MB_FALLOCATE, MB_HYPERCALL, MB_NPAGES_SHIFT, MB_PRIVATE, MB_UNHANDLED, ZERO_PRIVATE, ZERO_SHARED } from '../shm/layout.js';
+import { pfnContent, setPfnContent } from '../shm/pfn.js';
+import { sptePfn, sptePrivate } from '../shm/gfn.js';
 import { newFault, kvmMmuPageFault, RET_PF_EMULATE, RET_PF_RETRY, type KvmPageFault } from '../kvm/mmu.js';
-import { sptePresent, sptePrivate } from '../kvm/spte.js';
 import { kvmServiceLocalTlbFlushRequests, tlbFill, tlbLookup, tlbPrivate } from '../kvm/tlb.js';
 import { waitNotEqual } from '../sync/ops.js';
+import { bool, fraction, int, oneOf, MAX_OPS, type Shape } from '../scenario/check.js';
 import type { Scenario } from '../scenario/types.js';
+
+export type AccessPattern = 'sequential' | 'uniform' | 'hotset';
+
+/** The scenario's `vcpus` section. */
+export interface VcpuSpec {
+  count: number;
+  /** Guest accesses per vCPU under `sim` (and under `threads` with --ops); threads otherwise run for --duration. */
+  ops: number;
+  pattern: AccessPattern;
+  /** hotset pattern: the first `hotPages` pages of the vCPU's own region get `hotFraction` of accesses. */
+  hotPages: number;
+  hotFraction: number;
+  /** Fraction of the vCPU's region it starts by converting to private (coco guests accept private memory). */
+  privateFraction: number;
+  /** Fraction of accesses that are writes. */
+  writeFraction: number;
+  /** Per access, the probability that the guest instead converts a range by hypercall (KVM_HC_MAP_GPA_RANGE). */
+  conversionRate: number;
+  /** Largest range (pages) a guest hypercall converts. */
+  conversionMaxPages: number;
+  /** The VMM also fallocates (to private) / punches (to shared) on a guest conversion, as with the selftest's DO_FALLOCATE. */
+  fallocateOnConversion: boolean;
+  /**
+   * `own`: each vCPU accesses its own slice of the gfns (the data check knows every write to it).
+   * `shared`: every vCPU accesses every gfn (faults on the same pages contend); vCPU 0 does the
+   * initial conversion while the others wait, and reads are not checked against the vCPU's own
+   * writes (another vCPU may have written since); the zero-after-punch check (I7) still applies.
+   */
+  gfns: 'own' | 'shared';
+}
+
+export const VCPU_SHAPE: Shape<VcpuSpec> = {
+  count: int(1, 64),
+  ops: int(0, MAX_OPS),
+  pattern: oneOf('sequential', 'uniform', 'hotset'),
+  hotPages: int(1),
+  hotFraction: fraction,
+  privateFraction: fraction,
+  writeFraction: fraction,
+  conversionRate: fraction,
+  conversionMaxPages: int(1),
+  fallocateOnConversion: bool,
+  gfns: oneOf('own', 'shared'),
+};
+
+export const VCPU_DEFAULTS: VcpuSpec = {
+  count: 4,
+  ops: 10,
+  pattern: 'uniform',
+  hotPages: 2,
+  hotFraction: 0.8,
+  privateFraction: 0.5,
+  writeFraction: 0.5,
+  conversionRate: 0.15,
+  conversionMaxPages: 4,
+  fallocateOnConversion: true,
+  gfns: 'own',
+};
 
 /** Exits served for one access before the guest gives up on it (e.g. its memslot is gone). */
 const MAX_EXITS_PER_ACCESS = 4;
@@ -47,15 +81,9 @@ export interface VcpuState {
   hi: number;
   /** the guest's own view (coco): 1 = it accepted the page as private */
   belief: Uint8Array;
-  expTag: Int32Array;
-  expEpoch: Int32Array;
-  /** ZERO_PRIVATE / ZERO_SHARED: which view the expectation was written through; 0 = none */
-  expView: Uint8Array;
   tag: number;
   cursor: number;
   fault: KvmPageFault;
-  /** gfns: 'shared' (see VcpuSpec.gfns) */
-  shared: boolean;
 }
 
 /** The gfns a vCPU accesses: all memslot gfns split evenly, in order (gfns: 'shared': all of them). */
@@ -74,19 +102,7 @@ export function vcpuRegion(sc: Scenario, index: number): [number, number] {
 
 export function newVcpuState(sc: Scenario, index: number): VcpuState {
   const [lo, hi] = vcpuRegion(sc, index);
-  const n = hi - lo;
-  return {
-    lo,
-    hi,
-    belief: new Uint8Array(n),
-    expTag: new Int32Array(n),
-    expEpoch: new Int32Array(n),
-    expView: new Uint8Array(n),
-    tag: 0,
-    cursor: 0,
-    fault: newFault(),
-    shared: sc.vcpus.gfns === 'shared',
-  };
+  return { lo, hi, belief: new Uint8Array(hi - lo), tag: 0, cursor: 0, fault: newFault() };
 }
 
 function pickGfn(ctx: ActorCtx, v: VcpuState): number {
@@ -109,17 +125,17 @@ export function* vcpuProgram(ctx: ActorCtx): Gen {
   const v = newVcpuState(sc, ctx.index);
   ctx.fault = v.fault;
   yield P.start;
+  ctx.ev.guestRegion(ctx, v.lo, v.hi);
   const n = v.hi - v.lo;
   const initialPrivate = Math.round(n * sc.vcpus.privateFraction);
   if (sc.vcpus.gfns === 'own') {
     if (initialPrivate > 0) yield* guestConvert(ctx, v, v.lo, initialPrivate, true);
   } else if (ctx.index === 0) {
     if (initialPrivate > 0) yield* guestConvert(ctx, v, v.lo, initialPrivate, true);
-    Atomics.store(ctx.s.i32, ctx.base + A_READY, 1);
-    Atomics.notify(ctx.s.i32, ctx.base + A_READY);
+    setActorReady(ctx.s, ctx.base);
   } else {
     // the guest's boot CPU accepts the memory; the others start once it has
-    yield* waitNotEqual(ctx, actorWord(ctx.s.l, 0, A_READY), 0, P['init-wait']);
+    yield* waitNotEqual(ctx, actorReadyWord(ctx.s, 0), 0, P['init-wait']);
     v.belief.fill(1, 0, initialPrivate);
   }
   for (let op = 0; op < ctx.opsLimit && (yield* opBoundary(ctx)); op++) {
@@ -131,26 +147,16 @@ export function* vcpuProgram(ctx: ActorCtx): Gen {
       yield* guestAccess(ctx, v, pickGfn(ctx, v), ctx.rng.chance(sc.vcpus.writeFraction));
     }
   }
-  Atomics.store(ctx.s.i32, ctx.base + A_DONE, 1);
-  ringDoorbell(ctx);
-}
-
-function ringDoorbell(ctx: ActorCtx): void {
-  Atomics.add(ctx.s.i32, G_MB_DOORBELL, 1);
-  Atomics.notify(ctx.s.i32, G_MB_DOORBELL);
+  setActorDone(ctx.s, ctx.base);
+  ringMbDoorbell(ctx.s);
 }
 
 /** KVM_RUN returns to userspace: post the exit to the VMM thread and wait until it is served. */
 function* exitToVmm(ctx: ActorCtx, gfn: number, npages: number, flags: number): Gen<number> {
-  const a = ctx.s.i32;
-  a[ctx.base + A_MB_GFN] = gfn;
-  a[ctx.base + A_MB_ARG] = flags | (npages << MB_NPAGES_SHIFT);
-  Atomics.store(a, ctx.base + A_MB_STATE, 1);
-  ringDoorbell(ctx);
-  yield* waitNotEqual(ctx, ctx.base + A_MB_STATE, 1, P['exit-wait']);
-  const reply = a[ctx.base + A_MB_ARG];
-  Atomics.store(a, ctx.base + A_MB_STATE, 0);
-  return reply;
+  mbPost(ctx.s, ctx.base, gfn, flags | (npages << MB_NPAGES_SHIFT));
+  ringMbDoorbell(ctx.s);
+  yield* waitNotEqual(ctx, mbStateWord(ctx.s, ctx.base), MB_POSTED, P['exit-wait']);
+  return mbTakeReply(ctx.s, ctx.base);
 }
 
 // guest: KVM_HC_MAP_GPA_RANGE, then the guest's own view follows
@@ -165,22 +171,20 @@ function* guestConvert(ctx: ActorCtx, v: VcpuState, gfn: number, npages: number,
 // guest: one load or store to gfn, faulting until it can be done
 function* guestAccess(ctx: ActorCtx, v: VcpuState, gfn: number, write: boolean): Gen {
   const s = ctx.s;
-  const a = s.i32;
-  const i = gfn - v.lo;
-  const accessPrivate = ctx.sc.vmType === 'coco' ? v.belief[i] === 1 : null;
+  const accessPrivate = ctx.sc.vmType === 'coco' ? v.belief[gfn - v.lo] === 1 : null;
   let retries = 0;
   let exits = 0;
   let firstRetryAt = 0;
   let totalRetries = 0;
   for (let attempt = 0; ; attempt++) {
     yield P['guest-access'];
-    Atomics.store(a, ctx.base + A_IN_GUEST, 1);
+    setInGuest(s, ctx.base, 1);
     kvmServiceLocalTlbFlushRequests(s, ctx.base);
     // the TLB first; a miss walks the SPTE and caches what it found
     let pfn = tlbLookup(s, ctx.base, gfn, accessPrivate);
     let viewPrivate = accessPrivate;
     if (pfn < 0) {
-      pfn = sptePresent(s, gfn);
+      pfn = sptePfn(s, gfn);
       viewPrivate = sptePrivate(s, gfn);
       if (pfn >= 0 && (accessPrivate === null || viewPrivate === accessPrivate)) tlbFill(s, ctx.base, gfn, pfn, viewPrivate);
       else pfn = -1;
@@ -188,24 +192,25 @@ function* guestAccess(ctx: ActorCtx, v: VcpuState, gfn: number, write: boolean):
       viewPrivate = tlbPrivate(s, ctx.base, gfn);
     }
     if (pfn >= 0) {
-      accessPage(ctx, v, i, gfn, pfn, write, viewPrivate!);
-      Atomics.store(a, ctx.base + A_IN_GUEST, 0);
+      accessPage(ctx, v, gfn, pfn, write, viewPrivate!);
+      setInGuest(s, ctx.base, 0);
       if (attempt === 0) count(ctx, 'fastHits');
       else recordRetries(ctx, totalRetries);
       return;
     }
-    Atomics.store(a, ctx.base + A_IN_GUEST, 0);
+    setInGuest(s, ctx.base, 0);
     const r = yield* kvmMmuPageFault(ctx, v.fault, gfn, accessPrivate);
     if (r === RET_PF_RETRY) {
       count(ctx, 'retries');
+      ctx.spun = true; // back to the guest, which faults again: it waits for someone else
       if (++totalRetries === ctx.sc.starvationRetries + 1) count(ctx, 'starvedAccesses');
       // A writer still at work (an open invalidation with its owner inside, a memslot being
       // deleted) explains a retry; only retries nothing explains count toward starvation.
-      if (!writerAtWork(ctx.s)) {
+      if (!writerAtWork(s)) {
         if (retries++ === 0 && ctx.clock) firstRetryAt = ctx.clock();
         if (retries > ctx.sc.starvationRetries && (!ctx.clock || ctx.clock() - firstRetryAt > 2000)) {
-          ctx.report('STARVATION', `vCPU ${ctx.index}: fault on gfn ${gfn} retried ${retries} times in a row with no writer at work (last: ${v.fault.retryReason})`);
-          return;
+          ctx.ev.starved(ctx, gfn, retries, v.fault.retryReason);
+          return; // the guest gives up on this access (the run is being stopped)
         }
       }
       if (ctx.stopping() && ctx.clock) return; // threads: a run that is ending does not wait out a stuck fault
@@ -221,57 +226,23 @@ function* guestAccess(ctx: ActorCtx, v: VcpuState, gfn: number, write: boolean):
   }
 }
 
-/** The access itself, through the SPTE (exported for tests): write a fresh tag, or read and check against what this vCPU knows. */
-export function accessPage(ctx: ActorCtx, v: VcpuState, i: number, gfn: number, pfn: number, write: boolean, isPrivate: boolean): void {
-  const a = ctx.s.i32;
-  const l = ctx.s.l;
+/** The access itself, through the SPTE (exported for tests): write a fresh tag, or read what is there; the checkers judge it. */
+export function accessPage(ctx: ActorCtx, v: VcpuState, gfn: number, pfn: number, write: boolean, isPrivate: boolean): void {
   const view = isPrivate ? ZERO_PRIVATE : ZERO_SHARED;
-  const epoch = Atomics.load(a, gfnWord(l, gfn, F_EPOCH));
-  const cw = pfnWord(l, pfn, P_CONTENT);
   if (write) {
     const tag = ((ctx.id + 1) << 22) | (++v.tag & 0x3fffff);
-    // The view stops reading zeroes before the tag lands: a reader that sees the tag also sees the
-    // bit cleared (the other order makes another vCPU's read report I7 falsely, gfns: shared).
-    Atomics.and(a, gfnWord(l, gfn, F_ZERO), ~view);
-    Atomics.store(a, cw, tag);
-    v.expTag[i] = tag;
-    v.expEpoch[i] = epoch;
-    v.expView[i] = view;
+    ctx.ev.guestWrite(ctx, gfn, view, tag); // before the tag lands: a reader that sees it sees the view written
+    setPfnContent(ctx.s, pfn, tag);
     count(ctx, 'writes');
     return;
   }
   count(ctx, 'reads');
-  const val = Atomics.load(a, cw);
-  if ((Atomics.load(a, gfnWord(l, gfn, F_ZERO)) & view) !== 0) {
-    if (val !== 0) {
-      ctx.report('I7', `vCPU ${ctx.index}: gfn ${gfn} reads ${hex(val)} through its ${view === ZERO_PRIVATE ? 'private' : 'shared'} view after a punch/discard (expected zeroes), pfn ${pfn}`);
-    }
-    return;
-  }
-  if (v.shared) return; // another vCPU may have written it since
-  if (v.expView[i] === view && v.expEpoch[i] === epoch && val !== v.expTag[i]) {
-    ctx.report('DATA', `vCPU ${ctx.index}: gfn ${gfn} reads ${hex(val)}, wrote ${hex(v.expTag[i])} and nothing legitimately changed it since, pfn ${pfn}`);
-  }
+  ctx.ev.guestRead(ctx, gfn, pfn, view, pfnContent(ctx.s, pfn));
 }
 
 /** Retries one faulting access needed before it was done, into this vCPU's log2 histogram. */
 function recordRetries(ctx: ActorCtx, n: number): void {
-  const a = ctx.s.i32;
   const bucket = n === 0 ? 0 : Math.min(RETRY_HIST_BUCKETS - 1, 32 - Math.clz32(n));
-  a[ctx.base + A_RETRY_HIST + bucket]++;
-  if (n > a[ctx.base + A_RETRY_MAX]) a[ctx.base + A_RETRY_MAX] = n;
+  retryHistAdd(ctx.s, ctx.base, bucket);
+  if (n > retryMax(ctx.s, ctx.id)) setRetryMax(ctx.s, ctx.base, n);
 }
-
-/** Is some actor inside an invalidation it began, or some memslot being deleted? */
-function writerAtWork(s: Shm): boolean {
-  const { i32, l } = s;
-  for (let id = 0; id < l.nActors; id++) if (Atomics.load(i32, actorWord(l, id, A_INSIDE)) > 0) return true;
-  for (let id = 0; id < l.nSlots; id++) {
-    const st = Atomics.load(i32, slotWord(l, id, S_STATE));
-    if (st === SlotState.Invalid || st === SlotState.Flushed) return true;
-  }
-  return false;
-}
-
-const hex = (x: number) => `0x${(x >>> 0).toString(16)}`;
-

@@ -3,54 +3,52 @@
 // conversion, as private_mem_conversions_test's host side does).
 import { count, type ActorCtx, type Gen } from '../engine/ctx.js';
 import { P } from '../engine/points.js';
-import {
-  A_DONE,
-  A_MB_ARG,
-  A_MB_GFN,
-  A_MB_STATE,
-  G_MB_DOORBELL,
-  KVM_MEMORY_ATTRIBUTE_PRIVATE,
-  MB_FALLOCATE,
-  MB_HYPERCALL,
-  MB_NPAGES_SHIFT,
-  MB_PRIVATE,
-  MB_UNHANDLED,
-  actorWord,
-} from '../shm/layout.js';
-import { kvmGmemAllocate, kvmGmemPunchHole } from '../gmem/guest_memfd.js';
+import { WaitId } from '../engine/wait.js';
+import { getMempolicyAddr, kvmGmemAllocate, kvmGmemPunchHole } from '../gmem/guest_memfd.js';
 import { kvmMemIsPrivate, kvmVmSetMemAttributes } from '../kvm/memory_attributes.js';
-import { checkPolicyReports } from '../check/placement.js';
 import { hvaDiscardRange } from '../kvm/mmu_notifier.js';
+import { mbindBoundaries } from '../mm/policy.js';
+import { MB_POSTED, actorDone, mbReply, mbRequest, mbState, publishedWait } from '../shm/actor.js';
+import { MB_DOORBELL_WORD, mbDoorbell } from '../shm/kvm.js';
+import { KVM_MEMORY_ATTRIBUTE_PRIVATE, MB_FALLOCATE, MB_HYPERCALL, MB_NPAGES_SHIFT, MB_PRIVATE, MB_UNHANDLED } from '../shm/layout.js';
+import { memslotPieces } from '../shm/slot.js';
+import type { Shm } from '../shm/state.js';
 import { waitNotEqual } from '../sync/ops.js';
-import { memslotPieces } from '../shm/state.js';
 
 export function* vmmProgram(ctx: ActorCtx): Gen {
-  const a = ctx.s.i32;
-  const nVcpus = ctx.sc.vcpus.count;
+  const s = ctx.s;
+  const nVcpus = ctx.sc.vcpus.count; // the vCPUs are actors 0 .. n-1
   yield P.start;
-  // the scenario's mbind calls were made before the run (the tree is built with the state); read them back as test_mbind does
-  checkPolicyReports(ctx);
+  // The scenario's mbind calls were made before the run (the tree is built with the state); read
+  // them back as the selftest's test_mbind does, at every boundary.
+  if (ctx.numa?.source === 'shared') for (const x of mbindBoundaries(ctx.sc, s.l.filePages)) ctx.ev.policyReported(ctx, x, getMempolicyAddr(ctx, x));
   for (;;) {
-    const seen = Atomics.load(a, G_MB_DOORBELL);
+    const seen = mbDoorbell(s);
     let served = false;
     let done = 0;
     for (let id = 0; id < nVcpus; id++) {
-      const base = actorWord(ctx.s.l, id, 0);
-      if (Atomics.load(a, base + A_MB_STATE) === 1) {
+      if (mbState(s, id) === MB_POSTED) {
         yield P['vmm-serve'];
-        const reply = yield* serveExit(ctx, a[base + A_MB_GFN], a[base + A_MB_ARG]);
-        a[base + A_MB_ARG] = reply;
-        Atomics.store(a, base + A_MB_STATE, 2);
-        Atomics.notify(a, base + A_MB_STATE);
+        const [gfn, arg] = mbRequest(s, id);
+        mbReply(s, id, yield* serveExit(ctx, gfn, arg));
         served = true;
-      } else if (Atomics.load(a, base + A_DONE) === 1) {
+      } else if (actorDone(s, id)) {
         done++;
       }
     }
     if (served) continue;
     if (done === nVcpus) return;
-    yield* waitNotEqual(ctx, G_MB_DOORBELL, seen, P['vmm-wait']);
+    yield* waitNotEqual(ctx, MB_DOORBELL_WORD, seen, P['vmm-wait']);
   }
+}
+
+/**
+ * Threads engine: the VMM has no operation boundary of its own; it is quiescent once it sleeps on
+ * the doorbell with no exit pending (every vCPU is parked between accesses, so none can post one).
+ */
+export function vmmIdle(s: Shm, vmm: number, vcpus: readonly number[]): boolean {
+  const w = publishedWait(s, vmm);
+  return w.kind === WaitId.NotEqual && w.arg === MB_DOORBELL_WORD && vcpus.every((id) => mbState(s, id) !== MB_POSTED);
 }
 
 function* serveExit(ctx: ActorCtx, gfn: number, arg: number): Gen<number> {

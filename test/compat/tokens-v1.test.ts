@@ -4,9 +4,8 @@
 // moved code, not behaviour.
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { decodeToken } from '../../src/engine/token.js';
+import { decodeToken, replayRun } from '../../src/explore/token.js';
 import { runSim } from '../../src/engine/sim.js';
-import { validateScenario } from '../../src/scenario/schema.js';
 import { cli } from '../helpers.js';
 
 interface Fixture {
@@ -30,8 +29,8 @@ describe('tokens of gmemsim before issue 10 replay exactly', () => {
 
   it('the replays count the same (every counter of every token)', () => {
     for (const t of fx.tokens) {
-      const spec = decodeToken(t.token);
-      const r = runSim(validateScenario(spec.scenario), { seed: spec.seed, variant: spec.variant, invariants: spec.invariants ? new Set(spec.invariants) : undefined, schedule: spec.schedule, opsOverride: spec.ops === null ? Infinity : spec.ops });
+      const { model, options } = replayRun(decodeToken(t.token));
+      const r = runSim(model, options);
       expect(r.stats.total, t.label).toEqual(t.total);
     }
   });

@@ -1,17 +1,19 @@
 // Exploration: many sim schedules, each from a seed derived from (campaign seed, index), until
 // a violation or the budget runs out. The first violation comes back with a replay token.
 import type { Scenario } from '../scenario/types.js';
-import type { InvariantId } from '../check/invariant-ids.js';
+import type { InvariantId } from '../check/invariants.js';
 import type { VariantId } from '../variants.js';
-import type { Violation } from './ctx.js';
-import { mixSeed } from './prng.js';
-import { runSim, type SimResult } from './sim.js';
-import { actorDefs } from './actors.js';
-import { pctBound, type PctParams } from './pct.js';
-import { contextSwitches, scenarioSize, shrinkScenario, shrinkSchedule } from './shrink.js';
-import { addStats, emptyStats, type Stats } from './stats.js';
+import type { Violation } from '../engine/ctx.js';
+import type { Model } from '../engine/model.js';
+import { mixSeed } from '../engine/prng.js';
+import { runSim, type SimResult } from '../engine/sim.js';
+import { PctScheduler, pctBound, type PctParams } from '../engine/pct.js';
+import { ReplayScheduler } from '../engine/scheduler.js';
+import { addStats, emptyStats, type Stats } from '../engine/stats.js';
 import { createShm } from '../shm/state.js';
-import { encodeToken, type ReplaySpec } from './token.js';
+import { modelOf } from '../workload/kinds.js';
+import { contextSwitches, scenarioSize, shrinkScenario, shrinkSchedule } from './shrink.js';
+import { checkedInvariants, encodeToken, type ReplaySpec } from './token.js';
 
 export interface ExploreOptions {
   seed: number;
@@ -23,7 +25,7 @@ export interface ExploreOptions {
   /** stop after this long even if schedules remain */
   timeBudgetMs?: number;
   onProgress?: (p: { done: number; steps: number; elapsedMs: number }) => void;
-  /** random (uniform over runnable actors, the default), pct (see pct.ts), or portfolio: even schedules random, odd ones pct as with no depth */
+  /** random (uniform over runnable actors, the default), pct (see engine/pct.ts), or portfolio: even schedules random, odd ones pct as with no depth */
   strategy?: Strategy;
   /** pct: the bug depth d; undefined (and always under portfolio): the depths of pctLadder in turn */
   depth?: number;
@@ -130,35 +132,37 @@ export interface ExploreResult {
  */
 export function makeFinding(sc: Scenario, o: Pick<ExploreOptions, 'variant' | 'invariants' | 'shrink'>, index: number, seed: number, decisions: number[]): Finding {
   const invariants = o.invariants ? new Set(o.invariants) : undefined;
-  const found = runSim(sc, { seed, variant: o.variant, invariants, schedule: decisions, traceTail: 24 });
+  const model = modelOf(sc);
+  const found = runSim(model, { seed, variant: o.variant, invariants, scheduler: new ReplayScheduler(decisions), traceTail: 24 });
   const v = found.violation;
   if (!v) throw new Error(`schedule ${index} (seed ${seed}) does not show its violation again`);
   const spec = (schedule: number[], res: SimResult, scenario = sc): ReplaySpec => ({
-    v: 1,
+    v: 2,
     scenario,
     variant: o.variant,
     seed,
-    invariants: o.invariants ?? null,
+    invariants: checkedInvariants(o.invariants),
     expect: { invariant: res.violation?.invariant ?? null, traceHash: res.traceHash, steps: res.steps },
     schedule,
   });
   const foundSpec = spec(decisions, found);
   const originalReplay = encodeToken(foundSpec);
-  const nameIn = (s: Scenario, id: number) => actorDefs(s)[id]?.name ?? `actor ${id}`;
-  const plain: Finding = { ...v, actorName: nameIn(sc, v.actor), schedule: index, scheduleSeed: seed, traceHash: found.traceHash, replay: originalReplay, spec: foundSpec, trace: found.trace, shrunk: null };
+  const nameIn = (m: Model, id: number) => m.actors[id]?.name ?? `actor ${id}`;
+  const plain: Finding = { ...v, actorName: nameIn(model, v.actor), schedule: index, scheduleSeed: seed, traceHash: found.traceHash, replay: originalReplay, spec: foundSpec, trace: found.trace, shrunk: null };
   if (!o.shrink) return plain;
   const upTo = decisions.slice(0, v.step);
   const s = shrinkSchedule(sc, { seed, variant: o.variant, invariants }, upTo, v.invariant);
   // then fewer actors and operations, with what is left of the budget
   const z = shrinkScenario(sc, { seed, variant: o.variant, invariants }, s.decisions, v.invariant, { runs: Math.max(200, 4000 - s.runs), ms: Math.max(1000, 10_000 - s.elapsedMs) });
   const small = z.scenario;
-  const sr = runSim(small, { seed, variant: o.variant, invariants, schedule: z.decisions, record: true, traceTail: z.decisions.length, traceState: true });
+  const smallModel = modelOf(small);
+  const sr = runSim(smallModel, { seed, variant: o.variant, invariants, scheduler: new ReplayScheduler(z.decisions), record: true, traceTail: z.decisions.length, traceState: true });
   if (sr.violation?.invariant !== v.invariant) return plain;
   const shrunkSpec = spec(z.decisions, sr, small);
   const [before, after] = [scenarioSize(sc), scenarioSize(small)];
   return {
     ...sr.violation,
-    actorName: nameIn(small, sr.violation.actor),
+    actorName: nameIn(smallModel, sr.violation.actor),
     schedule: index,
     scheduleSeed: seed,
     traceHash: sr.traceHash,
@@ -185,12 +189,13 @@ export function makeFinding(sc: Scenario, o: Pick<ExploreOptions, 'variant' | 'i
 
 /** PCT's lengths: the most steps of each actor (and of the whole schedule) over a few seeded random schedules (deterministic). */
 export function pctK(sc: Scenario, seed: number, variant: VariantId | null): PctLengths {
-  const n = actorDefs(sc).length;
+  const model = modelOf(sc);
+  const n = model.actors.length;
   let k = 1;
   const perActor: number[] = new Array(n).fill(1);
   for (let i = 0; i < 4; i++) {
     const mine = new Array(n).fill(0);
-    k = Math.max(k, runSim(sc, { seed: mixSeed(seed ^ 0x6b, i), variant, onStep: (_step, actor) => mine[actor]++ }).steps);
+    k = Math.max(k, runSim(model, { seed: mixSeed(seed ^ 0x6b, i), variant, onStep: (_step, actor) => mine[actor]++ }).steps);
     for (let a = 0; a < n; a++) perActor[a] = Math.max(perActor[a], mine[a]);
   }
   return { k, perActor };
@@ -235,21 +240,24 @@ export function explore(sc: Scenario, o: ExploreOptions): ExploreResult {
     return { depth: pctInfo!.depths[j % pctInfo!.depths.length], k: lengths.k, kActor: lengths.perActor };
   };
   let ran = 0;
+  const model = modelOf(sc);
+  const n = model.actors.length;
+  const scheduler = (seed: number, pct: PctParams | undefined) => (pct ? new PctScheduler(n, pct, seed) : undefined);
   // One state buffer for the whole run, reset before each schedule (not one allocated per schedule).
-  const shm = createShm(sc);
+  const shm = createShm(sc, n);
   for (; i < from + o.schedules; i++) {
     if (o.shard && i % o.shard.count !== o.shard.index) continue;
     ran++;
     const seed = scheduleSeed(o.seed, i);
     const pct = pctFor(i);
     // no trace tail: a violation is run again, recorded, and makeFinding builds its trace
-    const r = runSim(sc, { seed, variant: o.variant, invariants, pct, shm });
+    const r = runSim(model, { seed, variant: o.variant, invariants, scheduler: scheduler(seed, pct), shm });
     steps += r.steps;
     if (r.cut) cut++;
     addStats(stats, r.stats);
     if (r.violation) {
       // the schedule as found, recorded (the same seed and strategy take the same steps)
-      const found = runSim(sc, { seed, variant: o.variant, invariants, record: true, pct });
+      const found = runSim(model, { seed, variant: o.variant, invariants, record: true, lockdepStacks: false, scheduler: scheduler(seed, pct) });
       const finding = makeFinding(sc, o, i, seed, found.decisions!);
       violations.push(finding);
       i++;

@@ -6,12 +6,33 @@
 // A step that ended in a fault retry is a yield (the vCPU spins waiting for someone else), so
 // switching away from it is free too, as CHESS treats yields; without that, one preemption inside
 // an invalidation would spin the vCPU for the rest of the schedule.
-import type { Scenario } from '../scenario/types.js';
-import type { InvariantId } from '../check/invariant-ids.js';
+import type { InvariantId } from '../check/invariants.js';
 import type { VariantId } from '../variants.js';
-import { runSim } from './sim.js';
-import type { Violation } from './ctx.js';
-import { addStats, emptyStats, type Stats } from './stats.js';
+import { runSim } from '../engine/sim.js';
+import type { Violation } from '../engine/ctx.js';
+import type { Model } from '../engine/model.js';
+import { LenientScheduler, type Scheduler } from '../engine/scheduler.js';
+import { addStats, emptyStats, type Stats } from '../engine/stats.js';
+
+/** Runs a prefix leniently (then without preemption) and records, after the prefix, what could run at each step and whether the step before spun. */
+class BranchRecorder implements Scheduler {
+  readonly runnables: Int32Array[] = [];
+  readonly spun: boolean[] = [];
+  private readonly inner: LenientScheduler;
+  constructor(private readonly prefix: number[]) {
+    this.inner = new LenientScheduler(prefix);
+  }
+  next(step: number, runnable: Int32Array, n: number): number {
+    if (step >= this.prefix.length) {
+      this.runnables[step] = runnable.slice(0, n);
+      this.spun[step] = this.inner.spun;
+    }
+    return this.inner.next(step, runnable, n);
+  }
+  after(actor: number, steps: number, spun: boolean): void {
+    this.inner.after(actor, steps, spun);
+  }
+}
 
 export interface DfsOptions {
   seed: number;
@@ -45,7 +66,8 @@ export interface DfsResult {
   shortest: number | null;
 }
 
-export function exploreDfs(sc: Scenario, o: DfsOptions): DfsResult {
+/** Every schedule of `model` (a scenario's, modelOf, or ad-hoc programs) with at most o.preemptions preemptions. */
+export function exploreDfs(model: Model, o: DfsOptions): DfsResult {
   const t0 = Date.now();
   // A pending branch: the first `len` decisions of run `base`, then `alt` (prefixes share their run's array).
   const stack: Array<{ base: number[]; len: number; alt: number; preemptions: number }> = [{ base: [], len: 0, alt: -1, preemptions: 0 }];
@@ -63,22 +85,9 @@ export function exploreDfs(sc: Scenario, o: DfsOptions): DfsResult {
     const top = stack.pop()!;
     const prefix = top.alt < 0 ? [] : [...top.base.slice(0, top.len), top.alt];
     const preemptions = top.preemptions;
-    const runnables: Int32Array[] = [];
-    const yielded: boolean[] = [];
-    const r = runSim(sc, {
-      seed: o.seed,
-      variant: o.variant,
-      invariants: o.invariants,
-      schedule: prefix,
-      lenient: true,
-      record: true,
-      onChoice: (i, runnable, n, lastYielded) => {
-        if (i >= prefix.length) {
-          runnables[i] = runnable.slice(0, n);
-          yielded[i] = lastYielded;
-        }
-      },
-    });
+    const rec = new BranchRecorder(prefix);
+    const r = runSim(model, { seed: o.seed, variant: o.variant, invariants: o.invariants, scheduler: rec, record: true, lockdepStacks: false });
+    const { runnables, spun: yielded } = rec;
     schedules++;
     steps += r.steps;
     const d = r.decisions!;

@@ -4,10 +4,11 @@
 // actor cannot run is skipped; after the list, no preemption), and what the run actually did up
 // to the violation becomes the new schedule, so the result replays exactly.
 import type { Scenario } from '../scenario/types.js';
-import type { InvariantId } from '../check/invariant-ids.js';
+import type { InvariantId } from '../check/invariants.js';
 import type { VariantId } from '../variants.js';
-import { actorDefs } from './actors.js';
-import { runSim } from './sim.js';
+import { runSim } from '../engine/sim.js';
+import { LenientScheduler } from '../engine/scheduler.js';
+import { KINDS, actorDefs, kindCount, kindOps, modelOf, type ActorKind } from '../workload/kinds.js';
 
 export interface ShrinkInput {
   seed: number;
@@ -48,11 +49,12 @@ const smaller = (a: number[], b: number[]) => a.length < b.length || (a.length =
 export function shrinkSchedule(sc: Scenario, o: ShrinkInput, decisions: number[], invariant: InvariantId, budget: { runs: number; ms: number } = { runs: 4000, ms: 10_000 }): ShrinkResult {
   const t0 = Date.now();
   let runs = 0;
+  const model = modelOf(sc);
   const out = () => runs >= budget.runs || Date.now() - t0 >= budget.ms;
   /** The schedule the run took, if it shows the same invariant. */
   const fails = (cand: number[]): number[] | null => {
     runs++;
-    const r = runSim(sc, { seed: o.seed, variant: o.variant, invariants: o.invariants, opsOverride: o.opsOverride, schedule: cand, lenient: true, record: true });
+    const r = runSim(model, { seed: o.seed, variant: o.variant, invariants: o.invariants, opsOverride: o.opsOverride, scheduler: new LenientScheduler(cand), record: true, lockdepStacks: false });
     return r.violation?.invariant === invariant ? r.decisions!.slice(0, r.violation.step) : null;
   };
   let best = fails(decisions) ?? decisions;
@@ -91,9 +93,8 @@ export interface ScenarioShrinkResult {
   elapsedMs: number;
 }
 
-const BACKGROUND = ['converter', 'puncher', 'slotChurn'] as const;
-type Kind = 'vcpus' | (typeof BACKGROUND)[number];
-const ACTOR_KIND: Record<Kind, string> = { vcpus: 'vcpu', converter: 'converter', puncher: 'puncher', slotChurn: 'slot-churn' };
+/** The kinds shrinking may reduce, in the order it tries them (the registry's shrink passes). */
+const SHRINKABLE = (KINDS as readonly ActorKind[]).filter((k) => k.shrink).sort((a, b) => a.shrink!.pass - b.shrink!.pass);
 
 /** A smaller scenario to try, and for each of its actors the actor it was in the current one. */
 interface Candidate {
@@ -102,36 +103,37 @@ interface Candidate {
   change: [string, number, number];
 }
 
-const withCount = (sc: Scenario, k: Kind, n: number): Scenario => ({ ...sc, [k]: { ...sc[k], count: n } });
-const withOps = (sc: Scenario, k: Kind, n: number): Scenario => ({ ...sc, [k]: { ...sc[k], ops: n } });
+const withSection = (sc: Scenario, k: ActorKind, field: 'count' | 'ops', n: number): Scenario => {
+  const sections = sc as unknown as Record<string, Record<string, number>>;
+  return { ...sc, [k.key]: { ...sections[k.key], [field]: n } } as Scenario;
+};
 
 /** Whole actors first (each instance of each kind, last first), then fewer operations per kind. */
 function* candidates(cur: Scenario): Generator<Candidate> {
   const defs = actorDefs(cur);
   const same = defs.map((_, id) => id);
-  for (const k of [...BACKGROUND, 'vcpus'] as Kind[]) {
-    const c = cur[k].count;
-    if (c <= (k === 'vcpus' ? 1 : 0)) continue;
+  for (const k of SHRINKABLE) {
+    const c = kindCount(cur, k);
+    if (c <= k.shrink!.minCount) continue;
     for (let drop = c - 1; drop >= 0; drop--) {
-      const sc = withCount(cur, k, c - 1);
+      const sc = withSection(cur, k, 'count', c - 1);
       // actor (kind, i) of the new scenario was (kind, i < drop ? i : i + 1)
-      const from = actorDefs(sc).map((a) => defs.findIndex((b) => b.kind === a.kind && b.index === (a.kind === ACTOR_KIND[k] && a.index >= drop ? a.index + 1 : a.index)));
-      yield { scenario: sc, from, change: [`${k}.count`, c, c - 1] };
+      const from = actorDefs(sc).map((a) => defs.findIndex((b) => b.kind === a.kind && b.index === (a.kind === k.kind && a.index >= drop ? a.index + 1 : a.index)));
+      yield { scenario: sc, from, change: [`${k.key}.count`, c, c - 1] };
     }
   }
-  for (const k of [...BACKGROUND, 'vcpus'] as Kind[]) {
-    const v = cur[k].ops;
-    const min = k === 'vcpus' ? 0 : 1;
-    if (cur[k].count === 0 || v <= min) continue;
+  for (const k of SHRINKABLE) {
+    const v = kindOps(cur, k);
+    const min = k.shrink!.minOps;
+    if (kindCount(cur, k) === 0 || v <= min) continue;
     const n = v > 4 ? Math.max(min, Math.floor(v / 2)) : v - 1;
-    yield { scenario: withOps(cur, k, n), from: same, change: [`${k}.ops`, v, n] };
+    yield { scenario: withSection(cur, k, 'ops', n), from: same, change: [`${k.key}.ops`, v, n] };
   }
 }
 
 /** Actors of the scenario (every kind's count, the VMM included) and their operations under sim. */
 export function scenarioSize(sc: Scenario): { actors: number; ops: number } {
-  const bg = BACKGROUND.reduce((n, k) => n + sc[k].count * sc[k].ops, 0);
-  return { actors: actorDefs(sc).length, ops: sc.vcpus.count * sc.vcpus.ops + bg };
+  return { actors: actorDefs(sc).length, ops: SHRINKABLE.reduce((n, k) => n + kindCount(sc, k) * kindOps(sc, k), 0) };
 }
 
 /** The decisions renumbered for the candidate; steps of removed actors are dropped. */
@@ -164,7 +166,7 @@ export function shrinkScenario(sc: Scenario, o: ShrinkInput, decisions: number[]
       const streams = cur.actorStreams ?? actorDefs(cur).map((_, id) => id);
       const cand: Scenario = { ...c.scenario, actorStreams: c.from.map((old) => streams[old]!) };
       runs++;
-      const r = runSim(cand, { seed: o.seed, variant: o.variant, invariants: o.invariants, schedule: remap(c, best), lenient: true, record: true });
+      const r = runSim(modelOf(cand), { seed: o.seed, variant: o.variant, invariants: o.invariants, scheduler: new LenientScheduler(remap(c, best)), record: true, lockdepStacks: false });
       if (r.violation?.invariant !== invariant) continue;
       const left = { runs: Math.max(1, budget.runs - runs), ms: Math.max(1, budget.ms - (Date.now() - t0)) };
       const s = shrinkSchedule(cand, o, r.decisions!.slice(0, r.violation.step), invariant, left);

@@ -10,8 +10,8 @@
 import { Piscina } from 'piscina';
 import type { Scenario } from '../scenario/types.js';
 import { explore, pctK, type ExploreOptions, type ExploreResult, type Finding } from './explore.js';
-import { addStats, emptyStats } from './stats.js';
-import { workerScript } from './threads.js';
+import { addStats, emptyStats } from '../engine/stats.js';
+import { workerScript } from '../engine/threads.js';
 
 /**
  * Schedules in the next shard, given how many remain: a share of the rest (guided

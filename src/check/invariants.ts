@@ -1,0 +1,287 @@
+// The invariants: one entry each, with its id, what it guarantees, and one predicate. The
+// predicate judges one unit of state (the VM's invalidation counters, an actor, an SPTE, a TLB
+// entry); the same predicate is applied online, at the events that touch its unit (an SPTE
+// installed, a page leaving, an attribute stored ...), and by the quiescent sweep over every unit.
+// Invariants about an event rather than a state (a guest read, a placement, a WARN) judge the
+// event itself. Kernel paths never call these: they emit events (engine/events.ts), and
+// checker.ts subscribes the enabled invariants. Nothing here reads the run's variant.
+//
+// Adding an invariant: an entry here (id, description, `since`, predicate, the events it judges
+// at). If no event marks the moment it needs: the event's line in engine/events.ts and the path
+// that emits it.
+import type { ActorCtx } from '../engine/ctx.js';
+import type { EventHandler, KernelEventName } from '../engine/events.js';
+import { TLB_ENTRIES, actorBase, actorInside, ownInside, tlbEntryGfn, tlbEntryPfn, tlbEntryPrivate, tlbRequestOf } from '../shm/actor.js';
+import { gfnAttr, gfnEpoch, gfnZero, sptePfn, sptePrivate, spteGen } from '../shm/gfn.js';
+import { mmuInvalidateInProgress } from '../shm/kvm.js';
+import { KVM_MEMORY_ATTRIBUTE_PRIVATE, PfnOwner, SlotState, ZERO_PRIVATE } from '../shm/layout.js';
+import { pfnGen, pfnIndex, pfnOwner, pfnRmap, pfnRmapGfn } from '../shm/pfn.js';
+import { gfnToHva, kvmGmemGetIndex, memslotCovering, slotBaseGfn, slotFile, slotNpages, slotState } from '../shm/slot.js';
+import { bindingOf } from '../shm/file.js';
+import type { Shm } from '../shm/state.js';
+import { misplacedFolio, wrongPolicyReport } from './placement.js';
+
+/** What a unit-of-state predicate judges: the VM (i = 0), an actor (its id), an SPTE (its gfn), a TLB entry (actor * TLB_ENTRIES + entry). */
+export type Unit = 'vm' | 'actor' | 'spte' | 'tlb';
+
+export interface StatePredicate {
+  unit: Unit;
+  /** null when the unit is fine; `quiescent`: every actor has stopped (the sweep), so nothing may be half done */
+  check(s: Shm, i: number, quiescent: boolean): string | null;
+}
+
+export interface Invariant {
+  readonly description: string;
+  /** the token version that first checked it: a token of an older version replays without it (engine/token.ts) */
+  readonly since: number;
+  /** its predicate over state, for the sweep (and for the online handlers, which call the same function) */
+  readonly state?: readonly StatePredicate[];
+  /** the events it judges at */
+  readonly on?: { readonly [K in KernelEventName]?: EventHandler<K> };
+}
+
+const OWNER_NAMES = ['free', 'page-cache', 'hva', 'removed'];
+const typeName = (priv: boolean) => (priv ? 'private' : 'shared');
+const hex = (x: number) => `0x${(x >>> 0).toString(16)}`;
+
+// ---- I1: the page an SPTE maps is still the one its memslot's geometry says, not freed since ----
+function staleSpte(s: Shm, gfn: number): string | null {
+  const pfn = sptePfn(s, gfn);
+  if (pfn < 0) return null;
+  const slot = memslotCovering(s, gfn);
+  if (slot < 0) return null; // no memslot ever covered it: I8's business
+  const priv = sptePrivate(s, gfn);
+  const index = priv ? kvmGmemGetIndex(s, slot, gfn) : gfnToHva(s, slot, gfn);
+  const owner = pfnOwner(s, pfn);
+  const freed = pfnGen(s, pfn) !== spteGen(s, gfn);
+  if (!freed && owner === (priv ? PfnOwner.PageCache : PfnOwner.Hva) && pfnIndex(s, pfn) === index) return null;
+  return `gfn ${gfn}: SPTE maps pfn ${pfn}, which is ${freed ? 'freed since it was mapped' : owner === (priv ? PfnOwner.PageCache : PfnOwner.Hva) ? `at index ${pfnIndex(s, pfn)}` : OWNER_NAMES[owner]}, not the ${priv ? 'page cache folio' : 'HVA page'} at index ${index}`;
+}
+
+/** The SPTEs mapping pfn (the ghost reverse map names the last; a stale second mapping needs a search). */
+function sptesMapping(s: Shm, pfn: number): number[] {
+  if (pfnRmap(s, pfn) <= 0) return [];
+  const last = pfnRmapGfn(s, pfn);
+  if (sptePfn(s, last) === pfn) return [last];
+  const out: number[] = [];
+  for (let g = 0; g < s.l.nGfns; g++) if (sptePfn(s, g) === pfn) out.push(g);
+  return out;
+}
+
+// ---- I2: an SPTE is private exactly when its gfn's attribute is ----
+function typeMismatch(s: Shm, gfn: number): string | null {
+  if (sptePfn(s, gfn) < 0) return null;
+  const priv = sptePrivate(s, gfn);
+  const attr = (gfnAttr(s, gfn) & KVM_MEMORY_ATTRIBUTE_PRIVATE) !== 0;
+  return priv === attr ? null : `gfn ${gfn}: ${typeName(priv)} SPTE while the attribute is ${typeName(attr)}`;
+}
+
+// ---- I8: an SPTE belongs to a live memslot, and a private one to the gmem index bound to it ----
+function unboundSpte(s: Shm, gfn: number): string | null {
+  if (sptePfn(s, gfn) < 0) return null;
+  const slot = memslotCovering(s, gfn);
+  const st = slot < 0 ? SlotState.Absent : slotState(s, slot);
+  // An INVALID slot's SPTEs are allowed until its flush (kvm_arch_flush_shadow_memslot) zaps them.
+  if (st === SlotState.Flushed || st === SlotState.Absent) return `gfn ${gfn}: SPTE present but its memslot ${slot < 0 ? 'does not exist' : `${slot} is ${st === SlotState.Flushed ? 'flushed for deletion' : 'deleted'}`}`;
+  if (!sptePrivate(s, gfn)) return null;
+  const index = kvmGmemGetIndex(s, slot, gfn);
+  if (slotFile(s, slot) === 0) return `gfn ${gfn}: private SPTE for gmem index ${index}, but memslot ${slot} is unbound from the file`;
+  if (bindingOf(s, index) !== slot) return `gfn ${gfn}: private SPTE for gmem index ${index}, which is not bound to memslot ${slot}`;
+  return null;
+}
+
+// ---- I4: in_progress is never negative, and 0 once everyone stopped; every writer ends what it began ----
+function inProgressUnbalanced(s: Shm, _i: number, quiescent: boolean): string | null {
+  const v = mmuInvalidateInProgress(s);
+  if (v < 0) return `mmu_invalidate_in_progress went negative (${v}): an invalidation ended that never began`;
+  return quiescent && v !== 0 ? `mmu_invalidate_in_progress is ${v} at quiescence` : null;
+}
+function openInvalidations(s: Shm, id: number): string | null {
+  const open = actorInside(s, id);
+  return open === 0 ? null : `actor ${id} ended with ${open > 0 ? `${open} invalidation(s) still open` : `${-open} more end(s) than begin(s)`}`;
+}
+
+// ---- I9: no vCPU's TLB, flush not pending, translates to a page that has left ----
+function staleTranslation(s: Shm, i: number): string | null {
+  const actor = Math.floor(i / TLB_ENTRIES);
+  const base = actorBase(s, actor);
+  const gfn = tlbEntryGfn(s, base, i % TLB_ENTRIES);
+  if (gfn < 0 || tlbRequestOf(s, actor) !== 0) return null; // empty, or cleared before the vCPU's next access
+  const pfn = tlbEntryPfn(s, base, i % TLB_ENTRIES);
+  const slot = memslotCovering(s, gfn);
+  if (slot < 0) return null;
+  const priv = tlbEntryPrivate(s, base, i % TLB_ENTRIES);
+  const index = priv ? kvmGmemGetIndex(s, slot, gfn) : gfnToHva(s, slot, gfn);
+  if (pfnOwner(s, pfn) === (priv ? PfnOwner.PageCache : PfnOwner.Hva) && pfnIndex(s, pfn) === index) return null;
+  return `actor ${actor}'s TLB still translates gfn ${gfn} to pfn ${pfn}, which is ${OWNER_NAMES[pfnOwner(s, pfn)]} (no remote flush reached it)`;
+}
+function tlbEntriesMapping(s: Shm, pfn: number): number[] {
+  const out: number[] = [];
+  for (let id = 0; id < s.l.nActors; id++) {
+    const base = actorBase(s, id);
+    for (let e = 0; e < TLB_ENTRIES; e++) if (tlbEntryGfn(s, base, e) >= 0 && tlbEntryPfn(s, base, e) === pfn) out.push(id * TLB_ENTRIES + e);
+  }
+  return out;
+}
+
+/** The first thing wrong with any of the units, reported as `id`. */
+function judge(ctx: ActorCtx, id: InvariantId, pred: (s: Shm, i: number, q: boolean) => string | null, units: readonly number[], why = ''): void {
+  for (const i of units) {
+    const m = pred(ctx.s, i, false);
+    if (m) {
+      ctx.report(id, why ? `${m} (${why})` : m);
+      return;
+    }
+  }
+}
+
+// ---- DATA and I7: what the guest reads back ----
+interface GuestMemory {
+  lo: number;
+  expTag: Int32Array;
+  expEpoch: Int32Array;
+  /** ZERO_PRIVATE / ZERO_SHARED: which view the expectation was written through; 0 = none */
+  expView: Uint8Array;
+}
+const GUEST = new WeakMap<ActorCtx, GuestMemory>();
+
+export const INVARIANTS = {
+  I1: {
+    description: 'no stale pfn: no SPTE maps a pfn that was freed or removed from the page cache/HVA',
+    since: 1,
+    state: [{ unit: 'spte', check: staleSpte }],
+    on: {
+      spteInstalled: (ctx, gfn) => judge(ctx, 'I1', staleSpte, [gfn], 'just installed'),
+      pageLeaving: (ctx, pfn, why) => judge(ctx, 'I1', staleSpte, sptesMapping(ctx.s, pfn), `pfn ${pfn} ${why} while still mapped`),
+    },
+  },
+  I2: {
+    description: "type agreement: an SPTE is private exactly when its gfn's attribute is private",
+    since: 1,
+    state: [{ unit: 'spte', check: typeMismatch }],
+    on: {
+      spteInstalled: (ctx, gfn) => judge(ctx, 'I2', typeMismatch, [gfn], 'just installed'),
+      attrStored: (ctx, gfn) => judge(ctx, 'I2', typeMismatch, [gfn], 'survives the attribute store'),
+    },
+  },
+  I4: {
+    description: 'balanced invalidations: in_progress never negative, every begun invalidation ends, zero at quiescence',
+    since: 1,
+    state: [
+      { unit: 'vm', check: inProgressUnbalanced },
+      { unit: 'actor', check: (s, id) => openInvalidations(s, id) },
+    ],
+    on: {
+      invalidateEnded: (ctx) => judge(ctx, 'I4', inProgressUnbalanced, [0]),
+      writerReturned: (ctx, path) => {
+        const open = ownInside(ctx.s, ctx.base);
+        if (open !== 0) ctx.report('I4', `${path} returned with ${open > 0 ? `${open} invalidation(s) still open` : `${-open} more end(s) than begin(s)`}`);
+      },
+    },
+  },
+  I5: {
+    description: 'range covers: an open invalidation has a range before anything can look at it (the kernel WARNs otherwise)',
+    since: 1,
+    on: { rangeWarn: (ctx, message) => ctx.report('I5', message) },
+  },
+  I7: {
+    description: 'punch-hole zeroes: after a punch (or shared discard) the guest reads zeroes until it writes',
+    since: 1,
+    on: {
+      guestRead: (ctx, gfn, pfn, view, value) => {
+        if ((gfnZero(ctx.s, gfn) & view) !== 0 && value !== 0) {
+          ctx.report('I7', `vCPU ${ctx.index}: gfn ${gfn} reads ${hex(value)} through its ${view === ZERO_PRIVATE ? 'private' : 'shared'} view after a punch/discard (expected zeroes), pfn ${pfn}`);
+        }
+      },
+    },
+  },
+  I8: {
+    description: 'binding validity: no SPTE for a deleted memslot or for a gmem index not bound to its slot',
+    since: 1,
+    state: [{ unit: 'spte', check: unboundSpte }],
+    on: {
+      spteInstalled: (ctx, gfn) => judge(ctx, 'I8', unboundSpte, [gfn], 'just installed'),
+      slotFlushed: (ctx, slot) => judge(ctx, 'I8', unboundSpte, gfnsOfSlot(ctx.s, slot), `survives the flush of memslot ${slot}`),
+    },
+  },
+  I9: {
+    description: "TLB: no page is freed or removed while a vCPU's TLB still translates to it (the remote flush reached every vCPU first)",
+    since: 1,
+    state: [{ unit: 'tlb', check: staleTranslation }],
+    on: { pageLeaving: (ctx, pfn, why) => judge(ctx, 'I9', staleTranslation, tlbEntriesMapping(ctx.s, pfn), `pfn ${pfn} ${why}`) },
+  },
+  I11: {
+    description: 'placement: a gmem folio lands on a node the policy in force at its file offset allows (bind mask, preferred or interleave node unless it was full)',
+    since: 1,
+    on: {
+      folioAllocated: (ctx, index, pfn, ilPrev) => {
+        const m = misplacedFolio(ctx, index, pfn, ilPrev);
+        if (m) ctx.report('I11', m);
+      },
+    },
+  },
+  I12: {
+    description: 'policy report: get_mempolicy(MPOL_F_ADDR) on the gmem mapping reports the policy the last mbind set at that offset, MPOL_DEFAULT where none did (never the task policy)',
+    since: 1,
+    on: {
+      policyReported: (ctx, index, report) => {
+        const m = wrongPolicyReport(ctx.sc, index, report);
+        if (m) ctx.report('I12', m);
+      },
+    },
+  },
+  DATA: {
+    description: 'data integrity: what a vCPU wrote it reads back unless the page was punched or converted since',
+    since: 1,
+    on: {
+      guestRegion: (ctx, lo, hi) => GUEST.set(ctx, { lo, expTag: new Int32Array(hi - lo), expEpoch: new Int32Array(hi - lo), expView: new Uint8Array(hi - lo) }),
+      guestWrite: (ctx, gfn, view, tag) => {
+        const g = GUEST.get(ctx);
+        if (!g) return;
+        const i = gfn - g.lo;
+        g.expTag[i] = tag;
+        g.expEpoch[i] = gfnEpoch(ctx.s, gfn);
+        g.expView[i] = view;
+      },
+      guestRead: (ctx, gfn, pfn, view, value) => {
+        const g = GUEST.get(ctx);
+        // gfns: shared, another vCPU may have written it since; a read through a punched view is I7's
+        if (!g || ctx.sc.vcpus.gfns === 'shared' || (gfnZero(ctx.s, gfn) & view) !== 0) return;
+        const i = gfn - g.lo;
+        if (g.expView[i] === view && g.expEpoch[i] === gfnEpoch(ctx.s, gfn) && value !== g.expTag[i]) {
+          ctx.report('DATA', `vCPU ${ctx.index}: gfn ${gfn} reads ${hex(value)}, wrote ${hex(g.expTag[i])} and nothing legitimately changed it since, pfn ${pfn}`);
+        }
+      },
+    },
+  },
+  DEADLOCK: {
+    description: 'no deadlock: some actor can always make progress',
+    since: 1,
+  },
+  STARVATION: {
+    description: "no starvation: a fault is not retried more than the scenario's bound in a row",
+    since: 1,
+    on: { starved: (ctx, gfn, retries, reason) => ctx.report('STARVATION', `vCPU ${ctx.index}: fault on gfn ${gfn} retried ${retries} times in a row with no writer at work (last: ${reason})`) },
+  },
+  LOCK_ORDER: {
+    description: 'lock order (lockdep): every run takes its locks in one global order, so no cycle of "held while taking" exists even in a run that did not deadlock; no lock is taken twice',
+    since: 2,
+  },
+  LOCK_HELD: {
+    description: 'lock assertions (lockdep): a function that requires a lock runs with it held (lockdep_assert_held), nothing is released that is not held, and no lock is held between operations',
+    since: 2,
+  },
+} satisfies Record<string, Invariant>;
+
+/** The gfns of memslot `slot`. */
+function gfnsOfSlot(s: Shm, slot: number): number[] {
+  const base = slotBaseGfn(s, slot);
+  return Array.from({ length: slotNpages(s, slot) }, (_, k) => base + k);
+}
+
+export type InvariantId = keyof typeof INVARIANTS;
+export const INVARIANT_IDS = Object.keys(INVARIANTS) as InvariantId[];
+export const invariantIndex = (id: InvariantId) => INVARIANT_IDS.indexOf(id);
+export const describeInvariant = (id: InvariantId) => INVARIANTS[id].description;
+/** The invariants a token of format version v checked (those since v or earlier). */
+export const invariantsOfVersion = (v: number) => INVARIANT_IDS.filter((id) => INVARIANTS[id].since <= v);

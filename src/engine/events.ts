@@ -1,0 +1,65 @@
+// What kernel paths tell the checkers. A path calls ctx.ev.<event>(ctx, ...) at the moment the
+// thing happens (an SPTE installed, a page leaving, an attribute stored, an invalidation begun or
+// ended, a writer returning ...); it never calls a checker itself. The checkers (src/check/)
+// subscribe to the events they judge; the ghost bookkeeping behind them subscribes too.
+import type { ActorCtx } from './ctx.js';
+import type { MempolicyReport } from '../mm/mempolicy.js';
+
+/** Why a page leaves: truncated from the page cache, discarded from the HVA, or freed. */
+export type PageLeave = 'truncated' | 'discarded' | 'freed';
+
+/** Each event's arguments after the context. Adding an event: a line here, and the path that emits it. */
+export interface KernelEventArgs {
+  /** tdp_mmu_map_handle_target_level made (or found already there) the leaf SPTE of gfn; mmu_lock held for read */
+  spteInstalled: [gfn: number];
+  /** the SPTE of gfn now maps newPfn instead of oldPfn (-1: not present) */
+  spteChanged: [gfn: number, oldPfn: number, newPfn: number];
+  /** the page leaves the page cache (truncated), the VMM's page table (discarded), or is freed */
+  pageLeaving: [pfn: number, why: PageLeave];
+  /** the memory attribute of gfn was stored (xa_store in kvm_vm_set_mem_attributes) */
+  attrStored: [gfn: number];
+  /** kvm_arch_flush_shadow_memslot finished for the slot */
+  slotFlushed: [slot: number];
+  /** kvm_mmu_invalidate_begin (in_progress++) by this actor */
+  invalidateBegan: [];
+  /** kvm_mmu_invalidate_end (seq++, in_progress--) by this actor */
+  invalidateEnded: [];
+  /** a writer path (punch hole, set attributes, mmu notifier) returns */
+  writerReturned: [path: string];
+  /** a WARN_ON_ONCE about the invalidation range fired (the kernel goes on) */
+  rangeWarn: [message: string];
+  /** kvm_gmem_get_folio allocated a new folio for the file index; ilPrev: the allocating task's il_prev before it */
+  folioAllocated: [index: number, pfn: number, ilPrev: number];
+  /** get_mempolicy(MPOL_F_ADDR) on the gmem mapping at file offset `index` returned this */
+  policyReported: [index: number, report: MempolicyReport];
+  /** a vCPU's guest memory: gfns [lo, hi), which only it writes (gfns: own) */
+  guestRegion: [lo: number, hi: number];
+  /** the guest is about to store a fresh tag to gfn through its private or shared view (ZERO_* bit) */
+  guestWrite: [gfn: number, view: number, tag: number];
+  /** the guest loaded `value` from pfn through the view */
+  guestRead: [gfn: number, pfn: number, view: number, value: number];
+  /** a faulting access retried `retries` times in a row with no writer at work; the guest gives up on it */
+  starved: [gfn: number, retries: number, reason: string];
+}
+
+export type KernelEventName = keyof KernelEventArgs;
+export const KERNEL_EVENTS: readonly KernelEventName[] = [
+  'spteInstalled',
+  'spteChanged',
+  'pageLeaving',
+  'attrStored',
+  'slotFlushed',
+  'invalidateBegan',
+  'invalidateEnded',
+  'writerReturned',
+  'rangeWarn',
+  'folioAllocated',
+  'policyReported',
+  'guestRegion',
+  'guestWrite',
+  'guestRead',
+  'starved',
+];
+
+export type EventHandler<K extends KernelEventName> = (ctx: ActorCtx, ...args: KernelEventArgs[K]) => void;
+export type KernelEvents = { readonly [K in KernelEventName]: EventHandler<K> };

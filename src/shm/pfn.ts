@@ -1,0 +1,43 @@
+// Per-pfn words (struct page / folio): generation, refcount, owner, index, flags, content tag,
+// and the checker's ghost reverse map. Accessors only: the offsets live in layout.ts.
+import { P_CONTENT, P_FLAGS, P_GEN, P_INDEX, P_OWNER, P_REF, P_RMAP, P_RMAP_GFN, PFN_WORDS, pfnWord } from './layout.js';
+import type { Shm } from './state.js';
+
+export const pfnGen = (s: Shm, pfn: number) => Atomics.load(s.i32, pfnWord(s.l, pfn, P_GEN));
+/** __free_pages: a new generation, so an SPTE that remembers the old one is known stale */
+export const pfnGenBump = (s: Shm, pfn: number) => Atomics.add(s.i32, pfnWord(s.l, pfn, P_GEN), 1);
+export const setPfnGen = (s: Shm, pfn: number, v: number) => Atomics.store(s.i32, pfnWord(s.l, pfn, P_GEN), v);
+
+export const pfnRef = (s: Shm, pfn: number) => Atomics.load(s.i32, pfnWord(s.l, pfn, P_REF));
+/** add to the refcount, returning the old count */
+export const pfnRefAdd = (s: Shm, pfn: number, d: number) => Atomics.add(s.i32, pfnWord(s.l, pfn, P_REF), d);
+export const pfnRefCas = (s: Shm, pfn: number, expected: number, next: number) => Atomics.compareExchange(s.i32, pfnWord(s.l, pfn, P_REF), expected, next) === expected;
+export const setPfnRef = (s: Shm, pfn: number, v: number) => Atomics.store(s.i32, pfnWord(s.l, pfn, P_REF), v);
+
+/** PfnOwner */
+export const pfnOwner = (s: Shm, pfn: number) => Atomics.load(s.i32, pfnWord(s.l, pfn, P_OWNER));
+export const setPfnOwner = (s: Shm, pfn: number, owner: number) => Atomics.store(s.i32, pfnWord(s.l, pfn, P_OWNER), owner);
+
+/** the file index (page cache) or HVA index it backs */
+export const pfnIndex = (s: Shm, pfn: number) => Atomics.load(s.i32, pfnWord(s.l, pfn, P_INDEX));
+export const setPfnIndex = (s: Shm, pfn: number, index: number) => Atomics.store(s.i32, pfnWord(s.l, pfn, P_INDEX), index);
+
+/** PF_* bits, and the allocating actor above PF_ALLOCATOR_SHIFT */
+export const pfnFlags = (s: Shm, pfn: number) => Atomics.load(s.i32, pfnWord(s.l, pfn, P_FLAGS));
+export const setPfnFlags = (s: Shm, pfn: number, flags: number) => Atomics.store(s.i32, pfnWord(s.l, pfn, P_FLAGS), flags);
+/** set bits, returning the old flags */
+export const pfnFlagsOr = (s: Shm, pfn: number, bits: number) => Atomics.or(s.i32, pfnWord(s.l, pfn, P_FLAGS), bits);
+/** The word holding PG_locked (PF_LOCKED), for the folio bit lock. */
+export const folioLockWord = (s: Shm, pfn: number) => pfnWord(s.l, pfn, P_FLAGS);
+
+/** the content tag: what the guest or host last wrote (0 = zeroes) */
+export const pfnContent = (s: Shm, pfn: number) => Atomics.load(s.i32, pfnWord(s.l, pfn, P_CONTENT));
+export const setPfnContent = (s: Shm, pfn: number, tag: number) => Atomics.store(s.i32, pfnWord(s.l, pfn, P_CONTENT), tag);
+
+// ghost reverse map (checker bookkeeping, not kernel state): how many SPTEs map the pfn, and the last gfn installed for it
+export const pfnRmap = (s: Shm, pfn: number) => Atomics.load(s.i32, pfnWord(s.l, pfn, P_RMAP));
+export const pfnRmapAdd = (s: Shm, pfn: number, d: number) => Atomics.add(s.i32, pfnWord(s.l, pfn, P_RMAP), d);
+export const pfnRmapGfn = (s: Shm, pfn: number) => Atomics.load(s.i32, pfnWord(s.l, pfn, P_RMAP_GFN));
+export const setPfnRmapGfn = (s: Shm, pfn: number, gfn: number) => Atomics.store(s.i32, pfnWord(s.l, pfn, P_RMAP_GFN), gfn);
+/** the pfn whose folio lock word this is (for reports) */
+export const folioLockPfn = (s: Shm, word: number) => Math.floor((word - s.l.pfnBase) / PFN_WORDS);

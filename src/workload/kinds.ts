@@ -1,0 +1,126 @@
+// The actor kinds, one entry each: its program, its scenario section (schema and the defaults a
+// scenario without it gets), how many of it a scenario asks for and how many operations each
+// does, how shrinking may reduce it, its report names, its pause and its NUMA placement key.
+// Actor ids follow this order (vCPUs first, then the VMM, then the background kinds), so they
+// are stable across engines and replays: a new kind goes at the end.
+//
+// Adding a kind: its program file (program, section type, schema, defaults) and an entry here.
+import type { ActorCtx, Gen } from '../engine/ctx.js';
+import type { ActorDef, Model } from '../engine/model.js';
+import type { Scenario } from '../scenario/types.js';
+import type { Shape } from '../scenario/check.js';
+import { converterProgram } from './converter.js';
+import { puncherProgram } from './puncher.js';
+import { slotChurnProgram } from './slot_churn.js';
+import { BACKGROUND_NONE, BACKGROUND_SHAPE, type BackgroundSpec } from './background.js';
+import { VCPU_DEFAULTS, VCPU_SHAPE, vcpuProgram, type VcpuSpec } from './vcpu.js';
+import { vmmIdle, vmmProgram } from './vmm.js';
+
+export interface ActorKind<K extends string = string, S = unknown> {
+  /** ctx.kind and the report's kind */
+  kind: string;
+  /** its scenario section and its numa.placement key */
+  key: K;
+  /** report name of instance i */
+  name: (i: number) => string;
+  program: (ctx: ActorCtx) => Gen;
+  /** the scenario section: its schema and what a scenario without it gets (none: the one VMM of a VM) */
+  section: { shape: Shape<S>; defaults: S } | null;
+  count: (spec: S) => number;
+  /** operations under sim; Infinity: until the vCPUs are done (no --ops override) */
+  ops: (spec: S) => number;
+  /** shrinking: fewer of it down to minCount, fewer operations down to minOps; `pass` orders the kinds (lower first) */
+  shrink: { pass: number; minCount: number; minOps: number } | null;
+  /** threads engine: its pause between operations, as a multiple of --pause-ms */
+  pause: number;
+}
+
+const kind = <K extends string, S>(k: ActorKind<K, S>) => k;
+
+const background = <K extends string>(key: K, kindName: string, names: string, program: (ctx: ActorCtx) => Gen, pause: number) =>
+  kind<K, BackgroundSpec>({
+    kind: kindName,
+    key,
+    name: (i) => `${names}${i}`,
+    program,
+    section: { shape: BACKGROUND_SHAPE, defaults: BACKGROUND_NONE },
+    count: (b) => b.count,
+    ops: (b) => b.ops,
+    shrink: { pass: 0, minCount: 0, minOps: 1 },
+    pause,
+  });
+
+export const KINDS = [
+  kind({
+    kind: 'vcpu',
+    key: 'vcpus',
+    name: (i) => `vcpu${i}`,
+    program: vcpuProgram,
+    section: { shape: VCPU_SHAPE, defaults: VCPU_DEFAULTS },
+    count: (v: VcpuSpec) => v.count,
+    ops: (v: VcpuSpec) => v.ops,
+    shrink: { pass: 1, minCount: 1, minOps: 0 },
+    pause: 0,
+  }),
+  kind({ kind: 'vmm', key: 'vmm', name: () => 'vmm', program: vmmProgram, section: null, count: () => 1, ops: () => Infinity, shrink: null, pause: 0 }),
+  background('converter', 'converter', 'converter', converterProgram, 1),
+  background('puncher', 'puncher', 'puncher', puncherProgram, 1),
+  // Memslot churn is a rare event in a VMM; pace it well below the other background actors.
+  background('slotChurn', 'slot-churn', 'slotchurn', slotChurnProgram, 20),
+] as const;
+
+type Kinds = (typeof KINDS)[number];
+/** The scenario sections the kinds declare: { vcpus: VcpuSpec; converter: BackgroundSpec; ... }. */
+export type ActorSections = { [K in Kinds as K['section'] extends null ? never : K['key']]: K extends ActorKind<string, infer S> ? S : never };
+/** A kind's numa.placement key (every kind has one, the VMM too). */
+export type PlacementKey = Kinds['key'];
+export const PLACEMENT_KEYS: readonly PlacementKey[] = KINDS.map((k) => k.key);
+/** The kinds with a scenario section. */
+export const SECTION_KINDS = KINDS.filter((k) => k.section !== null);
+
+/** The section of `k` in `sc` (the VMM has none). */
+const specOf = (sc: Scenario, k: ActorKind): unknown => (k.section ? (sc as unknown as Record<string, unknown>)[k.key] : undefined);
+export const kindCount = (sc: Scenario, k: ActorKind) => k.count(specOf(sc, k));
+export const kindOps = (sc: Scenario, k: ActorKind) => k.ops(specOf(sc, k));
+
+/** numa.placement[key] for instance i: a node, or a list (instance i on list[i mod length]). */
+function placementNode(sc: Scenario, key: PlacementKey, i: number): number {
+  const p = sc.numa?.placement[key];
+  if (p === undefined) return 0;
+  return typeof p === 'number' ? p : p[i % p.length];
+}
+
+/** The actors of a scenario in id order. */
+export function actorDefs(sc: Scenario): ActorDef[] {
+  const defs: ActorDef[] = [];
+  for (const k of KINDS as readonly ActorKind[]) {
+    const n = kindCount(sc, k);
+    for (let i = 0; i < n; i++) {
+      const ops = kindOps(sc, k);
+      defs.push({
+        kind: k.kind,
+        index: i,
+        name: k.name(i),
+        program: k.program,
+        ops,
+        fixedOps: ops === Infinity,
+        node: placementNode(sc, k.key as PlacementKey, i),
+        pauseMs: (base) => (k.pause === 0 || base <= 0 ? 0 : k.pause === 1 ? base : Math.max(1, k.pause * base)),
+      });
+    }
+  }
+  // The VMM has no operation boundary: it is parked for a barrier once it sleeps with no exit pending.
+  const vcpus = defs.flatMap((d, id) => (d.kind === 'vcpu' ? [id] : []));
+  const vmm = defs.findIndex((d) => d.kind === 'vmm');
+  if (vmm >= 0) defs[vmm].idle = (s) => vmmIdle(s, vmm, vcpus);
+  return defs;
+}
+
+/** How many actors a scenario has. */
+export const actorCount = (sc: Scenario) => (KINDS as readonly ActorKind[]).reduce((n, k) => n + kindCount(sc, k), 0);
+
+/** The model an engine runs for a scenario. */
+export const modelOf = (sc: Scenario): Model => ({ sc, actors: actorDefs(sc) });
+
+/** Each section-bearing kind's defaults, for a scenario that leaves the kind out. */
+export const sectionDefaults = (): ActorSections => Object.fromEntries(SECTION_KINDS.map((k) => [k.key, structuredClone(k.section!.defaults)])) as ActorSections;

@@ -1,0 +1,15 @@
+// The puncher: fallocate(PUNCH_HOLE) on random file ranges, sometimes re-allocating them.
+import { opBoundary, type ActorCtx, type Gen } from '../engine/ctx.js';
+import { P } from '../engine/points.js';
+import { kvmGmemAllocate, kvmGmemPunchHole } from '../gmem/guest_memfd.js';
+import { pause, randomRange } from './background.js';
+
+export function* puncherProgram(ctx: ActorCtx): Gen {
+  yield P.start;
+  for (let op = 0; op < ctx.opsLimit && (yield* opBoundary(ctx)); op++) {
+    const [start, end] = randomRange(ctx, ctx.s.l.filePages, ctx.sc.puncher.maxPages);
+    yield* kvmGmemPunchHole(ctx, start, end);
+    if (ctx.rng.chance(0.5)) yield* kvmGmemAllocate(ctx, start, end);
+    yield* pause(ctx);
+  }
+}

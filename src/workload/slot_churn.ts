@@ -1,0 +1,15 @@
+// Memslot churn: delete a gmem memslot and re-create it (the same binding), as
+// pre_fault_memory_test's racing thread does.
+import { opBoundary, type ActorCtx, type Gen } from '../engine/ctx.js';
+import { P } from '../engine/points.js';
+import { kvmCreateMemslot, kvmDeleteMemslot } from '../kvm/memslot.js';
+import { pause } from './background.js';
+
+export function* slotChurnProgram(ctx: ActorCtx): Gen {
+  yield P.start;
+  for (let op = 0; op < ctx.opsLimit && (yield* opBoundary(ctx)); op++) {
+    const slot = ctx.rng.below(ctx.s.l.nSlots);
+    if ((yield* kvmDeleteMemslot(ctx, slot)) === 0) yield* kvmCreateMemslot(ctx, slot);
+    yield* pause(ctx);
+  }
+}
