@@ -1,8 +1,10 @@
-// Variants that reorder a kernel function's statements are written as named alternatives of it,
-// side by side in the kernel file: the upstream order and each variant's. The run's variant
-// selects one alternative per table once, when its actors' contexts are made (ctx.alt); the path
-// then calls what was selected. A removed check needs none of this: it stays a one-line flag at
-// its site (ctx.bugs.B1).
+// Variants that reorder a kernel function's statements are written as named alternatives, side by
+// side in the kernel file: the upstream version and each variant's. Most are an *order*: the
+// function's statements as named steps, listed upstream's way and each variant's way (orders());
+// where the steps do not share a signature, a whole function (alternatives()). The run's variant
+// selects one choice per table once, when its actors' contexts are made (ctx.alt); the path runs
+// what was selected. A removed check needs none of this: it stays a one-line flag at its site
+// (ctx.bugs.B1).
 import type { ActorCtx } from './engine/ctx.js';
 import type { VariantId } from './variants.js';
 
@@ -21,7 +23,22 @@ type KernelFn = (ctx: ActorCtx, ...args: any[]) => any;
  */
 export function alternatives<F extends KernelFn>(fn: string, choices: { upstream: F } & { [K in VariantId]?: F }): F {
   const slot = TABLES.push({ fn, choices }) - 1;
-  return ((ctx: ActorCtx, ...args: unknown[]) => (ctx.alt[slot] as F)(ctx, ...args)) as F;
+  // Fixed arity, not rest and spread: some of these are on the fault path (a kernel function here takes at most four arguments after ctx).
+  return ((ctx: ActorCtx, a: unknown, b: unknown, c: unknown, d: unknown) => (ctx.alt[slot] as F)(ctx, a, b, c, d)) as F;
+}
+
+/** One statement of a kernel function, as a step of an order (a generator, or a function returning one). */
+export type Step<A extends unknown[]> = (ctx: ActorCtx, ...args: A) => Iterable<number>;
+
+export interface Order<A extends unknown[]> {
+  /** the steps, in the order this run's variant selected: run them as `for (const step of X.of(ctx)) yield* step(ctx, ...)` */
+  of(ctx: ActorCtx): readonly Step<A>[];
+}
+
+/** Register the orders of kernel function `fn`'s steps: `upstream`, and one per variant that reorders (or drops) them. */
+export function orders<A extends unknown[]>(fn: string, choices: { upstream: Step<A>[] } & { [K in VariantId]?: Step<A>[] }): Order<A> {
+  const slot = TABLES.push({ fn, choices }) - 1;
+  return { of: (ctx) => ctx.alt[slot] as Step<A>[] };
 }
 
 const SELECTED = new Map<string, unknown[]>();

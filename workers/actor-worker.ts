@@ -11,7 +11,7 @@ import { PARK, StopError } from '../src/engine/wait.js';
 import { invariantIndex, type InvariantId } from '../src/check/invariants.js';
 import { checkerEvents } from '../src/check/checker.js';
 import { attachShm, type Shm } from '../src/shm/state.js';
-import { clearWait, counterAdd, publishWait, setActorReturned } from '../src/shm/actor.js';
+import { Ctr, clearWait, counterAdd, publishWait, setActorReturned } from '../src/shm/actor.js';
 import { claimViolation, replayStep, replayTurn, runPause, runStop, scheduleAt, setReplayStep, setReplayTurn, setRunStop, setScheduleAt, setTraceAt, takeLogStep, waitTurnChange } from '../src/shm/run.js';
 import { lockdepAssertNoneHeld } from '../src/sync/lockdep.js';
 import { bugsFor } from '../src/variants.js';
@@ -108,7 +108,7 @@ class Actor {
       parkedMs: this.parkedMs,
       jitterSpins: this.jitterSpins,
       heapUsedBytes: process.memoryUsage().heapUsed,
-      exactUs: Array.from(this.ctx.usAcc),
+      exactUs: this.ctx.usAcc ? Array.from(this.ctx.usAcc) : [],
     };
   }
 
@@ -165,9 +165,9 @@ class Actor {
         ctx.wait = null;
         if (mmu) {
           ctx.mmuLockedAt = performance.now();
-          counterAdd(s, ctx.base, read ? 'mmuReadAcquires' : 'mmuWriteAcquires');
-          addUs(ctx, read ? 'mmuReadWaitUs' : 'mmuWriteWaitUs', (ctx.mmuLockedAt - t) * 1000);
-          if (contended) counterAdd(s, ctx.base, 'mmuReadContended', contended);
+          counterAdd(s, ctx.base, read ? Ctr.mmuReadAcquires : Ctr.mmuWriteAcquires);
+          addUs(ctx, read ? Ctr.mmuReadWaitUs : Ctr.mmuWriteWaitUs, (ctx.mmuLockedAt - t) * 1000);
+          if (contended) counterAdd(s, ctx.base, Ctr.mmuReadContended, contended);
         }
         clearWait(s, ctx.base);
       }
@@ -178,7 +178,7 @@ class Actor {
       this.curStep = i + 1;
       this.r = gen.next();
       ctx.spun = false;
-      counterAdd(s, ctx.base, 'steps');
+      counterAdd(s, ctx.base, Ctr.steps);
     }
   }
 
@@ -206,7 +206,7 @@ class Actor {
       }
       this.r = gen.next();
       ctx.spun = false;
-      counterAdd(s, ctx.base, 'steps');
+      counterAdd(s, ctx.base, Ctr.steps);
       setTraceAt(s, step, this.r.done ? 0 : this.r.value);
       if (ctx.wait !== null) this.publishWait();
       else clearWait(s, ctx.base);

@@ -60,7 +60,6 @@ function staleSpte(s: Shm, gfn: number): string | null {
 
 /** The SPTEs mapping pfn (the ghost reverse map names the last; a stale second mapping needs a search). */
 function sptesMapping(s: Shm, pfn: number): number[] {
-  if (pfnRmap(s, pfn) <= 0) return [];
   const last = pfnRmapGfn(s, pfn);
   if (sptePfn(s, last) === pfn) return [last];
   const out: number[] = [];
@@ -115,24 +114,27 @@ function staleTranslation(s: Shm, i: number): string | null {
   if (pfnOwner(s, pfn) === (priv ? PfnOwner.PageCache : PfnOwner.Hva) && pfnIndex(s, pfn) === index) return null;
   return `actor ${actor}'s TLB still translates gfn ${gfn} to pfn ${pfn}, which is ${OWNER_NAMES[pfnOwner(s, pfn)]} (no remote flush reached it)`;
 }
+/** The TLB entries translating to pfn (of vCPUs with no flush pending: the others clear theirs before their next access). */
 function tlbEntriesMapping(s: Shm, pfn: number): number[] {
   const out: number[] = [];
   for (let id = 0; id < s.l.nActors; id++) {
+    if (tlbRequestOf(s, id) !== 0) continue;
     const base = actorBase(s, id);
     for (let e = 0; e < TLB_ENTRIES; e++) if (tlbEntryGfn(s, base, e) >= 0 && tlbEntryPfn(s, base, e) === pfn) out.push(id * TLB_ENTRIES + e);
   }
   return out;
 }
 
-/** The first thing wrong with any of the units, reported as `id`. */
-function judge(ctx: ActorCtx, id: InvariantId, pred: (s: Shm, i: number, q: boolean) => string | null, units: readonly number[], why = ''): void {
-  for (const i of units) {
-    const m = pred(ctx.s, i, false);
-    if (m) {
-      ctx.report(id, why ? `${m} (${why})` : m);
-      return;
-    }
-  }
+/** Judge one unit online (not quiescent): report what is wrong with it as `id`; true if something was. */
+function judge(ctx: ActorCtx, id: InvariantId, pred: (s: Shm, i: number, q: boolean) => string | null, unit: number, why = ''): boolean {
+  const m = pred(ctx.s, unit, false);
+  if (m) ctx.report(id, why ? `${m} (${why})` : m);
+  return m !== null;
+}
+
+/** The first of the units something is wrong with, reported. */
+function judgeAll(ctx: ActorCtx, id: InvariantId, pred: (s: Shm, i: number, q: boolean) => string | null, units: readonly number[], why = ''): void {
+  for (const i of units) if (judge(ctx, id, pred, i, why)) return;
 }
 
 // ---- DATA and I7: what the guest reads back ----
@@ -151,8 +153,10 @@ export const INVARIANTS = {
     since: 1,
     state: [{ unit: 'spte', check: staleSpte }],
     on: {
-      spteInstalled: (ctx, gfn) => judge(ctx, 'I1', staleSpte, [gfn], 'just installed'),
-      pageLeaving: (ctx, pfn, why) => judge(ctx, 'I1', staleSpte, sptesMapping(ctx.s, pfn), `pfn ${pfn} ${why} while still mapped`),
+      spteInstalled: (ctx, gfn) => judge(ctx, 'I1', staleSpte, gfn, 'just installed'),
+      pageLeaving: (ctx, pfn, why) => {
+        if (pfnRmap(ctx.s, pfn) > 0) judgeAll(ctx, 'I1', staleSpte, sptesMapping(ctx.s, pfn), `pfn ${pfn} ${why} while still mapped`);
+      },
     },
   },
   I2: {
@@ -160,8 +164,8 @@ export const INVARIANTS = {
     since: 1,
     state: [{ unit: 'spte', check: typeMismatch }],
     on: {
-      spteInstalled: (ctx, gfn) => judge(ctx, 'I2', typeMismatch, [gfn], 'just installed'),
-      attrStored: (ctx, gfn) => judge(ctx, 'I2', typeMismatch, [gfn], 'survives the attribute store'),
+      spteInstalled: (ctx, gfn) => judge(ctx, 'I2', typeMismatch, gfn, 'just installed'),
+      attrStored: (ctx, gfn) => judge(ctx, 'I2', typeMismatch, gfn, 'survives the attribute store'),
     },
   },
   I4: {
@@ -172,7 +176,7 @@ export const INVARIANTS = {
       { unit: 'actor', check: (s, id) => openInvalidations(s, id) },
     ],
     on: {
-      invalidateEnded: (ctx) => judge(ctx, 'I4', inProgressUnbalanced, [0]),
+      invalidateEnded: (ctx) => judge(ctx, 'I4', inProgressUnbalanced, 0),
       writerReturned: (ctx, path) => {
         const open = ownInside(ctx.s, ctx.base);
         if (open !== 0) ctx.report('I4', `${path} returned with ${open > 0 ? `${open} invalidation(s) still open` : `${-open} more end(s) than begin(s)`}`);
@@ -200,15 +204,17 @@ export const INVARIANTS = {
     since: 1,
     state: [{ unit: 'spte', check: unboundSpte }],
     on: {
-      spteInstalled: (ctx, gfn) => judge(ctx, 'I8', unboundSpte, [gfn], 'just installed'),
-      slotFlushed: (ctx, slot) => judge(ctx, 'I8', unboundSpte, gfnsOfSlot(ctx.s, slot), `survives the flush of memslot ${slot}`),
+      spteInstalled: (ctx, gfn) => judge(ctx, 'I8', unboundSpte, gfn, 'just installed'),
+      slotFlushed: (ctx, slot) => {
+        for (let g = slotBaseGfn(ctx.s, slot), end = g + slotNpages(ctx.s, slot); g < end; g++) if (judge(ctx, 'I8', unboundSpte, g, `survives the flush of memslot ${slot}`)) return;
+      },
     },
   },
   I9: {
     description: "TLB: no page is freed or removed while a vCPU's TLB still translates to it (the remote flush reached every vCPU first)",
     since: 1,
     state: [{ unit: 'tlb', check: staleTranslation }],
-    on: { pageLeaving: (ctx, pfn, why) => judge(ctx, 'I9', staleTranslation, tlbEntriesMapping(ctx.s, pfn), `pfn ${pfn} ${why}`) },
+    on: { pageLeaving: (ctx, pfn, why) => judgeAll(ctx, 'I9', staleTranslation, tlbEntriesMapping(ctx.s, pfn), `pfn ${pfn} ${why}`) },
   },
   I11: {
     description: 'placement: a gmem folio lands on a node the policy in force at its file offset allows (bind mask, preferred or interleave node unless it was full)',
@@ -273,11 +279,6 @@ export const INVARIANTS = {
   },
 } satisfies Record<string, Invariant>;
 
-/** The gfns of memslot `slot`. */
-function gfnsOfSlot(s: Shm, slot: number): number[] {
-  const base = slotBaseGfn(s, slot);
-  return Array.from({ length: slotNpages(s, slot) }, (_, k) => base + k);
-}
 
 export type InvariantId = keyof typeof INVARIANTS;
 export const INVARIANT_IDS = Object.keys(INVARIANTS) as InvariantId[];

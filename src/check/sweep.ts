@@ -23,7 +23,8 @@ function unitCount(s: Shm, u: Unit): number {
 export function sweepFindings(s: Shm, enabled?: ReadonlySet<InvariantId> | null, first = false): SweepFinding[] {
   const out: SweepFinding[] = [];
   for (const u of UNITS) {
-    const preds = BY_UNIT.get(u)!.filter(([id]) => !enabled || enabled.has(id));
+    const all = BY_UNIT.get(u)!;
+    const preds = enabled ? all.filter(([id]) => enabled.has(id)) : all;
     if (preds.length === 0) continue;
     for (let i = 0, n = unitCount(s, u); i < n; i++) {
       if (u === 'spte' && sptePfn(s, i) < 0) continue;

@@ -16,8 +16,8 @@ import type { Lockdep } from '../sync/lockdep.js';
 import type { Prng } from './prng.js';
 import type { KernelEvents } from './events.js';
 import type { Waitable } from './wait.js';
-import { counterAdd, setCounter } from '../shm/actor.js';
-import { COUNTERS, C, type CounterName } from '../shm/layout.js';
+import { Ctr, counterAdd, setCounter } from '../shm/actor.js';
+import { COUNTERS } from '../shm/layout.js';
 import { P } from './points.js';
 import { PARK } from './wait.js';
 import { lockdepAssertNoneHeld } from '../sync/lockdep.js';
@@ -86,19 +86,22 @@ export interface ActorCtx {
   invBegan: number[];
   /** a vCPU's page fault in progress (what a shrunk step list shows), null for other actors */
   fault: KvmPageFault | null;
-  /** threads engine: exact microsecond totals behind the integer counters, by counter index (sub-µs acquisitions add up) */
-  usAcc: Float64Array;
+  /** exact microsecond totals behind the time counters, by counter id (sub-µs acquisitions add up); made on first use */
+  usAcc: Float64Array | null;
 }
 
-export function count(ctx: ActorCtx, c: CounterName, n = 1): void {
+/** Count in one of this actor's counters (Ctr.faults, ...): only the actor writes them. */
+export function count(ctx: ActorCtx, c: number, n = 1): void {
   counterAdd(ctx.s, ctx.base, c, n);
 }
 
-/** Add microseconds to a time counter, keeping the fraction (one acquisition often takes well under 1 µs). */
-export function addUs(ctx: ActorCtx, counter: CounterName, us: number): void {
-  const acc = (ctx.usAcc[C[counter]] += us);
+/** Add microseconds to a time counter (Ctr.mmuReadWaitUs, ...), keeping the fraction (one acquisition often takes well under 1 µs). */
+export function addUs(ctx: ActorCtx, counter: number, us: number): void {
+  const acc = ((ctx.usAcc ??= newUsAcc())[counter] += us);
   setCounter(ctx.s, ctx.base, counter, Math.floor(acc));
 }
+
+export { Ctr };
 
 export const newUsAcc = () => new Float64Array(COUNTERS.length);
 

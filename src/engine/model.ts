@@ -10,7 +10,7 @@ import { actorBase } from '../shm/actor.js';
 import { mmuLockFor } from '../sync/ops.js';
 import { newLockdep } from '../sync/lockdep.js';
 import { numaCtxFor } from '../mm/policy.js';
-import { newUsAcc, type ActorCtx, type Gen } from './ctx.js';
+import type { ActorCtx, Gen } from './ctx.js';
 import type { KernelEvents } from './events.js';
 import type { InvariantId } from '../check/invariants.js';
 import { Prng, mixSeed } from './prng.js';
@@ -92,7 +92,7 @@ export function makeCtx(def: ActorDef, id: number, o: CtxOptions): ActorCtx {
     lockdep: newLockdep(o.lockdepStacks ?? false),
     locksHeld: 0,
     mmuLockedAt: -1,
-    usAcc: newUsAcc(),
+    usAcc: null,
     invBegan: [],
     fault: null,
   };

@@ -4,7 +4,7 @@
 import type { InvariantId } from '../check/invariants.js';
 import { checkerEvents } from '../check/checker.js';
 import { quiescentSweep } from '../check/sweep.js';
-import { counterAdd, setActorReturned } from '../shm/actor.js';
+import { Ctr, counterAdd, setActorReturned } from '../shm/actor.js';
 import { gfnAttr, sptePfn } from '../shm/gfn.js';
 import { INVALID_GFN, mmuInvalidateInProgress, mmuInvalidateRangeEnd, mmuInvalidateRangeStart, mmuInvalidateSeq } from '../shm/kvm.js';
 import { KVM_MEMORY_ATTRIBUTE_PRIVATE } from '../shm/layout.js';
@@ -143,7 +143,7 @@ export function runSim(model: Model, o: SimOptions): SimResult {
     const from = a.point;
     const r = a.gen.next();
     steps++;
-    counterAdd(s, ctx.base, 'steps');
+    counterAdd(s, ctx.base, Ctr.steps);
     const spun = ctx.spun;
     ctx.spun = false;
     scheduler.after(pick, steps, spun);

@@ -10,7 +10,7 @@ import type { ActorApi, ActorRunState, ActorSnapshot, WorkerInput } from './acto
 import { nodeEndpoint } from './comlink_node.js';
 import type { InvariantId } from '../check/invariants.js';
 import { quiescentSweep } from '../check/sweep.js';
-import { actorBase as actorBaseOf, actorCounter, actorReturned, publishedWait, sleepWordOf } from '../shm/actor.js';
+import { Ctr, actorBase as actorBaseOf, actorCounter, actorReturned, publishedWait, sleepWordOf } from '../shm/actor.js';
 import { ringMbDoorbell } from '../shm/kvm.js';
 import { claimViolation, replayStep, runStop, runViolation, scheduleSlice, setReplayStep, setReplayTurn, setRunPause, setRunStop, setScheduleAt, traceAt } from '../shm/run.js';
 import { createShm, type Shm } from '../shm/state.js';
@@ -163,7 +163,7 @@ async function withTimeout<T>(p: Promise<T>, ms: number): Promise<T | null> {
 
 const totalSteps = (s: Shm) => {
   let t = 0;
-  for (let id = 0; id < s.l.nActors; id++) t += actorCounter(s, id, 'steps');
+  for (let id = 0; id < s.l.nActors; id++) t += actorCounter(s, id, Ctr.steps);
   return t;
 };
 

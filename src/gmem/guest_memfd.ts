@@ -2,9 +2,9 @@
 // PUNCH_HOLE), and binding memslots to the file. There is one gmem file, private-only
 // (no INIT_SHARED): its invalidations use KVM_FILTER_PRIVATE, which on a non-TDX VM zaps all
 // SPTEs in range anyway (spec §1.6).
-import { count, type ActorCtx, type Gen } from '../engine/ctx.js';
+import { Ctr, count, type ActorCtx, type Gen } from '../engine/ctx.js';
 import { P } from '../engine/points.js';
-import { alternatives } from '../alternatives.js';
+import { orders } from '../alternatives.js';
 import { EFAULT, EINVAL, EIO, ENOMEM } from '../errno.js';
 import { kvmMmuInvalidateRangesBegin, kvmMmuInvalidateRangesEnd, kvmMmuInvalidateRangeAdd, kvmZapGfnRange } from '../kvm/mmu_invalidate.js';
 import { allocPage, pagePut, pageTryGet } from '../mm/page_alloc.js';
@@ -101,32 +101,30 @@ function boundRanges(s: Shm, start: number, end: number): BoundRange[] {
 function* rangeAddOnly(ctx: ActorCtx, start: number, end: number): Gen {
   kvmMmuInvalidateRangeAdd(ctx, start, end);
 }
+function* zapSection(ctx: ActorCtx, ranges: BoundRange[]): Gen {
+  yield* mmuWriteLock(ctx);
+  for (const r of ranges) yield* kvmZapGfnRange(ctx, r.gfn, r.gfn + r.n);
+  mmuWriteUnlock(ctx);
+}
+const beginAndUnmap = (ctx: ActorCtx, ranges: BoundRange[]) => kvmMmuInvalidateRangesBegin(ctx, ranges);
+const beginAndRangeAdd = (ctx: ActorCtx, ranges: BoundRange[]) => kvmMmuInvalidateRangesBegin(ctx, ranges, rangeAddOnly);
 
-// kvm_gmem_invalidate_begin: begin + (range_add, zap) per bound slot, in one write section;
+// kvm_gmem_invalidate_begin: begin, then range_add + zap per bound slot, in one write section;
 // B5 zaps first and begins (with range_add) in a later mmu_lock section
-const kvmGmemInvalidateBegin = alternatives('kvm_gmem_invalidate_begin', {
-  upstream: function* beginThenZap(ctx: ActorCtx, ranges: BoundRange[]): Gen {
-    yield* kvmMmuInvalidateRangesBegin(ctx, ranges);
-  },
-  B5: function* zapThenBegin(ctx: ActorCtx, ranges: BoundRange[]): Gen {
-    yield* mmuWriteLock(ctx);
-    for (const r of ranges) yield* kvmZapGfnRange(ctx, r.gfn, r.gfn + r.n);
-    mmuWriteUnlock(ctx);
-    yield* kvmMmuInvalidateRangesBegin(ctx, ranges, rangeAddOnly);
-  },
+const GMEM_INVALIDATE_BEGIN = orders<[BoundRange[]]>('kvm_gmem_invalidate_begin', {
+  upstream: [beginAndUnmap],
+  B5: [zapSection, beginAndRangeAdd],
 });
 
 // kvm_gmem_invalidate_begin for file pages [start, end), if any memslot is bound there
-function* kvmGmemInvalidateRangeBegin(ctx: ActorCtx, start: number, end: number): Gen {
+function* kvmGmemInvalidateBegin(ctx: ActorCtx, start: number, end: number): Gen {
   const ranges = boundRanges(ctx.s, start, end);
-  if (ranges.length > 0) yield* kvmGmemInvalidateBegin(ctx, ranges);
+  if (ranges.length > 0) for (const step of GMEM_INVALIDATE_BEGIN.of(ctx)) yield* step(ctx, ranges);
 }
 
 // kvm_gmem_invalidate_end: end if any binding exists in range (looked up again: bindings are
 // stable only because the caller holds the invalidate lock exclusively)
-function* kvmGmemInvalidateEnd(ctx: ActorCtx, start: number, end: number): Gen {
-  if (boundRanges(ctx.s, start, end).length > 0) yield* kvmMmuInvalidateRangesEnd(ctx);
-}
+const kvmGmemInvalidateEnd = (ctx: ActorCtx, start: number, end: number): Gen | [] => (boundRanges(ctx.s, start, end).length > 0 ? kvmMmuInvalidateRangesEnd(ctx) : []);
 
 // truncate_inode_pages_range: remove each folio from the page cache under its lock
 function* truncateInodePagesRange(ctx: ActorCtx, start: number, end: number): Gen {
@@ -150,28 +148,18 @@ function* truncateInodePagesRange(ctx: ActorCtx, start: number, end: number): Ge
 
 // kvm_gmem_punch_hole's order: the invalidation around the truncation (upstream); B7 truncates
 // before it begins; B20 only truncates
-const punchHoleSteps = alternatives('kvm_gmem_punch_hole', {
-  upstream: function* invalidateAroundTruncate(ctx: ActorCtx, start: number, end: number): Gen {
-    yield* kvmGmemInvalidateRangeBegin(ctx, start, end);
-    yield* truncateInodePagesRange(ctx, start, end);
-    yield* kvmGmemInvalidateEnd(ctx, start, end);
-  },
-  B7: function* truncateBeforeBegin(ctx: ActorCtx, start: number, end: number): Gen {
-    yield* truncateInodePagesRange(ctx, start, end);
-    yield* kvmGmemInvalidateRangeBegin(ctx, start, end);
-    yield* kvmGmemInvalidateEnd(ctx, start, end);
-  },
-  B20: function* truncateOnly(ctx: ActorCtx, start: number, end: number): Gen {
-    yield* truncateInodePagesRange(ctx, start, end);
-  },
+const PUNCH_HOLE = orders<[number, number]>('kvm_gmem_punch_hole', {
+  upstream: [kvmGmemInvalidateBegin, truncateInodePagesRange, kvmGmemInvalidateEnd],
+  B7: [truncateInodePagesRange, kvmGmemInvalidateBegin, kvmGmemInvalidateEnd],
+  B20: [truncateInodePagesRange],
 });
 
 // kvm_gmem_punch_hole (fallocate PUNCH_HOLE|KEEP_SIZE) on file pages [start, end)
 export function* kvmGmemPunchHole(ctx: ActorCtx, start: number, end: number): Gen<number> {
-  count(ctx, 'punchHoles');
+  count(ctx, Ctr.punchHoles);
   const lock = !ctx.bugs.B10; // B10: bindings may change between begin and end
   if (lock) yield* invLock(ctx);
-  yield* punchHoleSteps(ctx, start, end);
+  for (const step of PUNCH_HOLE.of(ctx)) yield* step(ctx, start, end);
   if (lock) invUnlock(ctx);
   ctx.ev.writerReturned(ctx, 'kvm_gmem_punch_hole');
   return 0;
@@ -179,7 +167,7 @@ export function* kvmGmemPunchHole(ctx: ActorCtx, start: number, end: number): Ge
 
 // kvm_gmem_allocate (fallocate KEEP_SIZE) on file pages [start, end); partial success is kept
 export function* kvmGmemAllocate(ctx: ActorCtx, start: number, end: number): Gen<number> {
-  count(ctx, 'fallocates');
+  count(ctx, Ctr.fallocates);
   if (end > ctx.s.l.filePages) return -EINVAL;
   yield* invLockShared(ctx);
   let r = 0;

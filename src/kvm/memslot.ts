@@ -1,8 +1,8 @@
 // Memslot delete and create (virt/kvm/kvm_main.c kvm_set_memslot) for guest_memfd slots.
 // A slot keeps its base, size and gmem offset while deleted, so re-creating it restores it.
-import { count, type ActorCtx, type Gen } from '../engine/ctx.js';
+import { Ctr, count, type ActorCtx, type Gen } from '../engine/ctx.js';
 import { P } from '../engine/points.js';
-import { alternatives } from '../alternatives.js';
+import { orders } from '../alternatives.js';
 import { EEXIST, EINVAL } from '../errno.js';
 import { kvmGmemBind, kvmGmemUnbind } from '../gmem/guest_memfd.js';
 import { LOCK_WORDS, MN_ACTIVE_WORD, mnActiveInvalidateCount } from '../shm/kvm.js';
@@ -45,23 +45,17 @@ function* kvmRemoveMemslot(ctx: ActorCtx, slot: number): Gen {
   yield* synchronizeSrcu(ctx);
 }
 
-// After the INVALID copy is published: the flush, the removal, and kvm_free_memslot's
-// kvm_gmem_unbind; B22 unbinds (taking invalidate_lock) under mmu_lock, before the removal.
-const kvmDeleteMemslotTail = alternatives('kvm_set_memslot(DELETE)', {
-  upstream: function* unbindAfterRemoval(ctx: ActorCtx, slot: number): Gen {
-    yield* mmuWriteLock(ctx);
-    yield* kvmArchFlushShadowMemslot(ctx, slot);
-    mmuWriteUnlock(ctx);
-    yield* kvmRemoveMemslot(ctx, slot);
-    yield* kvmGmemUnbind(ctx, slot); // kvm_free_memslot
-  },
-  B22: function* unbindUnderMmuLock(ctx: ActorCtx, slot: number): Gen {
-    yield* mmuWriteLock(ctx);
-    yield* kvmArchFlushShadowMemslot(ctx, slot);
-    yield* kvmGmemUnbind(ctx, slot);
-    mmuWriteUnlock(ctx);
-    yield* kvmRemoveMemslot(ctx, slot);
-  },
+const writeLockMmu = (ctx: ActorCtx) => mmuWriteLock(ctx);
+function* writeUnlockMmu(ctx: ActorCtx): Gen {
+  mmuWriteUnlock(ctx);
+}
+
+// After the INVALID copy is published: the flush under the write mmu_lock, the removal, and
+// kvm_free_memslot's kvm_gmem_unbind; B22 unbinds (taking invalidate_lock) under mmu_lock,
+// before the removal
+const DELETE_MEMSLOT = orders<[number]>('kvm_set_memslot(DELETE)', {
+  upstream: [writeLockMmu, kvmArchFlushShadowMemslot, writeUnlockMmu, kvmRemoveMemslot, kvmGmemUnbind],
+  B22: [writeLockMmu, kvmArchFlushShadowMemslot, kvmGmemUnbind, writeUnlockMmu, kvmRemoveMemslot],
 });
 
 // kvm_set_memory_region(DELETE) -> kvm_set_memslot(DELETE)
@@ -76,8 +70,8 @@ export function* kvmDeleteMemslot(ctx: ActorCtx, slot: number): Gen<number> {
   yield* kvmSwapActiveMemslots(ctx, slot, SlotState.Invalid);
   yield* synchronizeSrcu(ctx);
   // 2. flush, 3. remove and unbind
-  yield* kvmDeleteMemslotTail(ctx, slot);
-  count(ctx, 'slotDeletes');
+  for (const step of DELETE_MEMSLOT.of(ctx)) yield* step(ctx, slot);
+  count(ctx, Ctr.slotDeletes);
   slotsUnlock(ctx);
   return 0;
 }
@@ -93,7 +87,7 @@ export function* kvmCreateMemslot(ctx: ActorCtx, slot: number): Gen<number> {
   if (r === 0) {
     yield* kvmSwapActiveMemslots(ctx, slot, SlotState.Valid);
     yield* synchronizeSrcu(ctx);
-    count(ctx, 'slotCreates');
+    count(ctx, Ctr.slotCreates);
   }
   slotsUnlock(ctx);
   return r;

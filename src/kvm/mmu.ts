@@ -1,7 +1,7 @@
 // The vCPU page fault (arch/x86/kvm/mmu/mmu.c), TDP MMU, in the spec's order (§2.1):
 // seq snapshot, type check, slot checks, lockless precheck, resolve the pfn (guest_memfd for
 // private, the HVA for shared), second precheck, mmu_lock for read, is_page_fault_stale, install.
-import { count, type ActorCtx, type Gen } from '../engine/ctx.js';
+import { Ctr, count, type ActorCtx, type Gen } from '../engine/ctx.js';
 import { P } from '../engine/points.js';
 import { alternatives } from '../alternatives.js';
 import { EFAULT } from '../errno.js';
@@ -69,14 +69,14 @@ function kvmPrepareMemoryFaultExit(f: KvmPageFault): void {
 // (SNP/TDX: from hardware); null means SW_PROTECTED, where KVM samples the attribute here.
 export function* kvmMmuPageFault(ctx: ActorCtx, f: KvmPageFault, gfn: number, accessPrivate: boolean | null): Gen<number> {
   const s = ctx.s;
-  count(ctx, 'faults');
+  count(ctx, Ctr.faults);
   yield P['fault-entry'];
   f.gfn = gfn;
   f.pfn = -1;
   f.retryReason = '';
   f.staleCaught = false;
   f.exit.valid = false;
-  const allocsBefore = counterOf(s, ctx.base, 'allocations');
+  const allocsBefore = counterOf(s, ctx.base, Ctr.allocations);
   f.isPrivate = accessPrivate ?? kvmMemIsPrivate(s, gfn);
   srcuReadLock(ctx);
   f.slot = gfnToMemslot(s, gfn);
@@ -86,7 +86,7 @@ export function* kvmMmuPageFault(ctx: ActorCtx, f: KvmPageFault, gfn: number, ac
   try {
     let r = yield* kvmMmuFaultinPfn(ctx, f);
     if (r === RET_PF_FIXED) r = yield* kvmTdpMmuMap(ctx, f);
-    countOutcome(ctx, f, r, counterOf(s, ctx.base, 'allocations') !== allocsBefore);
+    countOutcome(ctx, f, r, counterOf(s, ctx.base, Ctr.allocations) !== allocsBefore);
     return r;
   } finally {
     srcuReadUnlock(ctx);
@@ -95,14 +95,14 @@ export function* kvmMmuPageFault(ctx: ActorCtx, f: KvmPageFault, gfn: number, ac
 
 /** The jcstress-style outcome of one fault, with the INTERESTING ones the protocol exists for. */
 function countOutcome(ctx: ActorCtx, f: KvmPageFault, r: number, allocated: boolean): void {
-  if (r === RET_PF_FIXED) count(ctx, 'outFixed');
-  else if (r === RET_PF_SPURIOUS) count(ctx, 'outSpurious');
-  else if (r === RET_PF_EMULATE) count(ctx, 'outEmulate');
+  if (r === RET_PF_FIXED) count(ctx, Ctr.outFixed);
+  else if (r === RET_PF_SPURIOUS) count(ctx, Ctr.outSpurious);
+  else if (r === RET_PF_EMULATE) count(ctx, Ctr.outEmulate);
   else if (r === RET_PF_RETRY) {
-    count(ctx, 'outRetry');
-    if (allocated) count(ctx, 'outRefilledRetry');
-    if (f.staleCaught) count(ctx, 'outStalePfnCaught');
-  } else count(ctx, f.exit.valid ? 'outExit' : 'outError');
+    count(ctx, Ctr.outRetry);
+    if (allocated) count(ctx, Ctr.outRefilledRetry);
+    if (f.staleCaught) count(ctx, Ctr.outStalePfnCaught);
+  } else count(ctx, f.exit.valid ? Ctr.outExit : Ctr.outError);
 }
 
 /** Before dropping a resolved page on a retry: was it truncated or discarded since it was resolved? */
@@ -141,17 +141,17 @@ function* faultinChecks(ctx: ActorCtx, f: KvmPageFault): Gen<number> {
   yield P['attr-read'];
   if (!ctx.bugs.B4 && f.isPrivate !== kvmMemIsPrivate(ctx.s, f.gfn)) {
     kvmPrepareMemoryFaultExit(f);
-    count(ctx, 'memoryFaultExits');
+    count(ctx, Ctr.memoryFaultExits);
     return -EFAULT;
   }
   if (f.slot < 0) {
     // kvm_handle_noslot_fault
     if (f.isPrivate) {
       kvmPrepareMemoryFaultExit(f);
-      count(ctx, 'memoryFaultExits');
+      count(ctx, Ctr.memoryFaultExits);
       return -EFAULT;
     }
-    count(ctx, 'mmioExits');
+    count(ctx, Ctr.mmioExits);
     return RET_PF_EMULATE;
   }
   yield P['slot-check'];
@@ -175,7 +175,7 @@ function* __kvmMmuFaultinPfn(ctx: ActorCtx, f: KvmPageFault): Gen<number> {
   if (pfn < 0) {
     if (!f.isPrivate) return -EFAULT; // kvm_handle_error_pfn: a failed GUP is -EFAULT, no memory-fault exit
     kvmPrepareMemoryFaultExit(f);
-    count(ctx, 'memoryFaultExits');
+    count(ctx, Ctr.memoryFaultExits);
     return pfn;
   }
   f.pfn = pfn;
@@ -208,9 +208,9 @@ function isPageFaultStale(ctx: ActorCtx, f: KvmPageFault): boolean {
 
 function retry(ctx: ActorCtx, f: KvmPageFault, why: KvmPageFault['retryReason']): number {
   f.retryReason = why;
-  count(ctx, why === 'stale' ? 'retryStale' : why === 'lockless' ? 'retryLockless' : 'retryInvalidSlot');
+  count(ctx, why === 'stale' ? Ctr.retryStale : why === 'lockless' ? Ctr.retryLockless : Ctr.retryInvalidSlot);
   // Split: the gfn sat in an open invalidation's range, or (only) the seq moved since the snapshot.
-  if (why !== 'invalid-slot' && !gfnInOpenRange(ctx.s, f.gfn, why === 'stale')) count(ctx, why === 'stale' ? 'retryStaleSeq' : 'retryLocklessSeq');
+  if (why !== 'invalid-slot' && !gfnInOpenRange(ctx.s, f.gfn, why === 'stale')) count(ctx, why === 'stale' ? Ctr.retryStaleSeq : Ctr.retryLocklessSeq);
   return RET_PF_RETRY;
 }
 

@@ -1,9 +1,9 @@
 // The invalidation protocol of virt/kvm/kvm_main.c (torvalds/linux f0161aad): begin / range_add /
 // end under the write mmu_lock, the two retry checks faults make against it, and the zap
 // (arch/x86/kvm/mmu/mmu.c kvm_unmap_gfn_range) with its locking rule.
-import { addUs, count, type ActorCtx, type Gen } from '../engine/ctx.js';
+import { Ctr, addUs, count, type ActorCtx, type Gen } from '../engine/ctx.js';
 import { P } from '../engine/points.js';
-import { alternatives } from '../alternatives.js';
+import { orders } from '../alternatives.js';
 import { actorCounter, counterOf, setCounter } from '../shm/actor.js';
 import {
   INVALID_GFN,
@@ -29,7 +29,7 @@ export function kvmMmuInvalidateBegin(ctx: ActorCtx): void {
   lockdepAssertHeld(ctx, LockClass.Mmu, true, 'kvm_mmu_invalidate_begin');
   // Ranges accumulate until every outstanding invalidation has ended.
   if (mmuInvalidateInProgressAdd(ctx.s, 1) === 0) setMmuInvalidateRange(ctx.s, INVALID_GFN, INVALID_GFN);
-  count(ctx, 'invalidations');
+  count(ctx, Ctr.invalidations);
   ctx.invBegan.push(windowClock(ctx));
   ctx.ev.invalidateBegan(ctx);
 }
@@ -38,7 +38,7 @@ export function kvmMmuInvalidateBegin(ctx: ActorCtx): void {
 function windowClock(ctx: ActorCtx): number {
   if (ctx.clock) return ctx.clock() * 1000;
   let steps = 0;
-  for (let id = 0; id < ctx.s.l.nActors; id++) steps += actorCounter(ctx.s, id, 'steps');
+  for (let id = 0; id < ctx.s.l.nActors; id++) steps += actorCounter(ctx.s, id, Ctr.steps);
   return steps;
 }
 
@@ -46,9 +46,9 @@ function noteWindowEnd(ctx: ActorCtx): void {
   const began = ctx.invBegan.pop();
   if (began === undefined) return; // an end without a begin: I4 reports it
   const len = windowClock(ctx) - began;
-  count(ctx, 'invWindows');
-  addUs(ctx, 'invWindowSum', len);
-  if (len > counterOf(ctx.s, ctx.base, 'invWindowMax')) setCounter(ctx.s, ctx.base, 'invWindowMax', Math.round(len));
+  count(ctx, Ctr.invWindows);
+  addUs(ctx, Ctr.invWindowSum, len);
+  if (len > counterOf(ctx.s, ctx.base, Ctr.invWindowMax)) setCounter(ctx.s, ctx.base, Ctr.invWindowMax, Math.round(len));
 }
 
 // kvm_mmu_invalidate_range_add (caller holds mmu_lock for write)
@@ -62,27 +62,26 @@ export function kvmMmuInvalidateRangeAdd(ctx: ActorCtx, start: number, end: numb
 }
 
 // kvm_mmu_invalidate_end's two stores, each its own yield point so lockless readers can observe
-// the state between them; B9 swaps them (benign: the locked check catches it).
-const invalidateEndStores = alternatives('kvm_mmu_invalidate_end', {
-  upstream: function* seqThenInProgress(ctx: ActorCtx): Gen {
-    yield P['invalidate-end:seq'];
-    mmuInvalidateSeqInc(ctx.s);
-    yield P['invalidate-end:in_progress']; // smp_wmb(): seq++ is visible before in_progress--
-    mmuInvalidateInProgressAdd(ctx.s, -1);
-  },
-  B9: function* inProgressThenSeq(ctx: ActorCtx): Gen {
-    yield P['invalidate-end:in_progress'];
-    mmuInvalidateInProgressAdd(ctx.s, -1);
-    yield P['invalidate-end:seq'];
-    mmuInvalidateSeqInc(ctx.s);
-  },
+// the state between them.
+function* seqIncrement(ctx: ActorCtx): Gen {
+  yield P['invalidate-end:seq'];
+  mmuInvalidateSeqInc(ctx.s);
+}
+function* inProgressDecrement(ctx: ActorCtx): Gen {
+  yield P['invalidate-end:in_progress'];
+  mmuInvalidateInProgressAdd(ctx.s, -1);
+}
+// seq++, smp_wmb(), in_progress--; B9 swaps them (benign: the locked check catches it)
+const INVALIDATE_END = orders<[]>('kvm_mmu_invalidate_end', {
+  upstream: [seqIncrement, inProgressDecrement],
+  B9: [inProgressDecrement, seqIncrement],
 });
 
 // kvm_mmu_invalidate_end (caller holds mmu_lock for write)
 export function* kvmMmuInvalidateEnd(ctx: ActorCtx): Gen {
   lockdepAssertHeld(ctx, LockClass.Mmu, true, 'kvm_mmu_invalidate_end');
   if (mmuInvalidateRangeStart(ctx.s) === INVALID_GFN) ctx.ev.rangeWarn(ctx, 'invalidate_end with no range ever added (WARN_ON_ONCE(range_start == INVALID_GPA))');
-  yield* invalidateEndStores(ctx);
+  for (const step of INVALIDATE_END.of(ctx)) yield* step(ctx);
   noteWindowEnd(ctx);
   ctx.ev.invalidateEnded(ctx);
 }
@@ -130,19 +129,18 @@ export function* kvmZapGfnRange(ctx: ActorCtx, start: number, end: number): Gen 
   }
 }
 
+function* rangeAdd(ctx: ActorCtx, start: number, end: number): Gen {
+  yield P['range-add'];
+  kvmMmuInvalidateRangeAdd(ctx, start, end);
+}
 // kvm_mmu_unmap_gfn_range: range_add, then zap; B6 adds the range after the zap, which may yield
-export const kvmMmuUnmapGfnRange = alternatives('kvm_mmu_unmap_gfn_range', {
-  upstream: function* rangeAddThenZap(ctx: ActorCtx, start: number, end: number): Gen {
-    yield P['range-add'];
-    kvmMmuInvalidateRangeAdd(ctx, start, end);
-    yield* kvmZapGfnRange(ctx, start, end);
-  },
-  B6: function* zapThenRangeAdd(ctx: ActorCtx, start: number, end: number): Gen {
-    yield* kvmZapGfnRange(ctx, start, end);
-    yield P['range-add'];
-    kvmMmuInvalidateRangeAdd(ctx, start, end);
-  },
+const UNMAP_GFN_RANGE = orders<[number, number]>('kvm_mmu_unmap_gfn_range', {
+  upstream: [rangeAdd, kvmZapGfnRange],
+  B6: [kvmZapGfnRange, rangeAdd],
 });
+export function* kvmMmuUnmapGfnRange(ctx: ActorCtx, start: number, end: number): Gen {
+  for (const step of UNMAP_GFN_RANGE.of(ctx)) yield* step(ctx, start, end);
+}
 
 /** What an invalidation's write section does to each memslot's piece of the range. */
 export type RangeHandler = (ctx: ActorCtx, start: number, end: number) => Gen;
@@ -158,10 +156,9 @@ export function* kvmMmuInvalidateRangesBegin(ctx: ActorCtx, pieces: ReadonlyArra
   mmuWriteUnlock(ctx);
 }
 
-// The matching end section: on_lock = kvm_mmu_invalidate_end under the write lock (then `post`, under it too).
-export function* kvmMmuInvalidateRangesEnd(ctx: ActorCtx, post?: (ctx: ActorCtx) => void): Gen {
+// The matching end section: on_lock = kvm_mmu_invalidate_end under the write lock.
+export function* kvmMmuInvalidateRangesEnd(ctx: ActorCtx): Gen {
   yield* mmuWriteLock(ctx);
   yield* kvmMmuInvalidateEnd(ctx);
-  post?.(ctx);
   mmuWriteUnlock(ctx);
 }

@@ -1,6 +1,6 @@
 // SPTEs of the TDP MMU: one 4K leaf per gfn. SPTEs hold no page reference (spec §1.4); the
 // checker's ghost reverse map learns of every change through the spteChanged event.
-import { count, type ActorCtx } from '../engine/ctx.js';
+import { Ctr, count, type ActorCtx } from '../engine/ctx.js';
 import { SPTE_PRIVATE, SPTE_WRITABLE } from '../shm/layout.js';
 import { setSpteFlags, setSpteGen, spteClear, spteCmpxchg, spteGen, sptePfn } from '../shm/gfn.js';
 
@@ -18,7 +18,7 @@ export function tdpMmuMapLeaf(ctx: ActorCtx, gfn: number, pfn: number, gen: numb
   setSpteFlags(s, gfn, (isPrivate ? SPTE_PRIVATE : 0) | SPTE_WRITABLE);
   if (!spteCmpxchg(s, gfn, old, pfn)) return Install.Spurious; // lost the race: RET_PF_SPURIOUS
   ctx.ev.spteChanged(ctx, gfn, old, pfn);
-  count(ctx, 'installs');
+  count(ctx, Ctr.installs);
   return Install.Installed;
 }
 
@@ -27,6 +27,6 @@ export function tdpMmuZapLeaf(ctx: ActorCtx, gfn: number): boolean {
   const old = spteClear(ctx.s, gfn);
   if (old < 0) return false;
   ctx.ev.spteChanged(ctx, gfn, old, -1);
-  count(ctx, 'zaps');
+  count(ctx, Ctr.zaps);
   return true;
 }

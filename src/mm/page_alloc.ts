@@ -2,7 +2,7 @@
 // per pfn bumped on every free (an SPTE that remembers an older generation maps a freed page), a
 // refcount, and the node counters of spec §7 (FilePages, Unevictable, numa_hit/miss/foreign,
 // interleave_hit, local_node/other_node) plus the allocating actor's per-node charge.
-import { count, type ActorCtx } from '../engine/ctx.js';
+import { Ctr, count, type ActorCtx } from '../engine/ctx.js';
 import { freeStackPop, freeStackPush, nodeAnonPagesAdd, nodeCounterAdd, nodeFilePagesAdd, nodeFree, nodeUsageAdd, pfnNode, zoneLockWord } from '../shm/node.js';
 import { PF_ALLOCATOR_SHIFT, PF_FILE, PfnOwner } from '../shm/layout.js';
 import { pfnFlags, pfnGenBump, pfnRef, pfnRefAdd, pfnRefCas, setPfnFlags, setPfnIndex, setPfnOwner, setPfnRef } from '../shm/pfn.js';
@@ -45,7 +45,7 @@ export function allocPage(ctx: ActorCtx, owner: number, index: number, flags: nu
     }
   }
   if (pfn < 0) {
-    count(ctx, 'enomem');
+    count(ctx, Ctr.enomem);
     return -1;
   }
   if (owner === PfnOwner.PageCache) {
@@ -59,7 +59,7 @@ export function allocPage(ctx: ActorCtx, owner: number, index: number, flags: nu
   setPfnIndex(s, pfn, index);
   setPfnFlags(s, pfn, flags);
   setPfnRef(s, pfn, 1);
-  count(ctx, 'allocations');
+  count(ctx, Ctr.allocations);
   return pfn;
 }
 
@@ -82,7 +82,7 @@ function freePage(ctx: ActorCtx, pfn: number): void {
   spinLock(s.i32, lock);
   freeStackPush(s, node, pfn);
   spinUnlock(s.i32, lock);
-  count(ctx, 'frees');
+  count(ctx, Ctr.frees);
 }
 
 // folio_try_get: take a reference unless the page is already on its way to the free list

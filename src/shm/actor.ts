@@ -22,8 +22,9 @@ import {
   A_WAIT_ARG2,
   A_WAIT_KIND,
   ACTOR_WORDS,
-  C,
+  A_COUNTERS,
   COUNTERS,
+  Ctr,
   RETRY_HIST_BUCKETS,
   TLB_ENTRIES,
   TLB_ENTRY_WORDS,
@@ -35,21 +36,22 @@ import type { Shm } from './state.js';
 /** The handle of actor `id`'s words. */
 export const actorBase = (s: Shm, id: number) => actorWord(s.l, id, 0);
 
-// ---- counters: written only by their actor (plain stores), read by anyone (a torn view is fine) ----
+// ---- counters (by id: Ctr.faults): written only by their actor (plain stores), read by anyone (a torn view is fine) ----
 
-export const counterAdd = (s: Shm, base: number, c: CounterName, n = 1) => {
-  s.i32[base + C[c]] += n;
+export { Ctr };
+export const counterAdd = (s: Shm, base: number, c: number, n = 1) => {
+  s.i32[base + A_COUNTERS + c] += n;
 };
-export const counterOf = (s: Shm, base: number, c: CounterName) => s.i32[base + C[c]];
-export const setCounter = (s: Shm, base: number, c: CounterName, v: number) => {
-  s.i32[base + C[c]] = v;
+export const counterOf = (s: Shm, base: number, c: number) => s.i32[base + A_COUNTERS + c];
+export const setCounter = (s: Shm, base: number, c: number, v: number) => {
+  s.i32[base + A_COUNTERS + c] = v;
 };
 /** actor `id`'s counter, read atomically (another thread's) and unsigned */
-export const actorCounter = (s: Shm, id: number, c: CounterName) => Atomics.load(s.i32, actorWord(s.l, id, C[c])) >>> 0;
+export const actorCounter = (s: Shm, id: number, c: number) => Atomics.load(s.i32, actorWord(s.l, id, A_COUNTERS + c)) >>> 0;
 
 /** Every counter of an actor as an object of one shape (built once: explore collects one per schedule). */
 export const readCounters = new Function('a', 'o', `return { ${COUNTERS.map((c, i) => `${c}: Atomics.load(a, o + ${i}) >>> 0`).join(', ')} };`) as (a: Int32Array, o: number) => Record<CounterName, number>;
-export const actorCounters = (s: Shm, id: number) => readCounters(s.i32, actorWord(s.l, id, 0));
+export const actorCounters = (s: Shm, id: number) => readCounters(s.i32, actorWord(s.l, id, A_COUNTERS));
 
 /** the faulting-access retry histogram (log2 buckets) and the largest retry count */
 export const retryHistAdd = (s: Shm, base: number, bucket: number) => {
@@ -90,7 +92,10 @@ export const publishedWait = (s: Shm, id: number) => ({
 
 /** lockdep: the lock classes the actor holds (a bit each) */
 export const locksHeld = (s: Shm, id: number) => Atomics.load(s.i32, actorWord(s.l, id, A_LOCKS_HELD));
-export const setLocksHeld = (s: Shm, base: number, mask: number) => Atomics.store(s.i32, base + A_LOCKS_HELD, mask);
+/** a plain store: only reports read it (another thread may see it late) */
+export const setLocksHeld = (s: Shm, base: number, mask: number) => {
+  s.i32[base + A_LOCKS_HELD] = mask;
+};
 
 // ---- lifecycle ----
 

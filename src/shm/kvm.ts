@@ -59,4 +59,7 @@ export const LOCK_WORDS = {
 } as const;
 /** the actor holding the lock at `word` exclusively, or -1 */
 export const lockHolder = (s: Shm, word: number) => Atomics.load(s.i32, word + LOCK_HOLDER) - 1;
-export const setLockHolder = (s: Shm, word: number, actor: number) => Atomics.store(s.i32, word + LOCK_HOLDER, actor + 1);
+/** a plain store: only reports read it (another thread may see it late) */
+export const setLockHolder = (s: Shm, word: number, actor: number) => {
+  s.i32[word + LOCK_HOLDER] = actor + 1;
+};

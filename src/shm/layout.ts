@@ -64,7 +64,10 @@ export const COUNTERS = [
 export type CounterName = (typeof COUNTERS)[number];
 /** Counters that hold a maximum (summing them over actors or runs would mean nothing). */
 export const MAX_COUNTERS: ReadonlySet<CounterName> = new Set<CounterName>(['invWindowMax']);
-export const C: { [K in CounterName]: number } = Object.fromEntries(COUNTERS.map((n, i) => [n, i])) as never;
+/** Counter ids: a counter's position in COUNTERS (count(ctx, Ctr.faults)); a numeric id, so a hot path pays no keyed lookup. */
+export const Ctr: { readonly [K in CounterName]: number } = Object.fromEntries(COUNTERS.map((n, i) => [n, i])) as never;
+/** where an actor's counters start in its words */
+export const A_COUNTERS = 0;
 
 // Per-actor words after the counters (all inside the actor's own lines).
 export const ACTOR_WORDS = 96; // six lines
@@ -98,7 +101,7 @@ export const A_TLB = 83;
 export const TLB_ENTRIES = 4;
 export const TLB_ENTRY_WORDS = 3;
 // The counters come first; the words above must not overlap them, nor run past the actor's lines.
-if (COUNTERS.length > A_SRCU || A_RETRY_MAX >= A_LOCKS_HELD || A_LOCKS_HELD >= A_MMU_READER || A_READY >= A_TLB_REQ || A_TLB + TLB_ENTRIES * TLB_ENTRY_WORDS > ACTOR_WORDS) {
+if (A_COUNTERS + COUNTERS.length > A_SRCU || A_RETRY_MAX >= A_LOCKS_HELD || A_LOCKS_HELD >= A_MMU_READER || A_READY >= A_TLB_REQ || A_TLB + TLB_ENTRIES * TLB_ENTRY_WORDS > ACTOR_WORDS) {
   throw new Error('layout: per-actor words overlap');
 }
 export const MB_PRIVATE = 1;

@@ -66,7 +66,7 @@ export function lockdepRelease(ctx: ActorCtx, cls: number): void {
   const d = ctx.lockdep;
   for (let i = d.n - 1; i >= 0; i--) {
     if (clsOf(d.held[i]) !== cls) continue;
-    d.held.copyWithin(i, i + 1, d.n);
+    for (let j = i + 1; j < d.n; j++) d.held[j - 1] = d.held[j]; // usually the innermost: nothing to move
     d.n--;
     return;
   }

@@ -1,12 +1,11 @@
 // The VM's locks (struct kvm's mmu_lock and slots_lock, the guest_memfd inode's invalidate_lock,
 // folio locks) and their kernel-named operations. Acquire is a yield point (the engine completes
 // the wait before the actor resumes) and tells lockdep first; release never blocks and does not yield.
-import { addUs, type ActorCtx, type Gen } from '../engine/ctx.js';
+import { Ctr, addUs, type ActorCtx, type Gen } from '../engine/ctx.js';
 import { P } from '../engine/points.js';
 import { NOT_EQUAL, WaitId, ZERO, type Waitable } from '../engine/wait.js';
 import { LOCK_WORDS } from '../shm/kvm.js';
 import { folioLockWord } from '../shm/pfn.js';
-import type { CounterName } from '../shm/layout.js';
 import { BitLock, BrLock, Mutex, RwLock, type LockMode } from './lock.js';
 import { LockClass, lockdepAcquire, lockdepTrylock } from './lockdep.js';
 
@@ -38,17 +37,17 @@ function acquire(ctx: ActorCtx, mode: LockMode, point: number, arg = 0): Gen {
 // read_lock(&kvm->mmu_lock) / write_lock(&kvm->mmu_lock)
 export const mmuReadLock = (ctx: ActorCtx) => acquire(ctx, ctx.mmuLock.read, P['mmu_lock:read']);
 export function mmuReadUnlock(ctx: ActorCtx): void {
-  noteMmuHold(ctx, 'mmuReadHoldUs');
+  noteMmuHold(ctx, Ctr.mmuReadHoldUs);
   ctx.mmuLock.read.release(ctx);
 }
 export const mmuWriteLock = (ctx: ActorCtx) => acquire(ctx, ctx.mmuLock.write, P['mmu_lock:write']);
 export function mmuWriteUnlock(ctx: ActorCtx): void {
-  noteMmuHold(ctx, 'mmuWriteHoldUs');
+  noteMmuHold(ctx, Ctr.mmuWriteHoldUs);
   ctx.mmuLock.write.release(ctx);
 }
 
 /** Threads engine: add the time since mmu_lock was taken to this actor's hold time. */
-function noteMmuHold(ctx: ActorCtx, counter: CounterName): void {
+function noteMmuHold(ctx: ActorCtx, counter: number): void {
   if (ctx.mmuLockedAt < 0) return;
   addUs(ctx, counter, (performance.now() - ctx.mmuLockedAt) * 1000);
   ctx.mmuLockedAt = -1;

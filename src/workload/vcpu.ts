@@ -1,7 +1,7 @@
 // A vCPU: the guest program (accesses with a pattern, conversions by hypercall as in
 // private_mem_conversions_test) plus the KVM_RUN loop that faults and hands exits to the VMM.
 // Each vCPU owns a disjoint run of gfns and writes tags into it; the checkers judge what it reads.
-import { count, opBoundary, type ActorCtx, type Gen } from '../engine/ctx.js';
+import { Ctr, count, opBoundary, type ActorCtx, type Gen } from '../engine/ctx.js';
 import { P } from '../engine/points.js';
 import { writerAtWork } from '../check/ghost.js';
 import { RETRY_HIST_BUCKETS, actorReadyWord, mbPost, mbStateWord, mbTakeReply, MB_POSTED, retryHistAdd, retryMax, setActorDone, setActorReady, setInGuest, setRetryMax } from '../shm/actor.js';
@@ -162,7 +162,7 @@ function* exitToVmm(ctx: ActorCtx, gfn: number, npages: number, flags: number): 
 // guest: KVM_HC_MAP_GPA_RANGE, then the guest's own view follows
 function* guestConvert(ctx: ActorCtx, v: VcpuState, gfn: number, npages: number, toPrivate: boolean): Gen {
   yield P.hypercall;
-  count(ctx, 'hypercalls');
+  count(ctx, Ctr.hypercalls);
   const flags = MB_HYPERCALL | (toPrivate ? MB_PRIVATE : 0) | (ctx.sc.vcpus.fallocateOnConversion ? MB_FALLOCATE : 0);
   yield* exitToVmm(ctx, gfn, npages, flags);
   for (let g = gfn; g < gfn + npages; g++) v.belief[g - v.lo] = toPrivate ? 1 : 0;
@@ -194,16 +194,16 @@ function* guestAccess(ctx: ActorCtx, v: VcpuState, gfn: number, write: boolean):
     if (pfn >= 0) {
       accessPage(ctx, v, gfn, pfn, write, viewPrivate!);
       setInGuest(s, ctx.base, 0);
-      if (attempt === 0) count(ctx, 'fastHits');
+      if (attempt === 0) count(ctx, Ctr.fastHits);
       else recordRetries(ctx, totalRetries);
       return;
     }
     setInGuest(s, ctx.base, 0);
     const r = yield* kvmMmuPageFault(ctx, v.fault, gfn, accessPrivate);
     if (r === RET_PF_RETRY) {
-      count(ctx, 'retries');
+      count(ctx, Ctr.retries);
       ctx.spun = true; // back to the guest, which faults again: it waits for someone else
-      if (++totalRetries === ctx.sc.starvationRetries + 1) count(ctx, 'starvedAccesses');
+      if (++totalRetries === ctx.sc.starvationRetries + 1) count(ctx, Ctr.starvedAccesses);
       // A writer still at work (an open invalidation with its owner inside, a memslot being
       // deleted) explains a retry; only retries nothing explains count toward starvation.
       if (!writerAtWork(s)) {
@@ -233,10 +233,10 @@ export function accessPage(ctx: ActorCtx, v: VcpuState, gfn: number, pfn: number
     const tag = ((ctx.id + 1) << 22) | (++v.tag & 0x3fffff);
     ctx.ev.guestWrite(ctx, gfn, view, tag); // before the tag lands: a reader that sees it sees the view written
     setPfnContent(ctx.s, pfn, tag);
-    count(ctx, 'writes');
+    count(ctx, Ctr.writes);
     return;
   }
-  count(ctx, 'reads');
+  count(ctx, Ctr.reads);
   ctx.ev.guestRead(ctx, gfn, pfn, view, pfnContent(ctx.s, pfn));
 }
 

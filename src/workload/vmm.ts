@@ -1,7 +1,7 @@
 // The VMM's exit-handling thread: serves KVM_EXIT_MEMORY_FAULT (implicit conversion, as QEMU's
 // kvm_convert_memory does for SNP/TDX guests) and KVM_HC_MAP_GPA_RANGE hypercalls (explicit
 // conversion, as private_mem_conversions_test's host side does).
-import { count, type ActorCtx, type Gen } from '../engine/ctx.js';
+import { Ctr, count, type ActorCtx, type Gen } from '../engine/ctx.js';
 import { P } from '../engine/points.js';
 import { WaitId } from '../engine/wait.js';
 import { getMempolicyAddr, kvmGmemAllocate, kvmGmemPunchHole } from '../gmem/guest_memfd.js';
@@ -52,7 +52,7 @@ export function vmmIdle(s: Shm, vmm: number, vcpus: readonly number[]): boolean 
 }
 
 function* serveExit(ctx: ActorCtx, gfn: number, arg: number): Gen<number> {
-  count(ctx, 'exitsServed');
+  count(ctx, Ctr.exitsServed);
   const toPrivate = (arg & MB_PRIVATE) !== 0;
   const npages = arg >>> MB_NPAGES_SHIFT;
   if ((arg & MB_HYPERCALL) === 0 && kvmMemIsPrivate(ctx.s, gfn) === toPrivate) {
