@@ -1,5 +1,6 @@
-// The bug-injection catalogue (spec §4): each variant removes or reorders one kernel check.
-// The toggle sits at the exact place in the code, as `ctx.bugs.Bn`.
+// The bug-injection catalogue (spec §4): each variant removes or reorders one kernel check. A
+// removed check is a one-line flag at its site (`ctx.bugs.B1`); a reordering is a named
+// alternative of the kernel function, beside the upstream one (src/alternatives.ts).
 import type { InvariantId } from './check/invariants.js';
 
 export interface VariantInfo {
@@ -17,6 +18,8 @@ export interface VariantInfo {
   alsoBreaks: InvariantId[];
   /** bug: a check removed or reordered; control: a change the kernel tolerates; design: another kernel's design, for comparison */
   kind: 'bug' | 'control' | 'design';
+  /** the litmus scenario on which exhaustive search (dfs, 2 preemptions) finds it, or null (it needs a bigger workload) */
+  litmus: string | null;
 }
 
 export const VARIANT_IDS = ['B1', 'B2', 'B4', 'B5', 'B6', 'B7', 'B8', 'B9', 'B10', 'B11', 'B18', 'B19', 'B20', 'B21', 'B22', 'B23', 'N1'] as const;
@@ -30,6 +33,7 @@ export const VARIANTS: readonly VariantInfo[] = [
     removes: 'is_page_fault_stale() under mmu_lock before installing the SPTE (arch/x86/kvm/mmu/mmu.c)',
     expect: 'I1',
     alsoBreaks: ['I2'],
+    litmus: 'litmus-punch',
     kind: 'bug',
   },
   {
@@ -38,6 +42,7 @@ export const VARIANTS: readonly VariantInfo[] = [
     removes: 'the ordering "snapshot mmu_invalidate_seq, smp_rmb, then resolve the pfn" in kvm_mmu_faultin_pfn (snapshot taken after)',
     expect: 'I2',
     alsoBreaks: ['I1'],
+    litmus: 'litmus-punch',
     kind: 'bug',
   },
   {
@@ -46,14 +51,16 @@ export const VARIANTS: readonly VariantInfo[] = [
     removes: 'fault->is_private != kvm_mem_is_private() -> KVM_EXIT_MEMORY_FAULT in kvm_mmu_faultin_pfn',
     expect: 'I2',
     alsoBreaks: [],
+    litmus: 'litmus-convert',
     kind: 'bug',
   },
   {
     id: 'B5',
     name: 'begin-after-zap',
-    removes: 'kvm_mmu_invalidate_begin in the same mmu_lock section as, and before, the zap in kvm_gmem_invalidate_begin (begin and range_add moved to a later section)',
-    expect: 'I1',
-    alsoBreaks: [],
+    removes: 'kvm_mmu_invalidate_begin in the same mmu_lock section as, and before, the zap in kvm_gmem_invalidate_begin (begin and range_add moved to a later section); the kernel\'s own lockdep_assert_once in kvm_unmap_gfn_range (a zap needs an open invalidation or slots_lock) catches it as LOCK_HELD before anything maps a freed page (I1)',
+    expect: 'LOCK_HELD',
+    alsoBreaks: ['I1'],
+    litmus: 'litmus-punch',
     kind: 'bug',
   },
   {
@@ -62,6 +69,7 @@ export const VARIANTS: readonly VariantInfo[] = [
     removes: 'kvm_mmu_invalidate_range_add before each zap in kvm_mmu_unmap_gfn_range (range added after the zap, which may yield)',
     expect: 'I5',
     alsoBreaks: ['I2', 'I1'],
+    litmus: null,
     kind: 'bug',
   },
   {
@@ -70,6 +78,7 @@ export const VARIANTS: readonly VariantInfo[] = [
     removes: 'invalidate begin+zap before truncate_inode_pages_range in kvm_gmem_punch_hole (truncate moved first)',
     expect: 'I1',
     alsoBreaks: [],
+    litmus: 'litmus-punch',
     kind: 'bug',
   },
   {
@@ -78,6 +87,7 @@ export const VARIANTS: readonly VariantInfo[] = [
     removes: 'kvm_flush_remote_tlbs after zapping SPTEs, before mmu_lock is dropped (kvm_zap_gfn_range / kvm_unmap_gfn_range flush): vCPUs keep cached translations to pages the writer then frees',
     expect: 'I9',
     alsoBreaks: [],
+    litmus: 'litmus-punch',
     kind: 'bug',
   },
   {
@@ -86,6 +96,7 @@ export const VARIANTS: readonly VariantInfo[] = [
     removes: 'the order "seq++ then in_progress--" in kvm_mmu_invalidate_end (swapped); benign: the locked check catches it',
     expect: null,
     alsoBreaks: [],
+    litmus: null,
     kind: 'control',
   },
   {
@@ -94,6 +105,7 @@ export const VARIANTS: readonly VariantInfo[] = [
     removes: 'filemap_invalidate_lock (exclusive) around kvm_gmem_punch_hole, so bindings can change between begin and end',
     expect: 'I4',
     alsoBreaks: ['STARVATION'],
+    litmus: 'litmus-lock-order',
     kind: 'bug',
   },
   {
@@ -102,6 +114,7 @@ export const VARIANTS: readonly VariantInfo[] = [
     removes: 'storing the attributes inside the begin/end window of kvm_vm_set_mem_attributes (stored after end)',
     expect: 'I2',
     alsoBreaks: [],
+    litmus: 'litmus-convert',
     kind: 'bug',
   },
   {
@@ -110,6 +123,7 @@ export const VARIANTS: readonly VariantInfo[] = [
     removes: 'the file offset in the shared-policy lookup of kvm_gmem_get_folio: the page is looked up at its offset within the memslot instead (pgoff dropped), so a slot bound at a nonzero offset gets another range\'s policy',
     expect: 'I11',
     alsoBreaks: [],
+    litmus: null,
     kind: 'bug',
   },
   {
@@ -118,6 +132,7 @@ export const VARIANTS: readonly VariantInfo[] = [
     removes: 'returning NULL from kvm_gmem_get_policy where the shared tree has no policy: it falls back to the task policy, so get_mempolicy(MPOL_F_ADDR) reports the task mode instead of MPOL_DEFAULT (the selftest test_mbind)',
     expect: 'I12',
     alsoBreaks: [],
+    litmus: null,
     kind: 'bug',
   },
   {
@@ -126,6 +141,7 @@ export const VARIANTS: readonly VariantInfo[] = [
     removes: 'kvm_gmem_invalidate_begin/end around the truncate in kvm_gmem_punch_hole (only truncates)',
     expect: 'I1',
     alsoBreaks: ['I7'],
+    litmus: 'litmus-punch',
     kind: 'bug',
   },
   {
@@ -134,14 +150,16 @@ export const VARIANTS: readonly VariantInfo[] = [
     removes: 'the KVM_MEMSLOT_INVALID -> RET_PF_RETRY check in kvm_mmu_faultin_pfn (not in the spec catalogue; an extra)',
     expect: 'I8',
     alsoBreaks: [],
+    litmus: 'litmus-memslot',
     kind: 'bug',
   },
   {
     id: 'B22',
     name: 'unbind-under-mmu-lock',
-    removes: 'the lock order invalidate_lock -> mmu_lock: memslot delete unbinds (taking invalidate_lock) while still holding mmu_lock after the flush, before the removal swap (an extra, not in the spec catalogue; the kernel would also warn: a sleeping lock under a spinning one)',
-    expect: 'DEADLOCK',
-    alsoBreaks: [],
+    removes: 'the lock order invalidate_lock -> mmu_lock: memslot delete unbinds (taking invalidate_lock) while still holding mmu_lock after the flush, before the removal swap (an extra, not in the spec catalogue; the kernel would also warn: a sleeping lock under a spinning one). lockdep reports the inverted order (LOCK_ORDER) in any run that takes both orders, deadlocked or not; without lockdep a schedule that interleaves them deadlocks',
+    expect: 'LOCK_ORDER',
+    alsoBreaks: ['DEADLOCK'],
+    litmus: 'litmus-lock-order',
     kind: 'bug',
   },
   {
@@ -150,6 +168,7 @@ export const VARIANTS: readonly VariantInfo[] = [
     removes: 'the wait for mn_active_invalidate_count == 0 in kvm_swap_active_memslots, so a memslot can appear or vanish between an mmu notifier\'s invalidate_range_start and _end: the end then skips kvm_mmu_invalidate_end (in_progress stuck: faults in the range retry for ever) or runs it without a begin (in_progress < 0). An extra, not in the spec catalogue: the bug fixed by "KVM: Block memslot updates across range_start() and range_end()" (5.13)',
     expect: 'I4',
     alsoBreaks: ['STARVATION'],
+    litmus: 'litmus-notifier',
     kind: 'bug',
   },
   {
@@ -158,6 +177,7 @@ export const VARIANTS: readonly VariantInfo[] = [
     removes: 'the NUMA series: kvm_gmem_get_folio allocates without the shared (or create-time) policy, so only the allocating task\'s policy applies, local by default (the kernel before 6.19; a design comparison, not a protocol bug)',
     expect: null,
     alsoBreaks: [],
+    litmus: null,
     kind: 'design',
   },
 ];

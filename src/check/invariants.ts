@@ -76,12 +76,15 @@ function typeMismatch(s: Shm, gfn: number): string | null {
 }
 
 // ---- I8: an SPTE belongs to a live memslot, and a private one to the gmem index bound to it ----
-function unboundSpte(s: Shm, gfn: number): string | null {
+function unboundSpte(s: Shm, gfn: number, quiescent: boolean): string | null {
   if (sptePfn(s, gfn) < 0) return null;
   const slot = memslotCovering(s, gfn);
   const st = slot < 0 ? SlotState.Absent : slotState(s, slot);
-  // An INVALID slot's SPTEs are allowed until its flush (kvm_arch_flush_shadow_memslot) zaps them.
-  if (st === SlotState.Flushed || st === SlotState.Absent) return `gfn ${gfn}: SPTE present but its memslot ${slot < 0 ? 'does not exist' : `${slot} is ${st === SlotState.Flushed ? 'flushed for deletion' : 'deleted'}`}`;
+  // An INVALID slot's SPTEs are allowed until its flush (kvm_arch_flush_shadow_memslot) zaps them;
+  // once every actor has stopped, no deletion is half done.
+  if (st === SlotState.Flushed || st === SlotState.Absent || (quiescent && st === SlotState.Invalid)) {
+    return `gfn ${gfn}: SPTE present but its memslot ${slot < 0 ? 'does not exist' : `${slot} is ${st === SlotState.Flushed ? 'flushed for deletion' : st === SlotState.Invalid ? 'being deleted' : 'deleted'}`}`;
+  }
   if (!sptePrivate(s, gfn)) return null;
   const index = kvmGmemGetIndex(s, slot, gfn);
   if (slotFile(s, slot) === 0) return `gfn ${gfn}: private SPTE for gmem index ${index}, but memslot ${slot} is unbound from the file`;

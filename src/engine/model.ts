@@ -106,3 +106,6 @@ export function makeCtxs(model: Model, s: Shm, o: { seed: number; variant: Varia
   const ev = checkerEvents(o.invariants);
   return model.actors.map((def, id) => makeCtx(def, id, { s, sc: model.sc, seed: o.seed, variant: o.variant, bugs, ev, names, report: o.report, stopping: never, lockdepStacks: o.lockdepStacks }));
 }
+
+/** An actor for an ad-hoc model (a test's own program, as loom's model(...) closures): one of its kind, no NUMA node of its own. */
+export const programActor = (name: string, program: (ctx: ActorCtx) => Gen, kind = 'program'): ActorDef => ({ kind, index: 0, name, program, ops: 1, node: 0, pauseMs: () => 0 });

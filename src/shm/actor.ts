@@ -175,3 +175,6 @@ export { TLB_ENTRIES };
 export const mmuReaderSlot = (s: Shm, base: number) => base + A_MMU_READER;
 /** every actor's reader slot: first word, count, stride */
 export const mmuReaderSlots = (s: Shm): [number, number, number] => [s.l.actorBase + A_MMU_READER, s.l.nActors, ACTOR_WORDS];
+
+/** test setup: actor `id`'s ghost count of open invalidations written directly */
+export const setActorInside = (s: Shm, id: number, v: number) => Atomics.store(s.i32, actorWord(s.l, id, A_INSIDE), v);

@@ -63,3 +63,7 @@ export const lockHolder = (s: Shm, word: number) => Atomics.load(s.i32, word + L
 export const setLockHolder = (s: Shm, word: number, actor: number) => {
   s.i32[word + LOCK_HOLDER] = actor + 1;
 };
+
+/** test setup: in_progress and the SRCU epoch written directly */
+export const setMmuInvalidateInProgress = (s: Shm, v: number) => Atomics.store(s.i32, G_IN_PROGRESS, v);
+export const setSrcuEpoch = (s: Shm, v: number) => Atomics.store(s.i32, G_SRCU_EPOCH, v);

@@ -76,3 +76,9 @@ export function pfnNode(s: Shm, pfn: number): number {
   }
   return -1;
 }
+
+/** The pfn `k` places below the top of the node's free stack (0: the next one allocated), or -1. */
+export function freeStackPeek(s: Shm, node: number, k = 0): number {
+  const top = nodeFree(s, node);
+  return top - 1 - k < 0 ? -1 : s.i32[s.l.freeStackBase + nodePfnBase(s, node) + top - 1 - k];
+}

@@ -41,3 +41,6 @@ export const pfnRmapGfn = (s: Shm, pfn: number) => Atomics.load(s.i32, pfnWord(s
 export const setPfnRmapGfn = (s: Shm, pfn: number, gfn: number) => Atomics.store(s.i32, pfnWord(s.l, pfn, P_RMAP_GFN), gfn);
 /** the pfn whose folio lock word this is (for reports) */
 export const folioLockPfn = (s: Shm, word: number) => Math.floor((word - s.l.pfnBase) / PFN_WORDS);
+
+/** test setup: the ghost reverse map written directly */
+export const setPfnRmap = (s: Shm, pfn: number, n: number) => Atomics.store(s.i32, pfnWord(s.l, pfn, P_RMAP), n);

@@ -81,3 +81,7 @@ export function memslotPieces(s: Shm, space: 'gfn' | 'index' | 'hva', start: num
   }
   return out;
 }
+
+export const slotGeneration = (s: Shm, slot: number) => Atomics.load(s.i32, slotWord(s.l, slot, S_GENERATION));
+/** test setup: a slot's gmem offset written directly */
+export const setSlotPgoff = (s: Shm, slot: number, pgoff: number) => Atomics.store(s.i32, slotWord(s.l, slot, S_PGOFF), pgoff);

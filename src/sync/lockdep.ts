@@ -161,8 +161,8 @@ function kernelStack(): string {
   Error.stackTraceLimit = limit;
   const names: string[] = [];
   for (const line of text.split('\n')) {
-    const m = /^\s*at (?:Generator\.)?([\w$.]+) \((.*)\)$/.exec(line);
-    if (!m || m[1].endsWith('.next') || !/[/\\](kvm|gmem|mm|workload|test)[/\\]|[/\\]sync[/\\](ops|srcu)\./.test(m[2])) continue;
+    const m = /^\s*at (?:Object\.|Generator\.)?([\w$.]+)(?: \[as \w+\])? \((.*)\)$/.exec(line);
+    if (!m || m[1].endsWith('.next') || m[1] === 'acquire' || m[1] === 'blockOn' || !/[/\\](kvm|gmem|mm|workload|test)[/\\]|[/\\]sync[/\\](ops|srcu)\./.test(m[2])) continue;
     names.push(m[1]);
   }
   return names.reverse().join(' > ');

@@ -1,22 +1,16 @@
-// Shared helpers for the path tests: named actors of the default scenario, state-word readers,
-// a tracing driver, and small writer generators that open/close an invalidation.
+// Shared helpers for the path tests: named actors of the default scenario, a tracing driver, and
+// small writer generators that open/close an invalidation. State is read and written through the
+// shm accessors (src/shm/*), never by word offset.
 import { expect } from 'vitest';
-import { Wait, type ActorCtx, type Gen } from '../../src/engine/ctx.js';
+import type { ActorCtx, Gen } from '../../src/engine/ctx.js';
 import { POINT_NAMES } from '../../src/engine/points.js';
-import { canProceed, proceed } from '../../src/engine/wait.js';
+import { tryProceed } from '../../src/engine/wait.js';
 import { kvmMmuPageFault, newFault, type KvmPageFault } from '../../src/kvm/mmu.js';
 import { kvmMmuInvalidateBegin, kvmMmuInvalidateEnd, kvmMmuInvalidateRangeAdd } from '../../src/kvm/mmu_invalidate.js';
-import {
-  C,
-  F_ATTR,
-  KVM_MEMORY_ATTRIBUTE_PRIVATE,
-  actorWord,
-  gfnWord,
-  pfnWord,
-  slotWord,
-  type CounterName,
-} from '../../src/shm/layout.js';
-import { N_FREE_TOP, nodeWord } from '../../src/shm/layout.js';
+import { KVM_MEMORY_ATTRIBUTE_PRIVATE } from '../../src/shm/layout.js';
+import { actorCounter } from '../../src/shm/actor.js';
+import { setGfnAttr } from '../../src/shm/gfn.js';
+import { nodeFree as nodeFreeOf } from '../../src/shm/node.js';
 import { mmuWriteLock, mmuWriteUnlock } from '../../src/sync/ops.js';
 import type { World } from '../helpers.js';
 import { ONE_NODE } from '../helpers.js';
@@ -32,18 +26,11 @@ export function actor(w: World, name: keyof typeof ID): ActorCtx {
   return ctx;
 }
 
-export const G = (w: World, word: number) => Atomics.load(w.s.i32, word);
-export const gfnW = (w: World, gfn: number, f: number) => Atomics.load(w.s.i32, gfnWord(w.s.l, gfn, f));
-export const pfnW = (w: World, pfn: number, f: number) => Atomics.load(w.s.i32, pfnWord(w.s.l, pfn, f));
-export const slotW = (w: World, slot: number, f: number) => Atomics.load(w.s.i32, slotWord(w.s.l, slot, f));
-export const actorW = (w: World, id: number, f: number) => Atomics.load(w.s.i32, actorWord(w.s.l, id, f));
-export const counter = (w: World, id: number, c: CounterName) => Atomics.load(w.s.i32, actorWord(w.s.l, id, C[c]));
-export const filemap = (w: World, index: number) => Atomics.load(w.s.i32, w.s.l.filemapBase + index) - 1;
-export const binding = (w: World, index: number) => Atomics.load(w.s.i32, w.s.l.bindingBase + index) - 1;
-export const hva = (w: World, h: number) => Atomics.load(w.s.i32, w.s.l.hvaBase + h) - 1;
+/** An actor's counter (Ctr.faults, ...). */
+export const counter = (w: World, id: number, c: number) => actorCounter(w.s, id, c);
 
 export function setAttr(w: World, gfn: number, isPrivate: boolean): void {
-  Atomics.store(w.s.i32, gfnWord(w.s.l, gfn, F_ATTR), isPrivate ? KVM_MEMORY_ATTRIBUTE_PRIVATE : 0);
+  setGfnAttr(w.s, gfn, isPrivate ? KVM_MEMORY_ATTRIBUTE_PRIVATE : 0);
 }
 
 /** Point names a generator yielded, in order. */
@@ -56,10 +43,7 @@ export const names = (points: number[]) => points.map((p) => POINT_NAMES[p]);
 export function trace<T>(ctx: ActorCtx, gen: Gen<T>, at?: (point: number) => void): { value: T; points: number[] } {
   const points: number[] = [];
   for (;;) {
-    if (ctx.wait !== Wait.None) {
-      if (!canProceed(ctx.s, ctx)) throw new Error(`${ctx.name} would block: wait ${ctx.wait} on ${ctx.waitArg}`);
-      proceed(ctx.s, ctx);
-    }
+    if (!tryProceed(ctx.s, ctx)) throw new Error(`${ctx.name} would block: wait ${ctx.wait!.id} on ${ctx.waitArg}`);
     const r = gen.next();
     if (r.done) return { value: r.value, points };
     points.push(r.value);
@@ -104,4 +88,4 @@ export const CROSSED: Scenario = {
 };
 
 /** Free pages on `node`'s free stack (node 0 holds the whole pool without a numa section). */
-export const nodeFree = (w: World, node = 0) => Atomics.load(w.s.i32, nodeWord(w.s.l, node, N_FREE_TOP));
+export const nodeFree = (w: World, node = 0) => nodeFreeOf(w.s, node);
