@@ -2,16 +2,18 @@
 // task), node counters add up, BIND exhaustion is ENOMEM, the selftest flow of test_numa_allocation.
 import { describe, expect, it } from 'vitest';
 import { runSim } from '../../src/engine/sim.js';
-import { explore } from '../../src/engine/explore.js';
+import { explore } from '../../src/explore/explore.js';
 import { kvmGmemPunchHole } from '../../src/gmem/guest_memfd.js';
-import { filemapGet } from '../../src/gmem/filemap.js';
+import { filemapGet } from '../../src/shm/file.js';
 import { kvmMmuPageFault, newFault, RET_PF_FIXED } from '../../src/kvm/mmu.js';
-import { pfnToNid } from '../../src/mm/page_alloc.js';
-import { toMempolicy } from '../../src/scenario/schema.js';
+import { pfnNode } from '../../src/shm/node.js';
+import { toMempolicy } from '../../src/mm/policy_spec.js';
 import { numaInterleaveScenario, DEFAULT_SCENARIO } from '../../src/scenario/builtins.js';
 import { NUMA_DEFAULTS, ScenarioError, validateScenario } from '../../src/scenario/schema.js';
 import type { NumaSpec, Scenario } from '../../src/scenario/types.js';
-import { F_ATTR, KVM_MEMORY_ATTRIBUTE_PRIVATE, gfnWord } from '../../src/shm/layout.js';
+import { KVM_MEMORY_ATTRIBUTE_PRIVATE } from '../../src/shm/layout.js';
+import { setGfnAttr } from '../../src/shm/gfn.js';
+import { modelOf } from '../../src/workload/kinds.js';
 import { drive, world } from '../helpers.js';
 
 const share = (r: ReturnType<typeof runSim>) => {
@@ -23,7 +25,7 @@ describe('the numa-interleave experiment (small scale, sim)', () => {
   const sc = numaInterleaveScenario(0.0005); // 6,552 pages
 
   it('honoured: each node gains half (±1%), every allocation an interleave hit', () => {
-    const r = runSim(sc, { seed: 1, variant: null });
+    const r = runSim(modelOf(sc), { seed: 1, variant: null });
     expect(r.violation).toBeNull();
     const s = share(r);
     expect(s.total).toBe(sc.gmemPages);
@@ -37,7 +39,7 @@ describe('the numa-interleave experiment (small scale, sim)', () => {
   });
 
   it('policy ignored (N1, the kernel before the series): node 0 gains it all', () => {
-    const r = runSim(sc, { seed: 1, variant: 'N1' });
+    const r = runSim(modelOf(sc), { seed: 1, variant: 'N1' });
     expect(r.violation).toBeNull();
     expect(share(r).node0).toBe(1);
     expect(r.stats.nodes[1].filePages).toBe(0);
@@ -51,14 +53,14 @@ describe('the numa-interleave experiment (small scale, sim)', () => {
       Array.from({ length: base.gmemPages }, (_, i) => i).filter((i) => filemapGet(r.s, i) >= 0);
     const off = structuredClone(base);
     off.numa!.interleave = 'offset';
-    const r = runSim(off, { seed: 3, variant: null });
+    const r = runSim(modelOf(off), { seed: 3, variant: null });
     expect(r.violation).toBeNull();
     const pages = touched(r);
     expect(pages.length).toBeGreaterThan(1000);
-    for (const i of pages) expect(pfnToNid(r.s, filemapGet(r.s, i))).toBe(i % 2);
-    const rot = runSim(base, { seed: 3, variant: null });
+    for (const i of pages) expect(pfnNode(r.s, filemapGet(r.s, i))).toBe(i % 2);
+    const rot = runSim(modelOf(base), { seed: 3, variant: null });
     const rp = touched(rot);
-    const offByIndex = rp.filter((i) => pfnToNid(rot.s, filemapGet(rot.s, i)) !== i % 2).length;
+    const offByIndex = rp.filter((i) => pfnNode(rot.s, filemapGet(rot.s, i)) !== i % 2).length;
     // about half the pages sit where offset interleave would not have put them, yet the split is even
     expect(offByIndex / rp.length).toBeGreaterThan(0.3);
     expect(offByIndex / rp.length).toBeLessThan(0.7);
@@ -85,14 +87,14 @@ describe('BIND to a node smaller than the working set', () => {
     expect(r.violations).toEqual([]);
     expect(r.stats.total.enomem).toBeGreaterThan(0);
     expect(r.stats.total.memoryFaultExits).toBeGreaterThan(0);
-    const last = runSim(sc, { seed: 2, variant: null });
+    const last = runSim(modelOf(sc), { seed: 2, variant: null });
     expect(last.stats.nodes[0].filePages).toBe(0);
     expect(last.stats.nodes[1].filePages).toBeLessThanOrEqual(16);
   });
 
   it('PREFERRED to the same small node falls back to node 0 instead (numa_miss / numa_foreign)', () => {
     const pref = twoNodes({ policySource: 'task', task: { mode: 'preferred', nodes: [1], flags: [] } }, { vcpus: sc.vcpus, converter: sc.converter, puncher: sc.puncher, slotChurn: sc.slotChurn });
-    const r = runSim(pref, { seed: 2, variant: null });
+    const r = runSim(modelOf(pref), { seed: 2, variant: null });
     expect(r.violation).toBeNull();
     expect(r.stats.total.enomem).toBe(0);
     expect(r.stats.nodes[0].filePages).toBeGreaterThan(0);
@@ -129,10 +131,10 @@ describe('selftest test_numa_allocation, as a flow through kvm_gmem_get_pfn', ()
     const v = w.ctxs[0];
     const topo = v.numa!.topo;
     const bind = (node: number) => toMempolicy({ mode: 'bind', nodes: [node], flags: [] }, topo, 'test');
-    for (let g = 0; g < 4; g++) Atomics.store(w.s.i32, gfnWord(w.s.l, g, F_ATTR), KVM_MEMORY_ATTRIBUTE_PRIVATE);
+    for (let g = 0; g < 4; g++) setGfnAttr(w.s, g, KVM_MEMORY_ATTRIBUTE_PRIVATE);
     const touch = () => {
       for (let g = 0; g < 4; g++) expect(drive(v, kvmMmuPageFault(v, newFault(), g, true))).toBe(RET_PF_FIXED);
-      return [0, 1, 2, 3].map((i) => pfnToNid(w.s, filemapGet(w.s, i)));
+      return [0, 1, 2, 3].map((i) => pfnNode(w.s, filemapGet(w.s, i)));
     };
     // page 0 touched under the default policy first, then bound after allocation: it stays (I10), until punched
     v.numa!.shared.setPolicy(0, 2, bind(1));
@@ -149,13 +151,13 @@ describe('selftest test_numa_allocation, as a flow through kvm_gmem_get_pfn', ()
     const sc = twoNodes({ policySource: 'shared' }, { gmemPages: 4, slots: [{ baseGfn: 0, npages: 4, gmemOffset: 0 }], vcpus: { ...DEFAULT_SCENARIO.vcpus, count: 1 } });
     const w = world(sc);
     const v = w.ctxs[0];
-    Atomics.store(w.s.i32, gfnWord(w.s.l, 0, F_ATTR), KVM_MEMORY_ATTRIBUTE_PRIVATE);
+    setGfnAttr(w.s, 0, KVM_MEMORY_ATTRIBUTE_PRIVATE);
     drive(v, kvmMmuPageFault(v, newFault(), 0, true));
-    const before = pfnToNid(w.s, filemapGet(w.s, 0));
+    const before = pfnNode(w.s, filemapGet(w.s, 0));
     expect(before).toBe(0); // default policy: local
     v.numa!.shared.setPolicy(0, 4, toMempolicy({ mode: 'bind', nodes: [1], flags: [] }, v.numa!.topo, 'test'));
     drive(v, kvmMmuPageFault(v, newFault(), 0, true));
-    expect(pfnToNid(w.s, filemapGet(w.s, 0))).toBe(before);
+    expect(pfnNode(w.s, filemapGet(w.s, 0))).toBe(before);
   });
 });
 
@@ -174,8 +176,7 @@ describe('I11 placement', () => {
   });
 
   it('fires on a hand-made misplacement for each kind of policy, and not on a legal one', async () => {
-    const { checkPlacement } = await import('../../src/check/placement.js');
-    const { nodeWord, N_PFN_BASE } = await import('../../src/shm/layout.js');
+    const { nodePfnBase } = await import('../../src/shm/node.js');
     const { MAX_NUMNODES } = await import('../../src/mm/mempolicy.js');
     const cases: Array<[string, Partial<NumaSpec>, number, boolean]> = [
       ['bind {1}, page on node 0', { task: { mode: 'bind', nodes: [1], flags: [] }, policySource: 'task' }, 0, true],
@@ -189,8 +190,8 @@ describe('I11 placement', () => {
       const sc = twoNodes(numa, { gmemPages: 4, slots: [{ baseGfn: 0, npages: 4, gmemOffset: 0 }], vcpus: { ...DEFAULT_SCENARIO.vcpus, count: 1 } });
       const w = world(sc);
       const v = w.ctxs[0];
-      const pfn = w.s.i32[nodeWord(w.s.l, node, N_PFN_BASE)]; // a page of that node
-      checkPlacement(v, 0, pfn, MAX_NUMNODES - 1);
+      const pfn = nodePfnBase(w.s, node); // a page of that node
+      v.ev.folioAllocated(v, 0, pfn, MAX_NUMNODES - 1); // kvm_gmem_get_folio allocated it for file page 0: I11 judges it
       expect(w.violations.map((x) => x.invariant), what).toEqual(fires ? ['I11'] : []);
     }
   });
@@ -206,7 +207,7 @@ describe('a policy\'s maxnode (as mbind/set_mempolicy/the RFC create ioctl take 
 
   it('the create-time policy is what every allocation follows when policySource is "create"', () => {
     const sc = twoNodes({ policySource: 'create', create: { mode: 'bind', nodes: [1], flags: [], maxnode: 3 } }, { vcpus: { ...DEFAULT_SCENARIO.vcpus, privateFraction: 1, conversionRate: 0 }, converter: { count: 0, ops: 0, maxPages: 1 }, puncher: { count: 0, ops: 0, maxPages: 1 }, slotChurn: { count: 0, ops: 0, maxPages: 1 } });
-    const r = runSim(sc, { seed: 4, variant: null });
+    const r = runSim(modelOf(sc), { seed: 4, variant: null });
     expect(r.violation).toBeNull();
     expect(r.stats.nodes[0].filePages).toBe(0);
     expect(r.stats.nodes[1].filePages).toBeGreaterThan(0);

@@ -3,21 +3,18 @@ import { P } from '../../src/engine/points.js';
 import { kvmVmSetMemAttributes } from '../../src/kvm/memory_attributes.js';
 import { RET_PF_FIXED, RET_PF_RETRY } from '../../src/kvm/mmu.js';
 import { ONE_NODE } from '../helpers.js';
-import {
-  A_INSIDE,
-  F_ATTR,
-  F_EPOCH,
-  F_SPTE_PFN,
-  G_IN_PROGRESS,
-  G_MMU_LOCK,
-  G_RANGE_END,
-  G_RANGE_START,
-  G_SEQ,
-  G_SLOTS_LOCK,
-  KVM_MEMORY_ATTRIBUTE_PRIVATE as PRIV,
-} from '../../src/shm/layout.js';
-import { stepUntil, drive, world } from '../helpers.js';
-import { actor, actorW, counter, fault, G, gfnW, names, setAttr, trace } from './util.js';
+import { KVM_MEMORY_ATTRIBUTE_PRIVATE as PRIV } from '../../src/shm/layout.js';
+import { Ctr, actorInside } from '../../src/shm/actor.js';
+import { gfnAttr, gfnEpoch, sptePfn } from '../../src/shm/gfn.js';
+import { LOCK_WORDS, mmuInvalidateInProgress, mmuInvalidateRangeEnd, mmuInvalidateRangeStart, mmuInvalidateSeq } from '../../src/shm/kvm.js';
+import { mutexCanLock, rwCanRead, rwReaders } from '../../src/sync/locks.js';
+import { stepUntil, drive, world, type World } from '../helpers.js';
+import { actor, counter, fault, names, setAttr, trace } from './util.js';
+
+/** mmu_lock's word is 0: no writer, no writer pending, no reader */
+const mmuFree = (w: World) => rwCanRead(w.s.i32, LOCK_WORDS.mmuLock) && rwReaders(w.s.i32, LOCK_WORDS.mmuLock) === 0;
+/** slots_lock's word is 0 */
+const slotsFree = (w: World) => mutexCanLock(w.s.i32, LOCK_WORDS.slotsLock);
 
 describe('kvm_vm_set_mem_attributes', () => {
   it('is a no-op when the attributes already match: no invalidation, SPTEs kept', () => {
@@ -28,11 +25,11 @@ describe('kvm_vm_set_mem_attributes', () => {
     const { value, points } = trace(c, kvmVmSetMemAttributes(c, 0, 4, 0));
     expect(value).toBe(0);
     expect(names(points)).toEqual(['slots_lock', 'attr-read']);
-    expect(counter(w, c.id, 'invalidations')).toBe(0);
-    expect(counter(w, c.id, 'conversions')).toBe(0);
-    expect(G(w, G_SEQ)).toBe(0);
-    expect(gfnW(w, 1, F_SPTE_PFN)).not.toBe(0);
-    expect(G(w, G_SLOTS_LOCK)).toBe(0);
+    expect(counter(w, c.id, Ctr.invalidations)).toBe(0);
+    expect(counter(w, c.id, Ctr.conversions)).toBe(0);
+    expect(mmuInvalidateSeq(w.s)).toBe(0);
+    expect(sptePfn(w.s, 1)).not.toBe(-1);
+    expect(slotsFree(w)).toBe(true);
   });
 
   it('a partly matching range is not a no-op', () => {
@@ -40,8 +37,8 @@ describe('kvm_vm_set_mem_attributes', () => {
     const c = actor(w, 'converter');
     setAttr(w, 0, true);
     drive(c, kvmVmSetMemAttributes(c, 0, 2, PRIV));
-    expect(counter(w, c.id, 'invalidations')).toBe(1);
-    expect(gfnW(w, 1, F_ATTR)).toBe(PRIV);
+    expect(counter(w, c.id, Ctr.invalidations)).toBe(1);
+    expect(gfnAttr(w.s, 1)).toBe(PRIV);
   });
 
   it('begin, zap, store inside the window, end', () => {
@@ -49,36 +46,36 @@ describe('kvm_vm_set_mem_attributes', () => {
     const v = actor(w, 'vcpu0');
     const c = actor(w, 'converter');
     for (const g of [2, 3, 10]) expect(fault(v, g, false).r).toBe(RET_PF_FIXED);
-    const epoch = gfnW(w, 2, F_EPOCH);
+    const epoch = gfnEpoch(w.s, 2);
     let stores = 0;
     const { value } = trace(c, kvmVmSetMemAttributes(c, 0, 8, PRIV), (pt) => {
       if (pt !== P['attr-store']) return;
       // one yield per gfn (the xa_store loop): gfns before this one are stored, this one not yet;
       // all of it while the invalidation covering the range is open, SPTEs already gone
       const g = stores++;
-      expect(G(w, G_IN_PROGRESS)).toBe(1);
-      expect([G(w, G_RANGE_START), G(w, G_RANGE_END)]).toEqual([0, 8]);
-      expect(gfnW(w, 2, F_SPTE_PFN)).toBe(0);
-      expect(gfnW(w, g, F_ATTR)).toBe(0);
-      if (g > 0) expect(gfnW(w, g - 1, F_ATTR)).toBe(PRIV);
-      expect(G(w, G_MMU_LOCK)).toBe(0); // the store itself is outside mmu_lock
+      expect(mmuInvalidateInProgress(w.s)).toBe(1);
+      expect([mmuInvalidateRangeStart(w.s), mmuInvalidateRangeEnd(w.s)]).toEqual([0, 8]);
+      expect(sptePfn(w.s, 2)).toBe(-1);
+      expect(gfnAttr(w.s, g)).toBe(0);
+      if (g > 0) expect(gfnAttr(w.s, g - 1)).toBe(PRIV);
+      expect(mmuFree(w)).toBe(true); // the store itself is outside mmu_lock
     });
     expect(stores).toBe(8);
     expect(value).toBe(0);
-    expect(G(w, G_IN_PROGRESS)).toBe(0);
-    expect(G(w, G_SEQ)).toBe(1);
-    for (let g = 0; g < 8; g++) expect(gfnW(w, g, F_ATTR)).toBe(PRIV);
-    expect(gfnW(w, 8, F_ATTR)).toBe(0);
-    expect(gfnW(w, 2, F_SPTE_PFN)).toBe(0);
-    expect(gfnW(w, 3, F_SPTE_PFN)).toBe(0);
-    expect(gfnW(w, 10, F_SPTE_PFN)).not.toBe(0); // outside the range
-    expect(gfnW(w, 2, F_EPOCH)).toBe(epoch + 1);
-    expect(counter(w, c.id, 'invalidations')).toBe(1);
-    expect(counter(w, c.id, 'conversions')).toBe(1);
-    expect(counter(w, c.id, 'zaps')).toBe(2);
-    expect(actorW(w, c.id, A_INSIDE)).toBe(0);
-    expect(G(w, G_SLOTS_LOCK)).toBe(0);
-    expect(G(w, G_MMU_LOCK)).toBe(0);
+    expect(mmuInvalidateInProgress(w.s)).toBe(0);
+    expect(mmuInvalidateSeq(w.s)).toBe(1);
+    for (let g = 0; g < 8; g++) expect(gfnAttr(w.s, g)).toBe(PRIV);
+    expect(gfnAttr(w.s, 8)).toBe(0);
+    expect(sptePfn(w.s, 2)).toBe(-1);
+    expect(sptePfn(w.s, 3)).toBe(-1);
+    expect(sptePfn(w.s, 10)).not.toBe(-1); // outside the range
+    expect(gfnEpoch(w.s, 2)).toBe(epoch + 1);
+    expect(counter(w, c.id, Ctr.invalidations)).toBe(1);
+    expect(counter(w, c.id, Ctr.conversions)).toBe(1);
+    expect(counter(w, c.id, Ctr.zaps)).toBe(2);
+    expect(actorInside(w.s, c.id)).toBe(0);
+    expect(slotsFree(w)).toBe(true);
+    expect(mmuFree(w)).toBe(true);
     expect(w.violations).toEqual([]);
   });
 
@@ -89,9 +86,9 @@ describe('kvm_vm_set_mem_attributes', () => {
     drive(c, kvmVmSetMemAttributes(c, 4, 6, PRIV));
     expect(fault(v, 4, true).r).toBe(RET_PF_FIXED);
     drive(c, kvmVmSetMemAttributes(c, 4, 6, 0));
-    expect(gfnW(w, 4, F_SPTE_PFN)).toBe(0);
-    expect(gfnW(w, 4, F_ATTR)).toBe(0);
-    expect(G(w, G_SEQ)).toBe(2);
+    expect(sptePfn(w.s, 4)).toBe(-1);
+    expect(gfnAttr(w.s, 4)).toBe(0);
+    expect(mmuInvalidateSeq(w.s)).toBe(2);
     expect(w.violations).toEqual([]);
   });
 
@@ -102,14 +99,14 @@ describe('kvm_vm_set_mem_attributes', () => {
     fault(v, 14, false);
     fault(v, 17, false);
     trace(c, kvmVmSetMemAttributes(c, 12, 20, PRIV), (pt) => {
-      if (pt === P['attr-store']) expect([G(w, G_RANGE_START), G(w, G_RANGE_END)]).toEqual([12, 20]);
+      if (pt === P['attr-store']) expect([mmuInvalidateRangeStart(w.s), mmuInvalidateRangeEnd(w.s)]).toEqual([12, 20]);
     });
-    expect(gfnW(w, 14, F_SPTE_PFN)).toBe(0);
-    expect(gfnW(w, 17, F_SPTE_PFN)).toBe(0);
-    expect(counter(w, c.id, 'invalidations')).toBe(1);
-    expect(G(w, G_SEQ)).toBe(1);
-    expect(G(w, G_IN_PROGRESS)).toBe(0);
-    for (let g = 12; g < 20; g++) expect(gfnW(w, g, F_ATTR)).toBe(PRIV);
+    expect(sptePfn(w.s, 14)).toBe(-1);
+    expect(sptePfn(w.s, 17)).toBe(-1);
+    expect(counter(w, c.id, Ctr.invalidations)).toBe(1);
+    expect(mmuInvalidateSeq(w.s)).toBe(1);
+    expect(mmuInvalidateInProgress(w.s)).toBe(0);
+    for (let g = 12; g < 20; g++) expect(gfnAttr(w.s, g)).toBe(PRIV);
   });
 
   it('no memslot in range: attributes stored without any invalidation', () => {
@@ -123,10 +120,10 @@ describe('kvm_vm_set_mem_attributes', () => {
     const c = actor(w, 'converter');
     const { points } = trace(c, kvmVmSetMemAttributes(c, 17, 20, PRIV));
     expect(points).not.toContain(P['mmu_lock:write']);
-    expect(counter(w, c.id, 'invalidations')).toBe(0);
-    expect(G(w, G_SEQ)).toBe(0);
-    for (let g = 17; g < 20; g++) expect(gfnW(w, g, F_ATTR)).toBe(PRIV);
-    expect(actorW(w, c.id, A_INSIDE)).toBe(0);
+    expect(counter(w, c.id, Ctr.invalidations)).toBe(0);
+    expect(mmuInvalidateSeq(w.s)).toBe(0);
+    for (let g = 17; g < 20; g++) expect(gfnAttr(w.s, g)).toBe(PRIV);
+    expect(actorInside(w.s, c.id)).toBe(0);
     expect(w.violations).toEqual([]);
   });
 
@@ -145,7 +142,7 @@ describe('kvm_vm_set_mem_attributes', () => {
     const c = actor(w, 'converter');
     const g = kvmVmSetMemAttributes(c, 0, 4, PRIV);
     stepUntil(c, g, P['invalidate-end:in_progress']);
-    expect(gfnW(w, 0, F_ATTR)).toBe(PRIV);
+    expect(gfnAttr(w.s, 0)).toBe(PRIV);
     drive(c, g);
   });
 
@@ -154,14 +151,14 @@ describe('kvm_vm_set_mem_attributes', () => {
     const c = actor(w, 'converter');
     const g = kvmVmSetMemAttributes(c, 0, 4, PRIV);
     stepUntil(c, g, P['invalidate-end:in_progress']);
-    expect(G(w, G_SEQ)).toBe(1); // seq already bumped
-    for (let x = 0; x < 4; x++) expect(gfnW(w, x, F_ATTR)).toBe(0);
+    expect(mmuInvalidateSeq(w.s)).toBe(1); // seq already bumped
+    for (let x = 0; x < 4; x++) expect(gfnAttr(w.s, x)).toBe(0);
     stepUntil(c, g, P['attr-store']);
-    expect(G(w, G_IN_PROGRESS)).toBe(0); // the window is closed before the store
+    expect(mmuInvalidateInProgress(w.s)).toBe(0); // the window is closed before the store
     drive(c, g);
-    for (let x = 0; x < 4; x++) expect(gfnW(w, x, F_ATTR)).toBe(PRIV);
-    expect(G(w, G_IN_PROGRESS)).toBe(0);
-    expect(G(w, G_SEQ)).toBe(1);
+    for (let x = 0; x < 4; x++) expect(gfnAttr(w.s, x)).toBe(PRIV);
+    expect(mmuInvalidateInProgress(w.s)).toBe(0);
+    expect(mmuInvalidateSeq(w.s)).toBe(1);
   });
 
   it('a fault racing the store inside the window retries, and no old-type SPTE survives', () => {
@@ -174,7 +171,7 @@ describe('kvm_vm_set_mem_attributes', () => {
     expect(r.r).toBe(RET_PF_RETRY);
     expect(r.f.retryReason).toBe('lockless');
     drive(c, g);
-    expect(gfnW(w, 4, F_SPTE_PFN)).toBe(0);
+    expect(sptePfn(w.s, 4)).toBe(-1);
     expect(w.violations).toEqual([]);
   });
 
@@ -186,7 +183,7 @@ describe('kvm_vm_set_mem_attributes', () => {
     stepUntil(c, g, P['attr-store']);
     expect(fault(v, 4, false).r).toBe(RET_PF_FIXED); // nothing tells it the gfn is converting
     drive(c, g);
-    expect(gfnW(w, 4, F_SPTE_PFN)).not.toBe(0);
+    expect(sptePfn(w.s, 4)).not.toBe(-1);
     expect(w.violations.map((x) => x.invariant)).toEqual(['I2']);
   });
 });

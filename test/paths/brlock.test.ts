@@ -6,9 +6,10 @@ import { Worker } from 'node:worker_threads';
 import { pathToFileURL } from 'node:url';
 import { resolve } from 'node:path';
 import { brCanRead, brCanWrite, brReadUnlock, brTryRead, brTryWrite, brWriteLock, brWriteUnlock, StopError } from '../../src/sync/locks.js';
-import { explore } from '../../src/engine/explore.js';
+import { explore } from '../../src/explore/explore.js';
 import { runThreads } from '../../src/engine/threads.js';
 import { validateScenario } from '../../src/scenario/schema.js';
+import { modelOf } from '../../src/workload/kinds.js';
 import { DEFAULT_SCENARIO } from '../helpers.js';
 
 // word 0: the lock (+1 sleepers); slots at 16, 32, 48 (one line each)
@@ -116,7 +117,7 @@ describe('mmu_lock: percpu is the same lock to the model', () => {
   });
 
   it('on worker threads: the correct model runs clean and the telemetry names the build', async () => {
-    const r = await runThreads(PERCPU, { seed: 2, variant: null, ops: 40 });
+    const r = await runThreads(modelOf(PERCPU), { seed: 2, variant: null, ops: 40 });
     expect(r.violation).toBeNull();
     expect(r.quiescent).toBe(true);
     expect(r.stats.mmuLock).toBe('percpu');

@@ -1,39 +1,40 @@
+// The checkers, judged at the events the kernel paths emit: each case crafts a state through the
+// shm accessors (the SPTE included, since the predicates judge the SPTE in the state), emits the
+// event the kernel path emits at that moment, and reads the verdicts in w.violations. The
+// quiescent sweep applies the same predicates to every unit of state.
 import { describe, it, expect } from 'vitest';
-import { checkAttrStore, checkBalanced, checkInProgress, checkInstall, checkPfnRemoved, checkSlotFlushed } from '../../src/check/online.js';
-import { quiescentSweep } from '../../src/check/sweep.js';
+import { sweepFindings } from '../../src/check/sweep.js';
 import type { ActorCtx } from '../../src/engine/ctx.js';
 import { kvmGmemGetPfn } from '../../src/gmem/guest_memfd.js';
 import { hvaToPfn } from '../../src/kvm/hva.js';
 import { RET_PF_FIXED } from '../../src/kvm/mmu.js';
-import {
-  A_INSIDE,
-  F_ATTR,
-  F_SPTE_FLAGS,
-  F_SPTE_PFN,
-  G_IN_PROGRESS,
-  KVM_MEMORY_ATTRIBUTE_PRIVATE as PRIV,
-  P_GEN,
-  P_OWNER,
-  P_RMAP,
-  P_RMAP_GFN,
-  PfnOwner,
-  S_FILE,
-  S_STATE,
-  SPTE_PRIVATE,
-  SPTE_WRITABLE,
-  SlotState,
-  actorWord,
-  gfnWord,
-  pfnWord,
-  slotWord,
-} from '../../src/shm/layout.js';
+import { KVM_MEMORY_ATTRIBUTE_PRIVATE as PRIV, PfnOwner, SPTE_PRIVATE, SPTE_WRITABLE, SlotState } from '../../src/shm/layout.js';
+import { actorInside, setActorInside } from '../../src/shm/actor.js';
+import { setBinding } from '../../src/shm/file.js';
+import { setGfnAttr, setSpteFlags, setSpteGen, setSptePfn, sptePfn } from '../../src/shm/gfn.js';
+import { setMmuInvalidateInProgress } from '../../src/shm/kvm.js';
+import { pfnGen, setPfnGen, setPfnOwner, setPfnRmap, setPfnRmapGfn } from '../../src/shm/pfn.js';
+import { setSlotFile, setSlotState } from '../../src/shm/slot.js';
 import { drive, world, type World } from '../helpers.js';
-import { CROSSED, actor, actorW, fault, pfnW, setAttr } from './util.js';
+import { CROSSED, actor, fault, setAttr } from './util.js';
 
-const set = (w: World, word: number, v: number) => Atomics.store(w.s.i32, word, v);
 const found = (w: World) => w.violations.map((v) => v.invariant);
 
-describe('checkInstall', () => {
+/** tdp_mmu_map_handle_target_level's leaf at gfn (pfn, the pfn's generation at install, flags), then the event its caller emits. */
+function install(ctx: ActorCtx, gfn: number, pfn: number, gen: number, isPrivate: boolean): void {
+  setSptePfn(ctx.s, gfn, pfn);
+  setSpteGen(ctx.s, gfn, gen);
+  setSpteFlags(ctx.s, gfn, isPrivate ? SPTE_PRIVATE | SPTE_WRITABLE : SPTE_WRITABLE);
+  ctx.ev.spteInstalled(ctx, gfn);
+}
+
+/** kvm_arch_flush_shadow_memslot's end: the slot marked flushed, then the event. */
+function flushed(ctx: ActorCtx, slot: number): void {
+  setSlotState(ctx.s, slot, SlotState.Flushed);
+  ctx.ev.slotFlushed(ctx, slot);
+}
+
+describe('SPTE installed (I1, I2, I8)', () => {
   /** A private folio at gfn 3 / index 3 and a shared HVA page at gfn 20 / hva 20, resolved but not mapped. */
   function setup() {
     const w = world();
@@ -41,39 +42,39 @@ describe('checkInstall', () => {
     setAttr(w, 3, true);
     const priv = drive(v, kvmGmemGetPfn(v, 0, 3));
     const shared = drive(v, hvaToPfn(v, 20));
-    const ok = (ctx: ActorCtx = v) => checkInstall(ctx, 0, 3, priv, pfnW(w, priv, P_GEN), true, 3);
+    const ok = (ctx: ActorCtx = v) => install(ctx, 3, priv, pfnGen(w.s, priv), true);
     return { w, v, priv, shared, ok };
   }
 
   it('is quiet on a good private and a good shared install', () => {
     const { w, v, shared, ok } = setup();
     ok();
-    checkInstall(v, 1, 20, shared, pfnW(w, shared, P_GEN), false, 20);
+    install(v, 20, shared, pfnGen(w.s, shared), false);
     expect(w.violations).toEqual([]);
   });
 
   it('I1: the pfn was freed since it was resolved (generation moved)', () => {
     const { w, v, priv } = setup();
-    const gen = pfnW(w, priv, P_GEN);
-    set(w, pfnWord(w.s.l, priv, P_GEN), gen + 1);
-    checkInstall(v, 0, 3, priv, gen, true, 3);
+    const gen = pfnGen(w.s, priv);
+    setPfnGen(w.s, priv, gen + 1);
+    install(v, 3, priv, gen, true);
     expect(found(w)).toEqual(['I1']);
     expect(w.violations[0].message).toMatch(/freed/);
   });
 
   it('I1: wrong owner (removed from the page cache, or an HVA page for a private install)', () => {
     const a = setup();
-    set(a.w, pfnWord(a.w.s.l, a.priv, P_OWNER), PfnOwner.Removed);
+    setPfnOwner(a.w.s, a.priv, PfnOwner.Removed);
     a.ok();
     expect(found(a.w)).toEqual(['I1']);
     const b = setup();
-    checkInstall(b.v, 0, 3, b.shared, pfnW(b.w, b.shared, P_GEN), true, 3);
+    install(b.v, 3, b.shared, pfnGen(b.w.s, b.shared), true);
     expect(found(b.w)).toContain('I1');
   });
 
   it('I1: right owner, wrong index', () => {
     const { w, v, priv } = setup();
-    checkInstall(v, 0, 4, priv, pfnW(w, priv, P_GEN), true, 4);
+    install(v, 4, priv, pfnGen(w.s, priv), true); // gfn 4 is index 4; the folio is index 3's
     expect(found(w)).toContain('I1');
   });
 
@@ -84,7 +85,7 @@ describe('checkInstall', () => {
     expect(found(a.w)).toEqual(['I2']);
     const b = setup();
     setAttr(b.w, 20, true);
-    checkInstall(b.v, 1, 20, b.shared, pfnW(b.w, b.shared, P_GEN), false, 20);
+    install(b.v, 20, b.shared, pfnGen(b.w.s, b.shared), false);
     expect(found(b.w)).toEqual(['I2']);
   });
 
@@ -95,7 +96,7 @@ describe('checkInstall', () => {
       [SlotState.Invalid, []],
     ] as const) {
       const { w, ok } = setup();
-      set(w, slotWord(w.s.l, 0, S_STATE), state);
+      setSlotState(w.s, 0, state);
       ok();
       expect(found(w)).toEqual(want);
     }
@@ -103,107 +104,113 @@ describe('checkInstall', () => {
 
   it('I8: private install with the slot unbound from the file, or the index bound to another slot', () => {
     const a = setup();
-    set(a.w, slotWord(a.w.s.l, 0, S_FILE), 0);
+    setSlotFile(a.w.s, 0, 0);
     a.ok();
     expect(found(a.w)).toEqual(['I8']);
     const b = setup();
-    set(b.w, b.w.s.l.bindingBase + 3, 2);
+    setBinding(b.w.s, 3, 1);
     b.ok();
     expect(found(b.w)).toEqual(['I8']);
   });
 
   it('a shared install does not need a gmem binding', () => {
     const { w, v, shared } = setup();
-    set(w, slotWord(w.s.l, 1, S_FILE), 0);
-    set(w, w.s.l.bindingBase + 20, 0);
-    checkInstall(v, 1, 20, shared, pfnW(w, shared, P_GEN), false, 20);
+    setSlotFile(w.s, 1, 0);
+    setBinding(w.s, 20, -1);
+    install(v, 20, shared, pfnGen(w.s, shared), false);
     expect(w.violations).toEqual([]);
   });
 });
 
-describe('checkPfnRemoved', () => {
+describe('page leaving (I1)', () => {
   it('I1 when an SPTE still maps the page, quiet otherwise', () => {
     const w = world();
     const v = actor(w, 'vcpu0');
-    checkPfnRemoved(v, 7, 'truncated');
+    v.ev.pageLeaving(v, 7, 'truncated');
     expect(w.violations).toEqual([]);
-    set(w, pfnWord(w.s.l, 7, P_RMAP), 1);
-    set(w, pfnWord(w.s.l, 7, P_RMAP_GFN), 12);
-    checkPfnRemoved(v, 7, 'freed');
+    // an SPTE at gfn 12 maps pfn 7 (the ghost reverse map knows), then pfn 7 is freed (a new generation)
+    const gen = pfnGen(w.s, 7);
+    setSptePfn(w.s, 12, 7);
+    setSpteGen(w.s, 12, gen);
+    setSpteFlags(w.s, 12, SPTE_WRITABLE);
+    setPfnRmap(w.s, 7, 1);
+    setPfnRmapGfn(w.s, 7, 12);
+    setPfnGen(w.s, 7, gen + 1);
+    v.ev.pageLeaving(v, 7, 'freed');
     expect(found(w)).toEqual(['I1']);
-    expect(w.violations[0].message).toMatch(/pfn 7 freed.*gfn 12/);
+    expect(w.violations[0].message).toMatch(/gfn 12: SPTE maps pfn 7.*pfn 7 freed while still mapped/);
   });
 });
 
-describe('checkAttrStore', () => {
+describe('attribute stored (I2)', () => {
   it('I2 when an SPTE of the other type survives, quiet when types agree or no SPTE', () => {
     const w = world();
     const c = actor(w, 'converter');
-    checkAttrStore(c, 4); // no SPTE
-    set(w, gfnWord(w.s.l, 4, F_SPTE_PFN), 1);
-    set(w, gfnWord(w.s.l, 4, F_SPTE_FLAGS), SPTE_PRIVATE | SPTE_WRITABLE);
-    set(w, gfnWord(w.s.l, 4, F_ATTR), PRIV);
-    checkAttrStore(c, 4); // agree
+    c.ev.attrStored(c, 4); // no SPTE
+    setSptePfn(w.s, 4, 0);
+    setSpteFlags(w.s, 4, SPTE_PRIVATE | SPTE_WRITABLE);
+    setGfnAttr(w.s, 4, PRIV);
+    c.ev.attrStored(c, 4); // agree
     expect(w.violations).toEqual([]);
-    set(w, gfnWord(w.s.l, 4, F_ATTR), 0);
-    checkAttrStore(c, 4);
+    setGfnAttr(w.s, 4, 0);
+    c.ev.attrStored(c, 4);
     expect(found(w)).toEqual(['I2']);
-    set(w, gfnWord(w.s.l, 4, F_SPTE_FLAGS), SPTE_WRITABLE);
-    set(w, gfnWord(w.s.l, 4, F_ATTR), PRIV);
-    checkAttrStore(c, 4);
+    setSpteFlags(w.s, 4, SPTE_WRITABLE);
+    setGfnAttr(w.s, 4, PRIV);
+    c.ev.attrStored(c, 4);
     expect(found(w)).toEqual(['I2', 'I2']);
   });
 });
 
-describe('checkSlotFlushed', () => {
+describe('memslot flushed (I8)', () => {
   it('I8 when an SPTE of the slot survives, quiet for other slots', () => {
     const w = world();
     const d = actor(w, 'churn');
-    checkSlotFlushed(d, 0);
-    set(w, gfnWord(w.s.l, 15, F_SPTE_PFN), 1);
-    checkSlotFlushed(d, 1);
+    flushed(d, 0);
+    setSptePfn(w.s, 15, 0);
+    flushed(d, 1);
     expect(w.violations).toEqual([]);
-    checkSlotFlushed(d, 0);
+    flushed(d, 0);
     expect(found(w)).toEqual(['I8']);
     expect(w.violations[0].message).toMatch(/gfn 15/);
   });
 });
 
-describe('checkInProgress and checkBalanced', () => {
-  it('checkInProgress fires only on a negative count', () => {
+describe('invalidation ended and writer returned (I4)', () => {
+  it('invalidate_end fires only on a negative count', () => {
     const w = world();
     const c = actor(w, 'converter');
     for (const v of [0, 2]) {
-      set(w, G_IN_PROGRESS, v);
-      checkInProgress(c);
+      setMmuInvalidateInProgress(w.s, v);
+      c.ev.invalidateEnded(c);
     }
     expect(w.violations).toEqual([]);
-    set(w, G_IN_PROGRESS, -1);
-    checkInProgress(c);
+    setMmuInvalidateInProgress(w.s, -1);
+    c.ev.invalidateEnded(c);
     expect(found(w)).toEqual(['I4']);
   });
 
-  it('checkBalanced fires on open or extra invalidations and resets the ghost count', () => {
+  it('a returning writer fires on open or extra invalidations and resets the ghost count', () => {
     const w = world();
     const c = actor(w, 'converter');
-    checkBalanced(c, 'x');
+    c.ev.writerReturned(c, 'x');
     expect(w.violations).toEqual([]);
-    set(w, actorWord(w.s.l, c.id, A_INSIDE), 2);
-    checkBalanced(c, 'path-a');
+    setActorInside(w.s, c.id, 2);
+    c.ev.writerReturned(c, 'path-a');
     expect(w.violations[0].message).toMatch(/path-a.*2 invalidation\(s\) still open/);
-    expect(actorW(w, c.id, A_INSIDE)).toBe(0);
-    set(w, actorWord(w.s.l, c.id, A_INSIDE), -1);
-    checkBalanced(c, 'path-b');
+    expect(actorInside(w.s, c.id)).toBe(0);
+    setActorInside(w.s, c.id, -1);
+    c.ev.writerReturned(c, 'path-b');
     expect(w.violations[1].message).toMatch(/1 more end/);
     expect(found(w)).toEqual(['I4', 'I4']);
     // another actor's count is not this path's business
-    set(w, actorWord(w.s.l, 6, A_INSIDE), 1);
-    checkBalanced(c, 'path-c');
+    setActorInside(w.s, 6, 1);
+    c.ev.writerReturned(c, 'path-c');
     expect(w.violations.length).toBe(2);
   });
 });
 
-describe('quiescentSweep', () => {
+describe('sweepFindings', () => {
   /** A private SPTE at gfn 3 (slot 0) and a shared one at gfn 20 (slot 1), mapped by real faults. */
   function busy() {
     const w = world();
@@ -211,40 +218,40 @@ describe('quiescentSweep', () => {
     setAttr(w, 3, true);
     expect(fault(v, 3, true).r).toBe(RET_PF_FIXED);
     expect(fault(v, 20, false).r).toBe(RET_PF_FIXED);
-    const priv = Atomics.load(w.s.i32, gfnWord(w.s.l, 3, F_SPTE_PFN)) - 1;
-    const shared = Atomics.load(w.s.i32, gfnWord(w.s.l, 20, F_SPTE_PFN)) - 1;
+    const priv = sptePfn(w.s, 3);
+    const shared = sptePfn(w.s, 20);
     return { w, priv, shared };
   }
-  const sweep = (w: World) => quiescentSweep(w.s).map((f) => f.invariant);
+  const sweep = (w: World) => sweepFindings(w.s).map((f) => f.invariant);
 
   it('is quiet on a fresh state and after real faults', () => {
-    expect(quiescentSweep(world().s)).toEqual([]);
-    expect(quiescentSweep(busy().w.s)).toEqual([]);
+    expect(sweepFindings(world().s)).toEqual([]);
+    expect(sweepFindings(busy().w.s)).toEqual([]);
     // with gfn, file index and HVA index all different
     const w = world(CROSSED);
     const v = actor(w, 'vcpu0');
     setAttr(w, 3, true);
     expect(fault(v, 3, true).r).toBe(RET_PF_FIXED);
     expect(fault(v, 20, false).r).toBe(RET_PF_FIXED);
-    expect(quiescentSweep(w.s)).toEqual([]);
+    expect(sweepFindings(w.s)).toEqual([]);
     expect(w.violations).toEqual([]);
   });
 
   it('I4: invalidation still in progress, or an actor with one open', () => {
     const a = busy();
-    set(a.w, G_IN_PROGRESS, 1);
+    setMmuInvalidateInProgress(a.w.s, 1);
     expect(sweep(a.w)).toEqual(['I4']);
     const b = busy();
-    set(b.w, actorWord(b.w.s.l, 5, A_INSIDE), 1);
+    setActorInside(b.w.s, 5, 1);
     expect(sweep(b.w)).toEqual(['I4']);
   });
 
   it('I1: an SPTE to a freed/recycled or removed page', () => {
     const a = busy();
-    set(a.w, pfnWord(a.w.s.l, a.priv, P_GEN), 1);
+    setPfnGen(a.w.s, a.priv, 1);
     expect(sweep(a.w)).toEqual(['I1']);
     const b = busy();
-    set(b.w, pfnWord(b.w.s.l, b.shared, P_OWNER), PfnOwner.Removed);
+    setPfnOwner(b.w.s, b.shared, PfnOwner.Removed);
     expect(sweep(b.w)).toEqual(['I1']);
   });
 
@@ -258,21 +265,22 @@ describe('quiescentSweep', () => {
   });
 
   it('I8: SPTE on a slot being deleted or gone, or a private SPTE not bound to its slot', () => {
-    const a = busy();
-    set(a.w, slotWord(a.w.s.l, 0, S_STATE), SlotState.Invalid);
-    expect(sweep(a.w)).toEqual(['I8']);
     const b = busy();
-    set(b.w, slotWord(b.w.s.l, 1, S_STATE), SlotState.Absent);
+    setSlotState(b.w.s, 1, SlotState.Absent);
     expect(sweep(b.w)).toEqual(['I8']);
     const c = busy();
-    set(c.w, slotWord(c.w.s.l, 0, S_FILE), 0);
+    setSlotFile(c.w.s, 0, 0);
     expect(sweep(c.w)).toEqual(['I8']);
     const d = busy();
-    set(d.w, d.w.s.l.bindingBase + 3, 2);
+    setBinding(d.w.s, 3, 1);
     expect(sweep(d.w)).toEqual(['I8']);
     // the shared SPTE does not care about its slot's binding
     const e = busy();
-    set(e.w, slotWord(e.w.s.l, 1, S_FILE), 0);
+    setSlotFile(e.w.s, 1, 0);
     expect(sweep(e.w)).toEqual([]);
+    // a slot being deleted (INVALID) at quiescence: the old sweep's verdict, last so the cases above are all checked
+    const a = busy();
+    setSlotState(a.w.s, 0, SlotState.Invalid);
+    expect(sweep(a.w)).toEqual(['I8']);
   });
 });

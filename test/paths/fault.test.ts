@@ -4,35 +4,20 @@ import { EFAULT, EIO, ENOMEM } from '../../src/errno.js';
 import { kvmMmuPageFault, newFault, RET_PF_EMULATE, RET_PF_FIXED, RET_PF_RETRY, RET_PF_SPURIOUS } from '../../src/kvm/mmu.js';
 import { ONE_NODE } from '../helpers.js';
 import type { Scenario } from '../../src/scenario/types.js';
-import {
-  A_SRCU,
-  F_SPTE_FLAGS,
-  F_SPTE_GEN,
-  F_SPTE_PFN,
-  G_IN_PROGRESS,
-  G_MMU_LOCK,
-  G_SEQ,
-  P_CONTENT,
-  P_FLAGS,
-  P_GEN,
-  P_INDEX,
-  P_OWNER,
-  P_REF,
-  P_RMAP,
-  P_RMAP_GFN,
-  PF_LOCKED,
-  PF_UPTODATE,
-  PfnOwner,
-  S_FILE,
-  S_STATE,
-  SPTE_PRIVATE,
-  SPTE_WRITABLE,
-  SlotState,
-  pfnWord,
-  slotWord,
-} from '../../src/shm/layout.js';
-import { drive, stepUntil, world } from '../helpers.js';
-import { CROSSED, actor, actorW, closeInvalidation, counter, fault, filemap, G, gfnW, hva, openInvalidation, pfnW, setAttr, nodeFree } from './util.js';
+import { PF_LOCKED, PF_UPTODATE, PfnOwner, SPTE_PRIVATE, SPTE_WRITABLE, SlotState } from '../../src/shm/layout.js';
+import { Ctr, actorSrcuEpoch } from '../../src/shm/actor.js';
+import { setBinding, filemapGet, hvaGet } from '../../src/shm/file.js';
+import { spteFlags, spteGen, sptePfn } from '../../src/shm/gfn.js';
+import { LOCK_WORDS, mmuInvalidateInProgress, mmuInvalidateSeq } from '../../src/shm/kvm.js';
+import { freeStackPeek } from '../../src/shm/node.js';
+import { pfnContent, pfnFlags, pfnGen, pfnIndex, pfnOwner, pfnRef, pfnRmap, pfnRmapGfn, setPfnContent } from '../../src/shm/pfn.js';
+import { setSlotFile, setSlotState } from '../../src/shm/slot.js';
+import { rwCanRead, rwCanWrite } from '../../src/sync/locks.js';
+import { drive, stepUntil, world, type World } from '../helpers.js';
+import { CROSSED, actor, closeInvalidation, counter, fault, openInvalidation, setAttr, nodeFree } from './util.js';
+
+/** mmu_lock's word is 0: no reader, no writer, no writer pending */
+const mmuLockFree = (w: World) => rwCanRead(w.s.i32, LOCK_WORDS.mmuLock) && rwCanWrite(w.s.i32, LOCK_WORDS.mmuLock);
 
 /** the page-state bits of P_FLAGS (PF_UPTODATE | PF_LOCKED); the rest are PF_FILE and the allocating actor */
 const PAGE_STATE = 3;
@@ -46,27 +31,27 @@ describe('kvmMmuPageFault: resolving and installing', () => {
     const { r, f } = fault(v, gfn, true);
     expect(r).toBe(RET_PF_FIXED);
     expect(f.exit.valid).toBe(false);
-    const pfn = filemap(w, 20);
+    const pfn = filemapGet(w.s, 20);
     expect(pfn).toBeGreaterThanOrEqual(0);
     expect(f.pfn).toBe(pfn);
     // SPTE words
-    expect(gfnW(w, gfn, F_SPTE_PFN)).toBe(pfn + 1);
-    expect(gfnW(w, gfn, F_SPTE_GEN)).toBe(pfnW(w, pfn, P_GEN));
-    expect(gfnW(w, gfn, F_SPTE_FLAGS)).toBe(SPTE_PRIVATE | SPTE_WRITABLE);
+    expect(sptePfn(w.s, gfn)).toBe(pfn);
+    expect(spteGen(w.s, gfn)).toBe(pfnGen(w.s, pfn));
+    expect(spteFlags(w.s, gfn)).toBe(SPTE_PRIVATE | SPTE_WRITABLE);
     // the folio
-    expect(pfnW(w, pfn, P_OWNER)).toBe(PfnOwner.PageCache);
-    expect(pfnW(w, pfn, P_INDEX)).toBe(20);
-    expect(pfnW(w, pfn, P_FLAGS) & PAGE_STATE).toBe(PF_UPTODATE); // zeroed on first use, unlocked
-    expect(pfnW(w, pfn, P_RMAP)).toBe(1);
-    expect(pfnW(w, pfn, P_RMAP_GFN)).toBe(gfn);
-    expect(pfnW(w, pfn, P_REF)).toBe(1); // the page cache's reference only: the SPTE holds none
+    expect(pfnOwner(w.s, pfn)).toBe(PfnOwner.PageCache);
+    expect(pfnIndex(w.s, pfn)).toBe(20);
+    expect(pfnFlags(w.s, pfn) & PAGE_STATE).toBe(PF_UPTODATE); // zeroed on first use, unlocked
+    expect(pfnRmap(w.s, pfn)).toBe(1);
+    expect(pfnRmapGfn(w.s, pfn)).toBe(gfn);
+    expect(pfnRef(w.s, pfn)).toBe(1); // the page cache's reference only: the SPTE holds none
     // nothing shared was touched
-    expect(hva(w, 20)).toBe(-1);
+    expect(hvaGet(w.s, 20)).toBe(-1);
     // bookkeeping
-    expect(counter(w, v.id, 'faults')).toBe(1);
-    expect(counter(w, v.id, 'installs')).toBe(1);
-    expect(actorW(w, v.id, A_SRCU)).toBe(0);
-    expect(G(w, G_MMU_LOCK)).toBe(0);
+    expect(counter(w, v.id, Ctr.faults)).toBe(1);
+    expect(counter(w, v.id, Ctr.installs)).toBe(1);
+    expect(actorSrcuEpoch(w.s, v.id)).toBe(0);
+    expect(mmuLockFree(w)).toBe(true);
     expect(w.violations).toEqual([]);
   });
 
@@ -74,20 +59,20 @@ describe('kvmMmuPageFault: resolving and installing', () => {
     const w = world();
     const v = actor(w, 'vcpu1');
     // The allocator hands out the lowest free pfn first: make it look like it held old data.
-    const next = w.s.i32[w.s.l.freeStackBase + nodeFree(w) - 1];
-    Atomics.store(w.s.i32, pfnWord(w.s.l, next, P_CONTENT), 0x5eed);
+    const next = freeStackPeek(w.s, 0);
+    setPfnContent(w.s, next, 0x5eed);
     const { r } = fault(v, 5, false);
     expect(r).toBe(RET_PF_FIXED);
-    const pfn = hva(w, 5);
+    const pfn = hvaGet(w.s, 5);
     expect(pfn).toBe(next);
-    expect(pfnW(w, pfn, P_CONTENT)).toBe(0);
-    expect(pfnW(w, pfn, P_OWNER)).toBe(PfnOwner.Hva);
-    expect(pfnW(w, pfn, P_INDEX)).toBe(5);
-    expect(pfnW(w, pfn, P_REF)).toBe(1); // the page table's reference
-    expect(pfnW(w, pfn, P_RMAP)).toBe(1);
-    expect(gfnW(w, 5, F_SPTE_PFN)).toBe(pfn + 1);
-    expect(gfnW(w, 5, F_SPTE_FLAGS)).toBe(SPTE_WRITABLE);
-    expect(filemap(w, 5)).toBe(-1); // guest_memfd untouched
+    expect(pfnContent(w.s, pfn)).toBe(0);
+    expect(pfnOwner(w.s, pfn)).toBe(PfnOwner.Hva);
+    expect(pfnIndex(w.s, pfn)).toBe(5);
+    expect(pfnRef(w.s, pfn)).toBe(1); // the page table's reference
+    expect(pfnRmap(w.s, pfn)).toBe(1);
+    expect(sptePfn(w.s, 5)).toBe(pfn);
+    expect(spteFlags(w.s, 5)).toBe(SPTE_WRITABLE);
+    expect(filemapGet(w.s, 5)).toBe(-1); // guest_memfd untouched
     expect(nodeFree(w)).toBe(ONE_NODE.pfnPool - 1);
     expect(w.violations).toEqual([]);
   });
@@ -99,9 +84,9 @@ describe('kvmMmuPageFault: resolving and installing', () => {
     const free = nodeFree(w);
     expect(fault(v, 3, false).r).toBe(RET_PF_SPURIOUS);
     expect(nodeFree(w)).toBe(free);
-    expect(counter(w, v.id, 'installs')).toBe(1);
-    expect(pfnW(w, hva(w, 3), P_REF)).toBe(1);
-    expect(pfnW(w, hva(w, 3), P_RMAP)).toBe(1);
+    expect(counter(w, v.id, Ctr.installs)).toBe(1);
+    expect(pfnRef(w.s, hvaGet(w.s, 3))).toBe(1);
+    expect(pfnRmap(w.s, hvaGet(w.s, 3))).toBe(1);
   });
 
   it('uses the file index (gfn - base + pgoff) and HVA index of the slot, not the gfn', () => {
@@ -109,17 +94,17 @@ describe('kvmMmuPageFault: resolving and installing', () => {
     const v = actor(w, 'vcpu0');
     setAttr(w, 3, true); // slot 1: index 19, hva 19
     expect(fault(v, 3, true).r).toBe(RET_PF_FIXED);
-    const priv = filemap(w, 19);
+    const priv = filemapGet(w.s, 19);
     expect(priv).toBeGreaterThanOrEqual(0);
-    expect(filemap(w, 3)).toBe(-1);
-    expect(gfnW(w, 3, F_SPTE_PFN)).toBe(priv + 1);
-    expect(pfnW(w, priv, P_INDEX)).toBe(19);
+    expect(filemapGet(w.s, 3)).toBe(-1);
+    expect(sptePfn(w.s, 3)).toBe(priv);
+    expect(pfnIndex(w.s, priv)).toBe(19);
     expect(fault(v, 20, false).r).toBe(RET_PF_FIXED); // slot 0: hva 4
-    const shared = hva(w, 4);
+    const shared = hvaGet(w.s, 4);
     expect(shared).toBeGreaterThanOrEqual(0);
-    expect(hva(w, 20)).toBe(-1);
-    expect(gfnW(w, 20, F_SPTE_PFN)).toBe(shared + 1);
-    expect(pfnW(w, shared, P_INDEX)).toBe(4);
+    expect(hvaGet(w.s, 20)).toBe(-1);
+    expect(sptePfn(w.s, 20)).toBe(shared);
+    expect(pfnIndex(w.s, shared)).toBe(4);
     expect(w.violations).toEqual([]);
   });
 
@@ -130,7 +115,7 @@ describe('kvmMmuPageFault: resolving and installing', () => {
     const { r, f } = fault(v, 9, null);
     expect(r).toBe(RET_PF_FIXED);
     expect(f.isPrivate).toBe(true);
-    expect(gfnW(w, 9, F_SPTE_FLAGS) & SPTE_PRIVATE).toBe(SPTE_PRIVATE);
+    expect(spteFlags(w.s, 9) & SPTE_PRIVATE).toBe(SPTE_PRIVATE);
     expect(fault(v, 10, null).f.isPrivate).toBe(false);
   });
 });
@@ -143,11 +128,11 @@ describe('kvmMmuPageFault: exits', () => {
     const { r, f } = fault(v, 7, true);
     expect(r).toBe(-EFAULT);
     expect(f.exit).toEqual({ valid: true, gpa: 7 * 4096, size: 4096, private: true });
-    expect(counter(w, v.id, 'memoryFaultExits')).toBe(1);
-    expect(counter(w, v.id, 'retries')).toBe(0);
-    expect(gfnW(w, 7, F_SPTE_PFN)).toBe(0);
+    expect(counter(w, v.id, Ctr.memoryFaultExits)).toBe(1);
+    expect(counter(w, v.id, Ctr.retries)).toBe(0);
+    expect(sptePfn(w.s, 7)).toBe(-1);
     expect(nodeFree(w)).toBe(free); // nothing resolved
-    expect(actorW(w, v.id, A_SRCU)).toBe(0);
+    expect(actorSrcuEpoch(w.s, v.id)).toBe(0);
   });
 
   it('shared access to a private gfn exits with the private flag clear', () => {
@@ -157,7 +142,7 @@ describe('kvmMmuPageFault: exits', () => {
     const { r, f } = fault(v, 25, false);
     expect(r).toBe(-EFAULT);
     expect(f.exit).toEqual({ valid: true, gpa: 25 * 4096, size: 4096, private: false });
-    expect(counter(w, v.id, 'memoryFaultExits')).toBe(1);
+    expect(counter(w, v.id, Ctr.memoryFaultExits)).toBe(1);
   });
 
   it('no memslot: private -> memory-fault exit, shared -> emulate (MMIO)', () => {
@@ -176,26 +161,26 @@ describe('kvmMmuPageFault: exits', () => {
     expect(priv.r).toBe(-EFAULT);
     expect(priv.f.slot).toBe(-1);
     expect(priv.f.exit).toEqual({ valid: true, gpa: 18 * 4096, size: 4096, private: true });
-    expect(counter(w, v.id, 'memoryFaultExits')).toBe(1);
-    expect(counter(w, v.id, 'mmioExits')).toBe(0);
+    expect(counter(w, v.id, Ctr.memoryFaultExits)).toBe(1);
+    expect(counter(w, v.id, Ctr.mmioExits)).toBe(0);
 
     const shared = fault(v, 19, false);
     expect(shared.r).toBe(RET_PF_EMULATE);
     expect(shared.f.exit.valid).toBe(false);
-    expect(counter(w, v.id, 'mmioExits')).toBe(1);
-    expect(counter(w, v.id, 'memoryFaultExits')).toBe(1);
-    expect(gfnW(w, 19, F_SPTE_PFN)).toBe(0);
+    expect(counter(w, v.id, Ctr.mmioExits)).toBe(1);
+    expect(counter(w, v.id, Ctr.memoryFaultExits)).toBe(1);
+    expect(sptePfn(w.s, 19)).toBe(-1);
   });
 
   it('private fault on a slot whose gmem file is unbound: -EFAULT with a memory-fault exit', () => {
     const w = world();
     const v = actor(w, 'vcpu0');
     setAttr(w, 4, true);
-    Atomics.store(w.s.i32, slotWord(w.s.l, 0, S_FILE), 0);
+    setSlotFile(w.s, 0, 0);
     const { r, f } = fault(v, 4, true);
     expect(r).toBe(-EFAULT);
     expect(f.exit).toEqual({ valid: true, gpa: 4 * 4096, size: 4096, private: true });
-    expect(gfnW(w, 4, F_SPTE_PFN)).toBe(0);
+    expect(sptePfn(w.s, 4)).toBe(-1);
   });
 
   it('pool exhausted: a private fault exits with -ENOMEM, a shared one fails GUP: -EFAULT without an exit', () => {
@@ -209,20 +194,20 @@ describe('kvmMmuPageFault: exits', () => {
     const shared = fault(v, 2, false);
     expect(shared.r).toBe(-EFAULT); // kvm_handle_error_pfn
     expect(shared.f.exit.valid).toBe(false);
-    expect(counter(w, v.id, 'enomem')).toBe(2);
-    expect(counter(w, v.id, 'memoryFaultExits')).toBe(1);
-    expect(actorW(w, v.id, A_SRCU)).toBe(0);
+    expect(counter(w, v.id, Ctr.enomem)).toBe(2);
+    expect(counter(w, v.id, Ctr.memoryFaultExits)).toBe(1);
+    expect(actorSrcuEpoch(w.s, v.id)).toBe(0);
   });
 
   it('private fault where the binding belongs to another slot: -EIO with a memory-fault exit', () => {
     const w = world();
     const v = actor(w, 'vcpu0');
     setAttr(w, 4, true);
-    Atomics.store(w.s.i32, w.s.l.bindingBase + 4, 2); // index 4 bound to slot 1
+    setBinding(w.s, 4, 1); // index 4 bound to slot 1
     const { r, f } = fault(v, 4, true);
     expect(r).toBe(-EIO);
     expect(f.exit.valid).toBe(true);
-    expect(counter(w, v.id, 'memoryFaultExits')).toBe(1);
+    expect(counter(w, v.id, Ctr.memoryFaultExits)).toBe(1);
   });
 });
 
@@ -237,15 +222,15 @@ describe('kvmMmuPageFault: retry protocol', () => {
     stepUntil(v, g, P['precheck-lockless-2']);
     const pfn = f.pfn;
     expect(pfn).toBeGreaterThanOrEqual(0);
-    expect(pfnW(w, pfn, P_REF)).toBe(2); // page cache + the fault's reference
+    expect(pfnRef(w.s, pfn)).toBe(2); // page cache + the fault's reference
     drive(c, openInvalidation(c, 4, 8));
     expect(drive(v, g)).toBe(RET_PF_RETRY);
     expect(f.retryReason).toBe('lockless');
-    expect(counter(w, v.id, 'retryLockless')).toBe(1);
-    expect(counter(w, v.id, 'retryStale')).toBe(0);
-    expect(gfnW(w, 6, F_SPTE_PFN)).toBe(0);
-    expect(pfnW(w, pfn, P_REF)).toBe(1); // the fault dropped its reference
-    expect(actorW(w, v.id, A_SRCU)).toBe(0);
+    expect(counter(w, v.id, Ctr.retryLockless)).toBe(1);
+    expect(counter(w, v.id, Ctr.retryStale)).toBe(0);
+    expect(sptePfn(w.s, 6)).toBe(-1);
+    expect(pfnRef(w.s, pfn)).toBe(1); // the fault dropped its reference
+    expect(actorSrcuEpoch(w.s, v.id)).toBe(0);
   });
 
   it('invalidation opened after the lockless checks but before mmu_lock: the locked check retries (stale)', () => {
@@ -256,14 +241,14 @@ describe('kvmMmuPageFault: retry protocol', () => {
     const g = kvmMmuPageFault(v, f, 6, false);
     stepUntil(v, g, P['mmu_lock:read']); // the read lock is requested, not yet held
     drive(c, openInvalidation(c, 6, 7));
-    expect(G(w, G_IN_PROGRESS)).toBe(1);
+    expect(mmuInvalidateInProgress(w.s)).toBe(1);
     expect(drive(v, g)).toBe(RET_PF_RETRY);
     expect(f.retryReason).toBe('stale');
-    expect(counter(w, v.id, 'retryStale')).toBe(1);
-    expect(counter(w, v.id, 'retryLockless')).toBe(0);
-    expect(gfnW(w, 6, F_SPTE_PFN)).toBe(0);
-    expect(pfnW(w, f.pfn, P_REF)).toBe(1);
-    expect(G(w, G_MMU_LOCK)).toBe(0); // released on the retry path
+    expect(counter(w, v.id, Ctr.retryStale)).toBe(1);
+    expect(counter(w, v.id, Ctr.retryLockless)).toBe(0);
+    expect(sptePfn(w.s, 6)).toBe(-1);
+    expect(pfnRef(w.s, f.pfn)).toBe(1);
+    expect(mmuLockFree(w)).toBe(true); // released on the retry path
   });
 
   it('a writer cannot open an invalidation while the fault holds mmu_lock for read (at stale-check)', () => {
@@ -276,7 +261,7 @@ describe('kvmMmuPageFault: retry protocol', () => {
     expect(() => drive(c, wg)).toThrow(/would block/);
     expect(drive(v, g)).toBe(RET_PF_FIXED);
     drive(c, wg); // now it can
-    expect(G(w, G_IN_PROGRESS)).toBe(1);
+    expect(mmuInvalidateInProgress(w.s)).toBe(1);
   });
 
   it('an invalidation that fully ended between snapshot and mmu_lock: seq moved -> stale', () => {
@@ -286,11 +271,11 @@ describe('kvmMmuPageFault: retry protocol', () => {
     const f = newFault();
     const g = kvmMmuPageFault(v, f, 6, false);
     stepUntil(v, g, P['mmu_lock:read']);
-    const seq = G(w, G_SEQ);
+    const seq = mmuInvalidateSeq(w.s);
     drive(c, openInvalidation(c, 6, 7));
     drive(c, closeInvalidation(c));
-    expect(G(w, G_SEQ)).toBe(seq + 1);
-    expect(G(w, G_IN_PROGRESS)).toBe(0);
+    expect(mmuInvalidateSeq(w.s)).toBe(seq + 1);
+    expect(mmuInvalidateInProgress(w.s)).toBe(0);
     expect(drive(v, g)).toBe(RET_PF_RETRY);
     expect(f.retryReason).toBe('stale');
   });
@@ -310,7 +295,7 @@ describe('kvmMmuPageFault: retry protocol', () => {
     expect(f.retryReason).toBe('lockless');
     expect(f.pfn).toBe(-1);
     expect(nodeFree(w)).toBe(free);
-    expect(hva(w, 6)).toBe(-1);
+    expect(hvaGet(w.s, 6)).toBe(-1);
   });
 
   it('an invalidation that ended before the snapshot does not make the fault retry', () => {
@@ -339,13 +324,13 @@ describe('kvmMmuPageFault: retry protocol', () => {
   it('a fault on a memslot in state Invalid retries (invalid-slot)', () => {
     const w = world();
     const v = actor(w, 'vcpu3');
-    Atomics.store(w.s.i32, slotWord(w.s.l, 1, S_STATE), SlotState.Invalid);
+    setSlotState(w.s, 1, SlotState.Invalid);
     const free = nodeFree(w);
     const { r, f } = fault(v, 17, false);
     expect(r).toBe(RET_PF_RETRY);
     expect(f.retryReason).toBe('invalid-slot');
-    expect(counter(w, v.id, 'retryInvalidSlot')).toBe(1);
-    expect(gfnW(w, 17, F_SPTE_PFN)).toBe(0);
+    expect(counter(w, v.id, Ctr.retryInvalidSlot)).toBe(1);
+    expect(sptePfn(w.s, 17)).toBe(-1);
     expect(nodeFree(w)).toBe(free);
     // the other slot is unaffected
     expect(fault(v, 1, false).r).toBe(RET_PF_FIXED);
@@ -356,8 +341,8 @@ describe('kvmMmuPageFault: retry protocol', () => {
     const v = actor(w, 'vcpu0');
     setAttr(w, 2, true);
     fault(v, 2, true);
-    const pfn = filemap(w, 2);
-    expect(pfnW(w, pfn, P_FLAGS) & PF_LOCKED).toBe(0);
-    expect(pfnW(w, pfn, P_REF)).toBe(1);
+    const pfn = filemapGet(w.s, 2);
+    expect(pfnFlags(w.s, pfn) & PF_LOCKED).toBe(0);
+    expect(pfnRef(w.s, pfn)).toBe(1);
   });
 });

@@ -1,8 +1,9 @@
 import { describe, it, expect } from 'vitest';
-import { Wait } from '../../src/engine/ctx.js';
 import { P } from '../../src/engine/points.js';
-import { canProceed, proceed } from '../../src/engine/wait.js';
-import { A_SRCU, G_MMU_LOCK, G_SLOTS_LOCK, G_SRCU_EPOCH, PF_LOCKED, PF_UPTODATE } from '../../src/shm/layout.js';
+import { tryProceed } from '../../src/engine/wait.js';
+import { actorSrcuEpoch } from '../../src/shm/actor.js';
+import { LOCK_WORDS, setSrcuEpoch, srcuEpoch } from '../../src/shm/kvm.js';
+import { PF_LOCKED, PF_UPTODATE } from '../../src/shm/layout.js';
 import {
   bitCanLock,
   bitTryLock,
@@ -21,13 +22,15 @@ import {
   rwWriteUnlock,
   StopError,
 } from '../../src/sync/locks.js';
-import { mmuReadLock, mmuReadUnlock, slotsLock, slotsUnlock } from '../../src/sync/ops.js';
-import { srcuGracePeriodDone, srcuReadLock, srcuReadUnlock, synchronizeSrcu } from '../../src/sync/srcu.js';
+import { MMU_LOCK_RWLOCK, SLOTS_LOCK, mmuReadLock, mmuReadUnlock, slotsLock, slotsUnlock } from '../../src/sync/ops.js';
+import { SRCU_SYNC, srcuGracePeriodDone, srcuReadLock, srcuReadUnlock, synchronizeSrcu } from '../../src/sync/srcu.js';
 import { world } from '../helpers.js';
-import { actor, actorW, G } from './util.js';
+import { actor } from './util.js';
 
 const fresh = () => new Int32Array(new SharedArrayBuffer(64));
 const PENDING = 1 << 29;
+/** the rwlock's word is 0: no writer, no writer pending, no reader */
+const rwFree = (a: Int32Array, w: number) => rwCanRead(a, w) && rwReaders(a, w) === 0;
 
 describe('rwlock (try forms)', () => {
   it('readers share, a writer is excluded while any reader holds it', () => {
@@ -93,19 +96,20 @@ describe('rwlock (try forms)', () => {
     const w = world();
     const v = actor(w, 'vcpu0');
     const a = w.s.i32;
-    expect(rwTryWrite(a, G_MMU_LOCK)).toBe(true);
+    const MMU = LOCK_WORDS.mmuLock;
+    expect(rwTryWrite(a, MMU)).toBe(true);
     const g = mmuReadLock(v);
     expect(g.next().value).toBe(P['mmu_lock:read']);
-    expect(v.wait).toBe(Wait.Read);
-    expect(canProceed(w.s, v)).toBe(false);
-    rwWriteUnlock(a, G_MMU_LOCK);
-    expect(canProceed(w.s, v)).toBe(true);
-    proceed(w.s, v);
-    expect(v.wait).toBe(Wait.None);
-    expect(rwReaders(a, G_MMU_LOCK)).toBe(1);
+    expect(v.wait).toBe(MMU_LOCK_RWLOCK.read);
+    expect(v.wait!.canProceed(w.s, v)).toBe(false);
+    rwWriteUnlock(a, MMU);
+    expect(v.wait!.canProceed(w.s, v)).toBe(true);
+    expect(tryProceed(w.s, v)).toBe(true);
+    expect(v.wait).toBeNull();
+    expect(rwReaders(a, MMU)).toBe(1);
     expect(g.next().done).toBe(true);
     mmuReadUnlock(v);
-    expect(G(w, G_MMU_LOCK)).toBe(0);
+    expect(rwFree(a, MMU)).toBe(true);
   });
 });
 
@@ -126,15 +130,15 @@ describe('mutex and bit lock', () => {
     const p = actor(w, 'puncher');
     const g1 = slotsLock(c);
     g1.next();
-    expect(canProceed(w.s, c)).toBe(true);
-    proceed(w.s, c);
+    expect(c.wait!.canProceed(w.s, c)).toBe(true);
+    expect(tryProceed(w.s, c)).toBe(true);
     const g2 = slotsLock(p);
     g2.next();
-    expect(p.wait).toBe(Wait.Mutex);
-    expect(canProceed(w.s, p)).toBe(false);
+    expect(p.wait).toBe(SLOTS_LOCK.lock);
+    expect(p.wait!.canProceed(w.s, p)).toBe(false);
     slotsUnlock(c);
-    expect(G(w, G_SLOTS_LOCK)).toBe(0);
-    expect(canProceed(w.s, p)).toBe(true);
+    expect(mutexCanLock(w.s.i32, LOCK_WORDS.slotsLock)).toBe(true); // the word is 0
+    expect(p.wait!.canProceed(w.s, p)).toBe(true);
   });
 
   it('bit lock takes and releases only its bit', () => {
@@ -156,11 +160,11 @@ describe('SRCU', () => {
   it('a reader records the current epoch and clears it on unlock', () => {
     const w = world();
     const v = actor(w, 'vcpu0');
-    expect(G(w, G_SRCU_EPOCH)).toBe(1);
+    expect(srcuEpoch(w.s)).toBe(1);
     srcuReadLock(v);
-    expect(actorW(w, v.id, A_SRCU)).toBe(1);
+    expect(actorSrcuEpoch(w.s, v.id)).toBe(1);
     srcuReadUnlock(v);
-    expect(actorW(w, v.id, A_SRCU)).toBe(0);
+    expect(actorSrcuEpoch(w.s, v.id)).toBe(0);
   });
 
   it('a grace period waits only for readers that entered at or before it', () => {
@@ -171,31 +175,32 @@ describe('SRCU', () => {
     srcuReadLock(early);
     const gp = synchronizeSrcu(d);
     expect(gp.next().value).toBe(P['srcu:sync']);
-    expect(d.wait).toBe(Wait.SrcuSync);
+    expect(d.wait).toBe(SRCU_SYNC);
     const target = d.waitArg;
-    expect(G(w, G_SRCU_EPOCH)).toBe(target + 1);
-    expect(canProceed(w.s, d)).toBe(false); // `early` entered at the target epoch
+    expect(srcuEpoch(w.s)).toBe(target + 1);
+    expect(d.wait!.canProceed(w.s, d)).toBe(false); // `early` entered at the target epoch
     srcuReadLock(late); // enters after the grace period started
-    expect(actorW(w, late.id, A_SRCU)).toBe(target + 1);
-    expect(canProceed(w.s, d)).toBe(false);
+    expect(actorSrcuEpoch(w.s, late.id)).toBe(target + 1);
+    expect(d.wait!.canProceed(w.s, d)).toBe(false);
     srcuReadUnlock(early);
-    expect(canProceed(w.s, d)).toBe(true); // `late` does not hold it back
-    proceed(w.s, d);
+    expect(d.wait!.canProceed(w.s, d)).toBe(true); // `late` does not hold it back
+    expect(tryProceed(w.s, d)).toBe(true);
     expect(gp.next().done).toBe(true);
 
     // A second grace period does wait for `late`.
     const gp2 = synchronizeSrcu(d);
     gp2.next();
+    expect(d.wait).toBe(SRCU_SYNC);
     expect(d.waitArg).toBe(target + 1);
-    expect(canProceed(w.s, d)).toBe(false);
+    expect(d.wait!.canProceed(w.s, d)).toBe(false);
     srcuReadUnlock(late);
-    expect(canProceed(w.s, d)).toBe(true);
+    expect(d.wait!.canProceed(w.s, d)).toBe(true);
   });
 
   it('srcuGracePeriodDone ignores readers newer than the target', () => {
     const w = world();
     const v = actor(w, 'vcpu2');
-    Atomics.store(w.s.i32, G_SRCU_EPOCH, 5);
+    setSrcuEpoch(w.s, 5);
     srcuReadLock(v);
     expect(srcuGracePeriodDone(w.s, 4)).toBe(true);
     expect(srcuGracePeriodDone(w.s, 5)).toBe(false);
