@@ -24,7 +24,7 @@ export const INVARIANTS_OPT: OptSpec = {
   name: 'invariants',
   kind: 'string',
   value: 'LIST',
-  help: `check only these, comma-separated (${INVARIANT_IDS.join(',')}); default all`,
+  help: `check only these, comma-separated (${INVARIANT_IDS.join(',')}); or all but some: -LOCK_ORDER,-I7; default all`,
 };
 export const SCALE_OPT: OptSpec = {
   name: 'scale',
@@ -64,16 +64,24 @@ export function resolveVariant(cmd: string, v: unknown): VariantInfo | null {
   return found;
 }
 
+/** --invariants: a list of ids, or all but some (every entry prefixed with -). */
 export function resolveInvariants(cmd: string, v: unknown): InvariantId[] | null {
   if (v === undefined) return null;
-  const ids = String(v).split(',').map((x) => x.trim().toUpperCase()).filter(Boolean);
+  const entries = String(v).split(',').map((x) => x.trim().toUpperCase()).filter(Boolean);
+  const negated = entries.filter((x) => x.startsWith('-'));
+  if (negated.length > 0 && negated.length < entries.length) {
+    throw new UsageError(`gmemsim ${cmd}: --invariants is either a list of ids (I1,I2) or all but some (-LOCK_ORDER,-I7), not both`);
+  }
+  const ids = entries.map((x) => x.replace(/^-/, ''));
   for (const id of ids) {
     if (!(INVARIANT_IDS as string[]).includes(id)) {
       throw new UsageError(`gmemsim ${cmd}: --invariants: "${id}" is not an invariant (one of ${INVARIANT_IDS.join(', ')})`);
     }
   }
   if (ids.length === 0) throw new UsageError(`gmemsim ${cmd}: --invariants needs at least one id (${INVARIANT_IDS.join(', ')})`);
-  return ids as InvariantId[];
+  const chosen = negated.length ? INVARIANT_IDS.filter((id) => !ids.includes(id)) : (ids as InvariantId[]);
+  if (chosen.length === 0) throw new UsageError(`gmemsim ${cmd}: --invariants leaves nothing to check`);
+  return chosen;
 }
 
 export const variantLabel = (v: VariantInfo | null) => (v ? `${v.id} (${v.name})` : 'none (correct model)');
