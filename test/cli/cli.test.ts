@@ -234,7 +234,6 @@ describe('explore, replay, run', () => {
   });
 
   it('run --engine sim --duration 300 --json: exit 0', async () => {
-    const t0 = Date.now();
     const r = await cli('run', '--engine', 'sim', '--duration', '300', '--json');
     expect(r.code).toBe(0);
     const j = json(r);
@@ -243,7 +242,6 @@ describe('explore, replay, run', () => {
     expect(j.engine).toBe('sim');
     expect(j.schedules).toBeGreaterThan(0);
     expect(j.stats.faults).toBeGreaterThan(0);
-    expect(Date.now() - t0).toBeLessThan(5000);
   });
 
   it('run on threads with --ops 3 --json: exit 0, stopped by ops, quiescent', async () => {

@@ -3,19 +3,26 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { parseReplayFile, replayFileJson, type ReplaySpec } from '../../src/engine/token.js';
+import { invariantsOfVersion } from '../../src/check/invariants.js';
+import { POINTS_VERSION } from '../../src/engine/points.js';
+import { checkedInvariants, parseReplayFile, replayFileJson, type ReplaySpec } from '../../src/explore/token.js';
 import { DEFAULT_SCENARIO, cli } from '../helpers.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'gmemsim-replay-'));
 
 describe('replay files', () => {
-  const spec: ReplaySpec = { v: 1, scenario: DEFAULT_SCENARIO, variant: 'B4', seed: 5, invariants: null, expect: { invariant: 'I2', traceHash: 'abcd0123', steps: 3 }, schedule: [0, 1, 0] };
+  // a record as read back (normalised): version 2, its yield-point table, the checks named
+  const spec: ReplaySpec = { v: 2, points: POINTS_VERSION, scenario: DEFAULT_SCENARIO, variant: 'B4', seed: 5, invariants: checkedInvariants(null), expect: { invariant: 'I2', traceHash: 'abcd0123', steps: 3 }, schedule: [0, 1, 0] };
 
   it('round-trip; another format or version is refused with a clear message', () => {
     const text = replayFileJson(spec);
-    expect(JSON.parse(text)).toMatchObject({ format: 'gmemsim-replay', version: 1, seed: 5, schedule: [0, 1, 0] });
+    expect(JSON.parse(text)).toMatchObject({ format: 'gmemsim-replay', version: 2, seed: 5, schedule: [0, 1, 0] });
     expect(parseReplayFile(text, 'f.json')).toEqual(spec);
-    expect(() => parseReplayFile(text.replace('"version": 1', '"version": 9'), 'f.json')).toThrow(/f\.json is a replay file of version 9; this gmemsim reads version 1/);
+    // a version-1 file (no yield-point table, invariants null) is still read: the checks of version 1
+    const { v: _v, points: _p, ...v1 } = { ...spec, invariants: null };
+    const v1Text = JSON.stringify({ format: 'gmemsim-replay', version: 1, ...v1 }, null, 2);
+    expect(parseReplayFile(v1Text, 'f.json')).toEqual({ ...spec, v: 1, points: 1, invariants: invariantsOfVersion(1) });
+    expect(() => parseReplayFile(text.replace('"version": 2', '"version": 9'), 'f.json')).toThrow(/f\.json is a replay file of version 9; this gmemsim reads versions 1 and 2/);
     expect(() => parseReplayFile('{"a":1}', 'g.json')).toThrow(/g\.json is not a gmemsim replay file/);
     expect(() => parseReplayFile('nope', 'h.json')).toThrow(/h\.json is not JSON/);
   });
@@ -33,10 +40,10 @@ describe('replay files', () => {
       expect(j.reproduced, engine).toBe(true);
       expect(j.traceHash, engine).toBe(found.traceHash);
     }
-    const bad = join(dir, 'v2.json');
-    writeFileSync(bad, readFileSync(file, 'utf8').replace('"version": 1', '"version": 2'));
+    const bad = join(dir, 'v3.json');
+    writeFileSync(bad, readFileSync(file, 'utf8').replace('"version": 2', '"version": 3'));
     const r = await cli('replay', bad);
     expect(r.code).toBe(2);
-    expect(r.err[0]).toMatch(/is a replay file of version 2; this gmemsim reads version 1/);
+    expect(r.err[0]).toMatch(/is a replay file of version 3; this gmemsim reads versions 1 and 2/);
   });
 });

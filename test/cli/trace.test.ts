@@ -3,8 +3,8 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { actorDefs } from '../../src/engine/actors.js';
-import { decodeToken } from '../../src/engine/token.js';
+import { actorDefs } from '../../src/workload/kinds.js';
+import { decodeToken } from '../../src/explore/token.js';
 import { cli } from '../helpers.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'gmemsim-trace-'));
