@@ -1,8 +1,10 @@
 // Bounded exhaustive search: every schedule with at most c preemptions, on the litmus scenarios.
 import { describe, expect, it } from 'vitest';
-import { exploreDfs } from '../../src/engine/dfs.js';
-import { explore, scheduleSeed } from '../../src/engine/explore.js';
+import { exploreDfs } from '../../src/explore/dfs.js';
+import { explore, scheduleSeed } from '../../src/explore/explore.js';
 import { runSim } from '../../src/engine/sim.js';
+import { ReplayScheduler } from '../../src/engine/scheduler.js';
+import { modelOf } from '../../src/workload/kinds.js';
 import { LITMUS_SCENARIOS } from '../../src/scenario/builtins.js';
 import { findVariant, type VariantId } from '../../src/variants.js';
 import { cli } from '../helpers.js';
@@ -22,15 +24,15 @@ describe('dfs on the litmus scenarios', () => {
   for (const [name, variants] of Object.entries(COVERS)) {
     const sc = LITMUS_SCENARIOS[name];
     it(`${name}: the correct model exhausts the space clean; ${variants.join(', ')} are found, each by an invariant it breaks`, () => {
-      const clean = exploreDfs(sc, { seed: SEED, variant: null, preemptions: 2, maxSchedules: 100_000 });
+      const clean = exploreDfs(modelOf(sc), { seed: SEED, variant: null, preemptions: 2, maxSchedules: 100_000 });
       expect(clean.exhausted).toBe(true);
       expect(clean.violation).toBeNull();
       for (const v of variants) {
-        const r = exploreDfs(sc, { seed: SEED, variant: v, preemptions: 2, maxSchedules: 100_000 });
+        const r = exploreDfs(modelOf(sc), { seed: SEED, variant: v, preemptions: 2, maxSchedules: 100_000 });
         const info = findVariant(v)!;
         expect([info.expect, ...info.alsoBreaks], `${name} ${v}`).toContain(r.violation?.invariant);
         // the violating schedule replays strictly to the same violation
-        const again = runSim(sc, { seed: SEED, variant: v, schedule: r.decisions! });
+        const again = runSim(modelOf(sc), { seed: SEED, variant: v, scheduler: new ReplayScheduler(r.decisions!) });
         expect(again.violation?.invariant).toBe(r.violation!.invariant);
       }
     });
@@ -40,8 +42,8 @@ describe('dfs on the litmus scenarios', () => {
     for (const [v, name] of [['B1', 'litmus-punch'], ['B22', 'litmus-lock-order']] as const) {
       const sc = LITMUS_SCENARIOS[name];
       const f = explore(sc, { seed: 1, schedules: 5000, variant: v, strategy: 'portfolio', shrink: true }).violations[0]!;
-      const all = exploreDfs(sc, { seed: f.scheduleSeed, variant: v, preemptions: 2, maxSchedules: 100_000, collect: true });
-      const first = exploreDfs(sc, { seed: f.scheduleSeed, variant: v, preemptions: 2, maxSchedules: 100_000 });
+      const all = exploreDfs(modelOf(sc), { seed: f.scheduleSeed, variant: v, preemptions: 2, maxSchedules: 100_000, collect: true });
+      const first = exploreDfs(modelOf(sc), { seed: f.scheduleSeed, variant: v, preemptions: 2, maxSchedules: 100_000 });
       expect(all.exhausted, v).toBe(true);
       expect(all.shortest, v).toBeGreaterThan(0);
       expect(all.shortest!, v).toBeLessThanOrEqual(first.decisions!.length);
@@ -51,10 +53,10 @@ describe('dfs on the litmus scenarios', () => {
 
   it('the bound matters: more preemptions, more schedules; c = 0 runs each actor until it blocks', () => {
     const sc = LITMUS_SCENARIOS['litmus-punch'];
-    const n = [0, 1, 2].map((c) => exploreDfs(sc, { seed: SEED, variant: null, preemptions: c, maxSchedules: 100_000 }).schedules);
+    const n = [0, 1, 2].map((c) => exploreDfs(modelOf(sc), { seed: SEED, variant: null, preemptions: c, maxSchedules: 100_000 }).schedules);
     expect(n[0]).toBeLessThan(n[1]);
     expect(n[1]).toBeLessThan(n[2]);
-    const capped = exploreDfs(sc, { seed: SEED, variant: null, preemptions: 2, maxSchedules: 10 });
+    const capped = exploreDfs(modelOf(sc), { seed: SEED, variant: null, preemptions: 2, maxSchedules: 10 });
     expect(capped).toMatchObject({ exhausted: false, schedules: 10 });
   });
 

@@ -1,7 +1,7 @@
 // explore --workers K: shards on a piscina pool find what the sequential campaign finds.
 import { describe, expect, it } from 'vitest';
-import { explore } from '../../src/engine/explore.js';
-import { ExplorePool, exploreParallel, shardSize } from '../../src/engine/explore_pool.js';
+import { explore } from '../../src/explore/explore.js';
+import { ExplorePool, exploreParallel, shardSize } from '../../src/explore/pool.js';
 import { DEFAULT_SCENARIO } from '../../src/scenario/builtins.js';
 
 describe('sharded explore', () => {

@@ -1,56 +1,57 @@
 // Strategies beyond uniform random (PCT, the portfolio) and shrinking a violating schedule.
 import { describe, expect, it } from 'vitest';
-import { PctStrategy, pctBound } from '../../src/engine/pct.js';
-import { Prng } from '../../src/engine/prng.js';
+import { PctScheduler, pctBound } from '../../src/engine/pct.js';
 import { runSim } from '../../src/engine/sim.js';
-import { explore, pctK, pctLadder } from '../../src/engine/explore.js';
-import { contextSwitches, scenarioSize, shrinkScenario, shrinkSchedule } from '../../src/engine/shrink.js';
-import { actorDefs } from '../../src/engine/actors.js';
+import { LenientScheduler, ReplayScheduler } from '../../src/engine/scheduler.js';
+import { explore, pctK, pctLadder } from '../../src/explore/explore.js';
+import { contextSwitches, scenarioSize, shrinkScenario, shrinkSchedule } from '../../src/explore/shrink.js';
+import { actorCount, actorDefs, modelOf } from '../../src/workload/kinds.js';
 import { validateScenario } from '../../src/scenario/schema.js';
-import { decodeToken } from '../../src/engine/token.js';
+import { decodeToken } from '../../src/explore/token.js';
+import { findVariant } from '../../src/variants.js';
 import { DEFAULT_SCENARIO, cli } from '../helpers.js';
 
 describe('PCT', () => {
   it('runs the highest-priority runnable actor; a change point or a retry drops the runner below everyone', () => {
-    const p = new PctStrategy(3, { depth: 2, k: 1 }, new Prng(9)); // k = 1: the change point is step 1
+    const p = new PctScheduler(3, { depth: 2, k: 1 }, 9); // k = 1: the change point is step 1
     const all = Int32Array.from([0, 1, 2]);
-    const first = p.pick(all, 3);
-    expect(p.pick(all, 3)).toBe(first); // strict priorities: the same actor again
+    const first = p.next(0, all, 3);
+    expect(p.next(0, all, 3)).toBe(first); // strict priorities: the same actor again
     p.after(first, 1, false); // step 1 is the change point
-    const second = p.pick(all, 3);
+    const second = p.next(0, all, 3);
     expect(second).not.toBe(first);
     p.after(second, 2, true); // a retry: below everyone, even the changed one
-    const third = p.pick(all, 3);
+    const third = p.next(0, all, 3);
     expect([first, second]).not.toContain(third);
     p.after(third, 3, true);
-    expect(p.pick(all, 3)).toBe(first); // changed to d-1 = 1: above the two that spun
-    expect(p.pick(Int32Array.from([second, third]), 2)).toBe(second); // spun earlier: less low
+    expect(p.next(0, all, 3)).toBe(first); // changed to d-1 = 1: above the two that spun
+    expect(p.next(0, Int32Array.from([second, third]), 2)).toBe(second); // spun earlier: less low
   });
 
   it('with kActor, a change point fires at one actor\'s own step, however many steps the others took', () => {
     // 2 actors, 1 step each: the one change point is the first own step of actor 0 or of actor 1
     const seen = new Set<string>();
     for (let seed = 1; seed <= 16; seed++) {
-      const p = new PctStrategy(2, { depth: 2, k: 100, kActor: [1, 1] }, new Prng(seed));
+      const p = new PctScheduler(2, { depth: 2, k: 100, kActor: [1, 1] }, seed);
       const both = Int32Array.from([0, 1]);
-      const first = p.pick(both, 2);
+      const first = p.next(0, both, 2);
       p.after(first, 1, false);
-      if (p.pick(both, 2) !== first) {
+      if (p.next(0, both, 2) !== first) {
         seen.add('first');
         continue;
       }
       // the change point is the other's: the first runs on whatever the global step
       for (let step = 2; step <= 5; step++) {
         p.after(first, step, false);
-        expect(p.pick(both, 2)).toBe(first);
+        expect(p.next(0, both, 2)).toBe(first);
       }
       seen.add('other');
     }
     expect([...seen].sort()).toEqual(['first', 'other']);
     // more change points than places: as many as there are, no endless draw
-    const q = new PctStrategy(2, { depth: 50, k: 3, kActor: [1, 2] }, new Prng(3));
-    expect(q.pick(Int32Array.from([0, 1]), 2)).toBeGreaterThanOrEqual(0);
-    expect(new PctStrategy(2, { depth: 50, k: 3 }, new Prng(3)).pick(Int32Array.from([0, 1]), 2)).toBeGreaterThanOrEqual(0);
+    const q = new PctScheduler(2, { depth: 50, k: 3, kActor: [1, 2] }, 3);
+    expect(q.next(0, Int32Array.from([0, 1]), 2)).toBeGreaterThanOrEqual(0);
+    expect(new PctScheduler(2, { depth: 50, k: 3 }, 3).next(0, Int32Array.from([0, 1]), 2)).toBeGreaterThanOrEqual(0);
   });
 
   it('the depth ladder doubles the change points up to a quarter of the steps; pctK measures every actor', () => {
@@ -71,9 +72,9 @@ describe('PCT', () => {
   });
 
   it('a PCT schedule is deterministic from its seed and differs from the random one', () => {
-    const a = runSim(DEFAULT_SCENARIO, { seed: 4, variant: null, pct: { depth: 2, k: 900 } });
-    const b = runSim(DEFAULT_SCENARIO, { seed: 4, variant: null, pct: { depth: 2, k: 900 } });
-    const c = runSim(DEFAULT_SCENARIO, { seed: 4, variant: null });
+    const a = runSim(modelOf(DEFAULT_SCENARIO), { seed: 4, variant: null, scheduler: new PctScheduler(actorCount(DEFAULT_SCENARIO), { depth: 2, k: 900 }, 4) });
+    const b = runSim(modelOf(DEFAULT_SCENARIO), { seed: 4, variant: null, scheduler: new PctScheduler(actorCount(DEFAULT_SCENARIO), { depth: 2, k: 900 }, 4) });
+    const c = runSim(modelOf(DEFAULT_SCENARIO), { seed: 4, variant: null });
     expect(a.traceHash).toBe(b.traceHash);
     expect(a.traceHash).not.toBe(c.traceHash);
     expect(a.violation).toBeNull();
@@ -95,7 +96,7 @@ describe('PCT', () => {
     expect(r.pct!.depths).toEqual(pctLadder(pctK(DEFAULT_SCENARIO, 1, 'B11')));
     expect(r.pct!.share).toBeCloseTo(1 / r.pct!.depths.length);
     const b5 = explore(DEFAULT_SCENARIO, { seed: 1, schedules: 1000, variant: 'B5', strategy: 'pct' });
-    expect(b5.violations[0]?.invariant).toBe('I1');
+    expect(b5.violations[0]?.invariant).toBe(findVariant('B5')!.expect);
     // the same campaign in 3 shards: every shard draws over the same lengths, the lowest index wins
     const shards = [0, 1, 2].map((index) => explore(DEFAULT_SCENARIO, { seed: 1, schedules: 1000, variant: 'B11', strategy: 'pct', shard: { index, count: 3 } }));
     const first = Math.min(...shards.flatMap((x) => x.violations.map((f) => f.schedule)));
@@ -106,16 +107,16 @@ describe('PCT', () => {
 
 describe('lenient schedules (what shrinking edits)', () => {
   it('an entry whose actor cannot run is skipped; after the list, the last actor goes on without preemption', () => {
-    const strict = runSim(DEFAULT_SCENARIO, { seed: 2, variant: null, record: true });
+    const strict = runSim(modelOf(DEFAULT_SCENARIO), { seed: 2, variant: null, record: true });
     const d = strict.decisions!;
-    const r = runSim(DEFAULT_SCENARIO, { seed: 2, variant: null, schedule: [], lenient: true, record: true });
+    const r = runSim(modelOf(DEFAULT_SCENARIO), { seed: 2, variant: null, scheduler: new LenientScheduler([]), record: true });
     // nothing listed: the lowest id starts and keeps running (start, hypercall) until it waits for the VMM
     expect(r.decisions!.slice(0, 2)).toEqual([0, 0]);
     expect(r.violation).toBeNull();
-    const same = runSim(DEFAULT_SCENARIO, { seed: 2, variant: null, schedule: d, lenient: true });
+    const same = runSim(modelOf(DEFAULT_SCENARIO), { seed: 2, variant: null, scheduler: new LenientScheduler(d) });
     expect(same.traceHash).toBe(strict.traceHash); // a schedule that fits is followed exactly
-    expect(() => runSim(DEFAULT_SCENARIO, { seed: 2, variant: null, schedule: [99, ...d], lenient: true })).not.toThrow();
-    expect(() => runSim(DEFAULT_SCENARIO, { seed: 2, variant: null, schedule: [99, ...d] })).toThrow(/schedule diverged/);
+    expect(() => runSim(modelOf(DEFAULT_SCENARIO), { seed: 2, variant: null, scheduler: new LenientScheduler([99, ...d]) })).not.toThrow();
+    expect(() => runSim(modelOf(DEFAULT_SCENARIO), { seed: 2, variant: null, scheduler: new ReplayScheduler([99, ...d]) })).toThrow(/schedule diverged/);
   });
 });
 
@@ -123,12 +124,12 @@ describe('shrinking', () => {
   for (const [variant, campaign] of [['B1', 1], ['B20', 2], ['B10', 1]] as const) {
     it(`${variant}: fewer steps and switches, the same invariant, and the result replays strictly`, () => {
       const f = explore(DEFAULT_SCENARIO, { seed: campaign, schedules: 3000, variant }).violations[0];
-      const found = runSim(DEFAULT_SCENARIO, { seed: f.scheduleSeed, variant, record: true });
+      const found = runSim(modelOf(DEFAULT_SCENARIO), { seed: f.scheduleSeed, variant, record: true });
       const d = found.decisions!.slice(0, found.violation!.step);
       const s = shrinkSchedule(DEFAULT_SCENARIO, { seed: f.scheduleSeed, variant }, d, f.invariant);
       expect(s.decisions.length).toBeLessThan(d.length);
       expect(contextSwitches(s.decisions)).toBeLessThan(contextSwitches(d));
-      const again = runSim(DEFAULT_SCENARIO, { seed: f.scheduleSeed, variant, schedule: s.decisions });
+      const again = runSim(modelOf(DEFAULT_SCENARIO), { seed: f.scheduleSeed, variant, scheduler: new ReplayScheduler(s.decisions) });
       expect(again.violation?.invariant).toBe(f.invariant);
       expect(again.violation?.step).toBe(s.decisions.length);
     });
@@ -152,7 +153,7 @@ describe('shrinking', () => {
 describe('shrinking the scenario: fewer actors and operations', () => {
   it('B20: actors removed keep the others on their random streams; the result still fires and replays strictly', () => {
     const f = explore(DEFAULT_SCENARIO, { seed: 78, schedules: 3000, variant: 'B20' }).violations[0];
-    const found = runSim(DEFAULT_SCENARIO, { seed: f.scheduleSeed, variant: 'B20', record: true });
+    const found = runSim(modelOf(DEFAULT_SCENARIO), { seed: f.scheduleSeed, variant: 'B20', record: true });
     const d = shrinkSchedule(DEFAULT_SCENARIO, { seed: f.scheduleSeed, variant: 'B20' }, found.decisions!.slice(0, found.violation!.step), f.invariant).decisions;
     const z = shrinkScenario(DEFAULT_SCENARIO, { seed: f.scheduleSeed, variant: 'B20' }, d, f.invariant);
     const [before, after] = [scenarioSize(DEFAULT_SCENARIO), scenarioSize(z.scenario)];
@@ -162,7 +163,7 @@ describe('shrinking the scenario: fewer actors and operations', () => {
     expect(z.scenario.actorStreams).toHaveLength(actorDefs(z.scenario).length);
     // still a valid scenario (a saved replay file is validated), and the schedule replays strictly
     expect(validateScenario(JSON.parse(JSON.stringify(z.scenario)))).toEqual(z.scenario);
-    const again = runSim(z.scenario, { seed: f.scheduleSeed, variant: 'B20', schedule: z.decisions });
+    const again = runSim(modelOf(z.scenario), { seed: f.scheduleSeed, variant: 'B20', scheduler: new ReplayScheduler(z.decisions) });
     expect(again.violation?.invariant).toBe(f.invariant);
     expect(again.violation?.step).toBe(z.decisions.length);
   });

@@ -1,16 +1,32 @@
 // vcpus.gfns: 'shared': every vCPU faults on every gfn, so faults on the same page contend.
 import { describe, expect, it } from 'vitest';
-import { explore } from '../../src/engine/explore.js';
+import { explore } from '../../src/explore/explore.js';
 import { runThreads } from '../../src/engine/threads.js';
+import { modelOf } from '../../src/workload/kinds.js';
 import { validateScenario } from '../../src/scenario/schema.js';
 import { findVariant } from '../../src/variants.js';
 import { accessPage, newVcpuState, vcpuRegion } from '../../src/workload/vcpu.js';
-import { sptePresent } from '../../src/kvm/spte.js';
-import { F_ZERO, P_CONTENT, ZERO_PRIVATE, gfnWord, pfnWord } from '../../src/shm/layout.js';
+import { gfnZero, gfnZeroSet, sptePfn } from '../../src/shm/gfn.js';
+import { pfnContent, setPfnContent } from '../../src/shm/pfn.js';
+import { ZERO_PRIVATE } from '../../src/shm/layout.js';
 import { actor, fault, setAttr } from '../paths/util.js';
 import { DEFAULT_SCENARIO, ONE_NODE, world } from '../helpers.js';
 
 const SHARED = validateScenario({ vcpus: { gfns: 'shared' } }, DEFAULT_SCENARIO);
+
+/** Watch every Atomics.store into `a` while `f` runs. */
+function spyStores<T>(a: Int32Array, seen: (index: number, value: number) => void, f: () => T): T {
+  const store = Atomics.store;
+  (Atomics as { store: unknown }).store = (arr: Int32Array, index: number, value: number) => {
+    if (arr === a) seen(index, value);
+    return store(arr, index, value);
+  };
+  try {
+    return f();
+  } finally {
+    (Atomics as { store: typeof Atomics.store }).store = store;
+  }
+}
 
 describe('shared gfns', () => {
   it('every vCPU gets the whole gfn range; own splits it', () => {
@@ -37,7 +53,7 @@ describe('shared gfns', () => {
   });
 
   it('on worker threads: clean, quiescent, every vCPU faults', async () => {
-    const r = await runThreads(SHARED, { seed: 4, variant: null, ops: 40 });
+    const r = await runThreads(modelOf(SHARED), { seed: 4, variant: null, ops: 40 });
     expect(r.violation).toBeNull();
     expect(r.quiescent).toBe(true);
     for (const a of r.stats.actors.filter((x) => x.kind === 'vcpu')) expect(a.counters.faults, a.name).toBeGreaterThan(0);
@@ -52,22 +68,22 @@ describe('a write through a view that must read zeroes (after a punch)', () => {
     const { r } = fault(v, 2, true);
     expect(r).toBeGreaterThanOrEqual(0);
     const a = w.s.i32;
-    const pfn = sptePresent(w.s, 2);
-    const zw = gfnWord(w.s.l, 2, F_ZERO);
-    const cw = pfnWord(w.s.l, pfn, P_CONTENT);
-    Atomics.or(a, zw, ZERO_PRIVATE); // as a punch leaves it
+    const pfn = sptePfn(w.s, 2);
+    expect(pfn).toBeGreaterThanOrEqual(0);
+    // the content word of pfn: the one setPfnContent stores to (rewriting the value it holds)
+    let cw = -1;
+    spyStores(a, (index) => (cw = index), () => setPfnContent(w.s, pfn, pfnContent(w.s, pfn)));
+    expect(cw).toBeGreaterThanOrEqual(0);
+    gfnZeroSet(w.s, 2, ZERO_PRIVATE); // as a punch leaves it
     const bitWhenTagStored: number[] = [];
-    const store = Atomics.store;
-    (Atomics as { store: unknown }).store = (arr: Int32Array, index: number, value: number) => {
-      if (arr === a && index === cw) bitWhenTagStored.push(Atomics.load(a, zw) & ZERO_PRIVATE);
-      return store(arr, index, value);
-    };
-    try {
-      accessPage(v, newVcpuState(w.sc, v.index), 2, 2, pfn, true, true);
-    } finally {
-      (Atomics as { store: typeof Atomics.store }).store = store;
-    }
+    spyStores(
+      a,
+      (index) => {
+        if (index === cw) bitWhenTagStored.push(gfnZero(w.s, 2) & ZERO_PRIVATE);
+      },
+      () => accessPage(v, newVcpuState(w.sc, v.index), 2, pfn, true, true),
+    );
     expect(bitWhenTagStored).toEqual([0]);
-    expect(Atomics.load(a, cw)).not.toBe(0);
+    expect(pfnContent(w.s, pfn)).not.toBe(0);
   });
 });

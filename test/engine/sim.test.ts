@@ -2,19 +2,23 @@
 // maxSteps handling, and a clean run of the correct model on both built-in scenarios.
 import { describe, it, expect } from 'vitest';
 import { runSim } from '../../src/engine/sim.js';
-import { explore } from '../../src/engine/explore.js';
-import { Wait } from '../../src/engine/ctx.js';
-import { canProceed, describeWait, proceed } from '../../src/engine/wait.js';
-import { mmuReadLock, mmuWriteLock, mmuWriteUnlock } from '../../src/sync/ops.js';
+import { ReplayScheduler } from '../../src/engine/scheduler.js';
+import { explore } from '../../src/explore/explore.js';
+import { describeWait, tryProceed } from '../../src/engine/wait.js';
+import { MMU_LOCK_RWLOCK, mmuReadLock, mmuWriteLock, mmuWriteUnlock } from '../../src/sync/ops.js';
 import type { Scenario } from '../../src/scenario/types.js';
+import { modelOf } from '../../src/workload/kinds.js';
 import { BUILTIN_SCENARIOS, DEFAULT_SCENARIO, drive, world } from '../helpers.js';
+import { INVARIANT_IDS } from '../../src/check/invariants.js';
+
+const NO_LOCKDEP = INVARIANT_IDS.filter((id) => id !== 'LOCK_ORDER');
 
 const PUNCH_RACE = BUILTIN_SCENARIOS['punch-race']!;
 
 describe('runSim determinism', () => {
   it('the same seed gives the same trace hash, step count and stats', () => {
-    const a = runSim(DEFAULT_SCENARIO, { seed: 42, variant: null });
-    const b = runSim(DEFAULT_SCENARIO, { seed: 42, variant: null });
+    const a = runSim(modelOf(DEFAULT_SCENARIO), { seed: 42, variant: null });
+    const b = runSim(modelOf(DEFAULT_SCENARIO), { seed: 42, variant: null });
     expect(a.traceHash).toMatch(/^[0-9a-f]{8}$/);
     expect(b.traceHash).toBe(a.traceHash);
     expect(b.steps).toBe(a.steps);
@@ -25,7 +29,7 @@ describe('runSim determinism', () => {
   });
 
   it('different seeds give different trace hashes', () => {
-    const hashes = new Set([1, 2, 3, 4, 5].map((seed) => runSim(DEFAULT_SCENARIO, { seed, variant: null }).traceHash));
+    const hashes = new Set([1, 2, 3, 4, 5].map((seed) => runSim(modelOf(DEFAULT_SCENARIO), { seed, variant: null }).traceHash));
     expect(hashes.size).toBe(5);
   });
 
@@ -33,8 +37,8 @@ describe('runSim determinism', () => {
     // B4 shows I2 in the first schedules of most campaigns: take the first schedule seed that does.
     const f = explore(DEFAULT_SCENARIO, { seed: 1, schedules: 20, variant: 'B4' }).violations[0];
     expect(f, 'B4 finds I2 in 20 schedules of campaign 1').toBeDefined();
-    const a = runSim(DEFAULT_SCENARIO, { seed: f!.scheduleSeed, variant: 'B4' });
-    const b = runSim(DEFAULT_SCENARIO, { seed: f!.scheduleSeed, variant: 'B4' });
+    const a = runSim(modelOf(DEFAULT_SCENARIO), { seed: f!.scheduleSeed, variant: 'B4' });
+    const b = runSim(modelOf(DEFAULT_SCENARIO), { seed: f!.scheduleSeed, variant: 'B4' });
     expect(a.violation?.invariant).toBe('I2');
     expect(b.violation).toEqual(a.violation);
     expect(b.traceHash).toBe(a.traceHash);
@@ -45,7 +49,7 @@ describe('runSim determinism', () => {
 describe('recorded schedules', () => {
   it('record gives one decision per step, and replaying them gives the same run', () => {
     for (const sc of [DEFAULT_SCENARIO, PUNCH_RACE]) {
-      const rec = runSim(sc, { seed: 9, variant: null, record: true });
+      const rec = runSim(modelOf(sc), { seed: 9, variant: null, record: true });
       expect(rec.decisions).not.toBeNull();
       expect(rec.decisions!.length).toBe(rec.steps);
       const actors = rec.stats.actors.length;
@@ -54,7 +58,7 @@ describe('recorded schedules', () => {
       expect(new Set(rec.decisions).size).toBe(actors);
 
       // The actors' own PRNGs come from the seed; the interleaving comes from the schedule.
-      const rep = runSim(sc, { seed: 9, variant: null, schedule: rec.decisions! });
+      const rep = runSim(modelOf(sc), { seed: 9, variant: null, scheduler: new ReplayScheduler(rec.decisions!) });
       expect(rep.traceHash).toBe(rec.traceHash);
       expect(rep.steps).toBe(rec.steps);
       expect(rep.stats).toEqual(rec.stats);
@@ -65,31 +69,31 @@ describe('recorded schedules', () => {
   it('replaying a recorded violating schedule reproduces the violation', () => {
     const f = explore(DEFAULT_SCENARIO, { seed: 2, schedules: 20, variant: 'B21' }).violations[0];
     expect(f?.invariant).toBe('I8');
-    const rec = runSim(DEFAULT_SCENARIO, { seed: f!.scheduleSeed, variant: 'B21', record: true });
-    const rep = runSim(DEFAULT_SCENARIO, { seed: f!.scheduleSeed, variant: 'B21', schedule: rec.decisions! });
+    const rec = runSim(modelOf(DEFAULT_SCENARIO), { seed: f!.scheduleSeed, variant: 'B21', record: true });
+    const rep = runSim(modelOf(DEFAULT_SCENARIO), { seed: f!.scheduleSeed, variant: 'B21', scheduler: new ReplayScheduler(rec.decisions!) });
     expect(rep.traceHash).toBe(rec.traceHash);
     expect(rep.violation).toEqual(rec.violation);
     expect(rep.violation?.invariant).toBe('I8');
   });
 
   it('a forced schedule that picks an actor that cannot run throws "diverged"', () => {
-    const rec = runSim(DEFAULT_SCENARIO, { seed: 3, variant: null, record: true });
+    const rec = runSim(modelOf(DEFAULT_SCENARIO), { seed: 3, variant: null, record: true });
     const d = rec.decisions!;
     // vcpu0 has returned after its last step: it is not runnable any more.
     const last = d.lastIndexOf(0);
     expect(last).toBeGreaterThan(0);
     expect(last).toBeLessThan(d.length - 1);
     const forced = [...d.slice(0, last + 1), 0];
-    expect(() => runSim(DEFAULT_SCENARIO, { seed: 3, variant: null, schedule: forced })).toThrow(
+    expect(() => runSim(modelOf(DEFAULT_SCENARIO), { seed: 3, variant: null, scheduler: new ReplayScheduler(forced) })).toThrow(
       new RegExp(`schedule diverged at step ${last + 1}: actor 0 cannot run`),
     );
     // An actor id that does not exist never runs.
-    expect(() => runSim(DEFAULT_SCENARIO, { seed: 3, variant: null, schedule: [99] })).toThrow(/diverged at step 0: actor 99/);
+    expect(() => runSim(modelOf(DEFAULT_SCENARIO), { seed: 3, variant: null, scheduler: new ReplayScheduler([99]) })).toThrow(/diverged at step 0: actor 99/);
   });
 
   it('a schedule shorter than the run stops where it ends, without a verdict', () => {
-    const rec = runSim(DEFAULT_SCENARIO, { seed: 3, variant: null, record: true });
-    const part = runSim(DEFAULT_SCENARIO, { seed: 3, variant: null, schedule: rec.decisions!.slice(0, 40) });
+    const rec = runSim(modelOf(DEFAULT_SCENARIO), { seed: 3, variant: null, record: true });
+    const part = runSim(modelOf(DEFAULT_SCENARIO), { seed: 3, variant: null, scheduler: new ReplayScheduler(rec.decisions!.slice(0, 40)) });
     expect(part.steps).toBe(40);
     expect(part.violation).toBeNull();
     expect(part.cut).toBe(false);
@@ -103,22 +107,23 @@ describe('deadlock detection', () => {
     drive(holder!, mmuWriteLock(holder!));
     const g = mmuReadLock(waiter!);
     g.next(); // yields with the wait set
-    expect(waiter!.wait).toBe(Wait.Read);
-    expect(canProceed(w.s, waiter!)).toBe(false);
-    expect(describeWait(waiter!.wait, waiter!.waitArg)).toBe('read-lock on mmu_lock');
+    expect(waiter!.wait).toBe(MMU_LOCK_RWLOCK.read);
+    expect(waiter!.wait!.canProceed(w.s, waiter!)).toBe(false);
+    expect(describeWait(w.s, waiter!.wait!.id, waiter!.waitArg, waiter!.waitArg2, waiter!.actorNames)).toBe('read-lock on kvm->mmu_lock (held by vcpu0)');
     mmuWriteUnlock(holder!);
-    expect(canProceed(w.s, waiter!)).toBe(true);
-    proceed(w.s, waiter!);
-    expect(waiter!.wait).toBe(Wait.None);
+    expect(waiter!.wait!.canProceed(w.s, waiter!)).toBe(true);
+    expect(tryProceed(w.s, waiter!)).toBe(true);
+    expect(waiter!.wait).toBeNull();
     expect(g.next().done).toBe(true);
   });
 
   it('runSim reports DEADLOCK, naming who waits on what, when no live actor can run (B22: an ABBA lock order)', () => {
     // B22 unbinds the memslot (taking the gmem invalidate_lock) while still holding mmu_lock;
-    // a puncher holds invalidate_lock and wants mmu_lock. Campaign 1 deadlocks in schedule 0.
-    const f = explore(DEFAULT_SCENARIO, { seed: 1, schedules: 10, variant: 'B22' }).violations[0];
+    // a puncher holds invalidate_lock and wants mmu_lock. Lockdep reports the inverted order
+    // (LOCK_ORDER) before anything hangs; with it off, the watchdog sees the hang itself.
+    const f = explore(DEFAULT_SCENARIO, { seed: 1, schedules: 10, variant: 'B22', invariants: NO_LOCKDEP }).violations[0];
     expect(f?.invariant).toBe('DEADLOCK');
-    const r = runSim(DEFAULT_SCENARIO, { seed: f!.scheduleSeed, variant: 'B22', record: true });
+    const r = runSim(modelOf(DEFAULT_SCENARIO), { seed: f!.scheduleSeed, variant: 'B22', record: true, invariants: new Set(NO_LOCKDEP) });
     expect(r.cut).toBe(false);
     expect(r.violation?.invariant).toBe('DEADLOCK');
     expect(r.steps).toBeLessThan(DEFAULT_SCENARIO.maxSteps);
@@ -126,25 +131,25 @@ describe('deadlock detection', () => {
     const msg = r.violation!.message;
     expect(msg).toMatch(/^no actor can run: /);
     expect(msg).toContain('slotchurn0 waits for write-lock on filemap invalidate_lock');
-    expect(msg).toMatch(/puncher0 waits for write-lock on mmu_lock/);
+    expect(msg).toMatch(/puncher0 waits for write-lock on kvm->mmu_lock/);
     // Every live actor is named, each with a yield point.
     for (const name of ['vcpu0', 'vcpu1', 'vcpu2', 'vcpu3', 'vmm', 'converter0', 'puncher0', 'slotchurn0']) {
       expect(msg).toMatch(new RegExp(`${name} waits for .+ at [\\w:-]+`));
     }
     // No sweep runs on a stuck state, and the verdict is reproducible.
-    const again = runSim(DEFAULT_SCENARIO, { seed: f!.scheduleSeed, variant: 'B22' });
+    const again = runSim(modelOf(DEFAULT_SCENARIO), { seed: f!.scheduleSeed, variant: 'B22', invariants: new Set(NO_LOCKDEP) });
     expect(again.traceHash).toBe(r.traceHash);
     expect(again.violation).toEqual(r.violation);
     // Filtered out, the deadlock is not reported, and the run still stops there.
-    const filtered = runSim(DEFAULT_SCENARIO, { seed: f!.scheduleSeed, variant: 'B22', invariants: new Set(['I1', 'I2']) });
+    const filtered = runSim(modelOf(DEFAULT_SCENARIO), { seed: f!.scheduleSeed, variant: 'B22', invariants: new Set(['I1', 'I2']) });
     expect(filtered.violation).toBeNull();
     expect(filtered.cut).toBe(false);
     expect(filtered.steps).toBe(r.steps);
   });
 
   it('the correct model does not deadlock on the schedule that deadlocks B22', () => {
-    const f = explore(DEFAULT_SCENARIO, { seed: 1, schedules: 10, variant: 'B22' }).violations[0]!;
-    const r = runSim(DEFAULT_SCENARIO, { seed: f.scheduleSeed, variant: null });
+    const f = explore(DEFAULT_SCENARIO, { seed: 1, schedules: 10, variant: 'B22', invariants: NO_LOCKDEP }).violations[0]!;
+    const r = runSim(modelOf(DEFAULT_SCENARIO), { seed: f.scheduleSeed, variant: null });
     expect(r.violation).toBeNull();
     expect(r.cut).toBe(false);
   });
@@ -153,12 +158,12 @@ describe('deadlock detection', () => {
 describe('maxSteps', () => {
   it('a schedule longer than maxSteps is cut, not reported', () => {
     const sc: Scenario = { ...DEFAULT_SCENARIO, maxSteps: 100 };
-    const r = runSim(sc, { seed: 1, variant: null, record: true });
+    const r = runSim(modelOf(sc), { seed: 1, variant: null, record: true });
     expect(r.cut).toBe(true);
     expect(r.steps).toBe(100);
     expect(r.violation).toBeNull();
     expect(r.decisions!.length).toBe(100);
-    const full = runSim(DEFAULT_SCENARIO, { seed: 1, variant: null });
+    const full = runSim(modelOf(DEFAULT_SCENARIO), { seed: 1, variant: null });
     expect(full.cut).toBe(false);
     expect(full.steps).toBeGreaterThan(100);
   });

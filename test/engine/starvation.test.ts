@@ -2,8 +2,9 @@
 // flush (4096 pages) under 8 vCPUs hammering one page each made the correct model "starve".
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { explore } from '../../src/engine/explore.js';
+import { explore } from '../../src/explore/explore.js';
 import { runSim } from '../../src/engine/sim.js';
+import { modelOf } from '../../src/workload/kinds.js';
 import { loadScenario } from '../../src/scenario/schema.js';
 import { DEFAULT_SCENARIO } from '../helpers.js';
 
@@ -11,7 +12,7 @@ const BIG = loadScenario(fileURLToPath(new URL('../fixtures/big-slot-churn.json'
 
 describe('STARVATION', () => {
   it('retries while a memslot is being deleted are not starvation (correct model, long flush)', () => {
-    const r = runSim({ ...BIG, starvationRetries: 500 }, { seed: 1, variant: null });
+    const r = runSim(modelOf({ ...BIG, starvationRetries: 500 }), { seed: 1, variant: null });
     expect(r.violation).toBeNull();
     // the scenario really does make faults wait on the deletion
     expect(r.stats.total.retryInvalidSlot).toBeGreaterThan(500);

@@ -8,7 +8,9 @@ import { kvmGmemPunchHole } from '../../src/gmem/guest_memfd.js';
 import { kvmMmuPageFault, newFault, RET_PF_RETRY } from '../../src/kvm/mmu.js';
 import { bucketLabel, telemetryJson, telemetryText } from '../../src/report/telemetry.js';
 import { DEFAULT_SCENARIO } from '../../src/scenario/builtins.js';
-import { C, COUNTERS } from '../../src/shm/layout.js';
+import { COUNTERS } from '../../src/shm/layout.js';
+import { Ctr, counterAdd } from '../../src/shm/actor.js';
+import { modelOf } from '../../src/workload/kinds.js';
 import { drive, stepUntil, world } from '../helpers.js';
 import { actor, closeInvalidation, counter, openInvalidation, setAttr } from '../paths/util.js';
 
@@ -24,9 +26,9 @@ describe('fault outcomes', () => {
     drive(p, kvmGmemPunchHole(p, 0, 8)); // zap, truncate (our reference keeps the page), end
     expect(drive(v, g)).toBe(RET_PF_RETRY);
     expect(f.staleCaught).toBe(true);
-    expect(counter(w, v.id, 'outStalePfnCaught')).toBe(1);
-    expect(counter(w, v.id, 'outRetry')).toBe(1);
-    expect(counter(w, v.id, 'retryStaleSeq')).toBe(1); // by then only the seq had moved
+    expect(counter(w, v.id, Ctr.outStalePfnCaught)).toBe(1);
+    expect(counter(w, v.id, Ctr.outRetry)).toBe(1);
+    expect(counter(w, v.id, Ctr.retryStaleSeq)).toBe(1); // by then only the seq had moved
   });
 
   it('refilled then retried: the fault allocates the folio, an invalidation ends, it retries unmapped', () => {
@@ -37,17 +39,17 @@ describe('fault outcomes', () => {
     const f = newFault();
     const g = kvmMmuPageFault(v, f, 5, true);
     stepUntil(v, g, P['precheck-lockless-2']); // a new folio is in the page cache now
-    expect(counter(w, v.id, 'allocations')).toBe(1);
+    expect(counter(w, v.id, Ctr.allocations)).toBe(1);
     drive(c, openInvalidation(c, 20, 24)); // elsewhere: only the seq will move
     drive(c, closeInvalidation(c));
     expect(drive(v, g)).toBe(RET_PF_RETRY);
     expect(f.staleCaught).toBe(false); // the folio is still the one in the cache
-    expect(counter(w, v.id, 'outRefilledRetry')).toBe(1);
-    expect(counter(w, v.id, 'retryLocklessSeq')).toBe(1);
+    expect(counter(w, v.id, Ctr.outRefilledRetry)).toBe(1);
+    expect(counter(w, v.id, Ctr.retryLocklessSeq)).toBe(1);
   });
 
   it('outcomes add up to the faults taken, on a whole sim run, and the text grades them', () => {
-    const r = runSim(DEFAULT_SCENARIO, { seed: 5, variant: null });
+    const r = runSim(modelOf(DEFAULT_SCENARIO), { seed: 5, variant: null });
     const t = r.stats.total;
     expect(t.outFixed + t.outSpurious + t.outRetry + t.outExit + t.outEmulate + t.outError).toBe(t.faults);
     expect(t.outRetry).toBe(t.retryLockless + t.retryStale + t.retryInvalidSlot);
@@ -70,7 +72,7 @@ describe('retries per faulting access', () => {
   });
 
   it('the histogram counts every access that faulted, p50 <= p99 <= max', () => {
-    const r = runSim(DEFAULT_SCENARIO, { seed: 9, variant: null });
+    const r = runSim(modelOf(DEFAULT_SCENARIO), { seed: 9, variant: null });
     const d = telemetryJson(r.stats).retriesPerFault;
     const faulted = r.stats.total.reads + r.stats.total.writes - r.stats.total.fastHits;
     expect(d.faultingAccesses).toBe(faulted);
@@ -78,13 +80,13 @@ describe('retries per faulting access', () => {
     expect(d.p99).toBeLessThanOrEqual(d.max);
     // totals from the buckets can't exceed the retries the vCPUs counted
     expect(r.stats.retryHist.slice(1).reduce((a, b) => a + b, 0)).toBeLessThanOrEqual(r.stats.total.retries);
-    expect(collectStats(r.s, DEFAULT_SCENARIO).retryMax).toBe(d.max);
+    expect(collectStats(r.s, modelOf(DEFAULT_SCENARIO)).retryMax).toBe(d.max);
   });
 });
 
 describe('invalidation windows', () => {
   it('every invalidation that began ended and was measured, in global steps under sim; the maximum is a maximum', () => {
-    const r = runSim(DEFAULT_SCENARIO, { seed: 11, variant: null });
+    const r = runSim(modelOf(DEFAULT_SCENARIO), { seed: 11, variant: null });
     const t = r.stats.total;
     expect(t.invalidations).toBeGreaterThan(0);
     expect(t.invWindows).toBe(t.invalidations);
@@ -101,20 +103,20 @@ describe('invalidation windows', () => {
     const c = actor(w, 'converter');
     drive(c, openInvalidation(c, 0, 4));
     const others = w.ctxs.filter((x) => x !== c);
-    for (const x of others) w.s.i32[x.base + C.steps] += 1; // what the engine does after each step
+    for (const x of others) counterAdd(w.s, x.base, Ctr.steps); // what the engine does after each step
     drive(c, closeInvalidation(c));
-    expect(counter(w, c.id, 'invWindows')).toBe(1);
-    expect(counter(w, c.id, 'invWindowSum')).toBe(others.length);
-    expect(counter(w, c.id, 'invWindowMax')).toBe(others.length);
+    expect(counter(w, c.id, Ctr.invWindows)).toBe(1);
+    expect(counter(w, c.id, Ctr.invWindowSum)).toBe(others.length);
+    expect(counter(w, c.id, Ctr.invWindowMax)).toBe(others.length);
   });
 });
 
 describe('exact time totals from the workers', () => {
   it('replace the time counters (whose Int32 words wrap) and the totals are redone', () => {
-    const r = runSim(DEFAULT_SCENARIO, { seed: 3, variant: null });
+    const r = runSim(modelOf(DEFAULT_SCENARIO), { seed: 3, variant: null });
     const st = r.stats;
     const exact = new Array<number>(COUNTERS.length).fill(0);
-    exact[C.mmuReadWaitUs] = 5e9; // 83 minutes: past what an Int32 word holds
+    exact[Ctr.mmuReadWaitUs] = 5e9; // 83 minutes: past what an Int32 word holds
     const faultsBefore = st.total.faults;
     applyExactTimes(st, [{ actor: 1, exactUs: exact }]);
     expect(st.actors[1].counters.mmuReadWaitUs).toBe(5e9);

@@ -4,33 +4,48 @@
 import { describe, it, expect } from 'vitest';
 import { replayThreads, runThreads } from '../../src/engine/threads.js';
 import { runSim } from '../../src/engine/sim.js';
-import { explore } from '../../src/engine/explore.js';
-import { actorDefs } from '../../src/engine/actors.js';
+import { ReplayScheduler } from '../../src/engine/scheduler.js';
+import { WaitId } from '../../src/engine/wait.js';
+import { explore } from '../../src/explore/explore.js';
+import { actorCount, actorDefs, modelOf } from '../../src/workload/kinds.js';
 import type { VariantId } from '../../src/variants.js';
+import { INVARIANT_IDS, type InvariantId } from '../../src/check/invariants.js';
 import { DEFAULT_SCENARIO } from '../helpers.js';
 import { validateScenario } from '../../src/scenario/schema.js';
-import { Wait } from '../../src/engine/ctx.js';
-import { A_MMU_READER, A_RETURNED, A_WAIT_KIND, G_IN_PROGRESS, G_INV_LOCK, G_MMU_LOCK, G_SLOTS_LOCK, actorWord } from '../../src/shm/layout.js';
+import { actorBase, actorReturned, mmuReaderSlot, publishedWait } from '../../src/shm/actor.js';
+import { LOCK_WORDS, mmuInvalidateInProgress, mmuInvalidateInProgressAdd } from '../../src/shm/kvm.js';
+import { brCanRead, mutexCanLock, rwCanRead, rwReaders } from '../../src/sync/locks.js';
+import type { Shm } from '../../src/shm/state.js';
 
-const ACTORS = actorDefs(DEFAULT_SCENARIO).length;
+const ACTORS = actorCount(DEFAULT_SCENARIO);
+
+/** Lock words not free (held, or a writer pending): what the old raw check `word !== 0` saw. */
+const rwBusy = (s: Shm, w: number) => rwReaders(s.i32, w) !== 0 || !rwCanRead(s.i32, w);
+function busyLocks(s: Shm): string[] {
+  const { mmuLock, invalidateLock, slotsLock } = LOCK_WORDS;
+  const held: string[] = [];
+  if (s.l.mmuLock === 'percpu' ? !brCanRead(s.i32, mmuLock) : rwBusy(s, mmuLock)) held.push('mmu_lock');
+  if (rwBusy(s, invalidateLock)) held.push('invalidate_lock');
+  if (!mutexCanLock(s.i32, slotsLock)) held.push('slots_lock');
+  return held;
+}
 
 /** The first violating schedule of a campaign, recorded under sim. */
-function recordedFinding(variant: VariantId, campaign: number) {
-  const f = explore(DEFAULT_SCENARIO, { seed: campaign, schedules: 50, variant }).violations[0];
+function recordedFinding(variant: VariantId, campaign: number, invariants?: InvariantId[]) {
+  const f = explore(DEFAULT_SCENARIO, { seed: campaign, schedules: 50, variant, invariants }).violations[0];
   if (!f) throw new Error(`${variant} campaign ${campaign}: no violation in 50 schedules`);
-  const sim = runSim(DEFAULT_SCENARIO, { seed: f.scheduleSeed, variant, record: true });
+  const sim = runSim(modelOf(DEFAULT_SCENARIO), { seed: f.scheduleSeed, variant, record: true, invariants: invariants && new Set(invariants) });
   return { f, sim };
 }
 
 describe('runThreads (free-running)', () => {
   it('the correct model runs clean on default for 800 ms and ends quiescent', async () => {
-    const r = await runThreads(DEFAULT_SCENARIO, { seed: 1, variant: null, durationMs: 800 });
+    const r = await runThreads(modelOf(DEFAULT_SCENARIO), { seed: 1, variant: null, durationMs: 800 });
     expect(r.violation).toBeNull();
     expect(r.stoppedBy).toBe('duration');
     expect(r.quiescent).toBe(true);
     expect(r.workers).toBe(ACTORS);
     expect(r.elapsedMs).toBeGreaterThanOrEqual(800);
-    expect(r.elapsedMs).toBeLessThan(5000);
     const t = r.stats.total;
     expect(t.faults).toBeGreaterThan(0);
     expect(t.installs).toBeGreaterThan(0);
@@ -40,29 +55,29 @@ describe('runThreads (free-running)', () => {
     for (const a of r.stats.actors) expect(Object.values(a.counters).some((n) => n > 0), a.name).toBe(true);
   });
 
+  // Bounded by operations, not time: found within 100 per actor on every seed tried; 500 is the margin.
   it('B4 shows I2 on real threads and stops the run early', async () => {
-    const r = await runThreads(DEFAULT_SCENARIO, { seed: 1, variant: 'B4', durationMs: 8000 });
+    const r = await runThreads(modelOf(DEFAULT_SCENARIO), { seed: 1, variant: 'B4', ops: 500 });
     expect(r.violation?.invariant).toBe('I2');
     expect(r.stoppedBy).toBe('violation');
     expect(r.quiescent).toBe(false); // stopped hard: no final sweep
-    expect(r.elapsedMs).toBeLessThan(8000);
     expect(r.violation!.actor).toBeGreaterThanOrEqual(0);
     expect(r.violation!.actor).toBeLessThan(ACTORS);
   });
 
   it('B8 (no remote TLB flush) shows I9 on real threads: a vCPU still caches a page the writer frees', async () => {
-    const r = await runThreads(DEFAULT_SCENARIO, { seed: 1, variant: 'B8', durationMs: 8000 });
+    const r = await runThreads(modelOf(DEFAULT_SCENARIO), { seed: 1, variant: 'B8', ops: 500 });
     expect(r.violation?.invariant).toBe('I9');
     expect(r.violation?.message).toMatch(/TLB still translates gfn \d+/);
   });
 
   it('ops mode finishes by itself: stoppedBy "ops", quiescent, clean', async () => {
-    const r = await runThreads(DEFAULT_SCENARIO, { seed: 2, variant: null, ops: 5 });
+    const r = await runThreads(modelOf(DEFAULT_SCENARIO), { seed: 2, variant: null, ops: 5 });
     expect(r.stoppedBy).toBe('ops');
     expect(r.violation).toBeNull();
     expect(r.quiescent).toBe(true);
     expect(r.stats.total.faults).toBeGreaterThan(0);
-    expect(r.elapsedMs).toBeLessThan(8000);
+    expect(r.opsPerActor).toBe(5);
   });
 });
 
@@ -70,21 +85,20 @@ describe('pause barriers (a full sweep on a quiescent state, mid-run)', () => {
   it.each(['rwlock', 'percpu'] as const)('every actor parks between operations: no lock held, no invalidation open, and the sweeps stay clean (mmu_lock %s)', async (mmuLock) => {
     const seen: string[] = [];
     const sc = validateScenario({ mmuLock }, DEFAULT_SCENARIO);
-    const r = await runThreads(sc, {
+    const r = await runThreads(modelOf(sc), {
       seed: 3,
       variant: null,
       durationMs: 1500,
       jitter: 2,
       sweepEveryMs: 50,
       onBarrier: (s) => {
-        const a = s.i32;
-        const held = [G_MMU_LOCK, G_INV_LOCK, G_SLOTS_LOCK].filter((w) => Atomics.load(a, w) !== 0);
+        const held = busyLocks(s);
         if (held.length) seen.push(`lock words ${held} held`);
-        if (Atomics.load(a, G_IN_PROGRESS) !== 0) seen.push('in_progress open');
-        for (let id = 0; id < s.l.nActors; id++) if (Atomics.load(a, actorWord(s.l, id, A_MMU_READER)) !== 0) seen.push(`actor ${id} holds a big-reader slot`);
+        if (mmuInvalidateInProgress(s) !== 0) seen.push('in_progress open');
+        for (let id = 0; id < s.l.nActors; id++) if (Atomics.load(s.i32, mmuReaderSlot(s, actorBase(s, id))) !== 0) seen.push(`actor ${id} holds a big-reader slot`);
         actorDefs(DEFAULT_SCENARIO).forEach((d, id) => {
-          const kind = Atomics.load(a, actorWord(s.l, id, A_WAIT_KIND));
-          const parked = kind === Wait.Park || Atomics.load(a, actorWord(s.l, id, A_RETURNED)) === 1;
+          const kind = publishedWait(s, id).kind;
+          const parked = kind === WaitId.Park || actorReturned(s, id);
           if (d.kind !== 'vmm' && !parked) seen.push(`${d.name} not parked (wait ${kind})`);
         });
       },
@@ -97,34 +111,32 @@ describe('pause barriers (a full sweep on a quiescent state, mid-run)', () => {
   });
 
   it('a barrier sweep that finds a broken state stops the run there, long before its duration', async () => {
-    const r = await runThreads(DEFAULT_SCENARIO, {
+    const r = await runThreads(modelOf(DEFAULT_SCENARIO), {
       seed: 3,
       variant: null,
       durationMs: 30_000,
       sweepEveryMs: 100,
       // an invalidation left open behind everyone's back: only a sweep can see it
-      onBarrier: (s) => Atomics.add(s.i32, G_IN_PROGRESS, 1),
+      onBarrier: (s) => mmuInvalidateInProgressAdd(s, 1),
     });
     expect(r.violation?.invariant).toBe('I4');
     expect(r.violation?.message).toMatch(/^at a pause barrier .*mmu_invalidate_in_progress is 1 at quiescence/);
     expect(r.stoppedBy).toBe('violation');
     expect(r.sweeps.done).toBe(1);
-    expect(r.elapsedMs).toBeLessThan(10_000);
   });
 
   it('a background actor sleeping between operations is woken to park (long --pause-ms does not stall barriers)', async () => {
-    // memslot churn sleeps 20 x pauseMs = 8 s between operations
-    const r = await runThreads(DEFAULT_SCENARIO, { seed: 3, variant: null, durationMs: 1200, pauseMs: 400, sweepEveryMs: 200 });
+    // memslot churn sleeps 20 x pauseMs = 400 s between operations: unwoken, no barrier could
+    // complete (each gives up after 1 s) and the run could not end before the test's timeout.
+    const r = await runThreads(modelOf(DEFAULT_SCENARIO), { seed: 3, variant: null, durationMs: 1200, pauseMs: 20_000, sweepEveryMs: 200 });
     expect(r.violation).toBeNull();
-    expect(r.sweeps.skipped).toBe(0);
-    expect(r.sweeps.done).toBeGreaterThanOrEqual(3);
-    // not skipped: each barrier completed inside its 1 s timeout, though the churner sleeps 8 s
-    expect(r.sweeps.maxParkMs).toBeLessThan(1000);
-    expect(r.elapsedMs).toBeLessThan(4000); // the soft stop wakes them too
+    expect(r.sweeps.done).toBeGreaterThanOrEqual(1);
+    expect(r.stoppedBy).toBe('duration'); // the soft stop wakes them too
+    expect(r.quiescent).toBe(true);
   });
 
   it('--sweep-every 0: no barrier, the final sweep only', async () => {
-    const r = await runThreads(DEFAULT_SCENARIO, { seed: 3, variant: null, durationMs: 400, sweepEveryMs: 0, onBarrier: () => expect.fail('no barrier expected') });
+    const r = await runThreads(modelOf(DEFAULT_SCENARIO), { seed: 3, variant: null, durationMs: 400, sweepEveryMs: 0, onBarrier: () => expect.fail('no barrier expected') });
     expect(r.sweeps).toMatchObject({ everyMs: 0, done: 0, skipped: 0 });
     expect(r.quiescent).toBe(true);
   });
@@ -132,9 +144,9 @@ describe('pause barriers (a full sweep on a quiescent state, mid-run)', () => {
 
 describe('replayThreads (a sim schedule on real threads)', () => {
   it('a clean schedule: same trace hash, steps and counters as the sim', async () => {
-    const sim = runSim(DEFAULT_SCENARIO, { seed: 7, variant: null, record: true });
+    const sim = runSim(modelOf(DEFAULT_SCENARIO), { seed: 7, variant: null, record: true });
     expect(sim.violation).toBeNull();
-    const t = await replayThreads(DEFAULT_SCENARIO, sim.decisions!, { seed: 7, variant: null });
+    const t = await replayThreads(modelOf(DEFAULT_SCENARIO), sim.decisions!, { seed: 7, variant: null });
     expect(t.traceHash).toBe(sim.traceHash);
     expect(t.steps).toBe(sim.steps);
     expect(t.violation).toBeNull();
@@ -144,7 +156,7 @@ describe('replayThreads (a sim schedule on real threads)', () => {
   it('a B21 violation: same trace hash, invariant, actor and message', async () => {
     const { f, sim } = recordedFinding('B21', 2);
     expect(sim.violation?.invariant).toBe('I8');
-    const t = await replayThreads(DEFAULT_SCENARIO, sim.decisions!, { seed: f.scheduleSeed, variant: 'B21' });
+    const t = await replayThreads(modelOf(DEFAULT_SCENARIO), sim.decisions!, { seed: f.scheduleSeed, variant: 'B21' });
     expect(t.traceHash).toBe(sim.traceHash);
     expect(t.steps).toBe(sim.steps);
     expect(t.violation?.invariant).toBe('I8');
@@ -155,15 +167,17 @@ describe('replayThreads (a sim schedule on real threads)', () => {
   it('a B1 violation replays to the same hash and invariant', async () => {
     const { f, sim } = recordedFinding('B1', 66);
     expect(['I1', 'I2']).toContain(sim.violation?.invariant);
-    const t = await replayThreads(DEFAULT_SCENARIO, sim.decisions!, { seed: f.scheduleSeed, variant: 'B1' });
+    const t = await replayThreads(modelOf(DEFAULT_SCENARIO), sim.decisions!, { seed: f.scheduleSeed, variant: 'B1' });
     expect(t.traceHash).toBe(sim.traceHash);
     expect(t.violation?.invariant).toBe(sim.violation!.invariant);
   });
 
   it('a B22 deadlock is detected at the end of the replayed schedule', async () => {
-    const { f, sim } = recordedFinding('B22', 1);
+    // Lockdep off: the hang itself, not the inverted order that predicts it.
+    const noLockdep = INVARIANT_IDS.filter((id) => id !== 'LOCK_ORDER');
+    const { f, sim } = recordedFinding('B22', 1, noLockdep);
     expect(sim.violation?.invariant).toBe('DEADLOCK');
-    const t = await replayThreads(DEFAULT_SCENARIO, sim.decisions!, { seed: f.scheduleSeed, variant: 'B22' });
+    const t = await replayThreads(modelOf(DEFAULT_SCENARIO), sim.decisions!, { seed: f.scheduleSeed, variant: 'B22', invariants: noLockdep });
     expect(t.traceHash).toBe(sim.traceHash);
     expect(t.steps).toBe(sim.steps);
     expect(t.violation?.invariant).toBe('DEADLOCK');
@@ -171,10 +185,10 @@ describe('replayThreads (a sim schedule on real threads)', () => {
   });
 
   it('a schedule prefix: the threads stop where it ends, with the sim hash for that prefix', async () => {
-    const a = runSim(DEFAULT_SCENARIO, { seed: 7, variant: null, record: true });
-    const t = await replayThreads(DEFAULT_SCENARIO, a.decisions!.slice(0, 200), { seed: 7, variant: null });
+    const a = runSim(modelOf(DEFAULT_SCENARIO), { seed: 7, variant: null, record: true });
+    const t = await replayThreads(modelOf(DEFAULT_SCENARIO), a.decisions!.slice(0, 200), { seed: 7, variant: null });
     expect(t.steps).toBe(200);
-    const prefix = runSim(DEFAULT_SCENARIO, { seed: 7, variant: null, schedule: a.decisions!.slice(0, 200) });
+    const prefix = runSim(modelOf(DEFAULT_SCENARIO), { seed: 7, variant: null, scheduler: new ReplayScheduler(a.decisions!.slice(0, 200)) });
     expect(t.traceHash).toBe(prefix.traceHash);
     expect(t.traceHash).not.toBe(a.traceHash);
   });
@@ -182,7 +196,7 @@ describe('replayThreads (a sim schedule on real threads)', () => {
   // Both engines number steps from 1 (the step being taken).
   it('a violation found during a step carries the same step number on both engines', async () => {
     const { f, sim } = recordedFinding('B21', 2);
-    const t = await replayThreads(DEFAULT_SCENARIO, sim.decisions!, { seed: f.scheduleSeed, variant: 'B21' });
+    const t = await replayThreads(modelOf(DEFAULT_SCENARIO), sim.decisions!, { seed: f.scheduleSeed, variant: 'B21' });
     expect(t.violation?.invariant).toBe('I8');
     expect(t.violation?.step).toBe(sim.violation!.step);
   });

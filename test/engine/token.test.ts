@@ -1,14 +1,18 @@
 // Replay tokens: a lossless, self-contained encoding of one schedule, with clear errors for
-// anything that is not a whole token of this version.
+// anything that is not a whole token of a version this gmemsim reads (1 and 2).
 import { deflateRawSync } from 'node:zlib';
 import { describe, it, expect } from 'vitest';
-import { explore } from '../../src/engine/explore.js';
+import { explore } from '../../src/explore/explore.js';
 import { runSim } from '../../src/engine/sim.js';
-import { TOKEN_PREFIX, TOKEN_VERSION, decodeToken, encodeToken, type ReplaySpec } from '../../src/engine/token.js';
+import { POINTS_VERSION } from '../../src/engine/points.js';
+import { INVARIANT_IDS, invariantsOfVersion } from '../../src/check/invariants.js';
+import { TOKEN_PREFIX, TOKEN_VERSION, checkedInvariants, decodeToken, encodeToken, type ReplaySpec } from '../../src/explore/token.js';
+import { modelOf } from '../../src/workload/kinds.js';
 import { BUILTIN_SCENARIOS, DEFAULT_SCENARIO } from '../helpers.js';
 
 const spec = (over: Partial<ReplaySpec> = {}): ReplaySpec => ({
   v: TOKEN_VERSION,
+  points: POINTS_VERSION,
   scenario: structuredClone(BUILTIN_SCENARIOS['punch-race']!),
   variant: 'B6',
   seed: 4_294_967_295,
@@ -22,7 +26,8 @@ const rawToken = (json: string) => TOKEN_PREFIX + deflateRawSync(Buffer.from(jso
 
 describe('encodeToken / decodeToken', () => {
   it('round-trips a spec exactly', () => {
-    for (const s of [spec(), spec({ variant: null, invariants: null, seed: 0, expect: { invariant: null, traceHash: '00000000', steps: 0 } })]) {
+    // a v2 token names its checks: "all" is the explicit list (checkedInvariants(null))
+    for (const s of [spec(), spec({ variant: null, invariants: checkedInvariants(null), seed: 0, expect: { invariant: null, traceHash: '00000000', steps: 0 } })]) {
       const t = encodeToken(s);
       expect(t.startsWith(TOKEN_PREFIX)).toBe(true);
       expect(t).toMatch(/^gm1_[A-Za-z0-9_-]+$/); // one shell word, no quoting needed
@@ -58,9 +63,19 @@ describe('encodeToken / decodeToken', () => {
     }
   });
 
+  it('reads a v1 token: no points (table 1), and invariants null is the v1 set', () => {
+    const { points: _p, ...v1 } = spec({ v: 1, invariants: null });
+    const t = decodeToken(rawToken(JSON.stringify(v1)));
+    expect(t).toEqual({ ...v1, points: 1, invariants: invariantsOfVersion(1) });
+    expect(t.invariants).not.toContain('LOCK_ORDER'); // a check added since does not change what an old token shows
+    // a v1 token that named its checks keeps them
+    expect(decodeToken(rawToken(JSON.stringify({ ...v1, invariants: ['I2'] }))).invariants).toEqual(['I2']);
+  });
+
   it('rejects another version, naming both', () => {
-    expect(() => decodeToken(encodeToken(spec({ v: 2 })))).toThrow(
-      `replay token version 2 is not supported (this gmemsim reads version ${TOKEN_VERSION})`,
+    // encodeToken always writes the current version: another one can only come from elsewhere
+    expect(() => decodeToken(rawToken(JSON.stringify(spec({ v: 3 }))))).toThrow(
+      `replay token version 3 is not supported (this gmemsim reads versions 1 and ${TOKEN_VERSION})`,
     );
     expect(() => decodeToken(rawToken('{"scenario":{}}'))).toThrow(/version undefined is not supported/);
   });
@@ -86,11 +101,11 @@ describe('tokens from explore', () => {
       expect(t.scenario).toEqual(c.sc);
       expect(t.variant).toBe(c.variant);
       expect(t.seed).toBe(f!.scheduleSeed);
-      expect(t.invariants).toEqual(c.invariants);
+      expect(t.invariants).toEqual(c.invariants ?? INVARIANT_IDS); // v2: "all" is recorded as the explicit list
       expect(t.expect.invariant).toBe(f!.invariant);
       expect(t.expect.traceHash).toBe(f!.traceHash);
 
-      const rep = runSim(t.scenario, { seed: t.seed, variant: t.variant, invariants: t.invariants ? new Set(t.invariants) : undefined });
+      const rep = runSim(modelOf(t.scenario), { seed: t.seed, variant: t.variant, invariants: t.invariants ? new Set(t.invariants) : undefined });
       expect(rep.traceHash).toBe(t.expect.traceHash);
       expect(rep.steps).toBe(t.expect.steps);
       expect(rep.violation?.invariant).toBe(t.expect.invariant);
@@ -105,10 +120,10 @@ describe('tokens from explore', () => {
     const t = decodeToken(f!.replay);
     expect(t.scenario).toEqual(custom);
     expect(t.scenario.name).toBe('custom');
-    const rep = runSim(t.scenario, { seed: t.seed, variant: t.variant });
+    const rep = runSim(modelOf(t.scenario), { seed: t.seed, variant: t.variant });
     expect(rep.traceHash).toBe(f!.traceHash);
     expect(rep.stats.actors.filter((a) => a.kind === 'vcpu')).toHaveLength(2);
     // The same seed under the built-in scenario is a different run.
-    expect(runSim(DEFAULT_SCENARIO, { seed: t.seed, variant: t.variant }).traceHash).not.toBe(f!.traceHash);
+    expect(runSim(modelOf(DEFAULT_SCENARIO), { seed: t.seed, variant: t.variant }).traceHash).not.toBe(f!.traceHash);
   });
 });
