@@ -12,7 +12,7 @@ import { invariantIndex, type InvariantId } from '../src/check/invariants.js';
 import { checkerEvents } from '../src/check/checker.js';
 import { attachShm, type Shm } from '../src/shm/state.js';
 import { Ctr, clearWait, counterAdd, publishWait, setActorReturned } from '../src/shm/actor.js';
-import { claimViolation, replayStep, replayTurn, runPause, runStop, scheduleAt, setReplayStep, setReplayTurn, setRunStop, setScheduleAt, setTraceAt, takeLogStep, waitTurnChange } from '../src/shm/run.js';
+import { arriveAtStartGate, claimViolation, replayStep, replayTurn, runPause, runStop, scheduleAt, setReplayStep, setReplayTurn, setRunStop, setScheduleAt, setTraceAt, takeLogStep, waitTurnChange } from '../src/shm/run.js';
 import { lockdepAssertNoneHeld } from '../src/sync/lockdep.js';
 import { bugsFor } from '../src/variants.js';
 import { actorDefs } from '../src/workload/kinds.js';
@@ -81,6 +81,7 @@ class Actor {
   start(): ActorRunState {
     this.gen = this.def.program(this.ctx);
     this.r = this.gen.next(); // to the first yield point ('start'): touches nothing shared, as the sim engine primes actors
+    if (!this.replay) arriveAtStartGate(this.s);
     return this.guard(() => (this.replay ? this.runReplay() : this.runFree()));
   }
 

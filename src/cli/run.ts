@@ -102,7 +102,7 @@ function barrierLine(r: ThreadsResult): string {
 function threadsReport(sc: Scenario, variant: VariantInfo | null, seed: number, jitter: number, r: ThreadsResult, rec: RecordingReplay | null, repro: ReturnType<typeof reproduceOnSim> | null): string {
   const t = r.stats.total;
   const out = [
-    `gmemsim run: scenario "${sc.name}", variant ${variantLabel(variant)}, seed ${seed}, engine threads (${r.workers} workers${jitter ? `, jitter ${jitter}` : ''})`,
+    `gmemsim run: scenario "${sc.name}", variant ${variantLabel(variant)}, seed ${seed}, engine threads (${r.workers} workers, started in ${seconds(r.startupMs)}${jitter ? `, jitter ${jitter}` : ''})`,
     `  ${seconds(r.elapsedMs)}, stopped by ${r.stoppedBy}; ${t.faults.toLocaleString('en-US')} faults (${rate(t.faults, r.elapsedMs)}), ${t.installs.toLocaleString('en-US')} installs (${rate(t.installs, r.elapsedMs)})` +
       (r.quiescent ? '; final sweep clean' : ''),
     `  ${barrierLine(r)}`,
@@ -199,6 +199,7 @@ export async function runCommand(argv: string[], io: Io): Promise<number> {
           variant: variant?.id ?? null,
           seed,
           elapsedMs: r.elapsedMs,
+          startupMs: r.startupMs,
           stoppedBy: r.stoppedBy,
           workers: r.workers,
           jitter: Number(opts.jitter),

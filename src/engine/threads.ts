@@ -12,7 +12,7 @@ import type { InvariantId } from '../check/invariants.js';
 import { quiescentSweep } from '../check/sweep.js';
 import { Ctr, actorBase as actorBaseOf, actorCounter, actorReturned, publishedWait, sleepWordOf } from '../shm/actor.js';
 import { ringMbDoorbell } from '../shm/kvm.js';
-import { claimViolation, replayStep, runStop, runViolation, scheduleSlice, setReplayStep, setReplayTurn, setRunPause, setRunStop, setScheduleAt, traceAt } from '../shm/run.js';
+import { claimViolation, openStartGate, replayStep, runStop, startReady, runViolation, scheduleSlice, setReplayStep, setReplayTurn, setRunPause, setRunStop, setScheduleAt, traceAt } from '../shm/run.js';
 import { createShm, type Shm } from '../shm/state.js';
 import type { VariantId } from '../variants.js';
 import type { ActorCtx, Violation } from './ctx.js';
@@ -53,7 +53,10 @@ export type StopReason = 'duration' | 'ops' | 'violation' | 'interrupt' | 'watch
 export interface ThreadsResult {
   violation: Violation | null;
   stats: Stats;
+  /** from the start gate (every worker loaded and primed) to the end */
   elapsedMs: number;
+  /** spawning and loading the workers, before the clock started */
+  startupMs: number;
   stoppedBy: StopReason;
   /** the final sweep ran (every actor finished its operation) */
   quiescent: boolean;
@@ -213,7 +216,7 @@ export async function runThreads(model: Model, o: ThreadsOptions): Promise<Threa
   // A finite workload (stopWhen: ops) runs to its end; --duration does not cut it.
   const finite = sc.stopWhen === 'ops';
   const s = createShm(sc, model.actors.length, STEP_LOG_CAP);
-  const t0 = Date.now();
+  const spawnedAt = Date.now();
   const pool = startWorkers(s, model, {
     scenario: sc,
     seed: o.seed,
@@ -229,6 +232,20 @@ export async function runThreads(model: Model, o: ThreadsOptions): Promise<Threa
   const sweepFinding = () => quiescentSweep(s, enabled);
   const defs = model.actors;
   let stoppedBy: StopReason = finite || (o.ops !== undefined && o.durationMs === undefined) ? 'ops' : 'duration';
+  const stopping = () => runStop(s) !== 0;
+  const onAbort = () => {
+    if (!stopping()) {
+      stoppedBy = 'interrupt';
+      stop(s, false);
+    }
+  };
+  o.signal?.addEventListener('abort', onAbort);
+  // The clock (duration, sweeps, watchdog, rates) starts when every worker is loaded and primed:
+  // a duration is time spent running the workload, however long the threads took to start.
+  while (startReady(s) < defs.length && !pool.allDone() && !stopping()) await sleep(1);
+  const t0 = Date.now();
+  const startupMs = t0 - spawnedAt;
+  openStartGate(s);
   let watchdog: Violation | null = null;
   let barrierViolation: Violation | null = null;
   const watchdogMs = o.watchdogMs ?? 10_000;
@@ -239,14 +256,6 @@ export async function runThreads(model: Model, o: ThreadsOptions): Promise<Threa
   let lastProgressAt = Date.now();
   let lastReport = 0;
   let stopAt = o.durationMs !== undefined && !finite ? t0 + o.durationMs : Infinity;
-  const stopping = () => runStop(s) !== 0;
-  const onAbort = () => {
-    if (!stopping()) {
-      stoppedBy = 'interrupt';
-      stop(s, false);
-    }
-  };
-  o.signal?.addEventListener('abort', onAbort);
 
   // Every actor is at an operation boundary: parked (or done), or, one with no boundary (the VMM), idle.
   const allParked = () => pool.handles.every((h, id) => h.state !== 'running' || defs[id].idle?.(s) === true);
@@ -354,6 +363,7 @@ export async function runThreads(model: Model, o: ThreadsOptions): Promise<Threa
     violation,
     stats,
     elapsedMs: Date.now() - t0,
+    startupMs,
     stoppedBy,
     quiescent,
     workers: pool.handles.length,

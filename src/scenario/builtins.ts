@@ -1,6 +1,7 @@
 // Built-in scenarios.
 import type { Scenario } from './types.js';
 import { sectionDefaults } from '../workload/kinds.js';
+import { VCPU_DEFAULTS } from '../workload/vcpu.js';
 
 /** 4 vCPUs on two hybrid memslots of one guest_memfd, with guest conversions (explicit, by
  *  hypercall, and implicit, by memory-fault exit), a background converter, a puncher and memslot
@@ -16,19 +17,7 @@ export const DEFAULT_SCENARIO: Scenario = {
     { baseGfn: 16, npages: 16, gmemOffset: 16 },
   ],
   pfnPool: 192, // the numa nodes' total
-  vcpus: {
-    count: 4,
-    ops: 10,
-    pattern: 'uniform',
-    hotPages: 2,
-    hotFraction: 0.8,
-    privateFraction: 0.5,
-    writeFraction: 0.5,
-    conversionRate: 0.15,
-    conversionMaxPages: 4,
-    fallocateOnConversion: true,
-    gfns: 'own',
-  },
+  vcpus: { ...VCPU_DEFAULTS }, // 4 vCPUs, 10 operations each, uniform over their own gfns
   converter: { count: 1, ops: 3, maxPages: 8 },
   puncher: { count: 1, ops: 3, maxPages: 8 },
   slotChurn: { count: 1, ops: 1, maxPages: 1 },

@@ -142,6 +142,8 @@ export const G_VIOLATION = G_STOP + 1; // 0 none, else 1 + invariant index
 export const G_STEP = G_STOP + 2; // global step counter (threads replay)
 export const G_TURN = G_STOP + 3; // actor whose turn it is (threads replay)
 export const G_PAUSE = G_STOP + 4; // threads free mode: 1 = park at the next operation boundary (the pause barrier)
+export const G_START_READY = G_STOP + 5; // threads free mode: workers primed and waiting at the start gate
+export const G_START_GO = G_STOP + 6; // threads free mode: 1 = the gate is open, all start together
 export const G_MB_DOORBELL = 8 * LINE; // bumped when a vCPU posts an exit to the VMM
 // mmu notifiers: mn_active_invalidate_count and mn_invalidate_lock (memslot swaps wait for 0)
 export const G_MN_ACTIVE = 9 * LINE;

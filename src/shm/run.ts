@@ -1,6 +1,6 @@
 // Run control words (both engines): stop, the first violation, the threads engine's replay turn
 // and step, the pause barrier, the free-running step log, and the recorded schedule regions.
-import { G_LOG_STEP, G_PAUSE, G_STEP, G_STOP, G_TURN, G_VIOLATION } from './layout.js';
+import { G_LOG_STEP, G_PAUSE, G_START_GO, G_START_READY, G_STEP, G_STOP, G_TURN, G_VIOLATION } from './layout.js';
 import type { Shm } from './state.js';
 
 /** 0 running, 1 soft stop (finish the operation), 2 hard stop (abort waits) */
@@ -27,6 +27,19 @@ export const waitTurnChange = (s: Shm, t: number, ms: number) => Atomics.wait(s.
 /** threads free mode: the pause barrier (park at the next operation boundary) */
 export const runPause = (s: Shm) => Atomics.load(s.i32, G_PAUSE);
 export const setRunPause = (s: Shm, v: number) => Atomics.store(s.i32, G_PAUSE, v);
+
+/** threads free mode: the start gate. Workers start at different times (a cold worker takes
+ *  hundreds of ms to load, more on a loaded machine); the run's clock starts when all are in. */
+export const startReady = (s: Shm) => Atomics.load(s.i32, G_START_READY);
+export function arriveAtStartGate(s: Shm): void {
+  Atomics.add(s.i32, G_START_READY, 1);
+  // a stop while waiting (an interrupt, another worker's failure) opens the gate too
+  while (Atomics.load(s.i32, G_START_GO) === 0 && runStop(s) === 0) Atomics.wait(s.i32, G_START_GO, 0, 50);
+}
+export function openStartGate(s: Shm): void {
+  Atomics.store(s.i32, G_START_GO, 1);
+  Atomics.notify(s.i32, G_START_GO);
+}
 
 /** threads free mode: take the next global step number (unsigned: a long run passes 2^31) */
 export const takeLogStep = (s: Shm) => Atomics.add(s.i32, G_LOG_STEP, 1) >>> 0;
