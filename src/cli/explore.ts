@@ -10,6 +10,7 @@ import { exploreParallel } from '../explore/pool.js';
 import { activityTable, numaJson, numaTable, rate, seconds, statsJson, violationText } from '../report/text.js';
 import { telemetryJson, telemetryText } from '../report/telemetry.js';
 import type { Scenario } from '../scenario/types.js';
+import { SCALABLE_SCENARIOS } from '../scenario/builtins.js';
 import type { VariantInfo } from '../variants.js';
 import { UsageError, helpText, parseArgs, type OptSpec } from './args.js';
 import { INVARIANTS_OPT, JSON_OPT, MMU_LOCK_OPT, SCALE_OPT, VCPU_GFNS_OPT, SCENARIO_OPT, SEED_OPT, VARIANT_OPT, progressLine, scenarioFrom, resolveInvariants, resolveVariant, variantFor, variantLabel, type Io } from './common.js';
@@ -58,7 +59,7 @@ export function findingText(f: Finding, actorName: (id: number) => string): stri
   const s = f.shrunk;
   if (s) {
     lines.push(
-      `  shrunk from ${s.originalSteps} steps (${s.originalSwitches} context switches) to ${s.shrunkSteps} steps (${s.shrunkSwitches} switches) in ${s.runs} runs, ${seconds(s.elapsedMs)};`,
+      `  shrunk from ${s.originalSteps} steps (${s.originalSwitches} context switches) to ${s.shrunkSteps} steps (${s.shrunkSwitches} switch${s.shrunkSwitches === 1 ? '' : 'es'}) in ${s.runs} runs, ${seconds(s.elapsedMs)};`,
       `  actors ${s.originalActors} → ${s.shrunkActors}, workload operations ${s.originalOps} → ${s.shrunkOps}${s.scenarioChanges.length ? ` (${s.scenarioChanges.join(', ')}; the token carries the smaller scenario)` : ''}:`,
       "  step: actor  from yield point -> to yield point  | invalidation state after the step | a vCPU's fault: gfn, attribute, snapshot seq, resolved pfn, SPTE",
       ...s.steps.map((t) => `    ${t}`),
@@ -155,6 +156,7 @@ export async function exploreCommand(argv: string[], io: Io): Promise<number> {
   const progress = progressLine(!json);
   const schedules = Number(opts.schedules);
   const shard = parseShard(opts.shard);
+  bigScenarioNote(sc, io);
   if (opts.strategy === 'dfs') return dfsCommand(sc, variant, seed, invariants, opts, argv.includes('--schedules') ? schedules : DFS_DEFAULT_SCHEDULES, io);
   const r = await exploreParallel(
     sc,
@@ -181,6 +183,17 @@ export async function exploreCommand(argv: string[], io: Io): Promise<number> {
   return r.violations.length ? 1 : 0;
 }
 
+/** Schedules this long take seconds each (a sim step is about a microsecond): say so before the wait. */
+const BIG_SCHEDULE_STEPS = 10_000_000;
+function bigScenarioNote(sc: Scenario, io: Io): void {
+  if (sc.maxSteps < BIG_SCHEDULE_STEPS) return;
+  const scalable = sc.name in SCALABLE_SCENARIOS;
+  io.err(
+    `gmemsim explore: note: a schedule of "${sc.name}" may take up to ${sc.maxSteps.toLocaleString('en-US')} steps (maxSteps), minutes each; ` +
+      (scalable ? 'for many schedules shrink it with --scale (e.g. --scale 0.0001)' : 'for many schedules use a smaller scenario'),
+  );
+}
+
 /** dfs without --schedules: enough for the litmus scenarios many times over, not a hang on a big one */
 const DFS_DEFAULT_SCHEDULES = 200_000;
 
@@ -202,7 +215,7 @@ function dfsCommand(sc: Scenario, variant: VariantInfo | null, seed: number, inv
   progress.done();
   const f = r.violation ? makeFinding(sc, { variant: variant?.id ?? null, invariants, shrink: opts['no-shrink'] !== true }, r.schedules - 1, workload, r.decisions!) : null;
   const verdict = f
-    ? `violation in schedule ${r.schedules} (${r.violationPreemptions} preemption${r.violationPreemptions === 1 ? '' : 's'})`
+    ? `violation in schedule ${r.schedules - 1}, ${r.schedules === 1 ? 'the first' : `the last of ${r.schedules.toLocaleString('en-US')}`} run (${r.violationPreemptions} preemption${r.violationPreemptions === 1 ? '' : 's'})`
     : r.exhausted
       ? `the space is exhausted: no violation in all ${r.schedules.toLocaleString('en-US')} schedules with <= ${c} preemption${c === 1 ? '' : 's'}`
       : `not exhausted: no violation in the ${r.schedules.toLocaleString('en-US')} schedules run (the --schedules or --time budget ran out)`;
@@ -212,7 +225,7 @@ function dfsCommand(sc: Scenario, variant: VariantInfo | null, seed: number, inv
     const names = actorDefs(sc).map((d) => d.name);
     const out = [
       `gmemsim explore: scenario "${sc.name}", variant ${variantLabel(variant)}, seed ${seed}, engine sim, strategy dfs (at most ${c} preemption${c === 1 ? '' : 's'})`,
-      `  ${r.schedules.toLocaleString('en-US')} schedules, ${r.steps.toLocaleString('en-US')} steps in ${seconds(r.elapsedMs)}`,
+      `  ${r.schedules.toLocaleString('en-US')} schedule${r.schedules === 1 ? '' : 's'}, ${r.steps.toLocaleString('en-US')} steps in ${seconds(r.elapsedMs)}`,
       `  ${verdict}`,
       '',
     ];

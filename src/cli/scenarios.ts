@@ -20,10 +20,9 @@ export function scenariosCommand(argv: string[], io: Io): number {
     io.out(JSON.stringify(Object.values(BUILTIN_SCENARIOS), null, 2));
     return 0;
   }
-  io.out(
-    Object.values(BUILTIN_SCENARIOS)
-      .map((s) => `  ${s.name.padEnd(16)} ${actorCount(s)} actors, ${s.gmemPages} gmem pages, ${s.slots.length} memslot(s)\n                   ${s.description}`)
-      .join('\n'),
-  );
+  const all = Object.values(BUILTIN_SCENARIOS);
+  const w = Math.max(...all.map((s) => s.name.length));
+  const pages = (n: number) => n.toLocaleString('en-US');
+  io.out(all.map((s) => `  ${s.name.padEnd(w)}  ${actorCount(s)} actors, ${pages(s.gmemPages)} gmem pages, ${s.slots.length} memslot(s)\n  ${' '.repeat(w)}  ${s.description}`).join('\n'));
   return 0;
 }

@@ -7,7 +7,7 @@ const fmt = (n: number) => n.toLocaleString('en-US');
 
 export function rate(n: number, ms: number): string {
   const r = ms > 0 ? (n * 1000) / ms : 0;
-  return r >= 1e6 ? `${(r / 1e6).toFixed(2)}M/s` : r >= 1e3 ? `${(r / 1e3).toFixed(1)}k/s` : `${r.toFixed(0)}/s`;
+  return r >= 1e6 ? `${(r / 1e6).toFixed(2)}M/s` : r >= 1e3 ? `${(r / 1e3).toFixed(1)}k/s` : r >= 10 || r === 0 ? `${r.toFixed(0)}/s` : `${r.toFixed(2)}/s`;
 }
 
 export const seconds = (ms: number) => `${(ms / 1000).toFixed(2)} s`;

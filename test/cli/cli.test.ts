@@ -9,6 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, describe, it, expect } from 'vitest';
 import { cli, type Ran } from '../helpers.js';
 import { VARIANTS } from '../../src/variants.js';
+import { BUILTIN_SCENARIOS } from '../../src/scenario/builtins.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const BIN = join(ROOT, 'bin', 'gmemsim.mjs');
@@ -163,6 +164,25 @@ describe('variants and scenarios', () => {
     const list = JSON.parse(r.out) as { name: string; numa: unknown }[];
     expect(list.map((s) => s.name)).toEqual(['default', 'punch-race', 'numa-interleave', 'litmus-punch', 'litmus-convert', 'litmus-memslot', 'litmus-lock-order', 'litmus-notifier']);
     expect(list.find((s) => s.name === 'numa-interleave')?.numa).not.toBeNull();
+  });
+
+  it('scenarios (text): every built-in with its size and description, names in one column', async () => {
+    const r = await cli('scenarios');
+    expect(r.code).toBe(0);
+    const heads = r.out.split('\n').filter((l) => /^  \S/.test(l));
+    expect(heads.map((l) => l.trim().split(/ +/)[0])).toEqual(Object.keys(BUILTIN_SCENARIOS));
+    expect(new Set(heads.map((l) => l.search(/\d+ actors/))).size).toBe(1);
+    expect(r.out).toContain('13,107,200 gmem pages');
+  });
+
+  it('explore warns before a scenario whose schedules may run to millions of steps, and names --scale for a scalable one', async () => {
+    const big = join(tmp, 'long-schedules.json');
+    writeFileSync(big, JSON.stringify({ maxSteps: 20_000_000 }));
+    const r = await cli('explore', '--scenario', big, '--schedules', '3');
+    expect(r.code).toBe(0);
+    expect(r.err).toEqual([expect.stringMatching(/^gmemsim explore: note: a schedule of .* may take up to 20,000,000 steps \(maxSteps\).*use a smaller scenario/)]);
+    const small = await cli('explore', '--scenario', 'numa-interleave', '--scale', '0.00001', '--schedules', '3');
+    expect(small.err).toEqual([]);
   });
 });
 
