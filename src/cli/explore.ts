@@ -41,9 +41,11 @@ export const EXPLORE_HELP = helpText(
   `Run the scenario's actors as generators on one thread, many times, each time under a different
 seeded schedule: the strategy picks which runnable actor takes the next step at every yield
 point (random: uniformly; pct: by priority, with d-1 change points). Every invariant is checked
-at every step. The first violation stops the campaign; its schedule is shrunk (fewer steps and
-context switches, then fewer actors and workload operations, the same invariant still fires) and printed step by step with a replay token
-for it and for the schedule as found. The same seed always finds the same thing.
+at every step, and lockdep records the order locks are taken in (LOCK_ORDER: a cycle, even in a
+schedule that did not deadlock). The first violation stops the campaign; its schedule is shrunk
+(fewer steps and context switches, then fewer actors and workload operations, the same invariant
+still fires) and printed step by step with a replay token for it and for the schedule as found.
+The same seed always finds the same thing.
 Exit status: 0 no violation, 1 violation found, 2 bad input.`,
   OPTS,
   'Example: gmemsim explore --variant B1 --schedules 20000 --seed 1',

@@ -11,7 +11,7 @@
 // (zone locks, mn_invalidate_lock) are leaves that never nest another lock and are not tracked.
 import type { ActorCtx } from '../engine/ctx.js';
 import { FUNCTION_OF_POINT, POINT_NAMES } from '../engine/points.js';
-import { LOCK_CLASSES, claimEdge, edgePoints, edgeText, edgeWho, setEdgeText } from '../shm/lockdep.js';
+import { LOCK_CLASSES, claimEdge, edgePoints, edgeText, edgeWho } from '../shm/lockdep.js';
 
 export const LockClass = { Slots: 0, Invalidate: 1, Mmu: 2, Folio: 3, Srcu: 4 } as const;
 export const LOCK_CLASS_NAMES = ['kvm->slots_lock', 'filemap invalidate_lock', 'kvm->mmu_lock', 'folio lock', 'kvm->srcu'];
@@ -110,8 +110,8 @@ const at = (point: number) => (point < 0 ? 'an unknown point' : `${POINT_NAMES[p
 function addDependency(ctx: ActorCtx, held: number, heldAt: number, taken: number, takenAt: number): void {
   const s = ctx.s;
   if (edgeWho(s, held, taken) >= 0) return;
-  if (!claimEdge(s, held, taken, ctx.id, heldAt, takenAt)) return; // another thread recorded it first (it checks the cycle)
-  if (ctx.lockdep.stacks) setEdgeText(s, held, taken, kernelStack());
+  // another thread is recording it: that thread checks the cycle
+  if (!claimEdge(s, held, taken, ctx.id, heldAt, takenAt, ctx.lockdep.stacks ? kernelStack() : null)) return;
   const back = path(ctx, taken, held);
   if (!back) return;
   const edges = [describeEdge(ctx, held, taken)];

@@ -80,6 +80,17 @@ describe('encodeToken / decodeToken', () => {
     expect(() => decodeToken(rawToken('{"scenario":{}}'))).toThrow(/version undefined is not supported/);
   });
 
+  it('rejects a token over another yield-point table, naming both tables', () => {
+    // its trace hash is over point ids this gmemsim may number differently
+    const other = POINTS_VERSION + 1;
+    expect(() => decodeToken(rawToken(JSON.stringify(spec({ points: other }))))).toThrow(
+      `replay token was recorded with yield-point table ${other}; this gmemsim has table ${POINTS_VERSION} (replay it with the gmemsim that wrote it)`,
+    );
+    // a version-1 token has no table field: it is over table 1, the one every later table extends
+    const { points: _p, ...v1 } = spec({ v: 1 });
+    expect(decodeToken(rawToken(JSON.stringify(v1))).points).toBe(1);
+  });
+
   it('rejects a body that is valid JSON but not an object with a gmemsim message', () => {
     expect(() => decodeToken(rawToken('null'))).toThrow(/replay token (is damaged|version)/);
   });

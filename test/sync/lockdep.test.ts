@@ -112,6 +112,9 @@ describe('lock order (LOCK_ORDER)', () => {
     const sc = validateScenario({ stopWhen: 'ops', puncher: { count: 1, ops: 20, maxPages: 1 }, slotChurn: { count: 1, ops: 20, maxPages: 1 } }, LITMUS);
     const r = await runThreads(modelOf(sc), { seed: 1, variant: 'B22', sweepEveryMs: 0, watchdogMs: 60_000 });
     expect(r.violation?.invariant).toBe('LOCK_ORDER');
+    // whichever thread closed the cycle, it reads the other's dependency whole (published after its stack)
+    expect(r.violation!.message).toMatch(/puncher0 took kvm->mmu_lock while holding filemap invalidate_lock \(stack: puncherProgram > /);
+    expect(r.violation!.message).toMatch(/slotchurn0 took filemap invalidate_lock while holding kvm->mmu_lock \(stack: slotChurnProgram > /);
     const clean = await runThreads(modelOf(sc), { seed: 1, variant: null, sweepEveryMs: 0, watchdogMs: 60_000 });
     expect(clean.violation).toBeNull();
   });
