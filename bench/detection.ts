@@ -8,26 +8,11 @@ import { explore, makeFinding, scheduleSeed } from '../src/explore/explore.js';
 import { modelOf } from '../src/workload/kinds.js';
 import { runSim } from '../src/engine/sim.js';
 import { DEFAULT_SCENARIO, LITMUS_SCENARIOS } from '../src/scenario/builtins.js';
-import { VARIANTS, type VariantId } from '../src/variants.js';
+import { VARIANTS } from '../src/variants.js';
 
 const SEEDS = 20;
 const CAP = 1000; // schedules per campaign; a campaign that finds nothing counts as > CAP
 
-/** The litmus scenario whose paths each variant needs (see README: dfs). */
-const LITMUS_FOR: Partial<Record<VariantId, string>> = {
-  B1: 'litmus-punch',
-  B2: 'litmus-punch',
-  B4: 'litmus-convert',
-  B5: 'litmus-punch',
-  B7: 'litmus-punch',
-  B8: 'litmus-punch',
-  B10: 'litmus-lock-order',
-  B11: 'litmus-convert',
-  B20: 'litmus-punch',
-  B21: 'litmus-memslot',
-  B22: 'litmus-lock-order',
-  B23: 'litmus-notifier',
-};
 
 function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
@@ -48,7 +33,7 @@ export function runDetection() {
     const pct = firsts('pct');
     const pct2 = firsts('pct', 2);
     const portfolio = firsts('portfolio');
-    const litmus = LITMUS_FOR[v.id];
+    const litmus = v.litmus; // the litmus scenario whose paths it needs (the catalogue's)
     const dfs = litmus ? exploreDfs(modelOf(LITMUS_SCENARIOS[litmus]), { seed: scheduleSeed(1, 0), variant: v.id, preemptions: 2, maxSchedules: 200_000 }) : null;
     // shrink what random found with campaign seed 1
     const f = explore(DEFAULT_SCENARIO, { seed: 1, schedules: CAP, variant: v.id }).violations[0];

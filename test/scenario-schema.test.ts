@@ -67,6 +67,14 @@ describe('validateScenario', () => {
     expect(base.maxSteps).toBe(DEFAULT_SCENARIO.maxSteps);
   });
 
+  it('a kind its base does not place (a built-in written before the kind) runs on node 0; a wrong placement is still an error', () => {
+    const base = structuredClone(DEFAULT_SCENARIO);
+    delete base.numa!.placement.puncher;
+    expect(validateScenario({}, base).numa!.placement).toEqual({ ...DEFAULT_SCENARIO.numa!.placement, puncher: 0 });
+    expect(validateScenario({ numa: { placement: { puncher: 1 } } }, base).numa!.placement.puncher).toBe(1);
+    expect(errorOf(() => validateScenario({ numa: { placement: { puncher: 'x' } } }, base)).message).toContain('numa.placement.puncher');
+  });
+
   it('rejects a non-object scenario', () => {
     for (const v of [null, 42, 'default', [DEFAULT_SCENARIO]]) {
       const err = errorOf(() => validateScenario(v));

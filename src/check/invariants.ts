@@ -32,7 +32,7 @@ export interface StatePredicate {
 
 export interface Invariant {
   readonly description: string;
-  /** the token version that first checked it: a token of an older version replays without it (engine/token.ts) */
+  /** the token version that first checked it: a token of an older version replays without it (explore/token.ts) */
   readonly since: number;
   /** its predicate over state, for the sweep (and for the online handlers, which call the same function) */
   readonly state?: readonly StatePredicate[];
@@ -277,7 +277,7 @@ export const INVARIANTS = {
     since: 2,
   },
   LOCK_HELD: {
-    description: 'lock assertions (lockdep): a function that requires a lock runs with it held (lockdep_assert_held), nothing is released that is not held, and no lock is held between operations',
+    description: 'lock assertions (lockdep): a function that requires a lock runs with it held (lockdep_assert_held), nothing is released that is not held, and no lock is held between operations or when an actor\'s program returns',
     since: 2,
   },
 } satisfies Record<string, Invariant>;
@@ -288,4 +288,6 @@ export const INVARIANT_IDS = Object.keys(INVARIANTS) as InvariantId[];
 export const invariantIndex = (id: InvariantId) => INVARIANT_IDS.indexOf(id);
 export const describeInvariant = (id: InvariantId) => INVARIANTS[id].description;
 /** The invariants a token of format version v checked (those since v or earlier). */
+/** the invariants with a predicate over state: what a quiescent sweep judges */
+export const SWEPT_INVARIANTS: readonly InvariantId[] = INVARIANT_IDS.filter((id) => ((INVARIANTS as Record<InvariantId, Invariant>)[id].state?.length ?? 0) > 0);
 export const invariantsOfVersion = (v: number) => INVARIANT_IDS.filter((id) => INVARIANTS[id].since <= v);

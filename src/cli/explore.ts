@@ -32,7 +32,7 @@ const OPTS: OptSpec[] = [
   { name: 'no-shrink', kind: 'bool', help: 'report the violating schedule as found, without minimising it' },
   { name: 'shard', kind: 'string', value: 'I/N', help: 'run only schedules i with i mod N = I (0 <= I < N), e.g. one job of a CI matrix; combine the --json outputs with gmemsim merge' },
   { name: 'trace', kind: 'string', value: 'FILE', help: 'write the violation\'s schedule as Chrome Trace Event JSON (open it in Perfetto or chrome://tracing): a lane per actor, mmu_lock, seq/in_progress/range, attribute changes' },
-  { name: 'save', kind: 'string', value: 'FILE', help: 'write the violation\'s replay file (versioned JSON: scenario, seed, variant, schedule, expected trace hash); replay it with gmemsim replay FILE' },
+  { name: 'save', kind: 'string', value: 'FILE', help: 'write the violation\'s replay file (versioned JSON: scenario, seed, variant, the invariants checked, the yield-point table, schedule, expected trace hash); replay it with gmemsim replay FILE' },
   JSON_OPT,
 ];
 
@@ -99,7 +99,7 @@ export function exploreReport(cmd: string, sc: Scenario, variant: VariantInfo | 
   const out = [
     `gmemsim ${cmd}: scenario "${sc.name}", variant ${variantLabel(variant)}, seed ${seed}, engine sim, strategy ${r.strategy}`,
     ...(r.pct ? [`  ${pctLine(r.strategy, r.pct)}`] : []),
-    `  ${r.schedulesRun.toLocaleString('en-US')} schedules, ${r.steps.toLocaleString('en-US')} steps in ${seconds(r.elapsedMs)} (${rate(r.steps, r.elapsedMs)} steps, ${rate(r.schedulesRun, r.elapsedMs)} schedules)` +
+    `  ${r.schedulesRun.toLocaleString('en-US')} schedule${r.schedulesRun === 1 ? '' : 's'}, ${r.steps.toLocaleString('en-US')} steps in ${seconds(r.elapsedMs)} (${rate(r.steps, r.elapsedMs)} steps, ${rate(r.schedulesRun, r.elapsedMs)} schedules)` +
       (r.cut ? `; ${r.cut} cut at maxSteps` : ''),
     '',
   ];

@@ -25,8 +25,10 @@ export function traceOf(spec: ReplaySpec) {
 export const REPLAY_HELP = helpText(
   'usage: gmemsim replay TOKEN|FILE [options]',
   `Reproduce the schedule a token names (printed by explore and run when they find a violation),
-or a replay file (written by explore --save: versioned JSON; another version is refused).
-The token carries the scenario, variant and seed; the schedule is rebuilt on the sim engine and,
+or a replay file (written by explore --save: versioned JSON). Tokens and files of versions 1
+and 2 are read (a version-1 one replays with the checks of its day, without LOCK_ORDER and
+LOCK_HELD); another version, or another yield-point table, is refused naming both.
+The token carries the scenario, variant, seed and the invariants checked; the schedule is rebuilt on the sim engine and,
 with --engine threads, followed step by step by one worker thread per actor. The report gives
 the trace hash: the same token gives the same hash on either engine, every time.
 Exit status: 0 no violation, 1 violation reproduced, 2 bad input.`,

@@ -9,7 +9,7 @@ import { activityTable, numaJson, numaTable, rate, seconds, statsJson, violation
 import { telemetryJson, telemetryText } from '../report/telemetry.js';
 import type { Scenario } from '../scenario/types.js';
 import type { VariantInfo } from '../variants.js';
-import type { InvariantId } from '../check/invariants.js';
+import { SWEPT_INVARIANTS, type InvariantId } from '../check/invariants.js';
 import { helpText, parseArgs, type OptSpec } from './args.js';
 import { INVARIANTS_OPT, JSON_OPT, MMU_LOCK_OPT, SCALE_OPT, VCPU_GFNS_OPT, SCENARIO_OPT, SEED_OPT, VARIANT_OPT, progressLine, scenarioFrom, withVcpus, resolveInvariants, resolveVariant, variantFor, variantLabel, type Io } from './common.js';
 import { exploreJson, exploreReport, findingJson } from './explore.js';
@@ -28,7 +28,7 @@ const OPTS: OptSpec[] = [
   { name: 'vcpus', kind: 'int', min: 1, max: 64, value: 'N', help: 'override the scenario\'s vCPU count' },
   { name: 'jitter', kind: 'int', min: 0, max: 3, value: 'LEVEL', help: 'threads: random short spins at yield points to widen race windows (0 off, 3 most)', default: 0 },
   { name: 'pause-ms', kind: 'number', min: 0, max: 1000, value: 'MS', help: 'threads: converter/puncher sleep between operations (memslot churn 20x)', default: 0.05 },
-  { name: 'sweep-every', kind: 'int', min: 0, max: 3_600_000, value: 'MS', help: 'threads: park all actors at an operation boundary and sweep the state invariants (I1 I2 I4 I8) this often; backs off after a barrier an actor could not reach (0: only at the end)', default: 1000 },
+  { name: 'sweep-every', kind: 'int', min: 0, max: 3_600_000, value: 'MS', help: `threads: park all actors at an operation boundary and sweep the state invariants (${SWEPT_INVARIANTS.join(' ')}) this often; backs off after a barrier an actor could not reach (0: only at the end)`, default: 1000 },
   { name: 'watchdog', kind: 'int', min: 100, max: 3_600_000, value: 'MS', help: 'threads: report a deadlock when no actor progresses this long', default: 5000 },
   JSON_OPT,
 ];
@@ -94,7 +94,7 @@ function reproduceOnSim(sc: Scenario, variant: VariantInfo | null, seed: number,
 function barrierLine(r: ThreadsResult): string {
   const w = r.sweeps;
   if (w.everyMs === 0) return 'pause barriers: off (--sweep-every 0): invariants swept at the end only';
-  const n = `${w.done} state sweep${w.done === 1 ? '' : 's'} (I1 I2 I4 I8) at pause barriers (every ${w.everyMs} ms)`;
+  const n = `${w.done} state sweep${w.done === 1 ? '' : 's'} (${SWEPT_INVARIANTS.join(' ')}) at pause barriers (every ${w.everyMs} ms)`;
   const times = w.done ? `; actors parked within ${w.maxParkMs} ms, longest sweep ${w.maxSweepMs.toFixed(1)} ms` : '';
   return `${n}${times}${w.skipped ? `; ${w.skipped} skipped (an actor did not reach an operation boundary within 1 s; the next barrier backs off)` : ''}`;
 }

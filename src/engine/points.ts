@@ -2,9 +2,9 @@
 // a trace reads like the kernel, each with the kernel function it belongs to. An actor yields the
 // point *before* doing the operation.
 //
-// APPEND ONLY. A point's id is its position: trace hashes, replay tokens and threads' step logs
-// store ids, so inserting or reordering renumbers every later point and breaks every saved token.
-// A new point goes at the end (test/engine/points.test.ts pins the existing ids). If ids ever must
+// APPEND ONLY. A point's id is its position: trace hashes, replay tokens and the threads replay's
+// trace store ids, so inserting or reordering renumbers every later point and breaks every saved
+// token. A new point goes at the end (test/structure.test.ts pins the existing ids). If ids ever must
 // change, bump POINTS_VERSION: tokens carry it, and an older one is refused naming both versions.
 
 export const POINTS_VERSION = 1;
@@ -17,9 +17,9 @@ const TABLE = [
   ['exit-wait', 'KVM_RUN exit to the VMM'],
   // fault path (arch/x86/kvm/mmu/mmu.c)
   ['fault-entry', 'kvm_mmu_page_fault'],
-  ['srcu:read', 'kvm_mmu_page_fault'], // srcu_read_lock does not yield; the point names it in lockdep reports
+  ['srcu:read', 'srcu_read_lock (kvm_mmu_page_fault, the mmu notifier)'], // does not yield; the point names it in lockdep reports
   ['seq-snapshot', 'kvm_mmu_faultin_pfn'],
-  ['attr-read', 'kvm_mmu_faultin_pfn'],
+  ['attr-read', 'kvm_mmu_faultin_pfn / kvm_vm_set_mem_attributes'],
   ['slot-check', 'kvm_mmu_faultin_pfn'],
   ['precheck-lockless', 'kvm_mmu_faultin_pfn'],
   ['precheck-lockless-2', 'kvm_mmu_faultin_pfn'],

@@ -38,7 +38,7 @@ export interface ThreadsOptions {
   jitter?: number;
   /** no actor passed a yield point for this long: report who waits on what */
   watchdogMs?: number;
-  /** raise a pause barrier and run the quiescent sweep (I1 I2 I4 I8) about this often (ms); 0: only at the end */
+  /** raise a pause barrier and run the quiescent sweep (every invariant with a state predicate) about this often (ms); 0: only at the end */
   sweepEveryMs?: number;
   /** called at each pause barrier once every actor has parked, before the sweep (tests look at, or break, the parked state) */
   onBarrier?: (s: Shm) => void;

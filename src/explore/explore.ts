@@ -187,11 +187,11 @@ export function makeFinding(sc: Scenario, o: Pick<ExploreOptions, 'variant' | 'i
   };
 }
 
-/** PCT's lengths: the most steps of each actor (and of the whole schedule) over a few seeded random schedules (deterministic). */
 // Measured with no checks: a violation early in a measuring run must not shorten the lengths
 // the change points are drawn over (B5's LOCK_HELD fires in the first steps).
 const NO_CHECKS: ReadonlySet<InvariantId> = new Set();
 
+/** PCT's lengths: the most steps of each actor (and of the whole schedule) over a few seeded random schedules (deterministic). */
 export function pctK(sc: Scenario, seed: number, variant: VariantId | null): PctLengths {
   const model = modelOf(sc);
   const n = model.actors.length;

@@ -32,7 +32,13 @@ function* storeAttributes(ctx: ActorCtx, start: number, end: number, attrs: numb
 // The pre phase (kvm_handle_gfn_range(kvm_pre_set_memory_attributes): begin, then per memslot
 // range_add and zap the old type) and the post phase (invalidate_end), when a memslot is met.
 const preSetPhase = (ctx: ActorCtx, ranges: SlotPiece[]): Gen | [] => (ranges.length > 0 ? kvmMmuInvalidateRangesBegin(ctx, ranges) : []);
-const postSetPhase = (ctx: ActorCtx, ranges: SlotPiece[]): Gen | [] => (ranges.length > 0 ? kvmMmuInvalidateRangesEnd(ctx) : []);
+function* postSetPhase(ctx: ActorCtx, ranges: SlotPiece[]): Gen {
+  if (ranges.length === 0) return;
+  // kvm_arch_post_set_memory_attributes runs under slots_lock (it asserts it): the memslots it
+  // walks are the ones the pre phase zapped
+  lockdepAssertHeld(ctx, LockClass.Slots, false, 'kvm_arch_post_set_memory_attributes');
+  yield* kvmMmuInvalidateRangesEnd(ctx);
+}
 const store = (ctx: ActorCtx, _ranges: SlotPiece[], start: number, end: number, attrs: number) => storeAttributes(ctx, start, end, attrs);
 
 // The store inside the invalidation window (upstream); B11 stores after its end
@@ -51,8 +57,6 @@ export function* kvmVmSetMemAttributes(ctx: ActorCtx, start: number, end: number
   }
   // kvm_handle_gfn_range's walk: the memslots of the active set meeting the range (no memslot: no invalidation)
   const ranges = memslotPieces(ctx.s, 'gfn', start, end, true);
-  // kvm_arch_pre/post_set_memory_attributes assert slots_lock (and the write mmu_lock their phase takes)
-  lockdepAssertHeld(ctx, LockClass.Slots, false, 'kvm_arch_pre_set_memory_attributes');
   for (const step of SET_MEM_ATTRIBUTES.of(ctx)) yield* step(ctx, ranges, start, end, attrs);
   count(ctx, Ctr.conversions);
   slotsUnlock(ctx);

@@ -28,8 +28,9 @@ const slots: Check<SlotSpec[]> = (v, path) => {
 };
 
 const nodeId: Check<number> = int(0, 63);
-/** A kind's placement: a node, or a non-empty list of nodes (instance i on list[i mod length]). */
-const placementOf: Check<number | number[]> = (v, path) => (typeof v === 'number' ? nodeId(v, path) : list(nodeId, 'node ids (or one node id)', 1)(v, path));
+/** A kind's placement: a node, or a non-empty list of nodes (instance i on list[i mod length]);
+ *  a kind its base scenario does not place (a built-in written before the kind) runs on node 0. */
+const placementOf: Check<number | number[] | undefined> = (v, path) => (v === undefined ? 0 : typeof v === 'number' ? nodeId(v, path) : list(nodeId, 'node ids (or one node id)', 1)(v, path));
 const POLICY: Shape<StrictPolicy> = {
   mode: oneOf('default', 'preferred', 'bind', 'interleave', 'local', 'preferred_many', 'weighted_interleave'),
   nodes: list(int(0), 'node ids'),
@@ -48,7 +49,7 @@ const RANGE: Shape<SharedPolicyRange> = { start: int(0), end: int(1), policy };
 const NUMA: Shape<NumaSpec> = {
   nodes: list((v, path) => record({ capacity: int(0, MAX_PFNS) }, v, path), 'nodes {"capacity": pages}', 1),
   distance: (v, path) => (v === null ? null : list(list(int(10, 255), 'distances'), 'rows')(v, path)),
-  placement: sub(Object.fromEntries(PLACEMENT_KEYS.map((k) => [k, placementOf])) as Shape<Record<PlacementKey, number | number[]>>),
+  placement: sub(Object.fromEntries(PLACEMENT_KEYS.map((k) => [k, placementOf])) as Shape<NumaSpec['placement']>),
   policySource: oneOf('shared', 'create', 'task'),
   shared: list((v, path) => record(RANGE, v, path), 'ranges {start, end, policy}'),
   create: nullablePolicy,
@@ -139,7 +140,7 @@ function checkNuma(s: Scenario): void {
   for (const key of PLACEMENT_KEYS) {
     const p = n.placement[key];
     if (typeof p === 'number') onNode(p, `numa.placement.${key}`);
-    else p.forEach((v, i) => onNode(v, `numa.placement.${key}[${i}]`));
+    else p?.forEach((v, i) => onNode(v, `numa.placement.${key}[${i}]`));
   }
   n.shared.forEach((r, i) => {
     if (r.end <= r.start || r.end > s.gmemPages) {

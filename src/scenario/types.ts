@@ -44,8 +44,9 @@ export interface NumaSpec {
   nodes: Array<{ capacity: number }>;
   /** node distances (SLIT); null = 10 to itself, 20 to every other node */
   distance: number[][] | null;
-  /** the node each actor runs on, per kind: a node, or a list (instance i on list[i mod length]) */
-  placement: Record<PlacementKey, number | number[]>;
+  /** the node each actor runs on, per kind: a node, or a list (instance i on list[i mod length]);
+   *  a kind not named runs on node 0 (a validated scenario names them all) */
+  placement: Partial<Record<PlacementKey, number | number[]>>;
   /**
    * Where a guest_memfd allocation's policy comes from: `shared` the per-inode shared policy set
    * by mbind (upstream since 6.19; falls back to the allocating task's policy), `create` the

@@ -4,11 +4,12 @@
 // is a possible deadlock, reported as LOCK_ORDER with the acquisitions that made each edge, whether
 // or not this run deadlocks. Taking a lock class already held is LOCK_ORDER too (recursive
 // locking). lockdep_assert_held() that fails, an unlock of a lock not held and a lock still held at
-// an operation boundary are LOCK_HELD.
+// an operation boundary or when the program returns are LOCK_HELD.
 //
 // As lockdep does, dependencies are per lock class, not per lock instance (every folio lock is one
-// class), and a recursive read (srcu_read_lock) makes no dependency on itself. Internal spinlocks
-// (zone locks, mn_invalidate_lock) are leaves that never nest another lock and are not tracked.
+// class), and a recursive read (srcu_read_lock) is tracked as held but makes no dependency.
+// Internal spinlocks (zone locks, mn_invalidate_lock) are leaves that never nest another lock and
+// are not tracked.
 import type { ActorCtx } from '../engine/ctx.js';
 import { FUNCTION_OF_POINT, POINT_NAMES } from '../engine/points.js';
 import { LOCK_CLASSES, claimEdge, edgePoints, edgeText, edgeWho } from '../shm/lockdep.js';
