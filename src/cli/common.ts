@@ -1,4 +1,6 @@
 // Options and helpers shared by the commands.
+import { accessSync, constants, statSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
 import { INVARIANT_IDS, type InvariantId } from '../check/invariants.js';
 import { BUILTIN_SCENARIOS, SCALABLE_SCENARIOS } from '../scenario/builtins.js';
 import { loadScenario, validateScenario } from '../scenario/schema.js';
@@ -125,4 +127,33 @@ export function scenarioFrom(cmd: string, opts: Record<string, unknown>): Scenar
 /** --vcpus N: the scenario with N vCPUs (validated: each needs a page of its own). */
 export function withVcpus(sc: Scenario, n: unknown): Scenario {
   return n === undefined ? sc : validateScenario({ vcpus: { count: Number(n) } }, sc);
+}
+
+/**
+ * An output file option (--save, --trace, --report) checked before any work starts, so a long
+ * search never ends in ENOENT with its result lost: the directory must exist and be writable,
+ * and the path must not be a directory.
+ */
+export function checkOutputPath(cmd: string, option: string, path: unknown): string | null {
+  if (path === undefined) return null;
+  const p = String(path);
+  const dir = dirname(resolve(p));
+  let st;
+  try {
+    st = statSync(dir);
+  } catch {
+    throw new UsageError(`gmemsim ${cmd}: ${option} ${p}: the directory ${dir} does not exist`);
+  }
+  if (!st.isDirectory()) throw new UsageError(`gmemsim ${cmd}: ${option} ${p}: ${dir} is not a directory`);
+  try {
+    if (statSync(p).isDirectory()) throw new UsageError(`gmemsim ${cmd}: ${option} ${p} is a directory; give a file name`);
+  } catch (e) {
+    if (e instanceof UsageError) throw e;
+  }
+  try {
+    accessSync(dir, constants.W_OK);
+  } catch {
+    throw new UsageError(`gmemsim ${cmd}: ${option} ${p}: the directory ${dir} is not writable`);
+  }
+  return p;
 }

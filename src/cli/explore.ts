@@ -13,7 +13,7 @@ import type { Scenario } from '../scenario/types.js';
 import { SCALABLE_SCENARIOS } from '../scenario/builtins.js';
 import type { VariantInfo } from '../variants.js';
 import { UsageError, helpText, parseArgs, type OptSpec } from './args.js';
-import { INVARIANTS_OPT, JSON_OPT, MMU_LOCK_OPT, SCALE_OPT, VCPU_GFNS_OPT, SCENARIO_OPT, SEED_OPT, VARIANT_OPT, progressLine, scenarioFrom, resolveInvariants, resolveVariant, variantFor, variantLabel, type Io } from './common.js';
+import { INVARIANTS_OPT, JSON_OPT, MMU_LOCK_OPT, SCALE_OPT, VCPU_GFNS_OPT, SCENARIO_OPT, SEED_OPT, VARIANT_OPT, checkOutputPath, progressLine, scenarioFrom, resolveInvariants, resolveVariant, variantFor, variantLabel, type Io } from './common.js';
 
 const OPTS: OptSpec[] = [
   SCENARIO_OPT,
@@ -158,8 +158,10 @@ export async function exploreCommand(argv: string[], io: Io): Promise<number> {
   const progress = progressLine(!json);
   const schedules = Number(opts.schedules);
   const shard = parseShard(opts.shard);
+  const save = checkOutputPath('explore', '--save', opts.save);
+  const tracePath = checkOutputPath('explore', '--trace', opts.trace);
   bigScenarioNote(sc, io);
-  if (opts.strategy === 'dfs') return dfsCommand(sc, variant, seed, invariants, opts, argv.includes('--schedules') ? schedules : DFS_DEFAULT_SCHEDULES, io);
+  if (opts.strategy === 'dfs') return dfsCommand(sc, variant, seed, invariants, opts, argv.includes('--schedules') ? schedules : DFS_DEFAULT_SCHEDULES, io, save, tracePath);
   const r = await exploreParallel(
     sc,
     {
@@ -177,9 +179,8 @@ export async function exploreCommand(argv: string[], io: Io): Promise<number> {
     Number(opts.workers),
   );
   progress.done();
-  const save = opts.save === undefined ? null : String(opts.save);
   if (save && r.violations[0]) writeFileSync(save, replayFileJson(r.violations[0].spec));
-  if (opts.trace !== undefined && r.violations[0]) writeFileSync(String(opts.trace), JSON.stringify(traceOf(r.violations[0].spec)));
+  if (tracePath && r.violations[0]) writeFileSync(tracePath, JSON.stringify(traceOf(r.violations[0].spec)));
   const campaign: Campaign = { scenario: sc, seed, variant: variant?.id ?? null, invariants, strategy: opts.strategy as Strategy, depth: opts.depth === undefined ? null : Number(opts.depth), schedules, shrink: opts['no-shrink'] !== true };
   io.out(json ? JSON.stringify({ ...exploreJson('explore', sc, variant, seed, r), campaign, shard }, null, 2) : exploreReport('explore', sc, variant, seed, r, shard));
   return r.violations.length ? 1 : 0;
@@ -200,7 +201,7 @@ function bigScenarioNote(sc: Scenario, io: Io): void {
 const DFS_DEFAULT_SCHEDULES = 200_000;
 
 /** explore --strategy dfs: bounded exhaustive search over one workload (the campaign's schedule 0 seed). */
-function dfsCommand(sc: Scenario, variant: VariantInfo | null, seed: number, invariants: InvariantId[] | null, opts: Record<string, unknown>, maxSchedules: number, io: Io): number {
+function dfsCommand(sc: Scenario, variant: VariantInfo | null, seed: number, invariants: InvariantId[] | null, opts: Record<string, unknown>, maxSchedules: number, io: Io, save: string | null, tracePath: string | null): number {
   const json = opts.json === true;
   const progress = progressLine(!json);
   const c = Number(opts.preemptions);
@@ -216,6 +217,8 @@ function dfsCommand(sc: Scenario, variant: VariantInfo | null, seed: number, inv
   });
   progress.done();
   const f = r.violation ? makeFinding(sc, { variant: variant?.id ?? null, invariants, shrink: opts['no-shrink'] !== true }, r.schedules - 1, workload, r.decisions!) : null;
+  if (save && f) writeFileSync(save, replayFileJson(f.spec));
+  if (tracePath && f) writeFileSync(tracePath, JSON.stringify(traceOf(f.spec)));
   const verdict = f
     ? `violation in schedule ${r.schedules - 1}, ${r.schedules === 1 ? 'the first' : `the last of ${r.schedules.toLocaleString('en-US')}`} run (${r.violationPreemptions} preemption${r.violationPreemptions === 1 ? '' : 's'})`
     : r.exhausted

@@ -1,5 +1,6 @@
-// The gmemsim command: dispatch, top-level help, and the exit-code contract
-// (0 clean, 1 violation found, 2 bad input; bad input is one line on stderr).
+// The gmemsim command: dispatch, top-level help, and the exit-code contract: 0 clean, 1 violation
+// found, 2 bad input (one line on stderr naming the field or file), 3 internal error (one line;
+// --debug, anywhere on the command line, prints the stack). A crash is never a finding.
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -35,11 +36,20 @@ Invariants checked:
 ${INVARIANT_IDS.map((k) => `  ${k.padEnd(11)}${describeInvariant(k)}`).join('\n')}
 
 Built-in scenarios: ${Object.keys(BUILTIN_SCENARIOS).join(', ')} (or a JSON file: see README)
-Exit status: 0 no violation, 1 violation found, 2 bad input.
+Exit status: 0 no violation, 1 violation found, 2 bad input, 3 internal error (a bug in
+gmemsim: the message is one line; add --debug to any command to print the stack).
+Options for every command: -h/--help, --debug. "gmemsim --version" prints the version.
 Run "gmemsim <command> --help" for a command's options.
 `;
 
-export async function main(argv: string[], io: Io): Promise<number> {
+export const EXIT = { OK: 0, VIOLATION: 1, USAGE: 2, INTERNAL: 3 } as const;
+
+export async function main(argvIn: string[], io: Io): Promise<number> {
+  // --debug is global; after "--" it is an argument like any other
+  const end = argvIn.indexOf('--');
+  const head = end < 0 ? argvIn : argvIn.slice(0, end);
+  const debug = head.includes('--debug');
+  const argv = debug ? [...head.filter((a) => a !== '--debug'), ...(end < 0 ? [] : argvIn.slice(end))] : argvIn;
   const [cmd, ...rest] = argv;
   try {
     switch (cmd) {
@@ -73,11 +83,22 @@ export async function main(argv: string[], io: Io): Promise<number> {
     }
   } catch (e) {
     if (e instanceof UsageError || e instanceof ScenarioError) {
-      io.err(e.message);
-      return 2;
+      io.err(oneLine(e.message));
+      return EXIT.USAGE;
     }
-    throw e;
+    return internalError(e, debug, io);
   }
+}
+
+const oneLine = (s: string) => s.replace(/\s*[\r\n]+\s*/g, ' ').trim();
+
+/** Anything else is a bug in gmemsim, not a finding: one line (the stack with --debug), exit 3. */
+export function internalError(e: unknown, debug: boolean, io: Io): number {
+  const msg = e instanceof Error ? `${e.name}: ${e.message}` : String(e);
+  const cut = oneLine(msg).slice(0, 300);
+  io.err(`gmemsim: internal error: ${cut} (a bug in gmemsim, not a finding; ${debug ? 'the stack follows' : 'rerun with --debug for the stack'})`);
+  if (debug && e instanceof Error && e.stack) io.err(e.stack);
+  return EXIT.INTERNAL;
 }
 
 /** The version in gmemsim's package.json (found upward from this file: src/ or dist/src/). */

@@ -8,7 +8,7 @@ import { TOKEN_PREFIX, decodeToken, parseReplayFile, replayRun, type ReplaySpec 
 import { violationText } from '../report/text.js';
 import { VARIANTS } from '../variants.js';
 import { UsageError, helpText, parseArgs, type OptSpec } from './args.js';
-import { JSON_OPT, variantLabel, type Io } from './common.js';
+import { JSON_OPT, checkOutputPath, variantLabel, type Io } from './common.js';
 
 const OPTS: OptSpec[] = [
   { name: 'engine', kind: 'string', choices: ['sim', 'threads'], value: 'sim|threads', help: 'sim: one thread; threads: real worker threads follow the schedule through a turn word in the shared state', default: 'sim' },
@@ -43,6 +43,7 @@ export async function replayCommand(argv: string[], io: Io): Promise<number> {
   const { positionals, opts } = parseArgs('replay', argv, OPTS, 1);
   if (positionals.length === 0) throw new UsageError('gmemsim replay: a TOKEN or a replay FILE is required (see gmemsim replay --help)');
   const arg = positionals[0];
+  const tracePath = checkOutputPath('replay', '--trace', opts.trace);
   let spec;
   try {
     if (arg.startsWith(TOKEN_PREFIX)) spec = decodeToken(arg);
@@ -71,7 +72,7 @@ export async function replayCommand(argv: string[], io: Io): Promise<number> {
     violation = t.violation;
     elapsedMs = t.elapsedMs;
   }
-  if (opts.trace !== undefined) writeFileSync(String(opts.trace), JSON.stringify(traceOf(spec)));
+  if (tracePath) writeFileSync(tracePath, JSON.stringify(traceOf(spec)));
   const reproduced = traceHash === spec.expect.traceHash && (violation?.invariant ?? null) === spec.expect.invariant;
   if (opts.json === true) {
     io.out(
