@@ -12,18 +12,38 @@ export interface OptSpec {
   value?: string; // placeholder in --help, e.g. MS
   help: string;
   default?: string | number | boolean;
+  /** the option applies only when another option has one of these values (e.g. --jitter with --engine threads) */
+  only?: { opt: string; values: readonly string[] };
+  /** options it cannot be given with (e.g. --duration and --ops) */
+  conflicts?: readonly string[];
 }
 
-export type Parsed = { positionals: string[]; opts: Record<string, string | number | boolean | undefined> };
+export type Parsed = {
+  positionals: string[];
+  opts: Record<string, string | number | boolean | undefined>;
+  /** the options the command line gave (not defaults) */
+  given: ReadonlySet<string>;
+};
+
+/** -h or --help before any "--": the command's help, whatever else is on the line. */
+export function wantsHelp(argv: readonly string[]): boolean {
+  const end = argv.indexOf('--');
+  const head = end < 0 ? argv : argv.slice(0, end);
+  return head.includes('--help') || head.includes('-h');
+}
 
 export function parseArgs(cmd: string, argv: string[], specs: readonly OptSpec[], maxPositionals: number): Parsed {
   const opts: Parsed['opts'] = {};
   for (const s of specs) if (s.default !== undefined) opts[s.name] = s.default;
   const positionals: string[] = [];
+  const given = new Map<string, string>();
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
-    if (!arg.startsWith('--') || arg === '--') {
-      if (arg === '--') continue;
+    if (arg === '--') {
+      positionals.push(...argv.slice(i + 1)); // "--" ends the options
+      break;
+    }
+    if (!arg.startsWith('--')) {
       if (arg.startsWith('-') && arg.length > 1 && !/^-\d/.test(arg)) throw new UsageError(`gmemsim ${cmd}: unknown option ${arg} (see gmemsim ${cmd} --help)`);
       positionals.push(arg);
       continue;
@@ -34,18 +54,36 @@ export function parseArgs(cmd: string, argv: string[], specs: readonly OptSpec[]
     if (!spec) throw new UsageError(`gmemsim ${cmd}: unknown option --${name} (options: ${specs.map((s) => `--${s.name}`).join(', ')})`);
     if (spec.kind === 'bool') {
       if (eq >= 0) throw new UsageError(`gmemsim ${cmd}: --${name} takes no value`);
+      if (given.has(name)) throw new UsageError(`gmemsim ${cmd}: --${name} is given twice; give it once`);
+      given.set(name, 'true');
       opts[name] = true;
       continue;
     }
-    let raw: string | undefined = eq >= 0 ? arg.slice(eq + 1) : argv[++i];
+    const raw: string | undefined = eq >= 0 ? arg.slice(eq + 1) : argv[++i];
     if (raw === undefined || (eq < 0 && raw.startsWith('--'))) throw new UsageError(`gmemsim ${cmd}: --${name} needs a value (${describe(spec)})`);
+    const prev = given.get(name);
+    if (prev !== undefined) throw new UsageError(`gmemsim ${cmd}: --${name} is given twice (${short(prev)}, then ${short(raw)}); give it once`);
+    given.set(name, raw);
     opts[name] = convert(cmd, spec, raw);
+  }
+  for (const spec of specs) {
+    if (!given.has(spec.name)) continue;
+    for (const other of spec.conflicts ?? []) {
+      if (given.has(other)) throw new UsageError(`gmemsim ${cmd}: --${spec.name} and --${other} cannot be given together; choose one`);
+    }
+    const only = spec.only;
+    if (only && !only.values.includes(String(opts[only.opt]))) {
+      const want = only.values.length === 1 ? `--${only.opt} ${only.values[0]}` : `--${only.opt} ${only.values.join(' or ')}`;
+      throw new UsageError(`gmemsim ${cmd}: --${spec.name} applies only with ${want} (this is --${only.opt} ${String(opts[only.opt])})`);
+    }
   }
   if (positionals.length > maxPositionals) {
     throw new UsageError(`gmemsim ${cmd}: unexpected argument "${positionals[maxPositionals]}" (see gmemsim ${cmd} --help)`);
   }
-  return { positionals, opts };
+  return { positionals, opts, given: new Set(given.keys()) };
 }
+
+const short = (v: string) => JSON.stringify(v.length > 40 ? `${v.slice(0, 40)}…` : v);
 
 function describe(s: OptSpec): string {
   if (s.choices) return `one of ${s.choices.join(', ')}`;
@@ -76,7 +114,10 @@ export function helpText(usage: string, summary: string, specs: readonly OptSpec
   const rows = specs.map((s) => {
     const left = `  --${s.name}${s.kind === 'bool' ? '' : ` ${s.value ?? (s.kind === 'int' ? 'N' : 'VALUE')}`}`;
     const def = s.default !== undefined && s.kind !== 'bool' ? ` (default ${s.default})` : '';
-    return `${left.padEnd(28)} ${s.help}${def}`;
+    const only = s.only ? ` [only with --${s.only.opt} ${s.only.values.join('|')}]` : '';
+    const conflicts = s.conflicts?.length ? ` [not with ${s.conflicts.map((c) => `--${c}`).join(', ')}]` : '';
+    return `${left.padEnd(28)} ${s.help}${def}${only}${conflicts}`;
   });
-  return `${usage}\n\n${summary}\n\nOptions:\n${rows.join('\n')}\n  --help                     show this help\n${extra ? `\n${extra}\n` : ''}`;
+  const common = ['  -h, --help                 show this help', '  --debug                    on an internal error (exit 3), print its stack', '  --                         end of options'];
+  return `${usage}\n\n${summary}\n\nOptions:\n${rows.join('\n')}\n${common.join('\n')}\n${extra ? `\n${extra}\n` : ''}`;
 }

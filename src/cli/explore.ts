@@ -25,12 +25,12 @@ const OPTS: OptSpec[] = [
   VARIANT_OPT,
   INVARIANTS_OPT,
   { name: 'time', kind: 'int', min: 1, value: 'MS', help: 'stop after this long even if schedules remain' },
-  { name: 'workers', kind: 'int', min: 1, max: 64, value: 'K', help: 'worker threads (a piscina pool); the findings do not depend on it', default: 1 },
+  { name: 'workers', only: { opt: 'strategy', values: ['portfolio', 'random', 'pct'] }, kind: 'int', min: 1, max: 64, value: 'K', help: 'worker threads (a piscina pool); the findings do not depend on it', default: 1 },
   { name: 'strategy', kind: 'string', choices: ['random', 'pct', 'portfolio', 'dfs'], value: 'random|pct|portfolio|dfs', help: 'portfolio (the default): even schedules random, odd ones pct with the depth ladder; random: a uniformly random runnable actor each step; pct: priorities with d-1 change points, each at a random step of a random actor (prints its detection bound); dfs: every schedule with at most --preemptions preemptions, up to --schedules (default for dfs 200,000; says whether the space was exhausted; meant for the litmus-* scenarios)', default: 'portfolio' },
-  { name: 'preemptions', kind: 'int', min: 0, max: 10, value: 'C', help: 'dfs: the preemption bound', default: 2 },
-  { name: 'depth', kind: 'int', min: 1, max: 1000, value: 'D', help: 'pct: the bug depth d (ordering constraints the bug needs), the same in every schedule; without it, schedule i takes depth i mod L of the ladder 2, 3, 5, 9 ... (L depths: 1, 2, 4, 8 ... change points while at most a quarter of the actors\' measured steps; up to 257 on default)' },
+  { name: 'preemptions', only: { opt: 'strategy', values: ['dfs'] }, kind: 'int', min: 0, max: 10, value: 'C', help: 'dfs: the preemption bound', default: 2 },
+  { name: 'depth', only: { opt: 'strategy', values: ['pct'] }, kind: 'int', min: 1, max: 1000, value: 'D', help: 'pct: the bug depth d (ordering constraints the bug needs), the same in every schedule; without it, schedule i takes depth i mod L of the ladder 2, 3, 5, 9 ... (L depths: 1, 2, 4, 8 ... change points while at most a quarter of the actors\' measured steps; up to 257 on default)' },
   { name: 'no-shrink', kind: 'bool', help: 'report the violating schedule as found, without minimising it' },
-  { name: 'shard', kind: 'string', value: 'I/N', help: 'run only schedules i with i mod N = I (0 <= I < N), e.g. one job of a CI matrix; combine the --json outputs with gmemsim merge' },
+  { name: 'shard', only: { opt: 'strategy', values: ['portfolio', 'random', 'pct'] }, kind: 'string', value: 'I/N', help: 'run only schedules i with i mod N = I (0 <= I < N), e.g. one job of a CI matrix; combine the --json outputs with gmemsim merge' },
   { name: 'trace', kind: 'string', value: 'FILE', help: 'write the violation\'s schedule as Chrome Trace Event JSON (open it in Perfetto or chrome://tracing): a lane per actor, mmu_lock, seq/in_progress/range, attribute changes' },
   { name: 'save', kind: 'string', value: 'FILE', help: 'write the violation\'s replay file (versioned JSON: scenario, seed, variant, the invariants checked, the yield-point table, schedule, expected trace hash); replay it with gmemsim replay FILE' },
   JSON_OPT,
@@ -144,11 +144,8 @@ export function exploreJson(cmd: string, sc: Scenario, variant: VariantInfo | nu
 }
 
 export async function exploreCommand(argv: string[], io: Io): Promise<number> {
-  if (argv.includes('--help')) {
-    io.out(EXPLORE_HELP);
-    return 0;
-  }
-  const { opts } = parseArgs('explore', argv, OPTS, 0);
+  // -h/--help: main.ts answers it for every command
+  const { opts, given } = parseArgs('explore', argv, OPTS, 0);
   resolveVariant('explore', opts.variant); // a bad --variant is refused before the scenario is read
   const invariants = resolveInvariants('explore', opts.invariants);
   const sc = scenarioFrom('explore', opts);
@@ -161,7 +158,7 @@ export async function exploreCommand(argv: string[], io: Io): Promise<number> {
   const save = checkOutputPath('explore', '--save', opts.save);
   const tracePath = checkOutputPath('explore', '--trace', opts.trace);
   bigScenarioNote(sc, io);
-  if (opts.strategy === 'dfs') return dfsCommand(sc, variant, seed, invariants, opts, argv.includes('--schedules') ? schedules : DFS_DEFAULT_SCHEDULES, io, save, tracePath);
+  if (opts.strategy === 'dfs') return dfsCommand(sc, variant, seed, invariants, opts, given.has('schedules') ? schedules : DFS_DEFAULT_SCHEDULES, io, save, tracePath);
   const r = await exploreParallel(
     sc,
     {

@@ -7,15 +7,25 @@ import { fileURLToPath } from 'node:url';
 import { INVARIANT_IDS, describeInvariant } from '../check/invariants.js';
 import { BUILTIN_SCENARIOS } from '../scenario/builtins.js';
 import { ScenarioError } from '../scenario/schema.js';
-import { UsageError } from './args.js';
 import type { Io } from './common.js';
-import { exploreCommand } from './explore.js';
-import { replayCommand } from './replay.js';
-import { mergeCommand } from './merge.js';
-import { outcomesCommand } from './outcomes.js';
-import { runCommand } from './run.js';
-import { variantsCommand } from './variants.js';
-import { scenariosCommand } from './scenarios.js';
+import { EXPLORE_HELP, exploreCommand } from './explore.js';
+import { REPLAY_HELP, replayCommand } from './replay.js';
+import { MERGE_HELP, mergeCommand } from './merge.js';
+import { OUTCOMES_HELP, outcomesCommand } from './outcomes.js';
+import { RUN_HELP, runCommand } from './run.js';
+import { VARIANTS_HELP, variantsCommand } from './variants.js';
+import { SCENARIOS_HELP, scenariosCommand } from './scenarios.js';
+import { UsageError, wantsHelp } from './args.js';
+
+const COMMAND_HELP: Record<string, string> = {
+  run: RUN_HELP,
+  explore: EXPLORE_HELP,
+  replay: REPLAY_HELP,
+  merge: MERGE_HELP,
+  outcomes: OUTCOMES_HELP,
+  variants: VARIANTS_HELP,
+  scenarios: SCENARIOS_HELP,
+};
 
 const HELP = `usage: gmemsim <command> [options]
 
@@ -52,6 +62,10 @@ export async function main(argvIn: string[], io: Io): Promise<number> {
   const argv = debug ? [...head.filter((a) => a !== '--debug'), ...(end < 0 ? [] : argvIn.slice(end))] : argvIn;
   const [cmd, ...rest] = argv;
   try {
+    if (cmd !== undefined && COMMAND_HELP[cmd] && wantsHelp(rest)) {
+      io.out(COMMAND_HELP[cmd]);
+      return EXIT.OK;
+    }
     switch (cmd) {
       case undefined:
         io.err(HELP);
@@ -59,9 +73,16 @@ export async function main(argvIn: string[], io: Io): Promise<number> {
       case '--help':
       case '-h':
       case 'help':
+        if (cmd === 'help' && rest[0] !== undefined) {
+          if (!COMMAND_HELP[rest[0]]) throw new UsageError(`gmemsim help: unknown command "${rest[0]}" (commands: ${Object.keys(COMMAND_HELP).join(', ')})`);
+          io.out(COMMAND_HELP[rest[0]]);
+          return EXIT.OK;
+        }
         io.out(HELP);
         return 0;
       case '--version':
+      case '-V':
+        if (rest.length) throw new UsageError(`gmemsim --version takes no arguments (got "${rest[0]}")`);
         io.out(packageVersion());
         return 0;
       case 'run':

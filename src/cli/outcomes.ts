@@ -36,10 +36,7 @@ Exit status: 0 nothing FORBIDDEN, 1 a FORBIDDEN outcome seen, 2 bad input.`,
 const faultsOf = (st: Stats) => st.total.outFixed + st.total.outSpurious + st.total.outRetry + st.total.outExit + st.total.outEmulate + st.total.outError;
 
 export async function outcomesCommand(argv: string[], io: Io): Promise<number> {
-  if (argv.includes('--help')) {
-    io.out(OUTCOMES_HELP);
-    return 0;
-  }
+  // -h/--help: main.ts answers it for every command
   const { opts } = parseArgs('outcomes', argv, OPTS, 0);
   resolveVariant('outcomes', opts.variant);
   const invariants = resolveInvariants('outcomes', opts.invariants);

@@ -36,10 +36,7 @@ Exit status: 0 no violation, 1 violation reproduced, 2 bad input.`,
 );
 
 export async function replayCommand(argv: string[], io: Io): Promise<number> {
-  if (argv.includes('--help')) {
-    io.out(REPLAY_HELP);
-    return 0;
-  }
+  // -h/--help: main.ts answers it for every command
   const { positionals, opts } = parseArgs('replay', argv, OPTS, 1);
   if (positionals.length === 0) throw new UsageError('gmemsim replay: a TOKEN or a replay FILE is required (see gmemsim replay --help)');
   const arg = positionals[0];

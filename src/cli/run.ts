@@ -21,15 +21,15 @@ const OPTS: OptSpec[] = [
   VCPU_GFNS_OPT,
   { name: 'engine', kind: 'string', choices: ['threads', 'sim'], value: 'threads|sim', help: 'threads: one worker thread per actor; sim: deterministic schedules on one thread', default: 'threads' },
   { name: 'duration', kind: 'int', min: 1, max: 86_400_000, value: 'MS', help: 'how long to run', default: 3000 },
-  { name: 'ops', kind: 'int', min: 1, max: 1e9, value: 'N', help: 'threads: operations per actor instead of a duration' },
+  { name: 'ops', kind: 'int', min: 1, max: 1e9, value: 'N', help: 'threads: operations per actor instead of a duration', only: { opt: 'engine', values: ['threads'] }, conflicts: ['duration'] },
   SEED_OPT,
   VARIANT_OPT,
   INVARIANTS_OPT,
   { name: 'vcpus', kind: 'int', min: 1, max: 64, value: 'N', help: 'override the scenario\'s vCPU count' },
-  { name: 'jitter', kind: 'int', min: 0, max: 3, value: 'LEVEL', help: 'threads: random short spins at yield points to widen race windows (0 off, 3 most)', default: 0 },
-  { name: 'pause-ms', kind: 'number', min: 0, max: 1000, value: 'MS', help: 'threads: converter/puncher sleep between operations (memslot churn 20x)', default: 0.05 },
-  { name: 'sweep-every', kind: 'int', min: 0, max: 3_600_000, value: 'MS', help: `threads: park all actors at an operation boundary and sweep the state invariants (${SWEPT_INVARIANTS.join(' ')}) this often; backs off after a barrier an actor could not reach (0: only at the end)`, default: 1000 },
-  { name: 'watchdog', kind: 'int', min: 100, max: 3_600_000, value: 'MS', help: 'threads: report a deadlock when no actor progresses this long', default: 5000 },
+  { name: 'jitter', only: { opt: 'engine', values: ['threads'] }, kind: 'int', min: 0, max: 3, value: 'LEVEL', help: 'threads: random short spins at yield points to widen race windows (0 off, 3 most)', default: 0 },
+  { name: 'pause-ms', only: { opt: 'engine', values: ['threads'] }, kind: 'number', min: 0, max: 1000, value: 'MS', help: 'threads: converter/puncher sleep between operations (memslot churn 20x)', default: 0.05 },
+  { name: 'sweep-every', only: { opt: 'engine', values: ['threads'] }, kind: 'int', min: 0, max: 3_600_000, value: 'MS', help: `threads: park all actors at an operation boundary and sweep the state invariants (${SWEPT_INVARIANTS.join(' ')}) this often; backs off after a barrier an actor could not reach (0: only at the end)`, default: 1000 },
+  { name: 'watchdog', only: { opt: 'engine', values: ['threads'] }, kind: 'int', min: 100, max: 3_600_000, value: 'MS', help: 'threads: report a deadlock when no actor progresses this long', default: 5000 },
   JSON_OPT,
 ];
 
@@ -132,10 +132,7 @@ function threadsReport(sc: Scenario, variant: VariantInfo | null, seed: number, 
 }
 
 export async function runCommand(argv: string[], io: Io): Promise<number> {
-  if (argv.includes('--help')) {
-    io.out(RUN_HELP);
-    return 0;
-  }
+  // -h/--help: main.ts answers it for every command
   const { opts } = parseArgs('run', argv, OPTS, 0);
   resolveVariant('run', opts.variant); // a bad --variant is refused before the scenario is read
   const invariants = resolveInvariants('run', opts.invariants);

@@ -11,10 +11,7 @@ export const SCENARIOS_HELP = helpText(
 );
 
 export function scenariosCommand(argv: string[], io: Io): number {
-  if (argv.includes('--help')) {
-    io.out(SCENARIOS_HELP);
-    return 0;
-  }
+  // -h/--help: main.ts answers it for every command
   const { opts } = parseArgs('scenarios', argv, [JSON_OPT], 0);
   if (opts.json === true) {
     io.out(JSON.stringify(Object.values(BUILTIN_SCENARIOS), null, 2));

@@ -17,10 +17,7 @@ Use one with: gmemsim explore --variant B1   (or its name: --variant skip-stale-
 );
 
 export function variantsCommand(argv: string[], io: Io): number {
-  if (argv.includes('--help')) {
-    io.out(VARIANTS_HELP);
-    return 0;
-  }
+  // -h/--help: main.ts answers it for every command
   const { opts } = parseArgs('variants', argv, [JSON_OPT], 0);
   if (opts.json === true) {
     io.out(JSON.stringify(VARIANTS.map((v) => ({ id: v.id, name: v.name, kind: v.kind, removes: v.removes, expect: v.expect, alsoBreaks: v.alsoBreaks })), null, 2));

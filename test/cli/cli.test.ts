@@ -44,7 +44,17 @@ describe('help', () => {
     expect(r.code).toBe(0);
     expect(r.err).toEqual([]);
     expect(r.out).toContain(`usage: gmemsim ${cmd}`);
-    for (const o of [...opts, '--help']) expect(r.out, o).toMatch(new RegExp(`^  ${o}\\b`, 'm'));
+    for (const o of [...opts, '--debug']) expect(r.out, o).toMatch(new RegExp(`^  ${o}\\b`, 'm'));
+    expect(r.out).toMatch(/^  -h, --help\b/m);
+    const short = await cli(cmd, '-h');
+    expect(short.code).toBe(0);
+    expect(short.out).toBe(r.out);
+  });
+
+  it('"--" ends the options: what follows is an argument', async () => {
+    const r = await cli('replay', '--', '--help');
+    expect(r.code).toBe(2);
+    expect(r.err).toEqual(['gmemsim replay: "--help" is neither a replay token (gm1_…) nor a replay file']);
   });
 
   it('--help wins over other (even bad) arguments', async () => {
@@ -100,6 +110,20 @@ describe('bad input: exit 2, one line naming what is wrong', () => {
     [['explore', '--invariants', 'I1,I3'], '--invariants'],
     [['explore', '--invariants', ','], '--invariants'],
     [['variants', '--json=yes'], '--json'],
+    // an option that does not apply here, a repeated one, two that exclude each other
+    [['run', '--engine', 'sim', '--jitter', '2'], '--jitter applies only with --engine threads'],
+    [['run', '--engine', 'sim', '--ops', '5'], '--ops applies only with --engine threads'],
+    [['run', '--ops', '5', '--duration', '100'], '--ops and --duration'],
+    [['explore', '--depth', '3'], '--depth applies only with --strategy pct'],
+    [['explore', '--preemptions', '1'], '--preemptions applies only with --strategy dfs'],
+    [['explore', '--strategy', 'dfs', '--workers', '2'], '--workers applies only'],
+    [['explore', '--strategy', 'dfs', '--shard', '0/2'], '--shard applies only'],
+    [['explore', '--variant', 'B4', '--variant', 'B9'], '--variant is given twice ("B4", then "B9")'],
+    [['explore', '--json', '--json'], '--json is given twice'],
+    // output files are checked before the work starts
+    [['explore', '--save', '/nonexistent-dir/x.json'], '--save /nonexistent-dir/x.json: the directory /nonexistent-dir does not exist'],
+    [['explore', '--trace', '/tmp'], '--trace /tmp is a directory'],
+    [['replay', 'gm1_x', '--trace', '/nonexistent-dir/t.json'], '--trace'],
   ])('%j names %s', async (argv, opt) => {
     const line = await usageError(...argv);
     expect(line).toContain(opt);
