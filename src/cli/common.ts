@@ -7,6 +7,7 @@ import { loadScenario, validateScenario } from '../scenario/schema.js';
 import type { Scenario } from '../scenario/types.js';
 import { findVariant, VARIANTS, type VariantInfo } from '../variants.js';
 import { UsageError, type OptSpec } from './args.js';
+import { newStopWord } from '../engine/budget.js';
 
 export const SCENARIO_OPT: OptSpec = {
   name: 'scenario',
@@ -88,18 +89,44 @@ export function resolveInvariants(cmd: string, v: unknown): InvariantId[] | null
 
 export const variantLabel = (v: VariantInfo | null) => (v ? `${v.id} (${v.name})` : 'none (correct model)');
 
-/** A live progress line on stderr, only on a terminal and never with --json. */
-export function progressLine(enabled: boolean): { update: (text: string) => void; done: () => void } {
-  const on = enabled && process.stderr.isTTY === true;
+export const PROGRESS_OPT: OptSpec = {
+  name: 'progress',
+  kind: 'string',
+  choices: ['auto', 'live', 'lines', 'json', 'off'],
+  value: 'auto|live|lines|json|off',
+  help: 'progress on stderr: live (one line redrawn), lines (a line every 5 s), json (a JSON object per line every 5 s), off; auto: live on a terminal, lines otherwise',
+  default: 'auto',
+};
+
+/** Seconds between progress lines when stderr is not a terminal. */
+const LINE_EVERY_MS = 5000;
+
+export interface Progress {
+  /** text for people; fields for --progress json */
+  update: (text: string, fields: Record<string, unknown>) => void;
+  done: () => void;
+}
+
+/** Progress on stderr as --progress asks (auto: a live line on a terminal, a line every 5 s elsewhere). */
+export function progressFor(cmd: string, io: Io, mode: unknown): Progress {
+  const m = mode === undefined || mode === 'auto' ? (io.isTTY === true ? 'live' : io.isTTY === false ? 'lines' : 'off') : String(mode);
   let shown = false;
+  let last = Date.now();
   return {
-    update(text) {
-      if (!on) return;
-      process.stderr.write(`\r\x1b[2K${text}`);
-      shown = true;
+    update(text, fields) {
+      if (m === 'off') return;
+      if (m === 'live') {
+        (io.raw ?? io.err)(`\r\x1b[2K${text}`);
+        shown = true;
+        return;
+      }
+      const now = Date.now();
+      if (now - last < LINE_EVERY_MS) return;
+      last = now;
+      io.err(m === 'json' ? JSON.stringify({ progress: cmd, ...fields }) : `gmemsim ${cmd}: ${text.trim()}`);
     },
     done() {
-      if (on && shown) process.stderr.write('\r\x1b[2K');
+      if (m === 'live' && shown) (io.raw ?? io.err)('\r\x1b[2K');
     },
   };
 }
@@ -107,6 +134,12 @@ export function progressLine(enabled: boolean): { update: (text: string) => void
 export interface Io {
   out: (s: string) => void;
   err: (s: string) => void;
+  /** stderr without a newline added (a live progress line); absent: no live line */
+  raw?: (s: string) => void;
+  /** stderr is a terminal (true), a file or pipe (false), or not known (in-process callers: no progress by default) */
+  isTTY?: boolean;
+  /** the stop word (engine/budget.ts) a signal handler on another thread sets: the command stops and reports what it has */
+  stop?: Int32Array;
 }
 
 /** --scenario plus --scale: a built-in, a file, or a scalable built-in at a size; then --mmu-lock and --vcpu-gfns. */
@@ -156,4 +189,22 @@ export function checkOutputPath(cmd: string, option: string, path: unknown): str
     throw new UsageError(`gmemsim ${cmd}: ${option} ${p}: the directory ${dir} is not writable`);
   }
   return p;
+}
+
+/** The command's stop word: the one the caller shares (bin: set by SIGINT/SIGTERM), else a private one nobody sets. */
+export const stopWordOf = (io: Io): Int32Array => io.stop ?? newStopWord();
+
+/** The signal behind a set stop word (bin stores the signal number), for reports. */
+export function stopSignalName(stop: Int32Array): string | null {
+  const n = Atomics.load(stop, 0);
+  return n === 0 ? null : n === 2 ? 'SIGINT' : n === 15 ? 'SIGTERM' : `signal ${n}`;
+}
+
+/** An AbortSignal that fires when the stop word is set (async engines: the threads run). */
+export function abortOnStop(stop: Int32Array): { signal: AbortSignal; dispose: () => void } {
+  const ac = new AbortController();
+  const timer = setInterval(() => {
+    if (Atomics.load(stop, 0) !== 0) ac.abort();
+  }, 25);
+  return { signal: ac.signal, dispose: () => clearInterval(timer) };
 }

@@ -13,7 +13,7 @@ import type { Scenario } from '../scenario/types.js';
 import { SCALABLE_SCENARIOS } from '../scenario/builtins.js';
 import type { VariantInfo } from '../variants.js';
 import { UsageError, helpText, parseArgs, type OptSpec } from './args.js';
-import { INVARIANTS_OPT, JSON_OPT, MMU_LOCK_OPT, SCALE_OPT, VCPU_GFNS_OPT, SCENARIO_OPT, SEED_OPT, VARIANT_OPT, checkOutputPath, progressLine, scenarioFrom, resolveInvariants, resolveVariant, variantFor, variantLabel, type Io } from './common.js';
+import { INVARIANTS_OPT, JSON_OPT, MMU_LOCK_OPT, SCALE_OPT, VCPU_GFNS_OPT, SCENARIO_OPT, SEED_OPT, VARIANT_OPT, PROGRESS_OPT, checkOutputPath, progressFor, scenarioFrom, stopSignalName, stopWordOf, resolveInvariants, resolveVariant, variantFor, variantLabel, type Io } from './common.js';
 
 const OPTS: OptSpec[] = [
   SCENARIO_OPT,
@@ -32,6 +32,7 @@ const OPTS: OptSpec[] = [
   { name: 'no-shrink', kind: 'bool', help: 'report the violating schedule as found, without minimising it' },
   { name: 'shard', only: { opt: 'strategy', values: ['portfolio', 'random', 'pct'] }, kind: 'string', value: 'I/N', help: 'run only schedules i with i mod N = I (0 <= I < N), e.g. one job of a CI matrix; combine the --json outputs with gmemsim merge' },
   { name: 'trace', kind: 'string', value: 'FILE', help: 'write the violation\'s schedule as Chrome Trace Event JSON (open it in Perfetto or chrome://tracing): a lane per actor, mmu_lock, seq/in_progress/range, attribute changes' },
+  PROGRESS_OPT,
   { name: 'save', kind: 'string', value: 'FILE', help: 'write the violation\'s replay file (versioned JSON: scenario, seed, variant, the invariants checked, the yield-point table, schedule, expected trace hash); replay it with gmemsim replay FILE' },
   JSON_OPT,
 ];
@@ -46,7 +47,10 @@ schedule that did not deadlock). The first violation stops the campaign; its sch
 (fewer steps and context switches, then fewer actors and workload operations, the same invariant
 still fires) and printed step by step with a replay token for it and for the schedule as found.
 The same seed always finds the same thing.
-Exit status: 0 no violation, 1 violation found, 2 bad input.`,
+--time is kept inside a schedule too (a schedule still running when it ends is cut). Ctrl-C
+(SIGINT) or SIGTERM stops the campaign, with --workers too: the report of the schedules run so
+far and the finding, if any, is printed, and the exit status is 130 (SIGINT) or 143 (SIGTERM).
+Exit status: 0 no violation, 1 violation found, 2 bad input, 3 internal error.`,
   OPTS,
   'Example: gmemsim explore --variant B1 --schedules 20000 --seed 1',
 );
@@ -94,13 +98,14 @@ function parseShard(v: unknown): { index: number; count: number } | null {
   return { index, count };
 }
 
-export function exploreReport(cmd: string, sc: Scenario, variant: VariantInfo | null, seed: number, r: ExploreResult, shard: { index: number; count: number } | null = null): string {
+export function exploreReport(cmd: string, sc: Scenario, variant: VariantInfo | null, seed: number, r: ExploreResult, shard: { index: number; count: number } | null = null, interruptedBy: string | null = null): string {
   const names = r.stats.actors.map((a) => a.name);
   const out = [
     `gmemsim ${cmd}: scenario "${sc.name}", variant ${variantLabel(variant)}, seed ${seed}, engine sim, strategy ${r.strategy}`,
     ...(r.pct ? [`  ${pctLine(r.strategy, r.pct)}`] : []),
     `  ${r.schedulesRun.toLocaleString('en-US')} schedule${r.schedulesRun === 1 ? '' : 's'}, ${r.steps.toLocaleString('en-US')} steps in ${seconds(r.elapsedMs)} (${rate(r.steps, r.elapsedMs)} steps, ${rate(r.schedulesRun, r.elapsedMs)} schedules)` +
       (r.cut ? `; ${r.cut} cut at maxSteps` : ''),
+    ...(r.interrupted ? [`  ${stoppedLine(cmd, r, interruptedBy)}`] : []),
     '',
   ];
   if (shard) out.splice(1, 0, `  shard ${shard.index}/${shard.count}: schedules i with i mod ${shard.count} = ${shard.index}; combine the shards' --json outputs with gmemsim merge`);
@@ -109,6 +114,13 @@ export function exploreReport(cmd: string, sc: Scenario, variant: VariantInfo | 
   out.push('activity (all schedules):', activityTable(r.stats), '', 'invalidate-retry telemetry (all schedules):', telemetryText(r.stats));
   if (sc.numa) out.push('', 'memory by NUMA node (the last schedule, at its end):', numaTable(r.stats));
   return out.join('\n');
+}
+
+/** Why the campaign ended early, and what of it the report covers. */
+function stoppedLine(cmd: string, r: ExploreResult, interruptedBy: string | null): string {
+  const why = r.interrupted === 'signal' ? `interrupted by ${interruptedBy ?? 'a signal'}` : `${cmd === 'run' ? '--duration' : '--time'} ran out`;
+  const cut = r.partialSteps ? `; the schedule under way was cut after ${r.partialSteps.toLocaleString('en-US')} steps (not counted)` : '';
+  return `${why}: the report covers the ${r.schedulesRun.toLocaleString('en-US')} schedule${r.schedulesRun === 1 ? '' : 's'} completed${cut}`;
 }
 
 /** The PCT line of the report: n, the lengths, the depths and the bound. */
@@ -133,6 +145,8 @@ export function exploreJson(cmd: string, sc: Scenario, variant: VariantInfo | nu
     strategy: r.strategy,
     pct: r.pct,
     schedules: r.schedulesRun,
+    interrupted: r.interrupted,
+    partialSteps: r.partialSteps,
     steps: r.steps,
     elapsedMs: r.elapsedMs,
     violations: r.violations.map(findingJson),
@@ -152,13 +166,14 @@ export async function exploreCommand(argv: string[], io: Io): Promise<number> {
   const variant = variantFor('explore', opts.variant, sc);
   const seed = Number(opts.seed);
   const json = opts.json === true;
-  const progress = progressLine(!json);
+  const progress = progressFor('explore', io, opts.progress);
+  const stop = stopWordOf(io);
   const schedules = Number(opts.schedules);
   const shard = parseShard(opts.shard);
   const save = checkOutputPath('explore', '--save', opts.save);
   const tracePath = checkOutputPath('explore', '--trace', opts.trace);
   bigScenarioNote(sc, io);
-  if (opts.strategy === 'dfs') return dfsCommand(sc, variant, seed, invariants, opts, given.has('schedules') ? schedules : DFS_DEFAULT_SCHEDULES, io, save, tracePath);
+  if (opts.strategy === 'dfs') return dfsCommand(sc, variant, seed, invariants, opts, given.has('schedules') ? schedules : DFS_DEFAULT_SCHEDULES, io, save, tracePath, stop);
   const r = await exploreParallel(
     sc,
     {
@@ -171,7 +186,8 @@ export async function exploreCommand(argv: string[], io: Io): Promise<number> {
       depth: opts.depth === undefined ? undefined : Number(opts.depth),
       shrink: opts['no-shrink'] !== true,
       shard,
-      onProgress: (p) => progress.update(`  explore: ${p.done}/${schedules} schedules, ${rate(p.steps, p.elapsedMs)} steps, ${seconds(p.elapsedMs)}`),
+      stop,
+      onProgress: (p) => progress.update(`  explore: ${p.done.toLocaleString('en-US')}/${schedules.toLocaleString('en-US')} schedules, ${rate(p.steps, p.elapsedMs)} steps, ${seconds(p.elapsedMs)}`, { schedules: p.done, of: schedules, steps: p.steps, elapsedMs: p.elapsedMs }),
     },
     Number(opts.workers),
   );
@@ -179,7 +195,8 @@ export async function exploreCommand(argv: string[], io: Io): Promise<number> {
   if (save && r.violations[0]) writeFileSync(save, replayFileJson(r.violations[0].spec));
   if (tracePath && r.violations[0]) writeFileSync(tracePath, JSON.stringify(traceOf(r.violations[0].spec)));
   const campaign: Campaign = { scenario: sc, seed, variant: variant?.id ?? null, invariants, strategy: opts.strategy as Strategy, depth: opts.depth === undefined ? null : Number(opts.depth), schedules, shrink: opts['no-shrink'] !== true };
-  io.out(json ? JSON.stringify({ ...exploreJson('explore', sc, variant, seed, r), campaign, shard }, null, 2) : exploreReport('explore', sc, variant, seed, r, shard));
+  const interruptedBy = r.interrupted === 'signal' ? stopSignalName(stop) : null;
+  io.out(json ? JSON.stringify({ ...exploreJson('explore', sc, variant, seed, r), interruptedBy, campaign, shard }, null, 2) : exploreReport('explore', sc, variant, seed, r, shard, interruptedBy));
   return r.violations.length ? 1 : 0;
 }
 
@@ -198,9 +215,9 @@ function bigScenarioNote(sc: Scenario, io: Io): void {
 const DFS_DEFAULT_SCHEDULES = 200_000;
 
 /** explore --strategy dfs: bounded exhaustive search over one workload (the campaign's schedule 0 seed). */
-function dfsCommand(sc: Scenario, variant: VariantInfo | null, seed: number, invariants: InvariantId[] | null, opts: Record<string, unknown>, maxSchedules: number, io: Io, save: string | null, tracePath: string | null): number {
+function dfsCommand(sc: Scenario, variant: VariantInfo | null, seed: number, invariants: InvariantId[] | null, opts: Record<string, unknown>, maxSchedules: number, io: Io, save: string | null, tracePath: string | null, stop: Int32Array): number {
   const json = opts.json === true;
-  const progress = progressLine(!json);
+  const progress = progressFor('explore', io, opts.progress);
   const c = Number(opts.preemptions);
   const workload = scheduleSeed(seed, 0);
   const r = exploreDfs(modelOf(sc), {
@@ -210,19 +227,22 @@ function dfsCommand(sc: Scenario, variant: VariantInfo | null, seed: number, inv
     preemptions: c,
     maxSchedules,
     timeBudgetMs: opts.time === undefined ? undefined : Number(opts.time),
-    onProgress: (p) => progress.update(`  dfs: ${p.schedules.toLocaleString('en-US')} schedules, ${p.pending.toLocaleString('en-US')} branches pending, ${seconds(p.elapsedMs)}`),
+    stop,
+    onProgress: (p) => progress.update(`  dfs: ${p.schedules.toLocaleString('en-US')} schedules, ${p.pending.toLocaleString('en-US')} branches pending, ${seconds(p.elapsedMs)}`, { schedules: p.schedules, pending: p.pending, steps: p.steps, elapsedMs: p.elapsedMs }),
   });
   progress.done();
-  const f = r.violation ? makeFinding(sc, { variant: variant?.id ?? null, invariants, shrink: opts['no-shrink'] !== true }, r.schedules - 1, workload, r.decisions!) : null;
+  const f = r.violation ? makeFinding(sc, { variant: variant?.id ?? null, invariants, shrink: opts['no-shrink'] !== true }, r.schedules - 1, workload, r.decisions!, { stop }) : null;
   if (save && f) writeFileSync(save, replayFileJson(f.spec));
   if (tracePath && f) writeFileSync(tracePath, JSON.stringify(traceOf(f.spec)));
   const verdict = f
     ? `violation in schedule ${r.schedules - 1}, ${r.schedules === 1 ? 'the first' : `the last of ${r.schedules.toLocaleString('en-US')}`} run (${r.violationPreemptions} preemption${r.violationPreemptions === 1 ? '' : 's'})`
+    : r.interrupted
+      ? `not exhausted: ${r.interrupted === 'signal' ? `interrupted by ${stopSignalName(stop) ?? 'a signal'}` : '--time ran out'}; no violation in the ${r.schedules.toLocaleString('en-US')} schedules completed`
     : r.exhausted
       ? `the space is exhausted: no violation in all ${r.schedules.toLocaleString('en-US')} schedules with <= ${c} preemption${c === 1 ? '' : 's'}`
       : `not exhausted: no violation in the ${r.schedules.toLocaleString('en-US')} schedules run (the --schedules or --time budget ran out)`;
   if (json) {
-    io.out(JSON.stringify({ ok: !f, command: 'explore', engine: 'sim', scenario: sc.name, variant: variant?.id ?? null, seed, strategy: 'dfs', preemptions: c, exhausted: r.exhausted, schedules: r.schedules, steps: r.steps, elapsedMs: r.elapsedMs, violations: f ? [findingJson(f)] : [] }, null, 2));
+    io.out(JSON.stringify({ ok: !f, command: 'explore', engine: 'sim', scenario: sc.name, variant: variant?.id ?? null, seed, strategy: 'dfs', preemptions: c, exhausted: r.exhausted, interrupted: r.interrupted, schedules: r.schedules, steps: r.steps, elapsedMs: r.elapsedMs, violations: f ? [findingJson(f)] : [] }, null, 2));
   } else {
     const names = actorDefs(sc).map((d) => d.name);
     const out = [

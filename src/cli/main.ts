@@ -66,6 +66,21 @@ export async function main(argvIn: string[], io: Io): Promise<number> {
       io.out(COMMAND_HELP[cmd]);
       return EXIT.OK;
     }
+    const code = await dispatch(cmd, rest, io);
+    // interrupted (bin stores the signal's number in the stop word): the shell's 128 + signal
+    const sig = io.stop ? Atomics.load(io.stop, 0) : 0;
+    return sig !== 0 ? 128 + sig : code;
+  } catch (e) {
+    if (e instanceof UsageError || e instanceof ScenarioError) {
+      io.err(oneLine(e.message));
+      return EXIT.USAGE;
+    }
+    return internalError(e, debug, io);
+  }
+}
+
+async function dispatch(cmd: string | undefined, rest: string[], io: Io): Promise<number> {
+  {
     switch (cmd) {
       case undefined:
         io.err(HELP);
@@ -102,12 +117,6 @@ export async function main(argvIn: string[], io: Io): Promise<number> {
       default:
         throw new UsageError(`gmemsim: unknown command "${cmd}" (commands: run, explore, replay, merge, outcomes, variants, scenarios; see gmemsim --help)`);
     }
-  } catch (e) {
-    if (e instanceof UsageError || e instanceof ScenarioError) {
-      io.err(oneLine(e.message));
-      return EXIT.USAGE;
-    }
-    return internalError(e, debug, io);
   }
 }
 

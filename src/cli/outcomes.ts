@@ -8,7 +8,7 @@ import { modelOf } from '../workload/kinds.js';
 import type { Stats } from '../engine/stats.js';
 import { outcomeRows } from '../report/telemetry.js';
 import { helpText, parseArgs, type OptSpec } from './args.js';
-import { INVARIANTS_OPT, JSON_OPT, SCENARIO_OPT, SEED_OPT, VARIANT_OPT, resolveInvariants, resolveVariant, scenarioFrom, variantFor, variantLabel, type Io } from './common.js';
+import { INVARIANTS_OPT, JSON_OPT, SCENARIO_OPT, SEED_OPT, VARIANT_OPT, abortOnStop, resolveInvariants, resolveVariant, scenarioFrom, stopSignalName, stopWordOf, variantFor, variantLabel, type Io } from './common.js';
 
 const OPTS: OptSpec[] = [
   { ...SCENARIO_OPT, default: 'litmus-punch' },
@@ -45,7 +45,9 @@ export async function outcomesCommand(argv: string[], io: Io): Promise<number> {
   const seed = Number(opts.seed);
   const c = Number(opts.preemptions);
   const model = modelOf(sc);
+  const stop = stopWordOf(io);
   const dfs = exploreDfs(model, {
+    stop,
     seed: scheduleSeed(seed, 0),
     variant: variant?.id ?? null,
     invariants: invariants ? new Set(invariants) : undefined,
@@ -53,7 +55,15 @@ export async function outcomesCommand(argv: string[], io: Io): Promise<number> {
     maxSchedules: Number(opts.schedules),
     collect: true,
   });
-  const threads = await runThreads(model, { seed, variant: variant?.id ?? null, invariants, durationMs: Number(opts.duration), sweepEveryMs: 0 });
+  const abort = abortOnStop(stop);
+  let threads;
+  try {
+    // interrupted during dfs: the threads column runs no time at all
+    threads = await runThreads(model, { seed, variant: variant?.id ?? null, invariants, durationMs: Atomics.load(stop, 0) ? 1 : Number(opts.duration), sweepEveryMs: 0, signal: abort.signal });
+  } finally {
+    abort.dispose();
+  }
+  const interruptedBy = stopSignalName(stop);
   const dRows = outcomeRows(dfs.stats!);
   const tRows = outcomeRows(threads.stats);
   const dFaults = faultsOf(dfs.stats!);
@@ -67,6 +77,7 @@ export async function outcomesCommand(argv: string[], io: Io): Promise<number> {
     scenario: sc.name,
     variant: variant?.id ?? null,
     seed,
+    interruptedBy,
     dfs: { preemptions: c, schedules: dfs.schedules, exhausted: dfs.exhausted, faults: dFaults, forbidden: dfs.violationsBy },
     threads: { durationMs: threads.elapsedMs, faults: tFaults, forbidden: threads.violation ? { [threads.violation.invariant]: 1 } : {} },
     outcomes: table,
@@ -78,6 +89,7 @@ export async function outcomesCommand(argv: string[], io: Io): Promise<number> {
     const w = Math.max(...table.map((r) => r.outcome.length), 'FORBIDDEN (violations)'.length);
     const out = [
       `gmemsim outcomes: scenario "${sc.name}", variant ${variantLabel(variant)}, seed ${seed}`,
+      ...(interruptedBy ? [`  interrupted by ${interruptedBy}: the table covers what ran before it`] : []),
       `  dfs: ${fmt(dfs.schedules)} schedules with <= ${c} preemptions${dfs.exhausted ? ' (the whole space)' : ' (NOT the whole space: the --schedules budget ran out)'}, ${fmt(dFaults)} faults`,
       `  threads: ${(threads.elapsedMs / 1000).toFixed(2)} s of worker threads, ${fmt(tFaults)} faults`,
       '',

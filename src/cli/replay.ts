@@ -8,7 +8,7 @@ import { TOKEN_PREFIX, decodeToken, parseReplayFile, replayRun, type ReplaySpec 
 import { violationText } from '../report/text.js';
 import { VARIANTS } from '../variants.js';
 import { UsageError, helpText, parseArgs, type OptSpec } from './args.js';
-import { JSON_OPT, checkOutputPath, variantLabel, type Io } from './common.js';
+import { JSON_OPT, checkOutputPath, stopSignalName, stopWordOf, variantLabel, type Io } from './common.js';
 
 const OPTS: OptSpec[] = [
   { name: 'engine', kind: 'string', choices: ['sim', 'threads'], value: 'sim|threads', help: 'sim: one thread; threads: real worker threads follow the schedule through a turn word in the shared state', default: 'sim' },
@@ -63,14 +63,15 @@ export async function replayCommand(argv: string[], io: Io): Promise<number> {
   let violation = sim.violation;
   let elapsedMs = 0;
   if (engine === 'threads') {
-    const t = await replayThreads(model, sim.decisions!, { seed: spec.seed, variant: spec.variant, invariants: spec.invariants, ops });
+    const t = await replayThreads(model, sim.decisions!, { seed: spec.seed, variant: spec.variant, invariants: spec.invariants, ops, stop: stopWordOf(io) });
     traceHash = t.traceHash;
     steps = t.steps;
     violation = t.violation;
     elapsedMs = t.elapsedMs;
   }
   if (tracePath) writeFileSync(tracePath, JSON.stringify(traceOf(spec)));
-  const reproduced = traceHash === spec.expect.traceHash && (violation?.invariant ?? null) === spec.expect.invariant;
+  const interruptedBy = io.stop ? stopSignalName(io.stop) : null;
+  const reproduced = !interruptedBy && traceHash === spec.expect.traceHash && (violation?.invariant ?? null) === spec.expect.invariant;
   if (opts.json === true) {
     io.out(
       JSON.stringify(
@@ -83,6 +84,7 @@ export async function replayCommand(argv: string[], io: Io): Promise<number> {
           traceHash,
           steps,
           reproduced,
+          interruptedBy,
           expected: spec.expect,
           violations: violation ? [{ invariant: violation.invariant, message: violation.message, actor: violation.actor, step: violation.step }] : [],
           ...(engine === 'threads' ? { elapsedMs } : {}),
@@ -95,7 +97,9 @@ export async function replayCommand(argv: string[], io: Io): Promise<number> {
     const v = VARIANTS.find((x) => x.id === spec.variant) ?? null;
     const out = [
       `gmemsim replay: scenario "${sc.name}", variant ${variantLabel(v)}, schedule seed ${spec.seed}, engine ${engine}`,
-      `  ${steps} steps, trace ${traceHash} (recorded ${spec.expect.traceHash}): ${reproduced ? 'reproduced exactly' : 'DIFFERENT from the recording'}`,
+      interruptedBy
+        ? `  interrupted by ${interruptedBy} after ${steps} of ${sim.steps} steps: not compared with the recording (${spec.expect.traceHash})`
+        : `  ${steps} steps, trace ${traceHash} (recorded ${spec.expect.traceHash}): ${reproduced ? 'reproduced exactly' : 'DIFFERENT from the recording'}`,
       '',
       violation ? violationText(violation) : `result: no invariant violated${spec.expect.invariant ? ` (the recording saw ${spec.expect.invariant}: ${describeInvariant(spec.expect.invariant)})` : ''}`,
     ];

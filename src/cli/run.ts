@@ -10,8 +10,8 @@ import { telemetryJson, telemetryText } from '../report/telemetry.js';
 import type { Scenario } from '../scenario/types.js';
 import type { VariantInfo } from '../variants.js';
 import { SWEPT_INVARIANTS, type InvariantId } from '../check/invariants.js';
-import { helpText, parseArgs, type OptSpec } from './args.js';
-import { INVARIANTS_OPT, JSON_OPT, MMU_LOCK_OPT, SCALE_OPT, VCPU_GFNS_OPT, SCENARIO_OPT, SEED_OPT, VARIANT_OPT, progressLine, scenarioFrom, withVcpus, resolveInvariants, resolveVariant, variantFor, variantLabel, type Io } from './common.js';
+import { UsageError, helpText, parseArgs, type OptSpec } from './args.js';
+import { INVARIANTS_OPT, JSON_OPT, MMU_LOCK_OPT, SCALE_OPT, VCPU_GFNS_OPT, SCENARIO_OPT, SEED_OPT, VARIANT_OPT, PROGRESS_OPT, abortOnStop, progressFor, scenarioFrom, stopSignalName, stopWordOf, withVcpus, resolveInvariants, resolveVariant, variantFor, variantLabel, type Io } from './common.js';
 import { exploreJson, exploreReport, findingJson } from './explore.js';
 
 const OPTS: OptSpec[] = [
@@ -30,6 +30,7 @@ const OPTS: OptSpec[] = [
   { name: 'pause-ms', only: { opt: 'engine', values: ['threads'] }, kind: 'number', min: 0, max: 1000, value: 'MS', help: 'threads: converter/puncher sleep between operations (memslot churn 20x)', default: 0.05 },
   { name: 'sweep-every', only: { opt: 'engine', values: ['threads'] }, kind: 'int', min: 0, max: 3_600_000, value: 'MS', help: `threads: park all actors at an operation boundary and sweep the state invariants (${SWEPT_INVARIANTS.join(' ')}) this often; backs off after a barrier an actor could not reach (0: only at the end)`, default: 1000 },
   { name: 'watchdog', only: { opt: 'engine', values: ['threads'] }, kind: 'int', min: 100, max: 3_600_000, value: 'MS', help: 'threads: report a deadlock when no actor progresses this long', default: 5000 },
+  PROGRESS_OPT,
   JSON_OPT,
 ];
 
@@ -40,8 +41,12 @@ the VMM, converter, puncher, memslot churn) runs on its own worker thread over o
 SharedArrayBuffer; locks are Atomics-based; invariants are checked at every SPTE install, page
 removal and attribute store, and swept at pause barriers (--sweep-every) and at the end. With
 --engine sim the run is a stream of deterministic schedules for --duration ms. A violation prints a replay token for the sim engine.
-Ctrl-C stops the run cleanly and prints what it has.
-Exit status: 0 no violation, 1 violation found, 2 bad input.`,
+Ctrl-C (SIGINT) or SIGTERM stops the run cleanly: the workers stop, the report of what ran is
+printed, and the exit status is 130 (SIGINT) or 143 (SIGTERM). --duration is kept inside a sim
+schedule too (a schedule still running when it ends is cut, and the report says so).
+A threads run that completed no fault in its measured time measured nothing: it says so on one
+line and exits 2 (give a longer --duration, more --ops, or fewer vCPUs).
+Exit status: 0 no violation, 1 violation found, 2 bad input or no progress, 3 internal error.`,
   OPTS,
   'Examples:\n  gmemsim run                                  # default scenario, 3 s on worker threads\n  gmemsim run --variant B4 --duration 10000    # find the injected bug on real threads\n  gmemsim run --engine sim --duration 5000 --json\n  gmemsim run --scenario numa-interleave --scale 0.01   # the NUMA series\' experiment at 1%',
 );
@@ -86,8 +91,8 @@ function replayRecordingOnSim(sc: Scenario, variant: VariantInfo | null, seed: n
 }
 
 /** Find a sim schedule showing the same invariant, so a threads finding comes with a token that replays. */
-function reproduceOnSim(sc: Scenario, variant: VariantInfo | null, seed: number, invariant: InvariantId) {
-  const r = explore(sc, { seed, schedules: 100_000, variant: variant?.id ?? null, invariants: [invariant], timeBudgetMs: 5000 });
+function reproduceOnSim(sc: Scenario, variant: VariantInfo | null, seed: number, invariant: InvariantId, stop: Int32Array) {
+  const r = explore(sc, { seed, schedules: 100_000, variant: variant?.id ?? null, invariants: [invariant], timeBudgetMs: 5000, stop });
   return { finding: r.violations[0] ?? null, schedules: r.schedulesRun };
 }
 
@@ -99,11 +104,11 @@ function barrierLine(r: ThreadsResult): string {
   return `${n}${times}${w.skipped ? `; ${w.skipped} skipped (an actor did not reach an operation boundary within 1 s; the next barrier backs off)` : ''}`;
 }
 
-function threadsReport(sc: Scenario, variant: VariantInfo | null, seed: number, jitter: number, r: ThreadsResult, rec: RecordingReplay | null, repro: ReturnType<typeof reproduceOnSim> | null): string {
+function threadsReport(sc: Scenario, variant: VariantInfo | null, seed: number, jitter: number, r: ThreadsResult, rec: RecordingReplay | null, repro: ReturnType<typeof reproduceOnSim> | null, interruptedBy: string | null): string {
   const t = r.stats.total;
   const out = [
     `gmemsim run: scenario "${sc.name}", variant ${variantLabel(variant)}, seed ${seed}, engine threads (${r.workers} workers, started in ${seconds(r.startupMs)}${jitter ? `, jitter ${jitter}` : ''})`,
-    `  ${seconds(r.elapsedMs)}, stopped by ${r.stoppedBy}; ${t.faults.toLocaleString('en-US')} faults (${rate(t.faults, r.elapsedMs)}), ${t.installs.toLocaleString('en-US')} installs (${rate(t.installs, r.elapsedMs)})` +
+    `  ${seconds(r.elapsedMs)}, stopped by ${r.stoppedBy === 'interrupt' ? `${interruptedBy ?? 'an interrupt'} (the report covers what ran)` : r.stoppedBy}; ${t.faults.toLocaleString('en-US')} faults (${rate(t.faults, r.elapsedMs)}), ${t.installs.toLocaleString('en-US')} installs (${rate(t.installs, r.elapsedMs)})` +
       (r.quiescent ? '; final sweep clean' : ''),
     `  ${barrierLine(r)}`,
     ...(jitter ? [`  jitter ${jitter}: ${r.jitterSpins.toLocaleString('en-US')} delays injected at yield points`] : []),
@@ -141,7 +146,8 @@ export async function runCommand(argv: string[], io: Io): Promise<number> {
   const seed = Number(opts.seed);
   const json = opts.json === true;
   const duration = Number(opts.duration);
-  const progress = progressLine(!json);
+  const progress = progressFor('run', io, opts.progress);
+  const stop = stopWordOf(io);
 
   if (opts.engine === 'sim') {
     const r = explore(sc, {
@@ -150,16 +156,17 @@ export async function runCommand(argv: string[], io: Io): Promise<number> {
       variant: variant?.id ?? null,
       invariants,
       timeBudgetMs: duration,
-      onProgress: (p) => progress.update(`  run (sim): ${seconds(p.elapsedMs)}, ${p.done} schedules, ${rate(p.steps, p.elapsedMs)} steps`),
+      stop,
+      onProgress: (p) => progress.update(`  run (sim): ${seconds(p.elapsedMs)}, ${p.done} schedules, ${rate(p.steps, p.elapsedMs)} steps`, { schedules: p.done, steps: p.steps, elapsedMs: p.elapsedMs }),
     });
     progress.done();
-    io.out(json ? JSON.stringify(exploreJson('run', sc, variant, seed, r), null, 2) : exploreReport('run', sc, variant, seed, r));
+    // --duration ends a sim run by design: only a signal is an interruption here
+    const interruptedBy = r.interrupted === 'signal' ? stopSignalName(stop) : null;
+    io.out(json ? JSON.stringify({ ...exploreJson('run', sc, variant, seed, r), interruptedBy }, null, 2) : exploreReport('run', sc, variant, seed, r, null, interruptedBy));
     return r.violations.length ? 1 : 0;
   }
 
-  const abort = new AbortController();
-  const onSigint = () => abort.abort();
-  process.on('SIGINT', onSigint);
+  const abort = abortOnStop(stop);
   let r: ThreadsResult;
   try {
     r = await runThreads(modelOf(sc), {
@@ -174,14 +181,25 @@ export async function runCommand(argv: string[], io: Io): Promise<number> {
       sweepEveryMs: Number(opts['sweep-every']),
       signal: abort.signal,
       onProgress: (p) =>
-        progress.update(`  ${seconds(p.elapsedMs)}  faults ${p.stats.total.faults.toLocaleString('en-US')} (${rate(p.stats.total.faults, p.elapsedMs)})  retries ${p.stats.total.retries.toLocaleString('en-US')}  sweeps ${p.sweeps}  violations ${p.violations}`),
+        progress.update(`  ${seconds(p.elapsedMs)}  faults ${p.stats.total.faults.toLocaleString('en-US')} (${rate(p.stats.total.faults, p.elapsedMs)})  retries ${p.stats.total.retries.toLocaleString('en-US')}  sweeps ${p.sweeps}  violations ${p.violations}`, {
+          elapsedMs: p.elapsedMs,
+          faults: p.stats.total.faults,
+          retries: p.stats.total.retries,
+          sweeps: p.sweeps,
+          violations: p.violations,
+        }),
     });
   } finally {
-    process.off('SIGINT', onSigint);
+    abort.dispose();
     progress.done();
   }
+  if (!r.violation && r.stoppedBy !== 'interrupt' && r.stats.total.faults === 0) {
+    throw new UsageError(
+      `gmemsim run: no progress: the vCPUs completed no fault in ${seconds(r.elapsedMs)} of measured run (${r.workers} workers, started in ${seconds(r.startupMs)}); nothing was measured: give a longer --duration, more --ops, or fewer vCPUs`,
+    );
+  }
   const rec = replayRecordingOnSim(sc, variant, seed, invariants, r);
-  const repro = r.violation && r.violation.invariant !== 'DEADLOCK' && !rec?.reproduced ? reproduceOnSim(sc, variant, seed, r.violation.invariant) : null;
+  const repro = r.violation && r.violation.invariant !== 'DEADLOCK' && !rec?.reproduced ? reproduceOnSim(sc, variant, seed, r.violation.invariant, stop) : null;
   if (json) {
     const replay = rec?.replay ?? repro?.finding?.replay ?? null;
     const replayFrom = rec?.replay ? 'threads-recording' : repro?.finding ? 'sim-search' : null;
@@ -198,6 +216,7 @@ export async function runCommand(argv: string[], io: Io): Promise<number> {
           elapsedMs: r.elapsedMs,
           startupMs: r.startupMs,
           stoppedBy: r.stoppedBy,
+          interruptedBy: r.stoppedBy === 'interrupt' ? stopSignalName(stop) : null,
           workers: r.workers,
           jitter: Number(opts.jitter),
           jitterSpins: r.jitterSpins,
@@ -216,7 +235,7 @@ export async function runCommand(argv: string[], io: Io): Promise<number> {
       ),
     );
   } else {
-    io.out(threadsReport(sc, variant, seed, Number(opts.jitter), r, rec, repro));
+    io.out(threadsReport(sc, variant, seed, Number(opts.jitter), r, rec, repro, stopSignalName(stop)));
   }
   return r.violation ? 1 : 0;
 }

@@ -18,6 +18,7 @@ import { FNV_INIT, fnv } from './prng.js';
 import { RandomScheduler, type Scheduler } from './scheduler.js';
 import { describeWait } from './wait.js';
 import { collectStats, type Stats } from './stats.js';
+import { BUDGET_CHECK_STEPS, budgetOver, type Budget, type StopCause } from './budget.js';
 
 export interface SimOptions {
   /** the seed of every actor's random choices (and of the default random scheduler) */
@@ -45,6 +46,8 @@ export interface SimOptions {
   onStep?: (step: number, actor: number, from: number, to: number, s: Shm) => void;
   /** lockdep records the kernel functions behind each lock dependency (default: when recording or tracing) */
   lockdepStacks?: boolean;
+  /** stop the schedule part-way when the deadline passes or the stop word is set (checked every BUDGET_CHECK_STEPS steps) */
+  budget?: Budget;
 }
 
 export interface SimResult {
@@ -54,6 +57,8 @@ export interface SimResult {
   violation: Violation | null;
   /** the schedule was longer than scenario.maxSteps and was cut */
   cut: boolean;
+  /** the budget stopped the schedule part-way (no violation, no quiescent sweep) */
+  stopped: StopCause | null;
   decisions: number[] | null;
   stats: Stats;
   trace: string[];
@@ -111,6 +116,8 @@ export function runSim(model: Model, o: SimOptions): SimResult {
   const runnable = new Int32Array(actors.length);
   let hash = FNV_INIT;
   let cut = false;
+  let stopped: StopCause | null = null;
+  const budget = o.budget;
 
   for (;;) {
     let nRunnable = 0;
@@ -132,6 +139,7 @@ export function runSim(model: Model, o: SimOptions): SimResult {
       cut = true;
       break;
     }
+    if (budget !== undefined && steps % BUDGET_CHECK_STEPS === BUDGET_CHECK_STEPS - 1 && (stopped = budgetOver(budget)) !== null) break;
     const pick = scheduler.next(steps, runnable, nRunnable);
     if (pick < 0) break;
     const a = actors[pick];
@@ -182,7 +190,7 @@ export function runSim(model: Model, o: SimOptions): SimResult {
     }
     if (violation) break;
   }
-  if (!violation && !cut && actors.every((a) => a.done)) {
+  if (!violation && !cut && !stopped && actors.every((a) => a.done)) {
     const f = quiescentSweep(s, enabled);
     if (f) violation = { invariant: f.invariant, message: `at quiescence: ${f.message}`, actor: -1, step: steps };
   }
@@ -201,5 +209,5 @@ export function runSim(model: Model, o: SimOptions): SimResult {
     }
     trace.push(line);
   }
-  return { seed: o.seed, steps, traceHash: hashHex(hash), violation, cut, decisions, stats: collectStats(s, model), trace, s };
+  return { seed: o.seed, steps, traceHash: hashHex(hash), violation, cut, stopped, decisions, stats: collectStats(s, model), trace, s };
 }

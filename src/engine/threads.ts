@@ -387,7 +387,7 @@ export interface ThreadsReplayResult {
 export async function replayThreads(
   model: Model,
   decisions: readonly number[],
-  o: { seed: number; variant: VariantId | null; invariants?: InvariantId[] | null; ops?: number },
+  o: { seed: number; variant: VariantId | null; invariants?: InvariantId[] | null; ops?: number; stop?: Int32Array },
 ): Promise<ThreadsReplayResult> {
   const { sc } = model;
   const s = createShm(sc, model.actors.length, Math.max(1, decisions.length));
@@ -406,9 +406,10 @@ export async function replayThreads(
     scheduleLength: decisions.length,
     jitter: 0,
   });
-  while (!pool.allDone()) await sleep(5);
+  const stopped = () => o.stop !== undefined && Atomics.load(o.stop, 0) !== 0;
+  while (!pool.allDone() && !stopped()) await sleep(5);
   await pool.close();
-  if (pool.errors.length) throw new Error(`replay on threads failed: ${pool.errors[0]}`);
+  if (pool.errors.length && !stopped()) throw new Error(`replay on threads failed: ${pool.errors[0]}`);
   let hash = FNV_INIT;
   for (let i = 0; i < decisions.length; i++) hash = fnv(hash, (decisions[i] << 16) | traceAt(s, i));
   const steps = replayStep(s);

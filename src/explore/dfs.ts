@@ -13,6 +13,7 @@ import type { Violation } from '../engine/ctx.js';
 import type { Model } from '../engine/model.js';
 import { LenientScheduler, type Scheduler } from '../engine/scheduler.js';
 import { addStats, emptyStats, type Stats } from '../engine/stats.js';
+import { budgetOver, type Budget, type StopCause } from '../engine/budget.js';
 
 /** Runs a prefix leniently (then without preemption) and records, after the prefix, what could run at each step and whether the step before spun. */
 class BranchRecorder implements Scheduler {
@@ -42,6 +43,8 @@ export interface DfsOptions {
   /** give up after this many schedules (the report then says the space was not exhausted) */
   maxSchedules: number;
   timeBudgetMs?: number;
+  /** a stop word (engine/budget.ts): when set, the search stops at once */
+  stop?: Int32Array;
   /** outcome tables: run the whole space (do not stop at a violation), adding every schedule's stats and counting violations by invariant */
   collect?: boolean;
   onProgress?: (p: { schedules: number; steps: number; pending: number; elapsedMs: number }) => void;
@@ -64,6 +67,8 @@ export interface DfsResult {
   violationsBy: Record<string, number>;
   /** with collect: the fewest steps to a violation over every schedule run (the shortest known story), or null */
   shortest: number | null;
+  /** the search was cut short by --time or a signal (the schedule under way is not counted) */
+  interrupted: StopCause | null;
 }
 
 /** Every schedule of `model` (a scenario's, modelOf, or ad-hoc programs) with at most o.preemptions preemptions. */
@@ -77,16 +82,21 @@ export function exploreDfs(model: Model, o: DfsOptions): DfsResult {
   const stats = o.collect ? emptyStats() : null;
   const violationsBy: Record<string, number> = {};
   let shortest: number | null = null;
-  const end = (exhausted: boolean) => ({ schedules, steps, exhausted, violation: null, decisions: null, traceHash: null, elapsedMs: Date.now() - t0, violationPreemptions: null, stats, violationsBy, shortest });
+  const budget: Budget = { deadline: o.timeBudgetMs === undefined ? undefined : t0 + o.timeBudgetMs, stop: o.stop };
+  const end = (exhausted: boolean, interrupted: StopCause | null = null): DfsResult => ({ schedules, steps, exhausted, violation: null, decisions: null, traceHash: null, elapsedMs: Date.now() - t0, violationPreemptions: null, stats, violationsBy, shortest, interrupted });
   while (stack.length > 0) {
-    if (schedules >= o.maxSchedules || (o.timeBudgetMs !== undefined && Date.now() - t0 >= o.timeBudgetMs)) {
-      return end(false);
-    }
+    if (schedules >= o.maxSchedules) return end(false);
+    const over = budgetOver(budget);
+    if (over) return end(false, over);
     const top = stack.pop()!;
     const prefix = top.alt < 0 ? [] : [...top.base.slice(0, top.len), top.alt];
     const preemptions = top.preemptions;
     const rec = new BranchRecorder(prefix);
-    const r = runSim(model, { seed: o.seed, variant: o.variant, invariants: o.invariants, scheduler: rec, record: true, lockdepStacks: false });
+    const r = runSim(model, { seed: o.seed, variant: o.variant, invariants: o.invariants, scheduler: rec, record: true, lockdepStacks: false, budget });
+    if (r.stopped) {
+      steps += r.steps;
+      return end(false, r.stopped);
+    }
     const { runnables, spun: yielded } = rec;
     schedules++;
     steps += r.steps;
@@ -96,7 +106,7 @@ export function exploreDfs(model: Model, o: DfsOptions): DfsResult {
       violationsBy[r.violation.invariant] = (violationsBy[r.violation.invariant] ?? 0) + 1;
       if (shortest === null || r.violation.step < shortest) shortest = r.violation.step;
     } else if (r.violation) {
-      return { schedules, steps, exhausted: false, violation: r.violation, decisions: d.slice(0, r.violation.step), traceHash: r.traceHash, elapsedMs: Date.now() - t0, violationPreemptions: preemptions, stats, violationsBy, shortest: r.violation.step };
+      return { schedules, steps, exhausted: false, violation: r.violation, decisions: d.slice(0, r.violation.step), traceHash: r.traceHash, elapsedMs: Date.now() - t0, violationPreemptions: preemptions, stats, violationsBy, shortest: r.violation.step, interrupted: null };
     }
     // Branch at every step after the prefix; later steps first onto the stack, so the earliest
     // alternatives are explored last (any order visits the same set).

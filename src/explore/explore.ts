@@ -11,6 +11,7 @@ import { PctScheduler, pctBound, type PctParams } from '../engine/pct.js';
 import { ReplayScheduler } from '../engine/scheduler.js';
 import { addStats, emptyStats, type Stats } from '../engine/stats.js';
 import { createShm } from '../shm/state.js';
+import { budgetOver, type Budget, type StopCause } from '../engine/budget.js';
 import { modelOf } from '../workload/kinds.js';
 import { contextSwitches, scenarioSize, shrinkScenario, shrinkSchedule } from './shrink.js';
 import { checkedInvariants, encodeToken, type ReplaySpec } from './token.js';
@@ -22,8 +23,10 @@ export interface ExploreOptions {
   from?: number;
   variant: VariantId | null;
   invariants?: InvariantId[] | null;
-  /** stop after this long even if schedules remain */
+  /** stop after this long even if schedules remain (checked inside a schedule too: a long one is cut) */
   timeBudgetMs?: number;
+  /** a stop word (engine/budget.ts): when set, the campaign stops at once and returns what it has */
+  stop?: Int32Array;
   onProgress?: (p: { done: number; steps: number; elapsedMs: number }) => void;
   /** random (uniform over runnable actors, the default), pct (see engine/pct.ts), or portfolio: even schedules random, odd ones pct as with no depth */
   strategy?: Strategy;
@@ -124,13 +127,17 @@ export interface ExploreResult {
   stats: Stats;
   strategy: Strategy;
   pct: PctInfo | null;
+  /** why the campaign stopped before its schedules were done: --time ran out, or a signal (null: it was not cut short) */
+  interrupted: StopCause | null;
+  /** steps of the schedule under way when it was cut (not counted in schedulesRun), 0 if none */
+  partialSteps: number;
 }
 
 /**
  * A violation as reported: the schedule as found (`decisions`, replayed strictly), and when
  * `o.shrink`, the shrunk schedule with its step list; tokens and replay records for both.
  */
-export function makeFinding(sc: Scenario, o: Pick<ExploreOptions, 'variant' | 'invariants' | 'shrink'>, index: number, seed: number, decisions: number[]): Finding {
+export function makeFinding(sc: Scenario, o: Pick<ExploreOptions, 'variant' | 'invariants' | 'shrink'>, index: number, seed: number, decisions: number[], budget?: Budget): Finding {
   const invariants = o.invariants ? new Set(o.invariants) : undefined;
   const model = modelOf(sc);
   const found = runSim(model, { seed, variant: o.variant, invariants, scheduler: new ReplayScheduler(decisions), traceTail: 24 });
@@ -151,9 +158,9 @@ export function makeFinding(sc: Scenario, o: Pick<ExploreOptions, 'variant' | 'i
   const plain: Finding = { ...v, actorName: nameIn(model, v.actor), schedule: index, scheduleSeed: seed, traceHash: found.traceHash, replay: originalReplay, spec: foundSpec, trace: found.trace, shrunk: null };
   if (!o.shrink) return plain;
   const upTo = decisions.slice(0, v.step);
-  const s = shrinkSchedule(sc, { seed, variant: o.variant, invariants }, upTo, v.invariant);
+  const s = shrinkSchedule(sc, { seed, variant: o.variant, invariants }, upTo, v.invariant, { runs: 4000, ms: 10_000, over: budget });
   // then fewer actors and operations, with what is left of the budget
-  const z = shrinkScenario(sc, { seed, variant: o.variant, invariants }, s.decisions, v.invariant, { runs: Math.max(200, 4000 - s.runs), ms: Math.max(1000, 10_000 - s.elapsedMs) });
+  const z = shrinkScenario(sc, { seed, variant: o.variant, invariants }, s.decisions, v.invariant, { runs: Math.max(200, 4000 - s.runs), ms: Math.max(1000, 10_000 - s.elapsedMs), over: budget });
   const small = z.scenario;
   const smallModel = modelOf(small);
   const sr = runSim(smallModel, { seed, variant: o.variant, invariants, scheduler: new ReplayScheduler(z.decisions), record: true, traceTail: z.decisions.length, traceState: true });
@@ -192,14 +199,15 @@ export function makeFinding(sc: Scenario, o: Pick<ExploreOptions, 'variant' | 'i
 const NO_CHECKS: ReadonlySet<InvariantId> = new Set();
 
 /** PCT's lengths: the most steps of each actor (and of the whole schedule) over a few seeded random schedules (deterministic). */
-export function pctK(sc: Scenario, seed: number, variant: VariantId | null): PctLengths {
+export function pctK(sc: Scenario, seed: number, variant: VariantId | null, budget?: Budget): PctLengths {
   const model = modelOf(sc);
   const n = model.actors.length;
   let k = 1;
   const perActor: number[] = new Array(n).fill(1);
   for (let i = 0; i < 4; i++) {
+    if (budgetOver(budget) !== null) break;
     const mine = new Array(n).fill(0);
-    k = Math.max(k, runSim(model, { seed: mixSeed(seed ^ 0x6b, i), variant, invariants: NO_CHECKS, onStep: (_step, actor) => mine[actor]++ }).steps);
+    k = Math.max(k, runSim(model, { seed: mixSeed(seed ^ 0x6b, i), variant, invariants: NO_CHECKS, budget, onStep: (_step, actor) => mine[actor]++ }).steps);
     for (let a = 0; a < n; a++) perActor[a] = Math.max(perActor[a], mine[a]);
   }
   return { k, perActor };
@@ -230,11 +238,14 @@ export function explore(sc: Scenario, o: ExploreOptions): ExploreResult {
   let i = from;
   const violations: Finding[] = [];
   let lastProgress = t0;
+  const budget: Budget = { deadline: o.timeBudgetMs === undefined ? undefined : t0 + o.timeBudgetMs, stop: o.stop };
+  let interrupted: StopCause | null = null;
+  let partialSteps = 0;
   const strategy = o.strategy ?? 'random';
   let pctInfo: PctInfo | null = null;
   let lengths: PctLengths | null = null;
   if (strategy !== 'random') {
-    lengths = o.pctK ?? pctK(sc, o.seed, o.variant);
+    lengths = o.pctK ?? pctK(sc, o.seed, o.variant, budget);
     pctInfo = pctInfoFor(strategy, strategy === 'pct' ? (o.depth ?? null) : null, lengths);
   }
   const pctFor = (i: number): PctParams | undefined => {
@@ -251,32 +262,36 @@ export function explore(sc: Scenario, o: ExploreOptions): ExploreResult {
   const shm = createShm(sc, n);
   for (; i < from + o.schedules; i++) {
     if (o.shard && i % o.shard.count !== o.shard.index) continue;
-    ran++;
+    if ((interrupted = budgetOver(budget)) !== null) break;
     const seed = scheduleSeed(o.seed, i);
     const pct = pctFor(i);
     // no trace tail: a violation is run again, recorded, and makeFinding builds its trace
-    const r = runSim(model, { seed, variant: o.variant, invariants, scheduler: scheduler(seed, pct), shm });
+    const r = runSim(model, { seed, variant: o.variant, invariants, scheduler: scheduler(seed, pct), shm, budget });
+    if (r.stopped) {
+      interrupted = r.stopped;
+      partialSteps = r.steps;
+      steps += r.steps;
+      break;
+    }
+    ran++;
     steps += r.steps;
     if (r.cut) cut++;
     addStats(stats, r.stats);
     if (r.violation) {
       // the schedule as found, recorded (the same seed and strategy take the same steps)
       const found = runSim(model, { seed, variant: o.variant, invariants, record: true, lockdepStacks: false, scheduler: scheduler(seed, pct) });
-      const finding = makeFinding(sc, o, i, seed, found.decisions!);
+      const finding = makeFinding(sc, o, i, seed, found.decisions!, budget);
       violations.push(finding);
       i++;
       break;
     }
-    // every schedule (a clock read costs little beside even a litmus schedule; a big scenario's schedule takes seconds)
     const now = Date.now();
-    if (o.timeBudgetMs !== undefined && now - t0 >= o.timeBudgetMs) {
-      i++;
-      break;
-    }
     if (o.onProgress && now - lastProgress >= 250) {
       lastProgress = now;
       o.onProgress({ done: ran, steps, elapsedMs: now - t0 });
     }
   }
-  return { schedulesRun: ran, steps, cut, elapsedMs: Date.now() - t0, violations, stats, strategy, pct: pctInfo };
+  // a campaign that ran all its schedules was not cut short, even if the clock ran out with the last
+  if (interrupted === 'time' && partialSteps === 0 && i >= from + o.schedules) interrupted = null;
+  return { schedulesRun: ran, steps, cut, elapsedMs: Date.now() - t0, violations, stats, strategy, pct: pctInfo, interrupted, partialSteps };
 }

@@ -66,7 +66,7 @@ export class ExplorePool {
     // PCT's k is measured once here, so every shard draws its change points over the same k
     const strategy = o.strategy ?? 'random';
     const k = strategy !== 'random' ? (o.pctK ?? pctK(sc, o.seed, o.variant)) : undefined;
-    const total: ExploreResult = { schedulesRun: 0, steps: 0, cut: 0, elapsedMs: 0, violations: [], stats: emptyStats(), strategy, pct: null };
+    const total: ExploreResult = { schedulesRun: 0, steps: 0, cut: 0, elapsedMs: 0, violations: [], stats: emptyStats(), strategy, pct: null, interrupted: null, partialSteps: 0 };
     let best: Finding | null = null;
     let next = from0;
     let done = 0;
@@ -82,11 +82,19 @@ export class ExplorePool {
       pctK: k,
       shrink: o.shrink,
       shard: o.shard,
+      stop: o.stop,
     });
     /** the next shard [from, from + n), or null when the campaign is over */
     const take = (): { from: number; n: number } | null => {
       if (next >= end || (best && next > best.schedule)) return null;
-      if (o.timeBudgetMs !== undefined && Date.now() - t0 >= o.timeBudgetMs) return null;
+      if (o.timeBudgetMs !== undefined && Date.now() - t0 >= o.timeBudgetMs) {
+        total.interrupted ??= 'time';
+        return null;
+      }
+      if (o.stop !== undefined && Atomics.load(o.stop, 0) !== 0) {
+        total.interrupted = 'signal';
+        return null;
+      }
       const from = next;
       const n = shardSize(end - from, workers);
       next += n;
@@ -97,6 +105,8 @@ export class ExplorePool {
       total.steps += r.steps;
       total.cut += r.cut;
       total.pct = r.pct;
+      total.partialSteps += r.partialSteps;
+      if (r.interrupted === 'signal' || (r.interrupted && !total.interrupted)) total.interrupted = r.interrupted;
       addStats(total.stats, r.stats);
       const f = r.violations[0];
       if (f && (!best || f.schedule < best.schedule)) best = f;

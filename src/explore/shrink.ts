@@ -8,6 +8,14 @@ import type { InvariantId } from '../check/invariants.js';
 import type { VariantId } from '../variants.js';
 import { runSim } from '../engine/sim.js';
 import { LenientScheduler } from '../engine/scheduler.js';
+import { budgetOver, type Budget } from '../engine/budget.js';
+
+/** Runs and milliseconds a shrink may spend; `over` (the campaign's deadline and stop word) ends it early, keeping the best so far. */
+export interface ShrinkBudget {
+  runs: number;
+  ms: number;
+  over?: Budget;
+}
 import { KINDS, actorDefs, kindCount, kindOps, modelOf, type ActorKind } from '../workload/kinds.js';
 
 export interface ShrinkInput {
@@ -46,11 +54,11 @@ function segments(d: number[]): number[][] {
 /** Is `a` a smaller story than `b`: fewer steps, then fewer switches. */
 const smaller = (a: number[], b: number[]) => a.length < b.length || (a.length === b.length && contextSwitches(a) < contextSwitches(b));
 
-export function shrinkSchedule(sc: Scenario, o: ShrinkInput, decisions: number[], invariant: InvariantId, budget: { runs: number; ms: number } = { runs: 4000, ms: 10_000 }): ShrinkResult {
+export function shrinkSchedule(sc: Scenario, o: ShrinkInput, decisions: number[], invariant: InvariantId, budget: ShrinkBudget = { runs: 4000, ms: 10_000 }): ShrinkResult {
   const t0 = Date.now();
   let runs = 0;
   const model = modelOf(sc);
-  const out = () => runs >= budget.runs || Date.now() - t0 >= budget.ms;
+  const out = () => runs >= budget.runs || Date.now() - t0 >= budget.ms || budgetOver(budget.over) !== null;
   /** The schedule the run took, if it shows the same invariant. */
   const fails = (cand: number[]): number[] | null => {
     runs++;
@@ -152,13 +160,13 @@ function remap(c: Candidate, d: number[]): number[] {
  * over (renumbered, leniently run; the actors left keep their random streams), keep the first that
  * still shows the invariant in no more steps once its schedule is re-shrunk; repeat until none does or the budget is spent.
  */
-export function shrinkScenario(sc: Scenario, o: ShrinkInput, decisions: number[], invariant: InvariantId, budget: { runs: number; ms: number } = { runs: 2000, ms: 10_000 }): ScenarioShrinkResult {
+export function shrinkScenario(sc: Scenario, o: ShrinkInput, decisions: number[], invariant: InvariantId, budget: ShrinkBudget = { runs: 2000, ms: 10_000 }): ScenarioShrinkResult {
   const t0 = Date.now();
   let runs = 0;
   let cur = sc;
   let best = decisions;
   const changes = new Map<string, [number, number]>();
-  const out = () => runs >= budget.runs || Date.now() - t0 >= budget.ms;
+  const out = () => runs >= budget.runs || Date.now() - t0 >= budget.ms || budgetOver(budget.over) !== null;
   for (let moved = true; moved && !out(); ) {
     moved = false;
     for (const c of candidates(cur)) {
@@ -168,7 +176,7 @@ export function shrinkScenario(sc: Scenario, o: ShrinkInput, decisions: number[]
       runs++;
       const r = runSim(modelOf(cand), { seed: o.seed, variant: o.variant, invariants: o.invariants, scheduler: new LenientScheduler(remap(c, best)), record: true, lockdepStacks: false });
       if (r.violation?.invariant !== invariant) continue;
-      const left = { runs: Math.max(1, budget.runs - runs), ms: Math.max(1, budget.ms - (Date.now() - t0)) };
+      const left = { runs: Math.max(1, budget.runs - runs), ms: Math.max(1, budget.ms - (Date.now() - t0)), over: budget.over };
       const s = shrinkSchedule(cand, o, r.decisions!.slice(0, r.violation.step), invariant, left);
       runs += s.runs;
       if (s.decisions.length > best.length) continue; // fewer actors or operations, but a longer story: not smaller
