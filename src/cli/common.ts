@@ -98,8 +98,8 @@ export const PROGRESS_OPT: OptSpec = {
   default: 'auto',
 };
 
-/** Seconds between progress lines when stderr is not a terminal. */
-const LINE_EVERY_MS = 5000;
+/** Milliseconds between progress lines when stderr is not a terminal (GMEMSIM_PROGRESS_MS overrides it: tests). */
+const LINE_EVERY_MS = Number(process.env.GMEMSIM_PROGRESS_MS ?? 5000);
 
 export interface Progress {
   /** text for people; fields for --progress json */
@@ -108,10 +108,10 @@ export interface Progress {
 }
 
 /** Progress on stderr as --progress asks (auto: a live line on a terminal, a line every 5 s elsewhere). */
-export function progressFor(cmd: string, io: Io, mode: unknown): Progress {
+export function progressFor(cmd: string, io: Io, mode: unknown, everyMs = LINE_EVERY_MS): Progress {
   const m = mode === undefined || mode === 'auto' ? (io.isTTY === true ? 'live' : io.isTTY === false ? 'lines' : 'off') : String(mode);
   let shown = false;
-  let last = Date.now();
+  let last = everyMs === 0 ? -1 : Date.now();
   return {
     update(text, fields) {
       if (m === 'off') return;
@@ -121,7 +121,7 @@ export function progressFor(cmd: string, io: Io, mode: unknown): Progress {
         return;
       }
       const now = Date.now();
-      if (now - last < LINE_EVERY_MS) return;
+      if (now - last < everyMs) return;
       last = now;
       io.err(m === 'json' ? JSON.stringify({ progress: cmd, ...fields }) : `gmemsim ${cmd}: ${text.trim()}`);
     },
