@@ -140,13 +140,19 @@ export interface Io {
   isTTY?: boolean;
   /** the stop word (engine/budget.ts) a signal handler on another thread sets: the command stops and reports what it has */
   stop?: Int32Array;
+  /** a scenario object instead of --scenario NAME|FILE (the library API) */
+  scenario?: unknown;
 }
 
 /** --scenario plus --scale: a built-in, a file, or a scalable built-in at a size; then --mmu-lock and --vcpu-gfns. */
-export function scenarioFrom(cmd: string, opts: Record<string, unknown>): Scenario {
+export function scenarioFrom(cmd: string, opts: Record<string, unknown>, object?: unknown): Scenario {
   const name = String(opts.scenario);
   let sc: Scenario;
-  if (opts.scale === undefined) sc = loadScenario(name);
+  if (object !== undefined) {
+    // the library's callers may hand a scenario object (validated as a file would be: over the default)
+    if (opts.scale !== undefined) throw new UsageError(`gmemsim ${cmd}: scale applies to a scalable built-in named by scenario, not to a scenario object`);
+    sc = validateScenario(object);
+  } else if (opts.scale === undefined) sc = loadScenario(name);
   else {
     const make = SCALABLE_SCENARIOS[name];
     if (!make) throw new UsageError(`gmemsim ${cmd}: --scale applies to a scalable built-in (${Object.keys(SCALABLE_SCENARIOS).join(', ')}), not to "${name}"`);

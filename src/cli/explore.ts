@@ -162,7 +162,7 @@ export async function exploreCommand(argv: string[], io: Io): Promise<number> {
   const { opts, given } = parseArgs('explore', argv, OPTS, 0);
   resolveVariant('explore', opts.variant); // a bad --variant is refused before the scenario is read
   const invariants = resolveInvariants('explore', opts.invariants);
-  const sc = scenarioFrom('explore', opts);
+  const sc = scenarioFrom('explore', opts, io.scenario);
   const variant = variantFor('explore', opts.variant, sc);
   const seed = Number(opts.seed);
   const json = opts.json === true;

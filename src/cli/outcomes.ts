@@ -40,7 +40,7 @@ export async function outcomesCommand(argv: string[], io: Io): Promise<number> {
   const { opts } = parseArgs('outcomes', argv, OPTS, 0);
   resolveVariant('outcomes', opts.variant);
   const invariants = resolveInvariants('outcomes', opts.invariants);
-  const sc = scenarioFrom('outcomes', opts);
+  const sc = scenarioFrom('outcomes', opts, io.scenario);
   const variant = variantFor('outcomes', opts.variant, sc);
   const seed = Number(opts.seed);
   const c = Number(opts.preemptions);

@@ -141,7 +141,7 @@ export async function runCommand(argv: string[], io: Io): Promise<number> {
   const { opts } = parseArgs('run', argv, OPTS, 0);
   resolveVariant('run', opts.variant); // a bad --variant is refused before the scenario is read
   const invariants = resolveInvariants('run', opts.invariants);
-  const sc = withVcpus(scenarioFrom('run', opts), opts.vcpus);
+  const sc = withVcpus(scenarioFrom('run', opts, io.scenario), opts.vcpus);
   const variant = variantFor('run', opts.variant, sc);
   const seed = Number(opts.seed);
   const json = opts.json === true;

@@ -10,7 +10,7 @@ import { gfnAttr } from '../shm/gfn.js';
 import { INVALID_GFN, LOCK_WORDS, mmuInvalidateInProgress, mmuInvalidateRangeEnd, mmuInvalidateRangeStart, mmuInvalidateSeq } from '../shm/kvm.js';
 import { rwReaders, rwWriter } from '../sync/locks.js';
 
-interface TraceEvent {
+export interface TraceEvent {
   name: string;
   ph: string;
   ts: number;
