@@ -141,7 +141,7 @@ export function statsSections(stats: Stats, sc: Scenario, scope: string): Report
         {
           id: 'chart-numa-memory',
           title: 'Memory per node (numastat -m)',
-          caption: `Per node, in ${unit}: guest_memfd file pages (Unevictable: the same pages, as gmem folios are), anonymous (HVA) pages and free memory, stacked; MemTotal ${ns.map((n) => `node ${n.node} ${fmt(amount(n.capacity))}`).join(', ')}.`,
+          caption: `Per node, in ${unit}: guest_memfd file pages (Unevictable: the same pages, as gmem folios are), anonymous (HVA) pages and free memory, stacked; MemTotal: ${ns.map((n) => `node ${n.node} ${fmt(amount(n.capacity))}`).join(', ')} ${inPages ? 'pages' : 'MiB'}.`,
           type: 'bar',
           labels,
           datasets: [
