@@ -7,8 +7,10 @@ export default class SummaryReporter implements Reporter {
     let failed = 0;
     let skipped = 0;
     for (const m of modules) {
-      if (m.state() === 'failed' && [...m.children.allTests()].length === 0) failed++; // a file that failed to load
-      for (const t of m.children.allTests()) {
+      const tests = [...m.children.allTests()];
+      // a file that failed to load, or whose hook failed (its tests then count as skipped, none failed)
+      if (m.state() === 'failed' && !tests.some((t) => t.result().state === 'failed')) failed++;
+      for (const t of tests) {
         const st = t.result().state;
         if (st === 'passed') passed++;
         else if (st === 'failed') failed++;

@@ -51,6 +51,15 @@ export const VCPU_GFNS_OPT: OptSpec = {
   value: 'own|shared',
   help: "own: each vCPU faults on its own slice of the gfns (data checked against its writes); shared: every vCPU on every gfn (default: the scenario's, normally own)",
 };
+export const REPORT_OPT: OptSpec = {
+  name: 'report',
+  kind: 'string',
+  value: 'FILE.html',
+  help:
+    "also write an HTML report: one self-contained page (Chart.js inlined: viewing it needs no network) with the result, a violation's replay token, and charts. " +
+    "run and explore: retries per faulting access, fault outcomes, invalidation window lengths, mmu_lock wait/hold (threads), memory per NUMA node (a NUMA scenario), a finding's shrunk steps with the invalidation state; " +
+    'outcomes: the outcome table, dfs (exact) beside threads (observed)',
+};
 export const JSON_OPT: OptSpec = { name: 'json', kind: 'bool', help: 'print one JSON document instead of the report' };
 
 /** --variant, else the scenario's own `variant`, else none. */

@@ -9,11 +9,12 @@ import { traceOf } from './replay.js';
 import { exploreParallel } from '../explore/pool.js';
 import { activityTable, numaJson, numaTable, rate, seconds, statsJson, violationText } from '../report/text.js';
 import { telemetryJson, telemetryText } from '../report/telemetry.js';
+import { dfsReportData, exploreReportData, writeReport } from '../report/report_data.js';
 import type { Scenario } from '../scenario/types.js';
 import { SCALABLE_SCENARIOS } from '../scenario/builtins.js';
 import type { VariantInfo } from '../variants.js';
 import { UsageError, helpText, parseArgs, type OptSpec } from './args.js';
-import { INVARIANTS_OPT, JSON_OPT, MMU_LOCK_OPT, SCALE_OPT, VCPU_GFNS_OPT, SCENARIO_OPT, SEED_OPT, VARIANT_OPT, PROGRESS_OPT, checkOutputPath, progressFor, scenarioFrom, stopSignalName, stopWordOf, resolveInvariants, resolveVariant, variantFor, variantLabel, type Io } from './common.js';
+import { INVARIANTS_OPT, JSON_OPT, REPORT_OPT, MMU_LOCK_OPT, SCALE_OPT, VCPU_GFNS_OPT, SCENARIO_OPT, SEED_OPT, VARIANT_OPT, PROGRESS_OPT, checkOutputPath, progressFor, scenarioFrom, stopSignalName, stopWordOf, resolveInvariants, resolveVariant, variantFor, variantLabel, type Io } from './common.js';
 
 const OPTS: OptSpec[] = [
   SCENARIO_OPT,
@@ -34,6 +35,7 @@ const OPTS: OptSpec[] = [
   { name: 'trace', kind: 'string', value: 'FILE', help: 'write the violation\'s schedule as Chrome Trace Event JSON (open it in Perfetto or chrome://tracing): a lane per actor, mmu_lock, seq/in_progress/range, attribute changes' },
   PROGRESS_OPT,
   { name: 'save', kind: 'string', value: 'FILE', help: 'write the violation\'s replay file (versioned JSON: scenario, seed, variant, the invariants checked, the yield-point table, schedule, expected trace hash); replay it with gmemsim replay FILE' },
+  REPORT_OPT,
   JSON_OPT,
 ];
 
@@ -172,8 +174,9 @@ export async function exploreCommand(argv: string[], io: Io): Promise<number> {
   const shard = parseShard(opts.shard);
   const save = checkOutputPath('explore', '--save', opts.save);
   const tracePath = checkOutputPath('explore', '--trace', opts.trace);
+  const report = checkOutputPath('explore', '--report', opts.report);
   bigScenarioNote(sc, io);
-  if (opts.strategy === 'dfs') return dfsCommand(sc, variant, seed, invariants, opts, given.has('schedules') ? schedules : DFS_DEFAULT_SCHEDULES, io, save, tracePath, stop);
+  if (opts.strategy === 'dfs') return dfsCommand(sc, variant, seed, invariants, opts, given.has('schedules') ? schedules : DFS_DEFAULT_SCHEDULES, io, save, tracePath, stop, report);
   const r = await exploreParallel(
     sc,
     {
@@ -194,6 +197,7 @@ export async function exploreCommand(argv: string[], io: Io): Promise<number> {
   progress.done();
   if (save && r.violations[0]) writeFileSync(save, replayFileJson(r.violations[0].spec));
   if (tracePath && r.violations[0]) writeFileSync(tracePath, JSON.stringify(traceOf(r.violations[0].spec)));
+  writeReport(report, () => exploreReportData('explore', sc, variant, seed, r));
   const campaign: Campaign = { scenario: sc, seed, variant: variant?.id ?? null, invariants, strategy: opts.strategy as Strategy, depth: opts.depth === undefined ? null : Number(opts.depth), schedules, shrink: opts['no-shrink'] !== true };
   const interruptedBy = r.interrupted === 'signal' ? stopSignalName(stop) : null;
   io.out(json ? JSON.stringify({ ...exploreJson('explore', sc, variant, seed, r), interruptedBy, campaign, shard }, null, 2) : exploreReport('explore', sc, variant, seed, r, shard, interruptedBy));
@@ -215,7 +219,7 @@ function bigScenarioNote(sc: Scenario, io: Io): void {
 const DFS_DEFAULT_SCHEDULES = 200_000;
 
 /** explore --strategy dfs: bounded exhaustive search over one workload (the campaign's schedule 0 seed). */
-function dfsCommand(sc: Scenario, variant: VariantInfo | null, seed: number, invariants: InvariantId[] | null, opts: Record<string, unknown>, maxSchedules: number, io: Io, save: string | null, tracePath: string | null, stop: Int32Array): number {
+function dfsCommand(sc: Scenario, variant: VariantInfo | null, seed: number, invariants: InvariantId[] | null, opts: Record<string, unknown>, maxSchedules: number, io: Io, save: string | null, tracePath: string | null, stop: Int32Array, report: string | null = null): number {
   const json = opts.json === true;
   const progress = progressFor('explore', io, opts.progress);
   const c = Number(opts.preemptions);
@@ -241,6 +245,7 @@ function dfsCommand(sc: Scenario, variant: VariantInfo | null, seed: number, inv
     : r.exhausted
       ? `the space is exhausted: no violation in all ${r.schedules.toLocaleString('en-US')} schedules with <= ${c} preemption${c === 1 ? '' : 's'}`
       : `not exhausted: no violation in the ${r.schedules.toLocaleString('en-US')} schedules run (the --schedules or --time budget ran out)`;
+  writeReport(report, () => dfsReportData(sc, variant, seed, c, r, verdict, f));
   if (json) {
     io.out(JSON.stringify({ ok: !f, command: 'explore', engine: 'sim', scenario: sc.name, variant: variant?.id ?? null, seed, strategy: 'dfs', preemptions: c, exhausted: r.exhausted, interrupted: r.interrupted, schedules: r.schedules, steps: r.steps, elapsedMs: r.elapsedMs, violations: f ? [findingJson(f)] : [] }, null, 2));
   } else {

@@ -7,8 +7,9 @@ import { runThreads } from '../engine/threads.js';
 import { modelOf } from '../workload/kinds.js';
 import type { Stats } from '../engine/stats.js';
 import { outcomeRows } from '../report/telemetry.js';
+import { outcomesReportData, writeReport } from '../report/report_data.js';
 import { helpText, parseArgs, type OptSpec } from './args.js';
-import { INVARIANTS_OPT, JSON_OPT, SCENARIO_OPT, SEED_OPT, VARIANT_OPT, abortOnStop, resolveInvariants, resolveVariant, scenarioFrom, stopSignalName, stopWordOf, variantFor, variantLabel, type Io } from './common.js';
+import { INVARIANTS_OPT, JSON_OPT, REPORT_OPT, checkOutputPath, SCENARIO_OPT, SEED_OPT, VARIANT_OPT, abortOnStop, resolveInvariants, resolveVariant, scenarioFrom, stopSignalName, stopWordOf, variantFor, variantLabel, type Io } from './common.js';
 
 const OPTS: OptSpec[] = [
   { ...SCENARIO_OPT, default: 'litmus-punch' },
@@ -18,6 +19,7 @@ const OPTS: OptSpec[] = [
   { name: 'preemptions', kind: 'int', min: 0, max: 10, value: 'C', help: 'dfs: the preemption bound', default: 2 },
   { name: 'schedules', kind: 'int', min: 1, max: 1e9, value: 'N', help: 'dfs: give up after this many schedules', default: 200_000 },
   { name: 'duration', kind: 'int', min: 100, max: 3_600_000, value: 'MS', help: 'threads: how long the workers loop the workload', default: 2000 },
+  REPORT_OPT,
   JSON_OPT,
 ];
 
@@ -44,6 +46,7 @@ export async function outcomesCommand(argv: string[], io: Io): Promise<number> {
   const variant = variantFor('outcomes', opts.variant, sc);
   const seed = Number(opts.seed);
   const c = Number(opts.preemptions);
+  const report = checkOutputPath('outcomes', '--report', opts.report);
   const model = modelOf(sc);
   const stop = stopWordOf(io);
   const dfs = exploreDfs(model, {
@@ -82,6 +85,7 @@ export async function outcomesCommand(argv: string[], io: Io): Promise<number> {
     threads: { durationMs: threads.elapsedMs, faults: tFaults, forbidden: threads.violation ? { [threads.violation.invariant]: 1 } : {} },
     outcomes: table,
   };
+  writeReport(report, () => outcomesReportData(result, variant));
   if (opts.json === true) io.out(JSON.stringify(result, null, 2));
   else {
     const pct = (x: number) => `${(100 * x).toFixed(2)}%`;

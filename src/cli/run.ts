@@ -7,11 +7,12 @@ import { checkedInvariants, encodeToken } from '../explore/token.js';
 import { runThreads, type ThreadsResult } from '../engine/threads.js';
 import { activityTable, numaJson, numaTable, rate, seconds, statsJson, violationText } from '../report/text.js';
 import { telemetryJson, telemetryText } from '../report/telemetry.js';
+import { exploreReportData, threadsReportData, writeReport } from '../report/report_data.js';
 import type { Scenario } from '../scenario/types.js';
 import type { VariantInfo } from '../variants.js';
 import { SWEPT_INVARIANTS, type InvariantId } from '../check/invariants.js';
 import { UsageError, helpText, parseArgs, type OptSpec } from './args.js';
-import { INVARIANTS_OPT, JSON_OPT, MMU_LOCK_OPT, SCALE_OPT, VCPU_GFNS_OPT, SCENARIO_OPT, SEED_OPT, VARIANT_OPT, PROGRESS_OPT, abortOnStop, progressFor, scenarioFrom, stopSignalName, stopWordOf, withVcpus, resolveInvariants, resolveVariant, variantFor, variantLabel, type Io } from './common.js';
+import { INVARIANTS_OPT, JSON_OPT, REPORT_OPT, checkOutputPath, MMU_LOCK_OPT, SCALE_OPT, VCPU_GFNS_OPT, SCENARIO_OPT, SEED_OPT, VARIANT_OPT, PROGRESS_OPT, abortOnStop, progressFor, scenarioFrom, stopSignalName, stopWordOf, withVcpus, resolveInvariants, resolveVariant, variantFor, variantLabel, type Io } from './common.js';
 import { exploreJson, exploreReport, findingJson } from './explore.js';
 
 const OPTS: OptSpec[] = [
@@ -31,6 +32,7 @@ const OPTS: OptSpec[] = [
   { name: 'sweep-every', only: { opt: 'engine', values: ['threads'] }, kind: 'int', min: 0, max: 3_600_000, value: 'MS', help: `threads: park all actors at an operation boundary and sweep the state invariants (${SWEPT_INVARIANTS.join(' ')}) this often; backs off after a barrier an actor could not reach (0: only at the end)`, default: 1000 },
   { name: 'watchdog', only: { opt: 'engine', values: ['threads'] }, kind: 'int', min: 100, max: 3_600_000, value: 'MS', help: 'threads: report a deadlock when no actor progresses this long', default: 5000 },
   PROGRESS_OPT,
+  REPORT_OPT,
   JSON_OPT,
 ];
 
@@ -148,6 +150,7 @@ export async function runCommand(argv: string[], io: Io): Promise<number> {
   const duration = Number(opts.duration);
   const progress = progressFor('run', io, opts.progress);
   const stop = stopWordOf(io);
+  const report = checkOutputPath('run', '--report', opts.report);
 
   if (opts.engine === 'sim') {
     const r = explore(sc, {
@@ -162,6 +165,7 @@ export async function runCommand(argv: string[], io: Io): Promise<number> {
     progress.done();
     // --duration ends a sim run by design: only a signal is an interruption here
     const interruptedBy = r.interrupted === 'signal' ? stopSignalName(stop) : null;
+    writeReport(report, () => exploreReportData('run', sc, variant, seed, r));
     io.out(json ? JSON.stringify({ ...exploreJson('run', sc, variant, seed, r), interruptedBy }, null, 2) : exploreReport('run', sc, variant, seed, r, null, interruptedBy));
     return r.violations.length ? 1 : 0;
   }
@@ -200,6 +204,7 @@ export async function runCommand(argv: string[], io: Io): Promise<number> {
   }
   const rec = replayRecordingOnSim(sc, variant, seed, invariants, r);
   const repro = r.violation && r.violation.invariant !== 'DEADLOCK' && !rec?.reproduced ? reproduceOnSim(sc, variant, seed, r.violation.invariant, stop) : null;
+  writeReport(report, () => threadsReportData(sc, variant, seed, r, rec, repro));
   if (json) {
     const replay = rec?.replay ?? repro?.finding?.replay ?? null;
     const replayFrom = rec?.replay ? 'threads-recording' : repro?.finding ? 'sim-search' : null;

@@ -1,6 +1,6 @@
 // Counters gathered from every actor's words in the shared state.
 import { MAX_COUNTERS, COUNTERS, RETRY_HIST_BUCKETS, type CounterName } from '../shm/layout.js';
-import { actorCounters, readCounters, retryHist, retryMax } from '../shm/actor.js';
+import { INV_HIST_BUCKETS, actorCounters, invHist, readCounters, retryHist, retryMax } from '../shm/actor.js';
 import { NODE_COUNTERS, nodeAnonPages, nodeCapacity, nodeCounter, nodeFilePages, nodeFree, nodeUnevictable, nodeUsage } from '../shm/node.js';
 import type { Shm } from '../shm/state.js';
 import type { Model } from './model.js';
@@ -38,6 +38,8 @@ export interface Stats {
   /** faulting guest accesses by retries needed, log2 buckets (see A_RETRY_HIST), all vCPUs */
   retryHist: number[];
   retryMax: number;
+  /** invalidation windows by length (µs on threads, global steps under sim), log2 buckets as retryHist's, all actors */
+  invWindowHist: number[];
   /** how mmu_lock was built (Scenario.mmuLock) */
   mmuLock: 'rwlock' | 'percpu';
   /** Scenario.starvationRetries: an access retried more often than this is a starvation episode */
@@ -78,12 +80,14 @@ export function collectStats(s: Shm, model: Model, timed = false): Stats {
     return { name: def.name, kind: def.kind, counters };
   });
   const hist = new Array<number>(RETRY_HIST_BUCKETS).fill(0);
+  const inv = new Array<number>(INV_HIST_BUCKETS).fill(0);
   let most = 0;
   for (let id = 0; id < s.l.nActors; id++) {
     for (let b = 0; b < RETRY_HIST_BUCKETS; b++) hist[b] += retryHist(s, id, b);
+    for (let b = 0; b < INV_HIST_BUCKETS; b++) inv[b] += invHist(s, id, b);
     most = Math.max(most, retryMax(s, id));
   }
-  return { total, actors, nodes: nodeStats(s, actors), retryHist: hist, retryMax: most, mmuLock: s.l.mmuLock, starvationRetries: model.sc.starvationRetries, timed };
+  return { total, actors, nodes: nodeStats(s, actors), retryHist: hist, retryMax: most, invWindowHist: inv, mmuLock: s.l.mmuLock, starvationRetries: model.sc.starvationRetries, timed };
 }
 
 function nodeStats(s: Shm, actors: ActorStats[]): NodeStats[] {
@@ -107,6 +111,7 @@ export function addStats(a: Stats, b: Stats): void {
   a.nodes = b.nodes;
   for (let i = 0; i < b.retryHist.length; i++) a.retryHist[i] = (a.retryHist[i] ?? 0) + b.retryHist[i];
   a.retryMax = Math.max(a.retryMax, b.retryMax);
+  for (let i = 0; i < b.invWindowHist.length; i++) a.invWindowHist[i] = (a.invWindowHist[i] ?? 0) + b.invWindowHist[i];
   a.mmuLock = b.mmuLock;
   a.starvationRetries = b.starvationRetries;
   a.timed = b.timed;
@@ -117,4 +122,4 @@ export function addStats(a: Stats, b: Stats): void {
   }
 }
 
-export const emptyStats = (): Stats => ({ total: zeroCounters(), actors: [], nodes: [], retryHist: new Array<number>(RETRY_HIST_BUCKETS).fill(0), retryMax: 0, mmuLock: 'rwlock', starvationRetries: 0, timed: false });
+export const emptyStats = (): Stats => ({ total: zeroCounters(), actors: [], nodes: [], retryHist: new Array<number>(RETRY_HIST_BUCKETS).fill(0), retryMax: 0, invWindowHist: new Array<number>(INV_HIST_BUCKETS).fill(0), mmuLock: 'rwlock', starvationRetries: 0, timed: false });

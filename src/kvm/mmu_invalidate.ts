@@ -4,7 +4,7 @@
 import { Ctr, addUs, count, type ActorCtx, type Gen } from '../engine/ctx.js';
 import { P } from '../engine/points.js';
 import { orders } from '../alternatives.js';
-import { actorCounter, counterOf, setCounter } from '../shm/actor.js';
+import { actorCounter, counterOf, invHistAdd, setCounter } from '../shm/actor.js';
 import {
   INVALID_GFN,
   mmuInvalidateInProgress,
@@ -48,6 +48,7 @@ function noteWindowEnd(ctx: ActorCtx): void {
   const len = windowClock(ctx) - began;
   count(ctx, Ctr.invWindows);
   addUs(ctx, Ctr.invWindowSum, len);
+  invHistAdd(ctx.s, ctx.base, len);
   if (len > counterOf(ctx.s, ctx.base, Ctr.invWindowMax)) setCounter(ctx.s, ctx.base, Ctr.invWindowMax, Math.round(len));
 }
 

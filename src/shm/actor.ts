@@ -5,6 +5,7 @@ import {
   A_DONE,
   A_IN_GUEST,
   A_INSIDE,
+  A_INV_HIST,
   A_LOCKS_HELD,
   A_MB_ARG,
   A_MB_GFN,
@@ -25,6 +26,7 @@ import {
   A_COUNTERS,
   COUNTERS,
   Ctr,
+  INV_HIST_BUCKETS,
   RETRY_HIST_BUCKETS,
   TLB_ENTRIES,
   TLB_ENTRY_WORDS,
@@ -63,6 +65,15 @@ export const setRetryMax = (s: Shm, base: number, n: number) => {
   s.i32[base + A_RETRY_MAX] = n;
 };
 export { RETRY_HIST_BUCKETS };
+
+/** log2 bucket of a count or length n >= 0, as the retry and invalidation-window histograms keep them: [0] 0, [b] 2^(b-1) .. 2^b - 1, the last open-ended */
+export const log2Bucket = (n: number, buckets: number) => (n <= 0 ? 0 : Math.min(buckets - 1, 32 - Math.clz32(n)));
+/** the invalidation-window length histogram (an actor's own words; telemetry only) */
+export const invHistAdd = (s: Shm, base: number, len: number) => {
+  s.i32[base + A_INV_HIST + log2Bucket(Math.round(len), INV_HIST_BUCKETS)]++;
+};
+export const invHist = (s: Shm, id: number, bucket: number) => Atomics.load(s.i32, actorWord(s.l, id, A_INV_HIST + bucket));
+export { INV_HIST_BUCKETS };
 
 // ---- SRCU read side: the epoch the actor entered in (0: not in a read-side section) ----
 

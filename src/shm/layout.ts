@@ -3,7 +3,7 @@
 // 64-byte line (16 words) so one actor's counters never false-share with another's.
 
 export const MAGIC = 0x676d656d; // 'gmem'
-export const LAYOUT_VERSION = 6;
+export const LAYOUT_VERSION = 7;
 export const LINE = 16; // Int32 words per 64-byte cache line
 
 /** Per-actor counters, in order. The report and JSON use these names. */
@@ -70,7 +70,7 @@ export const Ctr: { readonly [K in CounterName]: number } = Object.fromEntries(C
 export const A_COUNTERS = 0;
 
 // Per-actor words after the counters (all inside the actor's own lines).
-export const ACTOR_WORDS = 96; // six lines
+export const ACTOR_WORDS = 112; // seven lines
 export const A_SRCU = 48; // SRCU read-side epoch (0 = not in a read-side section)
 export const A_INSIDE = 49; // ghost: invalidations this actor has begun and not ended
 export const A_WAIT_KIND = 50; // what the actor waits on (for deadlock reports); 0 = nothing
@@ -100,8 +100,11 @@ export const A_TLB_REQ = 82;
 export const A_TLB = 83;
 export const TLB_ENTRIES = 4;
 export const TLB_ENTRY_WORDS = 3;
+/** invalidation windows this actor closed, by length (µs on threads, global steps under sim), log2 buckets as A_RETRY_HIST's: telemetry only, on the actor's seventh line */
+export const A_INV_HIST = 96;
+export const INV_HIST_BUCKETS = 16;
 // The counters come first; the words above must not overlap them, nor run past the actor's lines.
-if (A_COUNTERS + COUNTERS.length > A_SRCU || A_RETRY_MAX >= A_LOCKS_HELD || A_LOCKS_HELD >= A_MMU_READER || A_READY >= A_TLB_REQ || A_TLB + TLB_ENTRIES * TLB_ENTRY_WORDS > ACTOR_WORDS) {
+if (A_COUNTERS + COUNTERS.length > A_SRCU || A_RETRY_MAX >= A_LOCKS_HELD || A_LOCKS_HELD >= A_MMU_READER || A_READY >= A_TLB_REQ || A_TLB + TLB_ENTRIES * TLB_ENTRY_WORDS > A_INV_HIST || A_INV_HIST + INV_HIST_BUCKETS > ACTOR_WORDS) {
   throw new Error('layout: per-actor words overlap');
 }
 export const MB_PRIVATE = 1;
