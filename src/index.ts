@@ -61,6 +61,8 @@ export interface ExploreOptions extends CommonOptions {
   save?: string;
   /** write the violation's Chrome trace here */
   trace?: string;
+  /** write the HTML report (charts) here */
+  report?: string;
 }
 
 export interface RunOptions extends CommonOptions {
@@ -72,12 +74,16 @@ export interface RunOptions extends CommonOptions {
   pauseMs?: number;
   sweepEvery?: number;
   watchdog?: number;
+  /** write the HTML report (charts) here */
+  report?: string;
 }
 
 export interface OutcomesOptions extends CommonOptions {
   preemptions?: number;
   schedules?: number;
   duration?: number;
+  /** write the HTML report (charts) here */
+  report?: string;
 }
 
 export interface ReplayOptions {
