@@ -328,3 +328,32 @@ describe('the real binary', () => {
     expect(r.stdout.trim()).toMatch(/^\d+\.\d+\.\d+/);
   });
 });
+
+describe('a run that measured nothing, and progress off a terminal', () => {
+  it('a threads run in which no fault completed says so on one line and exits 2, not OK', async () => {
+    const file = join(tmp, 'no-faults.json');
+    writeFileSync(file, JSON.stringify({ vcpus: { ops: 0 }, stopWhen: 'ops' }));
+    const line = await usageError('run', '--scenario', file);
+    expect(line).toMatch(/^gmemsim run: no progress: the vCPUs completed no fault in/);
+  });
+
+  it('--progress json writes one JSON object per line on stderr; lines a plain line; off nothing', async () => {
+    const { progressFor } = await import('../../src/cli/common.js');
+    const lines: string[] = [];
+    const io = { out: () => {}, err: (s: string) => lines.push(s), isTTY: false };
+    const json = progressFor('explore', io, 'json', 0);
+    json.update('  explore: 1/2 schedules', { schedules: 1, of: 2 });
+    json.update('  explore: 2/2 schedules', { schedules: 2, of: 2 });
+    expect(lines.map((l) => JSON.parse(l))).toEqual([
+      { progress: 'explore', schedules: 1, of: 2 },
+      { progress: 'explore', schedules: 2, of: 2 },
+    ]);
+    lines.length = 0;
+    progressFor('run', io, 'auto', 0).update('  1.0 s  faults 10', {});
+    expect(lines).toEqual(['gmemsim run: 1.0 s  faults 10']); // auto off a terminal: plain lines
+    lines.length = 0;
+    progressFor('run', io, 'off', 0).update('x', {});
+    progressFor('run', { ...io, isTTY: undefined }, 'auto', 0).update('x', {}); // in-process, not known: quiet
+    expect(lines).toEqual([]);
+  });
+});
