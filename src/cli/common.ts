@@ -107,6 +107,8 @@ export function progressLine(enabled: boolean): { update: (text: string) => void
 export interface Io {
   out: (s: string) => void;
   err: (s: string) => void;
+  /** the environment (explore --shard auto reads it); default process.env */
+  env?: Readonly<Record<string, string | undefined>>;
 }
 
 /** --scenario plus --scale: a built-in, a file, or a scalable built-in at a size; then --mmu-lock and --vcpu-gfns. */
