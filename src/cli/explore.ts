@@ -5,6 +5,7 @@ import { exploreDfs } from '../explore/dfs.js';
 import { actorDefs, modelOf } from '../workload/kinds.js';
 import type { InvariantId } from '../check/invariants.js';
 import { replayFileJson } from '../explore/token.js';
+import { coverageJson, coverageText } from '../explore/coverage.js';
 import { ShardEnvError, parseShardSpec, shardFromEnv, type Env, type ShardSpec } from '../explore/shard_env.js';
 import { traceOf } from './replay.js';
 import { exploreParallel } from '../explore/pool.js';
@@ -109,6 +110,7 @@ export function exploreReport(cmd: string, sc: Scenario, variant: VariantInfo | 
     ...(r.pct ? [`  ${pctLine(r.strategy, r.pct)}`] : []),
     `  ${r.schedulesRun.toLocaleString('en-US')} schedule${r.schedulesRun === 1 ? '' : 's'}, ${r.steps.toLocaleString('en-US')} steps in ${seconds(r.elapsedMs)} (${rate(r.steps, r.elapsedMs)} steps, ${rate(r.schedulesRun, r.elapsedMs)} schedules)` +
       (r.cut ? `; ${r.cut} cut at maxSteps` : ''),
+    `  ${coverageText(r.coverage, r.schedulesRun)}`,
     '',
   ];
   if (shard) out.splice(1, 0, `  shard ${shard.index}/${shard.count}${shard.source === '--shard' ? '' : ` (from ${shard.source})`}: schedules i with i mod ${shard.count} = ${shard.index}; combine the shards' --json outputs with gmemsim merge`);
@@ -148,6 +150,7 @@ export function exploreJson(cmd: string, sc: Scenario, variant: VariantInfo | nu
     actors: r.stats.actors,
     numa: numaJson(r.stats),
     telemetry: telemetryJson(r.stats),
+    coverage: coverageJson(r.coverage),
   };
 }
 
