@@ -151,6 +151,8 @@ export interface Io {
   stop?: Int32Array;
   /** a scenario object instead of --scenario NAME|FILE (the library API) */
   scenario?: unknown;
+  /** the environment (explore --shard auto reads it); default process.env */
+  env?: Readonly<Record<string, string | undefined>>;
 }
 
 /** --scenario plus --scale: a built-in, a file, or a scalable built-in at a size; then --mmu-lock and --vcpu-gfns. */

@@ -5,6 +5,8 @@ import { exploreDfs } from '../explore/dfs.js';
 import { actorDefs, modelOf } from '../workload/kinds.js';
 import type { InvariantId } from '../check/invariants.js';
 import { replayFileJson } from '../explore/token.js';
+import { coverageJson, coverageText } from '../explore/coverage.js';
+import { ShardEnvError, parseShardSpec, shardFromEnv, type Env, type ShardSpec } from '../explore/shard_env.js';
 import { traceOf } from './replay.js';
 import { exploreParallel } from '../explore/pool.js';
 import { activityTable, numaJson, numaTable, rate, seconds, statsJson, violationText } from '../report/text.js';
@@ -31,7 +33,7 @@ const OPTS: OptSpec[] = [
   { name: 'preemptions', only: { opt: 'strategy', values: ['dfs'] }, kind: 'int', min: 0, max: 10, value: 'C', help: 'dfs: the preemption bound', default: 2 },
   { name: 'depth', only: { opt: 'strategy', values: ['pct'] }, kind: 'int', min: 1, max: 1000, value: 'D', help: 'pct: the bug depth d (ordering constraints the bug needs), the same in every schedule; without it, schedule i takes depth i mod L of the ladder 2, 3, 5, 9 ... (L depths: 1, 2, 4, 8 ... change points while at most a quarter of the actors\' measured steps; up to 257 on default)' },
   { name: 'no-shrink', kind: 'bool', help: 'report the violating schedule as found, without minimising it' },
-  { name: 'shard', only: { opt: 'strategy', values: ['portfolio', 'random', 'pct'] }, kind: 'string', value: 'I/N', help: 'run only schedules i with i mod N = I (0 <= I < N), e.g. one job of a CI matrix; combine the --json outputs with gmemsim merge' },
+  { name: 'shard', only: { opt: 'strategy', values: ['portfolio', 'random', 'pct'] }, kind: 'string', value: 'I/N|auto', help: 'run only schedules i with i mod N = I (0 <= I < N), e.g. one job of a CI matrix; combine the --json outputs with gmemsim merge. auto: I and N from the environment, the first set of GMEMSIM_SHARD=I/N, GMEMSIM_SHARD_INDEX+GMEMSIM_SHARD_COUNT (a GitHub Actions matrix), SLURM_ARRAY_TASK_ID (id - MIN; COUNT or MIN/MAX), JOB_COMPLETION_INDEX+GMEMSIM_SHARD_COUNT (a Kubernetes Indexed Job; set the count from spec.completions), CI_NODE_INDEX/CI_NODE_TOTAL (GitLab, 1-based), CIRCLE_NODE_INDEX/CIRCLE_NODE_TOTAL, BUILDKITE_PARALLEL_JOB/BUILDKITE_PARALLEL_JOB_COUNT' },
   { name: 'trace', kind: 'string', value: 'FILE', help: 'write the violation\'s schedule as Chrome Trace Event JSON (open it in Perfetto or chrome://tracing): a lane per actor, mmu_lock, seq/in_progress/range, attribute changes' },
   PROGRESS_OPT,
   { name: 'save', kind: 'string', value: 'FILE', help: 'write the violation\'s replay file (versioned JSON: scenario, seed, variant, the invariants checked, the yield-point table, schedule, expected trace hash); replay it with gmemsim replay FILE' },
@@ -91,16 +93,23 @@ export interface Campaign {
   shrink: boolean;
 }
 
-function parseShard(v: unknown): { index: number; count: number } | null {
+/** --shard I/N, or auto: from the batch engine's environment (explore/shard_env.ts). */
+function parseShard(v: unknown, env: Env): ShardSpec | null {
   if (v === undefined) return null;
-  const m = /^(\d+)\/(\d+)$/.exec(String(v));
-  const index = m ? Number(m[1]) : NaN;
-  const count = m ? Number(m[2]) : NaN;
-  if (!m || count < 1 || count > 100_000 || index >= count) throw new UsageError(`gmemsim explore: --shard must be I/N with 0 <= I < N (got "${String(v)}")`);
-  return { index, count };
+  if (v === 'auto') {
+    try {
+      return shardFromEnv(env);
+    } catch (e) {
+      if (e instanceof ShardEnvError) throw new UsageError(`gmemsim explore: --shard auto: ${e.message}`);
+      throw e;
+    }
+  }
+  const s = parseShardSpec(String(v));
+  if (!s) throw new UsageError(`gmemsim explore: --shard must be I/N with 0 <= I < N, or auto (got "${String(v)}")`);
+  return { ...s, source: '--shard' };
 }
 
-export function exploreReport(cmd: string, sc: Scenario, variant: VariantInfo | null, seed: number, r: ExploreResult, shard: { index: number; count: number } | null = null, interruptedBy: string | null = null): string {
+export function exploreReport(cmd: string, sc: Scenario, variant: VariantInfo | null, seed: number, r: ExploreResult, shard: ShardSpec | null = null, interruptedBy: string | null = null): string {
   const names = r.stats.actors.map((a) => a.name);
   const out = [
     `gmemsim ${cmd}: scenario "${sc.name}", variant ${variantLabel(variant)}, seed ${seed}, engine sim, strategy ${r.strategy}`,
@@ -108,9 +117,10 @@ export function exploreReport(cmd: string, sc: Scenario, variant: VariantInfo | 
     `  ${r.schedulesRun.toLocaleString('en-US')} schedule${r.schedulesRun === 1 ? '' : 's'}, ${r.steps.toLocaleString('en-US')} steps in ${seconds(r.elapsedMs)} (${rate(r.steps, r.elapsedMs)} steps, ${rate(r.schedulesRun, r.elapsedMs)} schedules)` +
       (r.cut ? `; ${r.cut} cut at maxSteps` : ''),
     ...(r.interrupted ? [`  ${stoppedLine(cmd, r, interruptedBy)}`] : []),
+    `  ${coverageText(r.coverage, r.schedulesRun)}`,
     '',
   ];
-  if (shard) out.splice(1, 0, `  shard ${shard.index}/${shard.count}: schedules i with i mod ${shard.count} = ${shard.index}; combine the shards' --json outputs with gmemsim merge`);
+  if (shard) out.splice(1, 0, `  shard ${shard.index}/${shard.count}${shard.source === '--shard' ? '' : ` (from ${shard.source})`}: schedules i with i mod ${shard.count} = ${shard.index}; combine the shards' --json outputs with gmemsim merge`);
   if (r.violations.length) out.push(...r.violations.map((f) => findingText(f, (id) => names[id] ?? `actor ${id}`)), '');
   else out.push('result: OK, no invariant violated', '');
   out.push('activity (all schedules):', activityTable(r.stats), '', 'invalidate-retry telemetry (all schedules):', telemetryText(r.stats));
@@ -156,6 +166,7 @@ export function exploreJson(cmd: string, sc: Scenario, variant: VariantInfo | nu
     actors: r.stats.actors,
     numa: numaJson(r.stats),
     telemetry: telemetryJson(r.stats),
+    coverage: coverageJson(r.coverage),
   };
 }
 
@@ -171,7 +182,7 @@ export async function exploreCommand(argv: string[], io: Io): Promise<number> {
   const progress = progressFor('explore', io, opts.progress);
   const stop = stopWordOf(io);
   const schedules = Number(opts.schedules);
-  const shard = parseShard(opts.shard);
+  const shard = parseShard(opts.shard, io.env ?? process.env);
   const save = checkOutputPath('explore', '--save', opts.save);
   const tracePath = checkOutputPath('explore', '--trace', opts.trace);
   const report = checkOutputPath('explore', '--report', opts.report);

@@ -48,7 +48,18 @@ export interface SimOptions {
   lockdepStacks?: boolean;
   /** stop the schedule part-way when the deadline passes or the stop word is set (checked every BUDGET_CHECK_STEPS steps) */
   budget?: Budget;
+  /**
+   * Coverage: every step sets edges[edgeIndex(actor, from, to)] = 1 (to -1: the actor returned);
+   * at least edgeSlots(actors) long. Only written: the schedule is the same with or without it.
+   */
+  edges?: Uint8Array;
 }
+
+const NPOINTS = POINT_NAMES.length;
+/** The slot of "actor stepped from point `from` to point `to` (-1: returned)" in SimOptions.edges. */
+export const edgeIndex = (actor: number, from: number, to: number) => (actor * NPOINTS + from) * (NPOINTS + 1) + to + 1;
+/** The length SimOptions.edges needs for `actors` actors. */
+export const edgeSlots = (actors: number) => actors * NPOINTS * (NPOINTS + 1);
 
 export interface SimResult {
   seed: number;
@@ -118,6 +129,7 @@ export function runSim(model: Model, o: SimOptions): SimResult {
   let cut = false;
   let stopped: StopCause | null = null;
   const budget = o.budget;
+  const edges = o.edges;
 
   for (;;) {
     let nRunnable = 0;
@@ -164,6 +176,7 @@ export function runSim(model: Model, o: SimOptions): SimResult {
       a.point = r.value;
     }
     hash = fnv(hash, (pick << 16) | a.point);
+    if (edges !== undefined) edges[(pick * NPOINTS + from) * (NPOINTS + 1) + (r.done ? 0 : a.point + 1)] = 1;
     if (o.onStep) o.onStep(steps, pick, from, r.done ? -1 : a.point, s);
     if (decisions) decisions.push(pick);
     if (traceTail > 0) {

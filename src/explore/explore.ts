@@ -6,7 +6,7 @@ import type { VariantId } from '../variants.js';
 import type { Violation } from '../engine/ctx.js';
 import type { Model } from '../engine/model.js';
 import { mixSeed } from '../engine/prng.js';
-import { runSim, type SimResult } from '../engine/sim.js';
+import { edgeSlots, runSim, type SimResult } from '../engine/sim.js';
 import { PctScheduler, pctBound, type PctParams } from '../engine/pct.js';
 import { ReplayScheduler } from '../engine/scheduler.js';
 import { addStats, emptyStats, type Stats } from '../engine/stats.js';
@@ -15,6 +15,7 @@ import { budgetOver, type Budget, type StopCause } from '../engine/budget.js';
 import { modelOf } from '../workload/kinds.js';
 import { contextSwitches, scenarioSize, shrinkScenario, shrinkSchedule } from './shrink.js';
 import { checkedInvariants, encodeToken, type ReplaySpec } from './token.js';
+import { TraceSet, transitionsOf, type Coverage } from './coverage.js';
 
 export interface ExploreOptions {
   seed: number;
@@ -131,6 +132,8 @@ export interface ExploreResult {
   interrupted: StopCause | null;
   /** steps of the schedule under way when it was cut (not counted in schedulesRun), 0 if none */
   partialSteps: number;
+  /** the yield-point transitions and distinct schedules the campaign reached (coverage.ts) */
+  coverage: Coverage;
 }
 
 /**
@@ -260,13 +263,16 @@ export function explore(sc: Scenario, o: ExploreOptions): ExploreResult {
   const scheduler = (seed: number, pct: PctParams | undefined) => (pct ? new PctScheduler(n, pct, seed) : undefined);
   // One state buffer for the whole run, reset before each schedule (not one allocated per schedule).
   const shm = createShm(sc, n);
+  // Coverage: the transitions every step took (marked by runSim), and each schedule's trace hash.
+  const edges = new Uint8Array(edgeSlots(n));
+  const traces = new TraceSet();
   for (; i < from + o.schedules; i++) {
     if (o.shard && i % o.shard.count !== o.shard.index) continue;
     if ((interrupted = budgetOver(budget)) !== null) break;
     const seed = scheduleSeed(o.seed, i);
     const pct = pctFor(i);
     // no trace tail: a violation is run again, recorded, and makeFinding builds its trace
-    const r = runSim(model, { seed, variant: o.variant, invariants, scheduler: scheduler(seed, pct), shm, budget });
+    const r = runSim(model, { seed, variant: o.variant, invariants, scheduler: scheduler(seed, pct), shm, budget, edges });
     if (r.stopped) {
       interrupted = r.stopped;
       partialSteps = r.steps;
@@ -274,6 +280,7 @@ export function explore(sc: Scenario, o: ExploreOptions): ExploreResult {
       break;
     }
     ran++;
+    traces.add(Number.parseInt(r.traceHash, 16));
     steps += r.steps;
     if (r.cut) cut++;
     addStats(stats, r.stats);
@@ -293,5 +300,6 @@ export function explore(sc: Scenario, o: ExploreOptions): ExploreResult {
   }
   // a campaign that ran all its schedules was not cut short, even if the clock ran out with the last
   if (interrupted === 'time' && partialSteps === 0 && i >= from + o.schedules) interrupted = null;
-  return { schedulesRun: ran, steps, cut, elapsedMs: Date.now() - t0, violations, stats, strategy, pct: pctInfo, interrupted, partialSteps };
+  const coverage: Coverage = { transitions: transitionsOf(edges, model.actors.map((a) => a.kind)), traces: traces.values(), tracesComplete: traces.complete };
+  return { schedulesRun: ran, steps, cut, elapsedMs: Date.now() - t0, violations, stats, strategy, pct: pctInfo, coverage, interrupted, partialSteps };
 }

@@ -12,6 +12,7 @@ import type { Scenario } from '../scenario/types.js';
 import { explore, pctK, type ExploreOptions, type ExploreResult, type Finding } from './explore.js';
 import { addStats, emptyStats } from '../engine/stats.js';
 import { workerScript } from '../engine/threads.js';
+import { emptyCoverage, unionCoverage, type Coverage } from './coverage.js';
 
 /**
  * Schedules in the next shard, given how many remain: a share of the rest (guided
@@ -66,7 +67,8 @@ export class ExplorePool {
     // PCT's k is measured once here, so every shard draws its change points over the same k
     const strategy = o.strategy ?? 'random';
     const k = strategy !== 'random' ? (o.pctK ?? pctK(sc, o.seed, o.variant)) : undefined;
-    const total: ExploreResult = { schedulesRun: 0, steps: 0, cut: 0, elapsedMs: 0, violations: [], stats: emptyStats(), strategy, pct: null, interrupted: null, partialSteps: 0 };
+    const total: ExploreResult = { schedulesRun: 0, steps: 0, cut: 0, elapsedMs: 0, violations: [], stats: emptyStats(), strategy, pct: null, coverage: emptyCoverage(), interrupted: null, partialSteps: 0 };
+    const coverages: Coverage[] = [];
     let best: Finding | null = null;
     let next = from0;
     let done = 0;
@@ -108,6 +110,7 @@ export class ExplorePool {
       total.partialSteps += r.partialSteps;
       if (r.interrupted === 'signal' || (r.interrupted && !total.interrupted)) total.interrupted = r.interrupted;
       addStats(total.stats, r.stats);
+      coverages.push(r.coverage);
       const f = r.violations[0];
       if (f && (!best || f.schedule < best.schedule)) best = f;
       done += r.schedulesRun;
@@ -127,6 +130,7 @@ export class ExplorePool {
     };
     await Promise.all([local(), ...Array.from({ length: (workers - 1) * TASKS_PER_WORKER }, remote)]);
     total.violations = best ? [best] : [];
+    total.coverage = unionCoverage(...coverages);
     total.elapsedMs = Date.now() - t0;
     return total;
   }

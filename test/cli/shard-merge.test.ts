@@ -12,7 +12,7 @@ async function shardFiles(count: number, ...args: string[]): Promise<string[]> {
   for (let i = 0; i < count; i++) {
     const r = await cli('explore', ...args, '--shard', `${i}/${count}`, '--json');
     expect(r.code).toBeLessThanOrEqual(1);
-    const f = join(dir, `${args.join('_')}-${i}-of-${count}.json`);
+    const f = join(dir, `${args.join('_').replace(/[^\w.-]/g, '_')}-${i}-of-${count}.json`);
     writeFileSync(f, r.out);
     files.push(f);
   }
@@ -25,11 +25,49 @@ describe('sharded campaigns', () => {
     const whole = JSON.parse((await cli('explore', ...args, '--json')).out).violations[0];
     expect(whole).toBeDefined();
     for (const n of [2, 3]) {
-      const m = await cli('merge', ...(await shardFiles(n, ...args)), '--json');
+      const files = await shardFiles(n, ...args);
+      const m = await cli('merge', ...files, '--json');
       expect(m.code, `${n} shards`).toBe(1);
-      const v = JSON.parse(m.out).violations[0];
+      const j = JSON.parse(m.out);
+      const v = j.first;
       expect({ schedule: v.schedule, invariant: v.invariant, traceHash: v.traceHash }, `${n} shards`).toEqual({ schedule: whole.schedule, invariant: whole.invariant, traceHash: whole.traceHash });
+      // every shard's violation is listed, by schedule, the first first
+      expect(j.violations.length, `${n} shards`).toBeGreaterThanOrEqual(1);
+      expect(j.violations[0]).toEqual(j.first);
+      const at = j.violations.map((x: { schedule: number }) => x.schedule);
+      expect(at).toEqual([...at].sort((a, b) => a - b));
+      expect(new Set(j.violations.map((x: { shard: number }) => x.shard)).size).toBe(j.violations.length);
+      const text = (await cli('merge', ...files)).out;
+      expect(text).toMatch(new RegExp(`first, at schedule ${whole.schedule} \\(shard ${whole.schedule % n}/${n}`));
     }
+  });
+
+  // The fields that are sums (or maxima, or derived from them) come out as the unsharded campaign's.
+  const totals = (j: Record<string, unknown>) => ({ schedules: j.schedules, steps: j.steps, stats: j.stats, actors: j.actors, numa: j.numa, telemetry: j.telemetry, coverage: j.coverage });
+
+  it.each([
+    ['default', ['--schedules', '90', '--seed', '11']],
+    ['a NUMA scenario, pct', ['--scenario', 'examples/numa-bind-small.json', '--schedules', '30', '--seed', '2', '--strategy', 'pct']],
+  ])('%s: merged 2 and 3 shards have the unsharded campaign\'s totals, telemetry and coverage', async (_name, args) => {
+    const whole = JSON.parse((await cli('explore', ...args, '--json')).out);
+    expect(whole.ok).toBe(true);
+    expect(whole.coverage.transitions.reached).toBeGreaterThan(0);
+    expect(whole.coverage.traces.distinct).toBeGreaterThan(0);
+    for (const n of [2, 3]) {
+      const files = await shardFiles(n, ...args);
+      const m = await cli('merge', ...files, '--json');
+      expect(m.code, `${n} shards`).toBe(0);
+      const j = JSON.parse(m.out);
+      expect(totals(j), `${n} shards`).toEqual(totals(whole));
+      expect(j.violations).toEqual([]);
+      expect(j.first).toBe(null);
+      // each shard's coverage is a part of it
+      const one = JSON.parse((await cli('explore', ...args, '--shard', `0/${n}`, '--json')).out);
+      expect(one.coverage.traces.distinct).toBeLessThan(whole.coverage.traces.distinct);
+    }
+    const text = (await cli('merge', ...(await shardFiles(2, ...args)))).out;
+    expect(text).toContain(`coverage: ${whole.coverage.transitions.reached} of ${whole.coverage.transitions.possible.toLocaleString('en-US')} yield-point transitions`);
+    expect(text).toMatch(/activity \(all schedules of all shards\)/);
   });
 
   it('a clean campaign merges clean, with every schedule run once', async () => {
