@@ -55,7 +55,7 @@ describe('signals stop every long command with its partial report', () => {
     const r = await interrupt(sig, [...argv]);
     expect(r.code, r.err).toBe(code);
     expect(r.out).toMatch(report);
-    if (!argv.includes('dfs')) expect(r.out).toMatch(/activity/);
+    if (!(argv as readonly string[]).includes('dfs')) expect(r.out).toMatch(/activity/);
     expect(r.err).toContain(`gmemsim: ${sig}: stopping`);
     expect(r.alive).toBe(false);
   });
