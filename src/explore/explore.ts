@@ -268,7 +268,12 @@ export function explore(sc: Scenario, o: ExploreOptions): ExploreResult {
   const traces = new TraceSet();
   for (; i < from + o.schedules; i++) {
     if (o.shard && i % o.shard.count !== o.shard.index) continue;
-    if ((interrupted = budgetOver(budget)) !== null) break;
+    // the first schedule always starts (a budget smaller than the set-up still shows some steps); a signal stops even that
+    const over = budgetOver(budget);
+    if (over === 'signal' || (over === 'time' && ran > 0)) {
+      interrupted = over;
+      break;
+    }
     const seed = scheduleSeed(o.seed, i);
     const pct = pctFor(i);
     // no trace tail: a violation is run again, recorded, and makeFinding builds its trace

@@ -52,7 +52,7 @@ describe('explore and dfs under a budget', () => {
     const r = explore(big, { seed: 1, schedules: 5, variant: null, timeBudgetMs: 1 });
     expect(r.interrupted).toBe('time');
     expect(r.schedulesRun).toBe(0);
-    expect(r.partialSteps).toBeGreaterThanOrEqual(BUDGET_CHECK_STEPS - 1);
+    expect(r.partialSteps).toBe(BUDGET_CHECK_STEPS - 1); // the first schedule starts whatever the clock says, and is cut at the first check
   });
 
   it('a campaign that finishes its schedules is not interrupted, whatever the clock', () => {
