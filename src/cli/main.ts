@@ -83,8 +83,7 @@ async function dispatch(cmd: string | undefined, rest: string[], io: Io): Promis
   {
     switch (cmd) {
       case undefined:
-        io.err(HELP);
-        return 2;
+        throw new UsageError(`gmemsim: a command is required (${Object.keys(COMMAND_HELP).join(', ')}); see gmemsim --help`);
       case '--help':
       case '-h':
       case 'help':

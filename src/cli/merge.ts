@@ -50,6 +50,24 @@ interface ShardOut {
   coverage: unknown;
 }
 
+const isInt = (v: unknown, min = 0) => typeof v === 'number' && Number.isSafeInteger(v) && v >= min;
+const isObj = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/** The fields merge reads, checked: a damaged shard file is named with its field (exit 2), never a crash. */
+function checkShape(f: string, j: ShardOut): void {
+  const bad = (field: string, allowed: string) => new UsageError(`gmemsim merge: ${f}: ${field} must be ${allowed} (a damaged or hand-edited explore --json output?)`);
+  const sh = j.shard as unknown;
+  if (!isObj(sh) || !isInt(sh.count, 1) || !isInt(sh.index) || (sh.index as number) >= (sh.count as number)) throw bad('shard', '{ index, count } with 0 <= index < count');
+  if (!isObj(j.campaign) || !isObj(j.campaign.scenario) || typeof j.campaign.scenario.name !== 'string' || !isInt(j.campaign.schedules, 1) || !isInt(j.campaign.seed)) {
+    throw bad('campaign', 'the campaign explore wrote (scenario, seed, schedules, ...)');
+  }
+  if (!isInt(j.schedules)) throw bad('schedules', 'an integer >= 0');
+  if (!isInt(j.steps)) throw bad('steps', 'an integer >= 0');
+  if (typeof j.elapsedMs !== 'number' || !(j.elapsedMs >= 0)) throw bad('elapsedMs', 'a number >= 0');
+  if (!Array.isArray(j.violations) || !j.violations.every((v) => isObj(v) && isInt(v.schedule) && typeof v.invariant === 'string')) throw bad('violations', 'a list of { invariant, schedule, ... }');
+  if (!isObj(j.stats) || !Array.isArray(j.actors) || !isObj(j.numa) || !Array.isArray(j.numa.nodes) || !isObj(j.telemetry)) throw bad('stats/actors/numa/telemetry', 'what explore --json writes');
+}
+
 /** The Stats a shard's --json holds (the figures telemetryJson and numaJson derive theirs from). */
 function statsOf(j: ShardOut): Stats {
   const st = emptyStats();
@@ -82,6 +100,7 @@ export async function mergeCommand(argv: string[], io: Io): Promise<number> {
     }
     if (!j || typeof j !== 'object' || !j.campaign || !('shard' in j)) throw new UsageError(`gmemsim merge: ${f} is not the --json output of gmemsim explore`);
     if (!j.shard) throw new UsageError(`gmemsim merge: ${f} is a whole campaign (run without --shard): nothing to merge`);
+    checkShape(f, j);
     let stats: Stats;
     let coverage: Coverage;
     try {
