@@ -59,6 +59,12 @@ describe('replay files', () => {
     expect(r.err[0]).toMatch(new RegExp(`^gmemsim replay: replay file ${f.replace(/[.]/g, '\\.')}: variant must be one of B1, .*, or null \\(got "B99"\\)$`));
   });
 
+  it('a directory given as the replay file is named, exit 2', async () => {
+    const r = await cli('replay', dir);
+    expect(r.code).toBe(2);
+    expect(r.err).toEqual([`gmemsim replay: cannot read the replay file ${dir}: EISDIR: illegal operation on a directory`]);
+  });
+
   it('explore --save FILE, then replay FILE on sim and on threads: the same trace hash as the violation', async () => {
     const file = join(dir, 'b1.json');
     const e = await cli('explore', '--variant', 'B1', '--save', file, '--json');

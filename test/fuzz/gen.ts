@@ -15,7 +15,7 @@ import { deflateRawSync } from 'node:zlib';
 import { encodeToken, type ReplaySpec } from '../../src/explore/token.js';
 import { INVARIANT_IDS } from '../../src/check/invariants.js';
 import { VARIANTS } from '../../src/variants.js';
-import type { Rng } from './prng.js';
+import { Rng, mix } from './prng.js';
 
 /** What the generator builds inputs from (see fixtures.ts). */
 export interface Fixtures {
@@ -228,10 +228,12 @@ export function scenarioText(rng: Rng, fx: Fixtures): string {
   return rng.chance(0.08) ? damageText(rng, text) : text;
 }
 
+const isObj = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v);
+
 // Replay records: a real one (explore --variant B1 --save), fields removed or changed.
 const REPLAY_MUTATIONS: Array<(rng: Rng, r: Json) => void> = [
   (rng, r) => delete r[rng.pick(['expect', 'seed', 'variant', 'invariants', 'schedule', 'scenario', 'points', 'format', 'version', 'ops'])],
-  (rng, r) => delete (r.expect as Json | undefined)?.[rng.pick(['invariant', 'traceHash', 'steps'])],
+  (rng, r) => isObj(r.expect) && delete r.expect[rng.pick(['invariant', 'traceHash', 'steps'])],
   (rng, r) => (r.variant = rng.pick(['B99', 'b1', 'skip-stale-check', '', 5, null, 'N1', 'B3', ['B1'], { id: 'B1' }])),
   (rng, r) => (r.invariants = rng.pick(['bogus', ['BOGUS'], [], null, [1], {}, ['I1', 'I1'], ['i1'], INVARIANT_IDS.slice(0, 3), 'I1'])),
   (rng, r) => (r.schedule = rng.pick<unknown>([null, [], [-1], [99], [1.5], ['a'], {}, 'x', [0, 1, 2, 3, 4, 5, 6, 7, 8], [2 ** 31], [1e308], raw('[1e999]')])),
@@ -249,9 +251,9 @@ const REPLAY_MUTATIONS: Array<(rng: Rng, r: Json) => void> = [
   (rng, r) => (r.points = rng.pick([0, 1, 2, 99, '1', null, -1, 1.5])),
   (rng, r) => (r.version = rng.pick([1, 1, 2, 3, '2', null, 0, 2.5])),
   (rng, r) => (r.format = rng.pick(['gmemsim-replay ', 'other', null, 1])),
-  (rng, r) => ((r.expect as Json | undefined) ? ((r.expect as Json).traceHash = rng.pick([123, 'zz', '', null, '20784A52', '20784a5', '20784a521', 'xxxxxxxx'])) : undefined),
-  (rng, r) => ((r.expect as Json | undefined) ? ((r.expect as Json).steps = rng.pick([-1, 1.5, '3', null, 2 ** 53, 0])) : undefined),
-  (rng, r) => ((r.expect as Json | undefined) ? ((r.expect as Json).invariant = rng.pick(['BOGUS', null, 'I1', 1, 'i2', ''])) : undefined),
+  (rng, r) => isObj(r.expect) && (r.expect.traceHash = rng.pick([123, 'zz', '', null, '20784A52', '20784a5', '20784a521', 'xxxxxxxx'])),
+  (rng, r) => isObj(r.expect) && (r.expect.steps = rng.pick([-1, 1.5, '3', null, 2 ** 53, 0])),
+  (rng, r) => isObj(r.expect) && (r.expect.invariant = rng.pick(['BOGUS', null, 'I1', 1, 'i2', ''])),
   (rng, r) => (r.expect = rng.pick([null, 'x', [], {}, { invariant: 'I2' }])),
   (rng, r) => (r[rng.pick(['bogus', 'v', 'extra', '__proto__'])] = junkValue(rng)),
   (rng, r) => (r[rng.pick(['expect', 'scenario', 'invariants', 'schedule'])] = deep(rng)),
@@ -262,7 +264,7 @@ const REPLAY_MUTATIONS: Array<(rng: Rng, r: Json) => void> = [
     if (rng.chance(0.7)) r.invariants = null;
   },
   (rng, r) => {
-    if (r.scenario && typeof r.scenario === 'object') r.scenario = mutateScenario(rng, r.scenario as Json);
+    if (isObj(r.scenario)) r.scenario = mutateScenario(rng, r.scenario);
   },
 ];
 
@@ -532,10 +534,17 @@ export function generate(rng: Rng, fx: Fixtures, dir: string): FuzzInput {
     }
     case 'merge': {
       argv = ['merge'];
-      const k = rng.int(0, 3);
+      // the real shards (0/2 and 1/2), one of them made a whole 1-of-1 set, or each changed alike
+      const whole = rng.chance(0.4);
+      const k = whole ? rng.weighted([[4, 1], [1, 2]] as const) : rng.int(0, 3);
+      const same = rng.chance(0.5) ? mix(rng.u32(), 0) : null; // the same mutation in every shard
       for (let i = 0; i < k; i++) {
         const file = join(dir, `shard-${i}.json`);
-        const text = rng.chance(0.6) ? fx.shards[i % fx.shards.length]! : rng.chance(0.5) ? mutateShard(rng, fx.shards[i % fx.shards.length]!) : damageText(rng, fx.shards[0]!);
+        let text = fx.shards[i % fx.shards.length]!;
+        if (whole) text = JSON.stringify({ ...(JSON.parse(text) as Json), shard: { index: 0, count: 1 } });
+        const r = rng.weighted([[3, 'as is'], [5, 'mutate'], [1, 'damage']] as const);
+        if (r === 'mutate') text = mutateShard(same === null ? rng : new Rng(same), text);
+        else if (r === 'damage') text = damageText(rng, text);
         writeFileSync(file, text);
         argv.push(rng.chance(0.95) ? file : rng.pick([dir, join(dir, 'missing.json')]));
       }
@@ -565,16 +574,19 @@ export function generate(rng: Rng, fx: Fixtures, dir: string): FuzzInput {
   return { argv, label, ...(damagedToken ? { damagedToken } : {}), ...(cmd !== 'global' && withHelpFlag(argv, cmdLen) ? { wantsHelp: true } : {}) };
 }
 
-/** A shard output with one field changed. */
+/** A shard output with one or two fields changed. */
 function mutateShard(rng: Rng, text: string): string {
   const j = JSON.parse(text) as Json;
-  rng.pick<() => void>([
-    () => (j.shard = rng.pick([null, { index: 5, count: 2 }, { index: 0, count: 1e12 }, { index: 0, count: -1 }, { index: 'a', count: 2 }, { index: 0, count: 2 ** 53 }, { index: 1.5, count: 2 }, 'x', { index: 0 }])),
-    () => (j.campaign = rng.pick([null, {}, 'x', 1])),
-    () => (j.violations = rng.pick([null, 'x', [{}], [null], [{ schedule: 'x' }], deep(rng)])),
-    () => (j.schedules = rng.pick([null, 'x', -1, 1e308])),
-    () => delete j[rng.pick(['shard', 'campaign', 'violations', 'schedules', 'steps', 'ok'])],
-    () => (j.campaign = { ...(j.campaign as Json), scenario: rng.pick([null, 'x', {}, { name: 5 }]) }),
-  ])();
+  const n = rng.int(1, 2);
+  for (let i = 0; i < n; i++) {
+    rng.pick<() => void>([
+      () => (j.shard = rng.pick([null, { index: 5, count: 2 }, { index: 0, count: 1e12 }, { index: 0, count: -1 }, { index: 'a', count: 2 }, { index: 0, count: 2 ** 53 }, { index: 1.5, count: 2 }, 'x', { index: 0 }, { index: 0, count: 1 }, { index: 0, count: 0 }, { index: -1, count: 1 }])),
+      () => (j.campaign = rng.pick([null, {}, 'x', 1, [], deep(rng)])),
+      () => (j.violations = rng.pick([null, 'x', {}, [{}], [null], [null, null], [{ schedule: 'x' }], [{ schedule: 1 }, { schedule: 0 }], deep(rng)])),
+      () => (j[rng.pick(['schedules', 'steps', 'elapsedMs'])] = rng.pick([null, 'x', -1, 1e308, {}, []])),
+      () => delete j[rng.pick(['shard', 'campaign', 'violations', 'schedules', 'steps', 'ok'])],
+      () => (j.campaign = { ...(j.campaign as Json), [rng.pick(['scenario', 'seed', 'variant', 'strategy', 'schedules'])]: rng.pick([null, 'x', {}, { name: 5 }, 5, [], deep(rng)]) }),
+    ])();
+  }
   return toJson(j, rng);
 }
