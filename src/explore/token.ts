@@ -12,6 +12,7 @@ import { POINTS_VERSION } from '../engine/points.js';
 import type { VariantId } from '../variants.js';
 import { validateScenario } from '../scenario/schema.js';
 import { checkReplayRecord, replayScenarioBase } from '../scenario/replay.js';
+import { show } from '../scenario/check.js';
 import { ReplayScheduler, type Scheduler } from '../engine/scheduler.js';
 import type { SimOptions } from '../engine/sim.js';
 import { modelOf } from '../workload/kinds.js';
@@ -47,7 +48,7 @@ export const checkedInvariants = (chosen: readonly InvariantId[] | null | undefi
  * range, expect whole ...), `invariants` made explicit. `what` names the input in the error.
  */
 function normalise(v: unknown, j: Record<string, unknown>, what: string): ReplaySpec {
-  if (v !== 1 && v !== TOKEN_VERSION) throw new Error(`${what} version ${String(v)} is not supported (this gmemsim reads versions 1 and ${TOKEN_VERSION})`);
+  if (v !== 1 && v !== TOKEN_VERSION) throw new Error(`${what} version ${show(v)} is not supported (this gmemsim reads versions 1 and ${TOKEN_VERSION})`);
   // another yield-point table first: a record from another gmemsim is named as such, whatever else it holds
   if (Number.isInteger(j.points) && j.points !== POINTS_VERSION) {
     throw new Error(`${what} was recorded with yield-point table ${String(j.points)}; this gmemsim has table ${POINTS_VERSION} (replay it with the gmemsim that wrote it)`);
@@ -77,7 +78,7 @@ export function parseReplayFile(text: string, name: string): ReplaySpec {
   }
   if (typeof j !== 'object' || j === null || j.format !== REPLAY_FILE_FORMAT) throw new Error(`${name} is not a gmemsim replay file (no "format": "${REPLAY_FILE_FORMAT}")`);
   if (j.version !== 1 && j.version !== REPLAY_FILE_VERSION) {
-    throw new Error(`${name} is a replay file of version ${String(j.version)}; this gmemsim reads versions 1 and ${REPLAY_FILE_VERSION} (replay it with the gmemsim that wrote it)`);
+    throw new Error(`${name} is a replay file of version ${show(j.version)}; this gmemsim reads versions 1 and ${REPLAY_FILE_VERSION} (replay it with the gmemsim that wrote it)`);
   }
   const { format: _f, version, ...rest } = j;
   return normalise(version, rest, `replay file ${name}`);

@@ -23,6 +23,7 @@ describe('replay files', () => {
     const v1Text = JSON.stringify({ format: 'gmemsim-replay', version: 1, ...v1 }, null, 2);
     expect(parseReplayFile(v1Text, 'f.json')).toEqual({ ...spec, v: 1, points: 1, invariants: invariantsOfVersion(1) });
     expect(() => parseReplayFile(text.replace('"version": 2', '"version": 9'), 'f.json')).toThrow(/f\.json is a replay file of version 9; this gmemsim reads versions 1 and 2/);
+    expect(() => parseReplayFile(text.replace('"version": 2', '"version": "2"'), 'f.json')).toThrow(/f\.json is a replay file of version "2"; this gmemsim reads versions 1 and 2/);
     expect(() => parseReplayFile('{"a":1}', 'g.json')).toThrow(/g\.json is not a gmemsim replay file/);
     expect(() => parseReplayFile('nope', 'h.json')).toThrow(/h\.json is not JSON/);
   });
