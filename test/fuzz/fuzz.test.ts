@@ -19,6 +19,10 @@ const KNOWN_ELSEWHERE: Array<{ where: string; command: string | null; crash?: Re
   // merge trusts its shard files' JSON: a null violation, a campaign without a scenario, a shard
   // count of 1e12 (Array.from), a campaign nested 10,000 deep (JSON.stringify) are exit 3
   { where: 'src/cli/merge.ts', command: 'merge', crash: /^gmemsim: internal error: (TypeError|RangeError): / },
+  // common.ts checkOutputPath accepts a path whose directory passes access(W_OK) but where no file
+  // can be made (/proc, as root): the write after the run throws ENOENT, exit 3
+  { where: 'src/cli/common.ts (checkOutputPath), explore.ts and replay.ts (the write)', command: 'replay', crash: /^gmemsim: internal error: Error: ENOENT: no such file or directory, open '\/proc\// },
+  { where: 'src/cli/common.ts (checkOutputPath), explore.ts and replay.ts (the write)', command: 'explore', crash: /^gmemsim: internal error: Error: ENOENT: no such file or directory, open '\/proc\// },
   // `gmemsim` with no command (or only --debug) prints the whole usage on stderr, exit 2
   { where: 'src/cli/main.ts', command: null, multiLine: /^N lines: usage: gmemsim <command>/ },
 ];
