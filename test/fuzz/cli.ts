@@ -3,7 +3,7 @@
 // prints the figures: inputs tried, exits 0/1/2/3, crashes, multi-line messages, each distinct
 // crash signature with a command line that reproduces it. Exit status 1 when a crash or a
 // multi-line message was seen.
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { makeFixtures } from './fixtures.js';
 import { fuzz, inputAt, report, runOne, judge, showArgv } from './runner.js';
@@ -63,5 +63,6 @@ const s = await fuzz(fx, {
   },
 });
 process.stdout.write(`${report(s)}\n`);
+if (!keep) rmSync(fx.root, { recursive: true, force: true });
 // worker pools and timers of the last inputs must not keep the fuzzer alive
 process.exit(s.crashes.length || s.multiLine.length ? 1 : 0);

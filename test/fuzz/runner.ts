@@ -130,6 +130,13 @@ export async function fuzz(fx: Fixtures, o: FuzzOptions): Promise<Summary> {
   };
   process.on('uncaughtException', onUncaught);
   process.on('unhandledRejection', onUncaught);
+  // a relative output path (--save x, as a repeated option's value may be) lands in the temp dir
+  const cwd = process.cwd();
+  try {
+    process.chdir(fx.root);
+  } catch {
+    // a worker thread cannot chdir: the generator's own paths are absolute anyway
+  }
   const t0 = performance.now();
   try {
     const start = o.start ?? 0;
@@ -154,6 +161,11 @@ export async function fuzz(fx: Fixtures, o: FuzzOptions): Promise<Summary> {
     }
   } finally {
     current = null;
+    try {
+      process.chdir(cwd);
+    } catch {
+      // as above
+    }
     // a worker's late event lands after its input returned: give it a moment to be counted
     await new Promise((r) => setTimeout(r, 50));
     process.off('uncaughtException', onUncaught);
