@@ -223,6 +223,65 @@ describe('validateScenario', () => {
   });
 });
 
+describe('input that would crash gmemsim is refused on one line', () => {
+  const deepArrays = (n: number) => JSON.parse('['.repeat(n) + ']'.repeat(n)) as unknown;
+  const deepObjects = (n: number) => JSON.parse('{"a":'.repeat(n) + '1' + '}'.repeat(n)) as unknown;
+
+  it('a value nested 10,000 levels deep anywhere: the error shows its first levels (no stack overflow)', () => {
+    for (const deep of [deepArrays(10_000), deepObjects(10_000), deepArrays(100_000)]) {
+      for (const input of [{ vcpus: deep }, { name: deep }, { gmemPages: deep }, { slots: deep }, { numa: { nodes: deep } }, { numa: { shared: [deep] } }, { variant: deep }, { actorStreams: deep }, { vcpus: { count: deep } }]) {
+        const err = errorOf(() => validateScenario(input));
+        expect(err.message).not.toMatch(/[\r\n]/);
+        expect(err.message.length).toBeLessThan(400);
+      }
+    }
+    expect(errorOf(() => validateScenario({ vcpus: deepArrays(10_000) })).message).toMatch(/^scenario: vcpus must be an object with keys count, .* \(got \[\[\[\[\[…\]\]\]\]\]\)$/);
+    expect(errorOf(() => validateScenario({ name: deepObjects(10_000) })).message).toMatch(/^scenario: name must be a non-empty string of at most 64 characters \(got \{"a":\{"a":\{"a":\{"a":\{…\}\}\}\}\}\)$/);
+  });
+
+  it('a deep file through loadScenario', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'gmemsim-deep-'));
+    try {
+      const p = join(dir, 'deep.json');
+      writeFileSync(p, `{"vcpus":${'['.repeat(10_000)}${']'.repeat(10_000)}}`);
+      expect(errorOf(() => loadScenario(p)).field).toBe('vcpus');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('shows values as JSON, cut at 40 characters; a number JSON cannot write as itself', () => {
+    expect(errorOf(() => validateScenario({ gmemPages: Infinity })).message).toContain('(got Infinity)');
+    expect(errorOf(() => validateScenario({ gmemPages: [1, 'a', { b: null }] })).message).toContain('(got [1,"a",{"b":null}])');
+    expect(errorOf(() => validateScenario({ gmemPages: Array(1e6).fill(7) })).message).toContain('(got [7,7,7,7,7,7,7,7,7,7,7,7,7,7,7,7,7,7,...)');
+  });
+
+  it('NUMA nodes whose capacities add up beyond the pfn limit (each within it): refused before anything is allocated', () => {
+    const max = 33_554_432;
+    const err = expectFieldError({ numa: { nodes: [{ capacity: max }, { capacity: 1 }] } }, 'numa.nodes', `add up to at most ${max} pages`, 'they add up to 33554433');
+    expect(err.message).toMatch(/^scenario: numa\.nodes must be nodes whose capacities add up to at most 33554432 pages \(128 GiB, the pfn pool's limit\) \(they add up to 33554433\)$/);
+    expectFieldError({ numa: { nodes: Array.from({ length: 64 }, () => ({ capacity: max })) } }, 'numa.nodes', 'they add up to 2147483648');
+    // at the limit is fine (the pool is the nodes' total)
+    expect(validateScenario({ numa: { nodes: [{ capacity: max / 2 }, { capacity: max / 2 }] } }).pfnPool).toBe(max);
+  });
+
+  it('at most 64 NUMA nodes (placement names nodes 0-63), 64 weights, 1024 node ids in a policy', () => {
+    expectFieldError({ numa: { nodes: Array.from({ length: 65 }, () => ({ capacity: 1 })) } }, 'numa.nodes', 'at most 64', 'got 65 entries');
+    expect(validateScenario({ numa: { nodes: Array.from({ length: 64 }, () => ({ capacity: 1 })) } }).numa!.nodes).toHaveLength(64);
+    expectFieldError({ numa: { weights: Array(65).fill(1) } }, 'numa.weights', 'at most 64');
+    // a longer list of node ids overflowed the stack in the kernel model's Math.max(...ids)
+    expectFieldError({ numa: { task: { mode: 'interleave', nodes: Array(200_000).fill(1), flags: [] } } }, 'numa.task.nodes', 'at most 1024', 'got 200000 entries');
+    expectFieldError({ numa: { shared: [{ start: 0, end: 1, policy: { mode: 'bind', nodes: Array(1025).fill(0), flags: [] } }] } }, 'numa.shared[0].policy.nodes', 'at most 1024');
+  });
+
+  it('the sizes that decide the allocation stay within their documented limits', () => {
+    expectFieldError({ gmemPages: 16_777_217 }, 'gmemPages', 'from 1 to 16777216');
+    expectFieldError({ numa: null, pfnPool: 33_554_433 }, 'pfnPool', 'from 1 to 33554432');
+    expectFieldError({ numa: { nodes: [{ capacity: 33_554_433 }] } }, 'numa.nodes[0].capacity', 'from 0 to 33554432');
+    expectFieldError({ slots: Array.from({ length: 33 }, (_, i) => ({ baseGfn: i, npages: 1, gmemOffset: i })) }, 'slots', 'at most 32 slots');
+  });
+});
+
 describe('loadScenario', () => {
   const dir = mkdtempSync(join(tmpdir(), 'gmemsim-schema-'));
   afterAll(() => rmSync(dir, { recursive: true, force: true }));

@@ -16,6 +16,16 @@ const OPTS: OptSpec[] = [
   JSON_OPT,
 ];
 
+/** A replay file's text; a directory or an unreadable file is named with the reason (Node's, without its repeat of the path). */
+function readReplayFile(path: string): string {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch (e) {
+    const err = e as NodeJS.ErrnoException;
+    throw new Error(`cannot read the replay file ${path}: ${err.code ? err.message.split(', ')[0] : err.message}`);
+  }
+}
+
 /** The Chrome trace of a replay record's schedule. */
 export function traceOf(spec: ReplaySpec) {
   const { model, options } = replayRun(spec);
@@ -44,7 +54,7 @@ export async function replayCommand(argv: string[], io: Io): Promise<number> {
   let spec;
   try {
     if (arg.startsWith(TOKEN_PREFIX)) spec = decodeToken(arg);
-    else if (existsSync(arg)) spec = parseReplayFile(readFileSync(arg, 'utf8'), arg);
+    else if (existsSync(arg)) spec = parseReplayFile(readReplayFile(arg), arg);
     else throw new Error(`"${arg.length > 40 ? `${arg.slice(0, 40)}…` : arg}" is neither a replay token (gm1_…) nor a replay file`);
   } catch (e) {
     throw new UsageError(`gmemsim replay: ${(e as Error).message}`);

@@ -5,16 +5,17 @@
 // the checks that existed then; it replays with exactly those (invariantsOfVersion(1)), so a
 // check added since cannot change what an old token shows. A v2 token names its checks and the
 // yield-point table (engine/points.ts POINTS_VERSION) its schedule's trace hash is over.
-import { deflateRawSync, inflateRawSync } from 'node:zlib';
+import { crc32, deflateRawSync, inflateRawSync } from 'node:zlib';
 import type { Scenario } from '../scenario/types.js';
 import { INVARIANT_IDS, invariantsOfVersion, type InvariantId } from '../check/invariants.js';
 import { POINTS_VERSION } from '../engine/points.js';
 import type { VariantId } from '../variants.js';
 import { validateScenario } from '../scenario/schema.js';
-import { DEFAULT_SCENARIO } from '../scenario/builtins.js';
+import { checkReplayRecord, replayScenarioBase } from '../scenario/replay.js';
+import { show } from '../scenario/check.js';
 import { ReplayScheduler, type Scheduler } from '../engine/scheduler.js';
 import type { SimOptions } from '../engine/sim.js';
-import { modelOf, sectionDefaults } from '../workload/kinds.js';
+import { modelOf } from '../workload/kinds.js';
 import type { Model } from '../engine/model.js';
 
 export const TOKEN_PREFIX = 'gm1_';
@@ -41,12 +42,21 @@ export interface ReplaySpec {
 /** The checks a run makes, as a new token records them (every invariant when none were chosen). */
 export const checkedInvariants = (chosen: readonly InvariantId[] | null | undefined): InvariantId[] => (chosen ? [...chosen] : [...INVARIANT_IDS]);
 
-/** A replay record as read: versions checked, `invariants` made explicit. */
-function normalise(r: ReplaySpec, what: string): ReplaySpec {
-  if (r.v !== 1 && r.v !== TOKEN_VERSION) throw new Error(`${what} version ${r.v} is not supported (this gmemsim reads versions 1 and ${TOKEN_VERSION})`);
+/**
+ * A replay record as read: versions checked, then every field by the scenario schema's checks
+ * (scenario/replay.ts: the variant in the catalogue, known invariants, the schedule's actors in
+ * range, expect whole ...), `invariants` made explicit. `what` names the input in the error.
+ */
+function normalise(v: unknown, j: Record<string, unknown>, what: string): ReplaySpec {
+  if (v !== 1 && v !== TOKEN_VERSION) throw new Error(`${what} version ${show(v)} is not supported (this gmemsim reads versions 1 and ${TOKEN_VERSION})`);
+  // another yield-point table first: a record from another gmemsim is named as such, whatever else it holds
+  if (Number.isInteger(j.points) && j.points !== POINTS_VERSION) {
+    throw new Error(`${what} was recorded with yield-point table ${String(j.points)}; this gmemsim has table ${POINTS_VERSION} (replay it with the gmemsim that wrote it)`);
+  }
+  const r = checkReplayRecord(j, v, what);
   const points = r.points ?? 1;
   if (points !== POINTS_VERSION) throw new Error(`${what} was recorded with yield-point table ${points}; this gmemsim has table ${POINTS_VERSION} (replay it with the gmemsim that wrote it)`);
-  return { ...r, points, invariants: r.invariants ?? invariantsOfVersion(r.v) };
+  return { v, ...r, points, invariants: r.invariants ?? invariantsOfVersion(v) };
 }
 
 /** A replay file: the same record as a token, as readable JSON with a format tag and a version. */
@@ -68,28 +78,59 @@ export function parseReplayFile(text: string, name: string): ReplaySpec {
   }
   if (typeof j !== 'object' || j === null || j.format !== REPLAY_FILE_FORMAT) throw new Error(`${name} is not a gmemsim replay file (no "format": "${REPLAY_FILE_FORMAT}")`);
   if (j.version !== 1 && j.version !== REPLAY_FILE_VERSION) {
-    throw new Error(`${name} is a replay file of version ${String(j.version)}; this gmemsim reads versions 1 and ${REPLAY_FILE_VERSION} (replay it with the gmemsim that wrote it)`);
+    throw new Error(`${name} is a replay file of version ${show(j.version)}; this gmemsim reads versions 1 and ${REPLAY_FILE_VERSION} (replay it with the gmemsim that wrote it)`);
   }
   const { format: _f, version, ...rest } = j;
-  return normalise({ v: version as number, ...(rest as Omit<ReplaySpec, 'v'>) }, name);
+  return normalise(version, rest, `replay file ${name}`);
 }
 
+// The token body. Since checksums: base64url of [CHECKED, deflateRaw(JSON)..., CRC-32 (big-endian)
+// of everything before it]. CHECKED (0x07) reads as a deflate block header of the reserved type 3,
+// which no deflate stream starts with, so a body from before checksums (base64url of the bare
+// deflateRaw stream) is told apart by its first byte and still read, with no check but the schema's.
+// A changed, added or dropped character of a checksummed token fails the CRC (or the canonical
+// base64url check): it is refused as damaged, never replayed as something else.
+const CHECKED = 0x07;
+/** What a token may inflate to: far above any real record (a long threads recording is a few MB). */
+const MAX_TOKEN_JSON = 64 * 1024 * 1024;
+const damaged = (why: string) => new Error(`replay token is damaged (${why}); copy it whole`);
+
 export function encodeToken(r: ReplaySpec): string {
-  return TOKEN_PREFIX + deflateRawSync(Buffer.from(JSON.stringify({ ...r, v: TOKEN_VERSION, points: POINTS_VERSION }))).toString('base64url');
+  const deflated = deflateRawSync(Buffer.from(JSON.stringify({ ...r, v: TOKEN_VERSION, points: POINTS_VERSION })));
+  const body = Buffer.alloc(1 + deflated.length + 4);
+  body[0] = CHECKED;
+  deflated.copy(body, 1);
+  body.writeUInt32BE(crc32(body.subarray(0, body.length - 4)), body.length - 4);
+  return TOKEN_PREFIX + body.toString('base64url');
 }
 
 export function decodeToken(token: string): ReplaySpec {
   if (!token.startsWith(TOKEN_PREFIX)) {
     throw new Error(`not a gmemsim replay token (expected it to start with "${TOKEN_PREFIX}")`);
   }
-  let r: ReplaySpec;
-  try {
-    r = JSON.parse(inflateRawSync(Buffer.from(token.slice(TOKEN_PREFIX.length), 'base64url')).toString('utf8'));
-  } catch {
-    throw new Error('replay token is damaged (cannot be decoded); copy it whole');
+  const text = token.slice(TOKEN_PREFIX.length);
+  // Buffer.from skips what is not base64url: only a body that re-encodes to itself is whole
+  const bytes = Buffer.from(text, 'base64url');
+  if (!/^[A-Za-z0-9_-]+$/.test(text) || bytes.toString('base64url') !== text) throw damaged('cannot be decoded');
+  let deflated: Buffer;
+  if (bytes[0] === CHECKED) {
+    if (bytes.length < 6 || crc32(bytes.subarray(0, bytes.length - 4)) !== bytes.readUInt32BE(bytes.length - 4)) throw damaged('its checksum does not match');
+    deflated = bytes.subarray(1, bytes.length - 4);
+  } else {
+    deflated = bytes; // from before checksums
   }
-  if (typeof r !== 'object' || r === null || Array.isArray(r)) throw new Error('replay token is damaged (not a replay record); copy it whole');
-  return normalise(r, 'replay token');
+  let r: unknown;
+  try {
+    const { buffer, engine } = inflateRawSync(deflated, { info: true, maxOutputLength: MAX_TOKEN_JSON } as object) as unknown as { buffer: Buffer; engine: { bytesWritten: number } };
+    // inflate stops at the end of the stream: bytes after it are not part of a token
+    if (engine.bytesWritten !== deflated.length) throw new Error('trailing bytes');
+    r = JSON.parse(buffer.toString('utf8'));
+  } catch {
+    throw damaged('cannot be decoded');
+  }
+  if (typeof r !== 'object' || r === null || Array.isArray(r)) throw damaged('not a replay record');
+  const { v, ...rest } = r as Record<string, unknown>;
+  return normalise(v, rest, 'replay token');
 }
 
 /**
@@ -97,7 +138,7 @@ export function decodeToken(token: string): ReplaySpec {
  * exist when it was recorded: none of it), the model, and the sim options that take its schedule.
  */
 export function replayRun(spec: ReplaySpec): { sc: Scenario; model: Model; options: SimOptions } {
-  const sc = validateScenario(spec.scenario, { ...DEFAULT_SCENARIO, ...sectionDefaults() });
+  const sc = validateScenario(spec.scenario, replayScenarioBase());
   const scheduler: Scheduler | undefined = spec.schedule ? new ReplayScheduler(spec.schedule) : undefined;
   return {
     sc,

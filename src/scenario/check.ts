@@ -4,14 +4,41 @@ import { ScenarioError } from './errors.js';
 
 export const MAX_OPS = 10_000_000;
 
+/** How a value is quoted in an error: JSON, cut at 40 characters. */
 export function show(v: unknown): string {
-  let s: string;
-  try {
-    s = JSON.stringify(v) ?? String(v);
-  } catch {
-    s = String(v);
+  const s = preview(v, 0);
+  return s.length > SHOW_MAX ? `${s.slice(0, SHOW_MAX - 3)}...` : s;
+}
+const SHOW_MAX = 40;
+const SHOW_DEPTH = 4;
+
+/**
+ * JSON of `v` as far as an error shows it: the first SHOW_MAX characters' worth of elements, no
+ * deeper than SHOW_DEPTH levels ([…] below), so a value nested 10,000 levels deep (which makes
+ * JSON.stringify and String overflow the stack) costs a few calls. Not finite numbers read as
+ * themselves (JSON would say null).
+ */
+function preview(v: unknown, depth: number): string {
+  if (typeof v === 'string') return JSON.stringify(v.length > SHOW_MAX ? v.slice(0, SHOW_MAX) : v);
+  if (typeof v === 'number') return Number.isFinite(v) ? JSON.stringify(v) : String(v);
+  if (v === null || typeof v !== 'object') return String(v);
+  const array = Array.isArray(v);
+  if (depth >= SHOW_DEPTH) return array ? '[…]' : '{…}';
+  const parts: string[] = [];
+  let len = 2;
+  const add = (p: string) => {
+    parts.push(p);
+    len += p.length + 1;
+    return len > SHOW_MAX; // the rest would be cut anyway
+  };
+  if (array) {
+    for (const x of v as unknown[]) if (add(preview(x, depth + 1))) break;
+  } else {
+    for (const k in v) {
+      if (Object.hasOwn(v, k) && add(`${JSON.stringify(k.length > SHOW_MAX ? k.slice(0, SHOW_MAX) : k)}:${preview((v as Record<string, unknown>)[k], depth + 1)}`)) break;
+    }
   }
-  return s.length > 40 ? `${s.slice(0, 37)}...` : s;
+  return array ? `[${parts.join(',')}]` : `{${parts.join(',')}}`;
 }
 export const got = (v: unknown) => (v === undefined ? 'missing' : `got ${show(v)}`);
 
@@ -60,7 +87,10 @@ export function record<T>(shape: Shape<T>, v: unknown, path: string, base?: T): 
 }
 export const sub = <T>(shape: Shape<T>): Check<T> => (v, path, base) => record(shape, v, path, base);
 
-export const list = <T>(each: Check<T>, what: string, min = 0): Check<T[]> => (v, path) => {
-  if (!Array.isArray(v) || v.length < min) throw new ScenarioError(path, `an array of ${what}${min ? ` (at least ${min})` : ''}`, got(v));
+export const list = <T>(each: Check<T>, what: string, min = 0, max = Infinity): Check<T[]> => (v, path) => {
+  if (!Array.isArray(v) || v.length < min || v.length > max) {
+    const bounds = [min ? `at least ${min}` : '', max < Infinity ? `at most ${max}` : ''].filter(Boolean).join(', ');
+    throw new ScenarioError(path, `an array of ${what}${bounds ? ` (${bounds})` : ''}`, Array.isArray(v) && v.length > max ? `got ${v.length} entries` : got(v));
+  }
   return v.map((x, i) => each(x, `${path}[${i}]`));
 };

@@ -12,10 +12,20 @@ import { PLACEMENT_KEYS, SECTION_KINDS, actorCount, type PlacementKey } from '..
 export { ScenarioError };
 type StrictPolicy = Omit<PolicySpec, 'maxnode'>;
 
-const MAX_GMEM_PAGES = 16_777_216; // 64 GiB: the NUMA experiment touches 50 GiB
-const MAX_SLOTS = 32;
-const MAX_GFNS = 16_777_216;
-const MAX_PFNS = 33_554_432;
+// The sizes that decide how big the shared state is (shm/layout.ts: 9 words per pfn, 6 per gfn,
+// 2 per file page, 1 per HVA page). At these limits it is about 1.8 GB; past them a scenario is
+// refused naming the field, before anything is allocated.
+/** guest_memfd pages (gmemPages): 64 GiB; the NUMA experiment touches 50 GiB */
+export const MAX_GMEM_PAGES = 16_777_216;
+export const MAX_SLOTS = 32;
+/** guest frame numbers: a slot's baseGfn + npages */
+export const MAX_GFNS = 16_777_216;
+/** physical pages: pfnPool, and the sum of the NUMA nodes' capacities (which replaces it): 128 GiB */
+export const MAX_PFNS = 33_554_432;
+/** NUMA nodes: placement names nodes 0-63 */
+export const MAX_NODES = 64;
+/** node ids in one policy's list: the kernel's MAX_NUMNODES (mm/mempolicy.ts) */
+export const MAX_POLICY_NODES = 1024;
 
 const SLOT: Shape<SlotSpec> = { baseGfn: int(0), npages: int(1), gmemOffset: int(0) };
 
@@ -33,7 +43,7 @@ const nodeId: Check<number> = int(0, 63);
 const placementOf: Check<number | number[] | undefined> = (v, path) => (v === undefined ? 0 : typeof v === 'number' ? nodeId(v, path) : list(nodeId, 'node ids (or one node id)', 1)(v, path));
 const POLICY: Shape<StrictPolicy> = {
   mode: oneOf('default', 'preferred', 'bind', 'interleave', 'local', 'preferred_many', 'weighted_interleave'),
-  nodes: list(int(0), 'node ids'),
+  nodes: list(int(0), 'node ids', 0, MAX_POLICY_NODES),
   flags: list(oneOf('static', 'relative', 'numa_balancing'), 'flags'),
 };
 const policy: Check<PolicySpec> = (v, path) => {
@@ -47,7 +57,7 @@ const policy: Check<PolicySpec> = (v, path) => {
 const nullablePolicy: Check<PolicySpec | null> = (v, path) => (v === null ? null : policy(v, path));
 const RANGE: Shape<SharedPolicyRange> = { start: int(0), end: int(1), policy };
 const NUMA: Shape<NumaSpec> = {
-  nodes: list((v, path) => record({ capacity: int(0, MAX_PFNS) }, v, path), 'nodes {"capacity": pages}', 1),
+  nodes: list((v, path) => record({ capacity: int(0, MAX_PFNS) }, v, path), 'nodes {"capacity": pages}', 1, MAX_NODES),
   distance: (v, path) => (v === null ? null : list(list(int(10, 255), 'distances'), 'rows')(v, path)),
   placement: sub(Object.fromEntries(PLACEMENT_KEYS.map((k) => [k, placementOf])) as Shape<NumaSpec['placement']>),
   policySource: oneOf('shared', 'create', 'task'),
@@ -55,7 +65,7 @@ const NUMA: Shape<NumaSpec> = {
   create: nullablePolicy,
   task: nullablePolicy,
   interleave: oneOf('rotor', 'offset'),
-  weights: list(int(0, 255), 'weights'),
+  weights: list(int(0, 255), 'weights (one per node)', 0, MAX_NODES),
 };
 /** The defaults a `numa` section starts from: 2 nodes, everything on node 0, no policy. */
 export const NUMA_DEFAULTS: NumaSpec = {
@@ -130,6 +140,11 @@ function checkSlots(s: Scenario): void {
 function checkNuma(s: Scenario): void {
   const n = s.numa;
   if (!n) return;
+  // the nodes' pfns are the pool: their total is what gets allocated
+  const total = n.nodes.reduce((t, x) => t + x.capacity, 0);
+  if (total > MAX_PFNS) {
+    throw new ScenarioError('numa.nodes', `nodes whose capacities add up to at most ${MAX_PFNS} pages (128 GiB, the pfn pool's limit)`, `they add up to ${total}`);
+  }
   const topo = numaTopology(n);
   const errs = validateTopology(topo);
   if (errs.length) throw new ScenarioError('numa.distance', `a ${n.nodes.length}x${n.nodes.length} matrix with 10 on the diagonal and > 10 elsewhere`, errs[0].replace(/^topology\./, ''));

@@ -59,8 +59,41 @@ describe('encodeToken / decodeToken', () => {
       rawToken('{"v":1,'), // inflates, but is not JSON
     ];
     for (const bad of bodies) {
-      expect(() => decodeToken(bad), bad).toThrow('replay token is damaged (cannot be decoded); copy it whole');
+      expect(() => decodeToken(bad), bad).toThrow(/^replay token is damaged \((cannot be decoded|its checksum does not match)\); copy it whole$/);
     }
+  });
+
+  it('writes a checksum: any character changed, added, dropped or cut off is refused as damaged', () => {
+    const t = encodeToken(spec());
+    const body = Buffer.from(t.slice(TOKEN_PREFIX.length), 'base64url');
+    expect(body[0]).toBe(0x07); // a deflate block of the reserved type: never the start of a token from before checksums
+    const damaged = /^replay token is damaged \((cannot be decoded|its checksum does not match)\); copy it whole$/;
+    const B64 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
+    for (let i = TOKEN_PREFIX.length; i < t.length; i++) {
+      // every position, changed to two other characters (one of them flips the lowest bit)
+      for (const c of [B64[(B64.indexOf(t[i]!) + 1) % 64]!, B64[B64.indexOf(t[i]!) ^ 32]!]) {
+        const bad = t.slice(0, i) + c + t.slice(i + 1);
+        expect(() => decodeToken(bad), `position ${i}: ${c}`).toThrow(damaged);
+      }
+      expect(() => decodeToken(t.slice(0, i)), `cut at ${i}`).toThrow(damaged);
+      expect(() => decodeToken(t.slice(0, i) + t.slice(i + 1)), `dropped ${i}`).toThrow(damaged);
+    }
+    for (const junk of ['A', 'x', '_', '=', '==', '.', '!', ' ', '\n', 'gm1_', t.slice(4, 12), t.slice(4)]) {
+      expect(() => decodeToken(t + junk), JSON.stringify(junk)).toThrow(damaged);
+    }
+  });
+
+  it('still reads a token from before checksums; one with bytes after its deflate stream, or not written canonically, is damaged', () => {
+    const old = rawToken(JSON.stringify(spec()));
+    expect(decodeToken(old)).toEqual(spec());
+    const damaged = /^replay token is damaged \(cannot be decoded\); copy it whole$/;
+    const bytes = Buffer.from(old.slice(TOKEN_PREFIX.length), 'base64url');
+    expect(() => decodeToken(TOKEN_PREFIX + Buffer.concat([bytes, Buffer.from('junk')]).toString('base64url'))).toThrow(damaged);
+    for (const junk of ['=', ' ', '!', '\n']) expect(() => decodeToken(old + junk), JSON.stringify(junk)).toThrow(damaged);
+    // a body that inflates to gigabytes is not read whole
+    const bomb = rawToken(`{"v":2,"x":"${'a'.repeat(80 * 1024 * 1024)}"}`);
+    expect(bomb.length).toBeLessThan(200_000);
+    expect(() => decodeToken(bomb)).toThrow(damaged);
   });
 
   it('reads a v1 token: no points (table 1), and invariants null is the v1 set', () => {
@@ -136,5 +169,66 @@ describe('tokens from explore', () => {
     expect(rep.stats.actors.filter((a) => a.kind === 'vcpu')).toHaveLength(2);
     // The same seed under the built-in scenario is a different run.
     expect(runSim(modelOf(DEFAULT_SCENARIO), { seed: t.seed, variant: t.variant }).traceHash).not.toBe(f!.traceHash);
+  });
+});
+
+describe('a token is checked field by field, by the scenario schema', () => {
+  // the old encoding (no checksum): a record with any content, as a hand-made or damaged token may hold
+  const withOld = (over: Record<string, unknown>, drop: string[] = []) => {
+    const r: Record<string, unknown> = { ...spec(), ...over };
+    for (const k of drop) delete r[k];
+    return rawToken(JSON.stringify(r));
+  };
+  const refused = (t: string, message: string | RegExp) => {
+    let err: Error | undefined;
+    try {
+      decodeToken(t);
+    } catch (e) {
+      err = e as Error;
+    }
+    expect(err, String(message)).toBeInstanceOf(Error);
+    expect(err!.message).not.toMatch(/[\r\n]/);
+    expect(err!.message).toMatch(message);
+  };
+
+  it('names the field and what is allowed', () => {
+    refused(withOld({ variant: 'B99' }), /^replay token: variant must be one of B1, B2, .*, N1, or null \(got "B99"\)$/);
+    refused(withOld({ variant: 'skip-stale-check' }), /^replay token: variant must be one of B1/); // a name is not what tokens hold
+    refused(withOld({ invariants: 'bogus' }), /^replay token: invariants must be an array of invariant ids \(I1, .*\) \(at least 1\) \(got "bogus"\)$/);
+    refused(withOld({ invariants: ['I1', 'BOGUS'] }), /^replay token: invariants\[1\] must be one of "I1", .* \(got "BOGUS"\)$/);
+    refused(withOld({ invariants: null }), /^replay token: invariants must be an array/); // null is "all of version 1": only in v1
+    refused(withOld({ schedule: null }), /^replay token: schedule must be an array of actor ids from 0 to 4 \(the scenario's 5 actors\), one per step \(got null\)$/);
+    refused(withOld({ schedule: [0, 1, 5] }), /^replay token: schedule\[2\] must be an actor id from 0 to 4 \(the scenario has 5 actors\) \(got 5\)$/);
+    refused(withOld({ schedule: [0, -1] }), /^replay token: schedule\[1\] must be an actor id/);
+    refused(withOld({ schedule: [0.5] }), /^replay token: schedule\[0\] must be an actor id/);
+    refused(withOld({}, ['expect']), /^replay token: expect must be an object with keys invariant, traceHash, steps \(missing\)$/);
+    refused(withOld({ expect: null }), /^replay token: expect must be an object/);
+    refused(withOld({ expect: { invariant: 'I9x', traceHash: '0badc0de', steps: 1 } }), /^replay token: expect\.invariant must be one of "I1", .*, or null \(no violation\) \(got "I9x"\)$/);
+    refused(withOld({ expect: { invariant: null, traceHash: '0BADC0DE', steps: 1 } }), /^replay token: expect\.traceHash must be a trace hash: 8 lowercase hex digits \(got "0BADC0DE"\)$/);
+    refused(withOld({ expect: { invariant: null, traceHash: '0badc0de', steps: -1 } }), /^replay token: expect\.steps must be an integer >= 0 \(got -1\)$/);
+    refused(withOld({ expect: { invariant: null, traceHash: '0badc0de', steps: 1, extra: 1 } }), /^replay token: expect\.extra must be a known key/);
+    refused(withOld({ seed: 2 ** 32 }), /^replay token: seed must be an integer from 0 to 4294967295 \(got 4294967296\)$/);
+    refused(withOld({}, ['seed']), /^replay token: seed must be an integer from 0 to 4294967295 \(missing\)$/);
+    refused(withOld({ ops: 0 }), /^replay token: ops must be an integer from 1 to 1000000000, or null \(until stopped\) \(got 0\)$/);
+    refused(withOld({ points: 'x' }), /^replay token: points must be an integer >= 1 \(got "x"\)$/);
+    refused(withOld({ bogus: 1 }), /^replay token: bogus must be a known key; a replay record has scenario, points, variant, seed, invariants, expect, ops, schedule \(unknown key "bogus"\)$/);
+    refused(withOld({}, ['scenario']), /^replay token: scenario must be the scenario it was recorded on \(a JSON object\) \(missing\)$/);
+    // the embedded scenario by validateScenario, its fields named under scenario.
+    refused(withOld({ scenario: { ...spec().scenario, vcpus: { ...spec().scenario.vcpus, count: 0 } } }), /^replay token: scenario\.vcpus\.count must be an integer from 1 to 64 \(got 0\)$/);
+    refused(withOld({ scenario: { gmemPages: '[['.repeat(5000) } }), /^replay token: scenario\.gmemPages must be an integer/);
+  });
+
+  it('accepts what the writers write: absent schedule and ops, ops null, a v1 record with invariants null', () => {
+    expect(decodeToken(withOld({}, ['schedule', 'ops'])).schedule).toBeUndefined();
+    expect(decodeToken(withOld({ ops: null, schedule: [0, 1, 4] }))).toMatchObject({ ops: null, schedule: [0, 1, 4] });
+    expect(decodeToken(withOld({ v: 1, invariants: null }, ['points'])).invariants).toEqual(invariantsOfVersion(1));
+  });
+
+  it('a record nested 10,000 levels deep is refused on one line, not a stack overflow', () => {
+    const deep = '['.repeat(10_000) + ']'.repeat(10_000);
+    for (const field of ['expect', 'schedule', 'invariants', 'variant', 'scenario']) {
+      const json = JSON.stringify({ ...spec(), [field]: 'DEEP' }).replace('"DEEP"', deep);
+      refused(rawToken(json), new RegExp(`^replay token: ${field}(\\[0\\])? must be .*\\[\\[\\[\\[`));
+    }
   });
 });

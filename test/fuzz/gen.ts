@@ -1,0 +1,592 @@
+// The fuzzer's generator: whole gmemsim command lines, every command, options with valid,
+// boundary and invalid values, argv-level damage (unknown, repeated and value-less options, "--",
+// -h, --debug), and the files they name: scenario JSON with mutations (wrong types, out-of-range
+// and huge numbers, missing and extra fields, 10,000-level nesting, NUMA capacities far beyond
+// the limits, huge gmemPages), replay files and tokens taken from a real explore --save and
+// damaged, shard outputs for merge, and output paths into missing directories or onto directories.
+//
+// Every invocation is kept cheap (--duration 50-300 ms, --schedules <= 50, small --ops, --scale
+// tiny for numa-interleave, threads engine rarely), so thousands of inputs run in minutes.
+// A valid value that would make a run slow (a 16M-page scenario that fits the limits) is not
+// generated: the fuzzer looks for wrong answers to bad input, not for long runs.
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { deflateRawSync } from 'node:zlib';
+import { encodeToken, type ReplaySpec } from '../../src/explore/token.js';
+import { INVARIANT_IDS } from '../../src/check/invariants.js';
+import { VARIANTS } from '../../src/variants.js';
+import { Rng, mix } from './prng.js';
+
+/** What the generator builds inputs from (see fixtures.ts). */
+export interface Fixtures {
+  /** the session's temp dir */
+  root: string;
+  /** a real replay file: explore --variant B1 --save (its text and parsed) */
+  replayText: string;
+  replay: Record<string, unknown>;
+  /** tokens as this gmemsim writes them (explore output) */
+  tokens: string[];
+  /** version-1 tokens, from before checksums (test/fixtures/compat-v1.json) */
+  v1Tokens: string[];
+  /** explore --shard I/2 --json outputs of one campaign, for merge */
+  shards: string[];
+  /** built-in scenarios as JSON objects */
+  builtins: Record<string, Record<string, unknown>>;
+}
+
+export interface FuzzInput {
+  argv: string[];
+  /** what kind of input it is, for the figures (command/source) */
+  label: string;
+  /** the input is a token that carried a checksum and was damaged: it must be refused as damaged */
+  damagedToken?: boolean;
+  /** -h or --help was given before "--": help must be printed, exit 0 */
+  wantsHelp?: boolean;
+}
+
+const MAX_PFNS = 33_554_432;
+const CHEAP_SCENARIOS = ['litmus-punch', 'litmus-convert', 'litmus-memslot', 'litmus-lock-order', 'litmus-notifier', 'punch-race', 'default'] as const;
+const VARIANT_IDS = VARIANTS.map((v) => v.id);
+const VARIANT_NAMES = VARIANTS.map((v) => v.name);
+
+/** Values a numeric option must refuse whatever its range (not a plain decimal, or not finite). */
+const NOT_NUMBERS = ['', 'abc', '1.5.2', '1e3', '0x10', ' 7', '7 ', 'NaN', 'Infinity', '-Infinity', '99999999999999999999', '9007199254740993', '٣', '+5', '5abc', '--5', '\n', '1_000', '.5', '5.', 'x'.repeat(3000)];
+
+/** A JSON value that cannot be written by JSON.stringify: a raw text spliced in later. */
+const RAW = '\u0000RAW:';
+const raw = (text: string) => `${RAW}${text}\u0000`;
+/** JSON text with the RAW markers replaced by their text. */
+function toJson(v: unknown, rng: Rng): string {
+  const text = JSON.stringify(v, null, rng.chance(0.3) ? 2 : undefined) ?? 'null';
+  return text.replace(/"\\u0000RAW:((?:[^"\\]|\\.)*)\\u0000"/g, (_m, s: string) => JSON.parse(`"${s}"`) as string);
+}
+
+function deepText(rng: Rng, levels: number): string {
+  const kind = rng.pick(['array', 'object', 'mixed']);
+  if (kind === 'array') return '['.repeat(levels) + ']'.repeat(levels);
+  if (kind === 'object') return '{"a":'.repeat(levels) + '1' + '}'.repeat(levels);
+  let open = '';
+  let close = '';
+  for (let i = 0; i < levels; i++) {
+    if (i % 2) {
+      open += '{"k":';
+      close = '}' + close;
+    } else {
+      open += '[';
+      close = ']' + close;
+    }
+  }
+  return `${open}0${close}`;
+}
+const deep = (rng: Rng) => raw(deepText(rng, rng.pick([10_000, 10_000, 30_000, 100_000])));
+
+/** A bad or odd JSON value for any field. */
+function junkValue(rng: Rng): unknown {
+  return rng.weighted<() => unknown>([
+    [3, () => rng.pick(['x', '', 'default', '1', 'B1', 'I1', 'null', '\n', 'é'])],
+    [2, () => rng.pick([true, false, null])],
+    [2, () => rng.pick([[], [1, 2], ['a'], {}, { a: 1 }, [{}], [[]]])],
+    [4, () => rng.pick([-1, 0, 1, 2, 1.5, -0.5, 0.999, 63, 64, 65, 255, 256, 2 ** 31 - 1, 2 ** 31, 2 ** 32, 2 ** 32 - 1, 2 ** 53, 2 ** 53 + 2, 1e308, -1e308, 16_777_216, 16_777_217, MAX_PFNS, MAX_PFNS + 1, 1e9, 1e15])],
+    [1, () => raw(rng.pick(['1e999', '-1e999', '-0', '1E400', '0.0000000000000000000001', '123456789012345678901234567890']))],
+    [1, () => 'x'.repeat(rng.pick([100, 100_000]))],
+    [1, () => deep(rng)],
+  ])();
+}
+
+// Scenario fields: where a mutation may land. Values a field would accept but that make a run
+// slow (huge valid sizes) are not generated by junkValue except where the field's own limit
+// refuses them, or where they are cheap.
+const SCENARIO_PATHS = [
+  'name', 'description', 'vmType', 'gmemPages', 'slots', 'slots.0', 'slots.0.npages', 'slots.0.baseGfn', 'slots.0.gmemOffset', 'slots.1.npages',
+  'pfnPool', 'starvationRetries', 'maxSteps', 'stopWhen', 'mmuLock', 'variant', 'actorStreams', 'base',
+  'numa', 'numa.nodes', 'numa.nodes.0', 'numa.nodes.0.capacity', 'numa.nodes.1.capacity', 'numa.distance', 'numa.distance.0', 'numa.distance.0.1',
+  'numa.placement', 'numa.placement.vcpus', 'numa.placement.vcpus.0', 'numa.placement.vmm', 'numa.placement.puncher', 'numa.policySource',
+  'numa.shared', 'numa.shared.0', 'numa.shared.0.start', 'numa.shared.0.end', 'numa.shared.0.policy', 'numa.shared.0.policy.mode', 'numa.shared.0.policy.nodes',
+  'numa.shared.0.policy.flags', 'numa.shared.0.policy.maxnode', 'numa.create', 'numa.task', 'numa.task.mode', 'numa.task.nodes', 'numa.task.maxnode', 'numa.interleave', 'numa.weights',
+  'vcpus', 'vcpus.count', 'vcpus.ops', 'vcpus.pattern', 'vcpus.hotPages', 'vcpus.hotFraction', 'vcpus.privateFraction', 'vcpus.writeFraction', 'vcpus.conversionRate',
+  'vcpus.conversionMaxPages', 'vcpus.fallocateOnConversion', 'vcpus.gfns',
+  'converter', 'converter.count', 'converter.ops', 'converter.maxPages', 'puncher', 'puncher.count', 'puncher.ops', 'puncher.maxPages',
+  'slotChurn', 'slotChurn.count', 'slotChurn.ops', 'slotChurn.maxPages', 'vmm',
+];
+/** Fields where a huge valid value makes every schedule long (steps or operations): kept small. */
+const SLOW_IF_HUGE = new Set(['maxSteps', 'vcpus.ops', 'converter.ops', 'puncher.ops', 'slotChurn.ops', 'starvationRetries']);
+
+type Json = Record<string, unknown>;
+const clone = <T>(v: T): T => JSON.parse(JSON.stringify(v)) as T;
+
+function setPath(o: Json, path: string, value: unknown, create: boolean): void {
+  const keys = path.split('.');
+  let cur: unknown = o;
+  for (let i = 0; i < keys.length - 1; i++) {
+    const k = keys[i]!;
+    const c = cur as Record<string, unknown>;
+    if (c[k] === undefined || c[k] === null || typeof c[k] !== 'object') {
+      if (!create) return;
+      c[k] = /^\d+$/.test(keys[i + 1]!) ? [] : {};
+    }
+    cur = c[k];
+  }
+  (cur as Record<string, unknown>)[keys[keys.length - 1]!] = value;
+}
+function deletePath(o: Json, path: string): void {
+  const keys = path.split('.');
+  let cur: unknown = o;
+  for (let i = 0; i < keys.length - 1; i++) {
+    cur = (cur as Record<string, unknown> | undefined)?.[keys[i]!];
+    if (cur === null || typeof cur !== 'object') return;
+  }
+  if (Array.isArray(cur)) cur.splice(Number(keys[keys.length - 1]), 1);
+  else delete (cur as Record<string, unknown>)[keys[keys.length - 1]!];
+}
+
+/** NUMA nodes whose capacities add up far beyond the pfn limit (or many nodes). */
+function numaMonster(rng: Rng): Json {
+  const k = rng.pick([2, 3, 8, 64, 65, 1000, 100_000]);
+  const cap = () => rng.pick([MAX_PFNS, MAX_PFNS, 2 ** 31 - 1, 1e9, MAX_PFNS / 2 + 1, 0]);
+  const nodes = Array.from({ length: k }, cap);
+  if (k <= 3) nodes[0] = MAX_PFNS; // the sum is beyond the limit
+  return { nodes: nodes.map((capacity) => ({ capacity })), ...(rng.chance(0.5) ? { placement: { vcpus: 0, vmm: 0 } } : {}), ...(rng.chance(0.3) ? { shared: [], task: null } : {}) };
+}
+
+/** One mutation of a scenario object (in place); may return a replacement for the whole. */
+function mutateScenario(rng: Rng, s: Json): Json {
+  const path = rng.pick(SCENARIO_PATHS);
+  return rng.weighted<() => Json>([
+    [6, () => {
+      let v = junkValue(rng);
+      if (SLOW_IF_HUGE.has(path) && typeof v === 'number' && v > 1e7 && v <= 2 ** 53) v = -v;
+      setPath(s, path, v, rng.chance(0.5));
+      return s;
+    }],
+    [2, () => (deletePath(s, path), s)],
+    [2, () => {
+      // an unknown key, at the top or in a section
+      const at = rng.pick(['', 'vcpus', 'numa', 'slots.0', 'numa.nodes.0', 'numa.shared.0.policy', 'converter']);
+      setPath(s, at ? `${at}.${rng.pick(['bogus', 'Name', '__proto__', 'constructor', 'toString', 'count '])}` : rng.pick(['bogus', 'Name', 'constructor', 'hasOwnProperty']), junkValue(rng), false);
+      return s;
+    }],
+    [2, () => (setPath(s, path, deep(rng), true), s)],
+    [2, () => ((s.numa = numaMonster(rng)), s)],
+    [2, () => {
+      // a huge file, with a slot that fits it (or not)
+      const n = rng.pick([16_777_217, 1e9, 2 ** 31, 2 ** 53, 2 ** 53 + 2, 1e308]);
+      s.gmemPages = n;
+      s.slots = [{ baseGfn: 0, npages: rng.chance(0.5) ? n : 16, gmemOffset: 0 }];
+      if (rng.chance(0.5)) s.pfnPool = rng.pick([n, MAX_PFNS + 1, 1e12]);
+      return s;
+    }],
+    [1, () => {
+      // many slots or huge arrays
+      const n = rng.pick([33, 1000, 100_000]);
+      const which = rng.pick(['slots', 'weights', 'shared', 'actorStreams', 'distance', 'nodes-policy']);
+      if (which === 'slots') s.slots = Array.from({ length: n }, (_, i) => ({ baseGfn: i, npages: 1, gmemOffset: i }));
+      else if (which === 'weights') setPath(s, 'numa.weights', Array.from({ length: n }, () => 1), true);
+      else if (which === 'shared') setPath(s, 'numa.shared', Array.from({ length: n }, (_, i) => ({ start: i % 16, end: (i % 16) + 1, policy: { mode: 'default', nodes: [], flags: [] } })), true);
+      else if (which === 'actorStreams') s.actorStreams = Array.from({ length: n }, (_, i) => i);
+      else if (which === 'distance') setPath(s, 'numa.distance', Array.from({ length: Math.min(n, 2000) }, () => [10, 20]), true);
+      else setPath(s, 'numa.task', { mode: 'interleave', nodes: Array.from({ length: n }, (_, i) => i), flags: [], ...(rng.chance(0.5) ? { maxnode: 2 ** 31 - 1 } : {}) }, true);
+      return s;
+    }],
+    [1, () => {
+      // a policy with a huge maxnode or node id
+      setPath(s, rng.pick(['numa.task', 'numa.create', 'numa.shared.0.policy']), { mode: rng.pick(['bind', 'interleave', 'preferred', 'weighted_interleave', 'preferred_many']), nodes: [rng.pick([0, 1, 63, 64, 1023, 2 ** 31 - 1, 2 ** 53])], flags: rng.subset(['static', 'relative', 'numa_balancing'], 0.3), ...(rng.chance(0.6) ? { maxnode: rng.pick([0, 1, 2, 64, 65, 1024, 2 ** 31 - 1]) } : {}) }, true);
+      return s;
+    }],
+    [1, () => rng.pick<Json>([{}, { base: rng.pick(['litmus-punch', 'nope', '__proto__', 'Default']) }, { base: 5 }])],
+  ])();
+}
+
+/** A scenario object to mutate: a built-in, part of one, empty, or "base" plus overrides. */
+function scenarioBase(rng: Rng, fx: Fixtures): Json {
+  return rng.weighted<() => Json>([
+    [4, () => clone(fx.builtins[rng.pick(CHEAP_SCENARIOS)]!)],
+    [2, () => ({})],
+    [3, () => ({ base: rng.pick(CHEAP_SCENARIOS), ...(rng.chance(0.5) ? { name: 'fz' } : {}) })],
+    [2, () => ({ name: 'fz', numa: null, pfnPool: 48, gmemPages: 16, slots: [{ baseGfn: 0, npages: 16, gmemOffset: 0 }], vcpus: { count: 2, ops: 3 }, converter: { count: 1, ops: 2 }, puncher: { count: 0 }, slotChurn: { count: 0 } })],
+  ])();
+}
+
+/** Damage JSON text: cut it, append junk, flip a character, or replace it. */
+function damageText(rng: Rng, text: string): string {
+  return rng.weighted<() => string>([
+    [3, () => text.slice(0, rng.int(0, text.length - 1))],
+    [2, () => text + rng.pick(['x', '}', ',', '\u0000', '{"a":1}', ' '])],
+    [2, () => {
+      const i = rng.int(0, text.length - 1);
+      return text.slice(0, i) + rng.pick(['"', '{', ']', ',', '0', 'x', '\\', '\u00ff']) + text.slice(i + 1);
+    }],
+    [1, () => `\ufeff${text}`],
+    [2, () => rng.pick(['', 'null', '[]', '"default"', '1', 'true', '{}', '{"name":1,"name":"x"}', '\u0000\u0001binary', '{"__proto__":{"name":"x"}}'])],
+  ])();
+}
+
+export function scenarioText(rng: Rng, fx: Fixtures): string {
+  let s = scenarioBase(rng, fx);
+  const n = rng.weighted([[3, 0], [4, 1], [2, 2], [1, 3]] as const);
+  for (let i = 0; i < n; i++) s = mutateScenario(rng, s);
+  const text = toJson(s, rng);
+  return rng.chance(0.08) ? damageText(rng, text) : text;
+}
+
+const isObj = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+// Replay records: a real one (explore --variant B1 --save), fields removed or changed.
+const REPLAY_MUTATIONS: Array<(rng: Rng, r: Json) => void> = [
+  (rng, r) => delete r[rng.pick(['expect', 'seed', 'variant', 'invariants', 'schedule', 'scenario', 'points', 'format', 'version', 'ops'])],
+  (rng, r) => isObj(r.expect) && delete r.expect[rng.pick(['invariant', 'traceHash', 'steps'])],
+  (rng, r) => (r.variant = rng.pick(['B99', 'b1', 'skip-stale-check', '', 5, null, 'N1', 'B3', ['B1'], { id: 'B1' }])),
+  (rng, r) => (r.invariants = rng.pick(['bogus', ['BOGUS'], [], null, [1], {}, ['I1', 'I1'], ['i1'], INVARIANT_IDS.slice(0, 3), 'I1'])),
+  (rng, r) => (r.schedule = rng.pick<unknown>([null, [], [-1], [99], [1.5], ['a'], {}, 'x', [0, 1, 2, 3, 4, 5, 6, 7, 8], [2 ** 31], [1e308], raw('[1e999]')])),
+  (rng, r) => {
+    const s = r.schedule;
+    if (Array.isArray(s) && s.length) s[rng.int(0, s.length - 1)] = rng.pick([-1, 8, 9, 99, 1.5, '1', null, 2 ** 53]);
+  },
+  (rng, r) => {
+    const s = r.schedule;
+    if (Array.isArray(s) && s.length) r.schedule = rng.chance(0.5) ? s.slice(0, rng.int(0, s.length - 1)) : [...s, ...s];
+  },
+  (rng, r) => (r.schedule = Array.from({ length: rng.pick([1000, 100_000]) }, () => rng.int(0, 7))),
+  (rng, r) => (r.seed = rng.pick([-1, 2 ** 32, 2 ** 32 - 1, 0, 1.5, '1', null, 1e308, raw('1e999')])),
+  (rng, r) => (r.ops = rng.pick([0, -1, 1.5, null, 'x', 1, 2 ** 53, 1e9 + 1])),
+  (rng, r) => (r.points = rng.pick([0, 1, 2, 99, '1', null, -1, 1.5])),
+  (rng, r) => (r.version = rng.pick([1, 1, 2, 3, '2', null, 0, 2.5])),
+  (rng, r) => (r.format = rng.pick(['gmemsim-replay ', 'other', null, 1])),
+  (rng, r) => isObj(r.expect) && (r.expect.traceHash = rng.pick([123, 'zz', '', null, '20784A52', '20784a5', '20784a521', 'xxxxxxxx'])),
+  (rng, r) => isObj(r.expect) && (r.expect.steps = rng.pick([-1, 1.5, '3', null, 2 ** 53, 0])),
+  (rng, r) => isObj(r.expect) && (r.expect.invariant = rng.pick(['BOGUS', null, 'I1', 1, 'i2', ''])),
+  (rng, r) => (r.expect = rng.pick([null, 'x', [], {}, { invariant: 'I2' }])),
+  (rng, r) => (r[rng.pick(['bogus', 'v', 'extra', '__proto__'])] = junkValue(rng)),
+  (rng, r) => (r[rng.pick(['expect', 'scenario', 'invariants', 'schedule'])] = deep(rng)),
+  (rng, r) => {
+    // a version-1 record: no yield-point table, invariants null
+    r.version = 1;
+    delete r.points;
+    if (rng.chance(0.7)) r.invariants = null;
+  },
+  (rng, r) => {
+    if (isObj(r.scenario)) r.scenario = mutateScenario(rng, r.scenario);
+  },
+];
+
+/** A replay record (file form: format and version), mutated 0-3 times. */
+export function replayRecord(rng: Rng, fx: Fixtures): Json {
+  const r = clone(fx.replay);
+  const n = rng.weighted([[2, 0], [5, 1], [2, 2], [1, 3]] as const);
+  for (let i = 0; i < n; i++) rng.pick(REPLAY_MUTATIONS)(rng, r);
+  return r;
+}
+
+export function replayFileText(rng: Rng, fx: Fixtures): string {
+  const text = rng.chance(0.1) ? fx.replayText : toJson(replayRecord(rng, fx), rng);
+  return rng.chance(0.1) ? damageText(rng, text) : text;
+}
+
+const B64 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
+/** One change of a token: a character changed, junk appended, cut short, or mangled. */
+function damageToken(rng: Rng, t: string): string {
+  const body = 4; // after the prefix
+  return rng.weighted<() => string>([
+    [4, () => {
+      const i = rng.int(body, t.length - 1);
+      let c = rng.pick([...B64]);
+      if (c === t[i]) c = c === 'A' ? 'B' : 'A';
+      return t.slice(0, i) + c + t.slice(i + 1);
+    }],
+    [2, () => t + rng.pick(['x', 'A', '=', '==', '.', '!!', 'gm1_', ' ', '\n', '_', t.slice(4, 12)])],
+    [3, () => t.slice(0, rng.int(body, t.length - 1))],
+    [1, () => {
+      const i = rng.int(body, t.length - 1);
+      return t.slice(0, i) + t.slice(i + 1); // a character dropped
+    }],
+    [1, () => {
+      const i = rng.int(body, t.length - 2);
+      return t.slice(0, i) + t[i + 1] + t[i] + t.slice(i + 2); // two swapped
+    }],
+  ])();
+}
+
+/** A token whose body deflates `json` in the old way (no checksum), whatever it says. */
+const oldToken = (json: string) => `gm1_${deflateRawSync(Buffer.from(json)).toString('base64url')}`;
+
+/** A token: real, real and damaged, or re-encoded from a mutated record (old and current format). */
+export function tokenInput(rng: Rng, fx: Fixtures): { token: string; damaged: boolean } {
+  return rng.weighted<() => { token: string; damaged: boolean }>([
+    [2, () => ({ token: rng.pick(fx.tokens), damaged: false })],
+    [1, () => ({ token: rng.pick(fx.v1Tokens), damaged: false })],
+    [5, () => {
+      const t = rng.pick(fx.tokens);
+      const d = damageToken(rng, t);
+      return { token: d, damaged: d !== t };
+    }],
+    [2, () => ({ token: damageToken(rng, rng.pick(fx.v1Tokens)), damaged: false })],
+    [4, () => {
+      const r = replayRecord(rng, fx);
+      const { format: _f, version, ...rest } = r;
+      const rec = { ...rest, v: version };
+      if (rng.chance(0.5)) return { token: oldToken(toJson(rec, rng)), damaged: false };
+      // through the current encoder (which writes v and points: take them out again sometimes)
+      let t: string;
+      try {
+        t = encodeToken(rec as unknown as ReplaySpec);
+      } catch {
+        t = oldToken(toJson(rec, rng));
+      }
+      return { token: t, damaged: false };
+    }],
+    [1, () => ({ token: rng.pick(['gm1_', 'gm1', 'gm2_abc', 'GM1_abc', 'gm1_!!!!', `gm1_${'A'.repeat(100_000)}`, oldToken('null'), oldToken('[]'), oldToken('{"v":1,'), oldToken('"x"'), oldToken(deepText(rng, 10_000))]), damaged: false })],
+  ])();
+}
+
+/** A path for --save / --trace: fine, in a missing directory, a directory, under a file, empty. */
+function outputPath(rng: Rng, dir: string): string {
+  return rng.weighted<() => string>([
+    [4, () => join(dir, `out-${rng.int(0, 99)}.json`)],
+    [2, () => join(dir, 'missing', 'deeper', 'x.json')],
+    [2, () => dir],
+    [1, () => {
+      mkdirSync(join(dir, 'sub'), { recursive: true });
+      return join(dir, 'sub');
+    }],
+    [1, () => {
+      writeFileSync(join(dir, 'afile'), 'x');
+      return join(dir, 'afile', 'x.json');
+    }],
+    [1, () => rng.pick(['', '/', '/proc/gmemsim-fuzz.json', '.', `${dir}/`])],
+  ])();
+}
+
+/** --scenario: a built-in, a bad name or path, or a generated file. */
+function scenarioArg(rng: Rng, fx: Fixtures, dir: string, allowNumaInterleave: boolean): { value: string; numa: boolean; label: string } {
+  return rng.weighted<() => { value: string; numa: boolean; label: string }>([
+    [5, () => ({ value: rng.pick(CHEAP_SCENARIOS), numa: false, label: 'builtin' })],
+    [allowNumaInterleave ? 1 : 0, () => ({ value: 'numa-interleave', numa: true, label: 'numa-interleave' })],
+    [1, () => ({ value: rng.pick(['', 'nope', 'DEFAULT', 'default ', 'a.json', '/nonexistent/x.json', dir, join(dir, 'nofile.json'), '__proto__', 'constructor', 'litmus-*']), numa: false, label: 'bad-name' })],
+    [7, () => {
+      const file = join(dir, `scenario-${rng.int(0, 9)}.json`);
+      writeFileSync(file, scenarioText(rng, fx));
+      return { value: file, numa: false, label: 'file' };
+    }],
+  ])();
+}
+
+// Options: a valid value (cheap), a boundary value, or an invalid one.
+interface Opt {
+  name: string;
+  bool?: boolean;
+  valid?: (rng: Rng) => string;
+  boundary?: readonly string[];
+  invalid?: readonly string[];
+  /** invalid numbers too (NOT_NUMBERS) */
+  numeric?: boolean;
+}
+const seedOpt: Opt = { name: 'seed', numeric: true, valid: (r) => String(r.u32()), boundary: ['0', '4294967295'], invalid: ['4294967296', '-1'] };
+const variantOpt: Opt = { name: 'variant', valid: (r) => r.pick(r.chance(0.8) ? VARIANT_IDS : VARIANT_NAMES), invalid: ['B99', 'B3', '', 'skip', 'b 1', '__proto__', 'toString'] };
+const invariantsOpt: Opt = {
+  name: 'invariants',
+  valid: (r) => (r.chance(0.3) ? r.subset(INVARIANT_IDS, 0.2).map((x) => `-${x}`).join(',') || '-I7' : r.subset(INVARIANT_IDS, 0.3).join(',') || 'I1'),
+  boundary: [INVARIANT_IDS.join(','), 'i1,i2', ' I1 , I2 '],
+  invalid: ['bogus', 'I1,-I2', ',', INVARIANT_IDS.map((x) => `-${x}`).join(','), '-', 'I1,,I2', 'I3'],
+};
+const mmuOpt: Opt = { name: 'mmu-lock', valid: (r) => r.pick(['rwlock', 'percpu']), invalid: ['RWLOCK', '', 'spin'] };
+const gfnsOpt: Opt = { name: 'vcpu-gfns', valid: (r) => r.pick(['own', 'shared']), invalid: ['mine', 'SHARED'] };
+const jsonOpt: Opt = { name: 'json', bool: true };
+
+const RUN_OPTS: Opt[] = [
+  mmuOpt, gfnsOpt, seedOpt, variantOpt, invariantsOpt, jsonOpt,
+  { name: 'vcpus', numeric: true, valid: (r) => String(r.int(1, 4)), boundary: ['1', '64'], invalid: ['0', '65'] },
+  { name: 'jitter', numeric: true, valid: (r) => String(r.int(0, 3)), boundary: ['0', '3'], invalid: ['4', '-1'] },
+  { name: 'pause-ms', numeric: true, valid: (r) => r.pick(['0', '0.05', '0.5', '1']), boundary: ['0'], invalid: ['1001', '-0.1', '1e-3'] },
+  { name: 'sweep-every', numeric: true, valid: (r) => String(r.pick([0, 10, 50, 1000])), boundary: ['0'], invalid: ['3600001', '-1'] },
+  { name: 'watchdog', numeric: true, valid: (r) => String(r.int(100, 500)), boundary: ['100'], invalid: ['99', '3600001'] },
+];
+const EXPLORE_OPTS: Opt[] = [
+  mmuOpt, gfnsOpt, seedOpt, variantOpt, invariantsOpt, jsonOpt,
+  { name: 'workers', numeric: true, valid: (r) => String(r.weighted([[9, 1], [1, 2]] as const)), boundary: ['1'], invalid: ['0', '65'] },
+  { name: 'preemptions', numeric: true, valid: (r) => String(r.int(0, 3)), boundary: ['0', '10'], invalid: ['11', '-1'] },
+  { name: 'depth', numeric: true, valid: (r) => String(r.int(1, 10)), boundary: ['1', '1000'], invalid: ['0', '1001'] },
+  { name: 'no-shrink', bool: true },
+  { name: 'shard', valid: (r) => { const n = r.int(1, 4); return `${r.int(0, n - 1)}/${n}`; }, boundary: ['0/1', '99999/100000'], invalid: ['1/1', '2/1', '0/0', 'a/b', '1', '/', '0/100001', '-1/2', '0/2/3', ' 0/2'] },
+];
+const OUTCOMES_OPTS: Opt[] = [
+  seedOpt, variantOpt, invariantsOpt, jsonOpt,
+  { name: 'preemptions', numeric: true, valid: (r) => String(r.int(0, 2)), boundary: ['0'], invalid: ['11', '-1'] },
+];
+
+/** `--name value` (or `--name=value`), valid 80%, boundary 8%, invalid 12% when `faulty`. */
+function optArgs(rng: Rng, o: Opt, faulty: boolean): string[] {
+  if (o.bool) return faulty && rng.chance(0.1) ? [`--${o.name}=${rng.pick(['1', 'true', ''])}`] : [`--${o.name}`];
+  const kind = faulty ? rng.weighted([[70, 'valid'], [10, 'boundary'], [20, 'invalid']] as const) : rng.weighted([[90, 'valid'], [10, 'boundary']] as const);
+  let v: string;
+  if (kind === 'boundary' && o.boundary?.length) v = rng.pick(o.boundary);
+  else if (kind === 'invalid') v = rng.pick([...(o.invalid ?? []), ...(o.numeric ? NOT_NUMBERS : ['', 'x'.repeat(2000)])]);
+  else v = o.valid ? o.valid(rng) : '1';
+  return rng.chance(0.15) ? [`--${o.name}=${v}`] : [`--${o.name}`, v];
+}
+
+/** A cheap option that bounds the work (always given), refused fast when invalid. */
+function costOpt(rng: Rng, name: string, valid: () => number, invalid: readonly string[], faulty: boolean): string[] {
+  const v = faulty && rng.chance(0.1) ? rng.pick([...invalid, ...NOT_NUMBERS]) : String(valid());
+  return [`--${name}`, v];
+}
+
+/** argv-level damage: unknown, repeated and value-less options, "--", -h, --debug, odd words. */
+function damageArgv(rng: Rng, argv: string[], cmdLen: number): string[] {
+  const a = [...argv];
+  const at = () => rng.int(cmdLen, a.length);
+  const n = rng.int(1, 2);
+  for (let i = 0; i < n; i++) {
+    rng.weighted<() => void>([
+      [3, () => a.splice(at(), 0, rng.pick(['--bogus', '--bogus=1', '--Seed', '---seed', '--=x', '--schedules=', '--json=yes', '--help=1', '--e', '--engine-x']))],
+      [2, () => a.splice(at(), 0, rng.pick(['-x', '-', '-1', '-json', '-h', '-hv']))],
+      [3, () => {
+        // an option given twice
+        const opts = a.map((x, j) => [x, j] as const).filter(([x, j]) => j >= cmdLen && x.startsWith('--') && !x.includes('='));
+        if (!opts.length) return;
+        const [name, j] = rng.pick(opts);
+        const val = a[j + 1] !== undefined && !a[j + 1]!.startsWith('--') ? [rng.chance(0.5) ? a[j + 1]! : rng.pick(['0', 'x', '-1', ''])] : [];
+        a.push(name, ...val);
+      }],
+      [2, () => a.push(rng.pick(['--seed', '--variant', '--schedules', '--scenario', '--engine', '--trace', '--save', '--duration']))], // no value
+      [2, () => a.splice(at(), 0, '--')],
+      [2, () => a.splice(at(), 0, rng.pick(['-h', '--help']))],
+      [1, () => a.splice(at(), 0, '--debug')],
+      [2, () => a.splice(at(), 0, rng.pick(['extra', '', ' ', 'a\nb', 'é', 'x'.repeat(100_000), '\u0000', '--seed 5']))],
+    ])();
+  }
+  return a;
+}
+
+/** -h or --help as an option (before "--", not the value of an option that takes one). */
+function withHelpFlag(argv: string[], cmdLen: number): boolean {
+  const end = argv.indexOf('--');
+  const head = end < 0 ? argv : argv.slice(0, end);
+  const takesNoValue = (a: string) => !a.startsWith('--') || a.includes('=') || ['--json', '--no-shrink', '--debug', '--help'].includes(a);
+  return head.some((a, i) => i >= cmdLen && (a === '-h' || a === '--help') && (i === cmdLen || takesNoValue(head[i - 1]!)));
+}
+
+/** The whole command line for input `rng`, its files written under `dir` (which exists). */
+export function generate(rng: Rng, fx: Fixtures, dir: string): FuzzInput {
+  const faulty = rng.chance(0.5);
+  const cmd = rng.weighted([
+    [24, 'explore'], [14, 'run'], [28, 'replay'], [6, 'merge'], [2, 'outcomes'], [2, 'variants'], [2, 'scenarios'], [3, 'global'],
+  ] as const);
+  let argv: string[];
+  let label: string = cmd;
+  let damagedToken = false;
+  const extra = (opts: Opt[]) => rng.subset(opts, 0.25).flatMap((o) => optArgs(rng, o, faulty));
+  const scenario = (allowNuma: boolean) => {
+    const sc = scenarioArg(rng, fx, dir, allowNuma);
+    label += `/${sc.label}`;
+    const args = rng.chance(faulty ? 0.93 : 0.97) ? ['--scenario', sc.value] : [];
+    if (sc.numa) args.push('--scale', faulty && rng.chance(0.3) ? rng.pick(['0', '2', '-1', '1e-7', '0.0000001', 'x', '0.00001']) : rng.pick(['0.000001', '0.000002', '0.000005', '0.00001']));
+    else if (faulty && rng.chance(0.04)) args.push('--scale', rng.pick(['0.5', '0.000001']));
+    return args;
+  };
+  switch (cmd) {
+    case 'explore': {
+      const strategy = rng.weighted([[4, 'portfolio'], [2, 'random'], [2, 'pct'], [2, 'dfs']] as const);
+      argv = ['explore', ...scenario(true)];
+      if (rng.chance(0.85)) argv.push('--strategy', strategy);
+      else if (faulty) argv.push('--strategy', rng.pick(['DFS', 'bfs', '']));
+      argv.push(...costOpt(rng, 'schedules', () => rng.weighted([[6, rng.int(1, 5)], [3, rng.int(6, 20)], [1, rng.int(21, 50)]] as const), ['0', '1000000001'], faulty));
+      // dfs reads --schedules only when written apart (argv.includes), so a time budget bounds it too
+      if (strategy === 'dfs' || rng.chance(0.3)) argv.push(...costOpt(rng, 'time', () => rng.int(1, 500), ['0'], faulty));
+      if (rng.chance(0.12)) argv.push('--save', outputPath(rng, dir));
+      if (rng.chance(0.1)) argv.push('--trace', outputPath(rng, dir));
+      if (rng.chance(0.15)) argv.push('--no-shrink');
+      argv.push(...extra(EXPLORE_OPTS));
+      break;
+    }
+    case 'run': {
+      const threads = rng.chance(0.08);
+      argv = ['run', ...scenario(true)];
+      if (threads) argv.push(...(rng.chance(0.7) ? ['--engine', 'threads'] : []));
+      else argv.push('--engine', faulty && rng.chance(0.05) ? rng.pick(['thread', 'SIM', '']) : 'sim');
+      argv.push(...costOpt(rng, 'duration', () => rng.int(50, threads ? 300 : 150), ['0', '86400001'], faulty));
+      if (threads) {
+        label += '/threads';
+        if (rng.chance(0.4)) argv.push(...costOpt(rng, 'ops', () => rng.int(1, 5), ['0', '1000000001'], faulty));
+        argv.push('--watchdog', String(rng.int(100, 500)));
+      } else if (faulty && rng.chance(0.1)) argv.push('--ops', rng.pick(['3', '0']));
+      argv.push(...extra(RUN_OPTS));
+      break;
+    }
+    case 'replay': {
+      argv = ['replay'];
+      const src = rng.weighted([[5, 'token'], [5, 'file'], [1, 'other']] as const);
+      label += `/${src}`;
+      if (src === 'token') {
+        const t = tokenInput(rng, fx);
+        damagedToken = t.damaged && !faulty; // a faulty command line may be refused before the token is read
+        argv.push(t.token);
+      } else if (src === 'file') {
+        const file = join(dir, rng.pick(['replay.json', 'x', 'r.txt']));
+        writeFileSync(file, replayFileText(rng, fx));
+        argv.push(file);
+      } else {
+        argv.push(...rng.pick([[], [''], [dir], [join(dir, 'missing.json')], ['hello'], [join(fx.root, 'b1.json'), join(fx.root, 'b1.json')], ['--json'], ['-']]));
+      }
+      if (rng.chance(0.05)) argv.push('--engine', faulty && rng.chance(0.3) ? rng.pick(['SIM', 'threads ', '']) : 'threads');
+      else if (rng.chance(0.2)) argv.push('--engine', 'sim');
+      if (rng.chance(0.12)) argv.push('--trace', outputPath(rng, dir));
+      if (rng.chance(0.3)) argv.push('--json');
+      break;
+    }
+    case 'merge': {
+      argv = ['merge'];
+      // the real shards (0/2 and 1/2), one of them made a whole 1-of-1 set, or each changed alike
+      const whole = rng.chance(0.4);
+      const k = whole ? rng.weighted([[4, 1], [1, 2]] as const) : rng.int(0, 3);
+      const same = rng.chance(0.5) ? mix(rng.u32(), 0) : null; // the same mutation in every shard
+      for (let i = 0; i < k; i++) {
+        const file = join(dir, `shard-${i}.json`);
+        let text = fx.shards[i % fx.shards.length]!;
+        if (whole) text = JSON.stringify({ ...(JSON.parse(text) as Json), shard: { index: 0, count: 1 } });
+        const r = rng.weighted([[3, 'as is'], [5, 'mutate'], [1, 'damage']] as const);
+        if (r === 'mutate') text = mutateShard(same === null ? rng : new Rng(same), text);
+        else if (r === 'damage') text = damageText(rng, text);
+        writeFileSync(file, text);
+        argv.push(rng.chance(0.95) ? file : rng.pick([dir, join(dir, 'missing.json')]));
+      }
+      if (rng.chance(0.3)) argv.push('--json');
+      break;
+    }
+    case 'outcomes': {
+      argv = ['outcomes', ...(rng.chance(0.7) ? ['--scenario', rng.pick(['litmus-punch', 'litmus-convert', 'litmus-memslot'])] : scenario(false))];
+      argv.push(...costOpt(rng, 'schedules', () => rng.int(1, 50), ['0', '1000000001'], faulty));
+      argv.push(...costOpt(rng, 'duration', () => rng.int(100, 300), ['99', '3600001'], faulty));
+      argv.push(...extra(OUTCOMES_OPTS));
+      break;
+    }
+    case 'variants':
+    case 'scenarios':
+      argv = [cmd, ...(rng.chance(0.5) ? ['--json'] : [])];
+      break;
+    default:
+      argv = rng.pick([[], ['help'], ['--help'], ['-h'], ['--version'], ['rum'], ['Run'], [''], ['--debug'], ['--debug', 'variants'], ['-'], ['--'], ['--', 'run'], ['x'.repeat(10_000)]]);
+  }
+  const cmdLen = cmd === 'global' ? 0 : 1;
+  if (faulty && cmd !== 'global' && rng.chance(0.5)) {
+    argv = damageArgv(rng, argv, cmdLen);
+    damagedToken = false; // refused for the argv, maybe before the token is read
+  }
+  if (argv.includes('--trace')) damagedToken = false;
+  return { argv, label, ...(damagedToken ? { damagedToken } : {}), ...(cmd !== 'global' && withHelpFlag(argv, cmdLen) ? { wantsHelp: true } : {}) };
+}
+
+/** A shard output with one or two fields changed. */
+function mutateShard(rng: Rng, text: string): string {
+  const j = JSON.parse(text) as Json;
+  const n = rng.int(1, 2);
+  for (let i = 0; i < n; i++) {
+    rng.pick<() => void>([
+      () => (j.shard = rng.pick([null, { index: 5, count: 2 }, { index: 0, count: 1e12 }, { index: 0, count: -1 }, { index: 'a', count: 2 }, { index: 0, count: 2 ** 53 }, { index: 1.5, count: 2 }, 'x', { index: 0 }, { index: 0, count: 1 }, { index: 0, count: 0 }, { index: -1, count: 1 }])),
+      () => (j.campaign = rng.pick([null, {}, 'x', 1, [], deep(rng)])),
+      () => (j.violations = rng.pick([null, 'x', {}, [{}], [null], [null, null], [{ schedule: 'x' }], [{ schedule: 1 }, { schedule: 0 }], deep(rng)])),
+      () => (j[rng.pick(['schedules', 'steps', 'elapsedMs'])] = rng.pick([null, 'x', -1, 1e308, {}, []])),
+      () => delete j[rng.pick(['shard', 'campaign', 'violations', 'schedules', 'steps', 'ok'])],
+      () => (j.campaign = { ...(j.campaign as Json), [rng.pick(['scenario', 'seed', 'variant', 'strategy', 'schedules'])]: rng.pick([null, 'x', {}, { name: 5 }, 5, [], deep(rng)]) }),
+    ])();
+  }
+  return toJson(j, rng);
+}
