@@ -1,5 +1,5 @@
 // Options and helpers shared by the commands.
-import { accessSync, constants, statSync } from 'node:fs';
+import { accessSync, closeSync, constants, existsSync, openSync, rmSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { INVARIANT_IDS, type InvariantId } from '../check/invariants.js';
 import { BUILTIN_SCENARIOS, SCALABLE_SCENARIOS } from '../scenario/builtins.js';
@@ -205,6 +205,14 @@ export function checkOutputPath(cmd: string, option: string, path: unknown): str
   } catch {
     throw new UsageError(`gmemsim ${cmd}: ${option} ${p}: the directory ${dir} is not writable`);
   }
+  // access() can say yes where no file can be made (/proc, as root): open it to be sure, and leave nothing behind
+  const existed = existsSync(p);
+  try {
+    closeSync(openSync(p, 'a'));
+  } catch (e) {
+    throw new UsageError(`gmemsim ${cmd}: ${option} ${p}: cannot write a file there (${(e as NodeJS.ErrnoException).code ?? 'error'})`);
+  }
+  if (!existed) rmSync(p, { force: true });
   return p;
 }
 

@@ -53,11 +53,23 @@ interface ShardOut {
 const isInt = (v: unknown, min = 0) => typeof v === 'number' && Number.isSafeInteger(v) && v >= min;
 const isObj = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
+/** Nested deeper than `max` (walked without recursion: a hostile file can nest 100,000 deep). */
+function depthOver(v: unknown, max: number): boolean {
+  const stack: Array<[unknown, number]> = [[v, 0]];
+  while (stack.length) {
+    const [x, d] = stack.pop()!;
+    if (d > max) return true;
+    if (typeof x === 'object' && x !== null) for (const c of Object.values(x)) stack.push([c, d + 1]);
+  }
+  return false;
+}
+
 /** The fields merge reads, checked: a damaged shard file is named with its field (exit 2), never a crash. */
 function checkShape(f: string, j: ShardOut): void {
   const bad = (field: string, allowed: string) => new UsageError(`gmemsim merge: ${f}: ${field} must be ${allowed} (a damaged or hand-edited explore --json output?)`);
   const sh = j.shard as unknown;
-  if (!isObj(sh) || !isInt(sh.count, 1) || !isInt(sh.index) || (sh.index as number) >= (sh.count as number)) throw bad('shard', '{ index, count } with 0 <= index < count');
+  if (depthOver(j.campaign, 64)) throw bad('campaign', 'the campaign explore wrote (it is nested deeper than any scenario)');
+  if (!isObj(sh) || !isInt(sh.count, 1) || (sh.count as number) > 100_000 || !isInt(sh.index) || (sh.index as number) >= (sh.count as number)) throw bad('shard', '{ index, count } with 0 <= index < count');
   if (!isObj(j.campaign) || !isObj(j.campaign.scenario) || typeof j.campaign.scenario.name !== 'string' || !isInt(j.campaign.schedules, 1) || !isInt(j.campaign.seed)) {
     throw bad('campaign', 'the campaign explore wrote (scenario, seed, schedules, ...)');
   }
