@@ -9,9 +9,8 @@ import { crc32, deflateRawSync, inflateRawSync } from 'node:zlib';
 import type { Scenario } from '../scenario/types.js';
 import { INVARIANT_IDS, invariantsOfVersion, type InvariantId } from '../check/invariants.js';
 import { POINTS_VERSION } from '../engine/points.js';
-import type { VariantId } from '../variants.js';
 import { validateScenario } from '../scenario/schema.js';
-import { checkReplayRecord, replayScenarioBase } from '../scenario/replay.js';
+import { checkReplayRecord, replayScenarioBase, type ReplayFields } from '../scenario/replay.js';
 import { show } from '../scenario/check.js';
 import { ReplayScheduler, type Scheduler } from '../engine/scheduler.js';
 import type { SimOptions } from '../engine/sim.js';
@@ -21,22 +20,9 @@ import type { Model } from '../engine/model.js';
 export const TOKEN_PREFIX = 'gm1_';
 export const TOKEN_VERSION = 2;
 
-export interface ReplaySpec {
+/** A replay record: its fields (scenario/replay.ts checks them) and the token's version. */
+export interface ReplaySpec extends ReplayFields {
   v: number;
-  /** the yield-point table the trace hash is over (absent in v1: table 1) */
-  points?: number;
-  scenario: Scenario;
-  variant: VariantId | null;
-  /** the schedule seed (actors' PRNGs and the strategy derive from it) */
-  seed: number;
-  /** the invariants checked; v1 tokens may say null: every invariant of version 1 */
-  invariants: InvariantId[] | null;
-  /** what the run found, to compare against */
-  expect: { invariant: InvariantId | null; traceHash: string; steps: number };
-  /** an explicit schedule (actor per step), e.g. recorded on worker threads; absent: the seeded random strategy */
-  schedule?: number[];
-  /** operations per actor the schedule was taken with; null = until stopped (a duration-bound run) */
-  ops?: number | null;
 }
 
 /** The checks a run makes, as a new token records them (every invariant when none were chosen). */

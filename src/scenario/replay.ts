@@ -14,13 +14,19 @@ import type { Scenario } from './types.js';
 
 /** A replay record's fields, checked (v and the file's format/version are the caller's). */
 export interface ReplayFields {
+  /** the yield-point table the trace hash is over (absent in v1: table 1) */
   points?: number;
   scenario: Scenario;
   variant: VariantId | null;
+  /** the schedule seed (actors' PRNGs and the strategy derive from it) */
   seed: number;
+  /** the invariants checked; v1 tokens may say null: every invariant of version 1 */
   invariants: InvariantId[] | null;
+  /** what the run found, to compare against */
   expect: { invariant: InvariantId | null; traceHash: string; steps: number };
+  /** an explicit schedule (actor per step), e.g. recorded on worker threads; absent: the seeded random strategy */
   schedule?: number[];
+  /** operations per actor the schedule was taken with; null = until stopped (a duration-bound run) */
   ops?: number | null;
 }
 
