@@ -37,6 +37,8 @@ export interface CommonOptions {
   invariants?: readonly string[];
   /** a scalable built-in at this fraction of its size */
   scale?: number;
+  /** the kernel release modelled (default the scenario's: the newest) */
+  kernel?: '6.12' | '6.18' | '7.0';
   mmuLock?: 'rwlock' | 'percpu';
   vcpuGfns?: 'own' | 'shared';
   /**

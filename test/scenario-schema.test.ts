@@ -109,7 +109,7 @@ describe('validateScenario', () => {
 
   it('names unknown keys by full path and lists the allowed ones', () => {
     expectFieldError({ vcpus: { cout: 4 } }, 'vcpus.cout', 'unknown key "cout"', 'count, ops, pattern, hotPages');
-    expectFieldError({ nmae: 'x' }, 'nmae', 'name, description, vmType');
+    expectFieldError({ nmae: 'x' }, 'nmae', 'name, description, kernel, vmType');
     expectFieldError({ slots: [{ baseGfn: 0, npages: 1, gmemOffset: 0, flags: 4 }] }, 'slots[0].flags', 'baseGfn, npages, gmemOffset');
     expectFieldError({ slotChurn: { maxpages: 1 } }, 'slotChurn.maxpages', 'count, ops, maxPages');
     expectFieldError({ base: 'default' }, 'base');
@@ -344,5 +344,23 @@ describe('loadScenario', () => {
     expect(err.message).toContain('.json');
     expect(err.message).not.toMatch(/[\r\n]/);
     expect(errorOf(() => loadScenario('toString')).field).toBe('scenario');
+  });
+});
+
+describe('the kernel baseline', () => {
+  it('a scenario models the newest kernel unless it names one; a name outside the baselines is refused naming the field', async () => {
+    const { validateScenario } = await import('../src/scenario/schema.js');
+    const { NEWEST_KERNEL, KERNEL_BASELINES } = await import('../src/scenario/types.js');
+    expect(validateScenario({}).kernel).toBe(NEWEST_KERNEL);
+    for (const k of KERNEL_BASELINES) expect(validateScenario({ kernel: k }).kernel).toBe(k);
+    expect(() => validateScenario({ kernel: '6.13' })).toThrow(/^scenario: kernel must be one of "6\.12", "6\.18", "7\.0" \(got "6\.13"\)$/);
+  });
+
+  it('a recorded scenario that names no kernel (recorded before baselines) is read as the 6.12 model it was recorded by', async () => {
+    const { validateScenario } = await import('../src/scenario/schema.js');
+    const { replayScenarioBase } = await import('../src/scenario/replay.js');
+    const { DEFAULT_SCENARIO } = await import('../src/scenario/builtins.js');
+    const { kernel: _k, ...old } = DEFAULT_SCENARIO;
+    expect(validateScenario(old, replayScenarioBase()).kernel).toBe('6.12');
   });
 });

@@ -4,7 +4,7 @@ import { dirname, resolve } from 'node:path';
 import { INVARIANT_IDS, type InvariantId } from '../check/invariants.js';
 import { BUILTIN_SCENARIOS, SCALABLE_SCENARIOS } from '../scenario/builtins.js';
 import { loadScenario, validateScenario } from '../scenario/schema.js';
-import type { Scenario } from '../scenario/types.js';
+import { KERNEL_BASELINES, NEWEST_KERNEL, type Scenario } from '../scenario/types.js';
 import { findVariant, VARIANTS, type VariantInfo } from '../variants.js';
 import { UsageError, type OptSpec } from './args.js';
 import { newStopWord } from '../engine/budget.js';
@@ -43,6 +43,13 @@ export const MMU_LOCK_OPT: OptSpec = {
   choices: ['rwlock', 'percpu'],
   value: 'rwlock|percpu',
   help: "how mmu_lock is built: the kernel's one reader/writer lock (default: the scenario's, normally rwlock), or a big-reader lock with a slot per actor (no shared cache line on the read side)",
+};
+export const KERNEL_OPT: OptSpec = {
+  name: 'kernel',
+  kind: 'string',
+  choices: KERNEL_BASELINES,
+  value: KERNEL_BASELINES.join('|'),
+  help: `the kernel release modelled (default: the scenario's, normally the newest, ${NEWEST_KERNEL}); printed in every report and carried by tokens`,
 };
 export const VCPU_GFNS_OPT: OptSpec = {
   name: 'vcpu-gfns',
@@ -170,6 +177,7 @@ export function scenarioFrom(cmd: string, opts: Record<string, unknown>, object?
     sc = make(Number(opts.scale));
   }
   if (opts['mmu-lock'] !== undefined) sc = validateScenario({ mmuLock: opts['mmu-lock'] }, sc);
+  if (opts.kernel !== undefined) sc = validateScenario({ kernel: opts.kernel }, sc);
   if (opts['vcpu-gfns'] !== undefined) sc = validateScenario({ vcpus: { gfns: opts['vcpu-gfns'] } }, sc);
   return sc;
 }

@@ -16,11 +16,12 @@ import type { Scenario } from '../scenario/types.js';
 import { SCALABLE_SCENARIOS } from '../scenario/builtins.js';
 import type { VariantInfo } from '../variants.js';
 import { UsageError, helpText, parseArgs, type OptSpec } from './args.js';
-import { INVARIANTS_OPT, JSON_OPT, REPORT_OPT, MMU_LOCK_OPT, SCALE_OPT, VCPU_GFNS_OPT, SCENARIO_OPT, SEED_OPT, VARIANT_OPT, PROGRESS_OPT, checkOutputPath, progressFor, scenarioFrom, stopSignalName, stopWordOf, resolveInvariants, resolveVariant, variantFor, variantLabel, type Io } from './common.js';
+import { INVARIANTS_OPT, JSON_OPT, KERNEL_OPT, REPORT_OPT, MMU_LOCK_OPT, SCALE_OPT, VCPU_GFNS_OPT, SCENARIO_OPT, SEED_OPT, VARIANT_OPT, PROGRESS_OPT, checkOutputPath, progressFor, scenarioFrom, stopSignalName, stopWordOf, resolveInvariants, resolveVariant, variantFor, variantLabel, type Io } from './common.js';
 
 const OPTS: OptSpec[] = [
   SCENARIO_OPT,
   SCALE_OPT,
+  KERNEL_OPT,
   MMU_LOCK_OPT,
   VCPU_GFNS_OPT,
   { name: 'schedules', kind: 'int', min: 1, max: 1e9, value: 'N', help: 'schedules to try', default: 1000 },
@@ -112,7 +113,7 @@ function parseShard(v: unknown, env: Env): ShardSpec | null {
 export function exploreReport(cmd: string, sc: Scenario, variant: VariantInfo | null, seed: number, r: ExploreResult, shard: ShardSpec | null = null, interruptedBy: string | null = null): string {
   const names = r.stats.actors.map((a) => a.name);
   const out = [
-    `gmemsim ${cmd}: scenario "${sc.name}", variant ${variantLabel(variant)}, seed ${seed}, engine sim, strategy ${r.strategy}`,
+    `gmemsim ${cmd}: scenario "${sc.name}" (kernel ${sc.kernel}), variant ${variantLabel(variant)}, seed ${seed}, engine sim, strategy ${r.strategy}`,
     ...(r.pct ? [`  ${pctLine(r.strategy, r.pct)}`] : []),
     `  ${r.schedulesRun.toLocaleString('en-US')} schedule${r.schedulesRun === 1 ? '' : 's'}, ${r.steps.toLocaleString('en-US')} steps in ${seconds(r.elapsedMs)} (${rate(r.steps, r.elapsedMs)} steps, ${rate(r.schedulesRun, r.elapsedMs)} schedules)` +
       (r.cut ? `; ${r.cut} cut at maxSteps` : ''),
@@ -152,6 +153,7 @@ export function exploreJson(cmd: string, sc: Scenario, variant: VariantInfo | nu
     command: cmd,
     engine: 'sim',
     scenario: sc.name,
+    kernel: sc.kernel,
     variant: variant?.id ?? null,
     seed,
     strategy: r.strategy,
@@ -258,11 +260,11 @@ function dfsCommand(sc: Scenario, variant: VariantInfo | null, seed: number, inv
       : `not exhausted: no violation in the ${r.schedules.toLocaleString('en-US')} schedules run (the --schedules or --time budget ran out)`;
   writeReport(report, () => dfsReportData(sc, variant, seed, c, r, verdict, f));
   if (json) {
-    io.out(JSON.stringify({ ok: !f, command: 'explore', engine: 'sim', scenario: sc.name, variant: variant?.id ?? null, seed, strategy: 'dfs', preemptions: c, exhausted: r.exhausted, interrupted: r.interrupted, schedules: r.schedules, steps: r.steps, elapsedMs: r.elapsedMs, violations: f ? [findingJson(f)] : [] }, null, 2));
+    io.out(JSON.stringify({ ok: !f, command: 'explore', engine: 'sim', scenario: sc.name, kernel: sc.kernel, variant: variant?.id ?? null, seed, strategy: 'dfs', preemptions: c, exhausted: r.exhausted, interrupted: r.interrupted, schedules: r.schedules, steps: r.steps, elapsedMs: r.elapsedMs, violations: f ? [findingJson(f)] : [] }, null, 2));
   } else {
     const names = actorDefs(sc).map((d) => d.name);
     const out = [
-      `gmemsim explore: scenario "${sc.name}", variant ${variantLabel(variant)}, seed ${seed}, engine sim, strategy dfs (at most ${c} preemption${c === 1 ? '' : 's'})`,
+      `gmemsim explore: scenario "${sc.name}" (kernel ${sc.kernel}), variant ${variantLabel(variant)}, seed ${seed}, engine sim, strategy dfs (at most ${c} preemption${c === 1 ? '' : 's'})`,
       `  ${r.schedules.toLocaleString('en-US')} schedule${r.schedules === 1 ? '' : 's'}, ${r.steps.toLocaleString('en-US')} steps in ${seconds(r.elapsedMs)}`,
       `  ${verdict}`,
       '',

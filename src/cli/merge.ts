@@ -166,9 +166,9 @@ export async function mergeCommand(argv: string[], io: Io): Promise<number> {
   };
   if (opts.json === true) io.out(JSON.stringify(merged, null, 2));
   else {
-    const c = merged.campaign as { scenario: { name: string; numa?: unknown }; seed: number; variant: string | null; strategy: string; schedules: number };
+    const c = merged.campaign as { scenario: { name: string; kernel?: string; numa?: unknown }; seed: number; variant: string | null; strategy: string; schedules: number };
     const out = [
-      `gmemsim merge: ${count} shards of the campaign scenario "${c.scenario.name}", variant ${c.variant ?? 'none'}, seed ${c.seed}, strategy ${c.strategy}, ${c.schedules.toLocaleString('en-US')} schedules`,
+      `gmemsim merge: ${count} shards of the campaign scenario "${c.scenario.name}" (kernel ${c.scenario.kernel ?? '6.12'}), variant ${c.variant ?? 'none'}, seed ${c.seed}, strategy ${c.strategy}, ${c.schedules.toLocaleString('en-US')} schedules`,
       `  ${merged.schedules.toLocaleString('en-US')} schedules run, ${merged.steps.toLocaleString('en-US')} steps`,
       `  ${coverageText(coverage, schedules)}`,
       '',

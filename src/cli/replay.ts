@@ -89,6 +89,7 @@ export async function replayCommand(argv: string[], io: Io): Promise<number> {
           ok: !violation,
           engine,
           scenario: sc.name,
+          kernel: sc.kernel,
           variant: spec.variant,
           seed: spec.seed,
           traceHash,
@@ -106,7 +107,7 @@ export async function replayCommand(argv: string[], io: Io): Promise<number> {
   } else {
     const v = VARIANTS.find((x) => x.id === spec.variant) ?? null;
     const out = [
-      `gmemsim replay: scenario "${sc.name}", variant ${variantLabel(v)}, schedule seed ${spec.seed}, engine ${engine}`,
+      `gmemsim replay: scenario "${sc.name}" (kernel ${sc.kernel}), variant ${variantLabel(v)}, schedule seed ${spec.seed}, engine ${engine}`,
       interruptedBy
         ? `  interrupted by ${interruptedBy} after ${steps} of ${sim.steps} steps: not compared with the recording (${spec.expect.traceHash})`
         : `  ${steps} steps, trace ${traceHash} (recorded ${spec.expect.traceHash}): ${reproduced ? 'reproduced exactly' : 'DIFFERENT from the recording'}`,

@@ -12,12 +12,13 @@ import type { Scenario } from '../scenario/types.js';
 import type { VariantInfo } from '../variants.js';
 import { SWEPT_INVARIANTS, type InvariantId } from '../check/invariants.js';
 import { UsageError, helpText, parseArgs, type OptSpec } from './args.js';
-import { INVARIANTS_OPT, JSON_OPT, REPORT_OPT, checkOutputPath, MMU_LOCK_OPT, SCALE_OPT, VCPU_GFNS_OPT, SCENARIO_OPT, SEED_OPT, VARIANT_OPT, PROGRESS_OPT, abortOnStop, progressFor, scenarioFrom, stopSignalName, stopWordOf, withVcpus, resolveInvariants, resolveVariant, variantFor, variantLabel, type Io } from './common.js';
+import { INVARIANTS_OPT, JSON_OPT, KERNEL_OPT, REPORT_OPT, checkOutputPath, MMU_LOCK_OPT, SCALE_OPT, VCPU_GFNS_OPT, SCENARIO_OPT, SEED_OPT, VARIANT_OPT, PROGRESS_OPT, abortOnStop, progressFor, scenarioFrom, stopSignalName, stopWordOf, withVcpus, resolveInvariants, resolveVariant, variantFor, variantLabel, type Io } from './common.js';
 import { exploreJson, exploreReport, findingJson } from './explore.js';
 
 const OPTS: OptSpec[] = [
   SCENARIO_OPT,
   SCALE_OPT,
+  KERNEL_OPT,
   MMU_LOCK_OPT,
   VCPU_GFNS_OPT,
   { name: 'engine', kind: 'string', choices: ['threads', 'sim'], value: 'threads|sim', help: 'threads: one worker thread per actor; sim: deterministic schedules on one thread', default: 'threads' },
@@ -109,7 +110,7 @@ function barrierLine(r: ThreadsResult): string {
 function threadsReport(sc: Scenario, variant: VariantInfo | null, seed: number, jitter: number, r: ThreadsResult, rec: RecordingReplay | null, repro: ReturnType<typeof reproduceOnSim> | null, interruptedBy: string | null): string {
   const t = r.stats.total;
   const out = [
-    `gmemsim run: scenario "${sc.name}", variant ${variantLabel(variant)}, seed ${seed}, engine threads (${r.workers} workers, started in ${seconds(r.startupMs)}${jitter ? `, jitter ${jitter}` : ''})`,
+    `gmemsim run: scenario "${sc.name}" (kernel ${sc.kernel}), variant ${variantLabel(variant)}, seed ${seed}, engine threads (${r.workers} workers, started in ${seconds(r.startupMs)}${jitter ? `, jitter ${jitter}` : ''})`,
     `  ${seconds(r.elapsedMs)}, stopped by ${r.stoppedBy === 'interrupt' ? `${interruptedBy ?? 'an interrupt'} (the report covers what ran)` : r.stoppedBy}; ${t.faults.toLocaleString('en-US')} faults (${rate(t.faults, r.elapsedMs)}), ${t.installs.toLocaleString('en-US')} installs (${rate(t.installs, r.elapsedMs)})` +
       (r.quiescent ? '; final sweep clean' : ''),
     `  ${barrierLine(r)}`,
@@ -216,6 +217,7 @@ export async function runCommand(argv: string[], io: Io): Promise<number> {
           command: 'run',
           engine: 'threads',
           scenario: sc.name,
+          kernel: sc.kernel,
           variant: variant?.id ?? null,
           seed,
           elapsedMs: r.elapsedMs,

@@ -20,6 +20,6 @@ export function scenariosCommand(argv: string[], io: Io): number {
   const all = Object.values(BUILTIN_SCENARIOS);
   const w = Math.max(...all.map((s) => s.name.length));
   const pages = (n: number) => n.toLocaleString('en-US');
-  io.out(all.map((s) => `  ${s.name.padEnd(w)}  ${actorCount(s)} actors, ${pages(s.gmemPages)} gmem pages, ${s.slots.length} memslot(s)\n  ${' '.repeat(w)}  ${s.description}`).join('\n'));
+  io.out(all.map((s) => `  ${s.name.padEnd(w)}  ${actorCount(s)} actors, ${pages(s.gmemPages)} gmem pages, ${s.slots.length} memslot(s), kernel ${s.kernel}\n  ${' '.repeat(w)}  ${s.description}`).join('\n'));
   return 0;
 }

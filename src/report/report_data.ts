@@ -23,6 +23,7 @@ export function writeReport(path: string | null, make: () => ReportData): void {
 function baseMeta(sc: Scenario, variant: VariantInfo | null, seed: number, engine: string): Array<[string, string]> {
   return [
     ['scenario', sc.name],
+    ['kernel', sc.kernel],
     ['variant', variantText(variant)],
     ['seed', String(seed)],
     ['engine', engine],
@@ -286,6 +287,7 @@ export function threadsReportData(sc: Scenario, variant: VariantInfo | null, see
 export interface OutcomesResult {
   ok: boolean;
   scenario: string;
+  kernel: string;
   variant: string | null;
   seed: number;
   dfs: { preemptions: number; schedules: number; exhausted: boolean; faults: number; forbidden: Record<string, number> };
@@ -302,6 +304,7 @@ export function outcomesReportData(o: OutcomesResult, variant: VariantInfo | nul
     title: `gmemsim outcomes: ${o.scenario}`,
     meta: [
       ['scenario', o.scenario],
+      ['kernel', o.kernel],
       ['variant', variantText(variant)],
       ['seed', String(o.seed)],
       ['engine', `sim (dfs, at most ${o.dfs.preemptions} preemptions) and threads`],

@@ -1,5 +1,5 @@
 // Built-in scenarios.
-import type { Scenario } from './types.js';
+import { NEWEST_KERNEL, type Scenario } from './types.js';
 import { sectionDefaults } from '../workload/kinds.js';
 import { VCPU_DEFAULTS } from '../workload/vcpu.js';
 
@@ -9,6 +9,7 @@ import { VCPU_DEFAULTS } from '../workload/vcpu.js';
 export const DEFAULT_SCENARIO: Scenario = {
   ...sectionDefaults(), // an actor kind this scenario does not mention: none of it
   name: 'default',
+  kernel: NEWEST_KERNEL,
   description: '4 vCPUs fault on 2 hybrid memslots (32 pages) while the guest converts by hypercall, the VMM serves memory-fault exits, a converter, a puncher and memslot churn race them',
   vmType: 'coco',
   gmemPages: 32,

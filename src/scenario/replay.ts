@@ -10,7 +10,7 @@ import { DEFAULT_SCENARIO } from './builtins.js';
 import { got, int, isObject, list, oneOf, record, type Check, type Shape } from './check.js';
 import { ScenarioError } from './errors.js';
 import { validateScenario } from './schema.js';
-import type { Scenario } from './types.js';
+import { UNNAMED_KERNEL, type Scenario } from './types.js';
 
 /** A replay record's fields, checked (v and the file's format/version are the caller's). */
 export interface ReplayFields {
@@ -34,7 +34,7 @@ export interface ReplayFields {
 const MAX_RECORD_OPS = 1e9;
 
 /** The base a recorded scenario is read over: a section it lacks is a kind that did not exist when it was recorded (none of it). */
-export const replayScenarioBase = (): Scenario => ({ ...DEFAULT_SCENARIO, ...sectionDefaults() });
+export const replayScenarioBase = (): Scenario => ({ ...DEFAULT_SCENARIO, ...sectionDefaults(), kernel: UNNAMED_KERNEL });
 
 const nullable = <T>(check: Check<T>, what: string): Check<T | null> => (v, path) => {
   if (v === null) return null;

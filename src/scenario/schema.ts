@@ -1,7 +1,7 @@
 // Scenario validation: user JSON in, a complete Scenario out, or a one-line error naming the field.
 import { readFileSync } from 'node:fs';
 import { BUILTIN_SCENARIOS, DEFAULT_SCENARIO } from './builtins.js';
-import type { NumaSpec, PolicySpec, Scenario, ScenarioBase, SharedPolicyRange, SlotSpec } from './types.js';
+import { KERNEL_BASELINES, type NumaSpec, type PolicySpec, type Scenario, type ScenarioBase, type SharedPolicyRange, type SlotSpec } from './types.js';
 import { ScenarioError } from './errors.js';
 import { got, int, isObject, list, oneOf, record, show, str, sub, type Check, type Shape } from './check.js';
 import { numaTopology, toMempolicy } from '../mm/policy_spec.js';
@@ -84,6 +84,7 @@ const numaSpec = (v: unknown, path: string, base?: NumaSpec) => record(NUMA, v, 
 const BASE: Shape<ScenarioBase> = {
   name: str(1, 64),
   description: str(0, Infinity),
+  kernel: oneOf(...KERNEL_BASELINES),
   vmType: oneOf('sw_protected', 'coco'),
   gmemPages: int(1, MAX_GMEM_PAGES),
   slots,

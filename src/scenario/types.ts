@@ -65,9 +65,24 @@ export interface NumaSpec {
   weights: number[];
 }
 
+/**
+ * The kernel a scenario models. The paths follow these releases of virt/kvm/guest_memfd.c,
+ * kvm_main.c and arch/x86/kvm/mmu (ARCHITECTURE.md names the commit each path follows); where they
+ * differ, the model selects by this, never by a variant. 6.12: private-only guest_memfd files and
+ * hybrid memslots, the model gmemsim started from.
+ */
+export const KERNEL_BASELINES = ['6.12', '6.18', '7.0'] as const;
+export type KernelBaseline = (typeof KERNEL_BASELINES)[number];
+/** A new scenario's kernel: the newest. */
+export const NEWEST_KERNEL: KernelBaseline = '7.0';
+/** The kernel of a recorded scenario that names none: it was recorded before baselines existed, by the 6.12 model. */
+export const UNNAMED_KERNEL: KernelBaseline = '6.12';
+
 export interface ScenarioBase {
   name: string;
   description: string;
+  /** the kernel release modelled (default the newest) */
+  kernel: KernelBaseline;
   vmType: VmType;
   /** guest_memfd size in pages (i_size >> 12). */
   gmemPages: number;

@@ -357,3 +357,15 @@ describe('a run that measured nothing, and progress off a terminal', () => {
     expect(lines).toEqual([]);
   });
 });
+
+describe('the kernel baseline in reports', () => {
+  it('every report names the kernel modelled; --kernel overrides the scenario\'s', async () => {
+    const text = await cli('explore', '--schedules', '3');
+    expect(text.out).toMatch(/^gmemsim explore: scenario "default" \(kernel 7\.0\), variant none/);
+    const json = await cli('explore', '--schedules', '3', '--kernel', '6.12', '--json');
+    expect(JSON.parse(json.out).kernel).toBe('6.12');
+    const bad = await cli('explore', '--kernel', '6.1');
+    expect(bad.code).toBe(2);
+    expect(bad.err[0]).toContain('--kernel must be one of 6.12, 6.18, 7.0');
+  });
+});
