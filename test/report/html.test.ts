@@ -7,7 +7,7 @@
 // Chromium is required: missing, the browser tests fail saying how to install it, unless
 // GMEMSIM_SKIP_BROWSER=1. GMEMSIM_REPORT_SCREENSHOTS=DIR writes each page's full screenshot
 // there (gmemsim-report-explore.png, -run.png, -outcomes.png).
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -184,7 +184,10 @@ describe.skipIf(SKIP_BROWSER)('--report FILE.html in headless Chromium', () => {
     }, png.toString('base64'));
     expect(colours.distinct).toBeGreaterThan(200);
     expect(colours.nonWhite).toBeGreaterThan(50_000);
-    if (SHOTS) writeFileSync(join(SHOTS, `gmemsim-report-${name}.png`), png);
+    if (SHOTS) {
+      mkdirSync(SHOTS, { recursive: true });
+      writeFileSync(join(SHOTS, `gmemsim-report-${name}.png`), png);
+    }
     console.log(`report ${name}: screenshot ${size.width}x${size.height}, ${colours.distinct} colours, ${colours.nonWhite} non-white pixels; ${pixels.map((p) => `${p.id} ${p.drawn} drawn / ${p.coloured} coloured`).join(', ')}`);
     await page.close();
   }, 60_000);
