@@ -13,7 +13,9 @@ if (!existsSync(fileURLToPath(cli))) {
   process.exit(2);
 }
 
-const debug = process.argv.includes('--debug');
+// --debug anywhere before a "--" (after it, it is an argument like any other)
+const args = process.argv.slice(2);
+const debug = (args.includes('--') ? args.slice(0, args.indexOf('--')) : args).includes('--debug');
 /** Not a finding: a bug in gmemsim. One line (the stack with --debug), exit 3. */
 const fatal = (e) => {
   const msg = String(e instanceof Error ? `${e.name}: ${e.message}` : e).replace(/\s*[\r\n]+\s*/g, ' ').slice(0, 300);
@@ -21,17 +23,29 @@ const fatal = (e) => {
   if (debug && e instanceof Error && e.stack) process.stderr.write(`${e.stack}\n`);
   process.exit(3);
 };
+// A reader that went away (gmemsim ... | head -1): the rest of the output has nowhere to go; the
+// command still ends with its own exit status, and that is not an internal error.
+const gone = { out: false, err: false };
+const quietly = (which) => (e) => {
+  if (e && e.code === 'EPIPE') gone[which] = true;
+  else fatal(e);
+};
+process.stdout.on('error', quietly('out'));
+process.stderr.on('error', quietly('err'));
+const write = (which, s) => {
+  if (!gone[which]) (which === 'out' ? process.stdout : process.stderr).write(s);
+};
 process.on('uncaughtException', fatal);
 process.on('unhandledRejection', fatal);
 
 const stop = new Int32Array(new SharedArrayBuffer(4));
 const isTTY = process.stderr.isTTY === true;
-const worker = new Worker(cli, { workerData: { argv: process.argv.slice(2), stop, isTTY } });
+const worker = new Worker(cli, { workerData: { argv: args, stop, isTTY } });
 let code = null;
 let signalled = 0;
 worker.on('message', (m) => {
-  if (m.t === 'out') process.stdout.write(m.s);
-  else if (m.t === 'err') process.stderr.write(m.s);
+  if (m.t === 'out') write('out', m.s);
+  else if (m.t === 'err') write('err', m.s);
   else if (m.t === 'exit') {
     code = m.code;
     // everything it printed came before this message; whatever it left running ends with it

@@ -3,7 +3,7 @@
 // option table, so the defaults, the checks and the errors are the CLI's, by construction.
 import { main } from './cli/main.js';
 import type { Io } from './cli/common.js';
-import { newStopWord } from './engine/budget.js';
+import { STOP_ABORTED, newStopWord } from './engine/budget.js';
 import { BUILTIN_SCENARIOS, DEFAULT_SCENARIO } from './scenario/builtins.js';
 import { validateScenario } from './scenario/schema.js';
 import type { Scenario } from './scenario/types.js';
@@ -26,26 +26,33 @@ export class GmemsimError extends Error {
   }
 }
 
-/** What every command shares. */
-export interface CommonOptions {
+/** A scenario given in part: every field, at any depth, may be left out (the default's is used). */
+export type DeepPartial<T> = T extends readonly (infer U)[] ? readonly DeepPartial<U>[] : T extends object ? { [K in keyof T]?: DeepPartial<T[K]> } : T;
+
+/** What every command that runs a scenario shares. */
+export interface ScenarioOptions {
   /** a built-in's name, a JSON file's path, or a scenario object (validated over the default, as a file is) */
-  scenario?: string | Partial<Scenario>;
+  scenario?: string | DeepPartial<Scenario>;
   seed?: number;
   /** a variant id or name from variants() */
   variant?: string;
   /** the invariants to check: ids, or all but some (['-LOCK_ORDER']) */
   invariants?: readonly string[];
-  /** a scalable built-in at this fraction of its size */
-  scale?: number;
   /** the kernel release modelled (default the scenario's: the newest) */
   kernel?: '6.12' | '6.18' | '7.0';
-  mmuLock?: 'rwlock' | 'percpu';
-  vcpuGfns?: 'own' | 'shared';
   /**
    * Stops a threads run (and a campaign between its checks) when aborted. The sim engine runs on
    * the calling thread: abort it from another thread, or bound it with `time`/`duration`.
    */
   signal?: AbortSignal;
+}
+
+/** run and explore: a scalable built-in's size and the model's knobs too. */
+export interface CommonOptions extends ScenarioOptions {
+  /** a scalable built-in at this fraction of its size */
+  scale?: number;
+  mmuLock?: 'rwlock' | 'percpu';
+  vcpuGfns?: 'own' | 'shared';
 }
 
 export interface ExploreOptions extends CommonOptions {
@@ -80,7 +87,7 @@ export interface RunOptions extends CommonOptions {
   report?: string;
 }
 
-export interface OutcomesOptions extends CommonOptions {
+export interface OutcomesOptions extends ScenarioOptions {
   preemptions?: number;
   schedules?: number;
   duration?: number;
@@ -136,7 +143,7 @@ async function call(cmd: string, positionals: string[], o: Record<string, unknow
   const err: string[] = [];
   const stop = newStopWord();
   const signal = o.signal as AbortSignal | undefined;
-  const onAbort = () => Atomics.store(stop, 0, 2);
+  const onAbort = () => Atomics.store(stop, 0, STOP_ABORTED);
   if (signal?.aborted) onAbort();
   signal?.addEventListener('abort', onAbort);
   const scenario = o.scenario !== undefined && typeof o.scenario !== 'string' ? o.scenario : undefined;

@@ -25,11 +25,21 @@ export type Parsed = {
   given: ReadonlySet<string>;
 };
 
-/** -h or --help before any "--": the command's help, whatever else is on the line. */
-export function wantsHelp(argv: readonly string[]): boolean {
-  const end = argv.indexOf('--');
-  const head = end < 0 ? argv : argv.slice(0, end);
-  return head.includes('--help') || head.includes('-h');
+/**
+ * -h or --help in an option's place before any "--": the command's help, whatever else is on the
+ * line. The value of an option that takes one is not an option (--save -h names a file "-h").
+ */
+export function wantsHelp(argv: readonly string[], specs: readonly OptSpec[] = []): boolean {
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    if (a === '--') return false;
+    if (a === '-h' || a === '--help') return true;
+    if (a.startsWith('--') && !a.includes('=')) {
+      const spec = specs.find((s) => s.name === a.slice(2));
+      if (spec && spec.kind !== 'bool') i++;
+    }
+  }
+  return false;
 }
 
 export function parseArgs(cmd: string, argv: string[], specs: readonly OptSpec[], maxPositionals: number): Parsed {

@@ -1,5 +1,5 @@
 // Options and helpers shared by the commands.
-import { accessSync, closeSync, constants, existsSync, openSync, rmSync, statSync } from 'node:fs';
+import { accessSync, closeSync, constants, existsSync, lstatSync, openSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { INVARIANT_IDS, type InvariantId } from '../check/invariants.js';
 import { BUILTIN_SCENARIOS, SCALABLE_SCENARIOS } from '../scenario/builtins.js';
@@ -7,7 +7,7 @@ import { loadScenario, validateScenario } from '../scenario/schema.js';
 import { KERNEL_BASELINES, NEWEST_KERNEL, type Scenario } from '../scenario/types.js';
 import { findVariant, VARIANTS, type VariantInfo } from '../variants.js';
 import { UsageError, type OptSpec } from './args.js';
-import { newStopWord } from '../engine/budget.js';
+import { STOP_ABORTED, newStopWord } from '../engine/budget.js';
 
 export const SCENARIO_OPT: OptSpec = {
   name: 'scenario',
@@ -132,7 +132,7 @@ export function progressFor(cmd: string, io: Io, mode: unknown, everyMs = LINE_E
     update(text, fields) {
       if (m === 'off') return;
       if (m === 'live') {
-        (io.raw ?? io.err)(`\r\x1b[2K${text}`);
+        (io.raw ?? io.err)(`\r\x1b[2Kgmemsim ${cmd}: ${text.trim()}`);
         shown = true;
         return;
       }
@@ -195,33 +195,78 @@ export function withVcpus(sc: Scenario, n: unknown): Scenario {
 export function checkOutputPath(cmd: string, option: string, path: unknown): string | null {
   if (path === undefined) return null;
   const p = String(path);
+  const bad = (why: string) => new UsageError(`gmemsim ${cmd}: ${option} ${p}: ${why}`);
   const dir = dirname(resolve(p));
   let st;
   try {
     st = statSync(dir);
   } catch {
-    throw new UsageError(`gmemsim ${cmd}: ${option} ${p}: the directory ${dir} does not exist`);
+    throw bad(`the directory ${dir} does not exist`);
   }
-  if (!st.isDirectory()) throw new UsageError(`gmemsim ${cmd}: ${option} ${p}: ${dir} is not a directory`);
-  try {
-    if (statSync(p).isDirectory()) throw new UsageError(`gmemsim ${cmd}: ${option} ${p} is a directory; give a file name`);
-  } catch (e) {
-    if (e instanceof UsageError) throw e;
-  }
+  if (!st.isDirectory()) throw bad(`${dir} is not a directory`);
+  // lstat first: a dangling symbolic link would have its target created (and the link removed below)
+  const link = lstatOrNull(p);
+  const target = link?.isSymbolicLink() ? statOrNull(p) : link;
+  if (link?.isSymbolicLink() && !target) throw bad('a symbolic link to a file that does not exist; give the target itself');
+  if (target?.isDirectory()) throw new UsageError(`gmemsim ${cmd}: ${option} ${p} is a directory; give a file name`);
+  if (target && !target.isFile() && !target.isCharacterDevice() && !target.isFIFO()) throw new UsageError(`gmemsim ${cmd}: ${option} ${p} is not a regular file (a socket or block device?); give a file name`);
   try {
     accessSync(dir, constants.W_OK);
   } catch {
-    throw new UsageError(`gmemsim ${cmd}: ${option} ${p}: the directory ${dir} is not writable`);
+    if (!target) throw bad(`the directory ${dir} is not writable`);
   }
-  // access() can say yes where no file can be made (/proc, as root): open it to be sure, and leave nothing behind
-  const existed = existsSync(p);
+  // access() can say yes where no file can be made (/proc, as root): open it to be sure, and leave
+  // nothing behind. O_NONBLOCK: a FIFO nobody reads fails at once (ENXIO) instead of hanging here.
   try {
-    closeSync(openSync(p, 'a'));
+    closeSync(openSync(p, constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT | constants.O_NONBLOCK));
   } catch (e) {
-    throw new UsageError(`gmemsim ${cmd}: ${option} ${p}: cannot write a file there (${(e as NodeJS.ErrnoException).code ?? 'error'})`);
+    const code = (e as NodeJS.ErrnoException).code;
+    throw bad(code === 'ENXIO' ? 'a FIFO with no reader' : `cannot write a file there (${code ?? 'error'})`);
   }
-  if (!existed) rmSync(p, { force: true });
+  if (!target) rmSync(p, { force: true });
   return p;
+}
+
+function lstatOrNull(p: string) {
+  try {
+    return lstatSync(p);
+  } catch {
+    return null;
+  }
+}
+
+function statOrNull(p: string) {
+  try {
+    return statSync(p);
+  } catch {
+    return null;
+  }
+}
+
+/** An output file could not be written after the run (a full disk, a path removed meanwhile): bad input, not a bug. */
+export class OutputError extends UsageError {}
+
+/** An output: the option that named it, its path (null: not asked for), and its contents, made only when needed. */
+export type Output = [option: string, path: string | null, data: () => string];
+
+/**
+ * Write the output files checked by checkOutputPath. Commands print their report first, so a write
+ * that fails (ENOSPC) loses nothing: the token is on stdout. Every file is tried; the failures
+ * make one line, and exit 2.
+ */
+export function writeOutputs(cmd: string, outputs: Output[]): void {
+  const failed: string[] = [];
+  for (const [option, path, data] of outputs) {
+    if (!path) continue;
+    try {
+      writeFileSync(path, data());
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      if (!code) throw e;
+      failed.push(`${option} ${path}: could not write it (${code})`);
+    }
+  }
+  if (failed.length) throw new OutputError(`gmemsim ${cmd}: ${failed.join('; ')}; the report above has the results`);
 }
 
 /** The command's stop word: the one the caller shares (bin: set by SIGINT/SIGTERM), else a private one nobody sets. */
@@ -230,7 +275,7 @@ export const stopWordOf = (io: Io): Int32Array => io.stop ?? newStopWord();
 /** The signal behind a set stop word (bin stores the signal number), for reports. */
 export function stopSignalName(stop: Int32Array): string | null {
   const n = Atomics.load(stop, 0);
-  return n === 0 ? null : n === 2 ? 'SIGINT' : n === 15 ? 'SIGTERM' : `signal ${n}`;
+  return n === 0 ? null : n === 2 ? 'SIGINT' : n === 15 ? 'SIGTERM' : n === STOP_ABORTED ? 'the AbortSignal' : `signal ${n}`;
 }
 
 /** An AbortSignal that fires when the stop word is set (async engines: the threads run). */

@@ -1,6 +1,5 @@
 // gmemsim explore: many deterministic schedules under the sim engine.
-import { writeFileSync } from 'node:fs';
-import { makeFinding, scheduleSeed, type ExploreResult, type Finding, type PctInfo, type Strategy } from '../explore/explore.js';
+import { SHRINK_MS, SHRINK_RUNS, makeFinding, scheduleSeed, type ExploreResult, type Finding, type PctInfo, type Strategy } from '../explore/explore.js';
 import { exploreDfs } from '../explore/dfs.js';
 import { actorDefs, modelOf } from '../workload/kinds.js';
 import type { InvariantId } from '../check/invariants.js';
@@ -11,14 +10,14 @@ import { traceOf } from './replay.js';
 import { exploreParallel } from '../explore/pool.js';
 import { activityTable, numaJson, numaTable, rate, seconds, statsJson, violationText } from '../report/text.js';
 import { telemetryJson, telemetryText } from '../report/telemetry.js';
-import { dfsReportData, exploreReportData, writeReport } from '../report/report_data.js';
+import { dfsReportData, exploreReportData, reportOutput } from '../report/report_data.js';
 import type { Scenario } from '../scenario/types.js';
 import { SCALABLE_SCENARIOS } from '../scenario/builtins.js';
 import type { VariantInfo } from '../variants.js';
 import { UsageError, helpText, parseArgs, type OptSpec } from './args.js';
-import { INVARIANTS_OPT, JSON_OPT, KERNEL_OPT, REPORT_OPT, MMU_LOCK_OPT, SCALE_OPT, VCPU_GFNS_OPT, SCENARIO_OPT, SEED_OPT, VARIANT_OPT, PROGRESS_OPT, checkOutputPath, progressFor, scenarioFrom, stopSignalName, stopWordOf, resolveInvariants, resolveVariant, variantFor, variantLabel, type Io } from './common.js';
+import { INVARIANTS_OPT, JSON_OPT, KERNEL_OPT, REPORT_OPT, MMU_LOCK_OPT, SCALE_OPT, VCPU_GFNS_OPT, SCENARIO_OPT, SEED_OPT, VARIANT_OPT, PROGRESS_OPT, checkOutputPath, progressFor, scenarioFrom, stopSignalName, stopWordOf, resolveInvariants, resolveVariant, variantFor, variantLabel, writeOutputs, type Io, type Output } from './common.js';
 
-const OPTS: OptSpec[] = [
+export const EXPLORE_OPTS: OptSpec[] = [
   SCENARIO_OPT,
   SCALE_OPT,
   KERNEL_OPT,
@@ -55,8 +54,13 @@ The same seed always finds the same thing.
 --time is kept inside a schedule too (a schedule still running when it ends is cut). Ctrl-C
 (SIGINT) or SIGTERM stops the campaign, with --workers too: the report of the schedules run so
 far and the finding, if any, is printed, and the exit status is 130 (SIGINT) or 143 (SIGTERM).
-Exit status: 0 no violation, 1 violation found, 2 bad input, 3 internal error.`,
-  OPTS,
+With pct or portfolio, 4 seeded runs measure the schedule lengths first; a --time that ends
+during them runs no schedule (the report says so). Shrinking a finding takes up to 10 s (or
+4,000 runs) more whatever --time says (--no-shrink skips it); a signal stops it.
+Output files (--save, --trace, --report) are written after the report is printed.
+Exit status: 0 no violation, 1 violation found, 2 bad input (or an output file that cannot be
+written: the report printed before it has the token), 3 internal error.`,
+  EXPLORE_OPTS,
   'Example: gmemsim explore --variant B1 --schedules 20000 --seed 1',
 );
 
@@ -70,7 +74,7 @@ export function findingText(f: Finding, actorName: (id: number) => string): stri
   const s = f.shrunk;
   if (s) {
     lines.push(
-      `  shrunk from ${s.originalSteps} steps (${s.originalSwitches} context switches) to ${s.shrunkSteps} steps (${s.shrunkSwitches} switch${s.shrunkSwitches === 1 ? '' : 'es'}) in ${s.runs} runs, ${seconds(s.elapsedMs)};`,
+      `  shrunk from ${s.originalSteps} steps (${s.originalSwitches} context switches) to ${s.shrunkSteps} steps (${s.shrunkSwitches} switch${s.shrunkSwitches === 1 ? '' : 'es'}) in ${s.runs} runs, ${seconds(s.elapsedMs)}${shrinkCutText(s.cutBy)};`,
       `  actors ${s.originalActors} → ${s.shrunkActors}, workload operations ${s.originalOps} → ${s.shrunkOps}${s.scenarioChanges.length ? ` (${s.scenarioChanges.join(', ')}; the token carries the smaller scenario)` : ''}:`,
       "  step: actor  from yield point -> to yield point  | invalidation state after the step | a vCPU's fault: gfn, attribute, snapshot seq, resolved pfn, SPTE",
       ...s.steps.map((t) => `    ${t}`),
@@ -79,6 +83,18 @@ export function findingText(f: Finding, actorName: (id: number) => string): stri
   lines.push(`  replay: gmemsim replay ${f.replay}`);
   if (s) lines.push(`  the schedule as found: gmemsim replay ${s.originalReplay}`);
   return lines.join('\n');
+}
+
+const shrinkCutText = (c: 'signal' | 'limit' | null) =>
+  c === 'signal' ? ' (stopped by the signal: the smallest found so far)' : c === 'limit' ? ` (stopped at its limit of ${SHRINK_RUNS.toLocaleString('en-US')} runs or ${seconds(SHRINK_MS)}: it may shrink further)` : '';
+
+/** --save and --trace: the finding's replay file and Chrome trace (nothing without a finding). */
+function findingOutputs(f: Finding | null | undefined, save: string | null, trace: string | null): Output[] {
+  if (!f) return [];
+  return [
+    ['--save', save, () => replayFileJson(f.spec)],
+    ['--trace', trace, () => JSON.stringify(traceOf(f.spec))],
+  ];
 }
 
 /** What makes two shards parts of one campaign (gmemsim merge compares it). */
@@ -132,8 +148,10 @@ export function exploreReport(cmd: string, sc: Scenario, variant: VariantInfo | 
 /** Why the campaign ended early, and what of it the report covers. */
 function stoppedLine(cmd: string, r: ExploreResult, interruptedBy: string | null): string {
   const why = r.interrupted === 'signal' ? `interrupted by ${interruptedBy ?? 'a signal'}` : `${cmd === 'run' ? '--duration' : '--time'} ran out`;
+  if (r.cutMeasuring) return `${why} while PCT measured the schedule lengths (4 seeded runs before the first schedule): no schedule ran${r.interrupted === 'time' ? '; give more --time, or --strategy random' : ''}`;
+  const shrink = r.violations[0]?.shrunk?.cutBy === 'signal' ? ' (while the finding was being shrunk: it is the smallest found so far)' : '';
   const cut = r.partialSteps ? `; the schedule under way was cut after ${r.partialSteps.toLocaleString('en-US')} steps (not counted)` : '';
-  return `${why}: the report covers the ${r.schedulesRun.toLocaleString('en-US')} schedule${r.schedulesRun === 1 ? '' : 's'} completed${cut}`;
+  return `${why}${shrink}: the report covers the ${r.schedulesRun.toLocaleString('en-US')} schedule${r.schedulesRun === 1 ? '' : 's'} completed${cut}`;
 }
 
 /** The PCT line of the report: n, the lengths, the depths and the bound. */
@@ -160,6 +178,7 @@ export function exploreJson(cmd: string, sc: Scenario, variant: VariantInfo | nu
     pct: r.pct,
     schedules: r.schedulesRun,
     interrupted: r.interrupted,
+    cutMeasuring: r.cutMeasuring,
     partialSteps: r.partialSteps,
     steps: r.steps,
     elapsedMs: r.elapsedMs,
@@ -174,7 +193,7 @@ export function exploreJson(cmd: string, sc: Scenario, variant: VariantInfo | nu
 
 export async function exploreCommand(argv: string[], io: Io): Promise<number> {
   // -h/--help: main.ts answers it for every command
-  const { opts, given } = parseArgs('explore', argv, OPTS, 0);
+  const { opts, given } = parseArgs('explore', argv, EXPLORE_OPTS, 0);
   resolveVariant('explore', opts.variant); // a bad --variant is refused before the scenario is read
   const invariants = resolveInvariants('explore', opts.invariants);
   const sc = scenarioFrom('explore', opts, io.scenario);
@@ -203,18 +222,17 @@ export async function exploreCommand(argv: string[], io: Io): Promise<number> {
       shrink: opts['no-shrink'] !== true,
       shard,
       stop,
-      onProgress: (p) => progress.update(`  explore: ${p.done.toLocaleString('en-US')}/${schedules.toLocaleString('en-US')} schedules, ${rate(p.steps, p.elapsedMs)} steps, ${seconds(p.elapsedMs)}`, { schedules: p.done, of: schedules, steps: p.steps, elapsedMs: p.elapsedMs }),
+      onProgress: (p) => progress.update(`${p.done.toLocaleString('en-US')}/${schedules.toLocaleString('en-US')} schedules, ${rate(p.steps, p.elapsedMs)} steps, ${seconds(p.elapsedMs)}`, { schedules: p.done, of: schedules, steps: p.steps, elapsedMs: p.elapsedMs }),
     },
     Number(opts.workers),
   );
   progress.done();
-  if (save && r.violations[0]) writeFileSync(save, replayFileJson(r.violations[0].spec));
-  if (tracePath && r.violations[0]) writeFileSync(tracePath, JSON.stringify(traceOf(r.violations[0].spec)));
-  writeReport(report, () => exploreReportData('explore', sc, variant, seed, r));
   const campaign: Campaign = { scenario: sc, seed, variant: variant?.id ?? null, invariants, strategy: opts.strategy as Strategy, depth: opts.depth === undefined ? null : Number(opts.depth), schedules, shrink: opts['no-shrink'] !== true };
   const interruptedBy = r.interrupted === 'signal' ? stopSignalName(stop) : null;
   io.out(json ? JSON.stringify({ ...exploreJson('explore', sc, variant, seed, r), interruptedBy, campaign, shard }, null, 2) : exploreReport('explore', sc, variant, seed, r, shard, interruptedBy));
-  return r.violations.length ? 1 : 0;
+  const f = r.violations[0];
+  writeOutputs('explore', [...findingOutputs(f, save, tracePath), reportOutput(report, () => exploreReportData('explore', sc, variant, seed, r))]);
+  return f ? 1 : 0;
 }
 
 /** Schedules this long take seconds each (a sim step is about a microsecond): say so before the wait. */
@@ -245,12 +263,10 @@ function dfsCommand(sc: Scenario, variant: VariantInfo | null, seed: number, inv
     maxSchedules,
     timeBudgetMs: opts.time === undefined ? undefined : Number(opts.time),
     stop,
-    onProgress: (p) => progress.update(`  dfs: ${p.schedules.toLocaleString('en-US')} schedules, ${p.pending.toLocaleString('en-US')} branches pending, ${seconds(p.elapsedMs)}`, { schedules: p.schedules, pending: p.pending, steps: p.steps, elapsedMs: p.elapsedMs }),
+    onProgress: (p) => progress.update(`dfs: ${p.schedules.toLocaleString('en-US')} schedules, ${p.pending.toLocaleString('en-US')} branches pending, ${seconds(p.elapsedMs)}`, { schedules: p.schedules, pending: p.pending, steps: p.steps, elapsedMs: p.elapsedMs }),
   });
   progress.done();
-  const f = r.violation ? makeFinding(sc, { variant: variant?.id ?? null, invariants, shrink: opts['no-shrink'] !== true }, r.schedules - 1, workload, r.decisions!, { stop }) : null;
-  if (save && f) writeFileSync(save, replayFileJson(f.spec));
-  if (tracePath && f) writeFileSync(tracePath, JSON.stringify(traceOf(f.spec)));
+  const f = r.violation ? makeFinding(sc, { variant: variant?.id ?? null, invariants, shrink: opts['no-shrink'] !== true }, r.schedules - 1, workload, r.decisions!, stop) : null;
   const verdict = f
     ? `violation in schedule ${r.schedules - 1}, ${r.schedules === 1 ? 'the first' : `the last of ${r.schedules.toLocaleString('en-US')}`} run (${r.violationPreemptions} preemption${r.violationPreemptions === 1 ? '' : 's'})`
     : r.interrupted
@@ -258,9 +274,8 @@ function dfsCommand(sc: Scenario, variant: VariantInfo | null, seed: number, inv
     : r.exhausted
       ? `the space is exhausted: no violation in all ${r.schedules.toLocaleString('en-US')} schedules with <= ${c} preemption${c === 1 ? '' : 's'}`
       : `not exhausted: no violation in the ${r.schedules.toLocaleString('en-US')} schedules run (the --schedules or --time budget ran out)`;
-  writeReport(report, () => dfsReportData(sc, variant, seed, c, r, verdict, f));
   if (json) {
-    io.out(JSON.stringify({ ok: !f, command: 'explore', engine: 'sim', scenario: sc.name, kernel: sc.kernel, variant: variant?.id ?? null, seed, strategy: 'dfs', preemptions: c, exhausted: r.exhausted, interrupted: r.interrupted, schedules: r.schedules, steps: r.steps, elapsedMs: r.elapsedMs, violations: f ? [findingJson(f)] : [] }, null, 2));
+    io.out(JSON.stringify({ ok: !f, command: 'explore', engine: 'sim', scenario: sc.name, kernel: sc.kernel, variant: variant?.id ?? null, seed, strategy: 'dfs', preemptions: c, exhausted: r.exhausted, interrupted: r.interrupted, interruptedBy: r.interrupted === 'signal' ? stopSignalName(stop) : null, schedules: r.schedules, steps: r.steps, elapsedMs: r.elapsedMs, violations: f ? [findingJson(f)] : [] }, null, 2));
   } else {
     const names = actorDefs(sc).map((d) => d.name);
     const out = [
@@ -272,5 +287,6 @@ function dfsCommand(sc: Scenario, variant: VariantInfo | null, seed: number, inv
     if (f) out.push(findingText(f, (id) => names[id] ?? `actor ${id}`));
     io.out(out.join('\n'));
   }
+  writeOutputs('explore', [...findingOutputs(f, save, tracePath), reportOutput(report, () => dfsReportData(sc, variant, seed, c, r, verdict, f))]);
   return f ? 1 : 0;
 }

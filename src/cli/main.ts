@@ -8,14 +8,14 @@ import { INVARIANT_IDS, describeInvariant } from '../check/invariants.js';
 import { BUILTIN_SCENARIOS } from '../scenario/builtins.js';
 import { ScenarioError } from '../scenario/schema.js';
 import type { Io } from './common.js';
-import { EXPLORE_HELP, exploreCommand } from './explore.js';
-import { REPLAY_HELP, replayCommand } from './replay.js';
-import { MERGE_HELP, mergeCommand } from './merge.js';
-import { OUTCOMES_HELP, outcomesCommand } from './outcomes.js';
-import { RUN_HELP, runCommand } from './run.js';
+import { EXPLORE_HELP, EXPLORE_OPTS, exploreCommand } from './explore.js';
+import { REPLAY_HELP, REPLAY_OPTS, replayCommand } from './replay.js';
+import { MERGE_HELP, MERGE_OPTS, mergeCommand } from './merge.js';
+import { OUTCOMES_HELP, OUTCOMES_OPTS, outcomesCommand } from './outcomes.js';
+import { RUN_HELP, RUN_OPTS, runCommand } from './run.js';
 import { VARIANTS_HELP, variantsCommand } from './variants.js';
 import { SCENARIOS_HELP, scenariosCommand } from './scenarios.js';
-import { UsageError, wantsHelp } from './args.js';
+import { UsageError, wantsHelp, type OptSpec } from './args.js';
 
 const COMMAND_HELP: Record<string, string> = {
   run: RUN_HELP,
@@ -26,6 +26,9 @@ const COMMAND_HELP: Record<string, string> = {
   variants: VARIANTS_HELP,
   scenarios: SCENARIOS_HELP,
 };
+
+/** Each command's options, so that -h as an option's value (--save -h) is not taken for help. */
+const COMMAND_OPTS: Record<string, readonly OptSpec[]> = { run: RUN_OPTS, explore: EXPLORE_OPTS, replay: REPLAY_OPTS, merge: MERGE_OPTS, outcomes: OUTCOMES_OPTS };
 
 const HELP = `usage: gmemsim <command> [options]
 
@@ -62,14 +65,16 @@ export async function main(argvIn: string[], io: Io): Promise<number> {
   const argv = debug ? [...head.filter((a) => a !== '--debug'), ...(end < 0 ? [] : argvIn.slice(end))] : argvIn;
   const [cmd, ...rest] = argv;
   try {
-    if (cmd !== undefined && COMMAND_HELP[cmd] && wantsHelp(rest)) {
+    if (cmd !== undefined && COMMAND_HELP[cmd] && wantsHelp(rest, COMMAND_OPTS[cmd])) {
       io.out(COMMAND_HELP[cmd]);
       return EXIT.OK;
     }
+    // gmemsim -h explore: the command's help, as gmemsim help explore
+    if ((cmd === '-h' || cmd === '--help') && rest.length) return await dispatch('help', rest, io);
     const code = await dispatch(cmd, rest, io);
     // interrupted (bin stores the signal's number in the stop word): the shell's 128 + signal
     const sig = io.stop ? Atomics.load(io.stop, 0) : 0;
-    return sig !== 0 ? 128 + sig : code;
+    return sig > 0 && sig < 64 ? 128 + sig : code;
   } catch (e) {
     if (e instanceof UsageError || e instanceof ScenarioError) {
       io.err(oneLine(e.message));

@@ -10,7 +10,7 @@ import { activityTable, numaJson, numaTable, statsJson } from '../report/text.js
 import { bucketLabel, telemetryJson, telemetryText } from '../report/telemetry.js';
 import { coverageFromJson, coverageJson, coverageText, unionCoverage, type Coverage } from '../explore/coverage.js';
 
-const OPTS: OptSpec[] = [JSON_OPT];
+export const MERGE_OPTS: OptSpec[] = [JSON_OPT];
 
 export const MERGE_HELP = helpText(
   'usage: gmemsim merge SHARD.json... [options]',
@@ -26,10 +26,14 @@ must be there exactly once. The result:
     campaign's; with one, each shard ran on to its own first violation, so they count more
   - coverage: the union of the shards' yield-point transitions (actor kind, from -> to) and of
     their trace hashes (distinct schedules)
+  - a shard cut short (explore --time ran out, or a signal) is listed: the merged campaign is
+    then incomplete ("complete": false, and "incomplete" names the shards)
 --json prints the same fields as explore --json (stats, actors, numa, telemetry, coverage), and
-violations, first, shards.
-Exit status: 0 no violation, 1 violation found, 2 bad input (a missing, repeated or foreign shard).`,
-  OPTS,
+violations, first, shards, complete, incomplete.
+Exit status: 0 no violation (complete or not: see "complete"), 1 violation found, 2 bad input (a
+missing, repeated or foreign shard, or an output that cannot be written), 3 internal error.
+Ctrl-C (SIGINT) or SIGTERM: merge is quick and stops at once, exit 130 or 143.`,
+  MERGE_OPTS,
   'Example: gmemsim merge shard-*.json --json > campaign.json',
 );
 
@@ -48,6 +52,9 @@ interface ShardOut {
   numa: { nodes: Array<NodeStats & { filePagesMiB?: number; unevictableMiB?: number }> };
   telemetry: ReturnType<typeof telemetryJson>;
   coverage: unknown;
+  /** why the shard stopped before its schedules were done (absent in older outputs: it was not) */
+  interrupted?: 'time' | 'signal' | null;
+  interruptedBy?: string | null;
 }
 
 const isInt = (v: unknown, min = 0) => typeof v === 'number' && Number.isSafeInteger(v) && v >= min;
@@ -77,6 +84,7 @@ function checkShape(f: string, j: ShardOut): void {
   if (!isInt(j.steps)) throw bad('steps', 'an integer >= 0');
   if (typeof j.elapsedMs !== 'number' || !(j.elapsedMs >= 0)) throw bad('elapsedMs', 'a number >= 0');
   if (!Array.isArray(j.violations) || !j.violations.every((v) => isObj(v) && isInt(v.schedule) && typeof v.invariant === 'string')) throw bad('violations', 'a list of { invariant, schedule, ... }');
+  if (j.interrupted !== undefined && j.interrupted !== null && j.interrupted !== 'time' && j.interrupted !== 'signal') throw bad('interrupted', 'null, "time" or "signal"');
   if (!isObj(j.stats) || !Array.isArray(j.actors) || !isObj(j.numa) || !Array.isArray(j.numa.nodes) || !isObj(j.telemetry)) throw bad('stats/actors/numa/telemetry', 'what explore --json writes');
 }
 
@@ -101,7 +109,7 @@ function statsOf(j: ShardOut): Stats {
 
 export async function mergeCommand(argv: string[], io: Io): Promise<number> {
   // -h/--help: main.ts answers it for every command
-  const { positionals, opts } = parseArgs('merge', argv, OPTS, Infinity);
+  const { positionals, opts } = parseArgs('merge', argv, MERGE_OPTS, Infinity);
   if (positionals.length === 0) throw new UsageError('gmemsim merge: give the shards\' JSON files (see gmemsim merge --help)');
   const shards = positionals.map((f) => {
     let j: ShardOut;
@@ -145,6 +153,11 @@ export async function mergeCommand(argv: string[], io: Io): Promise<number> {
   for (const s of [...shards].sort((a, b) => lastIndex(a) - lastIndex(b))) addStats(stats, s.stats);
   const coverage = unionCoverage(...shards.map((s) => s.coverage));
   const schedules = shards.reduce((n, { j }) => n + j.schedules, 0);
+  // A shard cut by --time or a signal did not run all its schedules: the merged campaign is incomplete, and says so.
+  const incomplete = shards
+    .filter(({ j }) => j.interrupted)
+    .map(({ file, j }) => ({ shard: j.shard!.index, file, interrupted: j.interrupted!, interruptedBy: j.interruptedBy ?? null, schedules: j.schedules }))
+    .sort((a, b) => a.shard - b.shard);
   const merged = {
     ok: !first,
     command: 'merge',
@@ -153,6 +166,8 @@ export async function mergeCommand(argv: string[], io: Io): Promise<number> {
     strategy: shards[0].j.strategy,
     pct: shards[0].j.pct,
     schedules,
+    complete: incomplete.length === 0,
+    incomplete,
     steps: shards.reduce((n, { j }) => n + j.steps, 0),
     /** the shards' run times added (CPU time of the campaign, not its wall time) */
     elapsedMsTotal: shards.reduce((n, { j }) => n + j.elapsedMs, 0),
@@ -170,6 +185,13 @@ export async function mergeCommand(argv: string[], io: Io): Promise<number> {
     const out = [
       `gmemsim merge: ${count} shards of the campaign scenario "${c.scenario.name}" (kernel ${c.scenario.kernel ?? '6.12'}), variant ${c.variant ?? 'none'}, seed ${c.seed}, strategy ${c.strategy}, ${c.schedules.toLocaleString('en-US')} schedules`,
       `  ${merged.schedules.toLocaleString('en-US')} schedules run, ${merged.steps.toLocaleString('en-US')} steps`,
+      ...(incomplete.length
+        ? [
+            `  INCOMPLETE: ${incomplete.length} of ${count} shard${count === 1 ? '' : 's'} stopped before their schedules were done: ${incomplete
+              .map((x) => `${x.shard}/${count} (${x.interrupted === 'time' ? '--time ran out' : `interrupted by ${x.interruptedBy ?? 'a signal'}`}, ${x.schedules.toLocaleString('en-US')} schedules)`)
+              .join(', ')}; the results cover the schedules run, not the whole campaign`,
+          ]
+        : []),
       `  ${coverageText(coverage, schedules)}`,
       '',
     ];
@@ -182,7 +204,7 @@ export async function mergeCommand(argv: string[], io: Io): Promise<number> {
           `  replay: gmemsim replay ${v.replay}`,
         );
       out.push('', 'the totals below: each shard ran on to its own first violation, so they count more schedules than the unsharded campaign (which stops at its first)');
-    } else out.push('result: OK, no invariant violated in any shard');
+    } else out.push(incomplete.length ? 'result: no invariant violated in the schedules the shards ran (the campaign is incomplete, see above)' : 'result: OK, no invariant violated in any shard');
     out.push('', 'activity (all schedules of all shards):', activityTable(stats), '', 'invalidate-retry telemetry (all schedules of all shards):', telemetryText(stats));
     if (c.scenario.numa) out.push('', 'memory by NUMA node (the campaign\'s last schedule, at its end):', numaTable(stats));
     io.out(out.join('\n'));

@@ -7,11 +7,11 @@ import { runThreads } from '../engine/threads.js';
 import { modelOf } from '../workload/kinds.js';
 import type { Stats } from '../engine/stats.js';
 import { outcomeRows } from '../report/telemetry.js';
-import { outcomesReportData, writeReport } from '../report/report_data.js';
+import { outcomesReportData, reportOutput } from '../report/report_data.js';
 import { helpText, parseArgs, type OptSpec } from './args.js';
-import { INVARIANTS_OPT, JSON_OPT, KERNEL_OPT, REPORT_OPT, checkOutputPath, SCENARIO_OPT, SEED_OPT, VARIANT_OPT, abortOnStop, resolveInvariants, resolveVariant, scenarioFrom, stopSignalName, stopWordOf, variantFor, variantLabel, type Io } from './common.js';
+import { INVARIANTS_OPT, JSON_OPT, KERNEL_OPT, REPORT_OPT, checkOutputPath, SCENARIO_OPT, SEED_OPT, VARIANT_OPT, abortOnStop, resolveInvariants, resolveVariant, scenarioFrom, stopSignalName, stopWordOf, variantFor, variantLabel, writeOutputs, type Io } from './common.js';
 
-const OPTS: OptSpec[] = [
+export const OUTCOMES_OPTS: OptSpec[] = [
   { ...SCENARIO_OPT, default: 'litmus-punch' },
   KERNEL_OPT,
   SEED_OPT,
@@ -31,16 +31,20 @@ allows it), INTERESTING (allowed, and a race was needed to see it), FORBIDDEN (a
 violated). The dfs column counts them over every schedule with at most --preemptions
 preemptions (exact); the threads column over --duration ms of worker threads looping the
 workload (observed frequencies). Built for the litmus-* scenarios.
-Exit status: 0 nothing FORBIDDEN, 1 a FORBIDDEN outcome seen, 2 bad input.`,
-  OPTS,
+Ctrl-C (SIGINT) or SIGTERM stops it: the table of what ran so far is printed (marked
+interrupted), and the exit status is 130 (SIGINT) or 143 (SIGTERM).
+Exit status: 0 nothing FORBIDDEN, 1 a FORBIDDEN outcome seen, 2 bad input (or a --report file
+that cannot be written), 3 internal error.`,
+  OUTCOMES_OPTS,
   'Example: gmemsim outcomes --scenario litmus-punch --preemptions 2',
 );
 
+const fmtN = (n: number) => n.toLocaleString('en-US');
 const faultsOf = (st: Stats) => st.total.outFixed + st.total.outSpurious + st.total.outRetry + st.total.outExit + st.total.outEmulate + st.total.outError;
 
 export async function outcomesCommand(argv: string[], io: Io): Promise<number> {
   // -h/--help: main.ts answers it for every command
-  const { opts } = parseArgs('outcomes', argv, OPTS, 0);
+  const { opts } = parseArgs('outcomes', argv, OUTCOMES_OPTS, 0);
   resolveVariant('outcomes', opts.variant);
   const invariants = resolveInvariants('outcomes', opts.invariants);
   const sc = scenarioFrom('outcomes', opts, io.scenario);
@@ -86,8 +90,12 @@ export async function outcomesCommand(argv: string[], io: Io): Promise<number> {
     dfs: { preemptions: c, schedules: dfs.schedules, exhausted: dfs.exhausted, faults: dFaults, forbidden: dfs.violationsBy },
     threads: { durationMs: threads.elapsedMs, faults: tFaults, forbidden: threads.violation ? { [threads.violation.invariant]: 1 } : {} },
     outcomes: table,
+    // the FORBIDDEN outcomes as the other commands list violations: each invariant dfs saw, and the threads run's
+    violations: [
+      ...Object.entries(dfs.violationsBy).map(([invariant, schedules]) => ({ invariant, message: `in ${fmtN(schedules)} dfs schedule${schedules === 1 ? '' : 's'}`, engine: 'dfs', schedules })),
+      ...(threads.violation ? [{ invariant: threads.violation.invariant, message: threads.violation.message, engine: 'threads', schedules: null }] : []),
+    ],
   };
-  writeReport(report, () => outcomesReportData(result, variant));
   if (opts.json === true) io.out(JSON.stringify(result, null, 2));
   else {
     const pct = (x: number) => `${(100 * x).toFixed(2)}%`;
@@ -96,7 +104,7 @@ export async function outcomesCommand(argv: string[], io: Io): Promise<number> {
     const out = [
       `gmemsim outcomes: scenario "${sc.name}" (kernel ${sc.kernel}), variant ${variantLabel(variant)}, seed ${seed}`,
       ...(interruptedBy ? [`  interrupted by ${interruptedBy}: the table covers what ran before it`] : []),
-      `  dfs: ${fmt(dfs.schedules)} schedules with <= ${c} preemptions${dfs.exhausted ? ' (the whole space)' : ' (NOT the whole space: the --schedules budget ran out)'}, ${fmt(dFaults)} faults`,
+      `  dfs: ${fmt(dfs.schedules)} schedules with <= ${c} preemptions${dfs.exhausted ? ' (the whole space)' : ` (NOT the whole space: ${dfs.interrupted === 'signal' ? `stopped by ${interruptedBy ?? 'a signal'}` : 'the --schedules budget ran out'})`}, ${fmt(dFaults)} faults`,
       `  threads: ${(threads.elapsedMs / 1000).toFixed(2)} s of worker threads, ${fmt(tFaults)} faults`,
       '',
       `  ${'outcome'.padEnd(w)}  ${'grade'.padEnd(11)}  ${'dfs (exact)'.padStart(20)}  ${'threads (observed)'.padStart(22)}`,
@@ -108,5 +116,6 @@ export async function outcomesCommand(argv: string[], io: Io): Promise<number> {
     ];
     io.out(out.join('\n'));
   }
+  writeOutputs('outcomes', [reportOutput(report, () => outcomesReportData(result, variant))]);
   return result.ok ? 0 : 1;
 }

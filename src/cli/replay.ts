@@ -2,15 +2,15 @@
 import { describeInvariant } from '../check/invariants.js';
 import { runSim } from '../engine/sim.js';
 import { replayThreads } from '../engine/threads.js';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { chromeTrace } from '../report/chrome_trace.js';
 import { TOKEN_PREFIX, decodeToken, parseReplayFile, replayRun, type ReplaySpec } from '../explore/token.js';
 import { violationText } from '../report/text.js';
 import { VARIANTS } from '../variants.js';
 import { UsageError, helpText, parseArgs, type OptSpec } from './args.js';
-import { JSON_OPT, checkOutputPath, stopSignalName, stopWordOf, variantLabel, type Io } from './common.js';
+import { JSON_OPT, checkOutputPath, stopSignalName, stopWordOf, variantLabel, writeOutputs, type Io } from './common.js';
 
-const OPTS: OptSpec[] = [
+export const REPLAY_OPTS: OptSpec[] = [
   { name: 'engine', kind: 'string', choices: ['sim', 'threads'], value: 'sim|threads', help: 'sim: one thread; threads: real worker threads follow the schedule through a turn word in the shared state', default: 'sim' },
   { name: 'trace', kind: 'string', value: 'FILE', help: 'write the schedule as Chrome Trace Event JSON (open it in Perfetto or chrome://tracing): a lane per actor, mmu_lock, seq/in_progress/range, attribute changes' },
   JSON_OPT,
@@ -41,13 +41,16 @@ LOCK_HELD); another version, or another yield-point table, is refused naming bot
 The token carries the scenario, variant, seed and the invariants checked; the schedule is rebuilt on the sim engine and,
 with --engine threads, followed step by step by one worker thread per actor. The report gives
 the trace hash: the same token gives the same hash on either engine, every time.
-Exit status: 0 no violation, 1 violation reproduced, 2 bad input.`,
-  OPTS,
+Ctrl-C (SIGINT) or SIGTERM stops a replay on threads: the steps done are reported (not compared
+with the recording), and the exit status is 130 (SIGINT) or 143 (SIGTERM).
+Exit status: 0 no violation, 1 violation reproduced, 2 bad input (a damaged token, a bad replay
+file, or a --trace file that cannot be written), 3 internal error.`,
+  REPLAY_OPTS,
 );
 
 export async function replayCommand(argv: string[], io: Io): Promise<number> {
   // -h/--help: main.ts answers it for every command
-  const { positionals, opts } = parseArgs('replay', argv, OPTS, 1);
+  const { positionals, opts } = parseArgs('replay', argv, REPLAY_OPTS, 1);
   if (positionals.length === 0) throw new UsageError('gmemsim replay: a TOKEN or a replay FILE is required (see gmemsim replay --help)');
   const arg = positionals[0];
   const tracePath = checkOutputPath('replay', '--trace', opts.trace);
@@ -79,7 +82,6 @@ export async function replayCommand(argv: string[], io: Io): Promise<number> {
     violation = t.violation;
     elapsedMs = t.elapsedMs;
   }
-  if (tracePath) writeFileSync(tracePath, JSON.stringify(traceOf(spec)));
   const interruptedBy = io.stop ? stopSignalName(io.stop) : null;
   const reproduced = !interruptedBy && traceHash === spec.expect.traceHash && (violation?.invariant ?? null) === spec.expect.invariant;
   if (opts.json === true) {
@@ -117,5 +119,6 @@ export async function replayCommand(argv: string[], io: Io): Promise<number> {
     if (violation && engine === 'sim' && sim.trace.length) out.push('  last steps:', ...sim.trace.map((t) => `    ${t}`));
     io.out(out.join('\n'));
   }
+  writeOutputs('replay', [['--trace', tracePath, () => JSON.stringify(traceOf(spec))]]);
   return violation ? 1 : 0;
 }

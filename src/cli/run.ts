@@ -7,15 +7,15 @@ import { checkedInvariants, encodeToken } from '../explore/token.js';
 import { runThreads, type ThreadsResult } from '../engine/threads.js';
 import { activityTable, numaJson, numaTable, rate, seconds, statsJson, violationText } from '../report/text.js';
 import { telemetryJson, telemetryText } from '../report/telemetry.js';
-import { exploreReportData, threadsReportData, writeReport } from '../report/report_data.js';
+import { exploreReportData, threadsReportData, reportOutput } from '../report/report_data.js';
 import type { Scenario } from '../scenario/types.js';
 import type { VariantInfo } from '../variants.js';
 import { SWEPT_INVARIANTS, type InvariantId } from '../check/invariants.js';
 import { UsageError, helpText, parseArgs, type OptSpec } from './args.js';
-import { INVARIANTS_OPT, JSON_OPT, KERNEL_OPT, REPORT_OPT, checkOutputPath, MMU_LOCK_OPT, SCALE_OPT, VCPU_GFNS_OPT, SCENARIO_OPT, SEED_OPT, VARIANT_OPT, PROGRESS_OPT, abortOnStop, progressFor, scenarioFrom, stopSignalName, stopWordOf, withVcpus, resolveInvariants, resolveVariant, variantFor, variantLabel, type Io } from './common.js';
+import { INVARIANTS_OPT, JSON_OPT, KERNEL_OPT, REPORT_OPT, checkOutputPath, MMU_LOCK_OPT, SCALE_OPT, VCPU_GFNS_OPT, SCENARIO_OPT, SEED_OPT, VARIANT_OPT, PROGRESS_OPT, abortOnStop, progressFor, scenarioFrom, stopSignalName, stopWordOf, withVcpus, resolveInvariants, resolveVariant, variantFor, variantLabel, writeOutputs, type Io } from './common.js';
 import { exploreJson, exploreReport, findingJson } from './explore.js';
 
-const OPTS: OptSpec[] = [
+export const RUN_OPTS: OptSpec[] = [
   SCENARIO_OPT,
   SCALE_OPT,
   KERNEL_OPT,
@@ -49,8 +49,9 @@ printed, and the exit status is 130 (SIGINT) or 143 (SIGTERM). --duration is kep
 schedule too (a schedule still running when it ends is cut, and the report says so).
 A threads run that completed no fault in its measured time measured nothing: it says so on one
 line and exits 2 (give a longer --duration, more --ops, or fewer vCPUs).
-Exit status: 0 no violation, 1 violation found, 2 bad input or no progress, 3 internal error.`,
-  OPTS,
+Exit status: 0 no violation, 1 violation found, 2 bad input, no progress, or a --report file
+that cannot be written, 3 internal error; 130/143 after SIGINT/SIGTERM.`,
+  RUN_OPTS,
   'Examples:\n  gmemsim run                                  # default scenario, 3 s on worker threads\n  gmemsim run --variant B4 --duration 10000    # find the injected bug on real threads\n  gmemsim run --engine sim --duration 5000 --json\n  gmemsim run --scenario numa-interleave --scale 0.01   # the NUMA series\' experiment at 1%',
 );
 
@@ -141,7 +142,7 @@ function threadsReport(sc: Scenario, variant: VariantInfo | null, seed: number, 
 
 export async function runCommand(argv: string[], io: Io): Promise<number> {
   // -h/--help: main.ts answers it for every command
-  const { opts } = parseArgs('run', argv, OPTS, 0);
+  const { opts } = parseArgs('run', argv, RUN_OPTS, 0);
   resolveVariant('run', opts.variant); // a bad --variant is refused before the scenario is read
   const invariants = resolveInvariants('run', opts.invariants);
   const sc = withVcpus(scenarioFrom('run', opts, io.scenario), opts.vcpus);
@@ -161,13 +162,13 @@ export async function runCommand(argv: string[], io: Io): Promise<number> {
       invariants,
       timeBudgetMs: duration,
       stop,
-      onProgress: (p) => progress.update(`  run (sim): ${seconds(p.elapsedMs)}, ${p.done} schedules, ${rate(p.steps, p.elapsedMs)} steps`, { schedules: p.done, steps: p.steps, elapsedMs: p.elapsedMs }),
+      onProgress: (p) => progress.update(`sim: ${seconds(p.elapsedMs)}, ${p.done} schedules, ${rate(p.steps, p.elapsedMs)} steps`, { schedules: p.done, steps: p.steps, elapsedMs: p.elapsedMs }),
     });
     progress.done();
     // --duration ends a sim run by design: only a signal is an interruption here
     const interruptedBy = r.interrupted === 'signal' ? stopSignalName(stop) : null;
-    writeReport(report, () => exploreReportData('run', sc, variant, seed, r));
     io.out(json ? JSON.stringify({ ...exploreJson('run', sc, variant, seed, r), interruptedBy }, null, 2) : exploreReport('run', sc, variant, seed, r, null, interruptedBy));
+    writeOutputs('run', [reportOutput(report, () => exploreReportData('run', sc, variant, seed, r))]);
     return r.violations.length ? 1 : 0;
   }
 
@@ -205,7 +206,6 @@ export async function runCommand(argv: string[], io: Io): Promise<number> {
   }
   const rec = replayRecordingOnSim(sc, variant, seed, invariants, r);
   const repro = r.violation && r.violation.invariant !== 'DEADLOCK' && !rec?.reproduced ? reproduceOnSim(sc, variant, seed, r.violation.invariant, stop) : null;
-  writeReport(report, () => threadsReportData(sc, variant, seed, r, rec, repro));
   if (json) {
     const replay = rec?.replay ?? repro?.finding?.replay ?? null;
     const replayFrom = rec?.replay ? 'threads-recording' : repro?.finding ? 'sim-search' : null;
@@ -244,5 +244,6 @@ export async function runCommand(argv: string[], io: Io): Promise<number> {
   } else {
     io.out(threadsReport(sc, variant, seed, Number(opts.jitter), r, rec, repro, stopSignalName(stop)));
   }
+  writeOutputs('run', [reportOutput(report, () => threadsReportData(sc, variant, seed, r, rec, repro))]);
   return r.violation ? 1 : 0;
 }

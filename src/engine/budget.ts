@@ -9,6 +9,8 @@ export interface Budget {
   deadline?: number;
   /** non-zero: stop (the CLI stores the signal's number) */
   stop?: Int32Array;
+  /** called at every check inside a schedule with its steps so far (progress from a long schedule) */
+  tick?: (steps: number) => void;
 }
 
 /** Steps between budget checks inside one schedule (a clock read costs little at this spacing). */
@@ -20,6 +22,9 @@ export function budgetOver(b: Budget | undefined): StopCause | null {
   if (b.deadline !== undefined && Date.now() >= b.deadline) return 'time';
   return null;
 }
+
+/** The stop word's value when the library's AbortSignal stopped the run (not a signal number: those are below 64). */
+export const STOP_ABORTED = 1000;
 
 /** A fresh stop word (shareable with workers). */
 export const newStopWord = (): Int32Array => new Int32Array(new SharedArrayBuffer(4));

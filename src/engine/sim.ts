@@ -151,7 +151,10 @@ export function runSim(model: Model, o: SimOptions): SimResult {
       cut = true;
       break;
     }
-    if (budget !== undefined && steps % BUDGET_CHECK_STEPS === BUDGET_CHECK_STEPS - 1 && (stopped = budgetOver(budget)) !== null) break;
+    if (budget !== undefined && steps % BUDGET_CHECK_STEPS === BUDGET_CHECK_STEPS - 1) {
+      if ((stopped = budgetOver(budget)) !== null) break;
+      budget.tick?.(steps);
+    }
     const pick = scheduler.next(steps, runnable, nRunnable);
     if (pick < 0) break;
     const a = actors[pick];
@@ -176,7 +179,7 @@ export function runSim(model: Model, o: SimOptions): SimResult {
       a.point = r.value;
     }
     hash = fnv(hash, (pick << 16) | a.point);
-    if (edges !== undefined) edges[(pick * NPOINTS + from) * (NPOINTS + 1) + (r.done ? 0 : a.point + 1)] = 1;
+    if (edges !== undefined) edges[edgeIndex(pick, from, r.done ? -1 : a.point)] = 1;
     if (o.onStep) o.onStep(steps, pick, from, r.done ? -1 : a.point, s);
     if (decisions) decisions.push(pick);
     if (traceTail > 0) {

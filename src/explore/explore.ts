@@ -15,7 +15,7 @@ import { budgetOver, type Budget, type StopCause } from '../engine/budget.js';
 import { modelOf } from '../workload/kinds.js';
 import { contextSwitches, scenarioSize, shrinkScenario, shrinkSchedule } from './shrink.js';
 import { checkedInvariants, encodeToken, type ReplaySpec } from './token.js';
-import { TraceSet, transitionsOf, type Coverage } from './coverage.js';
+import { TraceSet, emptyCoverage, transitionsOf, type Coverage } from './coverage.js';
 
 export interface ExploreOptions {
   seed: number;
@@ -26,6 +26,8 @@ export interface ExploreOptions {
   invariants?: InvariantId[] | null;
   /** stop after this long even if schedules remain (checked inside a schedule too: a long one is cut) */
   timeBudgetMs?: number;
+  /** stop at this Date.now() (the shards of one campaign share it; wins over timeBudgetMs) */
+  deadline?: number;
   /** a stop word (engine/budget.ts): when set, the campaign stops at once and returns what it has */
   stop?: Int32Array;
   onProgress?: (p: { done: number; steps: number; elapsedMs: number }) => void;
@@ -101,6 +103,8 @@ export interface ShrinkInfo {
   shrunkOps: number;
   /** the scenario reductions that kept the violation, e.g. "vcpus.count 4 → 1" */
   scenarioChanges: string[];
+  /** shrinking stopped early: a signal, or its own limit (4,000 runs, 10 s); the result still shows the violation, it may not be the smallest */
+  cutBy: 'signal' | 'limit' | null;
 }
 
 export interface Finding extends Violation {
@@ -132,6 +136,8 @@ export interface ExploreResult {
   interrupted: StopCause | null;
   /** steps of the schedule under way when it was cut (not counted in schedulesRun), 0 if none */
   partialSteps: number;
+  /** the budget ran out while PCT measured the schedule lengths (pctK), so no schedule ran */
+  cutMeasuring: boolean;
   /** the yield-point transitions and distinct schedules the campaign reached (coverage.ts) */
   coverage: Coverage;
 }
@@ -140,7 +146,7 @@ export interface ExploreResult {
  * A violation as reported: the schedule as found (`decisions`, replayed strictly), and when
  * `o.shrink`, the shrunk schedule with its step list; tokens and replay records for both.
  */
-export function makeFinding(sc: Scenario, o: Pick<ExploreOptions, 'variant' | 'invariants' | 'shrink'>, index: number, seed: number, decisions: number[], budget?: Budget): Finding {
+export function makeFinding(sc: Scenario, o: Pick<ExploreOptions, 'variant' | 'invariants' | 'shrink'>, index: number, seed: number, decisions: number[], stop?: Int32Array): Finding {
   const invariants = o.invariants ? new Set(o.invariants) : undefined;
   const model = modelOf(sc);
   const found = runSim(model, { seed, variant: o.variant, invariants, scheduler: new ReplayScheduler(decisions), traceTail: 24 });
@@ -161,9 +167,13 @@ export function makeFinding(sc: Scenario, o: Pick<ExploreOptions, 'variant' | 'i
   const plain: Finding = { ...v, actorName: nameIn(model, v.actor), schedule: index, scheduleSeed: seed, traceHash: found.traceHash, replay: originalReplay, spec: foundSpec, trace: found.trace, shrunk: null };
   if (!o.shrink) return plain;
   const upTo = decisions.slice(0, v.step);
-  const s = shrinkSchedule(sc, { seed, variant: o.variant, invariants }, upTo, v.invariant, { runs: 4000, ms: 10_000, over: budget });
-  // then fewer actors and operations, with what is left of the budget
-  const z = shrinkScenario(sc, { seed, variant: o.variant, invariants }, s.decisions, v.invariant, { runs: Math.max(200, 4000 - s.runs), ms: Math.max(1000, 10_000 - s.elapsedMs), over: budget });
+  // Shrinking has its own limits, not what is left of --time: a violation found late is still
+  // shrunk. A signal stops it (the best so far is reported, and says so).
+  const over: Budget = { stop };
+  const s = shrinkSchedule(sc, { seed, variant: o.variant, invariants }, upTo, v.invariant, { runs: SHRINK_RUNS, ms: SHRINK_MS, over });
+  // then fewer actors and operations, with what is left of the limits
+  const z = shrinkScenario(sc, { seed, variant: o.variant, invariants }, s.decisions, v.invariant, { runs: Math.max(200, SHRINK_RUNS - s.runs), ms: Math.max(1000, SHRINK_MS - s.elapsedMs), over });
+  const cutBy = budgetOver(over) === 'signal' ? 'signal' : s.exhausted || z.exhausted ? 'limit' : null;
   const small = z.scenario;
   const smallModel = modelOf(small);
   const sr = runSim(smallModel, { seed, variant: o.variant, invariants, scheduler: new ReplayScheduler(z.decisions), record: true, traceTail: z.decisions.length, traceState: true });
@@ -193,28 +203,46 @@ export function makeFinding(sc: Scenario, o: Pick<ExploreOptions, 'variant' | 'i
       originalOps: before.ops,
       shrunkOps: after.ops,
       scenarioChanges: z.changes,
+      cutBy,
     },
   };
 }
+
+/** What one shrink may spend (schedule, then scenario, together). */
+export const SHRINK_RUNS = 4000;
+export const SHRINK_MS = 10_000;
 
 // Measured with no checks: a violation early in a measuring run must not shorten the lengths
 // the change points are drawn over (B5's LOCK_HELD fires in the first steps).
 const NO_CHECKS: ReadonlySet<InvariantId> = new Set();
 
 /** PCT's lengths: the most steps of each actor (and of the whole schedule) over a few seeded random schedules (deterministic). */
-export function pctK(sc: Scenario, seed: number, variant: VariantId | null, budget?: Budget): PctLengths {
+export function pctK(sc: Scenario, seed: number, variant: VariantId | null): PctLengths {
+  return measurePct(sc, seed, variant).lengths!;
+}
+
+/**
+ * pctK under a budget: lengths null if the budget ran out before the measuring was done (fewer
+ * runs would give other lengths, so other schedules than the same campaign uncut).
+ */
+export function measurePct(sc: Scenario, seed: number, variant: VariantId | null, budget?: Budget): { lengths: PctLengths | null; stopped: StopCause | null } {
   const model = modelOf(sc);
   const n = model.actors.length;
   let k = 1;
   const perActor: number[] = new Array(n).fill(1);
-  for (let i = 0; i < 4; i++) {
-    if (budgetOver(budget) !== null) break;
+  for (let i = 0; i < PCT_MEASURE_RUNS; i++) {
+    const over = budgetOver(budget);
+    if (over !== null) return { lengths: null, stopped: over };
     const mine = new Array(n).fill(0);
-    k = Math.max(k, runSim(model, { seed: mixSeed(seed ^ 0x6b, i), variant, invariants: NO_CHECKS, budget, onStep: (_step, actor) => mine[actor]++ }).steps);
+    const r = runSim(model, { seed: mixSeed(seed ^ 0x6b, i), variant, invariants: NO_CHECKS, budget, onStep: (_step, actor) => mine[actor]++ });
+    if (r.stopped) return { lengths: null, stopped: r.stopped };
+    k = Math.max(k, r.steps);
     for (let a = 0; a < n; a++) perActor[a] = Math.max(perActor[a], mine[a]);
   }
-  return { k, perActor };
+  return { lengths: { k, perActor }, stopped: null };
 }
+
+const PCT_MEASURE_RUNS = 4;
 
 /** The campaign's PCT parameters and the bound it guarantees (pct with a fixed depth: for it; else for d = 2, in its share of the schedules). */
 export function pctInfoFor(strategy: Strategy, depth: number | null, lengths: PctLengths): PctInfo {
@@ -241,14 +269,16 @@ export function explore(sc: Scenario, o: ExploreOptions): ExploreResult {
   let i = from;
   const violations: Finding[] = [];
   let lastProgress = t0;
-  const budget: Budget = { deadline: o.timeBudgetMs === undefined ? undefined : t0 + o.timeBudgetMs, stop: o.stop };
+  const budget: Budget = { deadline: deadlineOf(o, t0), stop: o.stop };
   let interrupted: StopCause | null = null;
   let partialSteps = 0;
   const strategy = o.strategy ?? 'random';
   let pctInfo: PctInfo | null = null;
   let lengths: PctLengths | null = null;
   if (strategy !== 'random') {
-    lengths = o.pctK ?? pctK(sc, o.seed, o.variant, budget);
+    const m = o.pctK ? { lengths: o.pctK, stopped: null } : measurePct(sc, o.seed, o.variant, budget);
+    if (!m.lengths) return { ...emptyResult(strategy), interrupted: m.stopped, cutMeasuring: true, elapsedMs: Date.now() - t0 };
+    lengths = m.lengths;
     pctInfo = pctInfoFor(strategy, strategy === 'pct' ? (o.depth ?? null) : null, lengths);
   }
   const pctFor = (i: number): PctParams | undefined => {
@@ -266,6 +296,14 @@ export function explore(sc: Scenario, o: ExploreOptions): ExploreResult {
   // Coverage: the transitions every step took (marked by runSim), and each schedule's trace hash.
   const edges = new Uint8Array(edgeSlots(n));
   const traces = new TraceSet();
+  // progress from inside a long schedule too (runSim calls tick at its budget checks)
+  const progress = (partial: number) => {
+    const now = Date.now();
+    if (!o.onProgress || now - lastProgress < PROGRESS_MS) return;
+    lastProgress = now;
+    o.onProgress({ done: ran, steps: steps + partial, elapsedMs: now - t0 });
+  };
+  if (o.onProgress) budget.tick = progress;
   for (; i < from + o.schedules; i++) {
     if (o.shard && i % o.shard.count !== o.shard.index) continue;
     // the first schedule always starts (a budget smaller than the set-up still shows some steps); a signal stops even that
@@ -292,19 +330,24 @@ export function explore(sc: Scenario, o: ExploreOptions): ExploreResult {
     if (r.violation) {
       // the schedule as found, recorded (the same seed and strategy take the same steps)
       const found = runSim(model, { seed, variant: o.variant, invariants, record: true, lockdepStacks: false, scheduler: scheduler(seed, pct) });
-      const finding = makeFinding(sc, o, i, seed, found.decisions!, budget);
+      const finding = makeFinding(sc, o, i, seed, found.decisions!, o.stop);
       violations.push(finding);
+      if (finding.shrunk?.cutBy === 'signal') interrupted = 'signal';
       i++;
       break;
     }
-    const now = Date.now();
-    if (o.onProgress && now - lastProgress >= 250) {
-      lastProgress = now;
-      o.onProgress({ done: ran, steps, elapsedMs: now - t0 });
-    }
+    progress(0);
   }
-  // a campaign that ran all its schedules was not cut short, even if the clock ran out with the last
-  if (interrupted === 'time' && partialSteps === 0 && i >= from + o.schedules) interrupted = null;
   const coverage: Coverage = { transitions: transitionsOf(edges, model.actors.map((a) => a.kind)), traces: traces.values(), tracesComplete: traces.complete };
-  return { schedulesRun: ran, steps, cut, elapsedMs: Date.now() - t0, violations, stats, strategy, pct: pctInfo, coverage, interrupted, partialSteps };
+  return { schedulesRun: ran, steps, cut, elapsedMs: Date.now() - t0, violations, stats, strategy, pct: pctInfo, coverage, interrupted, partialSteps, cutMeasuring: false };
+}
+
+const PROGRESS_MS = 250;
+
+/** The campaign's deadline: the one given, else timeBudgetMs from t0, else none. */
+export const deadlineOf = (o: Pick<ExploreOptions, 'deadline' | 'timeBudgetMs'>, t0: number): number | undefined => o.deadline ?? (o.timeBudgetMs === undefined ? undefined : t0 + o.timeBudgetMs);
+
+/** A campaign that ran nothing. */
+export function emptyResult(strategy: Strategy): ExploreResult {
+  return { schedulesRun: 0, steps: 0, cut: 0, elapsedMs: 0, violations: [], stats: emptyStats(), strategy, pct: null, coverage: emptyCoverage(), interrupted: null, partialSteps: 0, cutMeasuring: false };
 }

@@ -9,10 +9,11 @@
 // thread costs; this thread is often warm already, and one thread fewer is one warm-up fewer.
 import { Piscina } from 'piscina';
 import type { Scenario } from '../scenario/types.js';
-import { explore, pctK, type ExploreOptions, type ExploreResult, type Finding } from './explore.js';
-import { addStats, emptyStats } from '../engine/stats.js';
+import { deadlineOf, emptyResult, explore, measurePct, type ExploreOptions, type ExploreResult, type Finding, type PctLengths } from './explore.js';
+import { addStats } from '../engine/stats.js';
+import { budgetOver } from '../engine/budget.js';
 import { workerScript } from '../engine/threads.js';
-import { emptyCoverage, unionCoverage, type Coverage } from './coverage.js';
+import { unionCoverage, type Coverage } from './coverage.js';
 
 /**
  * Schedules in the next shard, given how many remain: a share of the rest (guided
@@ -64,10 +65,18 @@ export class ExplorePool {
     const t0 = Date.now();
     const from0 = o.from ?? 0;
     const end = from0 + o.schedules;
+    // One absolute deadline for every shard: a shard handed out late gets what is left, not --time afresh
+    const deadline = deadlineOf(o, t0);
+    const budget = { deadline, stop: o.stop };
     // PCT's k is measured once here, so every shard draws its change points over the same k
     const strategy = o.strategy ?? 'random';
-    const k = strategy !== 'random' ? (o.pctK ?? pctK(sc, o.seed, o.variant)) : undefined;
-    const total: ExploreResult = { schedulesRun: 0, steps: 0, cut: 0, elapsedMs: 0, violations: [], stats: emptyStats(), strategy, pct: null, coverage: emptyCoverage(), interrupted: null, partialSteps: 0 };
+    const total: ExploreResult = emptyResult(strategy);
+    let k: PctLengths | undefined;
+    if (strategy !== 'random') {
+      const m = o.pctK ? { lengths: o.pctK, stopped: null } : measurePct(sc, o.seed, o.variant, budget);
+      if (!m.lengths) return { ...total, interrupted: m.stopped, cutMeasuring: true, elapsedMs: Date.now() - t0 };
+      k = m.lengths;
+    }
     const coverages: Coverage[] = [];
     let best: Finding | null = null;
     let next = from0;
@@ -78,7 +87,7 @@ export class ExplorePool {
       from,
       variant: o.variant,
       invariants: o.invariants,
-      timeBudgetMs: o.timeBudgetMs === undefined ? undefined : Math.max(1, o.timeBudgetMs - (Date.now() - t0)),
+      deadline,
       strategy,
       depth: o.depth,
       pctK: k,
@@ -89,14 +98,10 @@ export class ExplorePool {
     /** the next shard [from, from + n), or null when the campaign is over */
     const take = (): { from: number; n: number } | null => {
       if (next >= end || (best && next > best.schedule)) return null;
-      if (o.timeBudgetMs !== undefined && Date.now() - t0 >= o.timeBudgetMs) {
-        total.interrupted ??= 'time';
-        return null;
-      }
-      if (o.stop !== undefined && Atomics.load(o.stop, 0) !== 0) {
-        total.interrupted = 'signal';
-        return null;
-      }
+      const over = budgetOver(budget);
+      if (over === 'signal') total.interrupted = 'signal';
+      else if (over) total.interrupted ??= 'time';
+      if (over) return null;
       const from = next;
       const n = shardSize(end - from, workers);
       next += n;

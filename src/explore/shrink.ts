@@ -99,6 +99,8 @@ export interface ScenarioShrinkResult {
   changes: string[];
   runs: number;
   elapsedMs: number;
+  /** the budget ran out before no candidate was left (the result still shows the violation) */
+  exhausted: boolean;
 }
 
 /** The kinds shrinking may reduce, in the order it tries them (the registry's shrink passes). */
@@ -188,5 +190,5 @@ export function shrinkScenario(sc: Scenario, o: ShrinkInput, decisions: number[]
       break;
     }
   }
-  return { scenario: cur, decisions: best, changes: [...changes].map(([p, [a, b]]) => `${p} ${a} → ${b}`), runs, elapsedMs: Date.now() - t0 };
+  return { scenario: cur, decisions: best, changes: [...changes].map(([p, [a, b]]) => `${p} ${a} → ${b}`), runs, elapsedMs: Date.now() - t0, exhausted: out() };
 }

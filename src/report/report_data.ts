@@ -1,6 +1,5 @@
 // What an HTML report shows (report/html.ts draws it): the charts and tables of a command's
 // result, as plain data. One maker per kind of result, and writeReport for the commands.
-import { writeFileSync } from 'node:fs';
 import { describeInvariant, type InvariantId } from '../check/invariants.js';
 import type { Stats } from '../engine/stats.js';
 import type { ThreadsResult } from '../engine/threads.js';
@@ -15,10 +14,8 @@ const fmt = (n: number) => n.toLocaleString('en-US');
 const variantText = (v: VariantInfo | null) => (v ? `${v.id} (${v.name})` : 'none (correct model)');
 const GRADE_COLOR: Record<string, string> = { ACCEPTABLE: '#4e79a7', INTERESTING: '#f28e2b', FORBIDDEN: '#e15759' };
 
-/** Write the report when --report gave a path (checked before the work with checkOutputPath); `make` runs only then. */
-export function writeReport(path: string | null, make: () => ReportData): void {
-  if (path) writeFileSync(path, htmlReport(make()));
-}
+/** The --report output (cli/common.ts writeOutputs): `make` runs only when a path was given. */
+export const reportOutput = (path: string | null, make: () => ReportData): [string, string | null, () => string] => ['--report', path, () => htmlReport(make())];
 
 function baseMeta(sc: Scenario, variant: VariantInfo | null, seed: number, engine: string): Array<[string, string]> {
   return [

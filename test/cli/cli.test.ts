@@ -1,8 +1,8 @@
 // The gmemsim command in-process (main(argv, io) with a capturing io), plus the real binary
 // once end to end. Exit codes: 0 clean, 1 violation found, 2 bad input (one line on stderr).
 // The spawned binary and the threads paths use dist/: run `npx tsc -p tsconfig.json` first.
-import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { existsSync, lstatSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -129,6 +129,18 @@ describe('bad input: exit 2, one line naming what is wrong', () => {
     expect(line).toContain(opt);
   });
 
+  it('an output path that is a dangling symbolic link or a FIFO nobody reads is refused at once, and left as it was', async () => {
+    const link = join(tmp, 'dangling.json');
+    const target = join(tmp, 'no-such-target.json');
+    symlinkSync(target, link);
+    expect(await usageError('explore', '--save', link)).toContain('a symbolic link to a file that does not exist');
+    expect(existsSync(target)).toBe(false);
+    expect(lstatSync(link).isSymbolicLink()).toBe(true);
+    const fifo = join(tmp, 'fifo');
+    execFileSync('mkfifo', [fifo]);
+    expect(await usageError('explore', '--trace', fifo)).toContain('a FIFO with no reader');
+  });
+
   it('a scenario file with a wrong field type names the field', async () => {
     const file = join(tmp, 'bad-type.json');
     writeFileSync(file, JSON.stringify({ vcpus: { count: '4' } }));
@@ -154,6 +166,44 @@ describe('bad input: exit 2, one line naming what is wrong', () => {
     expect(await usageError('replay', 'garbage')).toMatch(/^gmemsim replay: "garbage" is neither a replay token \(gm1_…\) nor a replay file/);
     expect(await usageError('replay', 'gm1_!!!!')).toMatch(/^gmemsim replay: replay token is damaged/);
     expect(await usageError('replay')).toMatch(/^gmemsim replay: a TOKEN or a replay FILE is required/);
+  });
+});
+
+describe('outputs written after the report', () => {
+  it('a write that fails after the run (ENOSPC on /dev/full): the report with its token is printed first, then one line, exit 2', async () => {
+    const r = await cli('explore', '--variant', 'B4', '--schedules', '50', '--no-shrink', '--save', '/dev/full');
+    expect(r.code).toBe(2);
+    expect(r.out).toMatch(/replay: gmemsim replay gm1_/);
+    expect(r.err).toEqual(['gmemsim explore: --save /dev/full: could not write it (ENOSPC); the report above has the results']);
+  });
+
+  it('with several outputs asked for, each that can be written is, and the one that cannot is named', async () => {
+    const trace = join(tmp, 'both-trace.json');
+    const r = await cli('explore', '--variant', 'B4', '--schedules', '50', '--no-shrink', '--save', '/dev/full', '--trace', trace);
+    expect(r.code).toBe(2);
+    expect(JSON.parse(readFileSync(trace, 'utf8'))).toHaveProperty('traceEvents');
+    expect(r.err).toHaveLength(1);
+    expect(r.err[0]).toContain('--save /dev/full');
+    expect(r.err[0]).not.toContain('--trace');
+  });
+});
+
+describe('help where an option takes a value', () => {
+  it('-h as the value of --save is a file name, not a request for help', async () => {
+    const r = await cli('explore', '--schedules', '5', '--save', join(tmp, '-h'));
+    expect(r.code).toBe(0);
+    expect(r.out).toContain('result: OK');
+    const bare = await cli('explore', '--schedules', '5', '--seed', '-h');
+    expect(bare.code).toBe(2); // -h where --seed's number goes: a bad seed, not help
+    expect(bare.err[0]).toContain('--seed');
+  });
+
+  it('gmemsim -h explore prints explore\'s help, as gmemsim help explore does', async () => {
+    const a = await cli('-h', 'explore');
+    const b = await cli('help', 'explore');
+    expect(a.code).toBe(0);
+    expect(a.out).toContain('usage: gmemsim explore');
+    expect(a.out).toBe(b.out);
   });
 });
 
@@ -320,6 +370,18 @@ describe('the real binary', () => {
     expect(bad.stdout).toBe('');
     expect(bad.stderr.trimEnd().split('\n')).toHaveLength(1);
     expect(bad.stderr).toContain('--schedules');
+  });
+
+  it('a reader that goes away (| true) is not an internal error', () => {
+    const r = spawnSync('sh', ['-c', `"${process.execPath}" "${BIN}" scenarios --json | true; echo done`], { cwd: ROOT, encoding: 'utf8', timeout: 30_000 });
+    expect(r.stderr).not.toContain('internal error');
+    expect(r.stdout.trim()).toBe('done');
+  });
+
+  it('--debug after "--" reaches the command as an argument', () => {
+    const r = run('replay', '--', '--debug');
+    expect(r.status).toBe(2);
+    expect(r.stderr).toContain('"--debug" is neither a replay token');
   });
 
   it('--version prints the package version', () => {

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { cli } from '../helpers.js';
+import { main } from '../../src/cli/main.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'gmemsim-shards-'));
 
@@ -75,6 +76,27 @@ describe('sharded campaigns', () => {
     const m = await cli('merge', ...files, '--json');
     expect(m.code).toBe(0);
     expect(JSON.parse(m.out).schedules).toBe(40);
+  });
+
+  it('a shard cut short (a signal, --time) is listed, and the merged campaign says it is incomplete, not OK', async () => {
+    const [whole] = await shardFiles(2, '--schedules', '30', '--seed', '6');
+    const stop = new Int32Array(new SharedArrayBuffer(4));
+    Atomics.store(stop, 0, 2); // SIGINT before the shard began: it runs nothing and says so
+    const out: string[] = [];
+    const code = await main(['explore', '--schedules', '30', '--seed', '6', '--shard', '1/2', '--json'], { out: (x) => out.push(x), err: () => {}, stop });
+    expect(code).toBe(130);
+    const cut = join(dir, 'cut-1-of-2.json');
+    writeFileSync(cut, out.join(''));
+    const m = await cli('merge', whole, cut, '--json');
+    expect(m.code).toBe(0);
+    const j = JSON.parse(m.out);
+    expect(j.complete).toBe(false);
+    expect(j.incomplete).toEqual([{ shard: 1, file: cut, interrupted: 'signal', interruptedBy: 'SIGINT', schedules: 0 }]);
+    const text = await cli('merge', whole, cut);
+    expect(text.out).toContain('INCOMPLETE: 1 of 2 shards stopped before their schedules were done: 1/2 (interrupted by SIGINT, 0 schedules)');
+    expect(text.out).not.toContain('result: OK');
+    const clean = await cli('merge', ...(await shardFiles(2, '--schedules', '30', '--seed', '6')), '--json');
+    expect([JSON.parse(clean.out).complete, JSON.parse(clean.out).incomplete]).toEqual([true, []]);
   });
 
   it('refuses a missing, repeated or foreign shard, and a bad --shard', async () => {
