@@ -146,7 +146,7 @@ export function exploreReport(cmd: string, sc: Scenario, variant: VariantInfo | 
 }
 
 /** Why the campaign ended early, and what of it the report covers. */
-function stoppedLine(cmd: string, r: ExploreResult, interruptedBy: string | null): string {
+export function stoppedLine(cmd: string, r: ExploreResult, interruptedBy: string | null): string {
   const why = r.interrupted === 'signal' ? `interrupted by ${interruptedBy ?? 'a signal'}` : `${cmd === 'run' ? '--duration' : '--time'} ran out`;
   if (r.cutMeasuring) return `${why} while PCT measured the schedule lengths (4 seeded runs before the first schedule): no schedule ran${r.interrupted === 'time' ? '; give more --time, or --strategy random' : ''}`;
   const shrink = r.violations[0]?.shrunk?.cutBy === 'signal' ? ' (while the finding was being shrunk: it is the smallest found so far)' : '';
@@ -231,7 +231,7 @@ export async function exploreCommand(argv: string[], io: Io): Promise<number> {
   const interruptedBy = r.interrupted === 'signal' ? stopSignalName(stop) : null;
   io.out(json ? JSON.stringify({ ...exploreJson('explore', sc, variant, seed, r), interruptedBy, campaign, shard }, null, 2) : exploreReport('explore', sc, variant, seed, r, shard, interruptedBy));
   const f = r.violations[0];
-  writeOutputs('explore', [...findingOutputs(f, save, tracePath), reportOutput(report, () => exploreReportData('explore', sc, variant, seed, r))]);
+  writeOutputs('explore', [...findingOutputs(f, save, tracePath), reportOutput(report, () => exploreReportData('explore', sc, variant, seed, r, r.interrupted ? stoppedLine('explore', r, interruptedBy) : null))]);
   return f ? 1 : 0;
 }
 

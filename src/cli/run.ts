@@ -13,7 +13,7 @@ import type { VariantInfo } from '../variants.js';
 import { SWEPT_INVARIANTS, type InvariantId } from '../check/invariants.js';
 import { UsageError, helpText, parseArgs, type OptSpec } from './args.js';
 import { INVARIANTS_OPT, JSON_OPT, KERNEL_OPT, REPORT_OPT, checkOutputPath, MMU_LOCK_OPT, SCALE_OPT, VCPU_GFNS_OPT, SCENARIO_OPT, SEED_OPT, VARIANT_OPT, PROGRESS_OPT, abortOnStop, progressFor, scenarioFrom, stopSignalName, stopWordOf, withVcpus, resolveInvariants, resolveVariant, variantFor, variantLabel, writeOutputs, type Io } from './common.js';
-import { exploreJson, exploreReport, findingJson } from './explore.js';
+import { exploreJson, exploreReport, findingJson, stoppedLine } from './explore.js';
 
 export const RUN_OPTS: OptSpec[] = [
   SCENARIO_OPT,
@@ -168,7 +168,7 @@ export async function runCommand(argv: string[], io: Io): Promise<number> {
     // --duration ends a sim run by design: only a signal is an interruption here
     const interruptedBy = r.interrupted === 'signal' ? stopSignalName(stop) : null;
     io.out(json ? JSON.stringify({ ...exploreJson('run', sc, variant, seed, r), interruptedBy }, null, 2) : exploreReport('run', sc, variant, seed, r, null, interruptedBy));
-    writeOutputs('run', [reportOutput(report, () => exploreReportData('run', sc, variant, seed, r))]);
+    writeOutputs('run', [reportOutput(report, () => exploreReportData('run', sc, variant, seed, r, r.interrupted ? stoppedLine('run', r, interruptedBy) : null))]);
     return r.violations.length ? 1 : 0;
   }
 

@@ -220,13 +220,13 @@ function findingSummary(f: Finding): ReportData['summary'] {
 const OK_SUMMARY: ReportData['summary'] = { ok: true, headline: 'OK, no invariant violated', details: [], replay: null };
 
 /** explore (random/pct/portfolio) and run --engine sim: the campaign's telemetry, and its finding. */
-export function exploreReportData(cmd: string, sc: Scenario, variant: VariantInfo | null, seed: number, r: ExploreResult): ReportData {
+export function exploreReportData(cmd: string, sc: Scenario, variant: VariantInfo | null, seed: number, r: ExploreResult, stopped: string | null = null): ReportData {
   const f = r.violations[0] ?? null;
   return {
     title: `gmemsim ${cmd}: ${sc.name}`,
     meta: [...baseMeta(sc, variant, seed, 'sim'), ['strategy', r.strategy]],
     summary: f ? findingSummary(f) : OK_SUMMARY,
-    facts: [`${fmt(r.schedulesRun)} schedule${r.schedulesRun === 1 ? '' : 's'}, ${fmt(r.steps)} steps in ${seconds(r.elapsedMs)} (${rate(r.steps, r.elapsedMs)} steps)${r.cut ? `; ${r.cut} cut at maxSteps` : ''}`],
+    facts: [`${fmt(r.schedulesRun)} schedule${r.schedulesRun === 1 ? '' : 's'}, ${fmt(r.steps)} steps in ${seconds(r.elapsedMs)} (${rate(r.steps, r.elapsedMs)} steps)${r.cut ? `; ${r.cut} cut at maxSteps` : ''}`, ...(stopped ? [stopped] : [])],
     sections: [...(f ? [findingSection(f)] : []), ...statsSections(r.stats, sc, 'all schedules')],
     generator: `gmemsim ${cmd}`,
   };
