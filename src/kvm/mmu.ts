@@ -47,7 +47,7 @@ export interface KvmPageFault {
   pfn: number;
   gen: number;
   /** why the last RET_PF_RETRY happened (for telemetry) */
-  retryReason: 'invalid-slot' | 'lockless' | 'stale' | '';
+  retryReason: 'invalid-slot' | 'lockless' | 'stale' | 'spte-race' | '';
   /** the retry caught a page that had been truncated/discarded since it was resolved */
   staleCaught: boolean;
   exit: MemoryFaultExit;
@@ -198,6 +198,7 @@ function* kvmTdpMmuMap(ctx: ActorCtx, f: KvmPageFault): Gen<number> {
   ctx.ev.spteInstalled(ctx, f.gfn);
   pagePut(ctx, f.pfn); // kvm_mmu_finish_page_fault: the page is not pinned by the SPTE
   mmuReadUnlock(ctx);
+  if (r === Install.Lost) return retry(ctx, f, 'spte-race');
   return r === Install.Installed ? RET_PF_FIXED : RET_PF_SPURIOUS;
 }
 
@@ -208,9 +209,9 @@ function isPageFaultStale(ctx: ActorCtx, f: KvmPageFault): boolean {
 
 function retry(ctx: ActorCtx, f: KvmPageFault, why: KvmPageFault['retryReason']): number {
   f.retryReason = why;
-  count(ctx, why === 'stale' ? Ctr.retryStale : why === 'lockless' ? Ctr.retryLockless : Ctr.retryInvalidSlot);
+  count(ctx, why === 'stale' ? Ctr.retryStale : why === 'lockless' ? Ctr.retryLockless : why === 'spte-race' ? Ctr.retrySpteRace : Ctr.retryInvalidSlot);
   // Split: the gfn sat in an open invalidation's range, or (only) the seq moved since the snapshot.
-  if (why !== 'invalid-slot' && !gfnInOpenRange(ctx.s, f.gfn, why === 'stale')) count(ctx, why === 'stale' ? Ctr.retryStaleSeq : Ctr.retryLocklessSeq);
+  if ((why === 'stale' || why === 'lockless') && !gfnInOpenRange(ctx.s, f.gfn, why === 'stale')) count(ctx, why === 'stale' ? Ctr.retryStaleSeq : Ctr.retryLocklessSeq);
   return RET_PF_RETRY;
 }
 

@@ -44,6 +44,7 @@ export function telemetryJson(st: Stats) {
       locklessPrecheck: { gfnInRange: t.retryLockless - t.retryLocklessSeq, seqMoved: t.retryLocklessSeq },
       underMmuLock: { gfnInRange: t.retryStale - t.retryStaleSeq, seqMoved: t.retryStaleSeq },
       invalidMemslot: t.retryInvalidSlot,
+      spteRace: t.retrySpteRace,
     },
     retriesPerFault: {
       faultingAccesses: st.retryHist.reduce((a, b) => a + b, 0),
@@ -112,7 +113,7 @@ export function telemetryText(st: Stats): string {
   const w = Math.max(...rows.map((x) => fmt(x[1]).length));
   return [
     `  retries by reason: lockless precheck ${fmt(r.locklessPrecheck.gfnInRange)} in range + ${fmt(r.locklessPrecheck.seqMoved)} seq moved; ` +
-      `under mmu_lock ${fmt(r.underMmuLock.gfnInRange)} in range + ${fmt(r.underMmuLock.seqMoved)} seq moved; invalid memslot ${fmt(r.invalidMemslot)}`,
+      `under mmu_lock ${fmt(r.underMmuLock.gfnInRange)} in range + ${fmt(r.underMmuLock.seqMoved)} seq moved; invalid memslot ${fmt(r.invalidMemslot)}; SPTE changed under the cmpxchg ${fmt(r.spteRace)}`,
     `  retries per faulting access (${fmt(d.faultingAccesses)}): p50 ${p50 < 0 ? '-' : bucketLabel(p50)}, p99 ${p99 < 0 ? '-' : bucketLabel(p99)}, max ${fmt(d.max)}` +
       (d.histogram.length ? `; histogram ${d.histogram.map((h) => `${h.retries}:${fmt(h.count)}`).join(' ')}` : ''),
     ...(j.mmuLock.read.acquires + j.mmuLock.write.acquires > 0

@@ -1,7 +1,7 @@
 // Built-in scenarios.
 import { NEWEST_KERNEL, type Scenario } from './types.js';
 import { sectionDefaults } from '../workload/kinds.js';
-import { VCPU_DEFAULTS } from '../workload/vcpu.js';
+import { VCPU_DEFAULTS, type ConversionOrder } from '../workload/vcpu.js';
 
 /** 4 vCPUs on two hybrid memslots of one guest_memfd, with guest conversions (explicit, by
  *  hypercall, and implicit, by memory-fault exit), a background converter, a puncher and memslot
@@ -18,7 +18,7 @@ export const DEFAULT_SCENARIO: Scenario = {
     { baseGfn: 16, npages: 16, gmemOffset: 16 },
   ],
   pfnPool: 192, // the numa nodes' total
-  vcpus: { ...VCPU_DEFAULTS }, // 4 vCPUs, 10 operations each, uniform over their own gfns
+  vcpus: { ...VCPU_DEFAULTS }, // 4 vCPUs, 10 operations each, uniform over their own gfns; QEMU's conversion order
   converter: { count: 1, ops: 3, maxPages: 8 },
   puncher: { count: 1, ops: 3, maxPages: 8 },
   slotChurn: { count: 1, ops: 1, maxPages: 1 },
@@ -61,6 +61,23 @@ export const PUNCH_RACE_SCENARIO: Scenario = {
   vcpus: { ...DEFAULT_SCENARIO.vcpus, count: 2, ops: 12, privateFraction: 1, conversionRate: 0 },
   converter: { count: 0, ops: 0, maxPages: 1 },
   puncher: { count: 2, ops: 3, maxPages: 6 },
+  slotChurn: { count: 0, ops: 0, maxPages: 1 },
+};
+
+/**
+ * private_mem_conversions_test's flow (tools/testing/selftests/kvm/x86/private_mem_conversions_test.c
+ * at 5171573ce7cb): vCPUs convert their own ranges by KVM_HC_MAP_GPA_RANGE, the host side
+ * fallocates (to private) or punches (to shared) first and then sets the attributes, on hybrid
+ * memslots over one guest_memfd; nothing else races them. The guest's data checks are I3/I7.
+ */
+export const CONVERSIONS_SELFTEST_SCENARIO: Scenario = {
+  ...DEFAULT_SCENARIO,
+  numa: null,
+  name: 'conversions-selftest',
+  description: "private_mem_conversions_test: 4 vCPUs convert their own ranges by hypercall; the VMM fallocates or punches, then sets attributes (the selftest's order), on 2 hybrid memslots",
+  vcpus: { ...DEFAULT_SCENARIO.vcpus, conversionRate: 0.3, fallocateOnConversion: true, conversionOrder: 'selftest' },
+  converter: { count: 0, ops: 0, maxPages: 1 },
+  puncher: { count: 0, ops: 0, maxPages: 1 },
   slotChurn: { count: 0, ops: 0, maxPages: 1 },
 };
 
@@ -119,7 +136,7 @@ export function numaInterleaveScenario(scale = 1): Scenario {
 
 /** A litmus test: one page, one vCPU and one or two racers, small enough for exhaustive search
  *  (explore --strategy dfs --preemptions 2 runs every schedule of it in about a second). */
-function litmus(name: string, description: string, o: { vcpuOps: number; converter?: number; puncher?: number; slotChurn?: number; fallocate?: boolean }): Scenario {
+function litmus(name: string, description: string, o: { vcpuOps: number; converter?: number; puncher?: number; slotChurn?: number; fallocate?: boolean; conversionOrder?: ConversionOrder }): Scenario {
   return {
     ...DEFAULT_SCENARIO,
     numa: null,
@@ -129,7 +146,7 @@ function litmus(name: string, description: string, o: { vcpuOps: number; convert
     slots: [{ baseGfn: 0, npages: 1, gmemOffset: 0 }],
     pfnPool: 16,
     maxSteps: 2000,
-    vcpus: { ...DEFAULT_SCENARIO.vcpus, count: 1, ops: o.vcpuOps, pattern: 'sequential', privateFraction: o.vcpuOps ? 1 : 0, conversionRate: 0, fallocateOnConversion: o.fallocate ?? false },
+    vcpus: { ...DEFAULT_SCENARIO.vcpus, count: 1, ops: o.vcpuOps, pattern: 'sequential', privateFraction: o.vcpuOps ? 1 : 0, conversionRate: 0, fallocateOnConversion: o.fallocate ?? false, conversionOrder: o.conversionOrder ?? DEFAULT_SCENARIO.vcpus.conversionOrder },
     converter: { count: o.converter ?? 0, ops: 1, maxPages: 1 },
     puncher: { count: o.puncher ?? 0, ops: 1, maxPages: 1 },
     slotChurn: { count: o.slotChurn ?? 0, ops: 1, maxPages: 1 },
@@ -144,13 +161,15 @@ export const LITMUS_SCENARIOS: Record<string, Scenario> = {
   'litmus-notifier': litmus(
     'litmus-notifier',
     'one vCPU converts its page to private (the VMM discards the shared copy between mmu-notifier start and end) while the memslot is deleted and re-created',
-    { vcpuOps: 1, slotChurn: 1, fallocate: true },
+    // QEMU's order: the discard of the shared copy (an mmu-notifier invalidation) is the point
+    { vcpuOps: 1, slotChurn: 1, fallocate: true, conversionOrder: 'qemu' },
   ),
 };
 
 export const BUILTIN_SCENARIOS: Record<string, Scenario> = {
   default: DEFAULT_SCENARIO,
   'punch-race': PUNCH_RACE_SCENARIO,
+  'conversions-selftest': CONVERSIONS_SELFTEST_SCENARIO,
   'numa-interleave': numaInterleaveScenario(1),
   ...LITMUS_SCENARIOS,
 };

@@ -3,7 +3,7 @@
 // 64-byte line (16 words) so one actor's counters never false-share with another's.
 
 export const MAGIC = 0x676d656d; // 'gmem'
-export const LAYOUT_VERSION = 7;
+export const LAYOUT_VERSION = 8;
 export const LINE = 16; // Int32 words per 64-byte cache line
 
 /** Per-actor counters, in order. The report and JSON use these names. */
@@ -58,6 +58,8 @@ export const COUNTERS = [
   'starvedAccesses', // guest accesses that retried more than Scenario.starvationRetries times (explained or not)
   // invalidation windows, kvm_mmu_invalidate_begin -> end of one invalidation: µs on threads, global steps under sim
   'invWindows',
+  // a retry reason: the SPTE changed between the walk and the cmpxchg (tdp_mmu_set_spte_atomic failed: RET_PF_RETRY)
+  'retrySpteRace',
   'invWindowSum',
   'invWindowMax', // a maximum: totals take the largest, not the sum
 ] as const;

@@ -37,6 +37,14 @@ export interface VcpuSpec {
   /** The VMM also fallocates (to private) / punches (to shared) on a guest conversion, as with the selftest's DO_FALLOCATE. */
   fallocateOnConversion: boolean;
   /**
+   * The order the VMM changes attributes and backing in when it converts (vmm.ts vmmConvert):
+   * `selftest` (private_mem_conversions_test: fallocate or punch first, then the attributes),
+   * `qemu` (kvm_convert_memory: the attributes first, then discard the side left: the shared
+   * copy, or punch guest_memfd), `legacy` (gmemsim before issue 12, the order of scenarios recorded
+   * without this field: to private allocate, attributes, discard; to shared attributes, punch).
+   */
+  conversionOrder: ConversionOrder;
+  /**
    * `own`: each vCPU accesses its own slice of the gfns (the data check knows every write to it).
    * `shared`: every vCPU accesses every gfn (faults on the same pages contend); vCPU 0 does the
    * initial conversion while the others wait, and reads are not checked against the vCPU's own
@@ -44,6 +52,8 @@ export interface VcpuSpec {
    */
   gfns: 'own' | 'shared';
 }
+
+export type ConversionOrder = 'selftest' | 'qemu' | 'legacy';
 
 export const VCPU_SHAPE: Shape<VcpuSpec> = {
   count: int(1, 64),
@@ -56,6 +66,7 @@ export const VCPU_SHAPE: Shape<VcpuSpec> = {
   conversionRate: fraction,
   conversionMaxPages: int(1),
   fallocateOnConversion: bool,
+  conversionOrder: oneOf('selftest', 'qemu', 'legacy'),
   gfns: oneOf('own', 'shared'),
 };
 
@@ -70,6 +81,10 @@ export const VCPU_DEFAULTS: VcpuSpec = {
   conversionRate: 0.15,
   conversionMaxPages: 4,
   fallocateOnConversion: true,
+  // QEMU's: this VMM serves memory-fault exits as QEMU does (the selftest's VMM serves only
+  // hypercalls), and its discards of the shared copy are the mmu-notifier invalidations the
+  // notifier races need; built-in conversions-selftest takes the selftest's order
+  conversionOrder: 'qemu',
   gfns: 'own',
 };
 

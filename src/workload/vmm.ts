@@ -64,17 +64,35 @@ function* serveExit(ctx: ActorCtx, gfn: number, arg: number): Gen<number> {
   return arg;
 }
 
-/** Convert gfns [start, end): attributes, plus backing changes when asked (QEMU's order). */
-export function* vmmConvert(ctx: ActorCtx, start: number, end: number, toPrivate: boolean, fallocate: boolean): Gen {
+/**
+ * Convert gfns [start, end): the attributes, and with `backing` the backing too, in the scenario's
+ * order (vcpus.conversionOrder). Every order must keep the invariants: between its two steps a
+ * vCPU may fault on the range, and the fault path has to cope.
+ */
+export function* vmmConvert(ctx: ActorCtx, start: number, end: number, toPrivate: boolean, backing: boolean): Gen {
   const pieces = memslotPieces(ctx.s, 'gfn', start, end, false); // the VMM's RAM map outlives a memslot
-  if (toPrivate) {
-    if (fallocate) for (const p of pieces) yield* kvmGmemAllocate(ctx, p.index, p.index + p.n);
-    yield* kvmVmSetMemAttributes(ctx, start, end, KVM_MEMORY_ATTRIBUTE_PRIVATE);
-    // ram_block_discard_range: drop the now-unused shared copy
-    if (fallocate) for (const p of pieces) yield* hvaDiscardRange(ctx, p.hva, p.hva + p.n);
-  } else {
-    yield* kvmVmSetMemAttributes(ctx, start, end, 0);
-    // ram_block_discard_guest_memfd_range: free the now-unused private copy
-    if (fallocate) for (const p of pieces) yield* kvmGmemPunchHole(ctx, p.index, p.index + p.n);
+  const attrs = toPrivate ? KVM_MEMORY_ATTRIBUTE_PRIVATE : 0;
+  switch (ctx.sc.vcpus.conversionOrder) {
+    case 'selftest':
+      // private_mem_conversions_test handle_exit_hypercall: vm_guest_mem_fallocate (allocate, or
+      // PUNCH_HOLE to shared), then vm_set_memory_attributes; the shared HVA is left as it is
+      if (backing) for (const p of pieces) yield* (toPrivate ? kvmGmemAllocate(ctx, p.index, p.index + p.n) : kvmGmemPunchHole(ctx, p.index, p.index + p.n));
+      yield* kvmVmSetMemAttributes(ctx, start, end, attrs);
+      return;
+    case 'qemu':
+      // kvm_convert_memory: kvm_set_memory_attributes_{private,shared}, then discard the side left:
+      // ram_block_discard_range (the shared copy) or ram_block_discard_guest_memfd_range (punch)
+      yield* kvmVmSetMemAttributes(ctx, start, end, attrs);
+      if (backing) for (const p of pieces) yield* (toPrivate ? hvaDiscardRange(ctx, p.hva, p.hva + p.n) : kvmGmemPunchHole(ctx, p.index, p.index + p.n));
+      return;
+    case 'legacy':
+      if (toPrivate) {
+        if (backing) for (const p of pieces) yield* kvmGmemAllocate(ctx, p.index, p.index + p.n);
+        yield* kvmVmSetMemAttributes(ctx, start, end, attrs);
+        if (backing) for (const p of pieces) yield* hvaDiscardRange(ctx, p.hva, p.hva + p.n);
+      } else {
+        yield* kvmVmSetMemAttributes(ctx, start, end, attrs);
+        if (backing) for (const p of pieces) yield* kvmGmemPunchHole(ctx, p.index, p.index + p.n);
+      }
   }
 }

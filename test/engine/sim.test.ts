@@ -132,8 +132,9 @@ describe('deadlock detection', () => {
     expect(msg).toMatch(/^no actor can run: /);
     expect(msg).toContain('slotchurn0 waits for write-lock on filemap invalidate_lock');
     expect(msg).toMatch(/puncher0 waits for write-lock on kvm->mmu_lock/);
-    // Every live actor is named, each with a yield point.
-    for (const name of ['vcpu0', 'vcpu1', 'vcpu2', 'vcpu3', 'vmm', 'converter0', 'puncher0', 'slotchurn0']) {
+    // Every live actor is named, each with a yield point (the converter's 3 operations are done by then).
+    expect(msg).not.toContain('converter0');
+    for (const name of ['vcpu0', 'vcpu1', 'vcpu2', 'vcpu3', 'vmm', 'puncher0', 'slotchurn0']) {
       expect(msg).toMatch(new RegExp(`${name} waits for .+ at [\\w:-]+`));
     }
     // No sweep runs on a stuck state, and the verdict is reproducible.
@@ -198,8 +199,8 @@ describe('the correct model', () => {
   });
 
   it('explore is deterministic: the same campaign finds the same schedule and token', () => {
-    const a = explore(DEFAULT_SCENARIO, { seed: 66, schedules: 30, variant: 'B1' });
-    const b = explore(DEFAULT_SCENARIO, { seed: 66, schedules: 30, variant: 'B1' });
+    const a = explore(DEFAULT_SCENARIO, { seed: 66, schedules: 300, variant: 'B1' });
+    const b = explore(DEFAULT_SCENARIO, { seed: 66, schedules: 300, variant: 'B1' });
     expect(a.violations).toHaveLength(1);
     const { trace: _ta, ...fa } = a.violations[0]!;
     const { trace: _tb, ...fb } = b.violations[0]!;
