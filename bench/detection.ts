@@ -1,5 +1,5 @@
 // Detection benchmark (issue 5): for each variant of the catalogue, schedules to the first
-// violation on `default` with random, pct (the depth ladder, its default), pct with d = 2 and the portfolio, as
+// violation on the variant's campaign scenario (`default` unless the catalogue names another) with random, pct (the depth ladder, its default), pct with d = 2 and the portfolio, as
 // a median over campaign seeds, dfs (c = 2) on the litmus scenario that covers it, the time
 // to shrink the violation random found, and on the litmus scenario the shrunk length against
 // the shortest violating schedule dfs knows.
@@ -7,7 +7,7 @@ import { exploreDfs } from '../src/explore/dfs.js';
 import { explore, makeFinding, scheduleSeed } from '../src/explore/explore.js';
 import { modelOf } from '../src/workload/kinds.js';
 import { runSim } from '../src/engine/sim.js';
-import { DEFAULT_SCENARIO, LITMUS_SCENARIOS } from '../src/scenario/builtins.js';
+import { BUILTIN_SCENARIOS, LITMUS_SCENARIOS } from '../src/scenario/builtins.js';
 import { VARIANTS } from '../src/variants.js';
 
 const SEEDS = 20;
@@ -24,9 +24,11 @@ const show = (n: number) => (n > CAP ? `>${CAP}` : String(n));
 export function runDetection() {
   const rows = [];
   for (const v of VARIANTS.filter((x) => x.expect)) {
+    const scenario = v.scenario ?? 'default';
+    const sc = BUILTIN_SCENARIOS[scenario]!;
     const firsts = (strategy: 'random' | 'pct' | 'portfolio', depth?: number) =>
       Array.from({ length: SEEDS }, (_, k) => {
-        const r = explore(DEFAULT_SCENARIO, { seed: k + 1, schedules: CAP, variant: v.id, strategy, depth });
+        const r = explore(sc, { seed: k + 1, schedules: CAP, variant: v.id, strategy, depth });
         return r.violations[0] ? r.violations[0].schedule + 1 : CAP + 1;
       });
     const random = firsts('random');
@@ -36,12 +38,12 @@ export function runDetection() {
     const litmus = v.litmus; // the litmus scenario whose paths it needs (the catalogue's)
     const dfs = litmus ? exploreDfs(modelOf(LITMUS_SCENARIOS[litmus]), { seed: scheduleSeed(1, 0), variant: v.id, preemptions: 2, maxSchedules: 200_000 }) : null;
     // shrink what random found with campaign seed 1
-    const f = explore(DEFAULT_SCENARIO, { seed: 1, schedules: CAP, variant: v.id }).violations[0];
+    const f = explore(sc, { seed: 1, schedules: CAP, variant: v.id }).violations[0];
     let shrink: { ms: number; from: number; to: number } | null = null;
     if (f) {
-      const found = runSim(modelOf(DEFAULT_SCENARIO), { seed: f.scheduleSeed, variant: v.id, record: true });
+      const found = runSim(modelOf(sc), { seed: f.scheduleSeed, variant: v.id, record: true });
       const t = performance.now();
-      const sf = makeFinding(DEFAULT_SCENARIO, { variant: v.id, shrink: true }, f.schedule, f.scheduleSeed, found.decisions!);
+      const sf = makeFinding(sc, { variant: v.id, shrink: true }, f.schedule, f.scheduleSeed, found.decisions!);
       shrink = { ms: performance.now() - t, from: sf.shrunk?.originalSteps ?? 0, to: sf.shrunk?.shrunkSteps ?? 0 };
     }
     // On the litmus scenario: the shrunk length against the shortest known, the fewest steps to a
@@ -54,6 +56,7 @@ export function runDetection() {
     }
     rows.push({
       variant: v.id,
+      scenario,
       expect: v.expect,
       randomMedian: median(random),
       pctMedian: median(pct),
@@ -65,10 +68,11 @@ export function runDetection() {
       vsShortest,
     });
   }
-  console.log(`\nf. detection (issue 5): schedules to the first violation on default, median over ${SEEDS} campaign seeds (cap ${CAP}), random, pct (the depth ladder), pct with d = 2 in every schedule, and portfolio (explore's default); dfs c = 2 on the litmus scenario covering the variant; shrinking what random found (seed 1)`);
+  console.log(`\nf. detection (issue 5): schedules to the first violation on each variant's campaign scenario (default unless named), median over ${SEEDS} campaign seeds (cap ${CAP}), random, pct (the depth ladder), pct with d = 2 in every schedule, and portfolio (explore's default); dfs c = 2 on the litmus scenario covering the variant; shrinking what random found (seed 1)`);
   console.table(
     rows.map((r) => ({
       variant: r.variant,
+      scenario: r.scenario,
       expect: r.expect,
       random: show(r.randomMedian),
       pct: show(r.pctMedian),

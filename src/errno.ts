@@ -4,8 +4,9 @@ export const EAGAIN = 11;
 export const ENOMEM = 12;
 export const EFAULT = 14;
 export const EEXIST = 17;
+export const ENODEV = 19;
 export const EINVAL = 22;
 export const EHWPOISON = 133;
 
-const NAMES: Record<number, string> = { 5: 'EIO', 11: 'EAGAIN', 12: 'ENOMEM', 14: 'EFAULT', 17: 'EEXIST', 22: 'EINVAL', 133: 'EHWPOISON' };
+const NAMES: Record<number, string> = { 5: 'EIO', 11: 'EAGAIN', 12: 'ENOMEM', 14: 'EFAULT', 17: 'EEXIST', 19: 'ENODEV', 22: 'EINVAL', 133: 'EHWPOISON' };
 export const errnoName = (e: number) => NAMES[Math.abs(e)] ?? `errno ${Math.abs(e)}`;

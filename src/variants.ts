@@ -20,9 +20,15 @@ export interface VariantInfo {
   kind: 'bug' | 'control' | 'design';
   /** the litmus scenario on which exhaustive search (dfs, 2 preemptions) finds it, or null (it needs a bigger workload) */
   litmus: string | null;
+  /**
+   * The built-in scenario `expect` is measured on (the campaign of test/engine/variants.test.ts and
+   * bench:detection); absent: `default`. A bug in a path `default` does not take (gmem-only
+   * memslots, a shared policy set by mbind) names the built-in that takes it.
+   */
+  scenario?: string;
 }
 
-export const VARIANT_IDS = ['B1', 'B2', 'B4', 'B5', 'B6', 'B7', 'B8', 'B9', 'B10', 'B11', 'B18', 'B19', 'B20', 'B21', 'B22', 'B23', 'N1'] as const;
+export const VARIANT_IDS = ['B1', 'B2', 'B4', 'B5', 'B6', 'B7', 'B8', 'B9', 'B10', 'B11', 'B18', 'B19', 'B20', 'B21', 'B22', 'B23', 'B24', 'N1'] as const;
 export type VariantId = (typeof VARIANT_IDS)[number];
 export type Bugs = { readonly [K in VariantId]: boolean };
 
@@ -124,6 +130,7 @@ export const VARIANTS: readonly VariantInfo[] = [
     expect: 'I11',
     alsoBreaks: [],
     litmus: null,
+    scenario: 'numa-mbind',
     kind: 'bug',
   },
   {
@@ -133,6 +140,7 @@ export const VARIANTS: readonly VariantInfo[] = [
     expect: 'I12',
     alsoBreaks: [],
     litmus: null,
+    scenario: 'numa-mbind',
     kind: 'bug',
   },
   {
@@ -169,6 +177,16 @@ export const VARIANTS: readonly VariantInfo[] = [
     expect: 'I4',
     alsoBreaks: ['STARVATION'],
     litmus: 'litmus-notifier',
+    kind: 'bug',
+  },
+  {
+    id: 'B24',
+    name: 'gmem-only-shared-via-hva',
+    removes: 'the kvm_memslot_is_gmem_only() case of __kvm_mmu_faultin_pfn (f029f04ddbec, 6.18): a shared fault on a memslot bound to an mmap-able guest_memfd is served by GUP through the HVA instead of from the file, so the guest maps a page that is not the file\'s (the dispatch before that commit)',
+    expect: 'I1',
+    alsoBreaks: ['I9'],
+    litmus: 'litmus-gmem-only',
+    scenario: 'numa-mbind',
     kind: 'bug',
   },
   {

@@ -8,7 +8,7 @@ import { actorInside, ownInsideAdd, setOwnInside } from '../shm/actor.js';
 import { gfnEpochBump, gfnZeroClear, gfnZeroSet } from '../shm/gfn.js';
 import { SlotState, ZERO_PRIVATE, ZERO_SHARED } from '../shm/layout.js';
 import { pfnIndex, pfnRmapAdd, setPfnRmapGfn } from '../shm/pfn.js';
-import { memslotPieces, slotState } from '../shm/slot.js';
+import { kvmMemslotIsGmemOnly, memslotCovering, memslotPieces, slotState } from '../shm/slot.js';
 import type { Shm } from '../shm/state.js';
 
 /** The SPTE of gfn now maps newPfn instead of oldPfn: the reverse map (how many SPTEs map a pfn, the last gfn). */
@@ -27,19 +27,18 @@ function contentChanged(s: Shm, gfn: number, zeroView: number): void {
   if (zeroView) gfnZeroSet(s, gfn, zeroView);
 }
 
-/** The gfns file page `index` backs through any memslot's binding (also a deleted slot's: it is re-created in place). */
-export const gfnsOfIndex = (s: Shm, index: number) => memslotPieces(s, 'index', index, index + 1, false).map((p) => p.gfn);
+/** The guest's views of gfn a gmem page backs: the private one, and the shared one too in a gmem-only memslot (one page behind both). */
+const gmemViews = (s: Shm, slot: number) => (kvmMemslotIsGmemOnly(s, slot) ? ZERO_PRIVATE | ZERO_SHARED : ZERO_PRIVATE);
 
-/** The gfn HVA page `hva` backs, or -1. */
-export const gfnOfHva = (s: Shm, hva: number) => memslotPieces(s, 'hva', hva, hva + 1, false)[0]?.gfn ?? -1;
-
+/** A page leaves: the gfns it backed through any memslot (also a deleted one: it is re-created in place) must read zeroes in the views it backed. */
 export function ghostPageLeaving(ctx: ActorCtx, pfn: number, why: PageLeave): void {
   const s = ctx.s;
   if (why === 'truncated') {
-    for (const g of gfnsOfIndex(s, pfnIndex(s, pfn))) contentChanged(s, g, ZERO_PRIVATE);
+    for (const p of memslotPieces(s, 'index', pfnIndex(s, pfn), pfnIndex(s, pfn) + 1, false)) contentChanged(s, p.gfn, gmemViews(s, p.slot));
   } else if (why === 'discarded') {
-    const g = gfnOfHva(s, pfnIndex(s, pfn));
-    if (g >= 0) contentChanged(s, g, ZERO_SHARED);
+    // a gmem-only memslot's guest never maps its HVA: discarding that page changes nothing it reads
+    const p = memslotPieces(s, 'hva', pfnIndex(s, pfn), pfnIndex(s, pfn) + 1, false)[0];
+    if (p && !kvmMemslotIsGmemOnly(s, p.slot)) contentChanged(s, p.gfn, ZERO_SHARED);
   }
 }
 
@@ -49,7 +48,10 @@ export const ghostInvalidateEnded = (ctx: ActorCtx) => ownInsideAdd(ctx.s, ctx.b
 /** After the balance check of a returning writer: start its next operation from a clean count. */
 export const ghostWriterReturned = (ctx: ActorCtx) => setOwnInside(ctx.s, ctx.base, 0);
 /** The guest stores to gfn through `view`: the view stops reading zeroes before the tag lands (a reader that sees the tag sees the bit cleared). */
-export const ghostGuestWrite = (ctx: ActorCtx, gfn: number, view: number) => gfnZeroClear(ctx.s, gfn, view);
+export function ghostGuestWrite(ctx: ActorCtx, gfn: number, view: number): void {
+  const slot = memslotCovering(ctx.s, gfn);
+  gfnZeroClear(ctx.s, gfn, slot >= 0 && kvmMemslotIsGmemOnly(ctx.s, slot) ? ZERO_PRIVATE | ZERO_SHARED : view);
+}
 
 /**
  * Does a writer at work explain a fault's retry: some actor inside an invalidation it began, or a

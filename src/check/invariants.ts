@@ -16,7 +16,7 @@ import { gfnAttr, gfnEpoch, gfnZero, sptePfn, sptePrivate, spteGen } from '../sh
 import { mmuInvalidateInProgress } from '../shm/kvm.js';
 import { KVM_MEMORY_ATTRIBUTE_PRIVATE, PfnOwner, SlotState, ZERO_PRIVATE } from '../shm/layout.js';
 import { pfnGen, pfnIndex, pfnOwner, pfnRmap, pfnRmapGfn } from '../shm/pfn.js';
-import { gfnToHva, kvmGmemGetIndex, memslotCovering, slotBaseGfn, slotFile, slotNpages, slotState } from '../shm/slot.js';
+import { gfnBacking, kvmGmemGetIndex, kvmMemslotIsGmemOnly, memslotCovering, slotBaseGfn, slotFile, slotNpages, slotState } from '../shm/slot.js';
 import { bindingOf } from '../shm/file.js';
 import type { Shm } from '../shm/state.js';
 import { misplacedFolio, wrongPolicyReport } from './placement.js';
@@ -51,11 +51,11 @@ function staleSpte(s: Shm, gfn: number): string | null {
   const slot = memslotCovering(s, gfn);
   if (slot < 0) return null; // no memslot ever covered it: I8's business
   const priv = sptePrivate(s, gfn);
-  const index = priv ? kvmGmemGetIndex(s, slot, gfn) : gfnToHva(s, slot, gfn);
+  const want = gfnBacking(s, slot, gfn, priv); // gmem for private, and for any SPTE of a gmem-only memslot
   const owner = pfnOwner(s, pfn);
   const freed = pfnGen(s, pfn) !== spteGen(s, gfn);
-  if (!freed && owner === (priv ? PfnOwner.PageCache : PfnOwner.Hva) && pfnIndex(s, pfn) === index) return null;
-  return `gfn ${gfn}: SPTE maps pfn ${pfn}, which is ${freed ? 'freed since it was mapped' : owner === (priv ? PfnOwner.PageCache : PfnOwner.Hva) ? `at index ${pfnIndex(s, pfn)}` : OWNER_NAMES[owner]}, not the ${priv ? 'page cache folio' : 'HVA page'} at index ${index}`;
+  if (!freed && owner === want.owner && pfnIndex(s, pfn) === want.index) return null;
+  return `gfn ${gfn}: SPTE maps pfn ${pfn}, which is ${freed ? 'freed since it was mapped' : owner === want.owner ? `at index ${pfnIndex(s, pfn)}` : OWNER_NAMES[owner]}, not the ${want.owner === PfnOwner.PageCache ? 'page cache folio' : 'HVA page'} at index ${want.index}`;
 }
 
 /** The SPTEs mapping pfn (the ghost reverse map names the last; a stale second mapping needs a search). */
@@ -85,10 +85,11 @@ function unboundSpte(s: Shm, gfn: number, quiescent: boolean): string | null {
   if (st === SlotState.Flushed || st === SlotState.Absent || (quiescent && st === SlotState.Invalid)) {
     return `gfn ${gfn}: SPTE present but its memslot ${slot < 0 ? 'does not exist' : `${slot} is ${st === SlotState.Flushed ? 'flushed for deletion' : st === SlotState.Invalid ? 'being deleted' : 'deleted'}`}`;
   }
-  if (!sptePrivate(s, gfn)) return null;
+  const priv = sptePrivate(s, gfn);
+  if (!priv && !kvmMemslotIsGmemOnly(s, slot)) return null; // mapped from the HVA
   const index = kvmGmemGetIndex(s, slot, gfn);
-  if (slotFile(s, slot) === 0) return `gfn ${gfn}: private SPTE for gmem index ${index}, but memslot ${slot} is unbound from the file`;
-  if (bindingOf(s, index) !== slot) return `gfn ${gfn}: private SPTE for gmem index ${index}, which is not bound to memslot ${slot}`;
+  if (slotFile(s, slot) === 0) return `gfn ${gfn}: ${typeName(priv)} SPTE for gmem index ${index}, but memslot ${slot} is unbound from the file`;
+  if (bindingOf(s, index) !== slot) return `gfn ${gfn}: ${typeName(priv)} SPTE for gmem index ${index}, which is not bound to memslot ${slot}`;
   return null;
 }
 
@@ -112,9 +113,8 @@ function staleTranslation(s: Shm, i: number): string | null {
   const pfn = tlbEntryPfn(s, base, i % TLB_ENTRIES);
   const slot = memslotCovering(s, gfn);
   if (slot < 0) return null;
-  const priv = tlbEntryPrivate(s, base, i % TLB_ENTRIES);
-  const index = priv ? kvmGmemGetIndex(s, slot, gfn) : gfnToHva(s, slot, gfn);
-  if (pfnOwner(s, pfn) === (priv ? PfnOwner.PageCache : PfnOwner.Hva) && pfnIndex(s, pfn) === index) return null;
+  const want = gfnBacking(s, slot, gfn, tlbEntryPrivate(s, base, i % TLB_ENTRIES));
+  if (pfnOwner(s, pfn) === want.owner && pfnIndex(s, pfn) === want.index) return null;
   return `actor ${actor}'s TLB still translates gfn ${gfn} to pfn ${pfn}, which is ${OWNER_NAMES[pfnOwner(s, pfn)]} (no remote flush reached it)`;
 }
 /** The TLB entries translating to pfn (of vCPUs with no flush pending: the others clear theirs before their next access). */
@@ -152,7 +152,7 @@ const GUEST = new WeakMap<ActorCtx, GuestMemory>();
 
 export const INVARIANTS = {
   I1: {
-    description: 'no stale pfn: no SPTE maps a pfn that was freed or removed from the page cache/HVA',
+    description: 'no stale pfn: every SPTE maps the page backing its gfn (the gmem folio for private and gmem-only memslots, else the HVA page), not freed or removed since',
     since: 1,
     state: [{ unit: 'spte', check: staleSpte }],
     on: {

@@ -103,6 +103,8 @@ export function resolveInvariants(cmd: string, v: unknown): InvariantId[] | null
   return chosen;
 }
 
+/** The report header's scenario: its name, kernel, and the guest_memfd's flags when it has any. */
+export const scenarioLabel = (sc: Scenario) => `"${sc.name}" (kernel ${sc.kernel}${sc.gmemFlags?.length ? `, guest_memfd ${sc.gmemFlags.join('|')}${sc.gmemFlags.includes('mmap') ? ': gmem-only memslots' : ''}` : ''})`;
 export const variantLabel = (v: VariantInfo | null) => (v ? `${v.id} (${v.name})` : 'none (correct model)');
 
 export const PROGRESS_OPT: OptSpec = {

@@ -15,7 +15,7 @@ import type { Scenario } from '../scenario/types.js';
 import { SCALABLE_SCENARIOS } from '../scenario/builtins.js';
 import type { VariantInfo } from '../variants.js';
 import { UsageError, helpText, parseArgs, type OptSpec } from './args.js';
-import { INVARIANTS_OPT, JSON_OPT, KERNEL_OPT, REPORT_OPT, MMU_LOCK_OPT, SCALE_OPT, VCPU_GFNS_OPT, SCENARIO_OPT, SEED_OPT, VARIANT_OPT, PROGRESS_OPT, checkOutputPath, progressFor, scenarioFrom, stopSignalName, stopWordOf, resolveInvariants, resolveVariant, variantFor, variantLabel, writeOutputs, type Io, type Output } from './common.js';
+import { INVARIANTS_OPT, JSON_OPT, KERNEL_OPT, REPORT_OPT, MMU_LOCK_OPT, SCALE_OPT, VCPU_GFNS_OPT, SCENARIO_OPT, SEED_OPT, VARIANT_OPT, PROGRESS_OPT, checkOutputPath, progressFor, scenarioFrom, stopSignalName, stopWordOf, resolveInvariants, resolveVariant, variantFor, scenarioLabel, variantLabel, writeOutputs, type Io, type Output } from './common.js';
 
 export const EXPLORE_OPTS: OptSpec[] = [
   SCENARIO_OPT,
@@ -129,7 +129,7 @@ function parseShard(v: unknown, env: Env): ShardSpec | null {
 export function exploreReport(cmd: string, sc: Scenario, variant: VariantInfo | null, seed: number, r: ExploreResult, shard: ShardSpec | null = null, interruptedBy: string | null = null): string {
   const names = r.stats.actors.map((a) => a.name);
   const out = [
-    `gmemsim ${cmd}: scenario "${sc.name}" (kernel ${sc.kernel}), variant ${variantLabel(variant)}, seed ${seed}, engine sim, strategy ${r.strategy}`,
+    `gmemsim ${cmd}: scenario ${scenarioLabel(sc)}, variant ${variantLabel(variant)}, seed ${seed}, engine sim, strategy ${r.strategy}`,
     ...(r.pct ? [`  ${pctLine(r.strategy, r.pct)}`] : []),
     `  ${r.schedulesRun.toLocaleString('en-US')} schedule${r.schedulesRun === 1 ? '' : 's'}, ${r.steps.toLocaleString('en-US')} steps in ${seconds(r.elapsedMs)} (${rate(r.steps, r.elapsedMs)} steps, ${rate(r.schedulesRun, r.elapsedMs)} schedules)` +
       (r.cut ? `; ${r.cut} cut at maxSteps` : ''),
@@ -279,7 +279,7 @@ function dfsCommand(sc: Scenario, variant: VariantInfo | null, seed: number, inv
   } else {
     const names = actorDefs(sc).map((d) => d.name);
     const out = [
-      `gmemsim explore: scenario "${sc.name}" (kernel ${sc.kernel}), variant ${variantLabel(variant)}, seed ${seed}, engine sim, strategy dfs (at most ${c} preemption${c === 1 ? '' : 's'})`,
+      `gmemsim explore: scenario ${scenarioLabel(sc)}, variant ${variantLabel(variant)}, seed ${seed}, engine sim, strategy dfs (at most ${c} preemption${c === 1 ? '' : 's'})`,
       `  ${r.schedules.toLocaleString('en-US')} schedule${r.schedules === 1 ? '' : 's'}, ${r.steps.toLocaleString('en-US')} steps in ${seconds(r.elapsedMs)}`,
       `  ${verdict}`,
       '',

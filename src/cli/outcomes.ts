@@ -9,7 +9,7 @@ import type { Stats } from '../engine/stats.js';
 import { outcomeRows } from '../report/telemetry.js';
 import { outcomesReportData, reportOutput } from '../report/report_data.js';
 import { helpText, parseArgs, type OptSpec } from './args.js';
-import { INVARIANTS_OPT, JSON_OPT, KERNEL_OPT, REPORT_OPT, checkOutputPath, SCENARIO_OPT, SEED_OPT, VARIANT_OPT, abortOnStop, resolveInvariants, resolveVariant, scenarioFrom, stopSignalName, stopWordOf, variantFor, variantLabel, writeOutputs, type Io } from './common.js';
+import { INVARIANTS_OPT, JSON_OPT, KERNEL_OPT, REPORT_OPT, checkOutputPath, SCENARIO_OPT, SEED_OPT, VARIANT_OPT, abortOnStop, resolveInvariants, resolveVariant, scenarioFrom, stopSignalName, stopWordOf, variantFor, scenarioLabel, variantLabel, writeOutputs, type Io } from './common.js';
 
 export const OUTCOMES_OPTS: OptSpec[] = [
   { ...SCENARIO_OPT, default: 'litmus-punch' },
@@ -102,7 +102,7 @@ export async function outcomesCommand(argv: string[], io: Io): Promise<number> {
     const fmt = (n: number) => n.toLocaleString('en-US');
     const w = Math.max(...table.map((r) => r.outcome.length), 'FORBIDDEN (violations)'.length);
     const out = [
-      `gmemsim outcomes: scenario "${sc.name}" (kernel ${sc.kernel}), variant ${variantLabel(variant)}, seed ${seed}`,
+      `gmemsim outcomes: scenario ${scenarioLabel(sc)}, variant ${variantLabel(variant)}, seed ${seed}`,
       ...(interruptedBy ? [`  interrupted by ${interruptedBy}: the table covers what ran before it`] : []),
       `  dfs: ${fmt(dfs.schedules)} schedules with <= ${c} preemptions${dfs.exhausted ? ' (the whole space)' : ` (NOT the whole space: ${dfs.interrupted === 'signal' ? `stopped by ${interruptedBy ?? 'a signal'}` : 'the --schedules budget ran out'})`}, ${fmt(dFaults)} faults`,
       `  threads: ${(threads.elapsedMs / 1000).toFixed(2)} s of worker threads, ${fmt(tFaults)} faults`,

@@ -8,7 +8,7 @@ import { TOKEN_PREFIX, decodeToken, parseReplayFile, replayRun, type ReplaySpec 
 import { violationText } from '../report/text.js';
 import { VARIANTS } from '../variants.js';
 import { UsageError, helpText, parseArgs, type OptSpec } from './args.js';
-import { JSON_OPT, checkOutputPath, stopSignalName, stopWordOf, variantLabel, writeOutputs, type Io } from './common.js';
+import { JSON_OPT, checkOutputPath, stopSignalName, stopWordOf, scenarioLabel, variantLabel, writeOutputs, type Io } from './common.js';
 
 export const REPLAY_OPTS: OptSpec[] = [
   { name: 'engine', kind: 'string', choices: ['sim', 'threads'], value: 'sim|threads', help: 'sim: one thread; threads: real worker threads follow the schedule through a turn word in the shared state', default: 'sim' },
@@ -109,7 +109,7 @@ export async function replayCommand(argv: string[], io: Io): Promise<number> {
   } else {
     const v = VARIANTS.find((x) => x.id === spec.variant) ?? null;
     const out = [
-      `gmemsim replay: scenario "${sc.name}" (kernel ${sc.kernel}), variant ${variantLabel(v)}, schedule seed ${spec.seed}, engine ${engine}`,
+      `gmemsim replay: scenario ${scenarioLabel(sc)}, variant ${variantLabel(v)}, schedule seed ${spec.seed}, engine ${engine}`,
       interruptedBy
         ? `  interrupted by ${interruptedBy} after ${steps} of ${sim.steps} steps: not compared with the recording (${spec.expect.traceHash})`
         : `  ${steps} steps, trace ${traceHash} (recorded ${spec.expect.traceHash}): ${reproduced ? 'reproduced exactly' : 'DIFFERENT from the recording'}`,

@@ -12,7 +12,7 @@ import type { Scenario } from '../scenario/types.js';
 import type { VariantInfo } from '../variants.js';
 import { SWEPT_INVARIANTS, type InvariantId } from '../check/invariants.js';
 import { UsageError, helpText, parseArgs, type OptSpec } from './args.js';
-import { INVARIANTS_OPT, JSON_OPT, KERNEL_OPT, REPORT_OPT, checkOutputPath, MMU_LOCK_OPT, SCALE_OPT, VCPU_GFNS_OPT, SCENARIO_OPT, SEED_OPT, VARIANT_OPT, PROGRESS_OPT, abortOnStop, progressFor, scenarioFrom, stopSignalName, stopWordOf, withVcpus, resolveInvariants, resolveVariant, variantFor, variantLabel, writeOutputs, type Io } from './common.js';
+import { INVARIANTS_OPT, JSON_OPT, KERNEL_OPT, REPORT_OPT, checkOutputPath, MMU_LOCK_OPT, SCALE_OPT, VCPU_GFNS_OPT, SCENARIO_OPT, SEED_OPT, VARIANT_OPT, PROGRESS_OPT, abortOnStop, progressFor, scenarioFrom, stopSignalName, stopWordOf, withVcpus, resolveInvariants, resolveVariant, variantFor, scenarioLabel, variantLabel, writeOutputs, type Io } from './common.js';
 import { exploreJson, exploreReport, findingJson, stoppedLine } from './explore.js';
 
 export const RUN_OPTS: OptSpec[] = [
@@ -111,7 +111,7 @@ function barrierLine(r: ThreadsResult): string {
 function threadsReport(sc: Scenario, variant: VariantInfo | null, seed: number, jitter: number, r: ThreadsResult, rec: RecordingReplay | null, repro: ReturnType<typeof reproduceOnSim> | null, interruptedBy: string | null): string {
   const t = r.stats.total;
   const out = [
-    `gmemsim run: scenario "${sc.name}" (kernel ${sc.kernel}), variant ${variantLabel(variant)}, seed ${seed}, engine threads (${r.workers} workers, started in ${seconds(r.startupMs)}${jitter ? `, jitter ${jitter}` : ''})`,
+    `gmemsim run: scenario ${scenarioLabel(sc)}, variant ${variantLabel(variant)}, seed ${seed}, engine threads (${r.workers} workers, started in ${seconds(r.startupMs)}${jitter ? `, jitter ${jitter}` : ''})`,
     `  ${seconds(r.elapsedMs)}, stopped by ${r.stoppedBy === 'interrupt' ? `${interruptedBy ?? 'an interrupt'} (the report covers what ran)` : r.stoppedBy}; ${t.faults.toLocaleString('en-US')} faults (${rate(t.faults, r.elapsedMs)}), ${t.installs.toLocaleString('en-US')} installs (${rate(t.installs, r.elapsedMs)})` +
       (r.quiescent ? '; final sweep clean' : ''),
     `  ${barrierLine(r)}`,

@@ -1,7 +1,8 @@
 // virt/kvm/guest_memfd.c: folio lookup/allocation, kvm_gmem_get_pfn, fallocate (allocate and
-// PUNCH_HOLE), and binding memslots to the file. There is one gmem file, private-only
-// (no INIT_SHARED): its invalidations use KVM_FILTER_PRIVATE, which on a non-TDX VM zaps all
-// SPTEs in range anyway (spec §1.6).
+// PUNCH_HOLE), and binding memslots to the file (01f492e1817e). There is one gmem file; its
+// create flags (gmem/create.ts) decide whether its slots are gmem-only. Its invalidations use
+// kvm_gmem_get_invalidate_filter's filter, which on a VM without mirrored TDP (not TDX) zaps every
+// SPTE in range either way (spec §1.6).
 import { Ctr, count, type ActorCtx, type Gen } from '../engine/ctx.js';
 import { P } from '../engine/points.js';
 import { orders } from '../alternatives.js';
@@ -13,7 +14,8 @@ import { getMempolicyReport, type Mempolicy, type MempolicyReport } from '../mm/
 import { bindingOf, clearBindingOf, filemapGet, filemapInsert, filemapRemove, setBinding } from '../shm/file.js';
 import { PF_LOCKED, PF_UPTODATE, PfnOwner } from '../shm/layout.js';
 import { pfnFlags, pfnFlagsOr, pfnRefAdd, setPfnContent, setPfnOwner } from '../shm/pfn.js';
-import { kvmGmemGetIndex, setSlotFile, slotBaseGfn, slotFile, slotNpages, slotPgoff } from '../shm/slot.js';
+import { gmemInodeFlags, kvmGmemGetIndex, setSlotFile, setSlotGmemOnly, slotBaseGfn, slotFile, slotNpages, slotPgoff } from '../shm/slot.js';
+import { GMEM_INODE_MMAP } from './create.js';
 import type { Shm } from '../shm/state.js';
 import { LockClass, lockdepAssertHeld } from '../sync/lockdep.js';
 import { folioLock, folioLockedNew, folioUnlock, invLock, invLockShared, invUnlock, invUnlockShared, mmuWriteLock, mmuWriteUnlock } from '../sync/ops.js';
@@ -199,6 +201,7 @@ export function* kvmGmemBind(ctx: ActorCtx, slot: number): Gen<number> {
   }
   for (let i = pgoff; i < pgoff + n; i++) setBinding(s, i, slot);
   setSlotFile(s, slot, 1);
+  setSlotGmemOnly(s, slot, (gmemInodeFlags(s) & GMEM_INODE_MMAP) !== 0); // a mmap-able file serves the slot's shared faults too
   invUnlock(ctx);
   return 0;
 }

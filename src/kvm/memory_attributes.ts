@@ -10,6 +10,13 @@ import type { Shm } from '../shm/state.js';
 import { LockClass, lockdepAssertHeld } from '../sync/lockdep.js';
 import { slotsLock, slotsUnlock } from '../sync/ops.js';
 import { kvmMmuInvalidateRangesBegin, kvmMmuInvalidateRangesEnd } from './mmu_invalidate.js';
+import { EINVAL } from '../errno.js';
+import { kvmArchHasPrivateMem } from '../gmem/create.js';
+import { KVM_MEMORY_ATTRIBUTE_PRIVATE } from '../shm/layout.js';
+import type { VmType } from '../scenario/types.js';
+
+// kvm_supported_mem_attributes (x86): PRIVATE only on a VM with private memory
+export const kvmSupportedMemAttributes = (vmType: VmType) => (kvmArchHasPrivateMem(vmType) ? KVM_MEMORY_ATTRIBUTE_PRIVATE : 0);
 
 // kvm_mem_is_private (lockless xarray load)
 export const kvmMemIsPrivate = (s: Shm, gfn: number) => gfnAttr(s, gfn) !== 0;
@@ -47,8 +54,9 @@ const SET_MEM_ATTRIBUTES = orders<[SlotPiece[], number, number, number]>('kvm_vm
   B11: [preSetPhase, postSetPhase, store],
 });
 
-// kvm_vm_set_mem_attributes on gfns [start, end); returns 0
+// kvm_vm_ioctl_set_mem_attributes -> kvm_vm_set_mem_attributes on gfns [start, end); 0 or -EINVAL
 export function* kvmVmSetMemAttributes(ctx: ActorCtx, start: number, end: number, attrs: number): Gen<number> {
+  if ((attrs & ~kvmSupportedMemAttributes(ctx.sc.vmType)) !== 0) return -EINVAL;
   yield* slotsLock(ctx);
   yield P['attr-read'];
   if (rangeHasAttributes(ctx.s, start, end, attrs)) {

@@ -1,6 +1,7 @@
-// The vCPU page fault (arch/x86/kvm/mmu/mmu.c), TDP MMU, in the spec's order (§2.1):
-// seq snapshot, type check, slot checks, lockless precheck, resolve the pfn (guest_memfd for
-// private, the HVA for shared), second precheck, mmu_lock for read, is_page_fault_stale, install.
+// The vCPU page fault (arch/x86/kvm/mmu/mmu.c at 5b0d0d85422d), TDP MMU, in the spec's order
+// (§2.1): seq snapshot, type check, slot checks, lockless precheck, resolve the pfn (guest_memfd
+// for private and for gmem-only memslots, the HVA for shared), second precheck, mmu_lock for read,
+// is_page_fault_stale, install.
 import { Ctr, count, type ActorCtx, type Gen } from '../engine/ctx.js';
 import { P } from '../engine/points.js';
 import { alternatives } from '../alternatives.js';
@@ -11,7 +12,7 @@ import { counterOf } from '../shm/actor.js';
 import { INVALID_GFN, mmuInvalidateInProgress, mmuInvalidateRangeEnd, mmuInvalidateRangeStart, mmuInvalidateSeq } from '../shm/kvm.js';
 import { PfnOwner, SlotState } from '../shm/layout.js';
 import { pfnGen, pfnOwner } from '../shm/pfn.js';
-import { gfnToHva, gfnToMemslot, slotState } from '../shm/slot.js';
+import { gfnToHva, gfnToMemslot, kvmMemslotIsGmemOnly, slotState } from '../shm/slot.js';
 import type { Shm } from '../shm/state.js';
 import { mmuReadLock, mmuReadUnlock } from '../sync/ops.js';
 import { srcuReadLock, srcuReadUnlock } from '../sync/srcu.js';
@@ -168,18 +169,32 @@ function* faultinRecheck(ctx: ActorCtx, f: KvmPageFault): Gen<number> {
   return retry(ctx, f, 'lockless');
 }
 
-// __kvm_mmu_faultin_pfn: guest_memfd for private accesses (kvm_mmu_faultin_pfn_gmem), else the HVA
+// __kvm_mmu_faultin_pfn: guest_memfd for a private access and for any access to a gmem-only
+// memslot (f029f04ddbec, in 6.18), else GUP through the HVA; B24 sends a gmem-only slot's shared
+// faults to the HVA (the dispatch before that commit)
 function* __kvmMmuFaultinPfn(ctx: ActorCtx, f: KvmPageFault): Gen<number> {
   const s = ctx.s;
-  const pfn = f.isPrivate ? yield* kvmGmemGetPfn(ctx, f.slot, f.gfn) : yield* hvaToPfn(ctx, gfnToHva(s, f.slot, f.gfn));
+  if (f.isPrivate || (!ctx.bugs.B24 && kvmMemslotIsGmemOnly(s, f.slot))) return yield* kvmMmuFaultinPfnGmem(ctx, f);
+  const pfn = yield* hvaToPfn(ctx, gfnToHva(s, f.slot, f.gfn));
+  if (pfn < 0) return -EFAULT; // kvm_handle_error_pfn: a failed GUP is -EFAULT, no memory-fault exit
+  return faultinResolved(ctx, f, pfn);
+}
+
+// kvm_mmu_faultin_pfn_gmem: kvm_gmem_get_pfn, a memory-fault exit on its error (every memslot
+// modelled is bound to the file, so the "slot has no gmem" exit cannot happen)
+function* kvmMmuFaultinPfnGmem(ctx: ActorCtx, f: KvmPageFault): Gen<number> {
+  const pfn = yield* kvmGmemGetPfn(ctx, f.slot, f.gfn);
   if (pfn < 0) {
-    if (!f.isPrivate) return -EFAULT; // kvm_handle_error_pfn: a failed GUP is -EFAULT, no memory-fault exit
     kvmPrepareMemoryFaultExit(f);
     count(ctx, Ctr.memoryFaultExits);
     return pfn;
   }
+  return faultinResolved(ctx, f, pfn);
+}
+
+function faultinResolved(ctx: ActorCtx, f: KvmPageFault, pfn: number): number {
   f.pfn = pfn;
-  f.gen = pfnGen(s, pfn); // stable: we hold a reference
+  f.gen = pfnGen(ctx.s, pfn); // stable: we hold a reference
   return RET_PF_FIXED;
 }
 

@@ -13,6 +13,7 @@ export const DEFAULT_SCENARIO: Scenario = {
   description: '4 vCPUs fault on 2 hybrid memslots (32 pages) while the guest converts by hypercall, the VMM serves memory-fault exits, a converter, a puncher and memslot churn race them',
   vmType: 'coco',
   gmemPages: 32,
+  gmemFlags: [], // no mmap: the memslots are hybrid
   slots: [
     { baseGfn: 0, npages: 16, gmemOffset: 0 },
     { baseGfn: 16, npages: 16, gmemOffset: 16 },
@@ -27,24 +28,44 @@ export const DEFAULT_SCENARIO: Scenario = {
   stopWhen: 'duration',
   mmuLock: 'rwlock',
   variant: null,
-  // Two nodes; the file's first half interleaves over both, the second half (memslot 1's) is bound
-  // to node 1, then pages 12-15 are mbound back to MPOL_DEFAULT, where the tasks' own policy
-  // (prefer node 0) applies, as in the selftest's test_mbind. Which node a page comes from never
-  // changes the protocol's control flow.
+  // Two nodes and the VMM started under `numactl --interleave=0,1` (every task's set_mempolicy):
+  // guest_memfd pages interleave over both, the HVA's too. A per-range shared policy needs mbind on
+  // a mapping of the file, so gmem-only memslots: built-in numa-mbind. Which node a page comes
+  // from never changes the protocol's control flow.
   numa: {
     nodes: [{ capacity: 96 }, { capacity: 96 }],
     distance: null,
     placement: { vcpus: [0, 0, 1, 1], vmm: 0, converter: 0, puncher: 1, slotChurn: 0 },
     policySource: 'shared',
+    shared: [],
+    create: null,
+    task: { mode: 'interleave', nodes: [0, 1], flags: [] },
+    interleave: 'rotor',
+    weights: [],
+  },
+};
+
+/**
+ * The default workload on today's guest_memfd (kernel 7.0): the file is created with
+ * GUEST_MEMFD_FLAG_MMAP, so both memslots are gmem-only (private and shared faults are served from
+ * the file) and the VMM can mbind the mapping: the file's first half interleaves over both nodes,
+ * the second half (memslot 1's) is bound to node 1, then pages 12-15 are mbound back to
+ * MPOL_DEFAULT, where the tasks' own policy (prefer node 0) applies, as in guest_memfd_test's
+ * test_mbind. QEMU's discard of the shared copy on a conversion to private punches the file.
+ */
+export const NUMA_MBIND_SCENARIO: Scenario = {
+  ...DEFAULT_SCENARIO,
+  name: 'numa-mbind',
+  description: '4 vCPUs fault on 2 gmem-only memslots of an mmap-able guest_memfd whose ranges are mbound to NUMA policies (interleave, bind, default) while conversions, a converter, a puncher and memslot churn race them',
+  gmemFlags: ['mmap'],
+  numa: {
+    ...DEFAULT_SCENARIO.numa!,
     shared: [
       { start: 0, end: 16, policy: { mode: 'interleave', nodes: [0, 1], flags: [] } },
       { start: 16, end: 32, policy: { mode: 'bind', nodes: [1], flags: [] } },
       { start: 12, end: 16, policy: { mode: 'default', nodes: [], flags: [] } },
     ],
-    create: null,
     task: { mode: 'preferred', nodes: [0], flags: [] },
-    interleave: 'rotor',
-    weights: [],
   },
 };
 
@@ -98,6 +119,7 @@ export function numaInterleaveScenario(scale = 1): Scenario {
   return {
     ...DEFAULT_SCENARIO,
     name: 'numa-interleave',
+    gmemFlags: ['mmap'], // the shared policy is set by mbind on a mapping of the file
     description: `2 NUMA nodes, 4 vCPUs on node 0 touch ${(pages / 262144).toFixed(2)} GiB of guest_memfd once; the file's shared policy interleaves nodes 0-1`,
     gmemPages: pages,
     slots: [{ baseGfn: 0, npages: pages, gmemOffset: 0 }],
@@ -136,17 +158,18 @@ export function numaInterleaveScenario(scale = 1): Scenario {
 
 /** A litmus test: one page, one vCPU and one or two racers, small enough for exhaustive search
  *  (explore --strategy dfs --preemptions 2 runs every schedule of it in about a second). */
-function litmus(name: string, description: string, o: { vcpuOps: number; converter?: number; puncher?: number; slotChurn?: number; fallocate?: boolean; conversionOrder?: ConversionOrder }): Scenario {
+function litmus(name: string, description: string, o: { vcpuOps: number; converter?: number; puncher?: number; slotChurn?: number; fallocate?: boolean; conversionOrder?: ConversionOrder; privateFraction?: number; gmemFlags?: Scenario['gmemFlags'] }): Scenario {
   return {
     ...DEFAULT_SCENARIO,
     numa: null,
     name,
     description,
+    gmemFlags: o.gmemFlags ?? [],
     gmemPages: 1,
     slots: [{ baseGfn: 0, npages: 1, gmemOffset: 0 }],
     pfnPool: 16,
     maxSteps: 2000,
-    vcpus: { ...DEFAULT_SCENARIO.vcpus, count: 1, ops: o.vcpuOps, pattern: 'sequential', privateFraction: o.vcpuOps ? 1 : 0, conversionRate: 0, fallocateOnConversion: o.fallocate ?? false, conversionOrder: o.conversionOrder ?? DEFAULT_SCENARIO.vcpus.conversionOrder },
+    vcpus: { ...DEFAULT_SCENARIO.vcpus, count: 1, ops: o.vcpuOps, pattern: 'sequential', privateFraction: o.privateFraction ?? (o.vcpuOps ? 1 : 0), conversionRate: 0, fallocateOnConversion: o.fallocate ?? false, conversionOrder: o.conversionOrder ?? DEFAULT_SCENARIO.vcpus.conversionOrder },
     converter: { count: o.converter ?? 0, ops: 1, maxPages: 1 },
     puncher: { count: o.puncher ?? 0, ops: 1, maxPages: 1 },
     slotChurn: { count: o.slotChurn ?? 0, ops: 1, maxPages: 1 },
@@ -164,10 +187,12 @@ export const LITMUS_SCENARIOS: Record<string, Scenario> = {
     // QEMU's order: the discard of the shared copy (an mmu-notifier invalidation) is the point
     { vcpuOps: 1, slotChurn: 1, fallocate: true, conversionOrder: 'qemu' },
   ),
+  'litmus-gmem-only': litmus('litmus-gmem-only', 'one vCPU reads and writes its shared page of a gmem-only memslot (an mmap-able guest_memfd) while a puncher punches it', { vcpuOps: 2, puncher: 1, privateFraction: 0, gmemFlags: ['mmap'] }),
 };
 
 export const BUILTIN_SCENARIOS: Record<string, Scenario> = {
   default: DEFAULT_SCENARIO,
+  'numa-mbind': NUMA_MBIND_SCENARIO,
   'punch-race': PUNCH_RACE_SCENARIO,
   'conversions-selftest': CONVERSIONS_SELFTEST_SCENARIO,
   'numa-interleave': numaInterleaveScenario(1),

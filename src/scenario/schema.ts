@@ -1,11 +1,12 @@
 // Scenario validation: user JSON in, a complete Scenario out, or a one-line error naming the field.
 import { readFileSync } from 'node:fs';
 import { BUILTIN_SCENARIOS, DEFAULT_SCENARIO } from './builtins.js';
-import { KERNEL_BASELINES, type NumaSpec, type PolicySpec, type Scenario, type ScenarioBase, type SharedPolicyRange, type SlotSpec } from './types.js';
+import { KERNEL_BASELINES, type GmemFlag, type NumaSpec, type PolicySpec, type Scenario, type ScenarioBase, type SharedPolicyRange, type SlotSpec } from './types.js';
 import { ScenarioError } from './errors.js';
 import { got, int, isObject, list, oneOf, record, show, str, sub, type Check, type Shape } from './check.js';
 import { numaTopology, toMempolicy } from '../mm/policy_spec.js';
 import { validateTopology } from '../mm/numa.js';
+import { gmemCreateRefusal, gmemFlagNames, kvmArchHasPrivateMem, kvmGmemGetSupportedFlags } from '../gmem/create.js';
 import { VARIANTS, findVariant } from '../variants.js';
 import { PLACEMENT_KEYS, SECTION_KINDS, actorCount, type PlacementKey } from '../workload/kinds.js';
 
@@ -85,7 +86,8 @@ const BASE: Shape<ScenarioBase> = {
   name: str(1, 64),
   description: str(0, Infinity),
   kernel: oneOf(...KERNEL_BASELINES),
-  vmType: oneOf('sw_protected', 'coco'),
+  vmType: oneOf('default', 'sw_protected', 'coco'),
+  gmemFlags: list(oneOf('mmap', 'init_shared'), 'guest_memfd flags ("mmap", "init_shared")', 0, 2),
   gmemPages: int(1, MAX_GMEM_PAGES),
   slots,
   pfnPool: int(1, MAX_PFNS),
@@ -137,6 +139,36 @@ function checkSlots(s: Scenario): void {
   }
 }
 
+const GMEM_FLAG_ORDER: GmemFlag[] = ['mmap', 'init_shared'];
+
+/**
+ * What the kernel would refuse of the guest_memfd and the VM type: KVM_CREATE_GUEST_MEMFD's flags
+ * (kvm_gmem_create), KVM_SET_MEMORY_ATTRIBUTES(PRIVATE) on a VM without private memory, and an
+ * mbind that needs a mapping of the file. Also puts the flags in canonical order.
+ */
+function checkGmem(s: Scenario): void {
+  s.gmemFlags = GMEM_FLAG_ORDER.filter((f) => s.gmemFlags.includes(f));
+  const refusal = gmemCreateRefusal(s, s.gmemFlags);
+  if (refusal) {
+    const ok = gmemFlagNames(kvmGmemGetSupportedFlags(s.kernel, s.vmType)).map((f) => `"${f}"`);
+    throw new ScenarioError('gmemFlags', ok.length ? `a list of ${ok.join(', ')} on a ${s.vmType} VM with kernel ${s.kernel}` : `[] with kernel ${s.kernel}`, refusal);
+  }
+  if (!kvmArchHasPrivateMem(s.vmType)) {
+    const why = 'on a default VM: it has no private memory, KVM_SET_MEMORY_ATTRIBUTES(PRIVATE) fails with EINVAL';
+    if (s.vcpus.privateFraction > 0) throw new ScenarioError('vcpus.privateFraction', `0 ${why}`, got(s.vcpus.privateFraction));
+    if (s.vcpus.conversionRate > 0) throw new ScenarioError('vcpus.conversionRate', `0 ${why}`, got(s.vcpus.conversionRate));
+    if (s.converter.count > 0) throw new ScenarioError('converter.count', `0 ${why}`, got(s.converter.count));
+  }
+  const n = s.numa;
+  // 6.12 is the model gmemsim started from (recorded scenarios replay on it): it set the shared policy without a mapping
+  if (n && n.shared.length > 0 && s.kernel !== '6.12') {
+    if (s.kernel === '6.18') throw new ScenarioError('numa.shared', 'empty with kernel 6.18: guest_memfd has a shared policy since 6.19 (ed1ffa810bd6); use kernel 7.0', `got ${n.shared.length} range(s)`);
+    if (!s.gmemFlags.includes('mmap')) {
+      throw new ScenarioError('numa.shared', 'empty unless gmemFlags has "mmap": mbind sets the shared policy through a mapping of the guest_memfd, and a file without GUEST_MEMFD_FLAG_MMAP cannot be mapped (kvm_gmem_mmap: ENODEV)', `got ${n.shared.length} range(s) and gmemFlags ${JSON.stringify(s.gmemFlags)}`);
+    }
+  }
+}
+
 /** What the kernel would refuse of a numa section; also fixes pfnPool to the nodes' total. */
 function checkNuma(s: Scenario): void {
   const n = s.numa;
@@ -177,6 +209,7 @@ export function validateScenario(input: unknown, base: Scenario = DEFAULT_SCENAR
   const s = record(SCENARIO, input, '', base);
   checkSlots(s);
   checkNuma(s);
+  checkGmem(s);
   const actors = actorCount(s);
   if (s.actorStreams && s.actorStreams.length !== actors) {
     throw new ScenarioError('actorStreams', `one stream per actor (${actors}: the vCPUs, the VMM, then each background actor)`, got(s.actorStreams));

@@ -8,10 +8,15 @@ export type { BackgroundSpec } from '../workload/background.js';
 
 /** How a vCPU's access type (private or shared) is decided. */
 export type VmType =
+  /** KVM_X86_DEFAULT_VM: no private memory (kvm_supported_mem_attributes is 0), every fault is shared; the only x86 type that may create INIT_SHARED guest_memfd files */
+  | 'default'
   /** KVM_X86_SW_PROTECTED_VM: is_private = the attribute sampled at fault entry (§2.1 step 1). */
   | 'sw_protected'
   /** SNP/TDX-like: the guest's own page tables say private or shared; a mismatch exits to the VMM. */
   | 'coco';
+
+/** KVM_CREATE_GUEST_MEMFD flags (since 6.18): GUEST_MEMFD_FLAG_MMAP, GUEST_MEMFD_FLAG_INIT_SHARED. */
+export type GmemFlag = 'mmap' | 'init_shared';
 
 export interface SlotSpec {
   /** First guest frame number of the memslot. */
@@ -86,7 +91,14 @@ export interface ScenarioBase {
   vmType: VmType;
   /** guest_memfd size in pages (i_size >> 12). */
   gmemPages: number;
-  /** Memslots bound to the one guest_memfd file; each is hybrid (private via gmem, shared via its HVA). */
+  /**
+   * The guest_memfd's create flags, validated as kvm_gmem_create does (gmem/create.ts): `mmap` lets
+   * the host mmap the file, and makes every memslot bound to it gmem-only (shared faults are served
+   * from the file, not the HVA); `init_shared`: its pages start shared (host-faultable; x86 allows
+   * it only on a VM without private memory, vmType `default`).
+   */
+  gmemFlags: GmemFlag[];
+  /** Memslots bound to the one guest_memfd file: hybrid (private via gmem, shared via its HVA), or gmem-only when the file has `mmap`. */
   slots: SlotSpec[];
   /** Physical pages in the pool (page cache folios and shared/HVA pages both come from it). */
   pfnPool: number;

@@ -3,7 +3,7 @@
 // 64-byte line (16 words) so one actor's counters never false-share with another's.
 
 export const MAGIC = 0x676d656d; // 'gmem'
-export const LAYOUT_VERSION = 8;
+export const LAYOUT_VERSION = 9;
 export const LINE = 16; // Int32 words per 64-byte cache line
 
 /** Per-actor counters, in order. The report and JSON use these names. */
@@ -123,6 +123,7 @@ export const G_NSLOTS = 3;
 export const G_FILE_PAGES = 4;
 export const G_NPFNS = 5;
 export const G_NACTORS = 6;
+export const G_GMEM_FLAGS = 7; // the gmem inode's flags (GMEM_INODE_MMAP | GMEM_INODE_INIT_SHARED), written once at state build
 
 // mmu_lock: its own line (every fault reads-locks it)
 export const G_MMU_LOCK = 1 * LINE;
@@ -178,6 +179,11 @@ export const S_PGOFF = 3;
 export const S_FILE = 4; // 1 = bound to the gmem file, 0 = slot->gmem.file NULL
 export const S_HVA_BASE = 5; // first index of this slot's userspace (HVA) pages
 export const S_GENERATION = 6;
+export const S_FLAGS = 7; // internal memslot flags: KVM_MEMSLOT_GMEM_ONLY
+export const KVM_MEMSLOT_GMEM_ONLY = 1;
+/** the gmem inode's flags word (G_GMEM_FLAGS): GUEST_MEMFD_FLAG_MMAP and GUEST_MEMFD_FLAG_INIT_SHARED, the uAPI's bit positions */
+export const GMEM_INODE_MMAP = 1;
+export const GMEM_INODE_INIT_SHARED = 2;
 
 export const SlotState = {
   Absent: 0,

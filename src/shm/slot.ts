@@ -1,6 +1,6 @@
 // Per-memslot words and the lookups over them (the active memslot set, gfn -> file index / HVA).
 // A slot keeps its base, size and gmem offset while deleted, so re-creating it restores it.
-import { S_BASE_GFN, S_FILE, S_GENERATION, S_HVA_BASE, S_NPAGES, S_PGOFF, S_STATE, SlotState, slotWord } from './layout.js';
+import { G_GMEM_FLAGS, KVM_MEMSLOT_GMEM_ONLY, PfnOwner, S_BASE_GFN, S_FILE, S_FLAGS, S_GENERATION, S_HVA_BASE, S_NPAGES, S_PGOFF, S_STATE, SlotState, slotWord } from './layout.js';
 import type { Shm } from './state.js';
 
 /** SlotState */
@@ -16,14 +16,30 @@ export const slotHvaBase = (s: Shm, slot: number) => s.i32[slotWord(s.l, slot, S
 export const slotFile = (s: Shm, slot: number) => Atomics.load(s.i32, slotWord(s.l, slot, S_FILE));
 export const setSlotFile = (s: Shm, slot: number, v: number) => Atomics.store(s.i32, slotWord(s.l, slot, S_FILE), v);
 
+/** The gmem inode's flags (GMEM_INODE_MMAP | GMEM_INODE_INIT_SHARED), fixed at creation. */
+export const gmemInodeFlags = (s: Shm) => s.i32[G_GMEM_FLAGS];
+export const setGmemInodeFlags = (s: Shm, flags: number) => (s.i32[G_GMEM_FLAGS] = flags);
+/** slot->flags & KVM_MEMSLOT_GMEM_ONLY (set by kvm_gmem_bind when the file has GUEST_MEMFD_FLAG_MMAP) */
+export const kvmMemslotIsGmemOnly = (s: Shm, slot: number) => (Atomics.load(s.i32, slotWord(s.l, slot, S_FLAGS)) & KVM_MEMSLOT_GMEM_ONLY) !== 0;
+export const setSlotGmemOnly = (s: Shm, slot: number, on: boolean) => Atomics.store(s.i32, slotWord(s.l, slot, S_FLAGS), on ? KVM_MEMSLOT_GMEM_ONLY : 0);
+
+/**
+ * What backs gfn in slot for an access of this type: the gmem folio at its file index (private,
+ * or any access to a gmem-only slot), else the HVA page. The checkers judge a mapping by it.
+ */
+export function gfnBacking(s: Shm, slot: number, gfn: number, isPrivate: boolean): { owner: number; index: number } {
+  return isPrivate || kvmMemslotIsGmemOnly(s, slot) ? { owner: PfnOwner.PageCache, index: kvmGmemGetIndex(s, slot, gfn) } : { owner: PfnOwner.Hva, index: gfnToHva(s, slot, gfn) };
+}
+
 /** Write a slot's geometry (state build). */
-export function initSlot(s: Shm, slot: number, baseGfn: number, npages: number, pgoff: number, hvaBase: number): void {
+export function initSlot(s: Shm, slot: number, baseGfn: number, npages: number, pgoff: number, hvaBase: number, gmemOnly: boolean): void {
   s.i32[slotWord(s.l, slot, S_STATE)] = SlotState.Valid;
   s.i32[slotWord(s.l, slot, S_BASE_GFN)] = baseGfn;
   s.i32[slotWord(s.l, slot, S_NPAGES)] = npages;
   s.i32[slotWord(s.l, slot, S_PGOFF)] = pgoff;
   s.i32[slotWord(s.l, slot, S_FILE)] = 1;
   s.i32[slotWord(s.l, slot, S_HVA_BASE)] = hvaBase;
+  s.i32[slotWord(s.l, slot, S_FLAGS)] = gmemOnly ? KVM_MEMSLOT_GMEM_ONLY : 0;
 }
 
 /** The memslot holding gfn, or -1 (kvm's gfn_to_memslot over the active set; absent slots skipped). */

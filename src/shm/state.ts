@@ -1,8 +1,8 @@
 // The shared state: one SharedArrayBuffer, viewed as Int32 words, built from a scenario.
 import type { Scenario } from '../scenario/types.js';
-import { computeLayout, G_FILE_PAGES, G_MAGIC, G_NACTORS, G_NGFNS, G_NPFNS, G_NSLOTS, G_RANGE_END, G_RANGE_START, G_SRCU_EPOCH, G_VERSION, INVALID_GFN, LAYOUT_VERSION, MAGIC, type Layout, type LayoutConfig } from './layout.js';
+import { computeLayout, GMEM_INODE_INIT_SHARED, GMEM_INODE_MMAP, G_FILE_PAGES, G_MAGIC, G_NACTORS, G_NGFNS, G_NPFNS, G_NSLOTS, G_RANGE_END, G_RANGE_START, G_SRCU_EPOCH, G_VERSION, INVALID_GFN, LAYOUT_VERSION, MAGIC, type Layout, type LayoutConfig } from './layout.js';
 import { initNode } from './node.js';
-import { initSlot } from './slot.js';
+import { initSlot, setGmemInodeFlags } from './slot.js';
 import { setBinding } from './file.js';
 
 export interface Shm {
@@ -65,9 +65,13 @@ function initShm(s: Shm, sc: Scenario): void {
   i32[G_RANGE_START] = INVALID_GFN;
   i32[G_RANGE_END] = INVALID_GFN;
   i32[G_SRCU_EPOCH] = 1;
+  const flags = sc.gmemFlags ?? [];
+  const inode = (flags.includes('mmap') ? GMEM_INODE_MMAP : 0) | (flags.includes('init_shared') ? GMEM_INODE_INIT_SHARED : 0);
+  setGmemInodeFlags(s, inode);
   let hva = 0;
   sc.slots.forEach((slot, id) => {
-    initSlot(s, id, slot.baseGfn, slot.npages, slot.gmemOffset, hva);
+    // created and bound as kvm_gmem_bind does: gmem-only when the file can be mmap'd
+    initSlot(s, id, slot.baseGfn, slot.npages, slot.gmemOffset, hva, (inode & GMEM_INODE_MMAP) !== 0);
     hva += slot.npages;
     for (let i = 0; i < slot.npages; i++) setBinding(s, slot.gmemOffset + i, id);
   });

@@ -9,7 +9,7 @@ import { actorCount, actorDefs, modelOf } from '../../src/workload/kinds.js';
 import { validateScenario } from '../../src/scenario/schema.js';
 import { decodeToken } from '../../src/explore/token.js';
 import { findVariant } from '../../src/variants.js';
-import { DEFAULT_SCENARIO, cli } from '../helpers.js';
+import { BUILTIN_SCENARIOS, DEFAULT_SCENARIO, cli } from '../helpers.js';
 
 describe('PCT', () => {
   it('runs the highest-priority runnable actor; a change point or a retry drops the runner below everyone', () => {
@@ -169,7 +169,7 @@ describe('shrinking the scenario: fewer actors and operations', () => {
   });
 
   it('B18: a smaller scenario is kept only when its story is no longer (regression: 42 steps became 216 with fewer actors)', () => {
-    const f = explore(DEFAULT_SCENARIO, { seed: 1, schedules: 100, variant: 'B18', shrink: true }).violations[0]!;
+    const f = explore(BUILTIN_SCENARIOS['numa-mbind']!, { seed: 1, schedules: 100, variant: 'B18', shrink: true }).violations[0]!;
     expect(f.shrunk!.shrunkSteps).toBeLessThanOrEqual(f.shrunk!.originalSteps);
     expect(f.shrunk!.shrunkActors).toBeLessThan(f.shrunk!.originalActors);
   });

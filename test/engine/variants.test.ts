@@ -2,7 +2,7 @@
 // without a hand-picked seed: exhaustive search (dfs, 2 preemptions) over the variant's litmus
 // scenario, every schedule of which the correct model passes; what fires first must be one of the
 // invariants the catalogue says the bug breaks. Variants that need a bigger workload (B6, B18,
-// B19) and the catalogue's `expect` on `default` are checked with the default campaign (seed 1).
+// B19) and the catalogue's `expect` are checked with the campaign (seed 1) on the variant's scenario (`default` unless it names one).
 // The negative control (B9) and the correct model stay quiet; invariant filters expose what the
 // first-firing invariant would otherwise mask.
 import { describe, it, expect } from 'vitest';
@@ -23,7 +23,6 @@ const allowed = (id: VariantId) => {
   const v = VARIANTS.find((x) => x.id === id)!;
   return [v.expect!, ...v.alsoBreaks];
 };
-const DEFAULT_MODEL = modelOf(DEFAULT_SCENARIO);
 
 describe('the catalogue', () => {
   it('lists every variant id once, with a name, what it removes, and a known expectation', () => {
@@ -79,9 +78,10 @@ describe('the litmus scenarios, correct model', () => {
   });
 });
 
-describe.each(withExpect.map((v) => [v.id, v] as const))('variant %s on default', (id, v) => {
-  it(`the default campaign (seed 1) finds ${v.expect} first, and its token replays it`, () => {
-    const r = explore(DEFAULT_SCENARIO, { seed: 1, schedules: 400, variant: id });
+describe.each(withExpect.map((v) => [v.id, v, v.scenario ?? 'default'] as const))('variant %s on its campaign scenario', (id, v, scn) => {
+  it(`the ${scn} campaign (seed 1) finds ${v.expect} first, and its token replays it`, () => {
+    const sc = BUILTIN_SCENARIOS[scn]!;
+    const r = explore(sc, { seed: 1, schedules: 400, variant: id });
     expect(r.violations).toHaveLength(1);
     const f = r.violations[0]!;
     expect(allowed(id)).toContain(f.invariant);
@@ -89,7 +89,7 @@ describe.each(withExpect.map((v) => [v.id, v] as const))('variant %s on default'
     expect(r.schedulesRun).toBe(f.schedule + 1); // the campaign stops at the first violation
     expect(f.replay).toMatch(/^gm1_/);
     // The schedule seed alone reproduces it, and so does the token.
-    const again = runSim(DEFAULT_MODEL, { seed: f.scheduleSeed, variant: id });
+    const again = runSim(modelOf(sc), { seed: f.scheduleSeed, variant: id });
     expect(again.violation?.invariant).toBe(f.invariant);
     expect(again.traceHash).toBe(f.traceHash);
     const { model, options } = replayRun(decodeToken(f.replay));
@@ -115,6 +115,17 @@ describe('quiet runs', () => {
     expect(r.violations).toEqual([]);
     expect(r.schedulesRun).toBe(N);
     expect(r.cut).toBe(0);
+  });
+
+  it(`the correct model is quiet on numa-mbind (gmem-only memslots, mbind policies) for ${N} schedules`, () => {
+    const r = explore(BUILTIN_SCENARIOS['numa-mbind']!, { seed: 1, schedules: N, variant: null });
+    expect(r.violations).toEqual([]);
+    expect(r.cut).toBe(0);
+    expect(r.stats.total.invalidations).toBeGreaterThan(0);
+  });
+
+  it('a variant named for another scenario is quiet on default where its path does not run (B24: no gmem-only memslot)', () => {
+    expect(explore(DEFAULT_SCENARIO, { seed: 1, schedules: 300, variant: 'B24' }).violations).toEqual([]);
   });
 
   it('the correct model is quiet on punch-race for 300 schedules', () => {

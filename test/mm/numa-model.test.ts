@@ -8,7 +8,7 @@ import { filemapGet } from '../../src/shm/file.js';
 import { kvmMmuPageFault, newFault, RET_PF_FIXED } from '../../src/kvm/mmu.js';
 import { pfnNode } from '../../src/shm/node.js';
 import { toMempolicy } from '../../src/mm/policy_spec.js';
-import { numaInterleaveScenario, DEFAULT_SCENARIO } from '../../src/scenario/builtins.js';
+import { numaInterleaveScenario, DEFAULT_SCENARIO, NUMA_MBIND_SCENARIO } from '../../src/scenario/builtins.js';
 import { NUMA_DEFAULTS, ScenarioError, validateScenario } from '../../src/scenario/schema.js';
 import type { NumaSpec, Scenario } from '../../src/scenario/types.js';
 import { KVM_MEMORY_ATTRIBUTE_PRIVATE } from '../../src/shm/layout.js';
@@ -70,6 +70,7 @@ describe('the numa-interleave experiment (small scale, sim)', () => {
 
 function twoNodes(numa: Partial<NumaSpec>, over: Partial<Scenario> = {}): Scenario {
   return validateScenario({
+    gmemFlags: numa.shared?.length ? ['mmap'] : [], // mbind needs a mapping of the file
     ...over,
     // a whole section: nothing inherited from the default scenario's own numa policies
     numa: { ...NUMA_DEFAULTS, nodes: [{ capacity: 256 }, { capacity: 16 }], ...numa },
@@ -163,14 +164,14 @@ describe('selftest test_numa_allocation, as a flow through kvm_gmem_get_pfn', ()
 
 describe('I11 placement', () => {
   it('B18 (policy looked up at the memslot-relative offset) puts memslot 1 pages outside their BIND mask', () => {
-    const r = explore(DEFAULT_SCENARIO, { seed: 1, schedules: 50, variant: 'B18' });
+    const r = explore(NUMA_MBIND_SCENARIO, { seed: 1, schedules: 50, variant: 'B18' });
     expect(r.violations[0]?.invariant).toBe('I11');
     expect(r.violations[0]?.message).toMatch(/binds it to nodes 1/);
   });
 
   it('the correct model and N1 (no inode policy in force) stay quiet on the same budget', () => {
     for (const variant of [null, 'N1'] as const) {
-      const r = explore(DEFAULT_SCENARIO, { seed: 1, schedules: 300, variant });
+      const r = explore(NUMA_MBIND_SCENARIO, { seed: 1, schedules: 300, variant });
       expect(r.violations, String(variant)).toEqual([]);
     }
   });
@@ -216,8 +217,8 @@ describe('a policy\'s maxnode (as mbind/set_mempolicy/the RFC create ioctl take 
 
 describe('one shared policy tree per guest_memfd inode', () => {
   it('every actor of a run sees the same tree; another run has its own', () => {
-    const a = world(DEFAULT_SCENARIO);
-    const b = world(DEFAULT_SCENARIO);
+    const a = world(NUMA_MBIND_SCENARIO);
+    const b = world(NUMA_MBIND_SCENARIO);
     const trees = new Set(a.ctxs.map((c) => c.numa!.shared));
     expect(trees.size).toBe(1);
     expect(b.ctxs[0].numa!.shared).not.toBe(a.ctxs[0].numa!.shared);
