@@ -28,7 +28,7 @@ export interface VariantInfo {
   scenario?: string;
 }
 
-export const VARIANT_IDS = ['B1', 'B2', 'B4', 'B5', 'B6', 'B7', 'B8', 'B9', 'B10', 'B11', 'B18', 'B19', 'B20', 'B21', 'B22', 'B23', 'B24', 'N1'] as const;
+export const VARIANT_IDS = ['B1', 'B2', 'B4', 'B5', 'B6', 'B7', 'B8', 'B9', 'B10', 'B11', 'B18', 'B19', 'B20', 'B21', 'B22', 'B23', 'B24', 'B25', 'B26', 'N1'] as const;
 export type VariantId = (typeof VARIANT_IDS)[number];
 export type Bugs = { readonly [K in VariantId]: boolean };
 
@@ -187,6 +187,26 @@ export const VARIANTS: readonly VariantInfo[] = [
     alsoBreaks: ['I9'],
     litmus: 'litmus-gmem-only',
     scenario: 'numa-mbind',
+    kind: 'bug',
+  },
+  {
+    id: 'B25',
+    name: 'truncate-keeps-host-pte',
+    removes: 'the unmap of a mapped folio in truncate_inode_pages_range (truncate_cleanup_folio -> unmap_mapping_folio) before the folio leaves the page cache on PUNCH_HOLE: the host process keeps a PTE to a page that is no longer the file\'s (the truncate race every filesystem must close)',
+    expect: 'I13',
+    alsoBreaks: [],
+    litmus: 'litmus-host-punch',
+    scenario: 'guest-memfd-guest',
+    kind: 'bug',
+  },
+  {
+    id: 'B26',
+    name: 'user-fault-ignores-init-shared',
+    removes: 'the GUEST_MEMFD_FLAG_INIT_SHARED check of kvm_gmem_fault_user_mapping (fe2bf6234e94, 6.18): a host fault on an mmap-able file whose memory is private to the guest maps the page instead of SIGBUS (guest_memfd_test test_fault_private)',
+    expect: 'I14',
+    alsoBreaks: [],
+    litmus: 'litmus-host-private',
+    scenario: 'litmus-host-private',
     kind: 'bug',
   },
   {

@@ -3,7 +3,7 @@
 // report of a step is the same every run), then the ghost bookkeeping that must come after.
 import type { ActorCtx } from '../engine/ctx.js';
 import { KERNEL_EVENTS, type KernelEventName, type KernelEvents } from '../engine/events.js';
-import { ghostAttrStored, ghostGuestWrite, ghostInvalidateBegan, ghostInvalidateEnded, ghostPageLeaving, ghostSpteChanged, ghostWriterReturned } from './ghost.js';
+import { ghostAttrStored, ghostGuestWrite, ghostHostAccess, ghostInvalidateBegan, ghostInvalidateEnded, ghostPageLeaving, ghostSpteChanged, ghostWriterReturned } from './ghost.js';
 import { INVARIANTS, INVARIANT_IDS, type Invariant, type InvariantId } from './invariants.js';
 
 type AnyHandler = (ctx: ActorCtx, a?: unknown, b?: unknown, c?: unknown, d?: unknown) => void;
@@ -15,6 +15,7 @@ const GHOST_BEFORE: Partial<Record<KernelEventName, AnyHandler>> = {
   invalidateBegan: ghostInvalidateBegan,
   invalidateEnded: ghostInvalidateEnded,
   guestWrite: ghostGuestWrite as AnyHandler,
+  hostAccess: ghostHostAccess as AnyHandler,
 };
 const GHOST_AFTER: Partial<Record<KernelEventName, AnyHandler>> = {
   writerReturned: ghostWriterReturned,

@@ -8,6 +8,7 @@ import { actorInside, ownInsideAdd, setOwnInside } from '../shm/actor.js';
 import { gfnEpochBump, gfnZeroClear, gfnZeroSet } from '../shm/gfn.js';
 import { SlotState, ZERO_PRIVATE, ZERO_SHARED } from '../shm/layout.js';
 import { pfnIndex, pfnRmapAdd, setPfnRmapGfn } from '../shm/pfn.js';
+import { filemapGet } from '../shm/file.js';
 import { kvmMemslotIsGmemOnly, memslotCovering, memslotPieces, slotState } from '../shm/slot.js';
 import type { Shm } from '../shm/state.js';
 
@@ -34,7 +35,14 @@ const gmemViews = (s: Shm, slot: number) => (kvmMemslotIsGmemOnly(s, slot) ? ZER
 export function ghostPageLeaving(ctx: ActorCtx, pfn: number, why: PageLeave): void {
   const s = ctx.s;
   if (why === 'truncated') {
-    for (const p of memslotPieces(s, 'index', pfnIndex(s, pfn), pfnIndex(s, pfn) + 1, false)) contentChanged(s, p.gfn, gmemViews(s, p.slot));
+    const index = pfnIndex(s, pfn);
+    for (const p of memslotPieces(s, 'index', index, index + 1, false)) {
+      contentChanged(s, p.gfn, gmemViews(s, p.slot));
+      // On threads a new folio can be in the page cache already (the host faulted one in between
+      // the removal and this event, and may have written it): the gfn then shows that folio, not
+      // zeroes. Set, then look (a fault after the look writes after the set and clears it itself).
+      if (filemapGet(s, index) >= 0) gfnZeroClear(s, p.gfn, gmemViews(s, p.slot));
+    }
   } else if (why === 'discarded') {
     // a gmem-only memslot's guest never maps its HVA: discarding that page changes nothing it reads
     const p = memslotPieces(s, 'hva', pfnIndex(s, pfn), pfnIndex(s, pfn) + 1, false)[0];
@@ -64,4 +72,13 @@ export function writerAtWork(s: Shm): boolean {
     if (st === SlotState.Invalid || st === SlotState.Flushed) return true;
   }
   return false;
+}
+
+/** The host stores through its mapping: the guest's views of the gfns the page backs change legitimately (and stop reading zeroes). */
+export function ghostHostAccess(ctx: ActorCtx, index: number, _pfn: number, write: boolean): void {
+  if (!write) return;
+  for (const p of memslotPieces(ctx.s, 'index', index, index + 1, false)) {
+    gfnEpochBump(ctx.s, p.gfn);
+    gfnZeroClear(ctx.s, p.gfn, ZERO_PRIVATE | ZERO_SHARED);
+  }
 }

@@ -14,15 +14,15 @@ import type { EventHandler, KernelEventName } from '../engine/events.js';
 import { TLB_ENTRIES, actorBase, actorInside, ownInside, tlbEntryGfn, tlbEntryPfn, tlbEntryPrivate, tlbRequestOf } from '../shm/actor.js';
 import { gfnAttr, gfnEpoch, gfnZero, sptePfn, sptePrivate, spteGen } from '../shm/gfn.js';
 import { mmuInvalidateInProgress } from '../shm/kvm.js';
-import { KVM_MEMORY_ATTRIBUTE_PRIVATE, PfnOwner, SlotState, ZERO_PRIVATE } from '../shm/layout.js';
+import { GMEM_INODE_INIT_SHARED, KVM_MEMORY_ATTRIBUTE_PRIVATE, PfnOwner, SlotState, ZERO_PRIVATE } from '../shm/layout.js';
 import { pfnGen, pfnIndex, pfnOwner, pfnRmap, pfnRmapGfn } from '../shm/pfn.js';
-import { gfnBacking, kvmGmemGetIndex, kvmMemslotIsGmemOnly, memslotCovering, slotBaseGfn, slotFile, slotNpages, slotState } from '../shm/slot.js';
-import { bindingOf } from '../shm/file.js';
+import { gfnBacking, gmemInodeFlags, kvmGmemGetIndex, kvmMemslotIsGmemOnly, memslotCovering, memslotPieces, slotBaseGfn, slotFile, slotNpages, slotState } from '../shm/slot.js';
+import { bindingOf, filemapGet, hostPteGet } from '../shm/file.js';
 import type { Shm } from '../shm/state.js';
 import { misplacedFolio, wrongPolicyReport } from './placement.js';
 
-/** What a unit-of-state predicate judges: the VM (i = 0), an actor (its id), an SPTE (its gfn), a TLB entry (actor * TLB_ENTRIES + entry). */
-export type Unit = 'vm' | 'actor' | 'spte' | 'tlb';
+/** What a unit-of-state predicate judges: the VM (i = 0), an actor (its id), an SPTE (its gfn), a TLB entry (actor * TLB_ENTRIES + entry), a host PTE (its file index). */
+export type Unit = 'vm' | 'actor' | 'spte' | 'tlb' | 'hostpte';
 
 export interface StatePredicate {
   unit: Unit;
@@ -126,6 +126,30 @@ function tlbEntriesMapping(s: Shm, pfn: number): number[] {
     for (let e = 0; e < TLB_ENTRIES; e++) if (tlbEntryGfn(s, base, e) >= 0 && tlbEntryPfn(s, base, e) === pfn) out.push(id * TLB_ENTRIES + e);
   }
   return out;
+}
+
+// ---- I13: a host PTE maps the file's current folio at its index (truncation unmaps first) ----
+function staleHostPte(s: Shm, index: number): string | null {
+  const pfn = hostPteGet(s, index);
+  if (pfn < 0) return null;
+  const owner = pfnOwner(s, pfn);
+  if (owner === PfnOwner.PageCache && pfnIndex(s, pfn) === index && filemapGet(s, index) === pfn) return null;
+  return `the host's PTE for file index ${index} maps pfn ${pfn}, which is ${owner === PfnOwner.PageCache ? `the folio at index ${pfnIndex(s, pfn)}` : OWNER_NAMES[owner]}, not the page cache's folio there (truncated while mapped)`;
+}
+/** The host PTE slot that may map pfn: a page-cache page is mapped only at its own index. */
+const hostPteOf = (s: Shm, pfn: number): number[] => {
+  const index = pfnIndex(s, pfn);
+  return index >= 0 && index < s.l.filePages && hostPteGet(s, index) === pfn ? [index] : [];
+};
+
+// ---- I14: the host maps only memory shared with it: an INIT_SHARED file, no gfn it backs private ----
+function hostMapsPrivate(s: Shm, index: number): string | null {
+  if (hostPteGet(s, index) < 0) return null;
+  if ((gmemInodeFlags(s) & GMEM_INODE_INIT_SHARED) === 0) return `the host maps file index ${index} of a guest_memfd without INIT_SHARED: its memory is the guest's private memory`;
+  for (const p of memslotPieces(s, 'index', index, index + 1, false)) {
+    if ((gfnAttr(s, p.gfn) & KVM_MEMORY_ATTRIBUTE_PRIVATE) !== 0) return `the host maps file index ${index}, which backs gfn ${p.gfn}, private to the guest`;
+  }
+  return null;
 }
 
 /** Judge one unit online (not quiescent): report what is wrong with it as `id`; true if something was. */
@@ -254,8 +278,10 @@ export const INVARIANTS = {
       },
       guestRead: (ctx, gfn, pfn, view, value) => {
         const g = GUEST.get(ctx);
-        // gfns: shared, another vCPU may have written it since; a read through a punched view is I7's
-        if (!g || ctx.sc.vcpus.gfns === 'shared' || (gfnZero(ctx.s, gfn) & view) !== 0) return;
+        // gfns: shared, another vCPU may have written it since; with a host process on the mapping,
+        // the host may have (on threads its store and its event are not one step); a read through
+        // a punched view is I7's
+        if (!g || ctx.sc.vcpus.gfns === 'shared' || ctx.sc.hostUser.count > 0 || (gfnZero(ctx.s, gfn) & view) !== 0) return;
         const i = gfn - g.lo;
         if (g.expView[i] === view && g.expEpoch[i] === gfnEpoch(ctx.s, gfn) && value !== g.expTag[i]) {
           ctx.report('DATA', `vCPU ${ctx.index}: gfn ${gfn} reads ${hex(value)}, wrote ${hex(g.expTag[i])} and nothing legitimately changed it since, pfn ${pfn}`);
@@ -279,6 +305,29 @@ export const INVARIANTS = {
   LOCK_HELD: {
     description: 'lock assertions (lockdep): a function that requires a lock runs with it held (lockdep_assert_held), nothing is released that is not held, and no lock is held between operations or when an actor\'s program returns',
     since: 2,
+  },
+  I13: {
+    description: "host mappings follow the file: a PTE of the host's mapping of the guest_memfd maps the page cache's folio at its index; truncation unmaps it before the folio leaves",
+    since: 2,
+    state: [{ unit: 'hostpte', check: staleHostPte }],
+    on: {
+      hostPteInstalled: (ctx, index) => judge(ctx, 'I13', staleHostPte, index, 'just installed'),
+      hostAccess: (ctx, index) => judge(ctx, 'I13', staleHostPte, index, 'the host accesses it'),
+      pageLeaving: (ctx, pfn, why) => judgeAll(ctx, 'I13', staleHostPte, hostPteOf(ctx.s, pfn), `pfn ${pfn} ${why} while the host maps it`),
+    },
+  },
+  I14: {
+    description: 'private means private, host side: the host never maps or touches guest_memfd memory not shared with it (a file without INIT_SHARED, or a page backing a private gfn)',
+    since: 2,
+    state: [{ unit: 'hostpte', check: hostMapsPrivate }],
+    on: {
+      hostPteInstalled: (ctx, index) => judge(ctx, 'I14', hostMapsPrivate, index, 'just mapped'),
+      hostAccess: (ctx, index, _pfn, write) => judge(ctx, 'I14', hostMapsPrivate, index, write ? 'the host writes it' : 'the host reads it'),
+      attrStored: (ctx, gfn) => {
+        const slot = memslotCovering(ctx.s, gfn);
+        if (slot >= 0) judge(ctx, 'I14', hostMapsPrivate, kvmGmemGetIndex(ctx.s, slot, gfn), 'converted while the host maps it');
+      },
+    },
   },
 } satisfies Record<string, Invariant>;
 

@@ -1,8 +1,9 @@
 // The quiescent sweep (end of a run, every actor stopped; threads: at pause barriers too): every
 // invariant's state predicate over every unit it judges: the VM, each actor, each SPTE, each TLB
-// entry. The predicates are the ones the online checks apply (invariants.ts).
+// entry, each host PTE. The predicates are the ones the online checks apply (invariants.ts).
 import { TLB_ENTRIES } from '../shm/actor.js';
 import { sptePfn } from '../shm/gfn.js';
+import { hostPteGet } from '../shm/file.js';
 import type { Shm } from '../shm/state.js';
 import { INVARIANTS, INVARIANT_IDS, type Invariant, type InvariantId, type StatePredicate, type Unit } from './invariants.js';
 
@@ -11,12 +12,12 @@ export interface SweepFinding {
   message: string;
 }
 
-const UNITS: readonly Unit[] = ['vm', 'actor', 'spte', 'tlb'];
+const UNITS: readonly Unit[] = ['vm', 'actor', 'spte', 'tlb', 'hostpte'];
 const BY_UNIT = new Map<Unit, Array<[InvariantId, StatePredicate]>>(UNITS.map((u) => [u, []]));
 for (const id of INVARIANT_IDS) for (const p of (INVARIANTS[id] as Invariant).state ?? []) BY_UNIT.get(p.unit)!.push([id, p]);
 
 function unitCount(s: Shm, u: Unit): number {
-  return u === 'vm' ? 1 : u === 'actor' ? s.l.nActors : u === 'spte' ? s.l.nGfns : s.l.nActors * TLB_ENTRIES;
+  return u === 'vm' ? 1 : u === 'actor' ? s.l.nActors : u === 'spte' ? s.l.nGfns : u === 'tlb' ? s.l.nActors * TLB_ENTRIES : s.l.filePages;
 }
 
 /** Everything the sweep finds, unit by unit (a unit's invariants in registry order). */
@@ -28,6 +29,7 @@ export function sweepFindings(s: Shm, enabled?: ReadonlySet<InvariantId> | null,
     if (preds.length === 0) continue;
     for (let i = 0, n = unitCount(s, u); i < n; i++) {
       if (u === 'spte' && sptePfn(s, i) < 0) continue;
+      if (u === 'hostpte' && hostPteGet(s, i) < 0) continue;
       for (const [invariant, p] of preds) {
         const message = p.check(s, i, true);
         if (!message) continue;

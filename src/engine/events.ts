@@ -40,6 +40,10 @@ export interface KernelEventArgs {
   guestRead: [gfn: number, pfn: number, view: number, value: number];
   /** a faulting access retried `retries` times in a row with no writer at work; the guest gives up on it */
   starved: [gfn: number, retries: number, reason: string];
+  /** a host user fault installed the PTE for file index `index` of the guest_memfd mapping */
+  hostPteInstalled: [index: number];
+  /** the host loads or stores through its PTE for file index `index`, which maps pfn */
+  hostAccess: [index: number, pfn: number, write: boolean];
 }
 
 export type KernelEventName = keyof KernelEventArgs;
@@ -59,6 +63,8 @@ export const KERNEL_EVENTS: readonly KernelEventName[] = [
   'guestWrite',
   'guestRead',
   'starved',
+  'hostPteInstalled',
+  'hostAccess',
 ];
 
 export type EventHandler<K extends KernelEventName> = (ctx: ActorCtx, ...args: KernelEventArgs[K]) => void;

@@ -64,6 +64,11 @@ const TABLE = [
   ['park', 'pause barrier'],
   // shared gfns: a vCPU waits for vCPU 0's initial conversion
   ['init-wait', 'guest boot: wait for vCPU 0'],
+  // a host process with the guest_memfd mmap'd (issue 12)
+  ['host-access', 'host user access through its mapping'],
+  ['host-fault', 'kvm_gmem_fault_user_mapping'],
+  ['host-pte-install', 'finish_fault (set_pte_range)'],
+  ['host-unmap', 'truncate_inode_pages_range (unmap_mapping_folio)'],
 ] as const;
 
 export type PointName = (typeof TABLE)[number][0];

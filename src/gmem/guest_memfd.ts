@@ -11,7 +11,8 @@ import { kvmMmuInvalidateRangesBegin, kvmMmuInvalidateRangesEnd, kvmMmuInvalidat
 import { allocPage, pagePut, pageTryGet } from '../mm/page_alloc.js';
 import { gmemPolicy } from '../mm/policy.js';
 import { getMempolicyReport, type Mempolicy, type MempolicyReport } from '../mm/mempolicy.js';
-import { bindingOf, clearBindingOf, filemapGet, filemapInsert, filemapRemove, setBinding } from '../shm/file.js';
+import { bindingOf, clearBindingOf, filemapGet, filemapInsert, filemapRemove, hostPteGet, setBinding } from '../shm/file.js';
+import { unmapMappingFolio } from './user_mapping.js';
 import { PF_LOCKED, PF_UPTODATE, PfnOwner } from '../shm/layout.js';
 import { pfnFlags, pfnFlagsOr, pfnRefAdd, setPfnContent, setPfnOwner } from '../shm/pfn.js';
 import { gmemInodeFlags, kvmGmemGetIndex, setSlotFile, setSlotGmemOnly, slotBaseGfn, slotFile, slotNpages, slotPgoff } from '../shm/slot.js';
@@ -138,6 +139,8 @@ function* truncateInodePagesRange(ctx: ActorCtx, start: number, end: number): Ge
     if (pfn < 0 || !pageTryGet(s, pfn)) continue;
     yield* folioLock(ctx, pfn);
     lockdepAssertHeld(ctx, LockClass.Folio, true, 'filemap_remove_folio'); // VM_BUG_ON_FOLIO(!folio_test_locked(folio))
+    // truncate_cleanup_folio: a folio the host has mapped is unmapped first; B25 leaves the PTE
+    if (!ctx.bugs.B25 && hostPteGet(s, i) === pfn) yield* unmapMappingFolio(ctx, i, pfn);
     if (filemapRemove(s, i, pfn)) {
       setPfnOwner(s, pfn, PfnOwner.Removed);
       ctx.ev.pageLeaving(ctx, pfn, 'truncated');

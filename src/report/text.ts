@@ -29,6 +29,10 @@ const COLUMNS: Array<[CounterName, string]> = [
   ['zaps', 'zaps'],
   ['slotDeletes', 'slot deletes'],
   ['allocations', 'allocs'],
+  ['hostAccesses', 'host accesses'],
+  ['hostFaults', 'host faults'],
+  ['hostSigbus', 'SIGBUS'],
+  ['hostUnmaps', 'host unmaps'],
 ];
 
 export function table(header: string[], rows: string[][]): string {

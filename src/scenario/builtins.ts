@@ -35,7 +35,7 @@ export const DEFAULT_SCENARIO: Scenario = {
   numa: {
     nodes: [{ capacity: 96 }, { capacity: 96 }],
     distance: null,
-    placement: { vcpus: [0, 0, 1, 1], vmm: 0, converter: 0, puncher: 1, slotChurn: 0 },
+    placement: { vcpus: [0, 0, 1, 1], vmm: 0, converter: 0, puncher: 1, slotChurn: 0, hostUser: 0 },
     policySource: 'shared',
     shared: [],
     create: null,
@@ -145,7 +145,7 @@ export function numaInterleaveScenario(scale = 1): Scenario {
         [10, 21],
         [21, 10],
       ],
-      placement: { vcpus: [0], vmm: 0, converter: 0, puncher: 0, slotChurn: 0 },
+      placement: { vcpus: [0], vmm: 0, converter: 0, puncher: 0, slotChurn: 0, hostUser: 0 },
       policySource: 'shared',
       shared: [{ start: 0, end: pages, policy: { mode: 'interleave', nodes: [0, 1], flags: [] } }],
       create: null,
@@ -158,13 +158,14 @@ export function numaInterleaveScenario(scale = 1): Scenario {
 
 /** A litmus test: one page, one vCPU and one or two racers, small enough for exhaustive search
  *  (explore --strategy dfs --preemptions 2 runs every schedule of it in about a second). */
-function litmus(name: string, description: string, o: { vcpuOps: number; converter?: number; puncher?: number; slotChurn?: number; fallocate?: boolean; conversionOrder?: ConversionOrder; privateFraction?: number; gmemFlags?: Scenario['gmemFlags'] }): Scenario {
+function litmus(name: string, description: string, o: { vcpuOps: number; converter?: number; puncher?: number; slotChurn?: number; fallocate?: boolean; conversionOrder?: ConversionOrder; privateFraction?: number; gmemFlags?: Scenario['gmemFlags']; vmType?: Scenario['vmType']; hostUser?: number; hostOps?: number }): Scenario {
   return {
     ...DEFAULT_SCENARIO,
     numa: null,
     name,
     description,
     gmemFlags: o.gmemFlags ?? [],
+    vmType: o.vmType ?? DEFAULT_SCENARIO.vmType,
     gmemPages: 1,
     slots: [{ baseGfn: 0, npages: 1, gmemOffset: 0 }],
     pfnPool: 16,
@@ -173,6 +174,7 @@ function litmus(name: string, description: string, o: { vcpuOps: number; convert
     converter: { count: o.converter ?? 0, ops: 1, maxPages: 1 },
     puncher: { count: o.puncher ?? 0, ops: 1, maxPages: 1 },
     slotChurn: { count: o.slotChurn ?? 0, ops: 1, maxPages: 1 },
+    hostUser: { count: o.hostUser ?? 0, ops: o.hostOps ?? 1, maxPages: 1 },
   };
 }
 
@@ -187,12 +189,39 @@ export const LITMUS_SCENARIOS: Record<string, Scenario> = {
     // QEMU's order: the discard of the shared copy (an mmu-notifier invalidation) is the point
     { vcpuOps: 1, slotChurn: 1, fallocate: true, conversionOrder: 'qemu' },
   ),
+  'litmus-host-punch': litmus('litmus-host-punch', 'a host process with the guest_memfd (INIT_SHARED) mmap\'d touches its one page twice while a puncher punches it (the vCPU idles)', { vcpuOps: 0, puncher: 1, hostUser: 1, hostOps: 2, privateFraction: 0, vmType: 'default', gmemFlags: ['mmap', 'init_shared'] }),
+  'litmus-host-private': litmus('litmus-host-private', 'a host process maps an mmap-able guest_memfd without INIT_SHARED (the guest\'s private memory) and touches it while the vCPU uses its page privately', { vcpuOps: 1, hostUser: 1, vmType: 'sw_protected', gmemFlags: ['mmap'] }),
   'litmus-gmem-only': litmus('litmus-gmem-only', 'one vCPU reads and writes its shared page of a gmem-only memslot (an mmap-able guest_memfd) while a puncher punches it', { vcpuOps: 2, puncher: 1, privateFraction: 0, gmemFlags: ['mmap'] }),
+};
+
+/**
+ * guest_memfd_test's test_guest_memfd_guest and test_mmap_supported as a race (selftest at
+ * 01f492e1817e): a default VM (no private memory) with a guest_memfd created MMAP | INIT_SHARED,
+ * its memslot gmem-only; the guest's vCPUs read and write their pages while a host process loads
+ * and stores through its mapping of the file and a puncher punches holes (the host must then
+ * read zeroes: the punch unmapped its PTE, and a new fault brings a fresh folio).
+ */
+export const GUEST_MEMFD_GUEST_SCENARIO: Scenario = {
+  ...DEFAULT_SCENARIO,
+  numa: null,
+  name: 'guest-memfd-guest',
+  description: 'a default VM on an mmap-able INIT_SHARED guest_memfd: 2 vCPUs use their shared pages of a gmem-only memslot while a host process reads and writes them through its mapping and a puncher punches holes',
+  vmType: 'default',
+  gmemFlags: ['mmap', 'init_shared'],
+  gmemPages: 16,
+  slots: [{ baseGfn: 0, npages: 16, gmemOffset: 0 }],
+  pfnPool: 64,
+  vcpus: { ...DEFAULT_SCENARIO.vcpus, count: 2, ops: 10, privateFraction: 0, conversionRate: 0, fallocateOnConversion: false },
+  converter: { count: 0, ops: 0, maxPages: 1 },
+  puncher: { count: 1, ops: 3, maxPages: 4 },
+  slotChurn: { count: 0, ops: 0, maxPages: 1 },
+  hostUser: { count: 1, ops: 6, maxPages: 4 },
 };
 
 export const BUILTIN_SCENARIOS: Record<string, Scenario> = {
   default: DEFAULT_SCENARIO,
   'numa-mbind': NUMA_MBIND_SCENARIO,
+  'guest-memfd-guest': GUEST_MEMFD_GUEST_SCENARIO,
   'punch-race': PUNCH_RACE_SCENARIO,
   'conversions-selftest': CONVERSIONS_SELFTEST_SCENARIO,
   'numa-interleave': numaInterleaveScenario(1),

@@ -159,6 +159,8 @@ function checkGmem(s: Scenario): void {
     if (s.vcpus.conversionRate > 0) throw new ScenarioError('vcpus.conversionRate', `0 ${why}`, got(s.vcpus.conversionRate));
     if (s.converter.count > 0) throw new ScenarioError('converter.count', `0 ${why}`, got(s.converter.count));
   }
+  // kvm_gmem_mmap: a file without GUEST_MEMFD_FLAG_MMAP cannot be mapped
+  if (s.hostUser.count > 0 && !s.gmemFlags.includes('mmap')) throw new ScenarioError('hostUser.count', '0 unless gmemFlags has "mmap": the host process mmaps the guest_memfd, and kvm_gmem_mmap fails with ENODEV without GUEST_MEMFD_FLAG_MMAP', got(s.hostUser.count));
   const n = s.numa;
   // 6.12 is the model gmemsim started from (recorded scenarios replay on it): it set the shared policy without a mapping
   if (n && n.shared.length > 0 && s.kernel !== '6.12') {

@@ -22,3 +22,10 @@ export const hvaGet = (s: Shm, hva: number) => Atomics.load(s.i32, s.l.hvaBase +
 export const hvaInstall = (s: Shm, hva: number, pfn: number) => Atomics.compareExchange(s.i32, s.l.hvaBase + hva, 0, pfn + 1) === 0;
 /** unmap the HVA page, returning the pfn it mapped (-1: none) */
 export const hvaClear = (s: Shm, hva: number) => Atomics.exchange(s.i32, s.l.hvaBase + hva, 0) - 1;
+
+/** The host user process's PTE for file index `index`: the pfn it maps, or -1. */
+export const hostPteGet = (s: Shm, index: number) => Atomics.load(s.i32, s.l.hostPteBase + index) - 1;
+/** set_pte: install a mapping where there is none (false: someone else's is there) */
+export const hostPteInstall = (s: Shm, index: number, pfn: number) => Atomics.compareExchange(s.i32, s.l.hostPteBase + index, 0, pfn + 1) === 0;
+/** zap the PTE of `index` if it maps pfn (true: it did) */
+export const hostPteClear = (s: Shm, index: number, pfn: number) => Atomics.compareExchange(s.i32, s.l.hostPteBase + index, pfn + 1, 0) === pfn + 1;

@@ -3,7 +3,7 @@
 // 64-byte line (16 words) so one actor's counters never false-share with another's.
 
 export const MAGIC = 0x676d656d; // 'gmem'
-export const LAYOUT_VERSION = 9;
+export const LAYOUT_VERSION = 10;
 export const LINE = 16; // Int32 words per 64-byte cache line
 
 /** Per-actor counters, in order. The report and JSON use these names. */
@@ -62,6 +62,11 @@ export const COUNTERS = [
   'retrySpteRace',
   'invWindowSum',
   'invWindowMax', // a maximum: totals take the largest, not the sum
+  // the host user process on its mapping of the guest_memfd (issue 12)
+  'hostAccesses', // loads and stores through the mapping
+  'hostFaults', // kvm_gmem_fault_user_mapping calls
+  'hostSigbus', // VM_FAULT_SIGBUS: beyond i_size, or the file is not INIT_SHARED
+  'hostUnmaps', // host PTEs zapped by truncation (unmap_mapping_folio)
 ] as const;
 export type CounterName = (typeof COUNTERS)[number];
 /** Counters that hold a maximum (summing them over actors or runs would mean nothing). */
@@ -72,38 +77,38 @@ export const Ctr: { readonly [K in CounterName]: number } = Object.fromEntries(C
 export const A_COUNTERS = 0;
 
 // Per-actor words after the counters (all inside the actor's own lines).
-export const ACTOR_WORDS = 112; // seven lines
-export const A_SRCU = 48; // SRCU read-side epoch (0 = not in a read-side section)
-export const A_INSIDE = 49; // ghost: invalidations this actor has begun and not ended
-export const A_WAIT_KIND = 50; // what the actor waits on (for deadlock reports); 0 = nothing
-export const A_WAIT_ARG = 51;
-export const A_DONE = 52; // 1 when the actor's program returned
+export const ACTOR_WORDS = 128; // eight lines: the counters fill the first four
+export const A_SRCU = 64; // SRCU read-side epoch (0 = not in a read-side section)
+export const A_INSIDE = 65; // ghost: invalidations this actor has begun and not ended
+export const A_WAIT_KIND = 66; // what the actor waits on (for deadlock reports); 0 = nothing
+export const A_WAIT_ARG = 67;
+export const A_DONE = 68; // 1 when the actor's program returned
 // vCPU ↔ VMM mailbox (KVM_RUN exit handed to the VMM thread)
-export const A_MB_STATE = 53; // 0 idle, 1 request posted, 2 served
-export const A_MB_GFN = 54;
-export const A_MB_ARG = 55; // MB_* flags | npages << MB_NPAGES_SHIFT
-export const A_IN_GUEST = 56; // 1 while the vCPU accesses memory through an SPTE (remote TLB flushes wait for 0)
-export const A_SLEEP = 57; // a word nobody writes: Atomics.wait on it is a plain sleep
-export const A_WAIT_ARG2 = 58;
-export const A_RETURNED = 59; // the actor's program returned (set by the engine)
+export const A_MB_STATE = 69; // 0 idle, 1 request posted, 2 served
+export const A_MB_GFN = 70;
+export const A_MB_ARG = 71; // MB_* flags | npages << MB_NPAGES_SHIFT
+export const A_IN_GUEST = 72; // 1 while the vCPU accesses memory through an SPTE (remote TLB flushes wait for 0)
+export const A_SLEEP = 73; // a word nobody writes: Atomics.wait on it is a plain sleep
+export const A_WAIT_ARG2 = 74;
+export const A_RETURNED = 75; // the actor's program returned (set by the engine)
 /** retries per guest access, log2 buckets: [0] no retry, [b] 2^(b-1) .. 2^b - 1 retries, the last open-ended */
-export const A_RETRY_HIST = 60;
+export const A_RETRY_HIST = 76;
 export const RETRY_HIST_BUCKETS = 16;
 export const A_RETRY_MAX = A_RETRY_HIST + RETRY_HIST_BUCKETS; // the most retries one access needed
 /** lockdep: the lock classes this actor holds (bit per class, any mode), for "held by" in reports */
-export const A_LOCKS_HELD = 77;
+export const A_LOCKS_HELD = 93;
 /** mmu_lock as a big-reader lock (--mmu-lock percpu): this actor's reader slot, on the actor's last line (read by writers; A_READY shares it, written once) */
-export const A_MMU_READER = 80;
+export const A_MMU_READER = 96;
 /** vCPU 0 with shared gfns: 1 once its initial conversion is done (the other vCPUs wait for it) */
-export const A_READY = 81;
+export const A_READY = 97;
 /** vCPU: a remote TLB flush was requested (KVM_REQ_TLB_FLUSH); the vCPU clears its TLB before its next guest access */
-export const A_TLB_REQ = 82;
+export const A_TLB_REQ = 98;
 /** vCPU: its TLB, TLB_ENTRIES direct-mapped entries of TLB_ENTRY_WORDS: gfn + 1 (0 = empty), pfn + 1, 1 if private */
-export const A_TLB = 83;
+export const A_TLB = 99;
 export const TLB_ENTRIES = 4;
 export const TLB_ENTRY_WORDS = 3;
-/** invalidation windows this actor closed, by length (µs on threads, global steps under sim), log2 buckets as A_RETRY_HIST's: telemetry only, on the actor's seventh line */
-export const A_INV_HIST = 96;
+/** invalidation windows this actor closed, by length (µs on threads, global steps under sim), log2 buckets as A_RETRY_HIST's: telemetry only, on the actor's eighth line */
+export const A_INV_HIST = 112;
 export const INV_HIST_BUCKETS = 16;
 // The counters come first; the words above must not overlap them, nor run past the actor's lines.
 if (A_COUNTERS + COUNTERS.length > A_SRCU || A_RETRY_MAX >= A_LOCKS_HELD || A_LOCKS_HELD >= A_MMU_READER || A_READY >= A_TLB_REQ || A_TLB + TLB_ENTRIES * TLB_ENTRY_WORDS > A_INV_HIST || A_INV_HIST + INV_HIST_BUCKETS > ACTOR_WORDS) {
@@ -283,6 +288,7 @@ export interface Layout extends LayoutConfig {
   filemapBase: number; // per file index: pfn + 1
   bindingBase: number; // per file index: slot + 1
   hvaBase: number; // per HVA page: pfn + 1
+  hostPteBase: number; // per gmem file index: the host user process's PTE, pfn + 1 (0: none)
   pfnBase: number;
   freeStackBase: number;
   scheduleBase: number; // decisions (actor per step)
@@ -309,6 +315,7 @@ export function computeLayout(cfg: LayoutConfig): Layout {
   const filemapBase = take(cfg.filePages);
   const bindingBase = take(cfg.filePages);
   const hvaBase = take(cfg.hvaPages);
+  const hostPteBase = take(cfg.filePages);
   const pfnBase = take(cfg.nPfns * PFN_WORDS);
   const freeStackBase = take(cfg.nPfns);
   const scheduleBase = take(cfg.scheduleWords);
@@ -334,6 +341,7 @@ export function computeLayout(cfg: LayoutConfig): Layout {
     filemapBase,
     bindingBase,
     hvaBase,
+    hostPteBase,
     pfnBase,
     freeStackBase,
     scheduleBase,

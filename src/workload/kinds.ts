@@ -12,6 +12,7 @@ import type { Shape } from '../scenario/check.js';
 import { converterProgram } from './converter.js';
 import { puncherProgram } from './puncher.js';
 import { slotChurnProgram } from './slot_churn.js';
+import { hostUserProgram } from './host_user.js';
 import { BACKGROUND_NONE, BACKGROUND_SHAPE, type BackgroundSpec } from './background.js';
 import { VCPU_DEFAULTS, VCPU_SHAPE, vcpuProgram, type VcpuSpec } from './vcpu.js';
 import { vmmIdle, vmmProgram } from './vmm.js';
@@ -67,6 +68,8 @@ export const KINDS = [
   background('puncher', 'puncher', 'puncher', puncherProgram, 1),
   // Memslot churn is a rare event in a VMM; pace it well below the other background actors.
   background('slotChurn', 'slot-churn', 'slotchurn', slotChurnProgram, 20),
+  // a host process with the guest_memfd mapped (needs a file created with GUEST_MEMFD_FLAG_MMAP)
+  background('hostUser', 'host-user', 'hostuser', hostUserProgram, 1),
 ] as const;
 
 type Kinds = (typeof KINDS)[number];

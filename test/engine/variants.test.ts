@@ -124,8 +124,15 @@ describe('quiet runs', () => {
     expect(r.stats.total.invalidations).toBeGreaterThan(0);
   });
 
-  it('a variant named for another scenario is quiet on default where its path does not run (B24: no gmem-only memslot)', () => {
-    expect(explore(DEFAULT_SCENARIO, { seed: 1, schedules: 300, variant: 'B24' }).violations).toEqual([]);
+  it('the correct model is quiet on guest-memfd-guest (a host process on the mapping, punches) for 1000 schedules', () => {
+    const r = explore(BUILTIN_SCENARIOS['guest-memfd-guest']!, { seed: 1, schedules: 1000, variant: null });
+    expect(r.violations).toEqual([]);
+    expect(r.cut).toBe(0);
+    expect(r.stats.total.hostUnmaps).toBeGreaterThan(0);
+  });
+
+  it.each(['B24', 'B25', 'B26'] as const)('%s, named for another scenario, is quiet on default where its path does not run (no gmem-only memslot, no host mapping)', (id) => {
+    expect(explore(DEFAULT_SCENARIO, { seed: 1, schedules: 300, variant: id }).violations).toEqual([]);
   });
 
   it('the correct model is quiet on punch-race for 300 schedules', () => {

@@ -1,0 +1,97 @@
+// The host's view of a guest_memfd it has mmap'd (guest_memfd.c at 01f492e1817e): the fault
+// handler kvm_gmem_fault_user_mapping, the PTE the fault installs (finish_fault), a load or store
+// through it, and the unmapping truncation does before it removes a folio (unmap_mapping_folio
+// in truncate_inode_pages_range, mm/truncate.c). The host process here is not the VMM: its mm
+// has no KVM mmu notifier, so its unmaps zap no SPTE.
+import { Ctr, count, type ActorCtx, type Gen } from '../engine/ctx.js';
+import { P } from '../engine/points.js';
+import { EAGAIN } from '../errno.js';
+import { pagePut } from '../mm/page_alloc.js';
+import { hostPteClear, hostPteGet, hostPteInstall } from '../shm/file.js';
+import { inGuest, setInGuest } from '../shm/actor.js';
+import { GMEM_INODE_INIT_SHARED, PF_UPTODATE } from '../shm/layout.js';
+import { pfnContent, pfnFlags, pfnFlagsOr, pfnRefAdd, setPfnContent } from '../shm/pfn.js';
+import { gmemInodeFlags } from '../shm/slot.js';
+import { folioUnlock } from '../sync/ops.js';
+import { kvmGmemGetFolio } from './guest_memfd.js';
+
+/** What a user fault returns: a mapped page, or the signal the access takes. */
+export const VM_FAULT_SIGBUS = -1;
+/** VM_FAULT_RETRY: the fault is retried from the top (the folio was not available) */
+export const VM_FAULT_RETRY = -2;
+
+// kvm_gmem_fault_user_mapping, then finish_fault: the pfn now mapped at `index`, or VM_FAULT_*
+export function* kvmGmemFaultUserMapping(ctx: ActorCtx, index: number): Gen<number> {
+  const s = ctx.s;
+  count(ctx, Ctr.hostFaults);
+  yield P['host-fault'];
+  if (index >= s.l.filePages) return VM_FAULT_SIGBUS; // beyond i_size
+  // fe2bf6234e94: a file whose memory is not shared to the host refuses every user fault; B26 drops it
+  if (!ctx.bugs.B26 && (gmemInodeFlags(s) & GMEM_INODE_INIT_SHARED) === 0) return VM_FAULT_SIGBUS;
+  const pfn = yield* kvmGmemGetFolio(ctx, index);
+  if (pfn === -EAGAIN) return VM_FAULT_RETRY;
+  if (pfn < 0) return VM_FAULT_SIGBUS; // vmf_error: VM_FAULT_OOM, which the access takes as a signal here
+  if ((pfnFlags(s, pfn) & PF_UPTODATE) === 0) {
+    yield P['folio-zero'];
+    setPfnContent(s, pfn, 0);
+    pfnFlagsOr(s, pfn, PF_UPTODATE);
+  }
+  // VM_FAULT_LOCKED: finish_fault sets the PTE with the folio still locked, so a truncation
+  // (which locks it to unmap and remove it) comes either before this or after the PTE exists
+  yield P['host-pte-install'];
+  if (hostPteInstall(s, index, pfn)) {
+    ctx.ev.hostPteInstalled(ctx, index);
+    folioUnlock(ctx, pfn); // the fault's reference becomes the mapping's
+    return pfn;
+  }
+  folioUnlock(ctx, pfn); // another thread of the process mapped it first
+  pagePut(ctx, pfn);
+  return hostPteGet(s, index);
+}
+
+// a host load or store at file page `index` through the mapping, faulting as needed; false: SIGBUS
+export function* hostUserAccess(ctx: ActorCtx, index: number, write: boolean, tag: number): Gen<boolean> {
+  const s = ctx.s;
+  for (;;) {
+    yield P['host-access'];
+    setInGuest(s, ctx.base, 1); // the CPU is using its TLB: an unmap's shootdown waits for this access
+    let pfn = hostPteGet(s, index);
+    if (pfn < 0) {
+      setInGuest(s, ctx.base, 0);
+      pfn = yield* kvmGmemFaultUserMapping(ctx, index);
+      if (pfn === VM_FAULT_SIGBUS) {
+        count(ctx, Ctr.hostSigbus);
+        return false;
+      }
+      if (pfn < 0) continue; // VM_FAULT_RETRY, or truncated again before the access: fault again
+      continue; // the access itself comes at the next host-access point, through the PTE
+    }
+    count(ctx, Ctr.hostAccesses);
+    ctx.ev.hostAccess(ctx, index, pfn, write);
+    if (write) setPfnContent(s, pfn, tag);
+    else pfnContent(s, pfn);
+    setInGuest(s, ctx.base, 0);
+    return true;
+  }
+}
+
+// the TLB shootdown of zap_pte_range (flush_tlb_range): no CPU still inside an access that read
+// the PTE before it was cleared, so the page can be freed (under sim an access is one step: no wait)
+function flushTlbShootdown(ctx: ActorCtx): void {
+  for (let id = 0; id < ctx.s.l.nActors; id++) {
+    if (id === ctx.id) continue;
+    while (inGuest(ctx.s, id) !== 0) {
+      /* an access is a load or a store */
+    }
+  }
+}
+
+// unmap_mapping_folio (truncate_cleanup_folio): zap the host PTE mapping the locked folio at
+// `index` and drop the mapping's reference, before the folio leaves the page cache
+export function* unmapMappingFolio(ctx: ActorCtx, index: number, pfn: number): Gen {
+  yield P['host-unmap'];
+  if (!hostPteClear(ctx.s, index, pfn)) return;
+  count(ctx, Ctr.hostUnmaps);
+  flushTlbShootdown(ctx);
+  pagePut(ctx, pfn);
+}
