@@ -8,7 +8,7 @@ import { actorInside, ownInsideAdd, setOwnInside } from '../shm/actor.js';
 import { gfnEpochBump, gfnZeroClear, gfnZeroSet } from '../shm/gfn.js';
 import { SlotState, ZERO_PRIVATE, ZERO_SHARED } from '../shm/layout.js';
 import { pfnIndex, pfnRmapAdd, setPfnRmapGfn } from '../shm/pfn.js';
-import { filemapGet } from '../shm/file.js';
+import { hostPteGet } from '../shm/file.js';
 import { kvmMemslotIsGmemOnly, memslotCovering, memslotPieces, slotState } from '../shm/slot.js';
 import type { Shm } from '../shm/state.js';
 
@@ -38,10 +38,10 @@ export function ghostPageLeaving(ctx: ActorCtx, pfn: number, why: PageLeave): vo
     const index = pfnIndex(s, pfn);
     for (const p of memslotPieces(s, 'index', index, index + 1, false)) {
       contentChanged(s, p.gfn, gmemViews(s, p.slot));
-      // On threads a new folio can be in the page cache already (the host faulted one in between
-      // the removal and this event, and may have written it): the gfn then shows that folio, not
-      // zeroes. Set, then look (a fault after the look writes after the set and clears it itself).
-      if (filemapGet(s, index) >= 0) gfnZeroClear(s, p.gfn, gmemViews(s, p.slot));
+      // On threads the host may have faulted a new folio in between the removal and this event
+      // and written it: the gfn then shows that folio, not zeroes. Set, then look: a host PTE
+      // installed after the look means the host's stores (and their events) come after the set.
+      if (hostPteGet(s, index) >= 0) gfnZeroClear(s, p.gfn, gmemViews(s, p.slot));
     }
   } else if (why === 'discarded') {
     // a gmem-only memslot's guest never maps its HVA: discarding that page changes nothing it reads

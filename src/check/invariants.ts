@@ -142,6 +142,9 @@ const hostPteOf = (s: Shm, pfn: number): number[] => {
   return index >= 0 && index < s.l.filePages && hostPteGet(s, index) === pfn ? [index] : [];
 };
 
+/** A host process can store to the guest's memory: one runs, and the file's pages are shared with it (INIT_SHARED). */
+const hostMayStore = (s: Shm, sc: ActorCtx['sc']) => sc.hostUser.count > 0 && (gmemInodeFlags(s) & GMEM_INODE_INIT_SHARED) !== 0;
+
 // ---- I14: the host maps only memory shared with it: an INIT_SHARED file, no gfn it backs private ----
 function hostMapsPrivate(s: Shm, index: number): string | null {
   if (hostPteGet(s, index) < 0) return null;
@@ -278,10 +281,11 @@ export const INVARIANTS = {
       },
       guestRead: (ctx, gfn, pfn, view, value) => {
         const g = GUEST.get(ctx);
-        // gfns: shared, another vCPU may have written it since; with a host process on the mapping,
-        // the host may have (on threads its store and its event are not one step); a read through
-        // a punched view is I7's
-        if (!g || ctx.sc.vcpus.gfns === 'shared' || ctx.sc.hostUser.count > 0 || (gfnZero(ctx.s, gfn) & view) !== 0) return;
+        // gfns: shared, another vCPU may have written it since; on worker threads (ctx.clock) a
+        // host process that can store to the mapping may have, its store and its event being two
+        // steps there (under sim they are one, and the event moves the epoch); a read through a
+        // punched view is I7's
+        if (!g || ctx.sc.vcpus.gfns === 'shared' || (ctx.clock && hostMayStore(ctx.s, ctx.sc)) || (gfnZero(ctx.s, gfn) & view) !== 0) return;
         const i = gfn - g.lo;
         if (g.expView[i] === view && g.expEpoch[i] === gfnEpoch(ctx.s, gfn) && value !== g.expTag[i]) {
           ctx.report('DATA', `vCPU ${ctx.index}: gfn ${gfn} reads ${hex(value)}, wrote ${hex(g.expTag[i])} and nothing legitimately changed it since, pfn ${pfn}`);

@@ -61,8 +61,8 @@ export type KvmGfnRangeFilter = 'private' | 'shared';
 export const kvmGmemGetInvalidateFilter = (inodeFlags: number): KvmGfnRangeFilter => ((inodeFlags & GMEM_INODE_INIT_SHARED) !== 0 ? 'shared' : 'private');
 
 /** Why kvm_gmem_create refuses `flags` on this VM, in words, or null if it accepts them. */
-export function gmemCreateRefusal(vm: GmemVm, flags: readonly GmemFlag[]): string | null {
-  if (kvmGmemCreate(vm, 4096, gmemFlagBits(flags)) === 0) return null;
+export function gmemCreateRefusal(vm: GmemVm, pages: number, flags: readonly GmemFlag[]): string | null {
+  if (kvmGmemCreate(vm, pages * 4096, gmemFlagBits(flags)) === 0) return null;
   const supported = kvmGmemGetSupportedFlags(vm.kernel, vm.vmType);
   const bad = flags.find((f) => (FLAG_BITS[f] & supported) === 0n)!;
   const why =

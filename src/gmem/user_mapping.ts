@@ -55,7 +55,7 @@ export function* hostUserAccess(ctx: ActorCtx, index: number, write: boolean, ta
   for (;;) {
     yield P['host-access'];
     setInGuest(s, ctx.base, 1); // the CPU is using its TLB: an unmap's shootdown waits for this access
-    let pfn = hostPteGet(s, index);
+    let pfn = index < s.l.filePages ? hostPteGet(s, index) : -1; // beyond i_size nothing is ever mapped
     if (pfn < 0) {
       setInGuest(s, ctx.base, 0);
       pfn = yield* kvmGmemFaultUserMapping(ctx, index);
@@ -63,8 +63,7 @@ export function* hostUserAccess(ctx: ActorCtx, index: number, write: boolean, ta
         count(ctx, Ctr.hostSigbus);
         return false;
       }
-      if (pfn < 0) continue; // VM_FAULT_RETRY, or truncated again before the access: fault again
-      continue; // the access itself comes at the next host-access point, through the PTE
+      continue; // mapped (or VM_FAULT_RETRY): the access comes at the next host-access point, through the PTE
     }
     count(ctx, Ctr.hostAccesses);
     ctx.ev.hostAccess(ctx, index, pfn, write);

@@ -190,7 +190,7 @@ export const LITMUS_SCENARIOS: Record<string, Scenario> = {
     { vcpuOps: 1, slotChurn: 1, fallocate: true, conversionOrder: 'qemu' },
   ),
   'litmus-host-punch': litmus('litmus-host-punch', 'a host process with the guest_memfd (INIT_SHARED) mmap\'d touches its one page twice while a puncher punches it (the vCPU idles)', { vcpuOps: 0, puncher: 1, hostUser: 1, hostOps: 2, privateFraction: 0, vmType: 'default', gmemFlags: ['mmap', 'init_shared'] }),
-  'litmus-host-private': litmus('litmus-host-private', 'a host process maps an mmap-able guest_memfd without INIT_SHARED (the guest\'s private memory) and touches it while the vCPU uses its page privately', { vcpuOps: 1, hostUser: 1, vmType: 'sw_protected', gmemFlags: ['mmap'] }),
+  'litmus-host-private': litmus('litmus-host-private', 'a host process maps an mmap-able guest_memfd without INIT_SHARED (the guest\'s private memory) and touches it while the vCPU uses its page privately', { vcpuOps: 1, hostUser: 1, hostOps: 3, vmType: 'sw_protected', gmemFlags: ['mmap'] }),
   'litmus-gmem-only': litmus('litmus-gmem-only', 'one vCPU reads and writes its shared page of a gmem-only memslot (an mmap-able guest_memfd) while a puncher punches it', { vcpuOps: 2, puncher: 1, privateFraction: 0, gmemFlags: ['mmap'] }),
 };
 

@@ -37,6 +37,15 @@ const MAX_RECORD_OPS = 1e9;
 // what a recorded scenario leaves out is what the model that recorded it did: kernel 6.12, and the VMM's old conversion order
 export const replayScenarioBase = (): Scenario => ({ ...DEFAULT_SCENARIO, ...sectionDefaults(), kernel: UNNAMED_KERNEL, vcpus: { ...DEFAULT_SCENARIO.vcpus, conversionOrder: 'legacy' } });
 
+/**
+ * A recorded scenario as the model that recorded it ran it. One without `gmemFlags` was recorded
+ * before guest_memfd's flags existed (issue 12), when every kernel baseline ran the 6.12 model
+ * (mbind ranges without a mapping, hybrid memslots): it replays as 6.12, whatever it names.
+ */
+export function recordedScenario(raw: Record<string, unknown>): Record<string, unknown> {
+  return Object.hasOwn(raw, 'gmemFlags') ? raw : { ...raw, kernel: UNNAMED_KERNEL };
+}
+
 const nullable = <T>(check: Check<T>, what: string): Check<T | null> => (v, path) => {
   if (v === null) return null;
   try {
@@ -94,16 +103,17 @@ export function checkReplayRecord(j: Record<string, unknown>, version: number, w
       if (!known.includes(k)) throw new ScenarioError(k, `a known key; a replay record has ${known.join(', ')}`, `unknown key "${k}"`);
     }
     if (!isObject(j.scenario)) throw new ScenarioError('scenario', 'the scenario it was recorded on (a JSON object)', got(j.scenario));
+    const recorded = recordedScenario(j.scenario);
     let sc: Scenario;
     try {
-      sc = validateScenario(j.scenario, replayScenarioBase());
+      sc = validateScenario(recorded, replayScenarioBase());
     } catch (e) {
       if (e instanceof ScenarioError) throw new ScenarioError(`scenario.${e.field}`, e.allowed, e.detail);
       throw e;
     }
     const rest = record(shape, Object.fromEntries(Object.keys(shape).filter((k) => Object.hasOwn(j, k)).map((k) => [k, j[k]])), '');
     const sched = schedule(j.schedule, actorCount(sc));
-    const out: ReplayFields = { scenario: j.scenario as unknown as Scenario, variant: rest.variant, seed: rest.seed, invariants: rest.invariants, expect: rest.expect };
+    const out: ReplayFields = { scenario: recorded as unknown as Scenario, variant: rest.variant, seed: rest.seed, invariants: rest.invariants, expect: rest.expect };
     if (rest.points !== undefined) out.points = rest.points;
     if (sched !== undefined) out.schedule = sched;
     if (rest.ops !== undefined) out.ops = rest.ops;

@@ -148,7 +148,7 @@ const GMEM_FLAG_ORDER: GmemFlag[] = ['mmap', 'init_shared'];
  */
 function checkGmem(s: Scenario): void {
   s.gmemFlags = GMEM_FLAG_ORDER.filter((f) => s.gmemFlags.includes(f));
-  const refusal = gmemCreateRefusal(s, s.gmemFlags);
+  const refusal = gmemCreateRefusal(s, s.gmemPages, s.gmemFlags); // gmemPages >= 1: only the flags can be refused
   if (refusal) {
     const ok = gmemFlagNames(kvmGmemGetSupportedFlags(s.kernel, s.vmType)).map((f) => `"${f}"`);
     throw new ScenarioError('gmemFlags', ok.length ? `a list of ${ok.join(', ')} on a ${s.vmType} VM with kernel ${s.kernel}` : `[] with kernel ${s.kernel}`, refusal);

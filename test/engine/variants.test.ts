@@ -129,6 +129,7 @@ describe('quiet runs', () => {
     expect(r.violations).toEqual([]);
     expect(r.cut).toBe(0);
     expect(r.stats.total.hostUnmaps).toBeGreaterThan(0);
+    expect(r.stats.total.hostSigbus).toBeGreaterThan(0); // the page past i_size (test_fault_overflow)
   });
 
   it.each(['B24', 'B25', 'B26'] as const)('%s, named for another scenario, is quiet on default where its path does not run (no gmem-only memslot, no host mapping)', (id) => {

@@ -131,3 +131,21 @@ describe('scenario checks', () => {
     expect(() => validateScenario({ hostUser: { count: 1 } })).toThrow(/hostUser\.count must be 0 unless gmemFlags has "mmap".*ENODEV/);
   });
 });
+
+describe('what this session changed keeps what was recorded', () => {
+  it('a token recorded before guest_memfd flags existed (kernel 7.0 named, mbind ranges, no gmemFlags) replays as the 6.12 model it ran', async () => {
+    const { encodeToken, decodeToken, replayRun } = await import('../../src/explore/token.js');
+    const { runSim } = await import('../../src/engine/sim.js');
+    const { gmemFlags: _drop, ...old } = structuredClone(BUILTIN_SCENARIOS['numa-mbind']!) as Scenario & Record<string, unknown>;
+    void _drop;
+    const scenario = { ...old, name: 'default', kernel: '7.0' } as unknown as Scenario;
+    const probe = runSim(modelOf({ ...scenario, kernel: '6.12', gmemFlags: [] }), { seed: 5, variant: 'B19' });
+    expect(probe.violation?.invariant).toBe('I12'); // the old model read the mbind policies back
+    const token = encodeToken({ scenario, seed: 5, variant: 'B19', invariants: ['I12'], expect: { invariant: 'I12', traceHash: probe.traceHash, steps: probe.steps } } as never);
+    const { sc, model, options } = replayRun(decodeToken(token));
+    expect(sc.kernel).toBe('6.12');
+    const again = runSim(model, options);
+    expect(again.violation?.invariant).toBe('I12');
+    expect(again.traceHash).toBe(probe.traceHash);
+  });
+});
