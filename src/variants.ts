@@ -28,7 +28,7 @@ export interface VariantInfo {
   scenario?: string;
 }
 
-export const VARIANT_IDS = ['B1', 'B2', 'B4', 'B5', 'B6', 'B7', 'B8', 'B9', 'B10', 'B11', 'B18', 'B19', 'B20', 'B21', 'B22', 'B23', 'B24', 'B25', 'B26', 'N1'] as const;
+export const VARIANT_IDS = ['B1', 'B2', 'B4', 'B5', 'B6', 'B7', 'B8', 'B9', 'B10', 'B11', 'B18', 'B19', 'B20', 'B21', 'B22', 'B23', 'B24', 'B25', 'B26', 'B27', 'B28', 'N1'] as const;
 export type VariantId = (typeof VARIANT_IDS)[number];
 export type Bugs = { readonly [K in VariantId]: boolean };
 
@@ -207,6 +207,26 @@ export const VARIANTS: readonly VariantInfo[] = [
     alsoBreaks: [],
     litmus: 'litmus-host-private',
     scenario: 'litmus-host-private',
+    kind: 'bug',
+  },
+  {
+    id: 'B27',
+    name: 'prefault-retries-invalid-slot',
+    removes: 'the -EAGAIN of kvm_mmu_faultin_pfn for a prefetch fault on a KVM_MEMSLOT_INVALID memslot (3ccbf6f47098, 6.18): KVM_PRE_FAULT_MEMORY gets RET_PF_RETRY and kvm_tdp_map_page loops inside kvm->srcu while the memslot deletion waits in synchronize_srcu for that reader (the 6.12 baseline behaves so natively)',
+    expect: 'DEADLOCK',
+    alsoBreaks: [],
+    litmus: 'litmus-prefault',
+    scenario: 'litmus-prefault',
+    kind: 'bug',
+  },
+  {
+    id: 'B28',
+    name: 'prefault-error-after-progress',
+    removes: 'the "progress returns 0" rule of kvm_vcpu_pre_fault_memory: a call that mapped part of the range and then failed (ENOENT past the memslot, EAGAIN on a memslot being deleted) returns the error, so userspace cannot tell what was done (pre_fault_memory_test asserts exactly one of "size shrank" and "ret < 0")',
+    expect: 'I15',
+    alsoBreaks: [],
+    litmus: null,
+    scenario: 'pre-fault-memory',
     kind: 'bug',
   },
   {

@@ -20,6 +20,7 @@ import { gfnBacking, gmemInodeFlags, kvmGmemGetIndex, kvmMemslotIsGmemOnly, mems
 import { bindingOf, filemapGet, hostPteGet } from '../shm/file.js';
 import type { Shm } from '../shm/state.js';
 import { misplacedFolio, wrongPolicyReport } from './placement.js';
+import { EIO, errnoName } from '../errno.js';
 
 /** What a unit-of-state predicate judges: the VM (i = 0), an actor (its id), an SPTE (its gfn), a TLB entry (actor * TLB_ENTRIES + entry), a host PTE (its file index). */
 export type Unit = 'vm' | 'actor' | 'spte' | 'tlb' | 'hostpte';
@@ -330,6 +331,17 @@ export const INVARIANTS = {
       attrStored: (ctx, gfn) => {
         const slot = memslotCovering(ctx.s, gfn);
         if (slot >= 0) judge(ctx, 'I14', hostMapsPrivate, kvmGmemGetIndex(ctx.s, slot, gfn), 'converted while the host maps it');
+      },
+    },
+  },
+  I15: {
+    description: "KVM_PRE_FAULT_MEMORY's contract: a call that made progress returns 0 with the range advanced past what it mapped, one that made none fails with the range untouched, and none reports -EIO (the kernel's WARN for a fault result kvm_tdp_map_page does not expect)",
+    since: 2,
+    on: {
+      preFaultReturned: (ctx, r, before, after) => {
+        const progressed = after < before;
+        if (r === -EIO) ctx.report('I15', `KVM_PRE_FAULT_MEMORY returned -EIO (WARN: unexpected fault result), ${before - after} of ${before} pages done`);
+        else if (after > before || progressed !== (r === 0)) ctx.report('I15', `KVM_PRE_FAULT_MEMORY returned ${r < 0 ? errnoName(r) : r} with ${before - after} of ${before} pages done (progress must return 0, no progress an error)`);
       },
     },
   },

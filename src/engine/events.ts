@@ -44,6 +44,8 @@ export interface KernelEventArgs {
   hostPteInstalled: [index: number];
   /** the host loads or stores through its PTE for file index `index`, which maps pfn */
   hostAccess: [index: number, pfn: number, write: boolean];
+  /** KVM_PRE_FAULT_MEMORY returned r; the range had `before` pages left and now has `after` */
+  preFaultReturned: [r: number, before: number, after: number];
 }
 
 export type KernelEventName = keyof KernelEventArgs;
@@ -65,6 +67,7 @@ export const KERNEL_EVENTS: readonly KernelEventName[] = [
   'starved',
   'hostPteInstalled',
   'hostAccess',
+  'preFaultReturned',
 ];
 
 export type EventHandler<K extends KernelEventName> = (ctx: ActorCtx, ...args: KernelEventArgs[K]) => void;

@@ -69,6 +69,9 @@ const TABLE = [
   ['host-fault', 'kvm_gmem_fault_user_mapping'],
   ['host-pte-install', 'finish_fault (set_pte_range)'],
   ['host-unmap', 'truncate_inode_pages_range (unmap_mapping_folio)'],
+  // KVM_PRE_FAULT_MEMORY (issue 12)
+  ['prefault-loop', 'kvm_vcpu_pre_fault_memory'],
+  ['prefault-retry', 'kvm_tdp_map_page (RET_PF_RETRY)'],
 ] as const;
 
 export type PointName = (typeof TABLE)[number][0];

@@ -38,6 +38,7 @@ export const WaitId = {
   MmuBrWrite: 10,
   InvRead: 11,
   InvWrite: 12,
+  FaultView: 13,
 } as const;
 
 const REGISTRY: Waitable[] = [];

@@ -5,7 +5,7 @@
 import { Ctr, count, type ActorCtx, type Gen } from '../engine/ctx.js';
 import { P } from '../engine/points.js';
 import { alternatives } from '../alternatives.js';
-import { EFAULT } from '../errno.js';
+import { EAGAIN, EFAULT } from '../errno.js';
 import { kvmGmemGetPfn } from '../gmem/guest_memfd.js';
 import { pagePut } from '../mm/page_alloc.js';
 import { counterOf } from '../shm/actor.js';
@@ -43,6 +43,8 @@ export interface KvmPageFault {
   slot: number;
   /** the slot was INVALID when this fault looked it up (it holds the old kvm_memory_slot) */
   slotInvalid: boolean;
+  /** fault->prefetch: KVM_PRE_FAULT_MEMORY's fault, not a guest access */
+  prefetch: boolean;
   isPrivate: boolean;
   mmuSeq: number;
   pfn: number;
@@ -55,7 +57,7 @@ export interface KvmPageFault {
 }
 
 export function newFault(): KvmPageFault {
-  return { gfn: 0, slot: -1, slotInvalid: false, isPrivate: false, mmuSeq: 0, pfn: -1, gen: 0, retryReason: '', staleCaught: false, exit: { valid: false, gpa: 0, size: 0, private: false } };
+  return { gfn: 0, slot: -1, slotInvalid: false, prefetch: false, isPrivate: false, mmuSeq: 0, pfn: -1, gen: 0, retryReason: '', staleCaught: false, exit: { valid: false, gpa: 0, size: 0, private: false } };
 }
 
 // kvm_prepare_memory_fault_exit
@@ -67,8 +69,13 @@ function kvmPrepareMemoryFaultExit(f: KvmPageFault): void {
 }
 
 // kvm_mmu_page_fault -> kvm_tdp_mmu_page_fault. `accessPrivate` is the guest's access type
-// (SNP/TDX: from hardware); null means SW_PROTECTED, where KVM samples the attribute here.
-export function* kvmMmuPageFault(ctx: ActorCtx, f: KvmPageFault, gfn: number, accessPrivate: boolean | null): Gen<number> {
+// (SNP/TDX: from hardware); null means SW_PROTECTED, where KVM samples the attribute here. The
+// vCPU holds kvm->srcu for the fault (KVM_RUN drops it before entering the guest).
+export const kvmMmuPageFault = (ctx: ActorCtx, f: KvmPageFault, gfn: number, accessPrivate: boolean | null): Gen<number> => kvmMmuDoPageFault(ctx, f, gfn, accessPrivate, false, true);
+
+// kvm_mmu_do_page_fault: look the memslot up, resolve, map; `takeSrcu`: enter kvm->srcu for it
+// (KVM_PRE_FAULT_MEMORY holds it across its whole loop instead)
+export function* kvmMmuDoPageFault(ctx: ActorCtx, f: KvmPageFault, gfn: number, accessPrivate: boolean | null, prefetch: boolean, takeSrcu: boolean): Gen<number> {
   const s = ctx.s;
   count(ctx, Ctr.faults);
   yield P['fault-entry'];
@@ -77,9 +84,10 @@ export function* kvmMmuPageFault(ctx: ActorCtx, f: KvmPageFault, gfn: number, ac
   f.retryReason = '';
   f.staleCaught = false;
   f.exit.valid = false;
+  f.prefetch = prefetch;
   const allocsBefore = counterOf(s, ctx.base, Ctr.allocations);
   f.isPrivate = accessPrivate ?? kvmMemIsPrivate(s, gfn);
-  srcuReadLock(ctx);
+  if (takeSrcu) srcuReadLock(ctx);
   f.slot = gfnToMemslot(s, gfn);
   // The slot as this fault looked it up: a concurrent delete installs an INVALID copy, which a
   // fault that already holds the old one does not see.
@@ -90,7 +98,7 @@ export function* kvmMmuPageFault(ctx: ActorCtx, f: KvmPageFault, gfn: number, ac
     countOutcome(ctx, f, r, counterOf(s, ctx.base, Ctr.allocations) !== allocsBefore);
     return r;
   } finally {
-    srcuReadUnlock(ctx);
+    if (takeSrcu) srcuReadUnlock(ctx);
   }
 }
 
@@ -156,7 +164,13 @@ function* faultinChecks(ctx: ActorCtx, f: KvmPageFault): Gen<number> {
     return RET_PF_EMULATE;
   }
   yield P['slot-check'];
-  if (f.slotInvalid && !ctx.bugs.B21) return retry(ctx, f, 'invalid-slot');
+  if (f.slotInvalid && !ctx.bugs.B21) {
+    // A prefetch (KVM_PRE_FAULT_MEMORY) loops on RET_PF_RETRY inside kvm->srcu, where the deleter's
+    // synchronize_srcu waits for it: -EAGAIN to userspace instead (3ccbf6f47098, 6.18; B27 and
+    // the 6.12 baseline retry)
+    if (f.prefetch && ctx.sc.kernel !== '6.12' && !ctx.bugs.B27) return -EAGAIN;
+    return retry(ctx, f, 'invalid-slot');
+  }
   return RET_PF_CONTINUE;
 }
 

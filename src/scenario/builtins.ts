@@ -35,7 +35,7 @@ export const DEFAULT_SCENARIO: Scenario = {
   numa: {
     nodes: [{ capacity: 96 }, { capacity: 96 }],
     distance: null,
-    placement: { vcpus: [0, 0, 1, 1], vmm: 0, converter: 0, puncher: 1, slotChurn: 0, hostUser: 0 },
+    placement: { vcpus: [0, 0, 1, 1], vmm: 0, converter: 0, puncher: 1, slotChurn: 0, hostUser: 0, preFault: 0 },
     policySource: 'shared',
     shared: [],
     create: null,
@@ -145,7 +145,7 @@ export function numaInterleaveScenario(scale = 1): Scenario {
         [10, 21],
         [21, 10],
       ],
-      placement: { vcpus: [0], vmm: 0, converter: 0, puncher: 0, slotChurn: 0, hostUser: 0 },
+      placement: { vcpus: [0], vmm: 0, converter: 0, puncher: 0, slotChurn: 0, hostUser: 0, preFault: 0 },
       policySource: 'shared',
       shared: [{ start: 0, end: pages, policy: { mode: 'interleave', nodes: [0, 1], flags: [] } }],
       create: null,
@@ -158,7 +158,7 @@ export function numaInterleaveScenario(scale = 1): Scenario {
 
 /** A litmus test: one page, one vCPU and one or two racers, small enough for exhaustive search
  *  (explore --strategy dfs --preemptions 2 runs every schedule of it in about a second). */
-function litmus(name: string, description: string, o: { vcpuOps: number; converter?: number; puncher?: number; slotChurn?: number; fallocate?: boolean; conversionOrder?: ConversionOrder; privateFraction?: number; gmemFlags?: Scenario['gmemFlags']; vmType?: Scenario['vmType']; hostUser?: number; hostOps?: number }): Scenario {
+function litmus(name: string, description: string, o: { vcpuOps: number; converter?: number; puncher?: number; slotChurn?: number; fallocate?: boolean; conversionOrder?: ConversionOrder; privateFraction?: number; gmemFlags?: Scenario['gmemFlags']; vmType?: Scenario['vmType']; hostUser?: number; hostOps?: number; preFault?: number }): Scenario {
   return {
     ...DEFAULT_SCENARIO,
     numa: null,
@@ -175,6 +175,7 @@ function litmus(name: string, description: string, o: { vcpuOps: number; convert
     puncher: { count: o.puncher ?? 0, ops: 1, maxPages: 1 },
     slotChurn: { count: o.slotChurn ?? 0, ops: 1, maxPages: 1 },
     hostUser: { count: o.hostUser ?? 0, ops: o.hostOps ?? 1, maxPages: 1 },
+    preFault: { count: o.preFault ?? 0, ops: 1, maxPages: 1 },
   };
 }
 
@@ -191,6 +192,7 @@ export const LITMUS_SCENARIOS: Record<string, Scenario> = {
   ),
   'litmus-host-punch': litmus('litmus-host-punch', 'a host process with the guest_memfd (INIT_SHARED) mmap\'d touches its one page twice while a puncher punches it (the vCPU idles)', { vcpuOps: 0, puncher: 1, hostUser: 1, hostOps: 2, privateFraction: 0, vmType: 'default', gmemFlags: ['mmap', 'init_shared'] }),
   'litmus-host-private': litmus('litmus-host-private', 'a host process maps an mmap-able guest_memfd without INIT_SHARED (the guest\'s private memory) and touches it while the vCPU uses its page privately', { vcpuOps: 1, hostUser: 1, hostOps: 3, vmType: 'sw_protected', gmemFlags: ['mmap'] }),
+  'litmus-prefault': litmus('litmus-prefault', 'KVM_PRE_FAULT_MEMORY on the one page while the memslot is deleted and re-created (the vCPU idles): the prefault must not spin inside kvm->srcu on the INVALID memslot', { vcpuOps: 0, slotChurn: 1, preFault: 1 }),
   'litmus-gmem-only': litmus('litmus-gmem-only', 'one vCPU reads and writes its shared page of a gmem-only memslot (an mmap-able guest_memfd) while a puncher punches it', { vcpuOps: 2, puncher: 1, privateFraction: 0, gmemFlags: ['mmap'] }),
 };
 
@@ -218,12 +220,35 @@ export const GUEST_MEMFD_GUEST_SCENARIO: Scenario = {
   hostUser: { count: 1, ops: 6, maxPages: 4 },
 };
 
+/**
+ * pre_fault_memory_test (tools/testing/selftests/kvm/pre_fault_memory_test.c at 3d5e48944e82), its
+ * private case on an SW_PROTECTED VM: KVM_PRE_FAULT_MEMORY over ranges of private guest_memfd memory
+ * while another thread deletes the memslot and adds it back; the ioctl must make progress or fail
+ * (EAGAIN while the slot is being deleted, ENOENT while it is gone), then the guest touches every page.
+ */
+export const PRE_FAULT_MEMORY_SCENARIO: Scenario = {
+  ...DEFAULT_SCENARIO,
+  numa: null,
+  name: 'pre-fault-memory',
+  description: "pre_fault_memory_test: KVM_PRE_FAULT_MEMORY over private guest_memfd memory while a thread deletes and re-creates the memslot; then the guest's vCPU touches every page",
+  vmType: 'sw_protected',
+  gmemPages: 16,
+  slots: [{ baseGfn: 0, npages: 16, gmemOffset: 0 }],
+  pfnPool: 48,
+  vcpus: { ...DEFAULT_SCENARIO.vcpus, count: 1, ops: 16, pattern: 'sequential', privateFraction: 1, conversionRate: 0, fallocateOnConversion: false },
+  converter: { count: 0, ops: 0, maxPages: 1 },
+  puncher: { count: 0, ops: 0, maxPages: 1 },
+  slotChurn: { count: 1, ops: 2, maxPages: 1 },
+  preFault: { count: 1, ops: 3, maxPages: 8 },
+};
+
 export const BUILTIN_SCENARIOS: Record<string, Scenario> = {
   default: DEFAULT_SCENARIO,
   'numa-mbind': NUMA_MBIND_SCENARIO,
   'guest-memfd-guest': GUEST_MEMFD_GUEST_SCENARIO,
   'punch-race': PUNCH_RACE_SCENARIO,
   'conversions-selftest': CONVERSIONS_SELFTEST_SCENARIO,
+  'pre-fault-memory': PRE_FAULT_MEMORY_SCENARIO,
   'numa-interleave': numaInterleaveScenario(1),
   ...LITMUS_SCENARIOS,
 };

@@ -67,6 +67,10 @@ export const COUNTERS = [
   'hostFaults', // kvm_gmem_fault_user_mapping calls
   'hostSigbus', // VM_FAULT_SIGBUS: beyond i_size, or the file is not INIT_SHARED
   'hostUnmaps', // host PTEs zapped by truncation (unmap_mapping_folio)
+  'preFaultCalls', // KVM_PRE_FAULT_MEMORY ioctls
+  'preFaultPages', // pages it mapped (or found mapped)
+  'preFaultRetries', // RET_PF_RETRY that kvm_tdp_map_page retried in the kernel
+  'preFaultErrors', // ioctls that returned an error with no progress
 ] as const;
 export type CounterName = (typeof COUNTERS)[number];
 /** Counters that hold a maximum (summing them over actors or runs would mean nothing). */

@@ -13,6 +13,7 @@ import { converterProgram } from './converter.js';
 import { puncherProgram } from './puncher.js';
 import { slotChurnProgram } from './slot_churn.js';
 import { hostUserProgram } from './host_user.js';
+import { preFaultProgram } from './pre_fault.js';
 import { BACKGROUND_NONE, BACKGROUND_SHAPE, type BackgroundSpec } from './background.js';
 import { VCPU_DEFAULTS, VCPU_SHAPE, vcpuProgram, type VcpuSpec } from './vcpu.js';
 import { vmmIdle, vmmProgram } from './vmm.js';
@@ -70,6 +71,8 @@ export const KINDS = [
   background('slotChurn', 'slot-churn', 'slotchurn', slotChurnProgram, 20),
   // a host process with the guest_memfd mapped (needs a file created with GUEST_MEMFD_FLAG_MMAP)
   background('hostUser', 'host-user', 'hostuser', hostUserProgram, 1),
+  // KVM_PRE_FAULT_MEMORY on a vCPU of its own (pre_fault_memory_test's main thread)
+  background('preFault', 'pre-fault', 'prefault', preFaultProgram, 1),
 ] as const;
 
 type Kinds = (typeof KINDS)[number];
