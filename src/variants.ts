@@ -28,7 +28,7 @@ export interface VariantInfo {
   scenario?: string;
 }
 
-export const VARIANT_IDS = ['B1', 'B2', 'B4', 'B5', 'B6', 'B7', 'B8', 'B9', 'B10', 'B11', 'B18', 'B19', 'B20', 'B21', 'B22', 'B23', 'B24', 'B25', 'B26', 'B27', 'B28', 'N1'] as const;
+export const VARIANT_IDS = ['B1', 'B2', 'B4', 'B5', 'B6', 'B7', 'B8', 'B9', 'B10', 'B11', 'B18', 'B19', 'B20', 'B21', 'B22', 'B23', 'B24', 'B25', 'B26', 'B27', 'B28', 'B29', 'B30', 'B31', 'N1'] as const;
 export type VariantId = (typeof VARIANT_IDS)[number];
 export type Bugs = { readonly [K in VariantId]: boolean };
 
@@ -227,6 +227,36 @@ export const VARIANTS: readonly VariantInfo[] = [
     alsoBreaks: [],
     litmus: null,
     scenario: 'pre-fault-memory',
+    kind: 'bug',
+  },
+  {
+    id: 'B29',
+    name: 'unbind-skips-dying-file',
+    removes: 'the "file is dying" branch of kvm_gmem_unbind (ae431059e75d, 6.18-rc5): when get_file_active fails because the last reference is gone but kvm_gmem_release has not run, unbind returns as if the file were closed, so the bindings keep naming the memslot kvm_free_memslot then frees, and release later writes slot->gmem.file through them (a use-after-free)',
+    expect: 'I16',
+    alsoBreaks: [],
+    litmus: 'litmus-release-unbind',
+    scenario: 'litmus-release-unbind',
+    kind: 'bug',
+  },
+  {
+    id: 'B30',
+    name: 'get-pfn-without-file-ref',
+    removes: 'the file reference kvm_gmem_get_pfn takes with kvm_gmem_get_file (get_file_active, 67b43038ce14; RCU before it): the fault uses slot->gmem.file and its inode\'s page cache with nothing keeping them alive, so a close whose release runs meanwhile frees them under the fault',
+    expect: 'I16',
+    alsoBreaks: ['I1'],
+    litmus: 'litmus-release',
+    scenario: 'litmus-release',
+    kind: 'bug',
+  },
+  {
+    id: 'B31',
+    name: 'release-skips-zap',
+    removes: 'the __kvm_gmem_invalidate_begin/end of kvm_gmem_release over the whole file: the file\'s SPTEs survive its release, and the inode\'s eviction right after frees the folios they map',
+    expect: 'I1',
+    alsoBreaks: ['I8', 'I9'],
+    litmus: 'litmus-release',
+    scenario: 'litmus-release',
     kind: 'bug',
   },
   {

@@ -14,10 +14,11 @@ import type { EventHandler, KernelEventName } from '../engine/events.js';
 import { TLB_ENTRIES, actorBase, actorInside, ownInside, tlbEntryGfn, tlbEntryPfn, tlbEntryPrivate, tlbRequestOf } from '../shm/actor.js';
 import { gfnAttr, gfnEpoch, gfnZero, sptePfn, sptePrivate, spteGen } from '../shm/gfn.js';
 import { mmuInvalidateInProgress } from '../shm/kvm.js';
-import { GMEM_INODE_INIT_SHARED, KVM_MEMORY_ATTRIBUTE_PRIVATE, PfnOwner, SlotState, ZERO_PRIVATE } from '../shm/layout.js';
+import { GMEM_INODE_INIT_SHARED, GmemFileState, KVM_MEMORY_ATTRIBUTE_PRIVATE, PfnOwner, SlotState, ZERO_PRIVATE } from '../shm/layout.js';
 import { pfnGen, pfnIndex, pfnOwner, pfnRmap, pfnRmapGfn } from '../shm/pfn.js';
-import { gfnBacking, gmemInodeFlags, kvmGmemGetIndex, kvmMemslotIsGmemOnly, memslotCovering, memslotPieces, slotBaseGfn, slotFile, slotNpages, slotState } from '../shm/slot.js';
-import { bindingOf, filemapGet, hostPteGet } from '../shm/file.js';
+import { gfnBacking, gmemInodeFlags, kvmGmemGetIndex, kvmMemslotIsGmemOnly, memslotAllocated, memslotCovering, memslotPieces, slotBaseGfn, slotFile, slotNpages, slotState } from '../shm/slot.js';
+import { bindingOf, filemapGet, gmemFileState, hostPteGet } from '../shm/file.js';
+import type { KernelObject } from '../engine/events.js';
 import type { Shm } from '../shm/state.js';
 import { misplacedFolio, wrongPolicyReport } from './placement.js';
 import { EIO, errnoName } from '../errno.js';
@@ -89,8 +90,11 @@ function unboundSpte(s: Shm, gfn: number, quiescent: boolean): string | null {
   const priv = sptePrivate(s, gfn);
   if (!priv && !kvmMemslotIsGmemOnly(s, slot)) return null; // mapped from the HVA
   const index = kvmGmemGetIndex(s, slot, gfn);
-  if (slotFile(s, slot) === 0) return `gfn ${gfn}: ${typeName(priv)} SPTE for gmem index ${index}, but memslot ${slot} is unbound from the file`;
   if (bindingOf(s, index) !== slot) return `gfn ${gfn}: ${typeName(priv)} SPTE for gmem index ${index}, which is not bound to memslot ${slot}`;
+  // kvm_gmem_release clears slot->gmem.file first and zaps after (erasing the bindings once the
+  // zap is done), so a NULL pointer with the binding still there is a violation only once no
+  // release is half done
+  if (quiescent && slotFile(s, slot) === 0) return `gfn ${gfn}: ${typeName(priv)} SPTE for gmem index ${index}, but memslot ${slot} is unbound from the file`;
   return null;
 }
 
@@ -152,6 +156,25 @@ function hostMapsPrivate(s: Shm, index: number): string | null {
   if ((gmemInodeFlags(s) & GMEM_INODE_INIT_SHARED) === 0) return `the host maps file index ${index} of a guest_memfd without INIT_SHARED: its memory is the guest's private memory`;
   for (const p of memslotPieces(s, 'index', index, index + 1, false)) {
     if ((gfnAttr(s, p.gfn) & KVM_MEMORY_ATTRIBUTE_PRIVATE) !== 0) return `the host maps file index ${index}, which backs gfn ${p.gfn}, private to the guest`;
+  }
+  return null;
+}
+
+// ---- I16: no object is used after it is freed; nothing keeps a pointer to a freed memslot ----
+function freedObjectUse(s: Shm, obj: KernelObject, id: number, fn: string): string | null {
+  switch (obj) {
+    case 'memslot':
+      return memslotAllocated(s, id) ? null : `${fn} uses memslot ${id} (its gmem.file pointer) after the memslot's deletion freed it`;
+    case 'gmem-file':
+      return gmemFileState(s) === GmemFileState.Live ? null : `${fn} uses the gmem_file (its bindings) after kvm_gmem_release freed it`;
+    case 'gmem-inode':
+      return gmemFileState(s) === GmemFileState.Live ? null : `${fn} looks up page ${id} of the gmem inode after its last file reference went (the inode is evicted)`;
+  }
+}
+function danglingBinding(s: Shm): string | null {
+  for (let i = 0; i < s.l.filePages; i++) {
+    const slot = bindingOf(s, i);
+    if (slot >= 0 && !memslotAllocated(s, slot)) return `the gmem file's binding at index ${i} still names memslot ${slot}, which its deletion freed`;
   }
   return null;
 }
@@ -342,6 +365,17 @@ export const INVARIANTS = {
         const progressed = after < before;
         if (r === -EIO) ctx.report('I15', `KVM_PRE_FAULT_MEMORY returned -EIO (WARN: unexpected fault result), ${before - after} of ${before} pages done`);
         else if (after > before || progressed !== (r === 0)) ctx.report('I15', `KVM_PRE_FAULT_MEMORY returned ${r < 0 ? errnoName(r) : r} with ${before - after} of ${before} pages done (progress must return 0, no progress an error)`);
+      },
+    },
+  },
+  I16: {
+    description: 'object lifetimes: no path uses a memslot, the gmem file or its inode after it is freed, and no binding of the file names a freed memslot',
+    since: 2,
+    state: [{ unit: 'vm', check: (s) => danglingBinding(s) }],
+    on: {
+      objectUsed: (ctx, obj, id, fn) => {
+        const m = freedObjectUse(ctx.s, obj, id, fn);
+        if (m) ctx.report('I16', m);
       },
     },
   },

@@ -88,6 +88,8 @@ export interface ActorCtx {
   fault: KvmPageFault | null;
   /** exact microsecond totals behind the time counters, by counter id (sub-µs acquisitions add up); made on first use */
   usAcc: Float64Array | null;
+  /** task_work queued for the return to userspace (a last fput's __fput), run at the next operation boundary; null: none yet */
+  taskWork: (() => Gen)[] | null;
 }
 
 /** Count in one of this actor's counters (Ctr.faults, ...): only the actor writes them. */
@@ -103,6 +105,17 @@ export function addUs(ctx: ActorCtx, counter: number, us: number): void {
 
 export { Ctr };
 
+/** task_work_add(TWA_RESUME): run `work` when this actor next returns to userspace. */
+export function taskWorkAdd(ctx: ActorCtx, work: () => Gen): void {
+  (ctx.taskWork ??= []).push(work);
+}
+
+/** task_work_run on the way back to userspace (resume_user_mode_work): no lock held, outside kvm->srcu. */
+export function* taskWorkRun(ctx: ActorCtx): Gen {
+  const q = ctx.taskWork;
+  while (q !== null && q.length > 0) yield* q.shift()!();
+}
+
 export const newUsAcc = () => new Float64Array(COUNTERS.length);
 
 /**
@@ -111,6 +124,7 @@ export const newUsAcc = () => new Float64Array(COUNTERS.length);
  * hashes do not change), then says whether to go on.
  */
 export function* opBoundary(ctx: ActorCtx): Gen<boolean> {
+  if (ctx.taskWork !== null && ctx.taskWork.length > 0) yield* taskWorkRun(ctx);
   lockdepAssertNoneHeld(ctx, 'reached an operation boundary');
   if (ctx.parking()) {
     ctx.wait = PARK;

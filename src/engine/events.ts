@@ -5,6 +5,9 @@
 import type { ActorCtx } from './ctx.js';
 import type { MempolicyReport } from '../mm/mempolicy.js';
 
+/** An object with a lifetime that a path touches: a memslot (its gmem.file pointer), the gmem_file (its bindings), the gmem inode (its page cache, by index). */
+export type KernelObject = 'memslot' | 'gmem-file' | 'gmem-inode';
+
 /** Why a page leaves: truncated from the page cache, discarded from the HVA, or freed. */
 export type PageLeave = 'truncated' | 'discarded' | 'freed';
 
@@ -46,6 +49,8 @@ export interface KernelEventArgs {
   hostAccess: [index: number, pfn: number, write: boolean];
   /** KVM_PRE_FAULT_MEMORY returned r; the range had `before` pages left and now has `after` */
   preFaultReturned: [r: number, before: number, after: number];
+  /** kernel function `fn` is about to read or write the object (memslot id, 0 for the file, the page index for the inode) */
+  objectUsed: [obj: KernelObject, id: number, fn: string];
 }
 
 export type KernelEventName = keyof KernelEventArgs;
@@ -68,6 +73,7 @@ export const KERNEL_EVENTS: readonly KernelEventName[] = [
   'hostPteInstalled',
   'hostAccess',
   'preFaultReturned',
+  'objectUsed',
 ];
 
 export type EventHandler<K extends KernelEventName> = (ctx: ActorCtx, ...args: KernelEventArgs[K]) => void;

@@ -95,6 +95,7 @@ export function makeCtx(def: ActorDef, id: number, o: CtxOptions): ActorCtx {
     usAcc: null,
     invBegan: [],
     fault: null,
+    taskWork: null,
   };
   return ctx;
 }

@@ -72,6 +72,12 @@ const TABLE = [
   // KVM_PRE_FAULT_MEMORY (issue 12)
   ['prefault-loop', 'kvm_vcpu_pre_fault_memory'],
   ['prefault-retry', 'kvm_tdp_map_page (RET_PF_RETRY)'],
+  // the gmem file's lifetime (issue 12)
+  ['close', 'close(2) on the guest_memfd'],
+  ['close-wait', 'the VMM before close(2)'],
+  ['task-work', 'task_work_run (__fput)'],
+  ['release', 'kvm_gmem_release'],
+  ['evict', 'truncate_inode_pages_final (evict)'],
 ] as const;
 
 export type PointName = (typeof TABLE)[number][0];

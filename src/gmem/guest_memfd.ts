@@ -1,5 +1,6 @@
 // virt/kvm/guest_memfd.c: folio lookup/allocation, kvm_gmem_get_pfn, fallocate (allocate and
-// PUNCH_HOLE), and binding memslots to the file (01f492e1817e). There is one gmem file; its
+// PUNCH_HOLE), and binding memslots to the file (01f492e1817e); the file's references and its
+// release are release.ts. There is one gmem file; its
 // create flags (gmem/create.ts) decide whether its slots are gmem-only. Its invalidations use
 // kvm_gmem_get_invalidate_filter's filter, which on a VM without mirrored TDP (not TDX) zaps every
 // SPTE in range either way (spec §1.6).
@@ -7,6 +8,7 @@ import { Ctr, count, type ActorCtx, type Gen } from '../engine/ctx.js';
 import { P } from '../engine/points.js';
 import { orders } from '../alternatives.js';
 import { EFAULT, EINVAL, EIO, ENOMEM } from '../errno.js';
+import { gmemFdget, gmemFput, kvmGmemGetFile, kvmGmemPutFile } from './release.js';
 import { kvmMmuInvalidateRangesBegin, kvmMmuInvalidateRangesEnd, kvmMmuInvalidateRangeAdd, kvmZapGfnRange } from '../kvm/mmu_invalidate.js';
 import { allocPage, pagePut, pageTryGet } from '../mm/page_alloc.js';
 import { gmemPolicy } from '../mm/policy.js';
@@ -27,6 +29,7 @@ export function* kvmGmemGetFolio(ctx: ActorCtx, index: number): Gen<number> {
   const s = ctx.s;
   for (;;) {
     yield P['filemap-lookup'];
+    ctx.ev.objectUsed(ctx, 'gmem-inode', index, 'kvm_gmem_get_folio');
     let pfn = filemapGet(s, index);
     if (pfn >= 0) {
       if (!pageTryGet(s, pfn)) continue; // being freed: look again
@@ -44,6 +47,7 @@ export function* kvmGmemGetFolio(ctx: ActorCtx, index: number): Gen<number> {
     folioLockedNew(ctx);
     ctx.ev.folioAllocated(ctx, index, pfn, ilPrev);
     yield P['filemap-insert'];
+    ctx.ev.objectUsed(ctx, 'gmem-inode', index, 'filemap_add_folio');
     pfnRefAdd(s, pfn, 1); // the page cache's reference
     if (filemapInsert(s, index, pfn)) return pfn;
     // Lost the insertion race: drop both references (frees it) and use the winner's folio.
@@ -66,18 +70,29 @@ export function* kvmGmemGetPfn(ctx: ActorCtx, slot: number, gfn: number): Gen<nu
   const s = ctx.s;
   const index = kvmGmemGetIndex(s, slot, gfn);
   yield P['binding-check'];
-  if (slotFile(s, slot) === 0) return -EFAULT; // file released / unbound
-  if (bindingOf(s, index) !== slot) return -EIO;
-  const pfn = yield* kvmGmemGetFolio(ctx, index);
-  if (pfn < 0) return pfn;
-  if ((pfnFlags(s, pfn) & PF_UPTODATE) === 0) {
-    // First use zeroes the page (the uptodate gate): a new folio may hold a previous owner's data.
-    yield P['folio-zero'];
-    setPfnContent(s, pfn, 0);
-    pfnFlagsOr(s, pfn, PF_UPTODATE);
+  if (!kvmGmemGetFile(ctx, slot, 'kvm_gmem_get_pfn')) {
+    count(ctx, Ctr.fileGone);
+    return -EFAULT; // closed (release cleared the pointer) or dying
   }
-  folioUnlock(ctx, pfn);
+  const pfn = yield* __kvmGmemGetPfn(ctx, slot, index);
+  if (pfn >= 0) {
+    if ((pfnFlags(s, pfn) & PF_UPTODATE) === 0) {
+      // First use zeroes the page (the uptodate gate): a new folio may hold a previous owner's data.
+      yield P['folio-zero'];
+      setPfnContent(s, pfn, 0);
+      pfnFlagsOr(s, pfn, PF_UPTODATE);
+    }
+    folioUnlock(ctx, pfn);
+  }
+  kvmGmemPutFile(ctx); // the scoped reference ends with the function
   return pfn;
+}
+
+// __kvm_gmem_get_pfn: the binding check and the locked folio, or -errno
+function* __kvmGmemGetPfn(ctx: ActorCtx, slot: number, index: number): Gen<number> {
+  ctx.ev.objectUsed(ctx, 'gmem-file', 0, '__kvm_gmem_get_pfn');
+  if (bindingOf(ctx.s, index) !== slot) return -EIO;
+  return yield* kvmGmemGetFolio(ctx, index);
 }
 
 interface BoundRange {
@@ -120,17 +135,18 @@ const GMEM_INVALIDATE_BEGIN = orders<[BoundRange[]]>('kvm_gmem_invalidate_begin'
 });
 
 // kvm_gmem_invalidate_begin for file pages [start, end), if any memslot is bound there
-function* kvmGmemInvalidateBegin(ctx: ActorCtx, start: number, end: number): Gen {
+export function* kvmGmemInvalidateBegin(ctx: ActorCtx, start: number, end: number): Gen {
+  ctx.ev.objectUsed(ctx, 'gmem-file', 0, 'kvm_gmem_invalidate_begin');
   const ranges = boundRanges(ctx.s, start, end);
   if (ranges.length > 0) for (const step of GMEM_INVALIDATE_BEGIN.of(ctx)) yield* step(ctx, ranges);
 }
 
 // kvm_gmem_invalidate_end: end if any binding exists in range (looked up again: bindings are
 // stable only because the caller holds the invalidate lock exclusively)
-const kvmGmemInvalidateEnd = (ctx: ActorCtx, start: number, end: number): Gen | [] => (boundRanges(ctx.s, start, end).length > 0 ? kvmMmuInvalidateRangesEnd(ctx) : []);
+export const kvmGmemInvalidateEnd = (ctx: ActorCtx, start: number, end: number): Gen | [] => (boundRanges(ctx.s, start, end).length > 0 ? kvmMmuInvalidateRangesEnd(ctx) : []);
 
 // truncate_inode_pages_range: remove each folio from the page cache under its lock
-function* truncateInodePagesRange(ctx: ActorCtx, start: number, end: number): Gen {
+export function* truncateInodePagesRange(ctx: ActorCtx, start: number, end: number): Gen {
   const s = ctx.s;
   end = Math.min(end, s.l.filePages);
   for (let i = start; i < end; i++) {
@@ -161,19 +177,24 @@ const PUNCH_HOLE = orders<[number, number]>('kvm_gmem_punch_hole', {
 
 // kvm_gmem_punch_hole (fallocate PUNCH_HOLE|KEEP_SIZE) on file pages [start, end)
 export function* kvmGmemPunchHole(ctx: ActorCtx, start: number, end: number): Gen<number> {
+  const r = gmemFdget(ctx);
+  if (r < 0) return r;
   count(ctx, Ctr.punchHoles);
   const lock = !ctx.bugs.B10; // B10: bindings may change between begin and end
   if (lock) yield* invLock(ctx);
   for (const step of PUNCH_HOLE.of(ctx)) yield* step(ctx, start, end);
   if (lock) invUnlock(ctx);
   ctx.ev.writerReturned(ctx, 'kvm_gmem_punch_hole');
+  gmemFput(ctx);
   return 0;
 }
 
 // kvm_gmem_allocate (fallocate KEEP_SIZE) on file pages [start, end); partial success is kept
 export function* kvmGmemAllocate(ctx: ActorCtx, start: number, end: number): Gen<number> {
-  count(ctx, Ctr.fallocates);
   if (end > ctx.s.l.filePages) return -EINVAL;
+  const fd = gmemFdget(ctx);
+  if (fd < 0) return fd;
+  count(ctx, Ctr.fallocates);
   yield* invLockShared(ctx);
   let r = 0;
   for (let i = start; i < end; i++) {
@@ -186,39 +207,59 @@ export function* kvmGmemAllocate(ctx: ActorCtx, start: number, end: number): Gen
     pagePut(ctx, pfn);
   }
   invUnlockShared(ctx);
+  gmemFput(ctx);
   return r;
 }
 
 // kvm_gmem_bind: bind memslot `slot` at its pgoff (caller holds slots_lock)
 export function* kvmGmemBind(ctx: ActorCtx, slot: number): Gen<number> {
   const s = ctx.s;
+  const fd = gmemFdget(ctx); // fget(fd): the file is not the VM's to keep, the reference goes at the end
+  if (fd < 0) return fd;
   yield* invLock(ctx);
   yield P.bind;
+  ctx.ev.objectUsed(ctx, 'gmem-file', 0, 'kvm_gmem_bind');
   const pgoff = slotPgoff(s, slot);
   const n = slotNpages(s, slot);
-  for (let i = pgoff; i < pgoff + n; i++) {
-    if (bindingOf(s, i) >= 0) {
-      invUnlock(ctx);
-      return -EINVAL;
-    }
+  let r = 0;
+  for (let i = pgoff; i < pgoff + n; i++) if (bindingOf(s, i) >= 0) r = -EINVAL;
+  if (r === 0) {
+    for (let i = pgoff; i < pgoff + n; i++) setBinding(s, i, slot);
+    ctx.ev.objectUsed(ctx, 'memslot', slot, 'kvm_gmem_bind');
+    setSlotFile(s, slot, 1);
+    setSlotGmemOnly(s, slot, (gmemInodeFlags(s) & GMEM_INODE_MMAP) !== 0); // a mmap-able file serves the slot's shared faults too
   }
-  for (let i = pgoff; i < pgoff + n; i++) setBinding(s, i, slot);
-  setSlotFile(s, slot, 1);
-  setSlotGmemOnly(s, slot, (gmemInodeFlags(s) & GMEM_INODE_MMAP) !== 0); // a mmap-able file serves the slot's shared faults too
   invUnlock(ctx);
-  return 0;
+  gmemFput(ctx);
+  return r;
 }
 
-// kvm_gmem_unbind (from kvm_free_memslot; caller holds slots_lock)
-export function* kvmGmemUnbind(ctx: ActorCtx, slot: number): Gen {
+/** __kvm_gmem_unbind: erase the slot's bindings and its file pointer. */
+function gmemUnbindLocked(ctx: ActorCtx, slot: number): void {
   const s = ctx.s;
+  ctx.ev.objectUsed(ctx, 'gmem-file', 0, 'kvm_gmem_unbind');
+  const pgoff = slotPgoff(s, slot);
+  for (let i = pgoff, end = pgoff + slotNpages(s, slot); i < end; i++) clearBindingOf(s, i, slot);
+  ctx.ev.objectUsed(ctx, 'memslot', slot, 'kvm_gmem_unbind');
+  setSlotFile(s, slot, 0);
+}
+
+// kvm_gmem_unbind (from kvm_free_memslot; caller holds slots_lock), as ae431059e75d left it:
+// nothing if release already ran; a dying file's bindings erased without the invalidate lock
+// (release, which would erase them, waits for slots_lock); else under the invalidate lock.
+// B29 returns on a dying file too, as before that fix: release later walks a freed memslot.
+export function* kvmGmemUnbind(ctx: ActorCtx, slot: number): Gen {
+  // no yield before the checks: slots_lock orders them against release; only the count can drop meanwhile
+  if (slotFile(ctx.s, slot) === 0) return;
+  if (!kvmGmemGetFile(ctx, slot, 'kvm_gmem_unbind')) {
+    if (!ctx.bugs.B29) gmemUnbindLocked(ctx, slot);
+    return;
+  }
   yield* invLock(ctx);
   yield P.unbind;
-  const pgoff = slotPgoff(s, slot);
-  const n = slotNpages(s, slot);
-  for (let i = pgoff; i < pgoff + n; i++) clearBindingOf(s, i, slot);
-  setSlotFile(s, slot, 0);
+  gmemUnbindLocked(ctx, slot);
   invUnlock(ctx);
+  kvmGmemPutFile(ctx);
 }
 
 // kvm_gmem_get_policy (vm_ops->get_policy): the shared tree's policy at the file offset, or NULL,

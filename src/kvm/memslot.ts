@@ -7,7 +7,7 @@ import { EEXIST, EINVAL } from '../errno.js';
 import { kvmGmemBind, kvmGmemUnbind } from '../gmem/guest_memfd.js';
 import { LOCK_WORDS, MN_ACTIVE_WORD, mnActiveInvalidateCount } from '../shm/kvm.js';
 import { SlotState } from '../shm/layout.js';
-import { setSlotState, slotBaseGfn, slotGenerationBump, slotNpages, slotState } from '../shm/slot.js';
+import { setMemslotAllocated, setSlotState, slotBaseGfn, slotGenerationBump, slotNpages, slotState } from '../shm/slot.js';
 import { spinLock, spinUnlock } from '../sync/locks.js';
 import { mmuWriteLock, mmuWriteUnlock, slotsLock, slotsUnlock, waitZero } from '../sync/ops.js';
 import { synchronizeSrcu } from '../sync/srcu.js';
@@ -71,23 +71,28 @@ export function* kvmDeleteMemslot(ctx: ActorCtx, slot: number): Gen<number> {
   yield* synchronizeSrcu(ctx);
   // 2. flush, 3. remove and unbind
   for (const step of DELETE_MEMSLOT.of(ctx)) yield* step(ctx, slot);
+  setMemslotAllocated(ctx.s, slot, false); // kvm_free_memslot: the old struct is freed
   count(ctx, Ctr.slotDeletes);
   slotsUnlock(ctx);
   return 0;
 }
 
-// kvm_set_memory_region(CREATE) with KVM_MEM_GUEST_MEMFD: bind, then publish
+// kvm_set_memory_region(CREATE) with KVM_MEM_GUEST_MEMFD: bind (fget of the gmem fd: -EBADF once
+// it is closed, so a memslot deleted after the close stays deleted), then publish
 export function* kvmCreateMemslot(ctx: ActorCtx, slot: number): Gen<number> {
   yield* slotsLock(ctx);
   if (slotState(ctx.s, slot) !== SlotState.Absent) {
     slotsUnlock(ctx);
     return -EEXIST;
   }
+  setMemslotAllocated(ctx.s, slot, true); // the new struct kvm_memory_slot
   const r = yield* kvmGmemBind(ctx, slot);
   if (r === 0) {
     yield* kvmSwapActiveMemslots(ctx, slot, SlotState.Valid);
     yield* synchronizeSrcu(ctx);
     count(ctx, Ctr.slotCreates);
+  } else {
+    setMemslotAllocated(ctx.s, slot, false); // kfree(new): -EBADF once the fd is closed, -EINVAL on a taken range
   }
   slotsUnlock(ctx);
   return r;

@@ -33,6 +33,10 @@ const COLUMNS: Array<[CounterName, string]> = [
   ['hostFaults', 'host faults'],
   ['hostSigbus', 'SIGBUS'],
   ['hostUnmaps', 'host unmaps'],
+  ['preFaultCalls', 'prefault calls'],
+  ['preFaultPages', 'prefault pages'],
+  ['gmemReleases', 'releases'],
+  ['fileGone', 'file gone'],
 ];
 
 export function table(header: string[], rows: string[][]): string {

@@ -35,7 +35,7 @@ export const DEFAULT_SCENARIO: Scenario = {
   numa: {
     nodes: [{ capacity: 96 }, { capacity: 96 }],
     distance: null,
-    placement: { vcpus: [0, 0, 1, 1], vmm: 0, converter: 0, puncher: 1, slotChurn: 0, hostUser: 0, preFault: 0 },
+    placement: { vcpus: [0, 0, 1, 1], vmm: 0, converter: 0, puncher: 1, slotChurn: 0, hostUser: 0, preFault: 0, gmemClose: 0 },
     policySource: 'shared',
     shared: [],
     create: null,
@@ -145,7 +145,7 @@ export function numaInterleaveScenario(scale = 1): Scenario {
         [10, 21],
         [21, 10],
       ],
-      placement: { vcpus: [0], vmm: 0, converter: 0, puncher: 0, slotChurn: 0, hostUser: 0, preFault: 0 },
+      placement: { vcpus: [0], vmm: 0, converter: 0, puncher: 0, slotChurn: 0, hostUser: 0, preFault: 0, gmemClose: 0 },
       policySource: 'shared',
       shared: [{ start: 0, end: pages, policy: { mode: 'interleave', nodes: [0, 1], flags: [] } }],
       create: null,
@@ -158,7 +158,7 @@ export function numaInterleaveScenario(scale = 1): Scenario {
 
 /** A litmus test: one page, one vCPU and one or two racers, small enough for exhaustive search
  *  (explore --strategy dfs --preemptions 2 runs every schedule of it in about a second). */
-function litmus(name: string, description: string, o: { vcpuOps: number; converter?: number; puncher?: number; slotChurn?: number; fallocate?: boolean; conversionOrder?: ConversionOrder; privateFraction?: number; gmemFlags?: Scenario['gmemFlags']; vmType?: Scenario['vmType']; hostUser?: number; hostOps?: number; preFault?: number }): Scenario {
+function litmus(name: string, description: string, o: { vcpuOps: number; converter?: number; puncher?: number; slotChurn?: number; fallocate?: boolean; conversionOrder?: ConversionOrder; privateFraction?: number; gmemFlags?: Scenario['gmemFlags']; vmType?: Scenario['vmType']; hostUser?: number; hostOps?: number; preFault?: number; gmemClose?: number }): Scenario {
   return {
     ...DEFAULT_SCENARIO,
     numa: null,
@@ -176,6 +176,7 @@ function litmus(name: string, description: string, o: { vcpuOps: number; convert
     slotChurn: { count: o.slotChurn ?? 0, ops: 1, maxPages: 1 },
     hostUser: { count: o.hostUser ?? 0, ops: o.hostOps ?? 1, maxPages: 1 },
     preFault: { count: o.preFault ?? 0, ops: 1, maxPages: 1 },
+    gmemClose: { count: o.gmemClose ?? 0, ops: 1, maxPages: 1 },
   };
 }
 
@@ -193,6 +194,8 @@ export const LITMUS_SCENARIOS: Record<string, Scenario> = {
   'litmus-host-punch': litmus('litmus-host-punch', 'a host process with the guest_memfd (INIT_SHARED) mmap\'d touches its one page twice while a puncher punches it (the vCPU idles)', { vcpuOps: 0, puncher: 1, hostUser: 1, hostOps: 2, privateFraction: 0, vmType: 'default', gmemFlags: ['mmap', 'init_shared'] }),
   'litmus-host-private': litmus('litmus-host-private', 'a host process maps an mmap-able guest_memfd without INIT_SHARED (the guest\'s private memory) and touches it while the vCPU uses its page privately', { vcpuOps: 1, hostUser: 1, hostOps: 3, vmType: 'sw_protected', gmemFlags: ['mmap'] }),
   'litmus-prefault': litmus('litmus-prefault', 'KVM_PRE_FAULT_MEMORY on the one page while the memslot is deleted and re-created (the vCPU idles): the prefault must not spin inside kvm->srcu on the INVALID memslot', { vcpuOps: 0, slotChurn: 1, preFault: 1 }),
+  'litmus-release': litmus('litmus-release', 'one vCPU faults once on its page of a gmem-only memslot (served by kvm_gmem_get_pfn) while the VMM closes the guest_memfd: the fault\'s file reference against kvm_gmem_release and the inode\'s eviction', { vcpuOps: 1, gmemClose: 1, privateFraction: 0, gmemFlags: ['mmap'] }),
+  'litmus-release-unbind': litmus('litmus-release-unbind', 'the VMM closes the guest_memfd while its memslot is deleted and re-created (the vCPU idles): a memslot unbound from a dying file, then kvm_gmem_release', { vcpuOps: 0, slotChurn: 1, gmemClose: 1 }),
   'litmus-gmem-only': litmus('litmus-gmem-only', 'one vCPU reads and writes its shared page of a gmem-only memslot (an mmap-able guest_memfd) while a puncher punches it', { vcpuOps: 2, puncher: 1, privateFraction: 0, gmemFlags: ['mmap'] }),
 };
 
@@ -242,6 +245,31 @@ export const PRE_FAULT_MEMORY_SCENARIO: Scenario = {
   preFault: { count: 1, ops: 3, maxPages: 8 },
 };
 
+/**
+ * The file lifecycle under load: the VMM closes its guest_memfd fd while vCPUs fault on private
+ * memory, a puncher punches and re-allocates and a memslot is deleted and re-created. After the
+ * close every gmem entry point must refuse cleanly (faults -EFAULT with a memory-fault exit,
+ * fallocate and memslot creation -EBADF), and nothing may touch the freed file or memslots.
+ */
+export const GMEM_RELEASE_SCENARIO: Scenario = {
+  ...DEFAULT_SCENARIO,
+  numa: null,
+  name: 'gmem-release',
+  description: 'the VMM closes the guest_memfd while 2 vCPUs fault on private memory, a puncher punches and a memslot is deleted and re-created: kvm_gmem_release against memslot deletion and faults',
+  vmType: 'sw_protected',
+  gmemPages: 16,
+  slots: [
+    { baseGfn: 0, npages: 8, gmemOffset: 0 },
+    { baseGfn: 8, npages: 8, gmemOffset: 8 },
+  ],
+  pfnPool: 48,
+  vcpus: { ...DEFAULT_SCENARIO.vcpus, count: 2, ops: 12, privateFraction: 1, conversionRate: 0.1, fallocateOnConversion: true },
+  converter: { count: 0, ops: 0, maxPages: 1 },
+  puncher: { count: 1, ops: 4, maxPages: 4 },
+  slotChurn: { count: 1, ops: 2, maxPages: 1 },
+  gmemClose: { count: 1, ops: 8, maxPages: 1 },
+};
+
 export const BUILTIN_SCENARIOS: Record<string, Scenario> = {
   default: DEFAULT_SCENARIO,
   'numa-mbind': NUMA_MBIND_SCENARIO,
@@ -249,6 +277,7 @@ export const BUILTIN_SCENARIOS: Record<string, Scenario> = {
   'punch-race': PUNCH_RACE_SCENARIO,
   'conversions-selftest': CONVERSIONS_SELFTEST_SCENARIO,
   'pre-fault-memory': PRE_FAULT_MEMORY_SCENARIO,
+  'gmem-release': GMEM_RELEASE_SCENARIO,
   'numa-interleave': numaInterleaveScenario(1),
   ...LITMUS_SCENARIOS,
 };

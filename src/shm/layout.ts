@@ -3,7 +3,7 @@
 // 64-byte line (16 words) so one actor's counters never false-share with another's.
 
 export const MAGIC = 0x676d656d; // 'gmem'
-export const LAYOUT_VERSION = 10;
+export const LAYOUT_VERSION = 11;
 export const LINE = 16; // Int32 words per 64-byte cache line
 
 /** Per-actor counters, in order. The report and JSON use these names. */
@@ -71,6 +71,8 @@ export const COUNTERS = [
   'preFaultPages', // pages it mapped (or found mapped)
   'preFaultRetries', // RET_PF_RETRY that kvm_tdp_map_page retried in the kernel
   'preFaultErrors', // ioctls that returned an error with no progress
+  'gmemReleases', // kvm_gmem_release runs (the file's last reference went)
+  'fileGone', // gmem entry points refused because the file was closed: -EFAULT (get_file_active failed), -EBADF (fget failed)
 ] as const;
 export type CounterName = (typeof COUNTERS)[number];
 /** Counters that hold a maximum (summing them over actors or runs would mean nothing). */
@@ -150,6 +152,10 @@ export const G_SLOTS_LOCK = 3 * LINE;
 export const G_SLOTS_LOCK_SLEEPERS = G_SLOTS_LOCK + 1;
 export const G_INV_LOCK = 4 * LINE; // filemap invalidate_lock of the one gmem inode
 export const G_INV_LOCK_SLEEPERS = G_INV_LOCK + 1;
+// the gmem file's lifetime (its own line: every gmem fault takes and drops a file reference)
+export const G_GMEM_FILE_REF = 5 * LINE; // file->f_ref: the VMM's fd, the host process's mapping, transient references
+export const G_GMEM_FD = G_GMEM_FILE_REF + 1; // 1 while the VMM's fd is open (fget succeeds), 0 once closed
+export const G_GMEM_FILE_STATE = G_GMEM_FILE_REF + 2; // GmemFileState
 export const G_SRCU_EPOCH = 6 * LINE;
 // run control
 export const G_STOP = 7 * LINE;
@@ -189,10 +195,17 @@ export const S_FILE = 4; // 1 = bound to the gmem file, 0 = slot->gmem.file NULL
 export const S_HVA_BASE = 5; // first index of this slot's userspace (HVA) pages
 export const S_GENERATION = 6;
 export const S_FLAGS = 7; // internal memslot flags: KVM_MEMSLOT_GMEM_ONLY
+export const S_OBJECT = 8; // 1 while the struct kvm_memory_slot exists, 0 once kvm_free_memslot freed it (a deleted slot's words outlive it)
 export const KVM_MEMSLOT_GMEM_ONLY = 1;
 /** the gmem inode's flags word (G_GMEM_FLAGS): GUEST_MEMFD_FLAG_MMAP and GUEST_MEMFD_FLAG_INIT_SHARED, the uAPI's bit positions */
 export const GMEM_INODE_MMAP = 1;
 export const GMEM_INODE_INIT_SHARED = 2;
+
+export const GmemFileState = {
+  Live: 0,
+  /** kvm_gmem_release ran and __fput went on: the gmem_file and its bindings are freed, the inode evicted */
+  Freed: 1,
+} as const;
 
 export const SlotState = {
   Absent: 0,

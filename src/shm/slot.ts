@@ -1,6 +1,6 @@
 // Per-memslot words and the lookups over them (the active memslot set, gfn -> file index / HVA).
 // A slot keeps its base, size and gmem offset while deleted, so re-creating it restores it.
-import { G_GMEM_FLAGS, KVM_MEMSLOT_GMEM_ONLY, PfnOwner, S_BASE_GFN, S_FILE, S_FLAGS, S_GENERATION, S_HVA_BASE, S_NPAGES, S_PGOFF, S_STATE, SlotState, slotWord } from './layout.js';
+import { G_GMEM_FLAGS, KVM_MEMSLOT_GMEM_ONLY, PfnOwner, S_BASE_GFN, S_FILE, S_FLAGS, S_GENERATION, S_HVA_BASE, S_NPAGES, S_OBJECT, S_PGOFF, S_STATE, SlotState, slotWord } from './layout.js';
 import type { Shm } from './state.js';
 
 /** SlotState */
@@ -40,7 +40,12 @@ export function initSlot(s: Shm, slot: number, baseGfn: number, npages: number, 
   s.i32[slotWord(s.l, slot, S_FILE)] = 1;
   s.i32[slotWord(s.l, slot, S_HVA_BASE)] = hvaBase;
   s.i32[slotWord(s.l, slot, S_FLAGS)] = gmemOnly ? KVM_MEMSLOT_GMEM_ONLY : 0;
+  s.i32[slotWord(s.l, slot, S_OBJECT)] = 1;
 }
+
+/** Whether the struct kvm_memory_slot exists: allocated by a create, freed by kvm_free_memslot. */
+export const memslotAllocated = (s: Shm, slot: number) => Atomics.load(s.i32, slotWord(s.l, slot, S_OBJECT)) === 1;
+export const setMemslotAllocated = (s: Shm, slot: number, on: boolean) => Atomics.store(s.i32, slotWord(s.l, slot, S_OBJECT), on ? 1 : 0);
 
 /** The memslot holding gfn, or -1 (kvm's gfn_to_memslot over the active set; absent slots skipped). */
 export function gfnToMemslot(s: Shm, gfn: number): number {

@@ -3,7 +3,7 @@ import type { Scenario } from '../scenario/types.js';
 import { computeLayout, GMEM_INODE_INIT_SHARED, GMEM_INODE_MMAP, G_FILE_PAGES, G_MAGIC, G_NACTORS, G_NGFNS, G_NPFNS, G_NSLOTS, G_RANGE_END, G_RANGE_START, G_SRCU_EPOCH, G_VERSION, INVALID_GFN, LAYOUT_VERSION, MAGIC, type Layout, type LayoutConfig } from './layout.js';
 import { initNode } from './node.js';
 import { initSlot, setGmemInodeFlags } from './slot.js';
-import { setBinding } from './file.js';
+import { initGmemFile, setBinding } from './file.js';
 
 export interface Shm {
   sab: SharedArrayBuffer;
@@ -68,6 +68,8 @@ function initShm(s: Shm, sc: Scenario): void {
   const flags = sc.gmemFlags ?? [];
   const inode = (flags.includes('mmap') ? GMEM_INODE_MMAP : 0) | (flags.includes('init_shared') ? GMEM_INODE_INIT_SHARED : 0);
   setGmemInodeFlags(s, inode);
+  // the host process mapped the file before the run: its vma holds a reference until it exits
+  initGmemFile(s, (sc.hostUser?.count ?? 0) > 0 ? 1 : 0);
   let hva = 0;
   sc.slots.forEach((slot, id) => {
     // created and bound as kvm_gmem_bind does: gmem-only when the file can be mmap'd

@@ -14,6 +14,7 @@ import { puncherProgram } from './puncher.js';
 import { slotChurnProgram } from './slot_churn.js';
 import { hostUserProgram } from './host_user.js';
 import { preFaultProgram } from './pre_fault.js';
+import { GMEM_CLOSE_NONE, GMEM_CLOSE_SHAPE, gmemCloseProgram } from './gmem_close.js';
 import { BACKGROUND_NONE, BACKGROUND_SHAPE, type BackgroundSpec } from './background.js';
 import { VCPU_DEFAULTS, VCPU_SHAPE, vcpuProgram, type VcpuSpec } from './vcpu.js';
 import { vmmIdle, vmmProgram } from './vmm.js';
@@ -35,6 +36,8 @@ export interface ActorKind<K extends string = string, S = unknown> {
   shrink: { pass: number; minCount: number; minOps: number } | null;
   /** threads engine: its pause between operations, as a multiple of --pause-ms */
   pause: number;
+  /** its operation count is its own: --ops and a threads duration do not override it */
+  fixedOps?: boolean;
 }
 
 const kind = <K extends string, S>(k: ActorKind<K, S>) => k;
@@ -73,6 +76,19 @@ export const KINDS = [
   background('hostUser', 'host-user', 'hostuser', hostUserProgram, 1),
   // KVM_PRE_FAULT_MEMORY on a vCPU of its own (pre_fault_memory_test's main thread)
   background('preFault', 'pre-fault', 'prefault', preFaultProgram, 1),
+  // close(2) of the VMM's guest_memfd fd after `ops` waits, which kvm_gmem_release follows
+  kind({
+    kind: 'gmem-close',
+    key: 'gmemClose',
+    name: (i) => `gmemclose${i}`,
+    program: gmemCloseProgram,
+    section: { shape: GMEM_CLOSE_SHAPE, defaults: GMEM_CLOSE_NONE },
+    count: (b: BackgroundSpec) => b.count,
+    ops: (b: BackgroundSpec) => b.ops,
+    shrink: { pass: 0, minCount: 0, minOps: 1 },
+    pause: 2000,
+    fixedOps: true,
+  }),
 ] as const;
 
 type Kinds = (typeof KINDS)[number];
@@ -109,7 +125,7 @@ export function actorDefs(sc: Scenario): ActorDef[] {
         name: k.name(i),
         program: k.program,
         ops,
-        fixedOps: ops === Infinity,
+        fixedOps: ops === Infinity || k.fixedOps === true,
         node: placementNode(sc, k.key as PlacementKey, i),
         pauseMs: (base) => (k.pause === 0 || base <= 0 ? 0 : k.pause === 1 ? base : Math.max(1, k.pause * base)),
       });

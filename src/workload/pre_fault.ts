@@ -3,7 +3,7 @@
 // on a random range until the range is done or the call fails, retrying at once on EAGAIN (a
 // memslot being deleted or moved) and EINTR. Its vCPU is not one of the guest's: vcpu->mutex keeps
 // KVM_RUN off it meanwhile.
-import { opBoundary, type ActorCtx, type Gen } from '../engine/ctx.js';
+import { opBoundary, taskWorkRun, type ActorCtx, type Gen } from '../engine/ctx.js';
 import { P } from '../engine/points.js';
 import { EAGAIN, EINTR } from '../errno.js';
 import { kvmVcpuPreFaultMemory } from '../kvm/pre_fault.js';
@@ -32,4 +32,5 @@ export function* preFaultProgram(ctx: ActorCtx): Gen {
     }
     yield* pause(ctx);
   }
+  yield* taskWorkRun(ctx); // the last syscall's return to userspace
 }

@@ -1,5 +1,5 @@
 // The puncher: fallocate(PUNCH_HOLE) on random file ranges, sometimes re-allocating them.
-import { opBoundary, type ActorCtx, type Gen } from '../engine/ctx.js';
+import { opBoundary, taskWorkRun, type ActorCtx, type Gen } from '../engine/ctx.js';
 import { P } from '../engine/points.js';
 import { kvmGmemAllocate, kvmGmemPunchHole } from '../gmem/guest_memfd.js';
 import { pause, randomRange } from './background.js';
@@ -12,4 +12,5 @@ export function* puncherProgram(ctx: ActorCtx): Gen {
     if (ctx.rng.chance(0.5)) yield* kvmGmemAllocate(ctx, start, end);
     yield* pause(ctx);
   }
+  yield* taskWorkRun(ctx); // the last syscall's return to userspace
 }

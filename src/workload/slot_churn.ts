@@ -1,6 +1,6 @@
 // Memslot churn: delete a gmem memslot and re-create it (the same binding), as
 // pre_fault_memory_test's racing thread does.
-import { opBoundary, type ActorCtx, type Gen } from '../engine/ctx.js';
+import { opBoundary, taskWorkRun, type ActorCtx, type Gen } from '../engine/ctx.js';
 import { P } from '../engine/points.js';
 import { kvmCreateMemslot, kvmDeleteMemslot } from '../kvm/memslot.js';
 import { pause } from './background.js';
@@ -12,4 +12,5 @@ export function* slotChurnProgram(ctx: ActorCtx): Gen {
     if ((yield* kvmDeleteMemslot(ctx, slot)) === 0) yield* kvmCreateMemslot(ctx, slot);
     yield* pause(ctx);
   }
+  yield* taskWorkRun(ctx); // the last syscall's return to userspace
 }

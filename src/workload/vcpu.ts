@@ -1,7 +1,7 @@
 // A vCPU: the guest program (accesses with a pattern, conversions by hypercall as in
 // private_mem_conversions_test) plus the KVM_RUN loop that faults and hands exits to the VMM.
 // Each vCPU owns a disjoint run of gfns and writes tags into it; the checkers judge what it reads.
-import { Ctr, count, opBoundary, type ActorCtx, type Gen } from '../engine/ctx.js';
+import { Ctr, count, opBoundary, taskWorkRun, type ActorCtx, type Gen } from '../engine/ctx.js';
 import { P } from '../engine/points.js';
 import { writerAtWork } from '../check/ghost.js';
 import { RETRY_HIST_BUCKETS, actorReadyWord, mbPost, mbStateWord, mbTakeReply, MB_POSTED, retryHistAdd, retryMax, setActorDone, setActorReady, setInGuest, setRetryMax } from '../shm/actor.js';
@@ -162,6 +162,7 @@ export function* vcpuProgram(ctx: ActorCtx): Gen {
       yield* guestAccess(ctx, v, pickGfn(ctx, v), ctx.rng.chance(sc.vcpus.writeFraction));
     }
   }
+  yield* taskWorkRun(ctx); // the return to userspace after the last KVM_RUN
   setActorDone(ctx.s, ctx.base);
   ringMbDoorbell(ctx.s);
 }

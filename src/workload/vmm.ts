@@ -1,7 +1,7 @@
 // The VMM's exit-handling thread: serves KVM_EXIT_MEMORY_FAULT (implicit conversion, as QEMU's
 // kvm_convert_memory does for SNP/TDX guests) and KVM_HC_MAP_GPA_RANGE hypercalls (explicit
 // conversion, as private_mem_conversions_test's host side does).
-import { Ctr, count, type ActorCtx, type Gen } from '../engine/ctx.js';
+import { Ctr, count, taskWorkRun, type ActorCtx, type Gen } from '../engine/ctx.js';
 import { P } from '../engine/points.js';
 import { WaitId } from '../engine/wait.js';
 import { getMempolicyAddr, kvmGmemAllocate, kvmGmemPunchHole } from '../gmem/guest_memfd.js';
@@ -33,6 +33,7 @@ export function* vmmProgram(ctx: ActorCtx): Gen {
         yield P['vmm-serve'];
         const [gfn, arg] = mbRequest(s, id);
         mbReply(s, id, yield* serveExit(ctx, gfn, arg));
+        yield* taskWorkRun(ctx); // its syscalls' return to userspace (a last fput's __fput)
         served = true;
       } else if (actorDone(s, id)) {
         done++;

@@ -45,7 +45,7 @@ export interface FuzzInput {
 }
 
 const MAX_PFNS = 33_554_432;
-const CHEAP_SCENARIOS = ['litmus-punch', 'litmus-convert', 'litmus-memslot', 'litmus-lock-order', 'litmus-notifier', 'punch-race', 'default'] as const;
+const CHEAP_SCENARIOS = ['litmus-punch', 'litmus-convert', 'litmus-memslot', 'litmus-lock-order', 'litmus-notifier', 'litmus-release', 'litmus-release-unbind', 'punch-race', 'default'] as const;
 const VARIANT_IDS = VARIANTS.map((v) => v.id);
 const VARIANT_NAMES = VARIANTS.map((v) => v.name);
 
@@ -106,10 +106,11 @@ const SCENARIO_PATHS = [
   'vcpus', 'vcpus.count', 'vcpus.ops', 'vcpus.pattern', 'vcpus.hotPages', 'vcpus.hotFraction', 'vcpus.privateFraction', 'vcpus.writeFraction', 'vcpus.conversionRate',
   'vcpus.conversionMaxPages', 'vcpus.fallocateOnConversion', 'vcpus.conversionOrder', 'vcpus.gfns',
   'converter', 'converter.count', 'converter.ops', 'converter.maxPages', 'puncher', 'puncher.count', 'puncher.ops', 'puncher.maxPages',
-  'slotChurn', 'slotChurn.count', 'slotChurn.ops', 'slotChurn.maxPages', 'hostUser', 'hostUser.count', 'hostUser.ops', 'hostUser.maxPages', 'vmm',
+  'slotChurn', 'slotChurn.count', 'slotChurn.ops', 'slotChurn.maxPages', 'hostUser', 'hostUser.count', 'hostUser.ops', 'hostUser.maxPages', 'preFault', 'preFault.count', 'preFault.ops', 'preFault.maxPages',
+  'gmemClose', 'gmemClose.count', 'gmemClose.ops', 'vmm',
 ];
 /** Fields where a huge valid value makes every schedule long (steps or operations): kept small. */
-const SLOW_IF_HUGE = new Set(['maxSteps', 'vcpus.ops', 'converter.ops', 'puncher.ops', 'slotChurn.ops', 'hostUser.ops', 'starvationRetries']);
+const SLOW_IF_HUGE = new Set(['maxSteps', 'vcpus.ops', 'converter.ops', 'puncher.ops', 'slotChurn.ops', 'hostUser.ops', 'preFault.ops', 'gmemClose.ops', 'starvationRetries']);
 
 type Json = Record<string, unknown>;
 const clone = <T>(v: T): T => JSON.parse(JSON.stringify(v)) as T;
