@@ -28,7 +28,7 @@ export interface VariantInfo {
   scenario?: string;
 }
 
-export const VARIANT_IDS = ['B1', 'B2', 'B4', 'B5', 'B6', 'B7', 'B8', 'B9', 'B10', 'B11', 'B18', 'B19', 'B20', 'B21', 'B22', 'B23', 'B24', 'B25', 'B26', 'B27', 'B28', 'B29', 'B30', 'B31', 'N1'] as const;
+export const VARIANT_IDS = ['B1', 'B2', 'B4', 'B5', 'B6', 'B7', 'B8', 'B9', 'B10', 'B11', 'B18', 'B19', 'B20', 'B21', 'B22', 'B23', 'B24', 'B25', 'B26', 'B27', 'B28', 'B29', 'B30', 'B31', 'B32', 'B33', 'B34', 'N1'] as const;
 export type VariantId = (typeof VARIANT_IDS)[number];
 export type Bugs = { readonly [K in VariantId]: boolean };
 
@@ -257,6 +257,36 @@ export const VARIANTS: readonly VariantInfo[] = [
     alsoBreaks: ['I8', 'I9'],
     litmus: 'litmus-release',
     scenario: 'litmus-release',
+    kind: 'bug',
+  },
+  {
+    id: 'B32',
+    name: 'hwpoison-leaks-folio',
+    removes: 'the folio_put of __kvm_gmem_get_pfn\'s -EHWPOISON return (c31745d2c508 "fix reference leak on hwpoisoned page", Fixes a7800aa80ea4): every fault on a poisoned folio leaks a reference, so the folio can never be freed, not even by a hole punch',
+    expect: 'I17',
+    alsoBreaks: [],
+    litmus: 'litmus-hwpoison',
+    scenario: 'litmus-hwpoison',
+    kind: 'bug',
+  },
+  {
+    id: 'B33',
+    name: 'get-pfn-ignores-hwpoison',
+    removes: 'the folio_test_hwpoison check of __kvm_gmem_get_pfn (a7800aa80ea4): a fault after the memory failure maps the poisoned page into the guest instead of failing with -EHWPOISON',
+    expect: 'I18',
+    alsoBreaks: [],
+    litmus: 'litmus-hwpoison',
+    scenario: 'litmus-hwpoison',
+    kind: 'bug',
+  },
+  {
+    id: 'B34',
+    name: 'error-folio-skips-zap',
+    removes: 'the kvm_gmem_invalidate_begin/end of kvm_gmem_error_folio ("do not truncate" read as "nothing to do"): the guest keeps its SPTE to the poisoned page after memory_failure returns',
+    expect: 'I18',
+    alsoBreaks: [],
+    litmus: 'litmus-hwpoison',
+    scenario: 'litmus-hwpoison',
     kind: 'bug',
   },
   {

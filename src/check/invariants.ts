@@ -14,17 +14,17 @@ import type { EventHandler, KernelEventName } from '../engine/events.js';
 import { TLB_ENTRIES, actorBase, actorInside, ownInside, tlbEntryGfn, tlbEntryPfn, tlbEntryPrivate, tlbRequestOf } from '../shm/actor.js';
 import { gfnAttr, gfnEpoch, gfnZero, sptePfn, sptePrivate, spteGen } from '../shm/gfn.js';
 import { mmuInvalidateInProgress } from '../shm/kvm.js';
-import { GMEM_INODE_INIT_SHARED, GmemFileState, KVM_MEMORY_ATTRIBUTE_PRIVATE, PfnOwner, SlotState, ZERO_PRIVATE } from '../shm/layout.js';
-import { pfnGen, pfnIndex, pfnOwner, pfnRmap, pfnRmapGfn } from '../shm/pfn.js';
+import { GMEM_INODE_INIT_SHARED, GmemFileState, KVM_MEMORY_ATTRIBUTE_PRIVATE, PF_HWPOISON_HANDLED, PfnOwner, SlotState, ZERO_PRIVATE } from '../shm/layout.js';
+import { pfnFlags, pfnGen, pfnIndex, pfnOwner, pfnRef, pfnRmap, pfnRmapGfn } from '../shm/pfn.js';
 import { gfnBacking, gmemInodeFlags, kvmGmemGetIndex, kvmMemslotIsGmemOnly, memslotAllocated, memslotCovering, memslotPieces, slotBaseGfn, slotFile, slotNpages, slotState } from '../shm/slot.js';
-import { bindingOf, filemapGet, gmemFileState, hostPteGet } from '../shm/file.js';
+import { bindingOf, filemapGet, gmemFileState, hostPteGet, hvaGet } from '../shm/file.js';
 import type { KernelObject } from '../engine/events.js';
 import type { Shm } from '../shm/state.js';
 import { misplacedFolio, wrongPolicyReport } from './placement.js';
 import { EIO, errnoName } from '../errno.js';
 
-/** What a unit-of-state predicate judges: the VM (i = 0), an actor (its id), an SPTE (its gfn), a TLB entry (actor * TLB_ENTRIES + entry), a host PTE (its file index). */
-export type Unit = 'vm' | 'actor' | 'spte' | 'tlb' | 'hostpte';
+/** What a unit-of-state predicate judges: the VM (i = 0), an actor (its id), an SPTE (its gfn), a TLB entry (actor * TLB_ENTRIES + entry), a host PTE (its file index), a physical page (its pfn). */
+export type Unit = 'vm' | 'actor' | 'spte' | 'tlb' | 'hostpte' | 'pfn';
 
 export interface StatePredicate {
   unit: Unit;
@@ -177,6 +177,32 @@ function danglingBinding(s: Shm): string | null {
     if (slot >= 0 && !memslotAllocated(s, slot)) return `the gmem file's binding at index ${i} still names memslot ${slot}, which its deletion freed`;
   }
   return null;
+}
+
+// ---- I17: page references balance: between operations a page is referenced by its holders only ----
+function unbalancedRefs(s: Shm, pfn: number, quiescent: boolean): string | null {
+  if (!quiescent) return null; // a path in progress holds references of its own
+  const ref = pfnRef(s, pfn);
+  const owner = pfnOwner(s, pfn);
+  if (owner === PfnOwner.Free) return ref === 0 ? null : `free pfn ${pfn} has ${ref} reference(s)`;
+  const index = pfnIndex(s, pfn);
+  let holders = 0;
+  if (owner === PfnOwner.PageCache && filemapGet(s, index) === pfn) holders++; // the page cache's
+  if (owner === PfnOwner.Hva && hvaGet(s, index) === pfn) holders++; // the VMM's page table's
+  if (owner !== PfnOwner.Hva && index < s.l.filePages && hostPteGet(s, index) === pfn) holders++; // the host process's PTE
+  if (ref === holders) return null;
+  return `pfn ${pfn} (${OWNER_NAMES[owner]}, index ${index}) has ${ref} reference(s) and ${holders} holder(s) (page cache, page table, host PTE) with every actor between operations: ${ref > holders ? 'a reference leaked (the page can never be freed)' : 'a reference was dropped that was never taken'}`;
+}
+
+// ---- I18: once memory failure has handled a poisoned page, nothing maps or touches it ----
+const poisonHandled = (s: Shm, pfn: number) => (pfnFlags(s, pfn) & PF_HWPOISON_HANDLED) !== 0;
+function poisonedSpte(s: Shm, gfn: number): string | null {
+  const pfn = sptePfn(s, gfn);
+  return pfn >= 0 && poisonHandled(s, pfn) ? `gfn ${gfn}: SPTE maps pfn ${pfn}, which memory failure has poisoned and handled (the guest would consume the poison)` : null;
+}
+function poisonedHostPte(s: Shm, index: number): string | null {
+  const pfn = hostPteGet(s, index);
+  return pfn >= 0 && poisonHandled(s, pfn) ? `the host's PTE for file index ${index} maps pfn ${pfn}, which memory failure has poisoned and handled` : null;
 }
 
 /** Judge one unit online (not quiescent): report what is wrong with it as `id`; true if something was. */
@@ -376,6 +402,33 @@ export const INVARIANTS = {
       objectUsed: (ctx, obj, id, fn) => {
         const m = freedObjectUse(ctx.s, obj, id, fn);
         if (m) ctx.report('I16', m);
+      },
+    },
+  },
+  I17: {
+    description: 'page references balance: with every actor between operations, each page is referenced exactly by its holders (the page cache, the VMM\'s page table, a host PTE) and a free page by nobody: no path leaks or over-drops a reference',
+    since: 2,
+    state: [{ unit: 'pfn', check: unbalancedRefs }],
+  },
+  I18: {
+    description: 'memory failure: once memory_failure has handled a poisoned guest_memfd page, no SPTE or host PTE maps it and neither the guest nor the host touches it (the next fault gets -EHWPOISON or SIGBUS)',
+    since: 2,
+    state: [
+      { unit: 'spte', check: poisonedSpte },
+      { unit: 'hostpte', check: poisonedHostPte },
+    ],
+    on: {
+      spteInstalled: (ctx, gfn) => judge(ctx, 'I18', poisonedSpte, gfn, 'just installed'),
+      hostPteInstalled: (ctx, index) => judge(ctx, 'I18', poisonedHostPte, index, 'just installed'),
+      memoryFailureHandled: (ctx, pfn) => {
+        if (pfnRmap(ctx.s, pfn) > 0) judgeAll(ctx, 'I18', poisonedSpte, sptesMapping(ctx.s, pfn), 'still mapped when memory_failure returned');
+        judgeAll(ctx, 'I18', poisonedHostPte, hostPteOf(ctx.s, pfn), 'still mapped when memory_failure returned');
+      },
+      guestRead: (ctx, gfn, pfn) => {
+        if (poisonHandled(ctx.s, pfn)) ctx.report('I18', `vCPU ${ctx.index} reads gfn ${gfn} from pfn ${pfn}, which memory failure has poisoned and handled`);
+      },
+      hostAccess: (ctx, index, pfn) => {
+        if (poisonHandled(ctx.s, pfn)) ctx.report('I18', `the host touches file index ${index} at pfn ${pfn}, which memory failure has poisoned and handled`);
       },
     },
   },

@@ -1,6 +1,6 @@
 // The quiescent sweep (end of a run, every actor stopped; threads: at pause barriers too): every
 // invariant's state predicate over every unit it judges: the VM, each actor, each SPTE, each TLB
-// entry, each host PTE. The predicates are the ones the online checks apply (invariants.ts).
+// entry, each host PTE, each physical page. The predicates are the ones the online checks apply (invariants.ts).
 import { TLB_ENTRIES } from '../shm/actor.js';
 import { sptePfn } from '../shm/gfn.js';
 import { hostPteGet } from '../shm/file.js';
@@ -12,12 +12,12 @@ export interface SweepFinding {
   message: string;
 }
 
-const UNITS: readonly Unit[] = ['vm', 'actor', 'spte', 'tlb', 'hostpte'];
+const UNITS: readonly Unit[] = ['vm', 'actor', 'spte', 'tlb', 'hostpte', 'pfn'];
 const BY_UNIT = new Map<Unit, Array<[InvariantId, StatePredicate]>>(UNITS.map((u) => [u, []]));
 for (const id of INVARIANT_IDS) for (const p of (INVARIANTS[id] as Invariant).state ?? []) BY_UNIT.get(p.unit)!.push([id, p]);
 
 function unitCount(s: Shm, u: Unit): number {
-  return u === 'vm' ? 1 : u === 'actor' ? s.l.nActors : u === 'spte' ? s.l.nGfns : u === 'tlb' ? s.l.nActors * TLB_ENTRIES : s.l.filePages;
+  return u === 'vm' ? 1 : u === 'actor' ? s.l.nActors : u === 'spte' ? s.l.nGfns : u === 'tlb' ? s.l.nActors * TLB_ENTRIES : u === 'hostpte' ? s.l.filePages : s.l.nPfns;
 }
 
 /** Everything the sweep finds, unit by unit (a unit's invariants in registry order). */

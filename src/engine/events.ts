@@ -51,6 +51,8 @@ export interface KernelEventArgs {
   preFaultReturned: [r: number, before: number, after: number];
   /** kernel function `fn` is about to read or write the object (memslot id, 0 for the file, the page index for the inode) */
   objectUsed: [obj: KernelObject, id: number, fn: string];
+  /** memory_failure() finished handling the poisoned page pfn (its user mappings unmapped, ->error_remove_folio returned) */
+  memoryFailureHandled: [pfn: number];
 }
 
 export type KernelEventName = keyof KernelEventArgs;
@@ -74,6 +76,7 @@ export const KERNEL_EVENTS: readonly KernelEventName[] = [
   'hostAccess',
   'preFaultReturned',
   'objectUsed',
+  'memoryFailureHandled',
 ];
 
 export type EventHandler<K extends KernelEventName> = (ctx: ActorCtx, ...args: KernelEventArgs[K]) => void;

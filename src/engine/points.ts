@@ -78,6 +78,9 @@ const TABLE = [
   ['task-work', 'task_work_run (__fput)'],
   ['release', 'kvm_gmem_release'],
   ['evict', 'truncate_inode_pages_final (evict)'],
+  // memory failure (issue 12)
+  ['memory-failure', 'memory_failure'],
+  ['error-folio', 'kvm_gmem_error_folio'],
 ] as const;
 
 export type PointName = (typeof TABLE)[number][0];

@@ -7,7 +7,7 @@
 import { Ctr, count, type ActorCtx, type Gen } from '../engine/ctx.js';
 import { P } from '../engine/points.js';
 import { orders } from '../alternatives.js';
-import { EFAULT, EINVAL, EIO, ENOMEM } from '../errno.js';
+import { EFAULT, EHWPOISON, EINVAL, EIO, ENOMEM } from '../errno.js';
 import { gmemFdget, gmemFput, kvmGmemGetFile, kvmGmemPutFile } from './release.js';
 import { kvmMmuInvalidateRangesBegin, kvmMmuInvalidateRangesEnd, kvmMmuInvalidateRangeAdd, kvmZapGfnRange } from '../kvm/mmu_invalidate.js';
 import { allocPage, pagePut, pageTryGet } from '../mm/page_alloc.js';
@@ -15,7 +15,7 @@ import { gmemPolicy } from '../mm/policy.js';
 import { getMempolicyReport, type Mempolicy, type MempolicyReport } from '../mm/mempolicy.js';
 import { bindingOf, clearBindingOf, filemapGet, filemapInsert, filemapRemove, hostPteGet, setBinding } from '../shm/file.js';
 import { unmapMappingFolio } from './user_mapping.js';
-import { PF_LOCKED, PF_UPTODATE, PfnOwner } from '../shm/layout.js';
+import { PF_HWPOISON, PF_LOCKED, PF_UPTODATE, PfnOwner } from '../shm/layout.js';
 import { pfnFlags, pfnFlagsOr, pfnRefAdd, setPfnContent, setPfnOwner } from '../shm/pfn.js';
 import { gmemInodeFlags, kvmGmemGetIndex, setSlotFile, setSlotGmemOnly, slotBaseGfn, slotFile, slotNpages, slotPgoff } from '../shm/slot.js';
 import { GMEM_INODE_MMAP } from './create.js';
@@ -88,11 +88,33 @@ export function* kvmGmemGetPfn(ctx: ActorCtx, slot: number, gfn: number): Gen<nu
   return pfn;
 }
 
-// __kvm_gmem_get_pfn: the binding check and the locked folio, or -errno
+// __kvm_gmem_get_pfn: the binding check and the locked folio, or -errno; a poisoned folio is
+// unlocked, put and refused with -EHWPOISON (B32 forgets the put, c31745d2c508; B33 skips the check)
 function* __kvmGmemGetPfn(ctx: ActorCtx, slot: number, index: number): Gen<number> {
   ctx.ev.objectUsed(ctx, 'gmem-file', 0, '__kvm_gmem_get_pfn');
   if (bindingOf(ctx.s, index) !== slot) return -EIO;
-  return yield* kvmGmemGetFolio(ctx, index);
+  const pfn = yield* kvmGmemGetFolio(ctx, index);
+  if (pfn >= 0 && !ctx.bugs.B33 && (pfnFlags(ctx.s, pfn) & PF_HWPOISON) !== 0) {
+    folioUnlock(ctx, pfn);
+    if (!ctx.bugs.B32) pagePut(ctx, pfn);
+    count(ctx, Ctr.ehwpoison);
+    return -EHWPOISON;
+  }
+  return pfn;
+}
+
+// kvm_gmem_error_folio (->error_remove_folio, from memory_failure with the folio locked): zap
+// the folio's range in every VM, and deliberately do not truncate (what to do is userspace's
+// call); later faults get -EHWPOISON. Under the invalidate lock shared. B34 does not zap.
+export function* kvmGmemErrorFolio(ctx: ActorCtx, index: number): Gen {
+  yield P['error-folio'];
+  yield* invLockShared(ctx);
+  if (!ctx.bugs.B34) {
+    yield* kvmGmemInvalidateBegin(ctx, index, index + 1);
+    yield* kvmGmemInvalidateEnd(ctx, index, index + 1);
+  }
+  invUnlockShared(ctx);
+  ctx.ev.writerReturned(ctx, 'kvm_gmem_error_folio');
 }
 
 interface BoundRange {

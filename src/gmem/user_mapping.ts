@@ -9,7 +9,7 @@ import { EAGAIN } from '../errno.js';
 import { pagePut } from '../mm/page_alloc.js';
 import { hostPteClear, hostPteGet, hostPteInstall } from '../shm/file.js';
 import { inGuest, setInGuest } from '../shm/actor.js';
-import { GMEM_INODE_INIT_SHARED, PF_UPTODATE } from '../shm/layout.js';
+import { GMEM_INODE_INIT_SHARED, PF_HWPOISON, PF_UPTODATE } from '../shm/layout.js';
 import { pfnContent, pfnFlags, pfnFlagsOr, pfnRefAdd, setPfnContent } from '../shm/pfn.js';
 import { gmemInodeFlags } from '../shm/slot.js';
 import { folioUnlock } from '../sync/ops.js';
@@ -31,6 +31,12 @@ export function* kvmGmemFaultUserMapping(ctx: ActorCtx, index: number): Gen<numb
   const pfn = yield* kvmGmemGetFolio(ctx, index);
   if (pfn === -EAGAIN) return VM_FAULT_RETRY;
   if (pfn < 0) return VM_FAULT_SIGBUS; // vmf_error: VM_FAULT_OOM, which the access takes as a signal here
+  if ((pfnFlags(s, pfn) & PF_HWPOISON) !== 0) {
+    // __do_fault: a poisoned page is VM_FAULT_HWPOISON, which the access takes as SIGBUS
+    folioUnlock(ctx, pfn);
+    pagePut(ctx, pfn);
+    return VM_FAULT_SIGBUS;
+  }
   if ((pfnFlags(s, pfn) & PF_UPTODATE) === 0) {
     yield P['folio-zero'];
     setPfnContent(s, pfn, 0);

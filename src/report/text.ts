@@ -35,6 +35,8 @@ const COLUMNS: Array<[CounterName, string]> = [
   ['hostUnmaps', 'host unmaps'],
   ['preFaultCalls', 'prefault calls'],
   ['preFaultPages', 'prefault pages'],
+  ['hwpoisoned', 'poisoned'],
+  ['ehwpoison', 'EHWPOISON'],
   ['gmemReleases', 'releases'],
   ['fileGone', 'file gone'],
 ];

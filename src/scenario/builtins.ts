@@ -35,7 +35,7 @@ export const DEFAULT_SCENARIO: Scenario = {
   numa: {
     nodes: [{ capacity: 96 }, { capacity: 96 }],
     distance: null,
-    placement: { vcpus: [0, 0, 1, 1], vmm: 0, converter: 0, puncher: 1, slotChurn: 0, hostUser: 0, preFault: 0, gmemClose: 0 },
+    placement: { vcpus: [0, 0, 1, 1], vmm: 0, converter: 0, puncher: 1, slotChurn: 0, hostUser: 0, preFault: 0, gmemClose: 0, memoryFailure: 0 },
     policySource: 'shared',
     shared: [],
     create: null,
@@ -145,7 +145,7 @@ export function numaInterleaveScenario(scale = 1): Scenario {
         [10, 21],
         [21, 10],
       ],
-      placement: { vcpus: [0], vmm: 0, converter: 0, puncher: 0, slotChurn: 0, hostUser: 0, preFault: 0, gmemClose: 0 },
+      placement: { vcpus: [0], vmm: 0, converter: 0, puncher: 0, slotChurn: 0, hostUser: 0, preFault: 0, gmemClose: 0, memoryFailure: 0 },
       policySource: 'shared',
       shared: [{ start: 0, end: pages, policy: { mode: 'interleave', nodes: [0, 1], flags: [] } }],
       create: null,
@@ -158,7 +158,7 @@ export function numaInterleaveScenario(scale = 1): Scenario {
 
 /** A litmus test: one page, one vCPU and one or two racers, small enough for exhaustive search
  *  (explore --strategy dfs --preemptions 2 runs every schedule of it in about a second). */
-function litmus(name: string, description: string, o: { vcpuOps: number; converter?: number; puncher?: number; slotChurn?: number; fallocate?: boolean; conversionOrder?: ConversionOrder; privateFraction?: number; gmemFlags?: Scenario['gmemFlags']; vmType?: Scenario['vmType']; hostUser?: number; hostOps?: number; preFault?: number; gmemClose?: number }): Scenario {
+function litmus(name: string, description: string, o: { vcpuOps: number; converter?: number; puncher?: number; slotChurn?: number; fallocate?: boolean; conversionOrder?: ConversionOrder; privateFraction?: number; gmemFlags?: Scenario['gmemFlags']; vmType?: Scenario['vmType']; hostUser?: number; hostOps?: number; preFault?: number; gmemClose?: number; memoryFailure?: number; memoryFailureOps?: number }): Scenario {
   return {
     ...DEFAULT_SCENARIO,
     numa: null,
@@ -177,6 +177,7 @@ function litmus(name: string, description: string, o: { vcpuOps: number; convert
     hostUser: { count: o.hostUser ?? 0, ops: o.hostOps ?? 1, maxPages: 1 },
     preFault: { count: o.preFault ?? 0, ops: 1, maxPages: 1 },
     gmemClose: { count: o.gmemClose ?? 0, ops: 1, maxPages: 1 },
+    memoryFailure: { count: o.memoryFailure ?? 0, ops: o.memoryFailureOps ?? 1, maxPages: 1 },
   };
 }
 
@@ -196,6 +197,8 @@ export const LITMUS_SCENARIOS: Record<string, Scenario> = {
   'litmus-prefault': litmus('litmus-prefault', 'KVM_PRE_FAULT_MEMORY on the one page while the memslot is deleted and re-created (the vCPU idles): the prefault must not spin inside kvm->srcu on the INVALID memslot', { vcpuOps: 0, slotChurn: 1, preFault: 1 }),
   'litmus-release': litmus('litmus-release', 'one vCPU faults once on its page of a gmem-only memslot (served by kvm_gmem_get_pfn) while the VMM closes the guest_memfd: the fault\'s file reference against kvm_gmem_release and the inode\'s eviction', { vcpuOps: 1, gmemClose: 1, privateFraction: 0, gmemFlags: ['mmap'] }),
   'litmus-release-unbind': litmus('litmus-release-unbind', 'the VMM closes the guest_memfd while its memslot is deleted and re-created (the vCPU idles): a memslot unbound from a dying file, then kvm_gmem_release', { vcpuOps: 0, slotChurn: 1, gmemClose: 1 }),
+  'litmus-hwpoison': litmus('litmus-hwpoison', 'one vCPU accesses its page of a gmem-only memslot twice while memory_failure reports the page (up to 4 times; a report before the page is in the file finds nothing): kvm_gmem_error_folio zaps it, and the refault must get -EHWPOISON', { vcpuOps: 2, memoryFailure: 1, memoryFailureOps: 4, privateFraction: 0, gmemFlags: ['mmap'] }),
+  'litmus-hwpoison-punch': litmus('litmus-hwpoison-punch', 'memory_failure poisons the page the vCPU faulted in while a puncher punches it: memory_failure holds the folio lock into kvm_gmem_error_folio, which takes the invalidate lock; the punch holds the invalidate lock into the truncation, which takes the folio lock', { vcpuOps: 1, memoryFailure: 1, puncher: 1, privateFraction: 0, gmemFlags: ['mmap'] }),
   'litmus-gmem-only': litmus('litmus-gmem-only', 'one vCPU reads and writes its shared page of a gmem-only memslot (an mmap-able guest_memfd) while a puncher punches it', { vcpuOps: 2, puncher: 1, privateFraction: 0, gmemFlags: ['mmap'] }),
 };
 
@@ -270,6 +273,29 @@ export const GMEM_RELEASE_SCENARIO: Scenario = {
   gmemClose: { count: 1, ops: 8, maxPages: 1 },
 };
 
+/**
+ * Memory failure on guest_memfd (kvm_gmem_error_folio, 01f492e1817e): a machine-check injector
+ * poisons random folios while vCPUs use their private memory and convert it. The poisoned folio
+ * stays in the file (nothing truncates it), its SPTEs are zapped, and later faults on it exit with
+ * -EHWPOISON. No hole is punched concurrently (no puncher, no fallocate on conversion): a punch
+ * against memory failure meets a lock inversion upstream (see `litmus-hwpoison-punch`).
+ */
+export const MEMORY_FAILURE_SCENARIO: Scenario = {
+  ...DEFAULT_SCENARIO,
+  numa: null,
+  name: 'memory-failure',
+  description: 'memory_failure poisons guest_memfd folios while 2 vCPUs use and convert their private memory: the zap without truncation, then -EHWPOISON on every later fault',
+  vmType: 'sw_protected',
+  gmemPages: 16,
+  slots: [{ baseGfn: 0, npages: 16, gmemOffset: 0 }],
+  pfnPool: 48,
+  vcpus: { ...DEFAULT_SCENARIO.vcpus, count: 2, ops: 12, privateFraction: 1, conversionRate: 0.1, fallocateOnConversion: false },
+  converter: { count: 0, ops: 0, maxPages: 1 },
+  puncher: { count: 0, ops: 0, maxPages: 1 },
+  slotChurn: { count: 0, ops: 0, maxPages: 1 },
+  memoryFailure: { count: 1, ops: 4, maxPages: 1 },
+};
+
 export const BUILTIN_SCENARIOS: Record<string, Scenario> = {
   default: DEFAULT_SCENARIO,
   'numa-mbind': NUMA_MBIND_SCENARIO,
@@ -278,8 +304,17 @@ export const BUILTIN_SCENARIOS: Record<string, Scenario> = {
   'conversions-selftest': CONVERSIONS_SELFTEST_SCENARIO,
   'pre-fault-memory': PRE_FAULT_MEMORY_SCENARIO,
   'gmem-release': GMEM_RELEASE_SCENARIO,
+  'memory-failure': MEMORY_FAILURE_SCENARIO,
   'numa-interleave': numaInterleaveScenario(1),
   ...LITMUS_SCENARIOS,
+};
+
+/**
+ * Built-ins that show something wrong upstream on the correct model (README "Upstream findings"):
+ * what each reports. Tests that expect every built-in to run clean leave these out.
+ */
+export const UPSTREAM_FINDINGS: Readonly<Record<string, string>> = {
+  'litmus-hwpoison-punch': 'LOCK_ORDER',
 };
 
 /** Built-ins that take --scale (a fraction of their full size). */

@@ -15,6 +15,7 @@ import { slotChurnProgram } from './slot_churn.js';
 import { hostUserProgram } from './host_user.js';
 import { preFaultProgram } from './pre_fault.js';
 import { GMEM_CLOSE_NONE, GMEM_CLOSE_SHAPE, gmemCloseProgram } from './gmem_close.js';
+import { memoryFailureProgram } from './memory_failure.js';
 import { BACKGROUND_NONE, BACKGROUND_SHAPE, type BackgroundSpec } from './background.js';
 import { VCPU_DEFAULTS, VCPU_SHAPE, vcpuProgram, type VcpuSpec } from './vcpu.js';
 import { vmmIdle, vmmProgram } from './vmm.js';
@@ -89,6 +90,8 @@ export const KINDS = [
     pause: 2000,
     fixedOps: true,
   }),
+  // memory_failure() on random pages of the file (kvm_gmem_error_folio); rare, as machine checks are
+  background('memoryFailure', 'memory-failure', 'mce', memoryFailureProgram, 20),
 ] as const;
 
 type Kinds = (typeof KINDS)[number];

@@ -9,6 +9,11 @@ import { LOCK_CLASS_NAMES } from '../../src/sync/lockdep.js';
 import { validateScenario } from '../../src/scenario/schema.js';
 import { modelOf } from '../../src/workload/kinds.js';
 import { BUILTIN_SCENARIOS } from '../helpers.js';
+import { UPSTREAM_FINDINGS } from '../../src/scenario/builtins.js';
+
+// Upstream's one exception to the table (README "Upstream findings"): memory_failure holds the
+// folio lock into kvm_gmem_error_folio, which takes the invalidate lock and mmu_lock.
+const UPSTREAM_INVERSIONS = new Set(['folio lock -> filemap invalidate_lock', 'folio lock -> kvm->mmu_lock']);
 
 const arch = readFileSync(new URL('../../ARCHITECTURE.md', import.meta.url), 'utf8');
 /** lock name -> its rank in the documented table (1 = outermost) */
@@ -22,6 +27,7 @@ describe('the documented lock order', () => {
   it('holds for every dependency recorded on every built-in (30 schedules each)', () => {
     const seen = new Set<string>();
     for (const [name, sc0] of Object.entries(BUILTIN_SCENARIOS)) {
+      if (name in UPSTREAM_FINDINGS) continue;
       // numa-interleave at full size touches 50 GiB: the same workload on 64 pages
       const sc = name === 'numa-interleave' ? validateScenario({ gmemPages: 64, slots: [{ baseGfn: 0, npages: 64, gmemOffset: 0 }], vcpus: { ops: 16 }, numa: { ...sc0.numa!, nodes: [{ capacity: 80 }, { capacity: 80 }], shared: [{ start: 0, end: 64, policy: { mode: 'interleave', nodes: [0, 1], flags: [] } }] } }, sc0) : sc0;
       const model = modelOf(sc);
@@ -33,6 +39,7 @@ describe('the documented lock order', () => {
             if (edgeWho(r.s, a, b) < 0) continue;
             const [from, to] = [LOCK_CLASS_NAMES[a], LOCK_CLASS_NAMES[b]];
             seen.add(`${from} -> ${to}`);
+            if (UPSTREAM_INVERSIONS.has(`${from} -> ${to}`)) continue;
             expect(RANK.get(from)!, `${name}: ${from} held while taking ${to}`).toBeLessThan(RANK.get(to)!);
           }
         }
@@ -43,6 +50,8 @@ describe('the documented lock order', () => {
       [
         'filemap invalidate_lock -> folio lock',
         'filemap invalidate_lock -> kvm->mmu_lock',
+        'folio lock -> filemap invalidate_lock',
+        'folio lock -> kvm->mmu_lock',
         'kvm->slots_lock -> filemap invalidate_lock',
         'kvm->slots_lock -> kvm->mmu_lock',
         'kvm->slots_lock -> kvm->srcu',

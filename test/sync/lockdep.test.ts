@@ -18,6 +18,7 @@ import { invLock, invUnlock, mmuWriteLock, mmuWriteUnlock, slotsLock, slotsUnloc
 import { validateScenario } from '../../src/scenario/schema.js';
 import { modelOf } from '../../src/workload/kinds.js';
 import { BUILTIN_SCENARIOS } from '../helpers.js';
+import { UPSTREAM_FINDINGS } from '../../src/scenario/builtins.js';
 
 const LITMUS = BUILTIN_SCENARIOS['litmus-lock-order']!;
 const without = (...ids: InvariantId[]) => new Set(INVARIANT_IDS.filter((id) => !ids.includes(id)));
@@ -99,6 +100,7 @@ describe('lock order (LOCK_ORDER)', () => {
 
   it('the correct model records an acyclic lock order on every built-in (lockdep quiet)', () => {
     for (const [name, sc] of Object.entries(BUILTIN_SCENARIOS)) {
+      if (name in UPSTREAM_FINDINGS) continue; // upstream's own inversion: test/paths/memory-failure.test.ts
       const small = name === 'numa-interleave' ? validateScenario({ gmemPages: 64, slots: [{ baseGfn: 0, npages: 64, gmemOffset: 0 }], vcpus: { ops: 16 }, numa: { ...sc.numa!, nodes: [{ capacity: 80 }, { capacity: 80 }], shared: [{ start: 0, end: 64, policy: { mode: 'interleave', nodes: [0, 1], flags: [] } }] } }, sc) : sc;
       const model = modelOf(small);
       for (let seed = 1; seed <= 30; seed++) {
