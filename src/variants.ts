@@ -28,7 +28,7 @@ export interface VariantInfo {
   scenario?: string;
 }
 
-export const VARIANT_IDS = ['B1', 'B2', 'B4', 'B5', 'B6', 'B7', 'B8', 'B9', 'B10', 'B11', 'B18', 'B19', 'B20', 'B21', 'B22', 'B23', 'B24', 'B25', 'B26', 'B27', 'B28', 'B29', 'B30', 'B31', 'B32', 'B33', 'B34', 'N1'] as const;
+export const VARIANT_IDS = ['B1', 'B2', 'B4', 'B5', 'B6', 'B7', 'B8', 'B9', 'B10', 'B11', 'B18', 'B19', 'B20', 'B21', 'B22', 'B23', 'B24', 'B25', 'B26', 'B27', 'B28', 'B29', 'B30', 'B31', 'B32', 'B33', 'B34', 'B35', 'B36', 'N1'] as const;
 export type VariantId = (typeof VARIANT_IDS)[number];
 export type Bugs = { readonly [K in VariantId]: boolean };
 
@@ -287,6 +287,26 @@ export const VARIANTS: readonly VariantInfo[] = [
     alsoBreaks: [],
     litmus: 'litmus-hwpoison',
     scenario: 'litmus-hwpoison',
+    kind: 'bug',
+  },
+  {
+    id: 'B35',
+    name: 'uptodate-before-prepare',
+    removes: 'the order of d04c77d23122 "delay folio_mark_uptodate() until after successful preparation" (6.11; the 6.12 and 6.18 baselines): the folio is marked uptodate (prepared) before kvm_arch_gmem_prepare has succeeded, so after a failed preparation every later fault skips the hook and maps a page whose arch state (the SNP RMP entry) was never set',
+    expect: 'I19',
+    alsoBreaks: [],
+    litmus: null,
+    scenario: 'prepare-fail-6.18',
+    kind: 'bug',
+  },
+  {
+    id: 'B36',
+    name: 'map-despite-prepare-failure',
+    removes: 'the error check after kvm_gmem_prepare_folio in kvm_gmem_get_pfn (7.0: the page is handed out only if the hook returned 0): the fault maps a page the arch hook failed to prepare',
+    expect: 'I19',
+    alsoBreaks: [],
+    litmus: null,
+    scenario: 'prepare-fail',
     kind: 'bug',
   },
   {

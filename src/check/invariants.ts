@@ -14,7 +14,7 @@ import type { EventHandler, KernelEventName } from '../engine/events.js';
 import { TLB_ENTRIES, actorBase, actorInside, ownInside, tlbEntryGfn, tlbEntryPfn, tlbEntryPrivate, tlbRequestOf } from '../shm/actor.js';
 import { gfnAttr, gfnEpoch, gfnZero, sptePfn, sptePrivate, spteGen } from '../shm/gfn.js';
 import { mmuInvalidateInProgress } from '../shm/kvm.js';
-import { GMEM_INODE_INIT_SHARED, GmemFileState, KVM_MEMORY_ATTRIBUTE_PRIVATE, PF_HWPOISON_HANDLED, PfnOwner, SlotState, ZERO_PRIVATE } from '../shm/layout.js';
+import { GMEM_INODE_INIT_SHARED, GmemFileState, KVM_MEMORY_ATTRIBUTE_PRIVATE, PF_ARCH_PREPARED, PF_HWPOISON_HANDLED, PfnOwner, SlotState, ZERO_PRIVATE } from '../shm/layout.js';
 import { pfnFlags, pfnGen, pfnIndex, pfnOwner, pfnRef, pfnRmap, pfnRmapGfn } from '../shm/pfn.js';
 import { gfnBacking, gmemInodeFlags, kvmGmemGetIndex, kvmMemslotIsGmemOnly, memslotAllocated, memslotCovering, memslotPieces, slotBaseGfn, slotFile, slotNpages, slotState } from '../shm/slot.js';
 import { bindingOf, filemapGet, gmemFileState, hostPteGet, hvaGet } from '../shm/file.js';
@@ -203,6 +203,13 @@ function poisonedSpte(s: Shm, gfn: number): string | null {
 function poisonedHostPte(s: Shm, index: number): string | null {
   const pfn = hostPteGet(s, index);
   return pfn >= 0 && poisonHandled(s, pfn) ? `the host's PTE for file index ${index} maps pfn ${pfn}, which memory failure has poisoned and handled` : null;
+}
+
+// ---- I19: a private SPTE maps only a page the arch prepare hook succeeded on ----
+function unpreparedSpte(s: Shm, gfn: number): string | null {
+  const pfn = sptePfn(s, gfn);
+  if (pfn < 0 || !sptePrivate(s, gfn) || (pfnFlags(s, pfn) & PF_ARCH_PREPARED) !== 0) return null;
+  return `gfn ${gfn}: private SPTE maps pfn ${pfn}, which kvm_arch_gmem_prepare has not prepared (its arch state, the SNP RMP entry, is not the guest's)`;
 }
 
 /** Judge one unit online (not quiescent): report what is wrong with it as `id`; true if something was. */
@@ -431,6 +438,12 @@ export const INVARIANTS = {
         if (poisonHandled(ctx.s, pfn)) ctx.report('I18', `the host touches file index ${index} at pfn ${pfn}, which memory failure has poisoned and handled`);
       },
     },
+  },
+  I19: {
+    description: 'prepared before mapped: a private SPTE maps only a page on which the arch prepare hook (kvm_arch_gmem_prepare) succeeded since the page was allocated',
+    since: 2,
+    state: [{ unit: 'spte', check: unpreparedSpte }],
+    on: { spteInstalled: (ctx, gfn) => judge(ctx, 'I19', unpreparedSpte, gfn, 'just installed') },
   },
 } satisfies Record<string, Invariant>;
 

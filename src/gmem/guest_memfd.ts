@@ -8,6 +8,7 @@ import { Ctr, count, type ActorCtx, type Gen } from '../engine/ctx.js';
 import { P } from '../engine/points.js';
 import { orders } from '../alternatives.js';
 import { EFAULT, EHWPOISON, EINVAL, EIO, ENOMEM } from '../errno.js';
+import { kvmGmemPrepareFolio } from './prepare.js';
 import { gmemFdget, gmemFput, kvmGmemGetFile, kvmGmemPutFile } from './release.js';
 import { kvmMmuInvalidateRangesBegin, kvmMmuInvalidateRangesEnd, kvmMmuInvalidateRangeAdd, kvmZapGfnRange } from '../kvm/mmu_invalidate.js';
 import { allocPage, pagePut, pageTryGet } from '../mm/page_alloc.js';
@@ -75,17 +76,15 @@ export function* kvmGmemGetPfn(ctx: ActorCtx, slot: number, gfn: number): Gen<nu
     return -EFAULT; // closed (release cleared the pointer) or dying
   }
   const pfn = yield* __kvmGmemGetPfn(ctx, slot, index);
+  let r = pfn;
   if (pfn >= 0) {
-    if ((pfnFlags(s, pfn) & PF_UPTODATE) === 0) {
-      // First use zeroes the page (the uptodate gate): a new folio may hold a previous owner's data.
-      yield P['folio-zero'];
-      setPfnContent(s, pfn, 0);
-      pfnFlagsOr(s, pfn, PF_UPTODATE);
-    }
+    r = yield* kvmGmemPrepareFolio(ctx, pfn); // the uptodate gate and the arch hook
     folioUnlock(ctx, pfn);
+    if (r < 0) pagePut(ctx, pfn); // a failed preparation hands out nothing
+    else r = pfn;
   }
   kvmGmemPutFile(ctx); // the scoped reference ends with the function
-  return pfn;
+  return r;
 }
 
 // __kvm_gmem_get_pfn: the binding check and the locked folio, or -errno; a poisoned folio is

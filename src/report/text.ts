@@ -37,6 +37,7 @@ const COLUMNS: Array<[CounterName, string]> = [
   ['preFaultPages', 'prefault pages'],
   ['hwpoisoned', 'poisoned'],
   ['ehwpoison', 'EHWPOISON'],
+  ['prepareFails', 'prepare fails'],
   ['gmemReleases', 'releases'],
   ['fileGone', 'file gone'],
 ];

@@ -27,6 +27,7 @@ export const DEFAULT_SCENARIO: Scenario = {
   maxSteps: 20000,
   stopWhen: 'duration',
   mmuLock: 'rwlock',
+  prepareFailRate: 0,
   variant: null,
   // Two nodes and the VMM started under `numactl --interleave=0,1` (every task's set_mempolicy):
   // guest_memfd pages interleave over both, the HVA's too. A per-range shared policy needs mbind on
@@ -296,6 +297,27 @@ export const MEMORY_FAILURE_SCENARIO: Scenario = {
   memoryFailure: { count: 1, ops: 4, maxPages: 1 },
 };
 
+/**
+ * The arch prepare hook failing (an SNP RMP update refused, prepareFailRate): one vCPU of a coco VM
+ * uses its private pages, 30% of kvm_arch_gmem_prepare calls fail; a failed fault exits to the
+ * VMM, which cannot help, and the guest moves on. `prepare-fail-6.18` is the same on the 6.18
+ * baseline, where preparation is tracked by the uptodate flag.
+ */
+export const PREPARE_FAIL_SCENARIO: Scenario = {
+  ...DEFAULT_SCENARIO,
+  numa: null,
+  name: 'prepare-fail',
+  description: 'kvm_arch_gmem_prepare fails on 30% of calls (an SNP RMP update refused) while one vCPU of a coco VM uses its private pages: nothing is mapped that the hook did not prepare',
+  gmemPages: 8,
+  slots: [{ baseGfn: 0, npages: 8, gmemOffset: 0 }],
+  pfnPool: 24,
+  prepareFailRate: 0.3,
+  vcpus: { ...DEFAULT_SCENARIO.vcpus, count: 1, ops: 16, privateFraction: 1, conversionRate: 0, fallocateOnConversion: false },
+  converter: { count: 0, ops: 0, maxPages: 1 },
+  puncher: { count: 0, ops: 0, maxPages: 1 },
+  slotChurn: { count: 0, ops: 0, maxPages: 1 },
+};
+
 export const BUILTIN_SCENARIOS: Record<string, Scenario> = {
   default: DEFAULT_SCENARIO,
   'numa-mbind': NUMA_MBIND_SCENARIO,
@@ -305,6 +327,8 @@ export const BUILTIN_SCENARIOS: Record<string, Scenario> = {
   'pre-fault-memory': PRE_FAULT_MEMORY_SCENARIO,
   'gmem-release': GMEM_RELEASE_SCENARIO,
   'memory-failure': MEMORY_FAILURE_SCENARIO,
+  'prepare-fail': PREPARE_FAIL_SCENARIO,
+  'prepare-fail-6.18': { ...PREPARE_FAIL_SCENARIO, name: 'prepare-fail-6.18', kernel: '6.18', description: 'prepare-fail on the 6.18 baseline: preparation tracked by the uptodate flag, a folio prepared once' },
   'numa-interleave': numaInterleaveScenario(1),
   ...LITMUS_SCENARIOS,
 };

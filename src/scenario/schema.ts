@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { BUILTIN_SCENARIOS, DEFAULT_SCENARIO } from './builtins.js';
 import { KERNEL_BASELINES, type GmemFlag, type NumaSpec, type PolicySpec, type Scenario, type ScenarioBase, type SharedPolicyRange, type SlotSpec } from './types.js';
 import { ScenarioError } from './errors.js';
-import { got, int, isObject, list, oneOf, record, show, str, sub, type Check, type Shape } from './check.js';
+import { fraction, got, int, isObject, list, oneOf, record, show, str, sub, type Check, type Shape } from './check.js';
 import { numaTopology, toMempolicy } from '../mm/policy_spec.js';
 import { validateTopology } from '../mm/numa.js';
 import { gmemCreateRefusal, gmemFlagNames, kvmArchHasPrivateMem, kvmGmemGetSupportedFlags } from '../gmem/create.js';
@@ -95,6 +95,7 @@ const BASE: Shape<ScenarioBase> = {
   maxSteps: int(100),
   stopWhen: oneOf('duration', 'ops'),
   mmuLock: oneOf('rwlock', 'percpu'),
+  prepareFailRate: fraction,
   numa: (v, path, base) => (v === null ? null : numaSpec(v, path, base ?? undefined)),
   variant: (v, path) => {
     if (v === null) return null;
@@ -159,6 +160,7 @@ function checkGmem(s: Scenario): void {
     if (s.vcpus.conversionRate > 0) throw new ScenarioError('vcpus.conversionRate', `0 ${why}`, got(s.vcpus.conversionRate));
     if (s.converter.count > 0) throw new ScenarioError('converter.count', `0 ${why}`, got(s.converter.count));
   }
+  if (s.prepareFailRate > 0 && s.vmType !== 'coco') throw new ScenarioError('prepareFailRate', `0 on a ${s.vmType} VM: only a coco VM has an arch prepare hook (kvm_arch_gmem_prepare) that can fail`, got(s.prepareFailRate));
   // kvm_gmem_mmap: a file without GUEST_MEMFD_FLAG_MMAP cannot be mapped
   if (s.hostUser.count > 0 && !s.gmemFlags.includes('mmap')) throw new ScenarioError('hostUser.count', '0 unless gmemFlags has "mmap": the host process mmaps the guest_memfd, and kvm_gmem_mmap fails with ENODEV without GUEST_MEMFD_FLAG_MMAP', got(s.hostUser.count));
   const n = s.numa;

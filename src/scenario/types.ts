@@ -114,6 +114,12 @@ export interface ScenarioBase {
    * the actor's own line, a writer drains them), same semantics, no shared line on the read side.
    */
   mmuLock: 'rwlock' | 'percpu';
+  /**
+   * The fraction of kvm_arch_gmem_prepare calls that fail (an SNP RMP update refused): 0 unless
+   * vmType is `coco`, the only type modelled with an arch prepare hook. Drawn from the faulting
+   * actor's random stream, only when above 0.
+   */
+  prepareFailRate: number;
   /** NUMA topology and memory policy; null = one node holding the whole pfnPool */
   numa: NumaSpec | null;
   /** a bug-injection variant (id or name) this scenario is built to show; --variant overrides it */

@@ -74,6 +74,7 @@ export const COUNTERS = [
   'gmemReleases', // kvm_gmem_release runs (the file's last reference went)
   'hwpoisoned', // memory_failure() runs that poisoned a guest_memfd folio
   'ehwpoison', // kvm_gmem_get_pfn refused a poisoned folio: -EHWPOISON
+  'prepareFails', // kvm_arch_gmem_prepare failed (the fault returns its error, nothing mapped)
   'fileGone', // gmem entry points refused because the file was closed: -EFAULT (get_file_active failed), -EBADF (fget failed)
 ] as const;
 export type CounterName = (typeof COUNTERS)[number];
@@ -233,6 +234,7 @@ export const PF_LOCKED = 2;
 export const PF_FILE = 4; // a page-cache page: counted in FilePages/Unevictable and charged to its allocator
 export const PF_HWPOISON = 8; // PG_hwpoison: memory_failure marked it (cleared when the page is freed: see ARCHITECTURE)
 export const PF_HWPOISON_HANDLED = 16; // ghost: memory_failure's handling of the poison returned (I18 judges from here)
+export const PF_ARCH_PREPARED = 32; // the arch state kvm_arch_gmem_prepare sets (SNP: the RMP entry assigned to the guest); .free_folio undoes it
 export const PF_ALLOCATOR_SHIFT = 8; // the allocating actor's id, above the flag bits (memcg charge)
 
 export const PfnOwner = {

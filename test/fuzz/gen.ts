@@ -98,7 +98,7 @@ function junkValue(rng: Rng): unknown {
 // refuses them, or where they are cheap.
 const SCENARIO_PATHS = [
   'name', 'description', 'kernel', 'vmType', 'gmemFlags', 'gmemFlags.0', 'gmemFlags.1', 'gmemPages', 'slots', 'slots.0', 'slots.0.npages', 'slots.0.baseGfn', 'slots.0.gmemOffset', 'slots.1.npages',
-  'pfnPool', 'starvationRetries', 'maxSteps', 'stopWhen', 'mmuLock', 'variant', 'actorStreams', 'base',
+  'pfnPool', 'starvationRetries', 'maxSteps', 'stopWhen', 'mmuLock', 'prepareFailRate', 'variant', 'actorStreams', 'base',
   'numa', 'numa.nodes', 'numa.nodes.0', 'numa.nodes.0.capacity', 'numa.nodes.1.capacity', 'numa.distance', 'numa.distance.0', 'numa.distance.0.1',
   'numa.placement', 'numa.placement.vcpus', 'numa.placement.vcpus.0', 'numa.placement.vmm', 'numa.placement.puncher', 'numa.policySource',
   'numa.shared', 'numa.shared.0', 'numa.shared.0.start', 'numa.shared.0.end', 'numa.shared.0.policy', 'numa.shared.0.policy.mode', 'numa.shared.0.policy.nodes',

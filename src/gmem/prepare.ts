@@ -1,0 +1,48 @@
+// Folio preparation in kvm_gmem_get_pfn (guest_memfd.c): the uptodate gate (a new folio is
+// zeroed before the guest sees it) and kvm_gmem_prepare_folio -> kvm_arch_gmem_prepare, the arch
+// hook (SNP's gmem_prepare makes the page private in the RMP). By baseline:
+// - 7.0 (01f492e1817e, after 8622ef05709f "Remove preparation tracking"): uptodate means cleared;
+//   the hook runs on every fault (it is idempotent) and the page is handed out only if it succeeded.
+// - 6.12 and 6.18 (0f94e51b5320): uptodate means prepared; a folio not yet uptodate is cleared,
+//   prepared, and marked uptodate only after the hook succeeded (d04c77d23122); an uptodate one is
+//   not prepared again. B35 marks it before the hook (the code d04c77d23122 fixed), B36 (7.0)
+//   hands the page out although the hook failed.
+import { Ctr, count, type ActorCtx, type Gen } from '../engine/ctx.js';
+import { P } from '../engine/points.js';
+import { EINVAL } from '../errno.js';
+import { PF_ARCH_PREPARED, PF_UPTODATE } from '../shm/layout.js';
+import { pfnFlags, pfnFlagsOr, setPfnContent } from '../shm/pfn.js';
+
+// kvm_arch_gmem_prepare: the vendor hook, on a coco VM only (SNP's sev_gmem_prepare: rmp_make_private,
+// -EINVAL when the RMP update fails); elsewhere there is nothing to prepare and it succeeds
+function kvmArchGmemPrepare(ctx: ActorCtx, pfn: number): number {
+  const rate = ctx.sc.prepareFailRate;
+  if (rate > 0 && ctx.rng.chance(rate)) {
+    count(ctx, Ctr.prepareFails);
+    return -EINVAL;
+  }
+  pfnFlagsOr(ctx.s, pfn, PF_ARCH_PREPARED);
+  return 0;
+}
+
+// the uptodate gate and kvm_gmem_prepare_folio for the locked folio pfn: 0, or the hook's error
+export function* kvmGmemPrepareFolio(ctx: ActorCtx, pfn: number): Gen<number> {
+  const s = ctx.s;
+  const uptodate = (pfnFlags(s, pfn) & PF_UPTODATE) !== 0;
+  if (ctx.sc.kernel === '7.0') {
+    if (!uptodate) {
+      yield P['folio-zero'];
+      setPfnContent(s, pfn, 0);
+      pfnFlagsOr(s, pfn, PF_UPTODATE);
+    }
+    const r = kvmArchGmemPrepare(ctx, pfn);
+    return ctx.bugs.B36 ? 0 : r;
+  }
+  if (uptodate) return 0; // prepared once, not again
+  yield P['folio-zero'];
+  setPfnContent(s, pfn, 0);
+  if (ctx.bugs.B35) pfnFlagsOr(s, pfn, PF_UPTODATE);
+  const r = kvmArchGmemPrepare(ctx, pfn);
+  if (r === 0) pfnFlagsOr(s, pfn, PF_UPTODATE); // kvm_gmem_mark_prepared
+  return r;
+}
