@@ -28,7 +28,7 @@ export interface VariantInfo {
   scenario?: string;
 }
 
-export const VARIANT_IDS = ['B1', 'B2', 'B4', 'B5', 'B6', 'B7', 'B8', 'B9', 'B10', 'B11', 'B18', 'B19', 'B20', 'B21', 'B22', 'B23', 'B24', 'B25', 'B26', 'B27', 'B28', 'B29', 'B30', 'B31', 'B32', 'B33', 'B34', 'B35', 'B36', 'N1'] as const;
+export const VARIANT_IDS = ['B1', 'B2', 'B4', 'B5', 'B6', 'B7', 'B8', 'B9', 'B10', 'B11', 'B18', 'B19', 'B20', 'B21', 'B22', 'B23', 'B24', 'B25', 'B26', 'B27', 'B28', 'B29', 'B30', 'B31', 'B32', 'B33', 'B34', 'B35', 'B36', 'B37', 'N1'] as const;
 export type VariantId = (typeof VARIANT_IDS)[number];
 export type Bugs = { readonly [K in VariantId]: boolean };
 
@@ -307,6 +307,16 @@ export const VARIANTS: readonly VariantInfo[] = [
     alsoBreaks: [],
     litmus: null,
     scenario: 'prepare-fail',
+    kind: 'bug',
+  },
+  {
+    id: 'B37',
+    name: 'notifier-count-dropped-early',
+    removes: 'the order at the end of kvm_mmu_notifier_invalidate_range_end: mn_active_invalidate_count is dropped before kvm_mmu_invalidate_end has run over the memslots the start found, so a memslot update can swap them in between and the end sees a different set than the start (the invariant the count exists for, since the 5.13 "Block memslot updates across range_start() and range_end()")',
+    expect: 'I4',
+    alsoBreaks: ['I5'],
+    litmus: 'litmus-numa-balancing',
+    scenario: 'litmus-numa-balancing',
     kind: 'bug',
   },
   {

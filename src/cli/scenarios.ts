@@ -1,5 +1,5 @@
 // gmemsim scenarios: the built-in scenarios.
-import { BUILTIN_SCENARIOS } from '../scenario/builtins.js';
+import { BUILTIN_SCENARIOS, SELFTEST_PORTS, UPSTREAM_FINDINGS } from '../scenario/builtins.js';
 import { actorCount } from '../workload/kinds.js';
 import { helpText, parseArgs } from './args.js';
 import { JSON_OPT, type Io } from './common.js';
@@ -20,6 +20,10 @@ export function scenariosCommand(argv: string[], io: Io): number {
   const all = Object.values(BUILTIN_SCENARIOS);
   const w = Math.max(...all.map((s) => s.name.length));
   const pages = (n: number) => n.toLocaleString('en-US');
-  io.out(all.map((s) => `  ${s.name.padEnd(w)}  ${actorCount(s)} actors, ${pages(s.gmemPages)} gmem pages, ${s.slots.length} memslot(s), kernel ${s.kernel}\n  ${' '.repeat(w)}  ${s.description}`).join('\n'));
+  const pad = `  ${' '.repeat(w)}  `;
+  const notes = (name: string) =>
+    (SELFTEST_PORTS[name] ? `\n${pad}selftest port: ${SELFTEST_PORTS[name]}` : '') +
+    (UPSTREAM_FINDINGS[name] ? `\n${pad}upstream finding: the correct model reports ${UPSTREAM_FINDINGS[name]} here (README "Upstream findings")` : '');
+  io.out(all.map((s) => `  ${s.name.padEnd(w)}  ${actorCount(s)} actors, ${pages(s.gmemPages)} gmem pages, ${s.slots.length} memslot(s), kernel ${s.kernel}\n${pad}${s.description}${notes(s.name)}`).join('\n'));
   return 0;
 }

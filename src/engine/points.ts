@@ -81,6 +81,9 @@ const TABLE = [
   // memory failure (issue 12)
   ['memory-failure', 'memory_failure'],
   ['error-folio', 'kvm_gmem_error_folio'],
+  // the standalone mmu notifier (issue 12)
+  ['hva-change-prot', 'change_prot_numa (between the mmu notifiers)'],
+  ['mn-end', 'kvm_mmu_notifier_invalidate_range_end'],
 ] as const;
 
 export type PointName = (typeof TABLE)[number][0];

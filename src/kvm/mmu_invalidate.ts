@@ -7,6 +7,7 @@ import { orders } from '../alternatives.js';
 import { actorCounter, counterOf, invHistAdd, setCounter } from '../shm/actor.js';
 import {
   INVALID_GFN,
+  mmuLockWaiters,
   mmuInvalidateInProgress,
   mmuInvalidateInProgressAdd,
   mmuInvalidateRangeEnd,
@@ -109,25 +110,38 @@ export function mmuInvalidateRetryGfn(ctx: ActorCtx, mmuSeq: number, gfn: number
   return mmuInvalidateSeq(s) !== mmuSeq;
 }
 
-// kvm_unmap_gfn_range -> kvm_tdp_mmu_unmap_gfn_range: zap [start, end), yielding the write
-// lock between chunks as tdp_mmu_zap_leafs does with may_block (cond_resched_rwlock_write).
+// kvm_unmap_gfn_range -> kvm_tdp_mmu_unmap_gfn_range: zap [start, end) as tdp_mmu_zap_leafs does
+// with may_block: between chunks, tdp_mmu_iter_cond_resched drops the write lock when someone
+// waits for it (rwlock_needbreak; zapYield "always": at every chunk), flushing the TLB first if a
+// zap is pending; the walk's pending flush is done at its end (flush_on_ret, before the unlock)
 export function* kvmZapGfnRange(ctx: ActorCtx, start: number, end: number): Gen {
+  const always = ctx.sc.zapYield === 'always';
+  let flush = false;
   // Zapping must be covered by an invalidation, or come from memslot deletion under slots_lock
   // (SRCU ordered it): the kernel's lockdep_assert_once since 6.13.
   lockdepAssertOnce(ctx, mmuInvalidateInProgress(ctx.s) !== 0 || lockdepIsHeld(ctx, LockClass.Slots), 'kvm_unmap_gfn_range', 'kvm->mmu_invalidate_in_progress || lockdep_is_held(&kvm->slots_lock)');
   for (let g = start; g < end; g += ZAP_CHUNK) {
-    if (g !== start) {
+    if (g !== start && (always || mmuLockWaiters(ctx.s) > 0)) {
+      if (flush) zapFlush(ctx);
+      flush = false;
       mmuWriteUnlock(ctx);
+      count(ctx, Ctr.zapYields);
       yield P['zap-resched'];
       yield* mmuWriteLock(ctx);
     }
     yield P.zap;
     lockdepAssertHeld(ctx, LockClass.Mmu, true, 'tdp_mmu_zap_leafs');
     const stop = Math.min(end, g + ZAP_CHUNK);
-    let zapped = false;
-    for (let x = g; x < stop; x++) zapped = tdpMmuZapLeaf(ctx, x) || zapped;
-    if (zapped && !ctx.bugs.B8) kvmFlushRemoteTlbs(ctx.s); // B8: the zap's flush skipped
+    for (let x = g; x < stop; x++) flush = tdpMmuZapLeaf(ctx, x) || flush;
   }
+  if (flush) zapFlush(ctx);
+}
+
+// the zap's kvm_flush_remote_tlbs; B8 skips it
+function zapFlush(ctx: ActorCtx): void {
+  if (ctx.bugs.B8) return;
+  count(ctx, Ctr.tlbFlushes);
+  kvmFlushRemoteTlbs(ctx.s);
 }
 
 function* rangeAdd(ctx: ActorCtx, start: number, end: number): Gen {

@@ -1,7 +1,8 @@
-// kvm_mmu_notifier_invalidate_range_start/end around a change of the VMM's page tables:
-// here madvise(MADV_DONTNEED) of shared memory after a conversion to private, as QEMU's
-// ram_block_discard_range does (spec §2.9).
-import { type ActorCtx, type Gen } from '../engine/ctx.js';
+// kvm_mmu_notifier_invalidate_range_start/end around a change of the VMM's page tables
+// (kvm_main.c @01f492e1817e, spec §2.9): madvise(MADV_DONTNEED) of shared memory after a
+// conversion to private, as QEMU's ram_block_discard_range does, and a protection change that
+// keeps the pages (NUMA balancing's change_prot_numa, the standalone notifier actor).
+import { Ctr, count, type ActorCtx, type Gen } from '../engine/ctx.js';
 import { P } from '../engine/points.js';
 import { pagePut } from '../mm/page_alloc.js';
 import { hvaClear } from '../shm/file.js';
@@ -29,12 +30,28 @@ function* kvmMmuNotifierInvalidateRangeStart(ctx: ActorCtx, hvaStart: number, hv
   srcuReadUnlock(ctx);
 }
 
-// kvm_mmu_notifier_invalidate_range_end: the same memslots as at start (swaps are blocked)
+// kvm_mmu_notifier_invalidate_range_end: the same memslots as at start, because swaps stay
+// blocked until mn_active_invalidate_count drops after the end; B37 drops it first
 function* kvmMmuNotifierInvalidateRangeEnd(ctx: ActorCtx, hvaStart: number, hvaEnd: number): Gen {
+  if (ctx.bugs.B37) {
+    mnActiveInvalidateAdd(ctx.s, -1);
+    yield P['mn-end'];
+  }
   srcuReadLock(ctx);
   if (hvaRanges(ctx.s, hvaStart, hvaEnd).length > 0) yield* kvmMmuInvalidateRangesEnd(ctx);
   srcuReadUnlock(ctx);
-  mnActiveInvalidateAdd(ctx.s, -1);
+  if (!ctx.bugs.B37) mnActiveInvalidateAdd(ctx.s, -1);
+}
+
+// change_prot_numa on HVA pages [hvaStart, hvaEnd) (NUMA balancing's hinting scan; KSM's write
+// protection is alike): the PTEs change between the notifiers, the pages stay, so the zapped SPTEs
+// come back on the next fault with the same pages
+export function* hvaChangeProtection(ctx: ActorCtx, hvaStart: number, hvaEnd: number): Gen {
+  yield* kvmMmuNotifierInvalidateRangeStart(ctx, hvaStart, hvaEnd);
+  yield P['hva-change-prot'];
+  yield* kvmMmuNotifierInvalidateRangeEnd(ctx, hvaStart, hvaEnd);
+  count(ctx, Ctr.notifierInvalidations);
+  ctx.ev.writerReturned(ctx, 'mmu notifier invalidate_range');
 }
 
 // madvise(MADV_DONTNEED) on HVA pages [hvaStart, hvaEnd): zap_page_range_single between the notifiers

@@ -68,6 +68,14 @@ export function telemetryJson(st: Stats) {
       mean: t.invWindows ? Math.round((t.invWindowSum / t.invWindows) * 100) / 100 : 0,
       max: t.invWindowMax,
     },
+    // the zap walks: yields to a waiter on mmu_lock and TLB flushes, per invalidation begun
+    zaps: {
+      invalidations: t.invalidations,
+      yields: t.zapYields,
+      tlbFlushes: t.tlbFlushes,
+      yieldsPerInvalidation: t.invalidations ? Math.round((t.zapYields / t.invalidations) * 100) / 100 : 0,
+      flushesPerInvalidation: t.invalidations ? Math.round((t.tlbFlushes / t.invalidations) * 100) / 100 : 0,
+    },
     starvation: {
       threshold: st.starvationRetries,
       episodes: t.starvedAccesses,
@@ -126,6 +134,7 @@ export function telemetryText(st: Stats): string {
         ]
       : [`  mmu_lock (${j.mmuLock.build}) wait/hold times: measured on worker threads only (there is no time under sim)`]),
     `  invalidation windows (begin -> end, ${fmt(j.invalidationWindows.count)}): mean ${j.invalidationWindows.mean} ${j.invalidationWindows.unit === 'us' ? 'us' : 'global steps'}, max ${fmt(j.invalidationWindows.max)} ${j.invalidationWindows.unit === 'us' ? 'us' : 'steps'}`,
+    `  zaps: ${fmt(j.zaps.yields)} yields of mmu_lock, ${fmt(j.zaps.tlbFlushes)} TLB flushes over ${fmt(j.zaps.invalidations)} invalidations (${j.zaps.yieldsPerInvalidation} yields, ${j.zaps.flushesPerInvalidation} flushes per invalidation)`,
     `  starvation episodes (a faulting access retried more than ${fmt(j.starvation.threshold)} times): ${fmt(j.starvation.episodes)}; longest ${fmt(j.starvation.longestRetries)} retries` +
       ' (with no writer at work to explain it, that is the STARVATION violation)',
     `  fault outcomes (${fmt(faults)} faults):`,

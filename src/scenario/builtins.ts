@@ -28,6 +28,7 @@ export const DEFAULT_SCENARIO: Scenario = {
   stopWhen: 'duration',
   mmuLock: 'rwlock',
   prepareFailRate: 0,
+  zapYield: 'contended',
   variant: null,
   // Two nodes and the VMM started under `numactl --interleave=0,1` (every task's set_mempolicy):
   // guest_memfd pages interleave over both, the HVA's too. A per-range shared policy needs mbind on
@@ -36,7 +37,7 @@ export const DEFAULT_SCENARIO: Scenario = {
   numa: {
     nodes: [{ capacity: 96 }, { capacity: 96 }],
     distance: null,
-    placement: { vcpus: [0, 0, 1, 1], vmm: 0, converter: 0, puncher: 1, slotChurn: 0, hostUser: 0, preFault: 0, gmemClose: 0, memoryFailure: 0 },
+    placement: { vcpus: [0, 0, 1, 1], vmm: 0, converter: 0, puncher: 1, slotChurn: 0, hostUser: 0, preFault: 0, gmemClose: 0, memoryFailure: 0, mmuNotifier: 0 },
     policySource: 'shared',
     shared: [],
     create: null,
@@ -103,6 +104,22 @@ export const CONVERSIONS_SELFTEST_SCENARIO: Scenario = {
   slotChurn: { count: 0, ops: 0, maxPages: 1 },
 };
 
+/**
+ * private_mem_conversions_test's flow on gmem-only memslots: its SW_PROTECTED VM with the
+ * guest_memfd created GUEST_MEMFD_FLAG_MMAP, so kvm_gmem_bind makes both memslots gmem-only and
+ * the shared half of every conversion is served from the file too (kvm_mmu_faultin_pfn_gmem), not
+ * from an HVA; the VMM fallocates or punches and then sets attributes, as the selftest does. A
+ * conversion to shared with fallocate punches the file, so the guest reads zeroes where its private
+ * data was (the test's shared pattern is written after the conversion).
+ */
+export const CONVERSIONS_GMEM_ONLY_SCENARIO: Scenario = {
+  ...CONVERSIONS_SELFTEST_SCENARIO,
+  name: 'conversions-selftest-gmem-only',
+  description: 'private_mem_conversions_test on gmem-only memslots (an mmap-able guest_memfd on a SW_PROTECTED VM): 4 vCPUs convert their ranges by hypercall, shared and private faults alike served from the file; fallocate or punch, then attributes',
+  vmType: 'sw_protected',
+  gmemFlags: ['mmap'],
+};
+
 /** 50 GiB in 4K pages: what the NUMA series' experiment touched. */
 export const FIFTY_GIB_PAGES = 13_107_200;
 
@@ -146,7 +163,7 @@ export function numaInterleaveScenario(scale = 1): Scenario {
         [10, 21],
         [21, 10],
       ],
-      placement: { vcpus: [0], vmm: 0, converter: 0, puncher: 0, slotChurn: 0, hostUser: 0, preFault: 0, gmemClose: 0, memoryFailure: 0 },
+      placement: { vcpus: [0], vmm: 0, converter: 0, puncher: 0, slotChurn: 0, hostUser: 0, preFault: 0, gmemClose: 0, memoryFailure: 0, mmuNotifier: 0 },
       policySource: 'shared',
       shared: [{ start: 0, end: pages, policy: { mode: 'interleave', nodes: [0, 1], flags: [] } }],
       create: null,
@@ -159,7 +176,7 @@ export function numaInterleaveScenario(scale = 1): Scenario {
 
 /** A litmus test: one page, one vCPU and one or two racers, small enough for exhaustive search
  *  (explore --strategy dfs --preemptions 2 runs every schedule of it in about a second). */
-function litmus(name: string, description: string, o: { vcpuOps: number; converter?: number; puncher?: number; slotChurn?: number; fallocate?: boolean; conversionOrder?: ConversionOrder; privateFraction?: number; gmemFlags?: Scenario['gmemFlags']; vmType?: Scenario['vmType']; hostUser?: number; hostOps?: number; preFault?: number; gmemClose?: number; memoryFailure?: number; memoryFailureOps?: number }): Scenario {
+function litmus(name: string, description: string, o: { vcpuOps: number; converter?: number; puncher?: number; slotChurn?: number; fallocate?: boolean; conversionOrder?: ConversionOrder; privateFraction?: number; gmemFlags?: Scenario['gmemFlags']; vmType?: Scenario['vmType']; hostUser?: number; hostOps?: number; preFault?: number; gmemClose?: number; memoryFailure?: number; memoryFailureOps?: number; mmuNotifier?: number }): Scenario {
   return {
     ...DEFAULT_SCENARIO,
     numa: null,
@@ -179,6 +196,7 @@ function litmus(name: string, description: string, o: { vcpuOps: number; convert
     preFault: { count: o.preFault ?? 0, ops: 1, maxPages: 1 },
     gmemClose: { count: o.gmemClose ?? 0, ops: 1, maxPages: 1 },
     memoryFailure: { count: o.memoryFailure ?? 0, ops: o.memoryFailureOps ?? 1, maxPages: 1 },
+    mmuNotifier: { count: o.mmuNotifier ?? 0, ops: 1, maxPages: 1 },
   };
 }
 
@@ -200,6 +218,7 @@ export const LITMUS_SCENARIOS: Record<string, Scenario> = {
   'litmus-release-unbind': litmus('litmus-release-unbind', 'the VMM closes the guest_memfd while its memslot is deleted and re-created (the vCPU idles): a memslot unbound from a dying file, then kvm_gmem_release', { vcpuOps: 0, slotChurn: 1, gmemClose: 1 }),
   'litmus-hwpoison': litmus('litmus-hwpoison', 'one vCPU accesses its page of a gmem-only memslot twice while memory_failure reports the page (up to 4 times; a report before the page is in the file finds nothing): kvm_gmem_error_folio zaps it, and the refault must get -EHWPOISON', { vcpuOps: 2, memoryFailure: 1, memoryFailureOps: 4, privateFraction: 0, gmemFlags: ['mmap'] }),
   'litmus-hwpoison-punch': litmus('litmus-hwpoison-punch', 'memory_failure poisons the page the vCPU faulted in while a puncher punches it: memory_failure holds the folio lock into kvm_gmem_error_folio, which takes the invalidate lock; the punch holds the invalidate lock into the truncation, which takes the folio lock', { vcpuOps: 1, memoryFailure: 1, puncher: 1, privateFraction: 0, gmemFlags: ['mmap'] }),
+  'litmus-numa-balancing': litmus('litmus-numa-balancing', 'a NUMA-balancing scan (an mmu-notifier invalidation that keeps the page) over the memslot\'s shared page while the memslot is deleted and re-created (the vCPU idles)', { vcpuOps: 0, mmuNotifier: 1, slotChurn: 1, privateFraction: 0 }),
   'litmus-gmem-only': litmus('litmus-gmem-only', 'one vCPU reads and writes its shared page of a gmem-only memslot (an mmap-able guest_memfd) while a puncher punches it', { vcpuOps: 2, puncher: 1, privateFraction: 0, gmemFlags: ['mmap'] }),
 };
 
@@ -318,16 +337,36 @@ export const PREPARE_FAIL_SCENARIO: Scenario = {
   slotChurn: { count: 0, ops: 0, maxPages: 1 },
 };
 
+/**
+ * The VMM's shared memory under NUMA balancing (or KSM): a standalone mmu-notifier source
+ * invalidates HVA ranges of up to 8 pages, keeping the pages, while 4 vCPUs use half their memory
+ * shared and convert, and a memslot is deleted and re-created. The zaps yield only to a waiter on
+ * mmu_lock (zapYield "contended", the kernel's rule); the report counts yields and TLB flushes per
+ * invalidation.
+ */
+export const NUMA_BALANCING_SCENARIO: Scenario = {
+  ...DEFAULT_SCENARIO,
+  numa: null,
+  name: 'numa-balancing',
+  description: 'NUMA balancing (mmu-notifier invalidations of the shared memory, pages kept) while 4 vCPUs use and convert their memory and a memslot is deleted and re-created',
+  converter: { count: 0, ops: 0, maxPages: 1 },
+  puncher: { count: 0, ops: 0, maxPages: 1 },
+  slotChurn: { count: 1, ops: 2, maxPages: 1 },
+  mmuNotifier: { count: 1, ops: 6, maxPages: 8 },
+};
+
 export const BUILTIN_SCENARIOS: Record<string, Scenario> = {
   default: DEFAULT_SCENARIO,
   'numa-mbind': NUMA_MBIND_SCENARIO,
   'guest-memfd-guest': GUEST_MEMFD_GUEST_SCENARIO,
   'punch-race': PUNCH_RACE_SCENARIO,
   'conversions-selftest': CONVERSIONS_SELFTEST_SCENARIO,
+  'conversions-selftest-gmem-only': CONVERSIONS_GMEM_ONLY_SCENARIO,
   'pre-fault-memory': PRE_FAULT_MEMORY_SCENARIO,
   'gmem-release': GMEM_RELEASE_SCENARIO,
   'memory-failure': MEMORY_FAILURE_SCENARIO,
   'prepare-fail': PREPARE_FAIL_SCENARIO,
+  'numa-balancing': NUMA_BALANCING_SCENARIO,
   'prepare-fail-6.18': { ...PREPARE_FAIL_SCENARIO, name: 'prepare-fail-6.18', kernel: '6.18', description: 'prepare-fail on the 6.18 baseline: preparation tracked by the uptodate flag, a folio prepared once' },
   'numa-interleave': numaInterleaveScenario(1),
   ...LITMUS_SCENARIOS,
@@ -339,6 +378,17 @@ export const BUILTIN_SCENARIOS: Record<string, Scenario> = {
  */
 export const UPSTREAM_FINDINGS: Readonly<Record<string, string>> = {
   'litmus-hwpoison-punch': 'LOCK_ORDER',
+};
+
+/** Built-ins that port a kernel selftest (tools/testing/selftests/kvm), by the cases they cover. */
+export const SELFTEST_PORTS: Readonly<Record<string, string>> = {
+  'guest-memfd-guest': 'guest_memfd_test test_guest_memfd_guest, test_mmap_supported, test_fault_overflow',
+  'litmus-host-punch': 'guest_memfd_test test_mmap_supported with a concurrent punch',
+  'litmus-host-private': 'guest_memfd_test test_fault_private',
+  'pre-fault-memory': 'pre_fault_memory_test (private case)',
+  'litmus-prefault': 'pre_fault_memory_test, reduced to one page',
+  'conversions-selftest': 'private_mem_conversions_test (hybrid memslots)',
+  'conversions-selftest-gmem-only': 'private_mem_conversions_test on gmem-only memslots',
 };
 
 /** Built-ins that take --scale (a fraction of their full size). */

@@ -34,8 +34,8 @@ export interface ReplayFields {
 const MAX_RECORD_OPS = 1e9;
 
 /** The base a recorded scenario is read over: a section it lacks is a kind that did not exist when it was recorded (none of it). */
-// what a recorded scenario leaves out is what the model that recorded it did: kernel 6.12, and the VMM's old conversion order
-export const replayScenarioBase = (): Scenario => ({ ...DEFAULT_SCENARIO, ...sectionDefaults(), kernel: UNNAMED_KERNEL, vcpus: { ...DEFAULT_SCENARIO.vcpus, conversionOrder: 'legacy' } });
+// what a recorded scenario leaves out is what the model that recorded it did: kernel 6.12, the VMM's old conversion order, a zap that yields at every chunk
+export const replayScenarioBase = (): Scenario => ({ ...DEFAULT_SCENARIO, ...sectionDefaults(), kernel: UNNAMED_KERNEL, zapYield: 'always', vcpus: { ...DEFAULT_SCENARIO.vcpus, conversionOrder: 'legacy' } });
 
 /**
  * A recorded scenario as the model that recorded it ran it. One without `gmemFlags` was recorded

@@ -96,6 +96,7 @@ const BASE: Shape<ScenarioBase> = {
   stopWhen: oneOf('duration', 'ops'),
   mmuLock: oneOf('rwlock', 'percpu'),
   prepareFailRate: fraction,
+  zapYield: oneOf('contended', 'always'),
   numa: (v, path, base) => (v === null ? null : numaSpec(v, path, base ?? undefined)),
   variant: (v, path) => {
     if (v === null) return null;

@@ -115,6 +115,13 @@ export interface ScenarioBase {
    */
   mmuLock: 'rwlock' | 'percpu';
   /**
+   * When a zap walk drops mmu_lock between chunks: `contended` (the kernel's rule,
+   * tdp_mmu_iter_cond_resched: only when another actor waits for the lock; need_resched() is not
+   * modelled), or `always` (every chunk, gmemsim before issue 12: what a recorded scenario without
+   * the field replays with). A pending TLB flush is done before yielding and at the walk's end.
+   */
+  zapYield: 'contended' | 'always';
+  /**
    * The fraction of kvm_arch_gmem_prepare calls that fail (an SNP RMP update refused): 0 unless
    * vmType is `coco`, the only type modelled with an arch prepare hook. Drawn from the faulting
    * actor's random stream, only when above 0.

@@ -5,6 +5,7 @@ import {
   G_INV_LOCK,
   G_MB_DOORBELL,
   G_MMU_LOCK,
+  G_MMU_LOCK_WAITERS,
   G_MN_ACTIVE,
   G_MN_LOCK,
   G_RANGE_END,
@@ -57,6 +58,10 @@ export const LOCK_WORDS = {
   slotsLock: G_SLOTS_LOCK,
   mnInvalidateLock: G_MN_LOCK,
 } as const;
+/** Actors about to take mmu_lock or waiting for it (rwlock_is_contended). */
+export const mmuLockWaiters = (s: Shm) => Atomics.load(s.i32, G_MMU_LOCK_WAITERS);
+export const mmuLockWaitersAdd = (s: Shm, d: number) => Atomics.add(s.i32, G_MMU_LOCK_WAITERS, d);
+
 /** the actor holding the lock at `word` exclusively, or -1 */
 export const lockHolder = (s: Shm, word: number) => Atomics.load(s.i32, word + LOCK_HOLDER) - 1;
 /** a plain store: only reports read it (another thread may see it late) */

@@ -74,6 +74,9 @@ export const COUNTERS = [
   'gmemReleases', // kvm_gmem_release runs (the file's last reference went)
   'hwpoisoned', // memory_failure() runs that poisoned a guest_memfd folio
   'ehwpoison', // kvm_gmem_get_pfn refused a poisoned folio: -EHWPOISON
+  'zapYields', // a zap walk dropped mmu_lock for a waiter (tdp_mmu_iter_cond_resched)
+  'tlbFlushes', // kvm_flush_remote_tlbs calls from zaps (at a yield with a flush pending, and at the walk's end)
+  'notifierInvalidations', // mmu-notifier invalidate_range_start/end pairs from the standalone notifier actor
   'prepareFails', // kvm_arch_gmem_prepare failed (the fault returns its error, nothing mapped)
   'fileGone', // gmem entry points refused because the file was closed: -EFAULT (get_file_active failed), -EBADF (fget failed)
 ] as const;
@@ -142,6 +145,8 @@ export const G_GMEM_FLAGS = 7; // the gmem inode's flags (GMEM_INODE_MMAP | GMEM
 // mmu_lock: its own line (every fault reads-locks it)
 export const G_MMU_LOCK = 1 * LINE;
 export const G_MMU_LOCK_SLEEPERS = G_MMU_LOCK + 1;
+/** actors waiting to take mmu_lock (either mode): rwlock_needbreak's "someone waits", which a zap yields to */
+export const G_MMU_LOCK_WAITERS = G_MMU_LOCK + 3;
 /** a lock's words: the lock word, its sleepers, and the actor holding it exclusively (+1; 0: none) */
 export const LOCK_SLEEPERS = 1;
 export const LOCK_HOLDER = 2;

@@ -4,7 +4,7 @@
 import { Ctr, addUs, type ActorCtx, type Gen } from '../engine/ctx.js';
 import { P } from '../engine/points.js';
 import { NOT_EQUAL, WaitId, ZERO, type Waitable } from '../engine/wait.js';
-import { LOCK_WORDS } from '../shm/kvm.js';
+import { LOCK_WORDS, mmuLockWaitersAdd } from '../shm/kvm.js';
 import { folioLockWord } from '../shm/pfn.js';
 import { BitLock, BrLock, Mutex, RwLock, type LockMode } from './lock.js';
 import { LockClass, lockdepAcquire, lockdepTrylock } from './lockdep.js';
@@ -35,12 +35,22 @@ function acquire(ctx: ActorCtx, mode: LockMode, point: number, arg = 0): Gen {
 }
 
 // read_lock(&kvm->mmu_lock) / write_lock(&kvm->mmu_lock)
-export const mmuReadLock = (ctx: ActorCtx) => acquire(ctx, ctx.mmuLock.read, P['mmu_lock:read']);
+// The waiter count brackets the wait (under sim: until the scheduler lets the acquire through), so
+// a zap holding the lock for write sees whether anyone waits for it (rwlock_needbreak)
+export function* mmuReadLock(ctx: ActorCtx): Gen {
+  mmuLockWaitersAdd(ctx.s, 1);
+  yield* acquire(ctx, ctx.mmuLock.read, P['mmu_lock:read']);
+  mmuLockWaitersAdd(ctx.s, -1);
+}
 export function mmuReadUnlock(ctx: ActorCtx): void {
   noteMmuHold(ctx, Ctr.mmuReadHoldUs);
   ctx.mmuLock.read.release(ctx);
 }
-export const mmuWriteLock = (ctx: ActorCtx) => acquire(ctx, ctx.mmuLock.write, P['mmu_lock:write']);
+export function* mmuWriteLock(ctx: ActorCtx): Gen {
+  mmuLockWaitersAdd(ctx.s, 1);
+  yield* acquire(ctx, ctx.mmuLock.write, P['mmu_lock:write']);
+  mmuLockWaitersAdd(ctx.s, -1);
+}
 export function mmuWriteUnlock(ctx: ActorCtx): void {
   noteMmuHold(ctx, Ctr.mmuWriteHoldUs);
   ctx.mmuLock.write.release(ctx);

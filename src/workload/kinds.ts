@@ -16,6 +16,7 @@ import { hostUserProgram } from './host_user.js';
 import { preFaultProgram } from './pre_fault.js';
 import { GMEM_CLOSE_NONE, GMEM_CLOSE_SHAPE, gmemCloseProgram } from './gmem_close.js';
 import { memoryFailureProgram } from './memory_failure.js';
+import { mmuNotifierProgram } from './mmu_notifier.js';
 import { BACKGROUND_NONE, BACKGROUND_SHAPE, type BackgroundSpec } from './background.js';
 import { VCPU_DEFAULTS, VCPU_SHAPE, vcpuProgram, type VcpuSpec } from './vcpu.js';
 import { vmmIdle, vmmProgram } from './vmm.js';
@@ -43,17 +44,19 @@ export interface ActorKind<K extends string = string, S = unknown> {
 
 const kind = <K extends string, S>(k: ActorKind<K, S>) => k;
 
-const background = <K extends string>(key: K, kindName: string, names: string, program: (ctx: ActorCtx) => Gen, pause: number) =>
+/** A background kind: a BackgroundSpec section (its own shape and defaults if given), shrinkable to none of it. */
+const background = <K extends string>(key: K, kindName: string, names: string, program: (ctx: ActorCtx) => Gen, pause: number, o: { shape?: Shape<BackgroundSpec>; defaults?: BackgroundSpec; fixedOps?: boolean } = {}) =>
   kind<K, BackgroundSpec>({
     kind: kindName,
     key,
     name: (i) => `${names}${i}`,
     program,
-    section: { shape: BACKGROUND_SHAPE, defaults: BACKGROUND_NONE },
+    section: { shape: o.shape ?? BACKGROUND_SHAPE, defaults: o.defaults ?? BACKGROUND_NONE },
     count: (b) => b.count,
     ops: (b) => b.ops,
     shrink: { pass: 0, minCount: 0, minOps: 1 },
     pause,
+    fixedOps: o.fixedOps,
   });
 
 export const KINDS = [
@@ -78,20 +81,11 @@ export const KINDS = [
   // KVM_PRE_FAULT_MEMORY on a vCPU of its own (pre_fault_memory_test's main thread)
   background('preFault', 'pre-fault', 'prefault', preFaultProgram, 1),
   // close(2) of the VMM's guest_memfd fd after `ops` waits, which kvm_gmem_release follows
-  kind({
-    kind: 'gmem-close',
-    key: 'gmemClose',
-    name: (i) => `gmemclose${i}`,
-    program: gmemCloseProgram,
-    section: { shape: GMEM_CLOSE_SHAPE, defaults: GMEM_CLOSE_NONE },
-    count: (b: BackgroundSpec) => b.count,
-    ops: (b: BackgroundSpec) => b.ops,
-    shrink: { pass: 0, minCount: 0, minOps: 1 },
-    pause: 2000,
-    fixedOps: true,
-  }),
+  background('gmemClose', 'gmem-close', 'gmemclose', gmemCloseProgram, 2000, { shape: GMEM_CLOSE_SHAPE, defaults: GMEM_CLOSE_NONE, fixedOps: true }),
   // memory_failure() on random pages of the file (kvm_gmem_error_folio); rare, as machine checks are
   background('memoryFailure', 'memory-failure', 'mce', memoryFailureProgram, 20),
+  // mmu-notifier invalidations of shared memory that keep the pages (NUMA balancing, KSM)
+  background('mmuNotifier', 'mmu-notifier', 'numab', mmuNotifierProgram, 1),
 ] as const;
 
 type Kinds = (typeof KINDS)[number];

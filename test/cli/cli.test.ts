@@ -236,7 +236,7 @@ describe('variants and scenarios', () => {
     const r = await cli('scenarios', '--json');
     expect(r.code).toBe(0);
     const list = JSON.parse(r.out) as { name: string; numa: unknown }[];
-    expect(list.map((s) => s.name)).toEqual(['default', 'numa-mbind', 'guest-memfd-guest', 'punch-race', 'conversions-selftest', 'pre-fault-memory', 'gmem-release', 'memory-failure', 'prepare-fail', 'prepare-fail-6.18', 'numa-interleave', 'litmus-punch', 'litmus-convert', 'litmus-memslot', 'litmus-lock-order', 'litmus-notifier', 'litmus-host-punch', 'litmus-host-private', 'litmus-prefault', 'litmus-release', 'litmus-release-unbind', 'litmus-hwpoison', 'litmus-hwpoison-punch', 'litmus-gmem-only']);
+    expect(list.map((s) => s.name)).toEqual(['default', 'numa-mbind', 'guest-memfd-guest', 'punch-race', 'conversions-selftest', 'conversions-selftest-gmem-only', 'pre-fault-memory', 'gmem-release', 'memory-failure', 'prepare-fail', 'numa-balancing', 'prepare-fail-6.18', 'numa-interleave', 'litmus-punch', 'litmus-convert', 'litmus-memslot', 'litmus-lock-order', 'litmus-notifier', 'litmus-host-punch', 'litmus-host-private', 'litmus-prefault', 'litmus-release', 'litmus-release-unbind', 'litmus-hwpoison', 'litmus-hwpoison-punch', 'litmus-numa-balancing', 'litmus-gmem-only']);
     expect(list.find((s) => s.name === 'numa-interleave')?.numa).not.toBeNull();
   });
 
@@ -247,6 +247,9 @@ describe('variants and scenarios', () => {
     expect(heads.map((l) => l.trim().split(/ +/)[0])).toEqual(Object.keys(BUILTIN_SCENARIOS));
     expect(new Set(heads.map((l) => l.search(/\d+ actors/))).size).toBe(1);
     expect(r.out).toContain('13,107,200 gmem pages');
+    // the selftest ports and the upstream findings say so
+    expect(r.out).toMatch(/conversions-selftest-gmem-only .*\n.*\n\s+selftest port: private_mem_conversions_test on gmem-only memslots/);
+    expect(r.out).toMatch(/litmus-hwpoison-punch .*\n.*\n\s+upstream finding: the correct model reports LOCK_ORDER here/);
   });
 
   it('explore warns before a scenario whose schedules may run to millions of steps, and names --scale for a scalable one', async () => {

@@ -98,7 +98,7 @@ function junkValue(rng: Rng): unknown {
 // refuses them, or where they are cheap.
 const SCENARIO_PATHS = [
   'name', 'description', 'kernel', 'vmType', 'gmemFlags', 'gmemFlags.0', 'gmemFlags.1', 'gmemPages', 'slots', 'slots.0', 'slots.0.npages', 'slots.0.baseGfn', 'slots.0.gmemOffset', 'slots.1.npages',
-  'pfnPool', 'starvationRetries', 'maxSteps', 'stopWhen', 'mmuLock', 'prepareFailRate', 'variant', 'actorStreams', 'base',
+  'pfnPool', 'starvationRetries', 'maxSteps', 'stopWhen', 'mmuLock', 'prepareFailRate', 'zapYield', 'variant', 'actorStreams', 'base',
   'numa', 'numa.nodes', 'numa.nodes.0', 'numa.nodes.0.capacity', 'numa.nodes.1.capacity', 'numa.distance', 'numa.distance.0', 'numa.distance.0.1',
   'numa.placement', 'numa.placement.vcpus', 'numa.placement.vcpus.0', 'numa.placement.vmm', 'numa.placement.puncher', 'numa.policySource',
   'numa.shared', 'numa.shared.0', 'numa.shared.0.start', 'numa.shared.0.end', 'numa.shared.0.policy', 'numa.shared.0.policy.mode', 'numa.shared.0.policy.nodes',
@@ -107,10 +107,10 @@ const SCENARIO_PATHS = [
   'vcpus.conversionMaxPages', 'vcpus.fallocateOnConversion', 'vcpus.conversionOrder', 'vcpus.gfns',
   'converter', 'converter.count', 'converter.ops', 'converter.maxPages', 'puncher', 'puncher.count', 'puncher.ops', 'puncher.maxPages',
   'slotChurn', 'slotChurn.count', 'slotChurn.ops', 'slotChurn.maxPages', 'hostUser', 'hostUser.count', 'hostUser.ops', 'hostUser.maxPages', 'preFault', 'preFault.count', 'preFault.ops', 'preFault.maxPages',
-  'gmemClose', 'gmemClose.count', 'gmemClose.ops', 'memoryFailure', 'memoryFailure.count', 'memoryFailure.ops', 'vmm',
+  'gmemClose', 'gmemClose.count', 'gmemClose.ops', 'memoryFailure', 'memoryFailure.count', 'memoryFailure.ops', 'mmuNotifier', 'mmuNotifier.count', 'mmuNotifier.ops', 'mmuNotifier.maxPages', 'vmm',
 ];
 /** Fields where a huge valid value makes every schedule long (steps or operations): kept small. */
-const SLOW_IF_HUGE = new Set(['maxSteps', 'vcpus.ops', 'converter.ops', 'puncher.ops', 'slotChurn.ops', 'hostUser.ops', 'preFault.ops', 'gmemClose.ops', 'memoryFailure.ops', 'starvationRetries']);
+const SLOW_IF_HUGE = new Set(['maxSteps', 'vcpus.ops', 'converter.ops', 'puncher.ops', 'slotChurn.ops', 'hostUser.ops', 'preFault.ops', 'gmemClose.ops', 'memoryFailure.ops', 'mmuNotifier.ops', 'starvationRetries']);
 
 type Json = Record<string, unknown>;
 const clone = <T>(v: T): T => JSON.parse(JSON.stringify(v)) as T;

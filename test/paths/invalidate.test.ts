@@ -26,7 +26,8 @@ import {
 import { pfnRmap } from '../../src/shm/pfn.js';
 import { rwCanRead, rwCanWrite } from '../../src/sync/locks.js';
 import { mmuReadLock, mmuReadUnlock, mmuWriteLock, mmuWriteUnlock } from '../../src/sync/ops.js';
-import { drive, stepUntil, world } from '../helpers.js';
+import { ONE_NODE, drive, stepUntil, world } from '../helpers.js';
+import { validateScenario } from '../../src/scenario/schema.js';
 import { actor, counter, fault, names, trace } from './util.js';
 
 const range = (w: ReturnType<typeof world>) => [mmuInvalidateRangeStart(w.s), mmuInvalidateRangeEnd(w.s)];
@@ -203,8 +204,8 @@ function* zapUnder(ctx: ActorCtx, start: number, end: number): Gen {
 }
 
 describe('kvmZapGfnRange', () => {
-  it('zaps every SPTE in chunks of ZAP_CHUNK, dropping mmu_lock between chunks', () => {
-    const w = world();
+  it('zaps every SPTE in chunks of ZAP_CHUNK, dropping mmu_lock between chunks (zapYield "always"; "contended" drops it only for a waiter: zap-yield.test.ts)', () => {
+    const w = world(validateScenario({ zapYield: 'always' }, ONE_NODE));
     const v = actor(w, 'vcpu0');
     const p = actor(w, 'puncher');
     const n = 10;
