@@ -166,9 +166,9 @@ function freedObjectUse(s: Shm, obj: KernelObject, id: number, fn: string): stri
     case 'memslot':
       return memslotAllocated(s, id) ? null : `${fn} uses memslot ${id} (its gmem.file pointer) after the memslot's deletion freed it`;
     case 'gmem-file':
-      return gmemFileState(s) === GmemFileState.Live ? null : `${fn} uses the gmem_file (its bindings) after kvm_gmem_release freed it`;
+      return gmemFileState(s) !== GmemFileState.Freed ? null : `${fn} uses the gmem_file (its bindings) after kvm_gmem_release freed it`;
     case 'gmem-inode':
-      return gmemFileState(s) === GmemFileState.Live ? null : `${fn} looks up page ${id} of the gmem inode after its last file reference went (the inode is evicted)`;
+      return gmemFileState(s) !== GmemFileState.Freed ? null : `${fn} looks up page ${id} of the gmem inode after its last file reference went (the inode is evicted)`;
   }
 }
 function danglingBinding(s: Shm): string | null {

@@ -81,6 +81,7 @@ export function* kvmGmemRelease(ctx: ActorCtx): Gen {
     yield* kvmGmemInvalidateBegin(ctx, 0, end);
     yield* kvmGmemInvalidateEnd(ctx, 0, end);
   }
+  setGmemFileState(s, GmemFileState.Unlisted); // list_del from the inode's files: later invalidations skip it
   invUnlock(ctx);
   slotsUnlock(ctx);
   ctx.ev.writerReturned(ctx, 'kvm_gmem_release');

@@ -19,8 +19,9 @@ export function* memoryFailure(ctx: ActorCtx, index: number): Gen<boolean> {
   yield P['memory-failure'];
   const pfn = filemapGet(s, index);
   if (pfn < 0 || !pageTryGet(s, pfn)) return false;
-  if ((pfnFlags(s, pfn) & PF_HWPOISON) !== 0) {
-    pagePut(ctx, pfn); // "already hardware poisoned"
+  // freed and reused between the lookup and the reference (threads): not this file's page any more
+  if (filemapGet(s, index) !== pfn || (pfnFlags(s, pfn) & PF_HWPOISON) !== 0) {
+    pagePut(ctx, pfn); // or "already hardware poisoned"
     return false;
   }
   pfnFlagsOr(s, pfn, PF_HWPOISON); // TestSetPageHWPoison, before the folio lock

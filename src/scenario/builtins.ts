@@ -218,6 +218,7 @@ export const LITMUS_SCENARIOS: Record<string, Scenario> = {
   'litmus-release-unbind': litmus('litmus-release-unbind', 'the VMM closes the guest_memfd while its memslot is deleted and re-created (the vCPU idles): a memslot unbound from a dying file, then kvm_gmem_release', { vcpuOps: 0, slotChurn: 1, gmemClose: 1 }),
   'litmus-hwpoison': litmus('litmus-hwpoison', 'one vCPU accesses its page of a gmem-only memslot twice while memory_failure reports the page (up to 4 times; a report before the page is in the file finds nothing): kvm_gmem_error_folio zaps it, and the refault must get -EHWPOISON', { vcpuOps: 2, memoryFailure: 1, memoryFailureOps: 4, privateFraction: 0, gmemFlags: ['mmap'] }),
   'litmus-hwpoison-punch': litmus('litmus-hwpoison-punch', 'memory_failure poisons the page the vCPU faulted in while a puncher punches it: memory_failure holds the folio lock into kvm_gmem_error_folio, which takes the invalidate lock; the punch holds the invalidate lock into the truncation, which takes the folio lock', { vcpuOps: 1, memoryFailure: 1, puncher: 1, privateFraction: 0, gmemFlags: ['mmap'] }),
+  'litmus-hwpoison-unbind': litmus('litmus-hwpoison-unbind', 'memory_failure poisons the page the vCPU faulted in while the VMM closes the guest_memfd and the memslot is deleted: kvm_gmem_error_folio holds the invalidate lock shared, and the unbind of a dying file erases the bindings with no invalidate lock at all', { vcpuOps: 1, memoryFailure: 1, memoryFailureOps: 4, gmemClose: 1, slotChurn: 1, privateFraction: 0, gmemFlags: ['mmap'] }),
   'litmus-numa-balancing': litmus('litmus-numa-balancing', 'a NUMA-balancing scan (an mmu-notifier invalidation that keeps the page) over the memslot\'s shared page while the memslot is deleted and re-created (the vCPU idles)', { vcpuOps: 0, mmuNotifier: 1, slotChurn: 1, privateFraction: 0 }),
   'litmus-gmem-only': litmus('litmus-gmem-only', 'one vCPU reads and writes its shared page of a gmem-only memslot (an mmap-able guest_memfd) while a puncher punches it', { vcpuOps: 2, puncher: 1, privateFraction: 0, gmemFlags: ['mmap'] }),
 };
@@ -378,6 +379,7 @@ export const BUILTIN_SCENARIOS: Record<string, Scenario> = {
  */
 export const UPSTREAM_FINDINGS: Readonly<Record<string, string>> = {
   'litmus-hwpoison-punch': 'LOCK_ORDER',
+  'litmus-hwpoison-unbind': 'I4',
 };
 
 /** Built-ins that port a kernel selftest (tools/testing/selftests/kvm), by the cases they cover. */

@@ -211,8 +211,10 @@ export const GMEM_INODE_INIT_SHARED = 2;
 
 export const GmemFileState = {
   Live: 0,
-  /** kvm_gmem_release ran and __fput went on: the gmem_file and its bindings are freed, the inode evicted */
-  Freed: 1,
+  /** kvm_gmem_release took it off the inode's file list (under the invalidate lock): invalidations no longer walk it */
+  Unlisted: 1,
+  /** kvm_gmem_release returned and __fput went on: the gmem_file and its bindings are freed, the inode evicted */
+  Freed: 2,
 } as const;
 
 export const SlotState = {

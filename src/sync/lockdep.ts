@@ -163,7 +163,7 @@ function kernelStack(): string {
   const names: string[] = [];
   for (const line of text.split('\n')) {
     const m = /^\s*at (?:Object\.|Generator\.)?([\w$.]+)(?: \[as \w+\])? \((.*)\)$/.exec(line);
-    if (!m || m[1].endsWith('.next') || m[1] === 'acquire' || m[1] === 'blockOn' || !/[/\\](kvm|gmem|mm|workload|test)[/\\]|[/\\]sync[/\\](ops|srcu)\./.test(m[2])) continue;
+    if (!m || m[1].endsWith('.next') || m[1] === 'acquire' || m[1] === 'mmuAcquire' || m[1] === 'blockOn' || !/[/\\](kvm|gmem|mm|workload|test)[/\\]|[/\\]sync[/\\](ops|srcu)\./.test(m[2])) continue;
     names.push(m[1]);
   }
   return names.reverse().join(' > ');

@@ -35,21 +35,26 @@ function acquire(ctx: ActorCtx, mode: LockMode, point: number, arg = 0): Gen {
 }
 
 // read_lock(&kvm->mmu_lock) / write_lock(&kvm->mmu_lock)
-// The waiter count brackets the wait (under sim: until the scheduler lets the acquire through), so
-// a zap holding the lock for write sees whether anyone waits for it (rwlock_needbreak)
+// An acquire that finds the lock taken counts itself a waiter until it holds the lock (the slow
+// path, where the kernel's qrwlock queues: rwlock_is_contended), so a zap holding the lock for write
+// sees whether anyone waits for it; the fast path writes no shared word (percpu keeps its promise)
+function* mmuAcquire(ctx: ActorCtx, mode: LockMode, point: number): Gen {
+  const waits = !mode.canProceed(ctx.s, ctx);
+  if (waits) mmuLockWaitersAdd(ctx.s, 1);
+  yield* acquire(ctx, mode, point);
+  if (waits) mmuLockWaitersAdd(ctx.s, -1);
+}
+// read_lock(&kvm->mmu_lock)
 export function* mmuReadLock(ctx: ActorCtx): Gen {
-  mmuLockWaitersAdd(ctx.s, 1);
-  yield* acquire(ctx, ctx.mmuLock.read, P['mmu_lock:read']);
-  mmuLockWaitersAdd(ctx.s, -1);
+  yield* mmuAcquire(ctx, ctx.mmuLock.read, P['mmu_lock:read']);
 }
 export function mmuReadUnlock(ctx: ActorCtx): void {
   noteMmuHold(ctx, Ctr.mmuReadHoldUs);
   ctx.mmuLock.read.release(ctx);
 }
+// write_lock(&kvm->mmu_lock)
 export function* mmuWriteLock(ctx: ActorCtx): Gen {
-  mmuLockWaitersAdd(ctx.s, 1);
-  yield* acquire(ctx, ctx.mmuLock.write, P['mmu_lock:write']);
-  mmuLockWaitersAdd(ctx.s, -1);
+  yield* mmuAcquire(ctx, ctx.mmuLock.write, P['mmu_lock:write']);
 }
 export function mmuWriteUnlock(ctx: ActorCtx): void {
   noteMmuHold(ctx, Ctr.mmuWriteHoldUs);

@@ -9,6 +9,7 @@ export function* puncherProgram(ctx: ActorCtx): Gen {
   for (let op = 0; op < ctx.opsLimit && (yield* opBoundary(ctx)); op++) {
     const [start, end] = randomRange(ctx, ctx.s.l.filePages, ctx.sc.puncher.maxPages);
     yield* kvmGmemPunchHole(ctx, start, end);
+    yield* taskWorkRun(ctx); // each syscall's return to userspace
     if (ctx.rng.chance(0.5)) yield* kvmGmemAllocate(ctx, start, end);
     yield* pause(ctx);
   }

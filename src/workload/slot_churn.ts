@@ -9,7 +9,9 @@ export function* slotChurnProgram(ctx: ActorCtx): Gen {
   yield P.start;
   for (let op = 0; op < ctx.opsLimit && (yield* opBoundary(ctx)); op++) {
     const slot = ctx.rng.below(ctx.s.l.nSlots);
-    if ((yield* kvmDeleteMemslot(ctx, slot)) === 0) yield* kvmCreateMemslot(ctx, slot);
+    const deleted = (yield* kvmDeleteMemslot(ctx, slot)) === 0;
+    yield* taskWorkRun(ctx); // each ioctl's return to userspace
+    if (deleted) yield* kvmCreateMemslot(ctx, slot);
     yield* pause(ctx);
   }
   yield* taskWorkRun(ctx); // the last syscall's return to userspace

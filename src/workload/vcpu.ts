@@ -169,6 +169,7 @@ export function* vcpuProgram(ctx: ActorCtx): Gen {
 
 /** KVM_RUN returns to userspace: post the exit to the VMM thread and wait until it is served. */
 function* exitToVmm(ctx: ActorCtx, gfn: number, npages: number, flags: number): Gen<number> {
+  yield* taskWorkRun(ctx); // on the way out of KVM_RUN (resume_user_mode_work)
   mbPost(ctx.s, ctx.base, gfn, flags | (npages << MB_NPAGES_SHIFT));
   ringMbDoorbell(ctx.s);
   yield* waitNotEqual(ctx, mbStateWord(ctx.s, ctx.base), MB_POSTED, P['exit-wait']);
@@ -215,6 +216,7 @@ function* guestAccess(ctx: ActorCtx, v: VcpuState, gfn: number, write: boolean):
       return;
     }
     setInGuest(s, ctx.base, 0);
+    if (attempt > 0 && ctx.taskWork !== null) yield* taskWorkRun(ctx); // before re-entering the guest, outside kvm->srcu (kvm_xfer_to_guest_mode_handle_work)
     const r = yield* kvmMmuPageFault(ctx, v.fault, gfn, accessPrivate);
     if (r === RET_PF_RETRY) {
       count(ctx, Ctr.retries);

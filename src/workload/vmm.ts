@@ -33,7 +33,6 @@ export function* vmmProgram(ctx: ActorCtx): Gen {
         yield P['vmm-serve'];
         const [gfn, arg] = mbRequest(s, id);
         mbReply(s, id, yield* serveExit(ctx, gfn, arg));
-        yield* taskWorkRun(ctx); // its syscalls' return to userspace (a last fput's __fput)
         served = true;
       } else if (actorDone(s, id)) {
         done++;
@@ -74,6 +73,12 @@ function* serveExit(ctx: ActorCtx, gfn: number, arg: number): Gen<number> {
  */
 const discardShared = (ctx: ActorCtx, p: SlotPiece): Gen | Gen<number> => (kvmMemslotIsGmemOnly(ctx.s, p.slot) ? kvmGmemPunchHole(ctx, p.index, p.index + p.n) : hvaDiscardRange(ctx, p.hva, p.hva + p.n));
 
+/** A VMM syscall on the file and its return to userspace, where a last fput's __fput runs. */
+function* syscall(ctx: ActorCtx, call: Gen<unknown> | Gen): Gen {
+  yield* call;
+  yield* taskWorkRun(ctx);
+}
+
 /**
  * Convert gfns [start, end): the attributes, and with `backing` the backing too, in the scenario's
  * order (vcpus.conversionOrder). Every order must keep the invariants: between its two steps a
@@ -86,23 +91,23 @@ export function* vmmConvert(ctx: ActorCtx, start: number, end: number, toPrivate
     case 'selftest':
       // private_mem_conversions_test handle_exit_hypercall: vm_guest_mem_fallocate (allocate, or
       // PUNCH_HOLE to shared), then vm_set_memory_attributes; the shared HVA is left as it is
-      if (backing) for (const p of pieces) yield* (toPrivate ? kvmGmemAllocate(ctx, p.index, p.index + p.n) : kvmGmemPunchHole(ctx, p.index, p.index + p.n));
+      if (backing) for (const p of pieces) yield* syscall(ctx, toPrivate ? kvmGmemAllocate(ctx, p.index, p.index + p.n) : kvmGmemPunchHole(ctx, p.index, p.index + p.n));
       yield* kvmVmSetMemAttributes(ctx, start, end, attrs);
       return;
     case 'qemu':
       // kvm_convert_memory: kvm_set_memory_attributes_{private,shared}, then discard the side left:
       // ram_block_discard_range (the shared copy) or ram_block_discard_guest_memfd_range (punch)
       yield* kvmVmSetMemAttributes(ctx, start, end, attrs);
-      if (backing) for (const p of pieces) yield* (toPrivate ? discardShared(ctx, p) : kvmGmemPunchHole(ctx, p.index, p.index + p.n));
+      if (backing) for (const p of pieces) yield* syscall(ctx, toPrivate ? discardShared(ctx, p) : kvmGmemPunchHole(ctx, p.index, p.index + p.n));
       return;
     case 'legacy':
       if (toPrivate) {
-        if (backing) for (const p of pieces) yield* kvmGmemAllocate(ctx, p.index, p.index + p.n);
+        if (backing) for (const p of pieces) yield* syscall(ctx, kvmGmemAllocate(ctx, p.index, p.index + p.n));
         yield* kvmVmSetMemAttributes(ctx, start, end, attrs);
-        if (backing) for (const p of pieces) yield* discardShared(ctx, p);
+        if (backing) for (const p of pieces) yield* syscall(ctx, discardShared(ctx, p));
       } else {
         yield* kvmVmSetMemAttributes(ctx, start, end, attrs);
-        if (backing) for (const p of pieces) yield* kvmGmemPunchHole(ctx, p.index, p.index + p.n);
+        if (backing) for (const p of pieces) yield* syscall(ctx, kvmGmemPunchHole(ctx, p.index, p.index + p.n));
       }
   }
 }

@@ -182,7 +182,8 @@ describe('shrinking the scenario: fewer actors and operations', () => {
 
 describe('explore --strategy on the command line', () => {
   it('pct --depth 2 --variant B1 --json: exit 1, the bound, the original and the shrunk length; the shrunk token replays on sim and threads', async () => {
-    const r = await cli('explore', '--strategy', 'pct', '--depth', '2', '--variant', 'B1', '--json');
+    // campaign 2 finds it at schedule 106 (seed 1 needs more than the 1,000 schedules since zaps yield only to a waiter)
+    const r = await cli('explore', '--strategy', 'pct', '--depth', '2', '--variant', 'B1', '--seed', '2', '--json');
     expect(r.code).toBe(1);
     const j = JSON.parse(r.out);
     expect(j.strategy).toBe('pct');

@@ -165,7 +165,7 @@ describe('replayThreads (a sim schedule on real threads)', () => {
   });
 
   it('a B1 violation replays to the same hash and invariant', async () => {
-    const { f, sim } = recordedFinding('B1', 66);
+    const { f, sim } = recordedFinding('B1', 38);
     expect(['I1', 'I2']).toContain(sim.violation?.invariant);
     const t = await replayThreads(modelOf(DEFAULT_SCENARIO), sim.decisions!, { seed: f.scheduleSeed, variant: 'B1' });
     expect(t.traceHash).toBe(sim.traceHash);

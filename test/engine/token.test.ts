@@ -132,7 +132,7 @@ describe('encodeToken / decodeToken', () => {
 describe('tokens from explore', () => {
   it('replay (runSim with the token\'s seed and variant) to the same trace hash and invariant', () => {
     const cases = [
-      { sc: DEFAULT_SCENARIO, seed: 66, variant: 'B1' as const, invariants: null },
+      { sc: DEFAULT_SCENARIO, seed: 38, variant: 'B1' as const, invariants: null },
       { sc: DEFAULT_SCENARIO, seed: 2, variant: 'B21' as const, invariants: null },
       { sc: BUILTIN_SCENARIOS['punch-race']!, seed: 22, variant: 'B20' as const, invariants: ['I7' as const] },
     ];

@@ -118,6 +118,13 @@ describe('memory failure (kvm_gmem_error_folio)', () => {
     for (let seed = 1; seed <= 10; seed++) expect(explore(MF, { seed, schedules: 10, variant: null }).violations).toEqual([]);
   });
 
+  it('upstream, memory failure against the unbind of a dying file leaves an invalidation open (a finding about the kernel: I4)', () => {
+    const sc = BUILTIN_SCENARIOS['litmus-hwpoison-unbind']!;
+    const f = explore(sc, { seed: 1, schedules: 20000, variant: null, strategy: 'portfolio' }).violations[0];
+    expect(f?.invariant).toBe('I4');
+    expect(f?.message).toMatch(/kvm_gmem_error_folio returned with 1 invalidation\(s\) still open/);
+  });
+
   it('upstream, memory failure against PUNCH_HOLE inverts the folio lock and the invalidate lock (a finding about the kernel: lockdep, then the deadlock itself)', () => {
     const sc = BUILTIN_SCENARIOS['litmus-hwpoison-punch']!;
     expect(first(null, 2000, sc)).toBe('LOCK_ORDER');
