@@ -4,6 +4,7 @@
 import type { InvariantId } from '../check/invariants.js';
 import { checkerEvents } from '../check/checker.js';
 import { quiescentSweep } from '../check/sweep.js';
+import { writerAtWork } from '../check/ghost.js';
 import { Ctr, counterAdd, setActorReturned } from '../shm/actor.js';
 import { gfnAttr, sptePfn } from '../shm/gfn.js';
 import { INVALID_GFN, mmuInvalidateInProgress, mmuInvalidateRangeEnd, mmuInvalidateRangeStart, mmuInvalidateSeq } from '../shm/kvm.js';
@@ -81,7 +82,20 @@ interface SimActor {
   gen: Gen;
   point: number;
   done: boolean;
+  /** its own steps taken, and the one that last ended in a spin (a fault retry: 0 if none) */
+  ownSteps: number;
+  lastSpin: number;
 }
+
+/** An actor that spun within this many of its own steps is still retrying (a fault attempt is fewer steps). */
+const SPIN_WINDOW = 32;
+/**
+ * Steps in a row in which only retrying actors could run, while a writer is at work (so the
+ * retries are "explained" and STARVATION never fires): the writer cannot run, and nothing the
+ * spinners do will let it. Reported as DEADLOCK instead of running on to maxSteps.
+ */
+const SPIN_DEADLOCK_STEPS = 512;
+const spinning = (a: SimActor) => a.lastSpin > 0 && a.ownSteps - a.lastSpin < SPIN_WINDOW;
 
 export const hashHex = (h: number) => h.toString(16).padStart(8, '0');
 
@@ -109,7 +123,7 @@ export function runSim(model: Model, o: SimOptions): SimResult {
   const actors: SimActor[] = [];
   for (let id = 0; id < defs.length; id++) {
     const ctx = makeCtx(defs[id], id, { s, sc, seed: o.seed, variant: o.variant, bugs, ev, report, names, stopping: () => false, opsOverride: o.opsOverride, lockdepStacks });
-    actors.push({ ctx, gen: defs[id].program(ctx), point: 0, done: false });
+    actors.push({ ctx, gen: defs[id].program(ctx), point: 0, done: false, ownSteps: 0, lastSpin: 0 });
   }
   for (const a of actors) {
     const r = a.gen.next();
@@ -130,21 +144,33 @@ export function runSim(model: Model, o: SimOptions): SimResult {
   let stopped: StopCause | null = null;
   const budget = o.budget;
   const edges = o.edges;
+  let spinOnly = 0; // steps in a row in which every actor that could run was retrying
+  const waitsOf = (list: SimActor[]) => list.map((a) => `${a.ctx.name} waits for ${a.ctx.wait ? describeWait(s, a.ctx.wait.id, a.ctx.waitArg, a.ctx.waitArg2, names) : 'nothing'} at ${POINT_NAMES[a.point]}`);
 
   for (;;) {
     let nRunnable = 0;
     let live = 0;
+    let progress = false;
     for (let i = 0; i < actors.length; i++) {
       const a = actors[i];
       if (a.done) continue;
       live++;
       const ctx = a.ctx;
-      if (ctx.wait === null || ctx.wait.canProceed(s, ctx)) runnable[nRunnable++] = i;
+      if (ctx.wait === null || ctx.wait.canProceed(s, ctx)) {
+        runnable[nRunnable++] = i;
+        if (!progress && !spinning(a)) progress = true;
+      }
     }
     if (live === 0) break;
     if (nRunnable === 0) {
-      const waits = actors.filter((a) => !a.done).map((a) => `${a.ctx.name} waits for ${a.ctx.wait ? describeWait(s, a.ctx.wait.id, a.ctx.waitArg, a.ctx.waitArg2, names) : 'nothing'} at ${POINT_NAMES[a.point]}`);
-      if (!enabled || enabled.has('DEADLOCK')) violation = { invariant: 'DEADLOCK', message: `no actor can run: ${waits.join('; ')}`, actor: -1, step: steps };
+      if (!enabled || enabled.has('DEADLOCK')) violation = { invariant: 'DEADLOCK', message: `no actor can run: ${waitsOf(actors.filter((a) => !a.done)).join('; ')}`, actor: -1, step: steps };
+      break;
+    }
+    spinOnly = progress ? 0 : spinOnly + 1;
+    if (spinOnly >= SPIN_DEADLOCK_STEPS && writerAtWork(s)) {
+      const stuck = actors.filter((a) => !a.done && !(a.ctx.wait === null || a.ctx.wait.canProceed(s, a.ctx)));
+      const spinners = actors.filter((a) => !a.done && spinning(a)).map((a) => a.ctx.name);
+      if (!enabled || enabled.has('DEADLOCK')) violation = { invariant: 'DEADLOCK', message: `only actors retrying faults can run (${spinners.join(', ')}, for ${SPIN_DEADLOCK_STEPS} steps), behind a writer that cannot: ${waitsOf(stuck).join('; ')}`, actor: -1, step: steps };
       break;
     }
     if (steps >= sc.maxSteps) {
@@ -169,6 +195,8 @@ export function runSim(model: Model, o: SimOptions): SimResult {
     counterAdd(s, ctx.base, Ctr.steps);
     const spun = ctx.spun;
     ctx.spun = false;
+    a.ownSteps++;
+    if (spun) a.lastSpin = a.ownSteps;
     scheduler.after(pick, steps, spun);
     if (r.done) {
       a.done = true;

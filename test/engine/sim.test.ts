@@ -118,6 +118,19 @@ describe('deadlock detection', () => {
     expect(g.next().done).toBe(true);
   });
 
+  it('a hang behind retrying vCPUs is DEADLOCK too, not a run cut at maxSteps: the writer they wait for cannot run', () => {
+    // litmus-hwpoison-punch (an upstream inversion): the puncher and memory failure wait for each
+    // other while the punch's invalidation is open, and the vCPU retries its fault behind it for ever
+    const model = modelOf(BUILTIN_SCENARIOS['litmus-hwpoison-punch']!);
+    let found: string | null = null;
+    for (let seed = 1; seed <= 3000 && !found; seed++) {
+      const r = runSim(model, { seed, variant: null, invariants: new Set(['DEADLOCK']) });
+      expect(r.cut, `seed ${seed}`).toBe(false);
+      if (r.violation?.message.startsWith('only actors retrying')) found = r.violation.message;
+    }
+    expect(found).toMatch(/^only actors retrying faults can run \(vcpu0, for \d+ steps\), behind a writer that cannot: .*puncher0 waits for folio lock/);
+  });
+
   it('runSim reports DEADLOCK, naming who waits on what, when no live actor can run (B22: an ABBA lock order)', () => {
     // B22 unbinds the memslot (taking the gmem invalidate_lock) while still holding mmu_lock;
     // a puncher holds invalidate_lock and wants mmu_lock. Lockdep reports the inverted order
