@@ -28,7 +28,7 @@ export interface VariantInfo {
   scenario?: string;
 }
 
-export const VARIANT_IDS = ['B1', 'B2', 'B4', 'B5', 'B6', 'B7', 'B8', 'B9', 'B10', 'B11', 'B18', 'B19', 'B20', 'B21', 'B22', 'B23', 'B24', 'B25', 'B26', 'B27', 'B28', 'B29', 'B30', 'B31', 'B32', 'B33', 'B34', 'B35', 'B36', 'B37', 'N1'] as const;
+export const VARIANT_IDS = ['B1', 'B2', 'B4', 'B5', 'B6', 'B7', 'B8', 'B9', 'B10', 'B11', 'B18', 'B19', 'B20', 'B21', 'B22', 'B23', 'B24', 'B25', 'B26', 'B27', 'B28', 'B29', 'B30', 'B31', 'B32', 'B33', 'B34', 'B35', 'B36', 'B37', 'B38', 'B39', 'B40', 'N1'] as const;
 export type VariantId = (typeof VARIANT_IDS)[number];
 export type Bugs = { readonly [K in VariantId]: boolean };
 
@@ -317,6 +317,36 @@ export const VARIANTS: readonly VariantInfo[] = [
     alsoBreaks: ['I5'],
     litmus: 'litmus-numa-balancing',
     scenario: 'litmus-numa-balancing',
+    kind: 'bug',
+  },
+  {
+    id: 'B38',
+    name: 'shared-policy-lookup-unlocked',
+    removes: 'sp->lock\'s read side in mpol_shared_policy_lookup: the lookup walks the tree and takes its reference while a runtime mbind edits it, so it can find no node in the window between shared_policy_replace deleting the old one and inserting the new (a page placed by a policy that was never in force: the task\'s), or take the reference on a policy object sp_delete has just freed',
+    expect: 'I11',
+    alsoBreaks: ['I16'],
+    litmus: 'litmus-mbind',
+    scenario: 'litmus-mbind',
+    kind: 'bug',
+  },
+  {
+    id: 'B39',
+    name: 'split-bounds-swapped',
+    removes: 'the bounds of the split in shared_policy_replace: the right part of an old range that spans the new one is inserted as [n->end, end) instead of [end, n->end), as b22d127a39dd (2012) did until "mempolicy: fix wrong sp_node insertion"; the old policy is lost past the new range and the tree holds an inverted node',
+    expect: 'I20',
+    alsoBreaks: ['I12', 'I11'],
+    litmus: null, // needs the split of the middle page, which the litmus' one mbind draws one time in three
+    scenario: 'litmus-mbind',
+    kind: 'bug',
+  },
+  {
+    id: 'B40',
+    name: 'restart-copy-leaked',
+    removes: 'the refcount of the policy copy shared_policy_replace allocates with sp->lock dropped (4ad099559b00, 2022): when another mbind changed the tree meanwhile and the restarted walk needs no split, the copy is never freed',
+    expect: 'I20',
+    alsoBreaks: [],
+    litmus: null, // needs the two mbinds' random ranges to make the restarted walk skip the split
+    scenario: 'litmus-mbind-race',
     kind: 'bug',
   },
   {

@@ -4,6 +4,7 @@
 import type { ActorCtx } from '../engine/ctx.js';
 import { KERNEL_EVENTS, type KernelEventName, type KernelEvents } from '../engine/events.js';
 import { ghostAttrStored, ghostGuestWrite, ghostHostAccess, ghostInvalidateBegan, ghostInvalidateEnded, ghostPageLeaving, ghostSpteChanged, ghostWriterReturned } from './ghost.js';
+import { ghostLookupBegan, ghostLookupEnded, ghostMbindBegan, ghostMbindReturned } from './policy_ghost.js';
 import { INVARIANTS, INVARIANT_IDS, type Invariant, type InvariantId } from './invariants.js';
 
 type AnyHandler = (ctx: ActorCtx, a?: unknown, b?: unknown, c?: unknown, d?: unknown) => void;
@@ -16,9 +17,14 @@ const GHOST_BEFORE: Partial<Record<KernelEventName, AnyHandler>> = {
   invalidateEnded: ghostInvalidateEnded,
   guestWrite: ghostGuestWrite as AnyHandler,
   hostAccess: ghostHostAccess as AnyHandler,
+  mbindBegan: ghostMbindBegan as AnyHandler,
+  policyLookupBegan: ghostLookupBegan as AnyHandler,
 };
 const GHOST_AFTER: Partial<Record<KernelEventName, AnyHandler>> = {
   writerReturned: ghostWriterReturned,
+  mbindReturned: ghostMbindReturned as AnyHandler,
+  folioAllocated: ghostLookupEnded,
+  policyReported: ghostLookupEnded,
 };
 
 function dispatcher(handlers: AnyHandler[]): AnyHandler {

@@ -21,6 +21,8 @@ import { bindingOf, filemapGet, gmemFileState, hostPteGet, hvaGet } from '../shm
 import type { KernelObject } from '../engine/events.js';
 import type { Shm } from '../shm/state.js';
 import { misplacedFolio, wrongPolicyReport } from './placement.js';
+import { spCount, spHandleGen, spHandleObj, spNodeEnd, spNodePolicy, spNodeStart, spObjGen, spObjLive, spObjRef } from '../shm/sp.js';
+import { spLockTryReadForCheck, spLockUnlockForCheck, spLockWriteHeld } from '../sync/ops.js';
 import { EIO, errnoName } from '../errno.js';
 
 /** What a unit-of-state predicate judges: the VM (i = 0), an actor (its id), an SPTE (its gfn), a TLB entry (actor * TLB_ENTRIES + entry), a host PTE (its file index), a physical page (its pfn). */
@@ -169,12 +171,42 @@ function freedObjectUse(s: Shm, obj: KernelObject, id: number, fn: string): stri
       return gmemFileState(s) !== GmemFileState.Freed ? null : `${fn} uses the gmem_file (its bindings) after kvm_gmem_release freed it`;
     case 'gmem-inode':
       return gmemFileState(s) !== GmemFileState.Freed ? null : `${fn} looks up page ${id} of the gmem inode after its last file reference went (the inode is evicted)`;
+    case 'mempolicy': {
+      const o = spHandleObj(id);
+      return spObjLive(s, o) && spObjGen(s, o) === spHandleGen(id) ? null : `${fn} uses shared policy object ${o} after mpol_put freed it${spObjLive(s, o) ? ' (and it was reused for another policy)' : ''}`;
+    }
   }
 }
 function danglingBinding(s: Shm): string | null {
   for (let i = 0; i < s.l.filePages; i++) {
     const slot = bindingOf(s, i);
     if (slot >= 0 && !memslotAllocated(s, slot)) return `the gmem file's binding at index ${i} still names memslot ${slot}, which its deletion freed`;
+  }
+  return null;
+}
+
+// ---- I20: the shared policy tree is a set of disjoint ranges, each naming a live policy, and each policy object is held by its node alone ----
+function sharedPolicyCorrupt(s: Shm, quiescent: boolean): string | null {
+  if (s.l.spNodes === 0 || spLockWriteHeld(s)) return null; // no tree, or an edit in progress
+  const n = spCount(s);
+  const holders = new Map<number, number>();
+  let prevEnd = 0;
+  for (let k = 0; k < n; k++) {
+    const st = spNodeStart(s, k);
+    const en = spNodeEnd(s, k);
+    const o = spNodePolicy(s, k);
+    if (st >= en) return `shared policy node ${k} covers [${st}, ${en}): an empty or inverted range`;
+    if (st < prevEnd) return `shared policy nodes ${k - 1} and ${k} overlap (one ends at ${prevEnd}, the next starts at ${st}): sp_lookup can return either`;
+    if (!spObjLive(s, o)) return `shared policy node ${k} [${st}, ${en}) names policy object ${o}, which is freed`;
+    holders.set(o, (holders.get(o) ?? 0) + 1);
+    prevEnd = en;
+  }
+  if (!quiescent) return null;
+  for (let o = 0; o < s.l.spObjects; o++) {
+    if (!spObjLive(s, o)) continue;
+    const h = holders.get(o) ?? 0;
+    const ref = spObjRef(s, o);
+    if (ref !== h) return `shared policy object ${o} has ${ref} reference(s) and ${h} node(s) naming it with every actor between operations: ${ref > h ? 'a reference leaked (it can never be freed)' : 'a reference was dropped that was never taken'}`;
   }
   return null;
 }
@@ -318,7 +350,7 @@ export const INVARIANTS = {
     since: 1,
     on: {
       policyReported: (ctx, index, report) => {
-        const m = wrongPolicyReport(ctx.sc, index, report);
+        const m = wrongPolicyReport(ctx, index, report);
         if (m) ctx.report('I12', m);
       },
     },
@@ -444,6 +476,20 @@ export const INVARIANTS = {
     since: 2,
     state: [{ unit: 'spte', check: unpreparedSpte }],
     on: { spteInstalled: (ctx, gfn) => judge(ctx, 'I19', unpreparedSpte, gfn, 'just installed') },
+  },
+  I20: {
+    description: 'shared policy integrity: outside a write section the gmem inode\'s policy tree holds disjoint, non-empty ranges, each naming a live policy; with every actor between operations each policy object is referenced exactly by the nodes naming it (no mbind leaks or over-drops one)',
+    since: 2,
+    state: [{ unit: 'vm', check: (s, _i, q) => sharedPolicyCorrupt(s, q) }],
+    on: {
+      mbindReturned: (ctx) => {
+        // on threads another mbind may be editing: judge only while holding the read side (skip if a writer has it)
+        if (!spLockTryReadForCheck(ctx.s)) return;
+        const m = sharedPolicyCorrupt(ctx.s, false);
+        spLockUnlockForCheck(ctx.s);
+        if (m) ctx.report('I20', `after an mbind returned: ${m}`);
+      },
+    },
   },
 } satisfies Record<string, Invariant>;
 

@@ -5,15 +5,36 @@
 import type { ActorCtx } from '../engine/ctx.js';
 import { getMempolicyReport, MPOL_BIND, MPOL_INTERLEAVE, MPOL_LOCAL, MPOL_PREFERRED, MPOL_PREFERRED_MANY, MPOL_WEIGHTED_INTERLEAVE, nextNodeIn, type Mempolicy, type MempolicyReport } from '../mm/mempolicy.js';
 import { nodesWithMemory } from '../mm/numa.js';
-import { gmemPolicy, mbindCalls } from '../mm/policy.js';
+import { policyTable } from '../mm/policy.js';
+import { lookupMask, maskIds } from './policy_ghost.js';
 import { nodeFree, pfnNode } from '../shm/node.js';
-import type { Scenario } from '../scenario/types.js';
 
-/** I11: `ilPrev` is the allocating task's il_prev just before this allocation (the rotor it had to follow). */
+/**
+ * I11: `ilPrev` is the allocating task's il_prev just before this allocation (the rotor it had to
+ * follow). The policies it may have followed: the task's or the create-time one where the inode's
+ * shared policy does not apply, else each shared policy in force at the index at some moment of the
+ * lookup (mbind is linearizable), MPOL_DEFAULT meaning the task's. Legal if one of them allows it.
+ */
 export function misplacedFolio(ctx: ActorCtx, index: number, pfn: number, ilPrev: number): string | null {
   const numa = ctx.numa;
   if (!numa) return null;
-  const pol: Mempolicy | null = gmemPolicy(numa, index);
+  if (!numa.inodePolicy || numa.source === 'task') return misplacedBy(ctx, numa.task, index, pfn, ilPrev);
+  if (numa.source === 'create') return misplacedBy(ctx, numa.create, index, pfn, ilPrev);
+  const ids = maskIds(lookupMask(ctx, index));
+  let first: string | null = null;
+  for (const id of ids) {
+    const m = misplacedBy(ctx, numa.table[id] ?? numa.task, index, pfn, ilPrev);
+    if (m === null) return null;
+    first ??= m;
+  }
+  if (ids.length <= 1) return first;
+  return `${first} (and no other policy in force there during the allocation allows it: ${ids.map((id) => policyName(numa.table[id])).join(', ')})`;
+}
+
+const policyName = (p: Mempolicy | null) => (p === null ? 'MPOL_DEFAULT' : `mode ${p.mode} nodes ${p.nodes.join(',')}`);
+
+function misplacedBy(ctx: ActorCtx, pol: Mempolicy | null, index: number, pfn: number, ilPrev: number): string | null {
+  const numa = ctx.numa!;
   const node = pfnNode(ctx.s, pfn);
   const sim = ctx.clock === null;
   const full = (n: number) => nodeFree(ctx.s, n) === 0;
@@ -39,11 +60,14 @@ export function misplacedFolio(ctx: ActorCtx, index: number, pfn: number, ilPrev
   }
 }
 
-/** I12: what get_mempolicy(MPOL_F_ADDR) must say at offset x: the last mbind covering it, MPOL_DEFAULT where none does. */
-export function wrongPolicyReport(sc: Scenario, x: number, got: MempolicyReport): string | null {
-  let expected: Mempolicy | null = null;
-  for (const [start, end, pol] of mbindCalls(sc)) if (x >= start && x < end) expected = pol;
-  const want = getMempolicyReport(expected);
-  if (got.mode === want.mode && got.nodes.join() === want.nodes.join()) return null;
-  return `get_mempolicy(MPOL_F_ADDR) at file page ${x} reports mode ${got.mode} nodes [${got.nodes}], but the mbind calls leave mode ${want.mode} nodes [${want.nodes}] there`;
+/** I12: what get_mempolicy(MPOL_F_ADDR) must say at offset x: the policy the mbind calls set there (one in force at some moment of the call), MPOL_DEFAULT where none did. */
+export function wrongPolicyReport(ctx: ActorCtx, x: number, got: MempolicyReport): string | null {
+  const ids = maskIds(lookupMask(ctx, x));
+  const table = policyTable(ctx.sc);
+  for (const id of ids) {
+    const want = getMempolicyReport(table[id] ?? null);
+    if (got.mode === want.mode && got.nodes.join() === want.nodes.join()) return null;
+  }
+  const want = getMempolicyReport(table[ids[0]] ?? null);
+  return `get_mempolicy(MPOL_F_ADDR) at file page ${x} reports mode ${got.mode} nodes [${got.nodes}], but the mbind calls leave mode ${want.mode} nodes [${want.nodes}] there${ids.length > 1 ? ' (or another policy being set there)' : ''}`;
 }

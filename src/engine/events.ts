@@ -6,7 +6,7 @@ import type { ActorCtx } from './ctx.js';
 import type { MempolicyReport } from '../mm/mempolicy.js';
 
 /** An object with a lifetime that a path touches: a memslot (its gmem.file pointer), the gmem_file (its bindings), the gmem inode (its page cache, by index). */
-export type KernelObject = 'memslot' | 'gmem-file' | 'gmem-inode';
+export type KernelObject = 'memslot' | 'gmem-file' | 'gmem-inode' | 'mempolicy';
 
 /** Why a page leaves: truncated from the page cache, discarded from the HVA, or freed. */
 export type PageLeave = 'truncated' | 'discarded' | 'freed';
@@ -53,6 +53,12 @@ export interface KernelEventArgs {
   objectUsed: [obj: KernelObject, id: number, fn: string];
   /** memory_failure() finished handling the poisoned page pfn (its user mappings unmapped, ->error_remove_folio returned) */
   memoryFailureHandled: [pfn: number];
+  /** mbind(2) on the gmem mapping is about to set policy id `pid` (0: MPOL_DEFAULT) on file pages [start, end) */
+  mbindBegan: [start: number, end: number, pid: number];
+  /** that mbind returned err (0, or -errno: nothing changed) */
+  mbindReturned: [err: number];
+  /** kvm_gmem_get_folio missed in the page cache at `index` and is about to look its policy up */
+  policyLookupBegan: [index: number];
 }
 
 export type KernelEventName = keyof KernelEventArgs;
@@ -77,6 +83,9 @@ export const KERNEL_EVENTS: readonly KernelEventName[] = [
   'preFaultReturned',
   'objectUsed',
   'memoryFailureHandled',
+  'mbindBegan',
+  'mbindReturned',
+  'policyLookupBegan',
 ];
 
 export type EventHandler<K extends KernelEventName> = (ctx: ActorCtx, ...args: KernelEventArgs[K]) => void;

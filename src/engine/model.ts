@@ -87,7 +87,7 @@ export function makeCtx(def: ActorDef, id: number, o: CtxOptions): ActorCtx {
     opsLimit: def.fixedOps ? def.ops : (o.opsOverride ?? def.ops),
     clock: o.clock ?? null,
     pauseMs: def.pauseMs(o.pauseMs ?? 0),
-    numa: numaCtxFor(o.sc, def.node, o.s.sab, !o.bugs.N1),
+    numa: numaCtxFor(o.sc, def.node, !o.bugs.N1),
     mmuLock: mmuLockFor(o.s.l.mmuLock),
     lockdep: newLockdep(o.lockdepStacks ?? false),
     locksHeld: 0,

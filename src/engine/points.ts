@@ -84,6 +84,15 @@ const TABLE = [
   // the standalone mmu notifier (issue 12)
   ['hva-change-prot', 'change_prot_numa (between the mmu notifiers)'],
   ['mn-end', 'kvm_mmu_notifier_invalidate_range_end'],
+  // runtime mbind: the gmem inode's shared policy (issue 12)
+  ['sp_lock:read', 'mpol_shared_policy_lookup'],
+  ['sp_lock:write', 'shared_policy_replace'],
+  ['sp-lookup', 'mpol_shared_policy_lookup (sp_lookup)'],
+  ['mpol-get', 'mpol_shared_policy_lookup (mpol_get)'],
+  ['sp-replace', 'shared_policy_replace'],
+  ['sp-alloc', 'shared_policy_replace (alloc_new, lock dropped)'],
+  ['mbind', 'mbind -> kvm_gmem_set_policy'],
+  ['policy-alloc', 'kvm_gmem_get_folio (__filemap_get_folio_mpol)'],
 ] as const;
 
 export type PointName = (typeof TABLE)[number][0];

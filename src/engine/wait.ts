@@ -39,6 +39,8 @@ export const WaitId = {
   InvRead: 11,
   InvWrite: 12,
   FaultView: 13,
+  SpRead: 14,
+  SpWrite: 15,
 } as const;
 
 const REGISTRY: Waitable[] = [];

@@ -12,7 +12,9 @@ import { kvmGmemPrepareFolio } from './prepare.js';
 import { gmemFdget, gmemFput, kvmGmemGetFile, kvmGmemPutFile } from './release.js';
 import { kvmMmuInvalidateRangesBegin, kvmMmuInvalidateRangesEnd, kvmMmuInvalidateRangeAdd, kvmZapGfnRange } from '../kvm/mmu_invalidate.js';
 import { allocPage, pagePut, pageTryGet } from '../mm/page_alloc.js';
-import { gmemPolicy } from '../mm/policy.js';
+import { gmemPolicy, spPidAt } from '../mm/policy.js';
+import { mpolCondPut, mpolSharedPolicyLookup } from '../mm/mpol_shared.js';
+import { spHandleObj, spObjPid } from '../shm/sp.js';
 import { getMempolicyReport, type Mempolicy, type MempolicyReport } from '../mm/mempolicy.js';
 import { bindingOf, clearBindingOf, filemapGet, filemapInsert, filemapRemove, gmemFileState, hostPteGet, setBinding } from '../shm/file.js';
 import { unmapMappingFolio } from './user_mapping.js';
@@ -22,7 +24,7 @@ import { gmemInodeFlags, kvmGmemGetIndex, setSlotFile, setSlotGmemOnly, slotBase
 import { GMEM_INODE_MMAP } from './create.js';
 import type { Shm } from '../shm/state.js';
 import { LockClass, lockdepAssertHeld } from '../sync/lockdep.js';
-import { folioLock, folioLockedNew, folioUnlock, invLock, invLockShared, invUnlock, invUnlockShared, mmuWriteLock, mmuWriteUnlock } from '../sync/ops.js';
+import { folioLock, folioLockedNew, folioUnlock, spReadLock, spReadUnlock, invLock, invLockShared, invUnlock, invUnlockShared, mmuWriteLock, mmuWriteUnlock } from '../sync/ops.js';
 
 // kvm_gmem_get_folio -> __filemap_get_folio(FGP_LOCK | FGP_CREAT): a locked folio with a
 // reference for the caller, or -ENOMEM
@@ -40,13 +42,18 @@ export function* kvmGmemGetFolio(ctx: ActorCtx, index: number): Gen<number> {
       pagePut(ctx, pfn);
       continue;
     }
-    yield P['pfn-alloc'];
     const numa = ctx.numa;
-    const ilPrev = numa ? numa.il.ilPrev : 0;
-    pfn = numa ? allocPage(ctx, PfnOwner.PageCache, index, PF_LOCKED, gmemPolicy(numa, policyIndex(ctx, index)), numa.byOffset ? index : undefined) : allocPage(ctx, PfnOwner.PageCache, index, PF_LOCKED);
+    if (numa?.dynamic) {
+      pfn = yield* gmemAllocMpol(ctx, index);
+    } else {
+      yield P['pfn-alloc'];
+      const ilPrev = numa ? numa.il.ilPrev : 0;
+      if (numa) ctx.ev.policyLookupBegan(ctx, index);
+      pfn = numa ? allocPage(ctx, PfnOwner.PageCache, index, PF_LOCKED, gmemPolicy(numa, s, policyIndex(ctx, index)), numa.byOffset ? index : undefined) : allocPage(ctx, PfnOwner.PageCache, index, PF_LOCKED);
+      if (pfn >= 0) ctx.ev.folioAllocated(ctx, index, pfn, ilPrev);
+    }
     if (pfn < 0) return -ENOMEM;
     folioLockedNew(ctx);
-    ctx.ev.folioAllocated(ctx, index, pfn, ilPrev);
     yield P['filemap-insert'];
     ctx.ev.objectUsed(ctx, 'gmem-inode', index, 'filemap_add_folio');
     pfnRefAdd(s, pfn, 1); // the page cache's reference
@@ -57,6 +64,25 @@ export function* kvmGmemGetFolio(ctx: ActorCtx, index: number): Gen<number> {
     pagePut(ctx, pfn);
     pagePut(ctx, pfn);
   }
+}
+
+// kvm_gmem_get_folio's miss with runtime mbind: mpol_shared_policy_lookup (sp->lock, a reference),
+// __filemap_get_folio_mpol with that policy (or the task's), then mpol_cond_put
+function* gmemAllocMpol(ctx: ActorCtx, index: number): Gen<number> {
+  const numa = ctx.numa!;
+  ctx.ev.policyLookupBegan(ctx, index);
+  const h = numa.inodePolicy ? yield* mpolSharedPolicyLookup(ctx, policyIndex(ctx, index)) : -1;
+  yield P['policy-alloc'];
+  let pol = numa.task;
+  if (h >= 0) {
+    ctx.ev.objectUsed(ctx, 'mempolicy', h, '__filemap_get_folio_mpol');
+    pol = numa.table[spObjPid(ctx.s, spHandleObj(h))] ?? numa.task;
+  }
+  const ilPrev = numa.il.ilPrev;
+  const pfn = allocPage(ctx, PfnOwner.PageCache, index, PF_LOCKED, pol, numa.byOffset ? index : undefined);
+  if (pfn >= 0) ctx.ev.folioAllocated(ctx, index, pfn, ilPrev);
+  if (h >= 0) mpolCondPut(ctx, h);
+  return pfn;
 }
 
 /** The offset the shared policy is looked up at: the file offset (B18: the offset within the memslot bound there). */
@@ -292,10 +318,23 @@ export function* kvmGmemUnbind(ctx: ActorCtx, slot: number): Gen {
 
 // kvm_gmem_get_policy (vm_ops->get_policy): the shared tree's policy at the file offset, or NULL,
 // which get_mempolicy reports as MPOL_DEFAULT; B19 falls back to the task's policy instead
+// (the lookup, its report and mpol_cond_put in one step: the caller holds sp->lock or nothing writes the tree)
 export function kvmGmemGetPolicy(ctx: ActorCtx, index: number): Mempolicy | null {
   const numa = ctx.numa!;
-  return numa.shared.lookup(index) ?? (ctx.bugs.B19 ? numa.task : null);
+  return numa.table[spPidAt(ctx.s, index)] ?? (ctx.bugs.B19 ? numa.task : null);
 }
 
 // get_mempolicy(MPOL_F_ADDR) at file offset `index` of the gmem mapping
-export const getMempolicyAddr = (ctx: ActorCtx, index: number): MempolicyReport => getMempolicyReport(kvmGmemGetPolicy(ctx, index));
+export function getMempolicyAddr(ctx: ActorCtx, index: number): MempolicyReport {
+  ctx.ev.policyLookupBegan(ctx, index);
+  return getMempolicyReport(kvmGmemGetPolicy(ctx, index));
+}
+
+// get_mempolicy(MPOL_F_ADDR) while runtime mbind calls may be editing the tree: under sp->lock for read
+export function* getMempolicyAddrLocked(ctx: ActorCtx, index: number): Gen<MempolicyReport> {
+  ctx.ev.policyLookupBegan(ctx, index);
+  yield* spReadLock(ctx);
+  const r = getMempolicyReport(kvmGmemGetPolicy(ctx, index));
+  spReadUnlock(ctx);
+  return r;
+}

@@ -1,5 +1,5 @@
 // Built-in scenarios.
-import { NEWEST_KERNEL, type Scenario } from './types.js';
+import { NEWEST_KERNEL, type NumaSpec, type PolicySpec, type Scenario } from './types.js';
 import { sectionDefaults } from '../workload/kinds.js';
 import { VCPU_DEFAULTS, type ConversionOrder } from '../workload/vcpu.js';
 
@@ -37,13 +37,14 @@ export const DEFAULT_SCENARIO: Scenario = {
   numa: {
     nodes: [{ capacity: 96 }, { capacity: 96 }],
     distance: null,
-    placement: { vcpus: [0, 0, 1, 1], vmm: 0, converter: 0, puncher: 1, slotChurn: 0, hostUser: 0, preFault: 0, gmemClose: 0, memoryFailure: 0, mmuNotifier: 0 },
+    placement: { vcpus: [0, 0, 1, 1], vmm: 0, converter: 0, puncher: 1, slotChurn: 0, hostUser: 0, preFault: 0, gmemClose: 0, memoryFailure: 0, mmuNotifier: 0, mbind: 0 },
     policySource: 'shared',
     shared: [],
     create: null,
     task: { mode: 'interleave', nodes: [0, 1], flags: [] },
     interleave: 'rotor',
     weights: [],
+    mbindPolicies: [],
   },
 };
 
@@ -163,30 +164,32 @@ export function numaInterleaveScenario(scale = 1): Scenario {
         [10, 21],
         [21, 10],
       ],
-      placement: { vcpus: [0], vmm: 0, converter: 0, puncher: 0, slotChurn: 0, hostUser: 0, preFault: 0, gmemClose: 0, memoryFailure: 0, mmuNotifier: 0 },
+      placement: { vcpus: [0], vmm: 0, converter: 0, puncher: 0, slotChurn: 0, hostUser: 0, preFault: 0, gmemClose: 0, memoryFailure: 0, mmuNotifier: 0, mbind: 0 },
       policySource: 'shared',
       shared: [{ start: 0, end: pages, policy: { mode: 'interleave', nodes: [0, 1], flags: [] } }],
       create: null,
       task: null,
       interleave: 'rotor',
       weights: [],
+      mbindPolicies: [],
     },
   };
 }
 
 /** A litmus test: one page, one vCPU and one or two racers, small enough for exhaustive search
  *  (explore --strategy dfs --preemptions 2 runs every schedule of it in about a second). */
-function litmus(name: string, description: string, o: { vcpuOps: number; converter?: number; puncher?: number; slotChurn?: number; fallocate?: boolean; conversionOrder?: ConversionOrder; privateFraction?: number; gmemFlags?: Scenario['gmemFlags']; vmType?: Scenario['vmType']; hostUser?: number; hostOps?: number; preFault?: number; gmemClose?: number; memoryFailure?: number; memoryFailureOps?: number; mmuNotifier?: number }): Scenario {
+function litmus(name: string, description: string, o: { vcpuOps: number; converter?: number; puncher?: number; slotChurn?: number; fallocate?: boolean; conversionOrder?: ConversionOrder; privateFraction?: number; gmemFlags?: Scenario['gmemFlags']; vmType?: Scenario['vmType']; hostUser?: number; hostOps?: number; preFault?: number; gmemClose?: number; memoryFailure?: number; memoryFailureOps?: number; mmuNotifier?: number; mbind?: number; numa?: Scenario['numa']; gmemPages?: number }): Scenario {
+  const pages = o.gmemPages ?? 1;
   return {
     ...DEFAULT_SCENARIO,
-    numa: null,
+    numa: o.numa ?? null,
     name,
     description,
     gmemFlags: o.gmemFlags ?? [],
     vmType: o.vmType ?? DEFAULT_SCENARIO.vmType,
-    gmemPages: 1,
-    slots: [{ baseGfn: 0, npages: 1, gmemOffset: 0 }],
-    pfnPool: 16,
+    gmemPages: pages,
+    slots: [{ baseGfn: 0, npages: pages, gmemOffset: 0 }],
+    pfnPool: o.numa ? o.numa.nodes.reduce((t, n) => t + n.capacity, 0) : 16,
     maxSteps: 2000,
     vcpus: { ...DEFAULT_SCENARIO.vcpus, count: 1, ops: o.vcpuOps, pattern: 'sequential', privateFraction: o.privateFraction ?? (o.vcpuOps ? 1 : 0), conversionRate: 0, fallocateOnConversion: o.fallocate ?? false, conversionOrder: o.conversionOrder ?? DEFAULT_SCENARIO.vcpus.conversionOrder },
     converter: { count: o.converter ?? 0, ops: 1, maxPages: 1 },
@@ -197,8 +200,24 @@ function litmus(name: string, description: string, o: { vcpuOps: number; convert
     gmemClose: { count: o.gmemClose ?? 0, ops: 1, maxPages: 1 },
     memoryFailure: { count: o.memoryFailure ?? 0, ops: o.memoryFailureOps ?? 1, maxPages: 1 },
     mmuNotifier: { count: o.mmuNotifier ?? 0, ops: 1, maxPages: 1 },
+    mbind: { count: o.mbind ?? 0, ops: 1, maxPages: 1 },
   };
 }
+
+const BIND1 = { mode: 'bind', nodes: [1], flags: [] } as const satisfies PolicySpec;
+/** The litmus tests' NUMA section: two nodes, every actor on node 0 (no task policy: local), the file bound to node 1 by an mbind before the run, and runtime mbind calls that bind to node 1 again. */
+const litmusNuma = (pages: number): NumaSpec => ({
+  nodes: [{ capacity: 8 }, { capacity: 8 }],
+  distance: null,
+  placement: { vcpus: 0, vmm: 0, converter: 0, puncher: 0, slotChurn: 0, hostUser: 0, preFault: 0, gmemClose: 0, memoryFailure: 0, mmuNotifier: 0, mbind: 0 },
+  policySource: 'shared',
+  shared: [{ start: 0, end: pages, policy: { ...BIND1, nodes: [1], flags: [] } }],
+  create: null,
+  task: null,
+  interleave: 'rotor',
+  weights: [],
+  mbindPolicies: [{ ...BIND1, nodes: [1], flags: [] }],
+});
 
 export const LITMUS_SCENARIOS: Record<string, Scenario> = {
   'litmus-punch': litmus('litmus-punch', 'one vCPU faults once on one private page while a puncher punches it (and may re-allocate)', { vcpuOps: 1, puncher: 1 }),
@@ -220,6 +239,9 @@ export const LITMUS_SCENARIOS: Record<string, Scenario> = {
   'litmus-hwpoison-punch': litmus('litmus-hwpoison-punch', 'memory_failure poisons the page the vCPU faulted in while a puncher punches it: memory_failure holds the folio lock into kvm_gmem_error_folio, which takes the invalidate lock; the punch holds the invalidate lock into the truncation, which takes the folio lock', { vcpuOps: 1, memoryFailure: 1, puncher: 1, privateFraction: 0, gmemFlags: ['mmap'] }),
   'litmus-hwpoison-unbind': litmus('litmus-hwpoison-unbind', 'memory_failure poisons the page the vCPU faulted in while the VMM closes the guest_memfd and the memslot is deleted: kvm_gmem_error_folio holds the invalidate lock shared, and the unbind of a dying file erases the bindings with no invalidate lock at all', { vcpuOps: 1, memoryFailure: 1, memoryFailureOps: 4, gmemClose: 1, slotChurn: 1, privateFraction: 0, gmemFlags: ['mmap'] }),
   'litmus-numa-balancing': litmus('litmus-numa-balancing', 'a NUMA-balancing scan (an mmu-notifier invalidation that keeps the page) over the memslot\'s shared page while the memslot is deleted and re-created (the vCPU idles)', { vcpuOps: 0, mmuNotifier: 1, slotChurn: 1, privateFraction: 0 }),
+  'litmus-mbind': litmus('litmus-mbind', 'one vCPU faults its page of a 3-page gmem-only file bound to node 1 while a process mbinds one page of it to node 1 again (a trim, a split or a head cut of the old range, then the new node inserted): the fault\'s policy lookup against shared_policy_replace', { vcpuOps: 1, mbind: 1, privateFraction: 0, gmemFlags: ['mmap'], gmemPages: 3, numa: litmusNuma(3) }),
+  'litmus-mbind-race': litmus('litmus-mbind-race', 'two processes mbind one page each of a 3-page gmem-only file bound to node 1 (the vCPU idles): a split\'s allocation drops sp->lock, the other mbind changes the tree, and the restarted walk may not need the copy', { vcpuOps: 0, mbind: 2, privateFraction: 0, gmemFlags: ['mmap'], gmemPages: 3, numa: litmusNuma(3) }),
+  'litmus-mbind-empty': litmus('litmus-mbind-empty', 'one vCPU faults the one page of a gmem-only file bound to node 1 while a process mbinds it to node 1 again: shared_policy_replace deletes the only node before inserting its replacement, and mpol_shared_policy_lookup tests the tree for emptiness without sp->lock', { vcpuOps: 1, mbind: 1, privateFraction: 0, gmemFlags: ['mmap'], gmemPages: 1, numa: litmusNuma(1) }),
   'litmus-gmem-only': litmus('litmus-gmem-only', 'one vCPU reads and writes its shared page of a gmem-only memslot (an mmap-able guest_memfd) while a puncher punches it', { vcpuOps: 2, puncher: 1, privateFraction: 0, gmemFlags: ['mmap'] }),
 };
 
@@ -356,9 +378,37 @@ export const NUMA_BALANCING_SCENARIO: Scenario = {
   mmuNotifier: { count: 1, ops: 6, maxPages: 8 },
 };
 
+/**
+ * Runtime mbind on today's guest_memfd: numa-mbind's file and workload, with every page under a
+ * policy from the start and two processes re-binding ranges of up to 8 pages while the vCPUs fault,
+ * convert and the puncher frees pages to be allocated again. No call sets MPOL_DEFAULT, so the tree
+ * never becomes empty (see the upstream finding litmus-mbind-empty for what happens when it does).
+ */
+export const NUMA_MBIND_RUNTIME_SCENARIO: Scenario = {
+  ...NUMA_MBIND_SCENARIO,
+  name: 'numa-mbind-runtime',
+  description: 'numa-mbind with two processes mbinding ranges of the guest_memfd at runtime (interleave, bind to either node, prefer node 1) while 4 vCPUs fault, convert and a puncher frees pages to be allocated again',
+  numa: {
+    ...NUMA_MBIND_SCENARIO.numa!,
+    shared: [
+      { start: 0, end: 16, policy: { mode: 'interleave', nodes: [0, 1], flags: [] } },
+      { start: 16, end: 32, policy: { mode: 'bind', nodes: [1], flags: [] } },
+    ],
+    mbindPolicies: [
+      { mode: 'interleave', nodes: [0, 1], flags: [] },
+      { mode: 'bind', nodes: [0], flags: [] },
+      { mode: 'bind', nodes: [1], flags: [] },
+      { mode: 'preferred', nodes: [1], flags: [] },
+    ],
+    placement: { ...NUMA_MBIND_SCENARIO.numa!.placement, mbind: [0, 1] },
+  },
+  mbind: { count: 2, ops: 6, maxPages: 8 },
+};
+
 export const BUILTIN_SCENARIOS: Record<string, Scenario> = {
   default: DEFAULT_SCENARIO,
   'numa-mbind': NUMA_MBIND_SCENARIO,
+  'numa-mbind-runtime': NUMA_MBIND_RUNTIME_SCENARIO,
   'guest-memfd-guest': GUEST_MEMFD_GUEST_SCENARIO,
   'punch-race': PUNCH_RACE_SCENARIO,
   'conversions-selftest': CONVERSIONS_SELFTEST_SCENARIO,
@@ -380,6 +430,7 @@ export const BUILTIN_SCENARIOS: Record<string, Scenario> = {
 export const UPSTREAM_FINDINGS: Readonly<Record<string, string>> = {
   'litmus-hwpoison-punch': 'LOCK_ORDER',
   'litmus-hwpoison-unbind': 'I4',
+  'litmus-mbind-empty': 'I11',
 };
 
 /** Built-ins that port a kernel selftest (tools/testing/selftests/kvm), by the cases they cover. */

@@ -6,6 +6,7 @@ import { ScenarioError } from './errors.js';
 import { fraction, got, int, isObject, list, oneOf, record, show, str, sub, type Check, type Shape } from './check.js';
 import { numaTopology, toMempolicy } from '../mm/policy_spec.js';
 import { validateTopology } from '../mm/numa.js';
+import { MAX_POLICY_IDS } from '../mm/policy.js';
 import { gmemCreateRefusal, gmemFlagNames, kvmArchHasPrivateMem, kvmGmemGetSupportedFlags } from '../gmem/create.js';
 import { VARIANTS, findVariant } from '../variants.js';
 import { PLACEMENT_KEYS, SECTION_KINDS, actorCount, type PlacementKey } from '../workload/kinds.js';
@@ -67,6 +68,7 @@ const NUMA: Shape<NumaSpec> = {
   task: nullablePolicy,
   interleave: oneOf('rotor', 'offset'),
   weights: list(int(0, 255), 'weights (one per node)', 0, MAX_NODES),
+  mbindPolicies: list(policy, 'policies {mode, nodes, flags}', 0, MAX_POLICY_IDS - 1),
 };
 /** The defaults a `numa` section starts from: 2 nodes, everything on node 0, no policy. */
 export const NUMA_DEFAULTS: NumaSpec = {
@@ -79,7 +81,10 @@ export const NUMA_DEFAULTS: NumaSpec = {
   task: null,
   interleave: 'rotor',
   weights: [],
+  mbindPolicies: [],
 };
+/** Runtime mbind: the largest file it may change (the tree's capacity and the ghost are words per page). */
+export const MAX_RUNTIME_MBIND_PAGES = 65536;
 const numaSpec = (v: unknown, path: string, base?: NumaSpec) => record(NUMA, v, path, base ?? NUMA_DEFAULTS);
 
 const BASE: Shape<ScenarioBase> = {
@@ -165,6 +170,13 @@ function checkGmem(s: Scenario): void {
   // kvm_gmem_mmap: a file without GUEST_MEMFD_FLAG_MMAP cannot be mapped
   if (s.hostUser.count > 0 && !s.gmemFlags.includes('mmap')) throw new ScenarioError('hostUser.count', '0 unless gmemFlags has "mmap": the host process mmaps the guest_memfd, and kvm_gmem_mmap fails with ENODEV without GUEST_MEMFD_FLAG_MMAP', got(s.hostUser.count));
   const n = s.numa;
+  if (s.mbind.count > 0) {
+    // mbind on the gmem mapping reaches the inode's shared policy only through kvm_gmem_set_policy (6.19+, mmap-able files)
+    if (!n || n.policySource !== 'shared') throw new ScenarioError('mbind.count', '0 unless the scenario has a numa section with policySource "shared": the runtime mbind sets the gmem inode\'s shared policy', got(s.mbind.count));
+    if (s.kernel === '6.18') throw new ScenarioError('mbind.count', '0 with kernel 6.18: guest_memfd has a shared policy since 6.19 (ed1ffa810bd6); use kernel 7.0', got(s.mbind.count));
+    if (!s.gmemFlags.includes('mmap')) throw new ScenarioError('mbind.count', '0 unless gmemFlags has "mmap": mbind needs a mapping of the guest_memfd (kvm_gmem_mmap: ENODEV without GUEST_MEMFD_FLAG_MMAP)', got(s.mbind.count));
+    if (s.gmemPages > MAX_RUNTIME_MBIND_PAGES) throw new ScenarioError('mbind.count', `0 for a file of more than ${MAX_RUNTIME_MBIND_PAGES} pages (the runtime policy tree and its ghost take words per page)`, `gmemPages is ${s.gmemPages}`);
+  }
   // 6.12 is the model gmemsim started from (recorded scenarios replay on it): it set the shared policy without a mapping
   if (n && n.shared.length > 0 && s.kernel !== '6.12') {
     if (s.kernel === '6.18') throw new ScenarioError('numa.shared', 'empty with kernel 6.18: guest_memfd has a shared policy since 6.19 (ed1ffa810bd6); use kernel 7.0', `got ${n.shared.length} range(s)`);
@@ -201,6 +213,9 @@ function checkNuma(s: Scenario): void {
     }
     toMempolicy(r.policy, topo, `numa.shared[${i}].policy`);
   });
+  (n.mbindPolicies ?? []).forEach((p, i) => toMempolicy(p, topo, `numa.mbindPolicies[${i}]`));
+  const distinct = new Set([...n.shared.map((r) => r.policy), ...(n.mbindPolicies ?? [])].filter((p) => p.mode !== 'default').map((p) => JSON.stringify(p))).size;
+  if (distinct > MAX_POLICY_IDS - 1) throw new ScenarioError('numa.mbindPolicies', `at most ${MAX_POLICY_IDS - 1} distinct policies together with numa.shared's`, `got ${distinct}`);
   if (n.create) toMempolicy(n.create, topo, 'numa.create');
   if (n.task) toMempolicy(n.task, topo, 'numa.task');
   if (n.policySource === 'create' && !n.create) throw new ScenarioError('numa.create', 'a policy when policySource is "create"', got(null));

@@ -68,6 +68,8 @@ export interface NumaSpec {
   interleave: 'rotor' | 'offset';
   /** weighted-interleave weight per node (0 or missing = 1) */
   weights: number[];
+  /** the policies runtime mbind actors choose from; empty: numa.shared's policies and MPOL_DEFAULT */
+  mbindPolicies: PolicySpec[];
 }
 
 /**

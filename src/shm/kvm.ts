@@ -8,6 +8,7 @@ import {
   G_MMU_LOCK_WAITERS,
   G_MN_ACTIVE,
   G_MN_LOCK,
+  G_SP_LOCK,
   G_RANGE_END,
   G_RANGE_START,
   G_SEQ,
@@ -57,6 +58,7 @@ export const LOCK_WORDS = {
   invalidateLock: G_INV_LOCK,
   slotsLock: G_SLOTS_LOCK,
   mnInvalidateLock: G_MN_LOCK,
+  sharedPolicyLock: G_SP_LOCK,
 } as const;
 /** Actors about to take mmu_lock or waiting for it (rwlock_is_contended). */
 export const mmuLockWaiters = (s: Shm) => Atomics.load(s.i32, G_MMU_LOCK_WAITERS);

@@ -3,7 +3,7 @@
 // 64-byte line (16 words) so one actor's counters never false-share with another's.
 
 export const MAGIC = 0x676d656d; // 'gmem'
-export const LAYOUT_VERSION = 11;
+export const LAYOUT_VERSION = 12;
 export const LINE = 16; // Int32 words per 64-byte cache line
 
 /** Per-actor counters, in order. The report and JSON use these names. */
@@ -89,7 +89,7 @@ export const Ctr: { readonly [K in CounterName]: number } = Object.fromEntries(C
 export const A_COUNTERS = 0;
 
 // Per-actor words after the counters (all inside the actor's own lines).
-export const ACTOR_WORDS = 128; // eight lines: the counters fill the first four
+export const ACTOR_WORDS = 144; // nine lines: the counters fill the first four
 export const A_SRCU = 64; // SRCU read-side epoch (0 = not in a read-side section)
 export const A_INSIDE = 65; // ghost: invalidations this actor has begun and not ended
 export const A_WAIT_KIND = 66; // what the actor waits on (for deadlock reports); 0 = nothing
@@ -122,8 +122,18 @@ export const TLB_ENTRY_WORDS = 3;
 /** invalidation windows this actor closed, by length (µs on threads, global steps under sim), log2 buckets as A_RETRY_HIST's: telemetry only, on the actor's eighth line */
 export const A_INV_HIST = 112;
 export const INV_HIST_BUCKETS = 16;
+/** ghost (runtime mbind, on the actor's ninth line): the file index + 1 of this actor's shared-policy lookup in progress (0: none) */
+export const A_SPL_INDEX = 128;
+/** ghost: the policy ids (bit per id) in force at that index at some moment since the lookup began */
+export const A_SPL_MASK = 129;
+/** ghost: this actor's mbind in progress: its policy id + 1 (0: none) and its file range */
+export const A_SPW_PID = 130;
+export const A_SPW_START = 131;
+export const A_SPW_END = 132;
+/** ghost: bumped when this actor's mbind begins and when it returns (odd: one in progress), so a reader of the three words above can tell it read one mbind's */
+export const A_SPW_SEQ = 133;
 // The counters come first; the words above must not overlap them, nor run past the actor's lines.
-if (A_COUNTERS + COUNTERS.length > A_SRCU || A_RETRY_MAX >= A_LOCKS_HELD || A_LOCKS_HELD >= A_MMU_READER || A_READY >= A_TLB_REQ || A_TLB + TLB_ENTRIES * TLB_ENTRY_WORDS > A_INV_HIST || A_INV_HIST + INV_HIST_BUCKETS > ACTOR_WORDS) {
+if (A_COUNTERS + COUNTERS.length > A_SRCU || A_RETRY_MAX >= A_LOCKS_HELD || A_LOCKS_HELD >= A_MMU_READER || A_READY >= A_TLB_REQ || A_TLB + TLB_ENTRIES * TLB_ENTRY_WORDS > A_INV_HIST || A_INV_HIST + INV_HIST_BUCKETS > A_SPL_INDEX || A_SPW_SEQ >= ACTOR_WORDS) {
   throw new Error('layout: per-actor words overlap');
 }
 export const MB_PRIVATE = 1;
@@ -179,12 +189,16 @@ export const G_MN_ACTIVE = 9 * LINE;
 export const G_MN_LOCK = G_MN_ACTIVE + 1;
 // threads engine, free mode: the global step counter (its own line: every step of every actor adds to it)
 export const G_LOG_STEP = 10 * LINE;
-export const GLOBAL_WORDS = 11 * LINE;
+// the gmem inode's shared memory policy (struct shared_policy): its rwlock, then the tree's node count
+export const G_SP_LOCK = 11 * LINE;
+export const G_SP_LOCK_SLEEPERS = G_SP_LOCK + 1;
+export const G_SP_COUNT = G_SP_LOCK + 4;
+export const GLOBAL_WORDS = 12 * LINE;
 
 // lockdep's lock-order graph, one record per (held class, acquired class): the first acquisition
 // that made the dependency: who (+1, 0 = no such edge yet), the yield points of the two acquires
 // (+1), whether the stack text is complete, its length, then the text (UTF-16 code units).
-export const LOCK_CLASSES = 5;
+export const LOCK_CLASSES = 6;
 export const E_WHO = 0;
 export const E_HELD_AT = 1;
 export const E_TAKEN_AT = 2;
@@ -293,6 +307,19 @@ export const NODE_COUNTER_WORD: Record<(typeof NODE_COUNTERS)[number], number> =
   other_node: N_OTHER_NODE,
 };
 
+// the shared policy tree's nodes (struct sp_node): [start, end) file pages and the policy object
+export const SPN_START = 0;
+export const SPN_END = 1;
+export const SPN_POLICY = 2;
+export const SPN_WORDS = 3;
+// a policy object (struct mempolicy of a shared policy): refcount, which scenario policy it holds,
+// a generation bumped at each free (a stale pointer is detectable), live 1 / free 0
+export const SPO_REF = 0;
+export const SPO_PID = 1;
+export const SPO_GEN = 2;
+export const SPO_LIVE = 3;
+export const SPO_WORDS = 4;
+
 export interface LayoutConfig {
   nGfns: number;
   nSlots: number;
@@ -305,6 +332,11 @@ export interface LayoutConfig {
   mmuLock: 'rwlock' | 'percpu';
   /** words reserved for a recorded schedule (threads replay); 0 when unused */
   scheduleWords: number;
+  /** the shared policy tree's capacity in nodes, and its policy objects' (0 without a shared policy) */
+  spNodes: number;
+  spObjects: number;
+  /** ghost words per file index for the policy runtime mbind calls committed there (0 without runtime mbind) */
+  spGhostPages: number;
 }
 
 export interface Layout extends LayoutConfig {
@@ -321,6 +353,9 @@ export interface Layout extends LayoutConfig {
   hostPteBase: number; // per gmem file index: the host user process's PTE, pfn + 1 (0: none)
   pfnBase: number;
   freeStackBase: number;
+  spTreeBase: number; // the tree: SPN_WORDS per node, sorted by start
+  spObjBase: number; // the policy objects: SPO_WORDS each
+  spGhostBase: number; // per file index: the policy id runtime mbind calls committed there
   scheduleBase: number; // decisions (actor per step)
   traceBase: number; // point per step, written by the actor that took it
   words: number;
@@ -348,6 +383,9 @@ export function computeLayout(cfg: LayoutConfig): Layout {
   const hostPteBase = take(cfg.filePages);
   const pfnBase = take(cfg.nPfns * PFN_WORDS);
   const freeStackBase = take(cfg.nPfns);
+  const spTreeBase = take(cfg.spNodes * SPN_WORDS);
+  const spObjBase = take(cfg.spObjects * SPO_WORDS);
+  const spGhostBase = take(cfg.spGhostPages);
   const scheduleBase = take(cfg.scheduleWords);
   const traceBase = take(cfg.scheduleWords);
   // Fields listed, not spread: V8 makes a spread followed by more properties very slow (~16 µs,
@@ -362,6 +400,9 @@ export function computeLayout(cfg: LayoutConfig): Layout {
     nNodes: cfg.nNodes,
     mmuLock: cfg.mmuLock,
     scheduleWords: cfg.scheduleWords,
+    spNodes: cfg.spNodes,
+    spObjects: cfg.spObjects,
+    spGhostPages: cfg.spGhostPages,
     actorBase,
     lockdepBase,
     nodeBase,
@@ -374,6 +415,9 @@ export function computeLayout(cfg: LayoutConfig): Layout {
     hostPteBase,
     pfnBase,
     freeStackBase,
+    spTreeBase,
+    spObjBase,
+    spGhostBase,
     scheduleBase,
     traceBase,
     words: at,

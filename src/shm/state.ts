@@ -4,6 +4,7 @@ import { computeLayout, GMEM_INODE_INIT_SHARED, GMEM_INODE_MMAP, G_FILE_PAGES, G
 import { initNode } from './node.js';
 import { initSlot, setGmemInodeFlags } from './slot.js';
 import { initGmemFile, setBinding } from './file.js';
+import { initSharedPolicy } from '../mm/mpol_shared.js';
 
 export interface Shm {
   sab: SharedArrayBuffer;
@@ -19,6 +20,11 @@ export function layoutConfigFor(sc: Scenario, nActors: number, scheduleWords = 0
     nGfns = Math.max(nGfns, s.baseGfn + s.npages);
     hvaPages += s.npages;
   }
+  // The shared policy tree: room for what the scenario's mbind calls leave (each adds at most two
+  // nodes); with runtime mbind, for any set of disjoint ranges of the file, and a ghost word per page.
+  const shared = sc.numa !== null && sc.numa.policySource === 'shared';
+  const runtime = shared && (sc.mbind?.count ?? 0) > 0;
+  const spNodes = !shared ? 0 : runtime ? 2 * sc.gmemPages + 16 : 2 * sc.numa!.shared.length + 2;
   return {
     nGfns,
     nSlots: sc.slots.length,
@@ -29,6 +35,10 @@ export function layoutConfigFor(sc: Scenario, nActors: number, scheduleWords = 0
     nNodes: sc.numa ? sc.numa.nodes.length : 1,
     mmuLock: sc.mmuLock,
     scheduleWords,
+    spNodes,
+    // each node's own object, two in flight per mbind (its new node's, a split's copy), one held per lookup
+    spObjects: shared ? spNodes + 2 * (sc.mbind?.count ?? 0) + nActors + 4 : 0,
+    spGhostPages: runtime ? sc.gmemPages : 0,
   };
 }
 
@@ -77,6 +87,7 @@ function initShm(s: Shm, sc: Scenario): void {
     hva += slot.npages;
     for (let i = 0; i < slot.npages; i++) setBinding(s, slot.gmemOffset + i, id);
   });
+  initSharedPolicy(s, sc);
   // Each node's pfns in a row; its free stack has its lowest pfn on top (allocation order reads well in traces).
   const caps = sc.numa ? sc.numa.nodes.map((n) => n.capacity) : [l.nPfns];
   let base = 0;

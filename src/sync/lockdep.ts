@@ -14,8 +14,8 @@ import type { ActorCtx } from '../engine/ctx.js';
 import { FUNCTION_OF_POINT, POINT_NAMES } from '../engine/points.js';
 import { LOCK_CLASSES, claimEdge, edgePoints, edgeText, edgeWho } from '../shm/lockdep.js';
 
-export const LockClass = { Slots: 0, Invalidate: 1, Mmu: 2, Folio: 3, Srcu: 4 } as const;
-export const LOCK_CLASS_NAMES = ['kvm->slots_lock', 'filemap invalidate_lock', 'kvm->mmu_lock', 'folio lock', 'kvm->srcu'];
+export const LockClass = { Slots: 0, Invalidate: 1, Mmu: 2, Folio: 3, Srcu: 4, SharedPolicy: 5 } as const;
+export const LOCK_CLASS_NAMES = ['kvm->slots_lock', 'filemap invalidate_lock', 'kvm->mmu_lock', 'folio lock', 'kvm->srcu', 'sp->lock'];
 if (LOCK_CLASS_NAMES.length !== LOCK_CLASSES) throw new Error('lockdep: a name per lock class');
 
 /** An actor's held locks, innermost last: class | exclusive << 4 | (yield point + 1) << 8. */

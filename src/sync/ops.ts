@@ -8,6 +8,8 @@ import { LOCK_WORDS, mmuLockWaitersAdd } from '../shm/kvm.js';
 import { folioLockWord } from '../shm/pfn.js';
 import { BitLock, BrLock, Mutex, RwLock, type LockMode } from './lock.js';
 import { LockClass, lockdepAcquire, lockdepTrylock } from './lockdep.js';
+import { rwReadUnlock, rwTryRead, rwWriter } from './locks.js';
+import type { Shm } from '../shm/state.js';
 
 /** kvm->mmu_lock as the kernel builds it: one reader/writer lock */
 export const MMU_LOCK_RWLOCK = new RwLock('kvm->mmu_lock', LockClass.Mmu, LOCK_WORDS.mmuLock, { read: WaitId.MmuRead, write: WaitId.MmuWrite });
@@ -20,6 +22,8 @@ export const INVALIDATE_LOCK = new RwLock('filemap invalidate_lock', LockClass.I
 export const SLOTS_LOCK = new Mutex('kvm->slots_lock', LockClass.Slots, LOCK_WORDS.slotsLock, WaitId.SlotsLock);
 /** PG_locked of a folio */
 export const FOLIO_LOCK = new BitLock('folio lock', LockClass.Folio, WaitId.Folio);
+/** the gmem inode's shared memory policy's sp->lock (an rwlock_t: spinning, since 4a8c7bb59ac8) */
+export const SP_LOCK = new RwLock('sp->lock', LockClass.SharedPolicy, LOCK_WORDS.sharedPolicyLock, { read: WaitId.SpRead, write: WaitId.SpWrite });
 
 /** A blocking yield: the engine completes `w` (with its arguments) before the actor resumes. */
 export function* blockOn(ctx: ActorCtx, w: Waitable, point: number, arg = 0, arg2 = 0): Gen {
@@ -73,6 +77,17 @@ export const invLockShared = (ctx: ActorCtx) => acquire(ctx, INVALIDATE_LOCK.rea
 export const invUnlockShared = (ctx: ActorCtx) => INVALIDATE_LOCK.read.release(ctx);
 export const invLock = (ctx: ActorCtx) => acquire(ctx, INVALIDATE_LOCK.write, P['inv_lock:exclusive']);
 export const invUnlock = (ctx: ActorCtx) => INVALIDATE_LOCK.write.release(ctx);
+
+// read_lock / write_lock(&sp->lock) of the gmem inode's shared policy
+export const spReadLock = (ctx: ActorCtx) => acquire(ctx, SP_LOCK.read, P['sp_lock:read']);
+export const spReadUnlock = (ctx: ActorCtx) => SP_LOCK.read.release(ctx);
+export const spWriteLock = (ctx: ActorCtx) => acquire(ctx, SP_LOCK.write, P['sp_lock:write']);
+export const spWriteUnlock = (ctx: ActorCtx) => SP_LOCK.write.release(ctx);
+
+/** Checkers: is sp->lock held for write (an edit of the tree in progress)? And a read side a checker may take without a yield (false: a writer has it). */
+export const spLockWriteHeld = (s: Shm) => rwWriter(s.i32, LOCK_WORDS.sharedPolicyLock);
+export const spLockTryReadForCheck = (s: Shm) => rwTryRead(s.i32, LOCK_WORDS.sharedPolicyLock);
+export const spLockUnlockForCheck = (s: Shm) => rwReadUnlock(s.i32, LOCK_WORDS.sharedPolicyLock);
 
 // mutex_lock(&kvm->slots_lock)
 export const slotsLock = (ctx: ActorCtx) => acquire(ctx, SLOTS_LOCK.lock, P['slots_lock']);

@@ -17,6 +17,7 @@ import { preFaultProgram } from './pre_fault.js';
 import { GMEM_CLOSE_NONE, GMEM_CLOSE_SHAPE, gmemCloseProgram } from './gmem_close.js';
 import { memoryFailureProgram } from './memory_failure.js';
 import { mmuNotifierProgram } from './mmu_notifier.js';
+import { mbindProgram } from './mbind.js';
 import { BACKGROUND_NONE, BACKGROUND_SHAPE, type BackgroundSpec } from './background.js';
 import { VCPU_DEFAULTS, VCPU_SHAPE, vcpuProgram, type VcpuSpec } from './vcpu.js';
 import { vmmIdle, vmmProgram } from './vmm.js';
@@ -86,6 +87,8 @@ export const KINDS = [
   background('memoryFailure', 'memory-failure', 'mce', memoryFailureProgram, 20),
   // mmu-notifier invalidations of shared memory that keep the pages (NUMA balancing, KSM)
   background('mmuNotifier', 'mmu-notifier', 'numab', mmuNotifierProgram, 1),
+  // mbind on the guest_memfd mapping at runtime (a process of its own each): needs numa.policySource "shared"
+  background('mbind', 'mbind', 'mbind', mbindProgram, 1),
 ] as const;
 
 type Kinds = (typeof KINDS)[number];

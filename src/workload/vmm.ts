@@ -4,7 +4,7 @@
 import { Ctr, count, taskWorkRun, type ActorCtx, type Gen } from '../engine/ctx.js';
 import { P } from '../engine/points.js';
 import { WaitId } from '../engine/wait.js';
-import { getMempolicyAddr, kvmGmemAllocate, kvmGmemPunchHole } from '../gmem/guest_memfd.js';
+import { getMempolicyAddr, getMempolicyAddrLocked, kvmGmemAllocate, kvmGmemPunchHole } from '../gmem/guest_memfd.js';
 import { kvmMemIsPrivate, kvmVmSetMemAttributes } from '../kvm/memory_attributes.js';
 import { hvaDiscardRange } from '../kvm/mmu_notifier.js';
 import { mbindBoundaries } from '../mm/policy.js';
@@ -23,7 +23,10 @@ export function* vmmProgram(ctx: ActorCtx): Gen {
   // The scenario's mbind calls were made before the run (the tree is built with the state); read
   // them back as the selftest's test_mbind does, at every boundary, through the file's mapping
   // (get_mempolicy(MPOL_F_ADDR) needs one; the 6.12 model had none and read them anyway).
-  if (ctx.numa?.source === 'shared' && (ctx.sc.kernel === '6.12' || kvmGmemMmap(gmemInodeFlags(s), true) === 0)) for (const x of mbindBoundaries(ctx.sc, s.l.filePages)) ctx.ev.policyReported(ctx, x, getMempolicyAddr(ctx, x));
+  // With runtime mbind actors editing the tree, each read takes sp->lock.
+  if (ctx.numa?.source === 'shared' && (ctx.sc.kernel === '6.12' || kvmGmemMmap(gmemInodeFlags(s), true) === 0)) {
+    for (const x of mbindBoundaries(ctx.sc, s.l.filePages)) ctx.ev.policyReported(ctx, x, ctx.numa.dynamic ? yield* getMempolicyAddrLocked(ctx, x) : getMempolicyAddr(ctx, x));
+  }
   for (;;) {
     const seen = mbDoorbell(s);
     let served = false;

@@ -8,9 +8,11 @@ import { filemapGet } from '../../src/shm/file.js';
 import { kvmMmuPageFault, newFault, RET_PF_FIXED } from '../../src/kvm/mmu.js';
 import { pfnNode } from '../../src/shm/node.js';
 import { toMempolicy } from '../../src/mm/policy_spec.js';
+import { policyIdOf, policyTable, spPidAt } from '../../src/mm/policy.js';
+import { kvmGmemSetPolicy } from '../../src/workload/mbind.js';
 import { numaInterleaveScenario, DEFAULT_SCENARIO, NUMA_MBIND_SCENARIO } from '../../src/scenario/builtins.js';
 import { NUMA_DEFAULTS, ScenarioError, validateScenario } from '../../src/scenario/schema.js';
-import type { NumaSpec, Scenario } from '../../src/scenario/types.js';
+import type { NumaSpec, PolicySpec, Scenario } from '../../src/scenario/types.js';
 import { KVM_MEMORY_ATTRIBUTE_PRIVATE } from '../../src/shm/layout.js';
 import { setGfnAttr } from '../../src/shm/gfn.js';
 import { modelOf } from '../../src/workload/kinds.js';
@@ -125,40 +127,46 @@ describe('invalid policies are refused as the kernel would (field + errno)', () 
   });
 });
 
+// runtime mbind through the model's own path (the tree in the shared state, the ghost told): an mbind actor that does nothing on its own
+const withMbind = (over: Partial<Scenario>): Partial<Scenario> => ({ ...over, gmemFlags: ['mmap'], mbind: { count: 1, ops: 0, maxPages: 1 } });
+function mbindNow(w: ReturnType<typeof world>, start: number, end: number, spec: PolicySpec): number {
+  const m = w.ctxs.find((c) => c.kind === 'mbind')!;
+  return drive(m, kvmGmemSetPolicy(m, start, end, policyIdOf(w.sc, spec)));
+}
+const bindTo = (node: number): PolicySpec => ({ mode: 'bind', nodes: [node], flags: [] });
+
 describe('selftest test_numa_allocation, as a flow through kvm_gmem_get_pfn', () => {
   it('bind pages 0-1 to node 1 and 2-3 to node 0: [1,1,0,0]; punch all, swap, touch again: [0,0,1,1]', () => {
-    const sc = twoNodes({ policySource: 'shared' }, { gmemPages: 4, slots: [{ baseGfn: 0, npages: 4, gmemOffset: 0 }], vcpus: { ...DEFAULT_SCENARIO.vcpus, count: 1 } });
+    const sc = twoNodes({ policySource: 'shared' }, withMbind({ gmemPages: 4, slots: [{ baseGfn: 0, npages: 4, gmemOffset: 0 }], vcpus: { ...DEFAULT_SCENARIO.vcpus, count: 1 } }));
     const w = world(sc);
     const v = w.ctxs[0];
-    const topo = v.numa!.topo;
-    const bind = (node: number) => toMempolicy({ mode: 'bind', nodes: [node], flags: [] }, topo, 'test');
     for (let g = 0; g < 4; g++) setGfnAttr(w.s, g, KVM_MEMORY_ATTRIBUTE_PRIVATE);
     const touch = () => {
       for (let g = 0; g < 4; g++) expect(drive(v, kvmMmuPageFault(v, newFault(), g, true))).toBe(RET_PF_FIXED);
       return [0, 1, 2, 3].map((i) => pfnNode(w.s, filemapGet(w.s, i)));
     };
-    // page 0 touched under the default policy first, then bound after allocation: it stays (I10), until punched
-    v.numa!.shared.setPolicy(0, 2, bind(1));
-    v.numa!.shared.setPolicy(2, 4, bind(0));
+    expect(mbindNow(w, 0, 2, bindTo(1))).toBe(0);
+    expect(mbindNow(w, 2, 4, bindTo(0))).toBe(0);
     expect(touch()).toEqual([1, 1, 0, 0]);
     drive(v, kvmGmemPunchHole(v, 0, 4));
-    v.numa!.shared.setPolicy(0, 2, bind(0));
-    v.numa!.shared.setPolicy(2, 4, bind(1));
+    mbindNow(w, 0, 2, bindTo(0));
+    mbindNow(w, 2, 4, bindTo(1));
     expect(touch()).toEqual([0, 0, 1, 1]);
     expect(w.violations).toEqual([]);
   });
 
   it('a policy change moves nothing already allocated (I10)', () => {
-    const sc = twoNodes({ policySource: 'shared' }, { gmemPages: 4, slots: [{ baseGfn: 0, npages: 4, gmemOffset: 0 }], vcpus: { ...DEFAULT_SCENARIO.vcpus, count: 1 } });
+    const sc = twoNodes({ policySource: 'shared' }, withMbind({ gmemPages: 4, slots: [{ baseGfn: 0, npages: 4, gmemOffset: 0 }], vcpus: { ...DEFAULT_SCENARIO.vcpus, count: 1 } }));
     const w = world(sc);
     const v = w.ctxs[0];
     setGfnAttr(w.s, 0, KVM_MEMORY_ATTRIBUTE_PRIVATE);
     drive(v, kvmMmuPageFault(v, newFault(), 0, true));
     const before = pfnNode(w.s, filemapGet(w.s, 0));
     expect(before).toBe(0); // default policy: local
-    v.numa!.shared.setPolicy(0, 4, toMempolicy({ mode: 'bind', nodes: [1], flags: [] }, v.numa!.topo, 'test'));
+    mbindNow(w, 0, 4, bindTo(1));
     drive(v, kvmMmuPageFault(v, newFault(), 0, true));
     expect(pfnNode(w.s, filemapGet(w.s, 0))).toBe(before);
+    expect(w.violations).toEqual([]);
   });
 });
 
@@ -216,15 +224,15 @@ describe('a policy\'s maxnode (as mbind/set_mempolicy/the RFC create ioctl take 
 });
 
 describe('one shared policy tree per guest_memfd inode', () => {
-  it('every actor of a run sees the same tree; another run has its own', () => {
-    const a = world(NUMA_MBIND_SCENARIO);
-    const b = world(NUMA_MBIND_SCENARIO);
-    const trees = new Set(a.ctxs.map((c) => c.numa!.shared));
-    expect(trees.size).toBe(1);
-    expect(b.ctxs[0].numa!.shared).not.toBe(a.ctxs[0].numa!.shared);
-    // an mbind during run a is seen by all of a's actors and none of b's
-    a.ctxs[0].numa!.shared.setPolicy(0, 32, null);
-    expect(a.ctxs[5].numa!.shared.lookup(20)).toBeNull();
-    expect(b.ctxs[5].numa!.shared.lookup(20)?.mode).toBe(2); // MPOL_BIND, from the scenario
+  it('lives in the run\'s shared state: an mbind by one actor is what every actor of the run looks up, and no other run sees it', () => {
+    const sc = validateScenario({ mbind: { count: 1, ops: 0, maxPages: 1 } }, NUMA_MBIND_SCENARIO);
+    const a = world(sc);
+    const b = world(sc);
+    expect(spPidAt(a.s, 20)).toBe(spPidAt(b.s, 20));
+    expect(policyTable(sc)[spPidAt(a.s, 20)]?.mode).toBe(2); // MPOL_BIND, from the scenario
+    expect(mbindNow(a, 0, 32, { mode: 'default', nodes: [], flags: [] })).toBe(0);
+    expect(spPidAt(a.s, 20)).toBe(0); // MPOL_DEFAULT: no node
+    expect(policyTable(sc)[spPidAt(b.s, 20)]?.mode).toBe(2);
+    expect(a.violations).toEqual([]);
   });
 });

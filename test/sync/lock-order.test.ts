@@ -50,6 +50,7 @@ describe('the documented lock order', () => {
       [
         'filemap invalidate_lock -> folio lock',
         'filemap invalidate_lock -> kvm->mmu_lock',
+        'filemap invalidate_lock -> sp->lock',
         'folio lock -> filemap invalidate_lock',
         'folio lock -> kvm->mmu_lock',
         'kvm->slots_lock -> filemap invalidate_lock',
@@ -57,6 +58,7 @@ describe('the documented lock order', () => {
         'kvm->slots_lock -> kvm->srcu',
         'kvm->srcu -> folio lock',
         'kvm->srcu -> kvm->mmu_lock',
+        'kvm->srcu -> sp->lock',
       ].sort(),
     );
   });

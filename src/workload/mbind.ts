@@ -1,0 +1,34 @@
+// A process with the guest_memfd mapped that changes its NUMA policy at runtime (numactl on a
+// running VM, a tiering daemon): each operation mbinds a random range of up to maxPages pages to a
+// policy drawn from numa.mbindPolicies (or the scenario's shared ranges' policies and MPOL_DEFAULT),
+// then reads it back with get_mempolicy(MPOL_F_ADDR) at the range's first page, as test_mbind does.
+// Each instance is a process of its own (its own mmap_lock): two can be in shared_policy_replace at once.
+import { opBoundary, type ActorCtx, type Gen } from '../engine/ctx.js';
+import { P } from '../engine/points.js';
+import { getMempolicyAddrLocked } from '../gmem/guest_memfd.js';
+import { mpolSetSharedPolicy } from '../mm/mpol_shared.js';
+import { runtimePolicyIds } from '../mm/policy.js';
+import { pause, randomRange } from './background.js';
+
+export function* mbindProgram(ctx: ActorCtx): Gen {
+  yield P.start;
+  const ids = runtimePolicyIds(ctx.sc);
+  for (let op = 0; op < ctx.opsLimit && (yield* opBoundary(ctx)); op++) {
+    const [start, end] = randomRange(ctx, ctx.s.l.filePages, ctx.sc.mbind.maxPages);
+    const pid = ids[ctx.rng.below(ids.length)];
+    yield* kvmGmemSetPolicy(ctx, start, end, pid);
+    ctx.ev.policyReported(ctx, start, yield* getMempolicyAddrLocked(ctx, start));
+    yield* pause(ctx);
+  }
+}
+
+// mbind(2) -> mbind_range -> vma->vm_ops->set_policy = kvm_gmem_set_policy -> mpol_set_shared_policy
+// (the VMA's cached vm_policy is not modelled: a call whose policy equals it is skipped by the
+// kernel and changes nothing in the tree either way)
+export function* kvmGmemSetPolicy(ctx: ActorCtx, start: number, end: number, pid: number): Gen<number> {
+  yield P.mbind;
+  ctx.ev.mbindBegan(ctx, start, end, pid);
+  const err = yield* mpolSetSharedPolicy(ctx, start, end, pid);
+  ctx.ev.mbindReturned(ctx, err);
+  return err;
+}
