@@ -332,7 +332,7 @@ export const VARIANTS: readonly VariantInfo[] = [
   {
     id: 'B39',
     name: 'split-bounds-swapped',
-    removes: 'the bounds of the split in shared_policy_replace: the right part of an old range that spans the new one is inserted as [n->end, end) instead of [end, n->end), as b22d127a39dd (2012) did until "mempolicy: fix wrong sp_node insertion"; the old policy is lost past the new range and the tree holds an inverted node',
+    removes: 'the bounds of the split in shared_policy_replace: the right part of an old range that spans the new one is initialised as [n->end, end) instead of [end, n->end), as 42288fe366c4 ("Convert shared_policy mutex to spinlock", 3.8) had it until KOSAKI Motohiro\'s 2013 fix ("start and end parameter are inverted"); the old policy is lost past the new range and the tree holds an inverted node',
     expect: 'I20',
     alsoBreaks: ['I12', 'I11'],
     litmus: null, // needs the split of the middle page, which the litmus' one mbind draws one time in three
@@ -342,7 +342,7 @@ export const VARIANTS: readonly VariantInfo[] = [
   {
     id: 'B40',
     name: 'restart-copy-leaked',
-    removes: 'the refcount of the policy copy shared_policy_replace allocates with sp->lock dropped (4ad099559b00, 2022): when another mbind changed the tree meanwhile and the restarted walk needs no split, the copy is never freed',
+    removes: 'the refcount of the policy copy shared_policy_replace allocates with sp->lock dropped (4ad099559b00, 2022, fixing 42288fe366c4): when another mbind changed the tree meanwhile and the restarted walk needs no split, the copy is never freed',
     expect: 'I20',
     alsoBreaks: [],
     litmus: null, // needs the two mbinds' random ranges to make the restarted walk skip the split

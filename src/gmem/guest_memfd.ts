@@ -13,7 +13,7 @@ import { gmemFdget, gmemFput, kvmGmemGetFile, kvmGmemPutFile } from './release.j
 import { kvmMmuInvalidateRangesBegin, kvmMmuInvalidateRangesEnd, kvmMmuInvalidateRangeAdd, kvmZapGfnRange } from '../kvm/mmu_invalidate.js';
 import { allocPage, pagePut, pageTryGet } from '../mm/page_alloc.js';
 import { gmemPolicy, spPidAt } from '../mm/policy.js';
-import { mpolCondPut, mpolSharedPolicyLookup } from '../mm/mpol_shared.js';
+import { mpolCondPut, mpolSetSharedPolicy, mpolSharedPolicyLookup } from '../mm/mpol_shared.js';
 import { spHandleObj, spObjPid } from '../shm/sp.js';
 import { getMempolicyReport, type Mempolicy, type MempolicyReport } from '../mm/mempolicy.js';
 import { bindingOf, clearBindingOf, filemapGet, filemapInsert, filemapRemove, gmemFileState, hostPteGet, setBinding } from '../shm/file.js';
@@ -314,6 +314,17 @@ export function* kvmGmemUnbind(ctx: ActorCtx, slot: number): Gen {
   gmemUnbindLocked(ctx, slot);
   invUnlock(ctx);
   kvmGmemPutFile(ctx);
+}
+
+// mbind(2) -> mbind_range -> vma->vm_ops->set_policy = kvm_gmem_set_policy -> mpol_set_shared_policy
+// (the VMA's cached vm_policy is not modelled: a call whose policy equals it is skipped by the
+// kernel and changes nothing in the tree either way)
+export function* kvmGmemSetPolicy(ctx: ActorCtx, start: number, end: number, pid: number): Gen<number> {
+  yield P.mbind;
+  ctx.ev.mbindBegan(ctx, start, end, pid);
+  const err = yield* mpolSetSharedPolicy(ctx, start, end, pid);
+  ctx.ev.mbindReturned(ctx, err);
+  return err;
 }
 
 // kvm_gmem_get_policy (vm_ops->get_policy): the shared tree's policy at the file offset, or NULL,

@@ -2,8 +2,9 @@
 // set_policy (mpol_set_shared_policy -> shared_policy_replace under sp->lock for write, with the
 // split's allocation done with the lock dropped and the walk restarted), and the allocation's
 // lookup (mpol_shared_policy_lookup: the lockless empty-tree test, sp_lookup and mpol_get under
-// sp->lock for read; mpol_cond_put after the allocation). mm/mempolicy.c as of 01f492e1817e
-// (shared_policy_replace unchanged since 4ad099559b00 gave the restart's mpol_new its refcount).
+// sp->lock for read; mpol_cond_put after the allocation). mm/mempolicy.c as read at torvalds/linux
+// 003fde4492c8 (shared_policy_replace's restart is 42288fe366c4's, 3.8; 4ad099559b00 gave the
+// restart's mpol_new its refcount).
 //
 // The tree is an array sorted by start in the shared state (src/shm/sp.ts); each edit of the walk
 // is one step under the write lock, so a reader that skips the lock can see what the kernel's

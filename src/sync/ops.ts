@@ -22,7 +22,7 @@ export const INVALIDATE_LOCK = new RwLock('filemap invalidate_lock', LockClass.I
 export const SLOTS_LOCK = new Mutex('kvm->slots_lock', LockClass.Slots, LOCK_WORDS.slotsLock, WaitId.SlotsLock);
 /** PG_locked of a folio */
 export const FOLIO_LOCK = new BitLock('folio lock', LockClass.Folio, WaitId.Folio);
-/** the gmem inode's shared memory policy's sp->lock (an rwlock_t: spinning, since 4a8c7bb59ac8) */
+/** the gmem inode's shared memory policy's sp->lock (an rwlock_t, spinning: "convert the shared_policy lock to a rwlock", 4.5) */
 export const SP_LOCK = new RwLock('sp->lock', LockClass.SharedPolicy, LOCK_WORDS.sharedPolicyLock, { read: WaitId.SpRead, write: WaitId.SpWrite });
 
 /** A blocking yield: the engine completes `w` (with its arguments) before the actor resumes. */

@@ -5,8 +5,7 @@
 // Each instance is a process of its own (its own mmap_lock): two can be in shared_policy_replace at once.
 import { opBoundary, type ActorCtx, type Gen } from '../engine/ctx.js';
 import { P } from '../engine/points.js';
-import { getMempolicyAddrLocked } from '../gmem/guest_memfd.js';
-import { mpolSetSharedPolicy } from '../mm/mpol_shared.js';
+import { getMempolicyAddrLocked, kvmGmemSetPolicy } from '../gmem/guest_memfd.js';
 import { runtimePolicyIds } from '../mm/policy.js';
 import { pause, randomRange } from './background.js';
 
@@ -20,15 +19,4 @@ export function* mbindProgram(ctx: ActorCtx): Gen {
     ctx.ev.policyReported(ctx, start, yield* getMempolicyAddrLocked(ctx, start));
     yield* pause(ctx);
   }
-}
-
-// mbind(2) -> mbind_range -> vma->vm_ops->set_policy = kvm_gmem_set_policy -> mpol_set_shared_policy
-// (the VMA's cached vm_policy is not modelled: a call whose policy equals it is skipped by the
-// kernel and changes nothing in the tree either way)
-export function* kvmGmemSetPolicy(ctx: ActorCtx, start: number, end: number, pid: number): Gen<number> {
-  yield P.mbind;
-  ctx.ev.mbindBegan(ctx, start, end, pid);
-  const err = yield* mpolSetSharedPolicy(ctx, start, end, pid);
-  ctx.ev.mbindReturned(ctx, err);
-  return err;
 }

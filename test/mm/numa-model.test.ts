@@ -9,7 +9,7 @@ import { kvmMmuPageFault, newFault, RET_PF_FIXED } from '../../src/kvm/mmu.js';
 import { pfnNode } from '../../src/shm/node.js';
 import { toMempolicy } from '../../src/mm/policy_spec.js';
 import { policyIdOf, policyTable, spPidAt } from '../../src/mm/policy.js';
-import { kvmGmemSetPolicy } from '../../src/workload/mbind.js';
+import { kvmGmemSetPolicy } from '../../src/gmem/guest_memfd.js';
 import { numaInterleaveScenario, DEFAULT_SCENARIO, NUMA_MBIND_SCENARIO } from '../../src/scenario/builtins.js';
 import { NUMA_DEFAULTS, ScenarioError, validateScenario } from '../../src/scenario/schema.js';
 import type { NumaSpec, PolicySpec, Scenario } from '../../src/scenario/types.js';

@@ -8,7 +8,6 @@ import fc from 'fast-check';
 import { sweepFindings } from '../../src/check/sweep.js';
 import { explore } from '../../src/explore/explore.js';
 import { exploreDfs } from '../../src/explore/dfs.js';
-import { getMempolicyAddrLocked } from '../../src/gmem/guest_memfd.js';
 import { modelOf } from '../../src/workload/kinds.js';
 import { mpolCondPut, mpolSharedPolicyLookup } from '../../src/mm/mpol_shared.js';
 import { policyIdOf, sharedPolicyOf, spPidAt } from '../../src/mm/policy.js';
@@ -19,7 +18,7 @@ import { validateScenario } from '../../src/scenario/schema.js';
 import { UPSTREAM_FINDINGS } from '../../src/scenario/builtins.js';
 import { spCount, spHandleObj, spNodePolicy, spObjLive, spObjRef } from '../../src/shm/sp.js';
 import type { PolicySpec, Scenario } from '../../src/scenario/types.js';
-import { kvmGmemSetPolicy } from '../../src/workload/mbind.js';
+import { getMempolicyAddrLocked, kvmGmemSetPolicy } from '../../src/gmem/guest_memfd.js';
 import { BUILTIN_SCENARIOS, drive, stepUntil, world } from '../helpers.js';
 
 const RUNTIME = BUILTIN_SCENARIOS['numa-mbind-runtime']!;
