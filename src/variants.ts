@@ -28,7 +28,7 @@ export interface VariantInfo {
   scenario?: string;
 }
 
-export const VARIANT_IDS = ['B1', 'B2', 'B4', 'B5', 'B6', 'B7', 'B8', 'B9', 'B10', 'B11', 'B18', 'B19', 'B20', 'B21', 'B22', 'B23', 'B24', 'B25', 'B26', 'B27', 'B28', 'B29', 'B30', 'B31', 'B32', 'B33', 'B34', 'B35', 'B36', 'B37', 'B38', 'B39', 'B40', 'N1'] as const;
+export const VARIANT_IDS = ['B1', 'B2', 'B4', 'B5', 'B6', 'B7', 'B8', 'B9', 'B10', 'B11', 'B18', 'B19', 'B20', 'B21', 'B22', 'B23', 'B24', 'B25', 'B26', 'B27', 'B28', 'B29', 'B30', 'B31', 'B32', 'B33', 'B34', 'B35', 'B36', 'B37', 'B38', 'B39', 'B40', 'B41', 'B42', 'N1'] as const;
 export type VariantId = (typeof VARIANT_IDS)[number];
 export type Bugs = { readonly [K in VariantId]: boolean };
 
@@ -347,6 +347,26 @@ export const VARIANTS: readonly VariantInfo[] = [
     alsoBreaks: [],
     litmus: null, // needs the two mbinds' random ranges to make the restarted walk skip the split
     scenario: 'litmus-mbind-race',
+    kind: 'bug',
+  },
+  {
+    id: 'B41',
+    name: 'populate-shared-gfn',
+    removes: 'the PRIVATE-attribute check of __kvm_gmem_populate (e4ee54479273 "let kvm_gmem_populate() operate only on private gfns", 6.11; before it only sev_gmem_post_populate checked): launch data is copied, encrypted and measured into the folio of a gfn the VM treats as shared',
+    expect: 'I21',
+    alsoBreaks: [],
+    litmus: 'litmus-populate',
+    scenario: 'litmus-populate',
+    kind: 'bug',
+  },
+  {
+    id: 'B42',
+    name: 'populate-without-slots-lock',
+    removes: 'slots_lock around kvm_gmem_populate in the vendor ioctl (SNP LAUNCH_UPDATE, TDX INIT_MEM_REGION take it; kvm_gmem_populate asserts it): nothing keeps KVM_SET_MEMORY_ATTRIBUTES from making the gfn shared between the attribute check and post_populate',
+    expect: 'LOCK_HELD',
+    alsoBreaks: ['I21'],
+    litmus: 'litmus-populate',
+    scenario: 'litmus-populate',
     kind: 'bug',
   },
   {

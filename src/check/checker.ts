@@ -3,7 +3,7 @@
 // report of a step is the same every run), then the ghost bookkeeping that must come after.
 import type { ActorCtx } from '../engine/ctx.js';
 import { KERNEL_EVENTS, type KernelEventName, type KernelEvents } from '../engine/events.js';
-import { ghostAttrStored, ghostGuestWrite, ghostHostAccess, ghostInvalidateBegan, ghostInvalidateEnded, ghostPageLeaving, ghostSpteChanged, ghostWriterReturned } from './ghost.js';
+import { ghostAttrStored, ghostGuestWrite, ghostLaunchDataWritten, ghostHostAccess, ghostInvalidateBegan, ghostInvalidateEnded, ghostPageLeaving, ghostSpteChanged, ghostWriterReturned } from './ghost.js';
 import { ghostLookupBegan, ghostLookupEnded, ghostMbindBegan, ghostMbindReturned } from './policy_ghost.js';
 import { INVARIANTS, INVARIANT_IDS, type Invariant, type InvariantId } from './invariants.js';
 
@@ -19,6 +19,8 @@ const GHOST_BEFORE: Partial<Record<KernelEventName, AnyHandler>> = {
   hostAccess: ghostHostAccess as AnyHandler,
   mbindBegan: ghostMbindBegan as AnyHandler,
   policyLookupBegan: ghostLookupBegan as AnyHandler,
+  // launch data replaces what the gfn held (for DATA, as a conversion does)
+  launchDataWritten: ghostLaunchDataWritten as AnyHandler,
 };
 const GHOST_AFTER: Partial<Record<KernelEventName, AnyHandler>> = {
   writerReturned: ghostWriterReturned,

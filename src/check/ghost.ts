@@ -61,6 +61,13 @@ export function ghostGuestWrite(ctx: ActorCtx, gfn: number, view: number): void 
   gfnZeroClear(ctx.s, gfn, slot >= 0 && kvmMemslotIsGmemOnly(ctx.s, slot) ? ZERO_PRIVATE | ZERO_SHARED : view);
 }
 
+/** kvm_gmem_populate writes launch data into gfn's gmem page: its content changes (DATA), and its gmem views stop reading zeroes (I7), as after a store through them. */
+export function ghostLaunchDataWritten(ctx: ActorCtx, gfn: number): void {
+  const slot = memslotCovering(ctx.s, gfn);
+  contentChanged(ctx.s, gfn, 0);
+  if (slot >= 0) gfnZeroClear(ctx.s, gfn, gmemViews(ctx.s, slot));
+}
+
 /**
  * Does a writer at work explain a fault's retry: some actor inside an invalidation it began, or a
  * memslot being deleted? Only retries nothing explains count toward starvation.

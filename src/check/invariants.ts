@@ -211,6 +211,15 @@ function sharedPolicyCorrupt(s: Shm, quiescent: boolean): string | null {
   return null;
 }
 
+// ---- I21: kvm_gmem_populate's contract ----
+function launchDataMisplaced(s: Shm, gfn: number, pfn: number): string | null {
+  if ((gfnAttr(s, gfn) & KVM_MEMORY_ATTRIBUTE_PRIVATE) === 0) return `kvm_gmem_populate writes launch data for gfn ${gfn}, which is shared: it is encrypted and measured into memory the VM does not treat as private`;
+  const slot = memslotCovering(s, gfn);
+  const index = slot < 0 ? -1 : kvmGmemGetIndex(s, slot, gfn);
+  if (index < 0 || filemapGet(s, index) !== pfn) return `kvm_gmem_populate writes launch data for gfn ${gfn} into pfn ${pfn}, which is not the file's folio at the gfn's index ${index}`;
+  return null;
+}
+
 // ---- I17: page references balance: between operations a page is referenced by its holders only ----
 function unbalancedRefs(s: Shm, pfn: number, quiescent: boolean): string | null {
   if (!quiescent) return null; // a path in progress holds references of its own
@@ -488,6 +497,19 @@ export const INVARIANTS = {
         const m = sharedPolicyCorrupt(ctx.s, false);
         spLockUnlockForCheck(ctx.s);
         if (m) ctx.report('I20', `after an mbind returned: ${m}`);
+      },
+    },
+  },
+  I21: {
+    description: 'kvm_gmem_populate\'s contract: launch data is written only into private memory (when post_populate copies it the gfn is private and the page is the file\'s folio at the gfn\'s index), and populate returns the pages it populated, or an error if none',
+    since: 2,
+    on: {
+      launchDataWritten: (ctx, gfn, pfn) => {
+        const m = launchDataMisplaced(ctx.s, gfn, pfn);
+        if (m) ctx.report('I21', m);
+      },
+      populateReturned: (ctx, r, done) => {
+        if (done > 0 ? r !== done : r >= 0) ctx.report('I21', `kvm_gmem_populate returned ${r < 0 ? errnoName(r) : r} having populated ${done} page(s) (it must return the count when it made progress, an error when it made none)`);
       },
     },
   },

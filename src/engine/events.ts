@@ -59,6 +59,10 @@ export interface KernelEventArgs {
   mbindReturned: [err: number];
   /** kvm_gmem_get_folio missed in the page cache at `index` and is about to look its policy up */
   policyLookupBegan: [index: number];
+  /** kvm_gmem_populate's post_populate is about to copy launch data into pfn for gfn (and make the page the guest's) */
+  launchDataWritten: [gfn: number, pfn: number];
+  /** kvm_gmem_populate returned r having populated `done` pages */
+  populateReturned: [r: number, done: number];
 }
 
 export type KernelEventName = keyof KernelEventArgs;
@@ -86,6 +90,8 @@ export const KERNEL_EVENTS: readonly KernelEventName[] = [
   'mbindBegan',
   'mbindReturned',
   'policyLookupBegan',
+  'launchDataWritten',
+  'populateReturned',
 ];
 
 export type EventHandler<K extends KernelEventName> = (ctx: ActorCtx, ...args: KernelEventArgs[K]) => void;

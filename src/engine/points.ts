@@ -93,6 +93,9 @@ const TABLE = [
   ['sp-alloc', 'shared_policy_replace (alloc_new, lock dropped)'],
   ['mbind', 'mbind -> kvm_gmem_set_policy'],
   ['policy-alloc', 'kvm_gmem_get_folio (__filemap_get_folio_mpol)'],
+  // kvm_gmem_populate (issue 12)
+  ['populate', 'kvm_gmem_populate'],
+  ['post-populate', 'kvm_gmem_populate (post_populate)'],
 ] as const;
 
 export type PointName = (typeof TABLE)[number][0];

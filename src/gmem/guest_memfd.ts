@@ -115,7 +115,7 @@ export function* kvmGmemGetPfn(ctx: ActorCtx, slot: number, gfn: number): Gen<nu
 
 // __kvm_gmem_get_pfn: the binding check and the locked folio, or -errno; a poisoned folio is
 // unlocked, put and refused with -EHWPOISON (B32 forgets the put, c31745d2c508; B33 skips the check)
-function* __kvmGmemGetPfn(ctx: ActorCtx, slot: number, index: number): Gen<number> {
+export function* __kvmGmemGetPfn(ctx: ActorCtx, slot: number, index: number): Gen<number> {
   ctx.ev.objectUsed(ctx, 'gmem-file', 0, '__kvm_gmem_get_pfn');
   if (bindingOf(ctx.s, index) !== slot) return -EIO;
   const pfn = yield* kvmGmemGetFolio(ctx, index);

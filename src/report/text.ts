@@ -43,6 +43,8 @@ const COLUMNS: Array<[CounterName, string]> = [
   ['prepareFails', 'prepare fails'],
   ['gmemReleases', 'releases'],
   ['fileGone', 'file gone'],
+  ['populated', 'populated'],
+  ['populateErrors', 'populate refused'],
 ];
 
 export function table(header: string[], rows: string[][]): string {

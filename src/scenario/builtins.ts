@@ -37,7 +37,7 @@ export const DEFAULT_SCENARIO: Scenario = {
   numa: {
     nodes: [{ capacity: 96 }, { capacity: 96 }],
     distance: null,
-    placement: { vcpus: [0, 0, 1, 1], vmm: 0, converter: 0, puncher: 1, slotChurn: 0, hostUser: 0, preFault: 0, gmemClose: 0, memoryFailure: 0, mmuNotifier: 0, mbind: 0 },
+    placement: { vcpus: [0, 0, 1, 1], vmm: 0, converter: 0, puncher: 1, slotChurn: 0, hostUser: 0, preFault: 0, gmemClose: 0, memoryFailure: 0, mmuNotifier: 0, mbind: 0, populate: 0 },
     policySource: 'shared',
     shared: [],
     create: null,
@@ -164,7 +164,7 @@ export function numaInterleaveScenario(scale = 1): Scenario {
         [10, 21],
         [21, 10],
       ],
-      placement: { vcpus: [0], vmm: 0, converter: 0, puncher: 0, slotChurn: 0, hostUser: 0, preFault: 0, gmemClose: 0, memoryFailure: 0, mmuNotifier: 0, mbind: 0 },
+      placement: { vcpus: [0], vmm: 0, converter: 0, puncher: 0, slotChurn: 0, hostUser: 0, preFault: 0, gmemClose: 0, memoryFailure: 0, mmuNotifier: 0, mbind: 0, populate: 0 },
       policySource: 'shared',
       shared: [{ start: 0, end: pages, policy: { mode: 'interleave', nodes: [0, 1], flags: [] } }],
       create: null,
@@ -178,7 +178,7 @@ export function numaInterleaveScenario(scale = 1): Scenario {
 
 /** A litmus test: one page, one vCPU and one or two racers, small enough for exhaustive search
  *  (explore --strategy dfs --preemptions 2 runs every schedule of it in about a second). */
-function litmus(name: string, description: string, o: { vcpuOps: number; converter?: number; puncher?: number; slotChurn?: number; fallocate?: boolean; conversionOrder?: ConversionOrder; privateFraction?: number; gmemFlags?: Scenario['gmemFlags']; vmType?: Scenario['vmType']; hostUser?: number; hostOps?: number; preFault?: number; gmemClose?: number; memoryFailure?: number; memoryFailureOps?: number; mmuNotifier?: number; mbind?: number; numa?: Scenario['numa']; gmemPages?: number }): Scenario {
+function litmus(name: string, description: string, o: { vcpuOps: number; converter?: number; puncher?: number; slotChurn?: number; fallocate?: boolean; conversionOrder?: ConversionOrder; privateFraction?: number; gmemFlags?: Scenario['gmemFlags']; vmType?: Scenario['vmType']; hostUser?: number; hostOps?: number; preFault?: number; gmemClose?: number; memoryFailure?: number; memoryFailureOps?: number; mmuNotifier?: number; mbind?: number; populate?: number; numa?: Scenario['numa']; gmemPages?: number }): Scenario {
   const pages = o.gmemPages ?? 1;
   return {
     ...DEFAULT_SCENARIO,
@@ -201,6 +201,7 @@ function litmus(name: string, description: string, o: { vcpuOps: number; convert
     memoryFailure: { count: o.memoryFailure ?? 0, ops: o.memoryFailureOps ?? 1, maxPages: 1 },
     mmuNotifier: { count: o.mmuNotifier ?? 0, ops: 1, maxPages: 1 },
     mbind: { count: o.mbind ?? 0, ops: 1, maxPages: 1 },
+    populate: { count: o.populate ?? 0, ops: 1, maxPages: 1 },
   };
 }
 
@@ -209,7 +210,7 @@ const BIND1 = { mode: 'bind', nodes: [1], flags: [] } as const satisfies PolicyS
 const litmusNuma = (pages: number): NumaSpec => ({
   nodes: [{ capacity: 8 }, { capacity: 8 }],
   distance: null,
-  placement: { vcpus: 0, vmm: 0, converter: 0, puncher: 0, slotChurn: 0, hostUser: 0, preFault: 0, gmemClose: 0, memoryFailure: 0, mmuNotifier: 0, mbind: 0 },
+  placement: { vcpus: 0, vmm: 0, converter: 0, puncher: 0, slotChurn: 0, hostUser: 0, preFault: 0, gmemClose: 0, memoryFailure: 0, mmuNotifier: 0, mbind: 0, populate: 0 },
   policySource: 'shared',
   shared: [{ start: 0, end: pages, policy: { ...BIND1, nodes: [1], flags: [] } }],
   create: null,
@@ -242,6 +243,7 @@ export const LITMUS_SCENARIOS: Record<string, Scenario> = {
   'litmus-mbind': litmus('litmus-mbind', 'one vCPU faults its page of a 3-page gmem-only file bound to node 1 while a process mbinds one page of it to node 1 again (a trim, a split or a head cut of the old range, then the new node inserted): the fault\'s policy lookup against shared_policy_replace', { vcpuOps: 1, mbind: 1, privateFraction: 0, gmemFlags: ['mmap'], gmemPages: 3, numa: litmusNuma(3) }),
   'litmus-mbind-race': litmus('litmus-mbind-race', 'two processes mbind one page each of a 3-page gmem-only file bound to node 1 (the vCPU idles): a split\'s allocation drops sp->lock, the other mbind changes the tree, and the restarted walk may not need the copy', { vcpuOps: 0, mbind: 2, privateFraction: 0, gmemFlags: ['mmap'], gmemPages: 3, numa: litmusNuma(3) }),
   'litmus-mbind-empty': litmus('litmus-mbind-empty', 'one vCPU faults the one page of a gmem-only file bound to node 1 while a process mbinds it to node 1 again: shared_policy_replace deletes the only node before inserting its replacement, and mpol_shared_policy_lookup tests the tree for emptiness without sp->lock', { vcpuOps: 1, mbind: 1, privateFraction: 0, gmemFlags: ['mmap'], gmemPages: 1, numa: litmusNuma(1) }),
+  'litmus-populate': litmus('litmus-populate', 'the launch thread populates the one page (kvm_gmem_populate under slots_lock) while a converter sets its attribute (the vCPU idles): the page must be private when its launch data is written', { vcpuOps: 0, privateFraction: 1, converter: 1, populate: 1 }),
   'litmus-gmem-only': litmus('litmus-gmem-only', 'one vCPU reads and writes its shared page of a gmem-only memslot (an mmap-able guest_memfd) while a puncher punches it', { vcpuOps: 2, puncher: 1, privateFraction: 0, gmemFlags: ['mmap'] }),
 };
 
@@ -405,10 +407,24 @@ export const NUMA_MBIND_RUNTIME_SCENARIO: Scenario = {
   mbind: { count: 2, ops: 6, maxPages: 8 },
 };
 
+/**
+ * A confidential VM's launch racing its own use: the launch thread populates random gfn ranges
+ * (kvm_gmem_populate under slots_lock, as SNP LAUNCH_UPDATE and TDX INIT_MEM_REGION do) while 4
+ * vCPUs fault and convert, the converter flips attributes and the puncher punches. Shared gfns are
+ * refused (-EINVAL); on 6.12/6.18 an already prepared page too (-EEXIST).
+ */
+export const POPULATE_SCENARIO: Scenario = {
+  ...DEFAULT_SCENARIO,
+  name: 'populate',
+  description: 'kvm_gmem_populate (the launch thread of an SNP/TDX VM, under slots_lock) over random gfn ranges while 4 vCPUs fault and convert, a converter flips attributes and a puncher punches',
+  populate: { count: 1, ops: 8, maxPages: 4 },
+};
+
 export const BUILTIN_SCENARIOS: Record<string, Scenario> = {
   default: DEFAULT_SCENARIO,
   'numa-mbind': NUMA_MBIND_SCENARIO,
   'numa-mbind-runtime': NUMA_MBIND_RUNTIME_SCENARIO,
+  populate: POPULATE_SCENARIO,
   'guest-memfd-guest': GUEST_MEMFD_GUEST_SCENARIO,
   'punch-race': PUNCH_RACE_SCENARIO,
   'conversions-selftest': CONVERSIONS_SELFTEST_SCENARIO,

@@ -177,6 +177,8 @@ function checkGmem(s: Scenario): void {
     if (!s.gmemFlags.includes('mmap')) throw new ScenarioError('mbind.count', '0 unless gmemFlags has "mmap": mbind needs a mapping of the guest_memfd (kvm_gmem_mmap: ENODEV without GUEST_MEMFD_FLAG_MMAP)', got(s.mbind.count));
     if (s.gmemPages > MAX_RUNTIME_MBIND_PAGES) throw new ScenarioError('mbind.count', `0 for a file of more than ${MAX_RUNTIME_MBIND_PAGES} pages (the runtime policy tree and its ghost take words per page)`, `gmemPages is ${s.gmemPages}`);
   }
+  // CONFIG_HAVE_KVM_ARCH_GMEM_POPULATE: only SNP and TDX call kvm_gmem_populate (their launch ioctls)
+  if (s.populate.count > 0 && s.vmType !== 'coco') throw new ScenarioError('populate.count', `0 on a ${s.vmType} VM: kvm_gmem_populate is reached only through SNP's LAUNCH_UPDATE and TDX's INIT_MEM_REGION (vmType "coco")`, got(s.populate.count));
   // 6.12 is the model gmemsim started from (recorded scenarios replay on it): it set the shared policy without a mapping
   if (n && n.shared.length > 0 && s.kernel !== '6.12') {
     if (s.kernel === '6.18') throw new ScenarioError('numa.shared', 'empty with kernel 6.18: guest_memfd has a shared policy since 6.19 (ed1ffa810bd6); use kernel 7.0', `got ${n.shared.length} range(s)`);

@@ -79,6 +79,8 @@ export const COUNTERS = [
   'notifierInvalidations', // mmu-notifier invalidate_range_start/end pairs from the standalone notifier actor
   'prepareFails', // kvm_arch_gmem_prepare failed (the fault returns its error, nothing mapped)
   'fileGone', // gmem entry points refused because the file was closed: -EFAULT (get_file_active failed), -EBADF (fget failed)
+  'populated', // pages kvm_gmem_populate filled with launch data
+  'populateErrors', // pages it refused or failed (not private, -EEXIST, post_populate's error, the fault path's)
 ] as const;
 export type CounterName = (typeof COUNTERS)[number];
 /** Counters that hold a maximum (summing them over actors or runs would mean nothing). */

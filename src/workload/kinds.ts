@@ -18,6 +18,7 @@ import { GMEM_CLOSE_NONE, GMEM_CLOSE_SHAPE, gmemCloseProgram } from './gmem_clos
 import { memoryFailureProgram } from './memory_failure.js';
 import { mmuNotifierProgram } from './mmu_notifier.js';
 import { mbindProgram } from './mbind.js';
+import { populateProgram } from './populate.js';
 import { BACKGROUND_NONE, BACKGROUND_SHAPE, type BackgroundSpec } from './background.js';
 import { VCPU_DEFAULTS, VCPU_SHAPE, vcpuProgram, type VcpuSpec } from './vcpu.js';
 import { vmmIdle, vmmProgram } from './vmm.js';
@@ -89,6 +90,8 @@ export const KINDS = [
   background('mmuNotifier', 'mmu-notifier', 'numab', mmuNotifierProgram, 1),
   // mbind on the guest_memfd mapping at runtime (a process of its own each): needs numa.policySource "shared"
   background('mbind', 'mbind', 'mbind', mbindProgram, 1),
+  // the launch thread of a confidential VM: kvm_gmem_populate under slots_lock (SNP LAUNCH_UPDATE, TDX INIT_MEM_REGION)
+  background('populate', 'populate', 'launch', populateProgram, 1),
 ] as const;
 
 type Kinds = (typeof KINDS)[number];

@@ -236,7 +236,7 @@ describe('variants and scenarios', () => {
     const r = await cli('scenarios', '--json');
     expect(r.code).toBe(0);
     const list = JSON.parse(r.out) as { name: string; numa: unknown }[];
-    expect(list.map((s) => s.name)).toEqual(['default', 'numa-mbind', 'numa-mbind-runtime', 'guest-memfd-guest', 'punch-race', 'conversions-selftest', 'conversions-selftest-gmem-only', 'pre-fault-memory', 'gmem-release', 'memory-failure', 'prepare-fail', 'numa-balancing', 'prepare-fail-6.18', 'numa-interleave', 'litmus-punch', 'litmus-convert', 'litmus-memslot', 'litmus-lock-order', 'litmus-notifier', 'litmus-host-punch', 'litmus-host-private', 'litmus-prefault', 'litmus-release', 'litmus-release-unbind', 'litmus-hwpoison', 'litmus-hwpoison-punch', 'litmus-hwpoison-unbind', 'litmus-numa-balancing', 'litmus-mbind', 'litmus-mbind-race', 'litmus-mbind-empty', 'litmus-gmem-only']);
+    expect(list.map((s) => s.name)).toEqual(['default', 'numa-mbind', 'numa-mbind-runtime', 'populate', 'guest-memfd-guest', 'punch-race', 'conversions-selftest', 'conversions-selftest-gmem-only', 'pre-fault-memory', 'gmem-release', 'memory-failure', 'prepare-fail', 'numa-balancing', 'prepare-fail-6.18', 'numa-interleave', 'litmus-punch', 'litmus-convert', 'litmus-memslot', 'litmus-lock-order', 'litmus-notifier', 'litmus-host-punch', 'litmus-host-private', 'litmus-prefault', 'litmus-release', 'litmus-release-unbind', 'litmus-hwpoison', 'litmus-hwpoison-punch', 'litmus-hwpoison-unbind', 'litmus-numa-balancing', 'litmus-mbind', 'litmus-mbind-race', 'litmus-mbind-empty', 'litmus-populate', 'litmus-gmem-only']);
     expect(list.find((s) => s.name === 'numa-interleave')?.numa).not.toBeNull();
   });
 

@@ -72,7 +72,7 @@ describe.each(withExpect.filter((v) => v.litmus !== null).map((v) => [v.id, v.li
 
 describe('the litmus scenarios, correct model', () => {
   it.each([...new Set(VARIANTS.flatMap((v) => (v.litmus ? [v.litmus] : [])))])('%s: dfs exhausts every schedule with <= 2 preemptions, nothing fires', (litmus) => {
-    const r = exploreDfs(modelOf(BUILTIN_SCENARIOS[litmus]!), { seed: scheduleSeed(1, 0), variant: null, preemptions: 2, maxSchedules: 50_000 });
+    const r = exploreDfs(modelOf(BUILTIN_SCENARIOS[litmus]!), { seed: scheduleSeed(1, 0), variant: null, preemptions: 2, maxSchedules: 60_000 });
     expect(r.violation).toBeNull();
     expect(r.exhausted).toBe(true);
   });

@@ -54,6 +54,7 @@ describe('the documented lock order', () => {
         'folio lock -> filemap invalidate_lock',
         'folio lock -> kvm->mmu_lock',
         'kvm->slots_lock -> filemap invalidate_lock',
+        'kvm->slots_lock -> folio lock',
         'kvm->slots_lock -> kvm->mmu_lock',
         'kvm->slots_lock -> kvm->srcu',
         'kvm->srcu -> folio lock',
