@@ -6,7 +6,7 @@ import type { ActorCtx } from '../engine/ctx.js';
 import { getMempolicyReport, MPOL_BIND, MPOL_INTERLEAVE, MPOL_LOCAL, MPOL_PREFERRED, MPOL_PREFERRED_MANY, MPOL_WEIGHTED_INTERLEAVE, nextNodeIn, type Mempolicy, type MempolicyReport } from '../mm/mempolicy.js';
 import { nodesWithMemory } from '../mm/numa.js';
 import { policyTable } from '../mm/policy.js';
-import { lookupMask, maskIds } from './policy_ghost.js';
+import { policiesInForce } from './policy_ghost.js';
 import { nodeFree, pfnNode } from '../shm/node.js';
 
 /**
@@ -20,7 +20,7 @@ export function misplacedFolio(ctx: ActorCtx, index: number, pfn: number, ilPrev
   if (!numa) return null;
   if (!numa.inodePolicy || numa.source === 'task') return misplacedBy(ctx, numa.task, index, pfn, ilPrev);
   if (numa.source === 'create') return misplacedBy(ctx, numa.create, index, pfn, ilPrev);
-  const ids = maskIds(lookupMask(ctx, index));
+  const ids = policiesInForce(ctx, index);
   let first: string | null = null;
   for (const id of ids) {
     const m = misplacedBy(ctx, numa.table[id] ?? numa.task, index, pfn, ilPrev);
@@ -62,7 +62,7 @@ function misplacedBy(ctx: ActorCtx, pol: Mempolicy | null, index: number, pfn: n
 
 /** I12: what get_mempolicy(MPOL_F_ADDR) must say at offset x: the policy the mbind calls set there (one in force at some moment of the call), MPOL_DEFAULT where none did. */
 export function wrongPolicyReport(ctx: ActorCtx, x: number, got: MempolicyReport): string | null {
-  const ids = maskIds(lookupMask(ctx, x));
+  const ids = policiesInForce(ctx, x);
   const table = policyTable(ctx.sc);
   for (const id of ids) {
     const want = getMempolicyReport(table[id] ?? null);

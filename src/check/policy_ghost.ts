@@ -101,6 +101,16 @@ export function lookupMask(ctx: ActorCtx, index: number): number {
 /** The lookup is over (its allocation judged). */
 export const ghostLookupEnded = (ctx: ActorCtx) => setSplLookup(ctx.s, ctx.id, -1);
 
+/**
+ * The policy ids that may legitimately have been in force at `index` during the actor's lookup:
+ * the one the scenario's calls left, for a file no runtime mbind changes (ids need not fit a mask
+ * then); else those collected since the lookup began, and now.
+ */
+export function policiesInForce(ctx: ActorCtx, index: number): number[] {
+  if (ctx.s.l.spGhostPages === 0) return [staticTree(ctx.sc).lookup(index) ?? 0];
+  return maskIds(lookupMask(ctx, index));
+}
+
 /** The ids in a mask, lowest first. */
 export function maskIds(m: number): number[] {
   const out: number[] = [];
