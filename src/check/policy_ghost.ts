@@ -87,6 +87,7 @@ export function ghostMbindReturned(ctx: ActorCtx, err: number): void {
 /** A lookup at file index `index` begins: publish the index, then collect what is in force (or-ed: a concurrent mbind may add its bit meanwhile). */
 export function ghostLookupBegan(ctx: ActorCtx, index: number): void {
   const s = ctx.s;
+  if (s.l.spGhostPages === 0) return; // nothing changes the tree: policiesInForce reads the scenario's
   setSplLookup(s, ctx.id, index);
   splMaskOr(s, ctx.id, inForceNow(s, ctx.sc, index));
 }
@@ -99,7 +100,9 @@ export function lookupMask(ctx: ActorCtx, index: number): number {
 }
 
 /** The lookup is over (its allocation judged). */
-export const ghostLookupEnded = (ctx: ActorCtx) => setSplLookup(ctx.s, ctx.id, -1);
+export function ghostLookupEnded(ctx: ActorCtx): void {
+  if (ctx.s.l.spGhostPages > 0) setSplLookup(ctx.s, ctx.id, -1);
+}
 
 /**
  * The policy ids that may legitimately have been in force at `index` during the actor's lookup:
