@@ -322,9 +322,9 @@ export const VARIANTS: readonly VariantInfo[] = [
   {
     id: 'B38',
     name: 'shared-policy-lookup-unlocked',
-    removes: 'sp->lock\'s read side in mpol_shared_policy_lookup: the lookup walks the tree and takes its reference while a runtime mbind edits it, so it can find no node in the window between shared_policy_replace deleting the old one and inserting the new (a page placed by a policy that was never in force: the task\'s), or take the reference on a policy object sp_delete has just freed',
-    expect: 'I11',
-    alsoBreaks: ['I16'],
+    removes: 'sp->lock\'s read side in mpol_shared_policy_lookup: the lookup (an allocation\'s, get_mempolicy\'s) walks the tree and takes its reference while a runtime mbind edits it, so it can find no node in the window between shared_policy_replace deleting the old one and inserting the new (a page placed by a policy that was never in force: the task\'s), or take the reference on a policy object sp_delete has just freed',
+    expect: 'I12',
+    alsoBreaks: ['I11', 'I16'],
     litmus: 'litmus-mbind',
     scenario: 'litmus-mbind',
     kind: 'bug',

@@ -29,8 +29,8 @@ describe('yield points', () => {
 });
 
 describe('shared state', () => {
-  const OFFSET = /^(G|F|P|S|A|N|E)_[A-Z0-9_]+$|Word$|^C$/;
-  const LAYOUT_FIELDS = /\.(actorBase|lockdepBase|nodeBase|usageBase|slotBase|gfnBase|filemapBase|bindingBase|hvaBase|pfnBase|freeStackBase|scheduleBase|traceBase)\b/;
+  const OFFSET = /^(G|F|P|S|A|N|E|SPN|SPO)_[A-Z0-9_]+$|Word$|^C$/;
+  const LAYOUT_FIELDS = /\.(actorBase|lockdepBase|nodeBase|usageBase|slotBase|gfnBase|filemapBase|bindingBase|hvaBase|pfnBase|freeStackBase|spTreeBase|spObjBase|spGhostBase|scheduleBase|traceBase)\b/;
 
   it('no file outside src/shm/ uses a word offset: no offset constant or *Word function imported from the layout, no layout base field', () => {
     const offenders: string[] = [];

@@ -212,6 +212,8 @@ function sharedPolicyCorrupt(s: Shm, quiescent: boolean): string | null {
 }
 
 // ---- I21: kvm_gmem_populate's contract ----
+/** The populate call each actor is in: its first gfn and the pages it has written so far (the checker's own count). */
+const POPULATING = new WeakMap<ActorCtx, { start: number; written: number }>();
 function launchDataMisplaced(s: Shm, gfn: number, pfn: number): string | null {
   if ((gfnAttr(s, gfn) & KVM_MEMORY_ATTRIBUTE_PRIVATE) === 0) return `kvm_gmem_populate writes launch data for gfn ${gfn}, which is shared: it is encrypted and measured into memory the VM does not treat as private`;
   const slot = memslotCovering(s, gfn);
@@ -501,14 +503,19 @@ export const INVARIANTS = {
     },
   },
   I21: {
-    description: 'kvm_gmem_populate\'s contract: launch data is written only into private memory (when post_populate copies it the gfn is private and the page is the file\'s folio at the gfn\'s index), and populate returns the pages it populated, or an error if none',
+    description: 'kvm_gmem_populate\'s contract: launch data is written only into private memory, page after page of the range asked for (when post_populate copies it the gfn is the next of the range, private, and the page is the file\'s folio at the gfn\'s index), and populate returns the pages it populated, or an error if none',
     since: 2,
     on: {
+      populateBegan: (ctx, startGfn) => POPULATING.set(ctx, { start: startGfn, written: 0 }),
       launchDataWritten: (ctx, gfn, pfn) => {
-        const m = launchDataMisplaced(ctx.s, gfn, pfn);
+        const p = POPULATING.get(ctx);
+        const m = p && gfn !== p.start + p.written ? `kvm_gmem_populate writes launch data for gfn ${gfn}, but the call began at gfn ${p.start} and has written ${p.written} page(s): the next is gfn ${p.start + p.written}` : launchDataMisplaced(ctx.s, gfn, pfn);
+        if (p) p.written++;
         if (m) ctx.report('I21', m);
       },
-      populateReturned: (ctx, r, done) => {
+      populateReturned: (ctx, r) => {
+        const done = POPULATING.get(ctx)?.written ?? 0;
+        POPULATING.delete(ctx);
         if (done > 0 ? r !== done : r >= 0) ctx.report('I21', `kvm_gmem_populate returned ${r < 0 ? errnoName(r) : r} having populated ${done} page(s) (it must return the count when it made progress, an error when it made none)`);
       },
     },

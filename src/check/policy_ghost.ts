@@ -49,7 +49,12 @@ function pendingMask(s: Shm, i: number, except = -1): number {
 }
 
 /** The ids in force at index i now: the committed one and those being set. */
-export const inForceNow = (s: Shm, sc: Scenario, i: number) => committedMask(s, sc, i) | pendingMask(s, i);
+// Pending first, then committed: an mbind commits before it stops being pending, so one that
+// completes between the two reads is seen as pending or as committed, never as neither.
+export function inForceNow(s: Shm, sc: Scenario, i: number): number {
+  const pending = pendingMask(s, i);
+  return pending | committedMask(s, sc, i);
+}
 
 /** mbind is about to set `pid` on [start, end): publish it (range first), then add it to every lookup in progress inside the range. */
 export function ghostMbindBegan(ctx: ActorCtx, start: number, end: number, pid: number): void {

@@ -61,8 +61,10 @@ export interface KernelEventArgs {
   policyLookupBegan: [index: number];
   /** kvm_gmem_populate's post_populate is about to copy launch data into pfn for gfn (and make the page the guest's) */
   launchDataWritten: [gfn: number, pfn: number];
-  /** kvm_gmem_populate returned r having populated `done` pages */
-  populateReturned: [r: number, done: number];
+  /** kvm_gmem_populate was called for npages pages from startGfn (slots_lock asserted) */
+  populateBegan: [startGfn: number, npages: number];
+  /** that kvm_gmem_populate returned r */
+  populateReturned: [r: number];
 }
 
 export type KernelEventName = keyof KernelEventArgs;
@@ -91,6 +93,7 @@ export const KERNEL_EVENTS: readonly KernelEventName[] = [
   'mbindReturned',
   'policyLookupBegan',
   'launchDataWritten',
+  'populateBegan',
   'populateReturned',
 ];
 

@@ -24,7 +24,7 @@ import { gmemInodeFlags, kvmGmemGetIndex, setSlotFile, setSlotGmemOnly, slotBase
 import { GMEM_INODE_MMAP } from './create.js';
 import type { Shm } from '../shm/state.js';
 import { LockClass, lockdepAssertHeld } from '../sync/lockdep.js';
-import { folioLock, folioLockedNew, folioUnlock, spReadLock, spReadUnlock, invLock, invLockShared, invUnlock, invUnlockShared, mmuWriteLock, mmuWriteUnlock } from '../sync/ops.js';
+import { folioLock, folioLockedNew, folioUnlock, invLock, invLockShared, invUnlock, invUnlockShared, mmuWriteLock, mmuWriteUnlock } from '../sync/ops.js';
 
 // kvm_gmem_get_folio -> __filemap_get_folio(FGP_LOCK | FGP_CREAT): a locked folio with a
 // reference for the caller, or -ENOMEM
@@ -316,9 +316,8 @@ export function* kvmGmemUnbind(ctx: ActorCtx, slot: number): Gen {
   kvmGmemPutFile(ctx);
 }
 
-// mbind(2) -> mbind_range -> vma->vm_ops->set_policy = kvm_gmem_set_policy -> mpol_set_shared_policy
-// (the VMA's cached vm_policy is not modelled: a call whose policy equals it is skipped by the
-// kernel and changes nothing in the tree either way)
+// kvm_gmem_set_policy (vm_ops->set_policy, reached from mbind_range for one VMA piece whose cached
+// vm_policy differs): mpol_set_shared_policy on the piece's file range
 export function* kvmGmemSetPolicy(ctx: ActorCtx, start: number, end: number, pid: number): Gen<number> {
   yield P.mbind;
   ctx.ev.mbindBegan(ctx, start, end, pid);
@@ -341,11 +340,15 @@ export function getMempolicyAddr(ctx: ActorCtx, index: number): MempolicyReport 
   return getMempolicyReport(kvmGmemGetPolicy(ctx, index));
 }
 
-// get_mempolicy(MPOL_F_ADDR) while runtime mbind calls may be editing the tree: under sp->lock for read
+// get_mempolicy(MPOL_F_ADDR) while runtime mbind calls may be editing the tree: kvm_gmem_get_policy
+// through mpol_shared_policy_lookup (its lockless empty-tree test, sp->lock, a reference), then the
+// report and mpol_cond_put
 export function* getMempolicyAddrLocked(ctx: ActorCtx, index: number): Gen<MempolicyReport> {
   ctx.ev.policyLookupBegan(ctx, index);
-  yield* spReadLock(ctx);
-  const r = getMempolicyReport(kvmGmemGetPolicy(ctx, index));
-  spReadUnlock(ctx);
+  const numa = ctx.numa!;
+  const h = yield* mpolSharedPolicyLookup(ctx, index);
+  const pol = h >= 0 ? numa.table[spObjPid(ctx.s, spHandleObj(h))] : null;
+  const r = getMempolicyReport(pol ?? (ctx.bugs.B19 ? numa.task : null));
+  if (h >= 0) mpolCondPut(ctx, h);
   return r;
 }

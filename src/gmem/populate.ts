@@ -25,8 +25,15 @@ import { LockClass, lockdepAssertHeld } from '../sync/lockdep.js';
 export const launchTag = (gfn: number) => 0x4c000000 | gfn;
 
 export function* kvmGmemPopulate(ctx: ActorCtx, startGfn: number, npages: number, withSource: boolean): Gen<number> {
-  const s = ctx.s;
   lockdepAssertHeld(ctx, LockClass.Slots, false, 'kvm_gmem_populate');
+  ctx.ev.populateBegan(ctx, startGfn, npages);
+  const r = yield* populatePages(ctx, startGfn, npages, withSource);
+  ctx.ev.populateReturned(ctx, r);
+  return r;
+}
+
+function* populatePages(ctx: ActorCtx, startGfn: number, npages: number, withSource: boolean): Gen<number> {
+  const s = ctx.s;
   if (npages <= 0) return -EINVAL; // WARN_ON_ONCE(npages <= 0)
   yield P['populate'];
   const slot = memslotCovering(s, startGfn); // gfn_to_memslot
@@ -45,10 +52,8 @@ export function* kvmGmemPopulate(ctx: ActorCtx, startGfn: number, npages: number
   }
   if (!perPage) invUnlock(ctx);
   kvmGmemPutFile(ctx);
-  const r = i > 0 ? i : ret;
   if (i > 0) count(ctx, Ctr.populated, i);
-  ctx.ev.populateReturned(ctx, r, i);
-  return r;
+  return i > 0 ? i : ret;
 }
 
 // __kvm_gmem_populate (7.0) / the loop body of 6.18's kvm_gmem_populate: one page

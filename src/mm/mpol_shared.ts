@@ -109,6 +109,13 @@ function* sharedPolicyReplace(ctx: ActorCtx, start: number, end: number, obj: nu
   let mpolNew = -1; // the split's policy copy, allocated with the lock dropped (n_new comes with it)
   for (;;) {
     yield* spWriteLock(ctx);
+    // the walk adds at most two nodes (the split's copy, the new one); the kernel has both allocated
+    // before it edits (sp_alloc, n_new): a full tree is the same -ENOMEM, refused before any edit
+    if (spCount(s) + 2 > s.l.spNodes) {
+      spWriteUnlock(ctx);
+      if (mpolNew >= 0) spObjPut(s, mpolNew);
+      return -ENOMEM;
+    }
     let k = 0; // sp_lookup(sp, start, end): the leftmost node overlapping the range
     while (k < spCount(s) && spNodeEnd(s, k) <= start) k++;
     let needAlloc = false;
@@ -133,7 +140,7 @@ function* sharedPolicyReplace(ctx: ActorCtx, start: number, end: number, obj: nu
         }
         setSpObjPid(s, mpolNew, spObjPid(s, spNodePolicy(s, k))); // *mpol_new = *n->policy, refcount 1
         setSpNodeEnd(s, k, start);
-        // sp_node_init(n_new, end, n->end, mpol_new); B39 swaps the bounds as 2012's b22d127a39dd did
+        // sp_node_init(n_new, end, n->end, mpol_new); B39 swaps the bounds as 42288fe366c4 (3.8) did until 2013
         const [rs, re] = ctx.bugs.B39 ? [ne, end] : [end, ne];
         if (!spInsertAt(s, spInsertPos(s, rs), rs, re, mpolNew)) {
           spWriteUnlock(ctx);

@@ -128,7 +128,7 @@ export const INV_HIST_BUCKETS = 16;
 export const A_SPL_INDEX = 128;
 /** ghost: the policy ids (bit per id) in force at that index at some moment since the lookup began */
 export const A_SPL_MASK = 129;
-/** ghost: this actor's mbind in progress: its policy id + 1 (0: none) and its file range */
+/** ghost: this actor's mbind in progress: its policy id and its file range (valid while A_SPW_SEQ is odd) */
 export const A_SPW_PID = 130;
 export const A_SPW_START = 131;
 export const A_SPW_END = 132;

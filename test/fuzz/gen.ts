@@ -110,7 +110,7 @@ const SCENARIO_PATHS = [
   'gmemClose', 'gmemClose.count', 'gmemClose.ops', 'memoryFailure', 'memoryFailure.count', 'memoryFailure.ops', 'mmuNotifier', 'mmuNotifier.count', 'mmuNotifier.ops', 'mmuNotifier.maxPages', 'mbind', 'mbind.count', 'mbind.ops', 'mbind.maxPages', 'populate', 'populate.count', 'populate.ops', 'populate.maxPages', 'numa.mbindPolicies', 'numa.mbindPolicies.0', 'numa.mbindPolicies.0.mode', 'vmm',
 ];
 /** Fields where a huge valid value makes every schedule long (steps or operations): kept small. */
-const SLOW_IF_HUGE = new Set(['maxSteps', 'vcpus.ops', 'converter.ops', 'puncher.ops', 'slotChurn.ops', 'hostUser.ops', 'preFault.ops', 'gmemClose.ops', 'memoryFailure.ops', 'mmuNotifier.ops', 'starvationRetries']);
+const SLOW_IF_HUGE = new Set(['maxSteps', 'vcpus.ops', 'converter.ops', 'puncher.ops', 'slotChurn.ops', 'hostUser.ops', 'preFault.ops', 'gmemClose.ops', 'memoryFailure.ops', 'mmuNotifier.ops', 'mbind.ops', 'populate.ops', 'starvationRetries']);
 
 type Json = Record<string, unknown>;
 const clone = <T>(v: T): T => JSON.parse(JSON.stringify(v)) as T;

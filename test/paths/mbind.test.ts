@@ -18,6 +18,8 @@ import { validateScenario } from '../../src/scenario/schema.js';
 import { UPSTREAM_FINDINGS } from '../../src/scenario/builtins.js';
 import { spCount, spHandleObj, spNodePolicy, spObjLive, spObjRef } from '../../src/shm/sp.js';
 import type { PolicySpec, Scenario } from '../../src/scenario/types.js';
+import type { InvariantId } from '../../src/check/invariants.js';
+import { mbindProgram } from '../../src/workload/mbind.js';
 import { getMempolicyAddrLocked, kvmGmemSetPolicy } from '../../src/gmem/guest_memfd.js';
 import { BUILTIN_SCENARIOS, drive, stepUntil, world } from '../helpers.js';
 
@@ -107,17 +109,27 @@ describe('the checks against runtime mbind', () => {
     expect(explore(RUNTIME, { seed: 1, schedules: 300, variant: null }).violations).toEqual([]);
   });
 
-  it('B38 (lookup without sp->lock) places a page by a policy never in force there: I11; B39 (split bounds swapped): I20; B40 (the restart\'s copy leaked): I20', () => {
-    const cases: Array<[Scenario, 'B38' | 'B39' | 'B40', string, RegExp]> = [
-      [LITMUS, 'B38', 'I11', /binds it to nodes 1/],
-      [LITMUS, 'B39', 'I20', /empty or inverted range/],
-      [RACE, 'B40', 'I20', /reference leaked/],
+  it('B38 (lookup without sp->lock) sees a policy never in force there: get_mempolicy reports it (I12), and an allocation follows it (I11, checked alone); B39 (split bounds swapped): I20; B40 (the restart\'s copy leaked): I20', () => {
+    const cases: Array<[Scenario, 'B38' | 'B39' | 'B40', string, RegExp, InvariantId[] | undefined]> = [
+      [LITMUS, 'B38', 'I12', /get_mempolicy\(MPOL_F_ADDR\) at file page \d+ reports/, undefined],
+      [LITMUS, 'B38', 'I11', /binds it to nodes 1/, ['I11']],
+      [LITMUS, 'B39', 'I20', /empty or inverted range/, undefined],
+      [RACE, 'B40', 'I20', /reference leaked/, undefined],
     ];
-    for (const [sc, variant, inv, msg] of cases) {
-      const r = explore(sc, { seed: 1, schedules: 2000, variant, shrink: false });
+    for (const [sc, variant, inv, msg, invariants] of cases) {
+      const r = explore(sc, { seed: 1, schedules: 2000, variant, shrink: false, invariants });
       expect(r.violations[0]?.invariant, variant).toBe(inv);
       expect(r.violations[0]?.message, variant).toMatch(msg);
     }
+  });
+
+  it('mbind_range skips a VMA piece whose cached policy is the new one: MPOL_DEFAULT on a fresh mapping changes nothing', () => {
+    const w = world(validateScenario({ mbind: { count: 1, ops: 3, maxPages: 3 }, numa: { ...LITMUS.numa!, mbindPolicies: [{ mode: 'default', nodes: [], flags: [] }] } }, LITMUS));
+    const m = mbindCtx(w);
+    const before = [0, 1, 2].map((i) => spPidAt(w.s, i));
+    drive(m, mbindProgram(m));
+    expect([0, 1, 2].map((i) => spPidAt(w.s, i))).toEqual(before); // still bound to node 1: no set_policy call was made
+    expect(w.violations).toEqual([]);
   });
 
   it('B38 also takes a reference on a policy object mbind has freed: I16 when the allocation\'s lookup is split from its mpol_get', () => {

@@ -82,9 +82,16 @@ describe('kvm_gmem_populate', () => {
     expect(populate(l, 6, 1)).toBe(1);
     setAttr(w, 6, false); // as if the attribute changed under post_populate
     l.ev.launchDataWritten(l, 6, filemapGet(w.s, 6));
-    l.ev.populateReturned(l, 0, 0);
-    l.ev.populateReturned(l, 2, 1);
-    expect(w.violations.map((v) => v.invariant)).toEqual(['I21', 'I21', 'I21']);
+    l.ev.populateBegan(l, 6, 4);
+    l.ev.populateReturned(l, 0); // nothing written, yet no error
+    setAttr(w, 6, true);
+    l.ev.populateBegan(l, 6, 4);
+    l.ev.launchDataWritten(l, 6, filemapGet(w.s, 6));
+    l.ev.populateReturned(l, 2); // one page written, two counted
+    l.ev.populateBegan(l, 5, 4);
+    l.ev.launchDataWritten(l, 6, filemapGet(w.s, 6)); // gfn 6 written first of a range from gfn 5
+    expect(w.violations.map((v) => v.invariant)).toEqual(['I21', 'I21', 'I21', 'I21']);
+    expect(w.violations[3]!.message).toMatch(/the next is gfn 5/);
   });
 
   it('the correct model is quiet (litmus-populate exhaustively, populate on 300 schedules); B41 (no attribute check) is I21, B42 (no slots_lock) LOCK_HELD', () => {
