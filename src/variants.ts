@@ -28,7 +28,7 @@ export interface VariantInfo {
   scenario?: string;
 }
 
-export const VARIANT_IDS = ['B1', 'B2', 'B4', 'B5', 'B6', 'B7', 'B8', 'B9', 'B10', 'B11', 'B18', 'B19', 'B20', 'B21', 'B22', 'B23', 'B24', 'B25', 'B26', 'B27', 'B28', 'B29', 'B30', 'B31', 'B32', 'B33', 'B34', 'B35', 'B36', 'B37', 'B38', 'B39', 'B40', 'B41', 'B42', 'N1'] as const;
+export const VARIANT_IDS = ['B1', 'B2', 'B4', 'B5', 'B6', 'B7', 'B8', 'B9', 'B10', 'B11', 'B18', 'B19', 'B20', 'B21', 'B22', 'B23', 'B24', 'B25', 'B26', 'B27', 'B28', 'B29', 'B30', 'B31', 'B32', 'B33', 'B34', 'B35', 'B36', 'B37', 'B38', 'B39', 'B40', 'B41', 'B42', 'B15', 'B16', 'B17', 'B43', 'B44', 'B45', 'N1'] as const;
 export type VariantId = (typeof VARIANT_IDS)[number];
 export type Bugs = { readonly [K in VariantId]: boolean };
 
@@ -367,6 +367,66 @@ export const VARIANTS: readonly VariantInfo[] = [
     alsoBreaks: ['I21'],
     litmus: 'litmus-populate',
     scenario: 'litmus-populate',
+    kind: 'bug',
+  },
+  {
+    id: 'B15',
+    name: 'convert-ignores-refcount',
+    removes: 'the reference check of a conversion to private (kvm_gmem_is_safe_for_conversion in __kvm_gmem_set_attributes, in-place conversion series, kernel "next"): a folio the host has pinned for DMA becomes the guest\'s private memory while the device can still read and write it',
+    expect: 'I22',
+    alsoBreaks: [],
+    litmus: 'litmus-convert-pin',
+    scenario: 'litmus-convert-pin',
+    kind: 'bug',
+  },
+  {
+    id: 'B16',
+    name: 'convert-keeps-host-ptes',
+    removes: 'unmap_mapping_pages before the reference check of a conversion to private (in-place conversion series, kernel "next"): the host process keeps its PTE to a page that is now private; its mapping\'s reference makes the check refuse, so the -EAGAIN the VMM retries never ends while the host keeps it mapped, and a host that unmapped meanwhile lets it through with the PTE still there',
+    expect: 'I23',
+    alsoBreaks: ['I22'],
+    litmus: 'litmus-convert-pin',
+    scenario: 'litmus-convert-pin',
+    kind: 'bug',
+  },
+  {
+    id: 'B17',
+    name: 'user-fault-without-invalidate-lock',
+    removes: 'the filemap invalidate lock (shared) around the attribute check and the folio lookup of kvm_gmem_fault_user_mapping (in-place conversion series, kernel "next"): a host fault that found the page shared installs its PTE after a conversion to private has unmapped, checked the references and stored the attributes',
+    expect: 'I22',
+    alsoBreaks: ['I14'],
+    litmus: 'litmus-convert-pin',
+    scenario: 'litmus-convert-pin',
+    kind: 'bug',
+  },
+  {
+    id: 'B43',
+    name: 'user-fault-ignores-attributes',
+    removes: 'the shared-attribute check of kvm_gmem_fault_user_mapping (kvm_gmem_is_shared_mem; -EACCES, VM_FAULT_SIGBUS on a private index; in-place conversion series, kernel "next"): the host maps the guest\'s private memory (the series\' own guest_memfd_test checks a private page faults with SIGBUS)',
+    expect: 'I14',
+    alsoBreaks: ['I22'],
+    litmus: 'litmus-convert-pin',
+    scenario: 'litmus-convert-pin',
+    kind: 'bug',
+  },
+  {
+    id: 'B44',
+    name: 'convert-invalidates-before-check',
+    removes: 'the order "reference check, then kvm_gmem_invalidate_begin" of a conversion to private (v1 to v3 of the series began the invalidation first; review asked for the check to come first so an -EAGAIN changes nothing): the -EAGAIN return leaves the invalidation open, and every later fault on the range retries for ever',
+    expect: 'I4',
+    alsoBreaks: ['I23'],
+    litmus: 'litmus-convert-pin',
+    scenario: 'litmus-convert-pin',
+    kind: 'bug',
+  },
+  {
+    id: 'B45',
+    name: 'range-has-attributes-short',
+    removes: 'the last index of the "already converted" test of __kvm_gmem_set_attributes (kvm_gmem_range_has_attributes over [start, end - 1)): a conversion whose last page alone differs returns 0 without converting anything',
+    expect: 'I23',
+    alsoBreaks: [],
+    litmus: 'litmus-convert-pin',
+    scenario: 'litmus-convert-pin',
     kind: 'bug',
   },
   {

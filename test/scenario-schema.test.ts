@@ -353,7 +353,7 @@ describe('the kernel baseline', () => {
     const { NEWEST_KERNEL, KERNEL_BASELINES } = await import('../src/scenario/types.js');
     expect(validateScenario({}).kernel).toBe(NEWEST_KERNEL);
     for (const k of KERNEL_BASELINES) expect(validateScenario({ kernel: k }).kernel).toBe(k);
-    expect(() => validateScenario({ kernel: '6.13' })).toThrow(/^scenario: kernel must be one of "6\.12", "6\.18", "7\.0" \(got "6\.13"\)$/);
+    expect(() => validateScenario({ kernel: '6.13' })).toThrow(/^scenario: kernel must be one of "6\.12", "6\.18", "7\.0", "next" \(got "6\.13"\)$/);
   });
 
   it('a recorded scenario that names no kernel (recorded before baselines) is read as the 6.12 model it was recorded by', async () => {

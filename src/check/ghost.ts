@@ -8,7 +8,8 @@ import { actorInside, ownInsideAdd, setOwnInside } from '../shm/actor.js';
 import { gfnEpochBump, gfnZeroClear, gfnZeroSet } from '../shm/gfn.js';
 import { SlotState, ZERO_PRIVATE, ZERO_SHARED } from '../shm/layout.js';
 import { pfnIndex, pfnRmapAdd, setPfnRmapGfn } from '../shm/pfn.js';
-import { hostPteGet } from '../shm/file.js';
+import { filemapGet, hostPteGet } from '../shm/file.js';
+import { attrsInGmemState, hostPteGenBump } from '../shm/attr.js';
 import { kvmMemslotIsGmemOnly, memslotCovering, memslotPieces, slotState } from '../shm/slot.js';
 import type { Shm } from '../shm/state.js';
 
@@ -88,4 +89,14 @@ export function ghostHostAccess(ctx: ActorCtx, index: number, _pfn: number, writ
     gfnEpochBump(ctx.s, p.gfn);
     gfnZeroClear(ctx.s, p.gfn, ZERO_PRIVATE | ZERO_SHARED);
   }
+}
+
+/** kernel "next": a host PTE installed at `index` (I23 tells it from one a conversion should have removed). */
+export function ghostHostPteInstalled(ctx: ActorCtx, index: number): void {
+  if (attrsInGmemState(ctx.s)) hostPteGenBump(ctx.s, index);
+}
+
+/** A device stores through its pin: as a host store, if the page is still the file's at that index (a truncated page backs nothing). */
+export function ghostDmaAccess(ctx: ActorCtx, index: number, pfn: number, write: boolean): void {
+  if (write && index < ctx.s.l.filePages && filemapGet(ctx.s, index) === pfn) ghostHostAccess(ctx, index, pfn, write);
 }

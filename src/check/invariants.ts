@@ -23,7 +23,10 @@ import type { Shm } from '../shm/state.js';
 import { misplacedFolio, wrongPolicyReport } from './placement.js';
 import { spCount, spHandleGen, spHandleObj, spNodeEnd, spNodePolicy, spNodeStart, spObjGen, spObjLive, spObjRef } from '../shm/sp.js';
 import { spLockTryReadForCheck, spLockUnlockForCheck, spLockWriteHeld } from '../sync/ops.js';
-import { EIO, errnoName } from '../errno.js';
+import { EAGAIN, EIO, errnoName } from '../errno.js';
+import { attrsInGmemState, gmemAttr, hostPteGen, memAttrOfGfn } from '../shm/attr.js';
+import { folioMaybeDmaPinned } from '../mm/gup.js';
+import { inLruBatch } from '../mm/lru.js';
 
 /** What a unit-of-state predicate judges: the VM (i = 0), an actor (its id), an SPTE (its gfn), a TLB entry (actor * TLB_ENTRIES + entry), a host PTE (its file index), a physical page (its pfn). */
 export type Unit = 'vm' | 'actor' | 'spte' | 'tlb' | 'hostpte' | 'pfn';
@@ -75,7 +78,7 @@ function sptesMapping(s: Shm, pfn: number): number[] {
 function typeMismatch(s: Shm, gfn: number): string | null {
   if (sptePfn(s, gfn) < 0) return null;
   const priv = sptePrivate(s, gfn);
-  const attr = (gfnAttr(s, gfn) & KVM_MEMORY_ATTRIBUTE_PRIVATE) !== 0;
+  const attr = (memAttrOfGfn(s, gfn) & KVM_MEMORY_ATTRIBUTE_PRIVATE) !== 0;
   return priv === attr ? null : `gfn ${gfn}: ${typeName(priv)} SPTE while the attribute is ${typeName(attr)}`;
 }
 
@@ -149,12 +152,14 @@ const hostPteOf = (s: Shm, pfn: number): number[] => {
   return index >= 0 && index < s.l.filePages && hostPteGet(s, index) === pfn ? [index] : [];
 };
 
-/** A host process can store to the guest's memory: one runs, and the file's pages are shared with it (INIT_SHARED). */
-const hostMayStore = (s: Shm, sc: ActorCtx['sc']) => sc.hostUser.count > 0 && (gmemInodeFlags(s) & GMEM_INODE_INIT_SHARED) !== 0;
+/** The host can store to the guest's memory: a host process or a device runs, and the file's pages can be shared with it (INIT_SHARED; on "next" any page converted to shared). */
+const hostMayStore = (s: Shm, sc: ActorCtx['sc']) => sc.hostUser.count + sc.pinner.count > 0 && (attrsInGmemState(s) || (gmemInodeFlags(s) & GMEM_INODE_INIT_SHARED) !== 0);
 
 // ---- I14: the host maps only memory shared with it: an INIT_SHARED file, no gfn it backs private ----
 function hostMapsPrivate(s: Shm, index: number): string | null {
   if (hostPteGet(s, index) < 0) return null;
+  // "next": guest_memfd's own attributes say what is private, whatever the file was created with
+  if (attrsInGmemState(s)) return (gmemAttr(s, index) & KVM_MEMORY_ATTRIBUTE_PRIVATE) !== 0 ? `the host maps file index ${index}, which is private to the guest` : null;
   if ((gmemInodeFlags(s) & GMEM_INODE_INIT_SHARED) === 0) return `the host maps file index ${index} of a guest_memfd without INIT_SHARED: its memory is the guest's private memory`;
   for (const p of memslotPieces(s, 'index', index, index + 1, false)) {
     if ((gfnAttr(s, p.gfn) & KVM_MEMORY_ATTRIBUTE_PRIVATE) !== 0) return `the host maps file index ${index}, which backs gfn ${p.gfn}, private to the guest`;
@@ -215,7 +220,7 @@ function sharedPolicyCorrupt(s: Shm, quiescent: boolean): string | null {
 /** The populate call each actor is in: its first gfn and the pages it has written so far (the checker's own count). */
 const POPULATING = new WeakMap<ActorCtx, { start: number; written: number }>();
 function launchDataMisplaced(s: Shm, gfn: number, pfn: number): string | null {
-  if ((gfnAttr(s, gfn) & KVM_MEMORY_ATTRIBUTE_PRIVATE) === 0) return `kvm_gmem_populate writes launch data for gfn ${gfn}, which is shared: it is encrypted and measured into memory the VM does not treat as private`;
+  if ((memAttrOfGfn(s, gfn) & KVM_MEMORY_ATTRIBUTE_PRIVATE) === 0) return `kvm_gmem_populate writes launch data for gfn ${gfn}, which is shared: it is encrypted and measured into memory the VM does not treat as private`;
   const slot = memslotCovering(s, gfn);
   const index = slot < 0 ? -1 : kvmGmemGetIndex(s, slot, gfn);
   if (index < 0 || filemapGet(s, index) !== pfn) return `kvm_gmem_populate writes launch data for gfn ${gfn} into pfn ${pfn}, which is not the file's folio at the gfn's index ${index}`;
@@ -233,8 +238,9 @@ function unbalancedRefs(s: Shm, pfn: number, quiescent: boolean): string | null 
   if (owner === PfnOwner.PageCache && filemapGet(s, index) === pfn) holders++; // the page cache's
   if (owner === PfnOwner.Hva && hvaGet(s, index) === pfn) holders++; // the VMM's page table's
   if (owner !== PfnOwner.Hva && index < s.l.filePages && hostPteGet(s, index) === pfn) holders++; // the host process's PTE
+  if (attrsInGmemState(s) && inLruBatch(s, pfn)) holders++; // a CPU's LRU-add batch (modelled on "next")
   if (ref === holders) return null;
-  return `pfn ${pfn} (${OWNER_NAMES[owner]}, index ${index}) has ${ref} reference(s) and ${holders} holder(s) (page cache, page table, host PTE) with every actor between operations: ${ref > holders ? 'a reference leaked (the page can never be freed)' : 'a reference was dropped that was never taken'}`;
+  return `pfn ${pfn} (${OWNER_NAMES[owner]}, index ${index}) has ${ref} reference(s) and ${holders} holder(s) (page cache, page table, host PTE, LRU-add batch) with every actor between operations: ${ref > holders ? 'a reference leaked (the page can never be freed)' : 'a reference was dropped that was never taken'}`;
 }
 
 // ---- I18: once memory failure has handled a poisoned page, nothing maps or touches it ----
@@ -253,6 +259,64 @@ function unpreparedSpte(s: Shm, gfn: number): string | null {
   const pfn = sptePfn(s, gfn);
   if (pfn < 0 || !sptePrivate(s, gfn) || (pfnFlags(s, pfn) & PF_ARCH_PREPARED) !== 0) return null;
   return `gfn ${gfn}: private SPTE maps pfn ${pfn}, which kvm_arch_gmem_prepare has not prepared (its arch state, the SNP RMP entry, is not the guest's)`;
+}
+
+// ---- I22: private means unshared (kernel "next"): a private index's folio is neither mapped by the host nor pinned ----
+function privateFolioShared(s: Shm, pfn: number): string | null {
+  if (!attrsInGmemState(s) || pfn < 0 || pfnOwner(s, pfn) !== PfnOwner.PageCache) return null;
+  const index = pfnIndex(s, pfn);
+  if (index < 0 || index >= s.l.filePages || filemapGet(s, index) !== pfn || (gmemAttr(s, index) & KVM_MEMORY_ATTRIBUTE_PRIVATE) === 0) return null;
+  if (hostPteGet(s, index) === pfn) return `file index ${index} is private to the guest, but the host's PTE still maps its folio (pfn ${pfn})`;
+  if (folioMaybeDmaPinned(s, pfn)) return `file index ${index} is private to the guest, but its folio (pfn ${pfn}, refcount ${pfnRef(s, pfn)}) is pinned for DMA: a device can still read and write it`;
+  return null;
+}
+const folioAt = (s: Shm, index: number) => (index >= 0 && index < s.l.filePages ? filemapGet(s, index) : -1);
+
+// ---- I23: the conversion ioctl's contract (kernel "next") ----
+interface Converting {
+  start: number;
+  end: number;
+  attrs: number;
+  work: boolean;
+  before: Int32Array;
+  /** the host PTE at each index when the conversion took the lock (pfn, -1 none) and its install count */
+  pte: Int32Array;
+  pteGen: Int32Array;
+}
+const CONVERTING = new WeakMap<ActorCtx, Converting>();
+function conversionBegan(ctx: ActorCtx, start: number, end: number, attrs: number, work: boolean): void {
+  const s = ctx.s;
+  const n = end - start;
+  const c: Converting = { start, end, attrs, work, before: new Int32Array(n), pte: new Int32Array(n), pteGen: new Int32Array(n) };
+  for (let k = 0; k < n; k++) {
+    c.before[k] = gmemAttr(s, start + k);
+    c.pte[k] = hostPteGet(s, start + k);
+    c.pteGen[k] = hostPteGen(s, start + k);
+  }
+  CONVERTING.set(ctx, c);
+}
+const attrName = (a: number) => ((a & KVM_MEMORY_ATTRIBUTE_PRIVATE) !== 0 ? 'private' : 'shared');
+function conversionReturned(ctx: ActorCtx, r: number, errIndex: number): string | null {
+  const c = CONVERTING.get(ctx);
+  CONVERTING.delete(ctx);
+  if (!c) return null;
+  const s = ctx.s;
+  const what = `KVM_SET_MEMORY_ATTRIBUTES2 of file pages [${c.start}, ${c.end}) to ${attrName(c.attrs)}`;
+  for (let i = c.start; i < c.end; i++) {
+    const a = gmemAttr(s, i);
+    if (r === 0 && a !== c.attrs) return `${what} returned 0, but index ${i} is still ${attrName(a)}`;
+    if (r < 0 && a !== c.before[i - c.start]) return `${what} returned ${errnoName(r)}, but changed index ${i} from ${attrName(c.before[i - c.start])} to ${attrName(a)} (a failed conversion changes nothing)`;
+  }
+  if (r === -EAGAIN && (errIndex < c.start || errIndex >= c.end)) return `${what} returned -EAGAIN with error_offset at page ${errIndex}, outside the range`;
+  if ((c.attrs & KVM_MEMORY_ATTRIBUTE_PRIVATE) !== 0 && c.work) {
+    for (let i = c.start; i < c.end; i++) {
+      const k = i - c.start;
+      if (c.pte[k] >= 0 && hostPteGet(s, i) === c.pte[k] && hostPteGen(s, i) === c.pteGen[k]) {
+        return `${what} returned ${r === 0 ? 0 : errnoName(r)} with the host's PTE at index ${i} (pfn ${c.pte[k]}) still the one there when it began: a conversion to private unmaps the host's mappings itself, and refuses only for references it cannot remove`;
+      }
+    }
+  }
+  return null;
 }
 
 /** Judge one unit online (not quiescent): report what is wrong with it as `id`; true if something was. */
@@ -517,6 +581,28 @@ export const INVARIANTS = {
         const done = POPULATING.get(ctx)?.written ?? 0;
         POPULATING.delete(ctx);
         if (done > 0 ? r !== done : r >= 0) ctx.report('I21', `kvm_gmem_populate returned ${r < 0 ? errnoName(r) : r} having populated ${done} page(s) (it must return the count when it made progress, an error when it made none)`);
+      },
+    },
+  },
+  I22: {
+    description: 'private means unshared (kernel "next", attributes in guest_memfd): a folio at a private index is neither mapped by the host nor pinned (GUP) for a device; judged when an index becomes private, when the host maps or pins, when a device touches a page, and at sweeps',
+    since: 2,
+    state: [{ unit: 'pfn', check: privateFolioShared }],
+    on: {
+      gmemAttrStored: (ctx, index) => judge(ctx, 'I22', privateFolioShared, folioAt(ctx.s, index), 'just made private'),
+      hostPteInstalled: (ctx, index) => judge(ctx, 'I22', privateFolioShared, folioAt(ctx.s, index), 'the host just mapped it'),
+      folioPinned: (ctx, _index, pfn) => judge(ctx, 'I22', privateFolioShared, pfn, 'just pinned'),
+      dmaAccess: (ctx, _index, pfn, write) => judge(ctx, 'I22', privateFolioShared, pfn, write ? 'a device writes it' : 'a device reads it'),
+    },
+  },
+  I23: {
+    description: 'the conversion ioctl\'s contract (KVM_SET_MEMORY_ATTRIBUTES2, kernel "next"): 0 means every page of the range has the attributes asked for, an error means no page changed, -EAGAIN names a page inside the range, and a conversion to private never returns leaving in place a host PTE that was there when it began (it unmaps them itself)',
+    since: 2,
+    on: {
+      gmemSetAttrsBegan: conversionBegan,
+      gmemSetAttrsReturned: (ctx, r, errIndex) => {
+        const m = conversionReturned(ctx, r, errIndex);
+        if (m) ctx.report('I23', m);
       },
     },
   },

@@ -65,6 +65,18 @@ export interface KernelEventArgs {
   populateBegan: [startGfn: number, npages: number];
   /** that kvm_gmem_populate returned r */
   populateReturned: [r: number];
+  /** kernel "next": guest_memfd stored the memory attributes of file index `index` (mas_store_prealloc) */
+  gmemAttrStored: [index: number];
+  /** kernel "next": __kvm_gmem_set_attributes holds the invalidate lock for [start, end) to `attrs`; work: the range was not already so */
+  gmemSetAttrsBegan: [start: number, end: number, attrs: number, work: boolean];
+  /** that conversion returns r (0, or -errno), errIndex the error_offset's page (-1: none) */
+  gmemSetAttrsReturned: [r: number, errIndex: number];
+  /** a GUP pin (FOLL_PIN | FOLL_LONGTERM) of pfn through the host's PTE at file index `index` was taken */
+  folioPinned: [index: number, pfn: number];
+  /** that pin is about to be dropped (unpin_user_page) */
+  folioUnpinned: [index: number, pfn: number];
+  /** a device (DMA through a pin) loads or stores pfn, pinned at file index `index` */
+  dmaAccess: [index: number, pfn: number, write: boolean];
 }
 
 export type KernelEventName = keyof KernelEventArgs;
@@ -95,6 +107,12 @@ export const KERNEL_EVENTS: readonly KernelEventName[] = [
   'launchDataWritten',
   'populateBegan',
   'populateReturned',
+  'gmemAttrStored',
+  'gmemSetAttrsBegan',
+  'gmemSetAttrsReturned',
+  'folioPinned',
+  'folioUnpinned',
+  'dmaAccess',
 ];
 
 export type EventHandler<K extends KernelEventName> = (ctx: ActorCtx, ...args: KernelEventArgs[K]) => void;

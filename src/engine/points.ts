@@ -96,6 +96,17 @@ const TABLE = [
   // kvm_gmem_populate (issue 12)
   ['populate', 'kvm_gmem_populate'],
   ['post-populate', 'kvm_gmem_populate (post_populate)'],
+  // in-place conversion, kernel "next" (issue 13)
+  ['gmem-set-attrs', 'kvm_gmem_set_attributes (KVM_SET_MEMORY_ATTRIBUTES2)'],
+  ['refcount-check', 'kvm_gmem_is_safe_for_conversion'],
+  ['gmem-attr-store', '__kvm_gmem_set_attributes (mas_store_prealloc)'],
+  ['host-attr-check', 'kvm_gmem_fault_user_mapping (kvm_gmem_is_shared_mem)'],
+  ['conv-retry', 'the VMM after -EAGAIN from KVM_SET_MEMORY_ATTRIBUTES2'],
+  ['gup-fast', 'pin_user_pages_fast (gup_fast_pte_range)'],
+  ['dma', 'a device DMA through a pinned page'],
+  ['unpin', 'unpin_user_page'],
+  ['spec-ref', 'folio_try_get (a PFN walker)'],
+  ['spec-put', 'folio_put (a PFN walker)'],
 ] as const;
 
 export type PointName = (typeof TABLE)[number][0];

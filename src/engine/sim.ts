@@ -6,7 +6,8 @@ import { checkerEvents } from '../check/checker.js';
 import { quiescentSweep } from '../check/sweep.js';
 import { writerAtWork } from '../check/ghost.js';
 import { Ctr, counterAdd, setActorReturned } from '../shm/actor.js';
-import { gfnAttr, sptePfn } from '../shm/gfn.js';
+import { sptePfn } from '../shm/gfn.js';
+import { memAttrOfGfn } from '../shm/attr.js';
 import { INVALID_GFN, mmuInvalidateInProgress, mmuInvalidateRangeEnd, mmuInvalidateRangeStart, mmuInvalidateSeq } from '../shm/kvm.js';
 import { KVM_MEMORY_ATTRIBUTE_PRIVATE } from '../shm/layout.js';
 import { createShm, resetShm, type Shm } from '../shm/state.js';
@@ -225,7 +226,7 @@ export function runSim(model: Model, o: SimOptions): SimResult {
         const f = ctx.fault;
         ring[at + 8] = f && f.slot >= 0 ? f.gfn : -1; // before its first fault a vCPU has nothing to show
         if (f) {
-          ring[at + 9] = gfnAttr(s, f.gfn) & KVM_MEMORY_ATTRIBUTE_PRIVATE;
+          ring[at + 9] = memAttrOfGfn(s, f.gfn) & KVM_MEMORY_ATTRIBUTE_PRIVATE;
           ring[at + 10] = f.mmuSeq;
           ring[at + 11] = f.pfn;
           ring[at + 12] = sptePfn(s, f.gfn);

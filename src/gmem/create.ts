@@ -5,7 +5,7 @@
 // the kernel would refuse never runs.
 import { EINVAL, ENODEV } from '../errno.js';
 import { GMEM_INODE_INIT_SHARED, GMEM_INODE_MMAP } from '../shm/layout.js';
-import type { GmemFlag, KernelBaseline, VmType } from '../scenario/types.js';
+import { attrsInGmem, type GmemFlag, type KernelBaseline, type VmType } from '../scenario/types.js';
 
 /** The uAPI bits (include/uapi/linux/kvm.h). */
 export const GUEST_MEMFD_FLAG_MMAP = 1n << 0n;
@@ -34,7 +34,9 @@ const kvmArchSupportsGmemInitShared = (vmType: VmType): boolean => !kvmArchHasPr
 export function kvmGmemGetSupportedFlags(kernel: KernelBaseline, vmType: VmType | null): bigint {
   if (kernel === '6.12') return 0n;
   let flags = GUEST_MEMFD_FLAG_MMAP;
-  if (vmType === null || kvmArchSupportsGmemInitShared(vmType)) flags |= GUEST_MEMFD_FLAG_INIT_SHARED;
+  // "next" (the in-place conversion series): with the attributes in guest_memfd
+  // (vm_memory_attributes = 0) any VM may start a file shared, and convert it in place
+  if (vmType === null || attrsInGmem(kernel) || kvmArchSupportsGmemInitShared(vmType)) flags |= GUEST_MEMFD_FLAG_INIT_SHARED;
   return flags;
 }
 

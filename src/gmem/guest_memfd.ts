@@ -8,7 +8,9 @@ import { Ctr, count, type ActorCtx, type Gen } from '../engine/ctx.js';
 import { P } from '../engine/points.js';
 import { orders } from '../alternatives.js';
 import { EFAULT, EHWPOISON, EINVAL, EIO, ENOMEM } from '../errno.js';
-import { kvmGmemPrepareFolio } from './prepare.js';
+import { kvmGmemPrepareFolio, kvmGmemZeroFolio } from './prepare.js';
+import { folioAddLru } from '../mm/lru.js';
+import { attrsInGmemState, gmemAttr } from '../shm/attr.js';
 import { gmemFdget, gmemFput, kvmGmemGetFile, kvmGmemPutFile } from './release.js';
 import { kvmMmuInvalidateRangesBegin, kvmMmuInvalidateRangesEnd, kvmMmuInvalidateRangeAdd, kvmZapGfnRange } from '../kvm/mmu_invalidate.js';
 import { allocPage, pagePut, pageTryGet } from '../mm/page_alloc.js';
@@ -18,7 +20,7 @@ import { spHandleObj, spObjPid } from '../shm/sp.js';
 import { getMempolicyReport, type Mempolicy, type MempolicyReport } from '../mm/mempolicy.js';
 import { bindingOf, clearBindingOf, filemapGet, filemapInsert, filemapRemove, gmemFileState, hostPteGet, setBinding } from '../shm/file.js';
 import { unmapMappingFolio } from './user_mapping.js';
-import { GmemFileState, PF_HWPOISON, PF_LOCKED, PF_UPTODATE, PfnOwner } from '../shm/layout.js';
+import { GmemFileState, KVM_MEMORY_ATTRIBUTE_PRIVATE, PF_HWPOISON, PF_LOCKED, PF_UPTODATE, PfnOwner } from '../shm/layout.js';
 import { pfnFlags, pfnFlagsOr, pfnRefAdd, setPfnContent, setPfnOwner } from '../shm/pfn.js';
 import { gmemInodeFlags, kvmGmemGetIndex, setSlotFile, setSlotGmemOnly, slotBaseGfn, slotFile, slotNpages, slotPgoff } from '../shm/slot.js';
 import { GMEM_INODE_MMAP } from './create.js';
@@ -57,7 +59,12 @@ export function* kvmGmemGetFolio(ctx: ActorCtx, index: number): Gen<number> {
     yield P['filemap-insert'];
     ctx.ev.objectUsed(ctx, 'gmem-inode', index, 'filemap_add_folio');
     pfnRefAdd(s, pfn, 1); // the page cache's reference
-    if (filemapInsert(s, index, pfn)) return pfn;
+    if (filemapInsert(s, index, pfn)) {
+      // filemap_add_folio -> folio_add_lru: the per-CPU batch's reference (modelled on "next", where
+      // the conversion's reference check meets it)
+      if (attrsInGmemState(s)) folioAddLru(ctx, pfn);
+      return pfn;
+    }
     // Lost the insertion race: drop both references (frees it) and use the winner's folio.
     setPfnOwner(s, pfn, PfnOwner.Removed);
     folioUnlock(ctx, pfn);
@@ -101,14 +108,22 @@ export function* kvmGmemGetPfn(ctx: ActorCtx, slot: number, gfn: number): Gen<nu
     count(ctx, Ctr.fileGone);
     return -EFAULT; // closed (release cleared the pointer) or dying
   }
+  // kernel "next": the attributes are guest_memfd's, stable under the invalidate lock (shared),
+  // which a conversion holds exclusively while it checks the references and stores them
+  const gmemAttrs = attrsInGmemState(s);
+  if (gmemAttrs) yield* invLockShared(ctx);
   const pfn = yield* __kvmGmemGetPfn(ctx, slot, index);
   let r = pfn;
   if (pfn >= 0) {
-    r = yield* kvmGmemPrepareFolio(ctx, pfn); // the uptodate gate and the arch hook
+    // the uptodate gate and the arch hook; "next" prepares only a private index (a shared page
+    // stays the host's: SNP must not assign it in the RMP), zeroing a shared one not yet uptodate
+    if (!gmemAttrs || (gmemAttr(s, index) & KVM_MEMORY_ATTRIBUTE_PRIVATE) !== 0) r = yield* kvmGmemPrepareFolio(ctx, pfn);
+    else r = yield* kvmGmemZeroFolio(ctx, pfn);
     folioUnlock(ctx, pfn);
     if (r < 0) pagePut(ctx, pfn); // a failed preparation hands out nothing
     else r = pfn;
   }
+  if (gmemAttrs) invUnlockShared(ctx);
   kvmGmemPutFile(ctx); // the scoped reference ends with the function
   return r;
 }

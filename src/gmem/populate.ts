@@ -14,7 +14,8 @@ import { EEXIST, EFAULT, EINVAL } from '../errno.js';
 import { kvmGmemGetFile, kvmGmemPutFile } from './release.js';
 import { __kvmGmemGetPfn } from './guest_memfd.js';
 import { pagePut } from '../mm/page_alloc.js';
-import { gfnAttr } from '../shm/gfn.js';
+import { memAttrOfGfn } from '../shm/attr.js';
+import { kernelAtLeast } from '../scenario/types.js';
 import { KVM_MEMORY_ATTRIBUTE_PRIVATE, PF_ARCH_PREPARED, PF_UPTODATE } from '../shm/layout.js';
 import { pfnFlags, pfnFlagsOr, setPfnContent } from '../shm/pfn.js';
 import { kvmGmemGetIndex, memslotCovering, slotBaseGfn, slotFile, slotNpages } from '../shm/slot.js';
@@ -40,7 +41,7 @@ function* populatePages(ctx: ActorCtx, startGfn: number, npages: number, withSou
   if (slot < 0 || !slotFile(s, slot)) return -EINVAL; // no memslot, or not a gmem one
   if (!kvmGmemGetFile(ctx, slot, 'kvm_gmem_populate')) return -EFAULT;
   const n = Math.min(npages, slotBaseGfn(s, slot) + slotNpages(s, slot) - startGfn);
-  const perPage = ctx.sc.kernel === '7.0';
+  const perPage = kernelAtLeast(ctx.sc.kernel, '7.0');
   if (!perPage) yield* invLock(ctx);
   let i = 0;
   let ret = 0;
@@ -68,7 +69,7 @@ function* __kvmGmemPopulate(ctx: ActorCtx, slot: number, gfn: number, withSource
     folioUnlock(ctx, pfn);
     if (!perPage && (pfnFlags(s, pfn) & PF_UPTODATE) !== 0) {
       ret = -EEXIST; // already prepared (de80252414f3; gone with 8622ef05709f)
-    } else if (!ctx.bugs.B41 && (gfnAttr(s, gfn) & KVM_MEMORY_ATTRIBUTE_PRIVATE) === 0) {
+    } else if (!ctx.bugs.B41 && (memAttrOfGfn(s, gfn) & KVM_MEMORY_ATTRIBUTE_PRIVATE) === 0) {
       ret = -EINVAL; // kvm_range_has_memory_attributes(gfn, gfn + 1, PRIVATE, PRIVATE)
     } else {
       if (withSource && !perPage) yield P.gup; // the vendor callback pins the source, under the invalidate lock

@@ -10,6 +10,7 @@
 import { Ctr, count, type ActorCtx, type Gen } from '../engine/ctx.js';
 import { P } from '../engine/points.js';
 import { EINVAL } from '../errno.js';
+import { kernelAtLeast } from '../scenario/types.js';
 import { PF_ARCH_PREPARED, PF_UPTODATE } from '../shm/layout.js';
 import { pfnFlags, pfnFlagsOr, setPfnContent } from '../shm/pfn.js';
 
@@ -25,11 +26,21 @@ function kvmArchGmemPrepare(ctx: ActorCtx, pfn: number): number {
   return 0;
 }
 
+// kernel "next", a shared index: the folio zeroed once if not uptodate, no arch hook (kvm_gmem_get_pfn)
+export function* kvmGmemZeroFolio(ctx: ActorCtx, pfn: number): Gen<number> {
+  const s = ctx.s;
+  if ((pfnFlags(s, pfn) & PF_UPTODATE) !== 0) return 0;
+  yield P['folio-zero'];
+  setPfnContent(s, pfn, 0);
+  pfnFlagsOr(s, pfn, PF_UPTODATE);
+  return 0;
+}
+
 // the uptodate gate and kvm_gmem_prepare_folio for the locked folio pfn: 0, or the hook's error
 export function* kvmGmemPrepareFolio(ctx: ActorCtx, pfn: number): Gen<number> {
   const s = ctx.s;
   const uptodate = (pfnFlags(s, pfn) & PF_UPTODATE) !== 0;
-  if (ctx.sc.kernel === '7.0') {
+  if (kernelAtLeast(ctx.sc.kernel, '7.0')) {
     if (!uptodate) {
       yield P['folio-zero'];
       setPfnContent(s, pfn, 0);

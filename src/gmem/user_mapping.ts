@@ -2,17 +2,22 @@
 // handler kvm_gmem_fault_user_mapping, the PTE the fault installs (finish_fault), a load or store
 // through it, and the unmapping truncation does before it removes a folio (unmap_mapping_folio
 // in truncate_inode_pages_range, mm/truncate.c). The host process here is not the VMM: its mm
-// has no KVM mmu notifier, so its unmaps zap no SPTE.
+// has no KVM mmu notifier, so its unmaps zap no SPTE. With guest_memfd owning the attributes
+// (kernel "next", the in-place conversion series v4), the fault checks the index is shared under
+// the invalidate lock (shared), so a conversion to private (which holds it exclusively) either
+// sees the fault's folio reference or comes before the fault's check; a conversion to private
+// unmaps the range first (unmapMappingPages).
 import { Ctr, count, type ActorCtx, type Gen } from '../engine/ctx.js';
 import { P } from '../engine/points.js';
 import { EAGAIN } from '../errno.js';
 import { pagePut } from '../mm/page_alloc.js';
 import { hostPteClear, hostPteGet, hostPteInstall } from '../shm/file.js';
 import { inGuest, setInGuest } from '../shm/actor.js';
-import { GMEM_INODE_INIT_SHARED, PF_HWPOISON, PF_UPTODATE } from '../shm/layout.js';
+import { GMEM_INODE_INIT_SHARED, KVM_MEMORY_ATTRIBUTE_PRIVATE, PF_HWPOISON, PF_UPTODATE } from '../shm/layout.js';
+import { attrsInGmemState, gmemAttr } from '../shm/attr.js';
 import { pfnContent, pfnFlags, pfnFlagsOr, pfnRefAdd, setPfnContent } from '../shm/pfn.js';
 import { gmemInodeFlags } from '../shm/slot.js';
-import { folioUnlock } from '../sync/ops.js';
+import { folioUnlock, invLockShared, invUnlockShared } from '../sync/ops.js';
 import { kvmGmemGetFolio } from './guest_memfd.js';
 
 /** What a user fault returns: a mapped page, or the signal the access takes. */
@@ -26,9 +31,15 @@ export function* kvmGmemFaultUserMapping(ctx: ActorCtx, index: number): Gen<numb
   count(ctx, Ctr.hostFaults);
   yield P['host-fault'];
   if (index >= s.l.filePages) return VM_FAULT_SIGBUS; // beyond i_size
-  // fe2bf6234e94: a file whose memory is not shared to the host refuses every user fault; B26 drops it
-  if (!ctx.bugs.B26 && (gmemInodeFlags(s) & GMEM_INODE_INIT_SHARED) === 0) return VM_FAULT_SIGBUS;
-  const pfn = yield* kvmGmemGetFolio(ctx, index);
+  let pfn: number;
+  if (attrsInGmemState(s)) {
+    pfn = yield* gmemFolioIfShared(ctx, index);
+    if (pfn === VM_FAULT_SIGBUS) return VM_FAULT_SIGBUS;
+  } else {
+    // fe2bf6234e94: a file whose memory is not shared to the host refuses every user fault; B26 drops it
+    if (!ctx.bugs.B26 && (gmemInodeFlags(s) & GMEM_INODE_INIT_SHARED) === 0) return VM_FAULT_SIGBUS;
+    pfn = yield* kvmGmemGetFolio(ctx, index);
+  }
   if (pfn === -EAGAIN) return VM_FAULT_RETRY;
   if (pfn < 0) return VM_FAULT_SIGBUS; // vmf_error: VM_FAULT_OOM, which the access takes as a signal here
   if ((pfnFlags(s, pfn) & PF_HWPOISON) !== 0) {
@@ -53,6 +64,19 @@ export function* kvmGmemFaultUserMapping(ctx: ActorCtx, index: number): Gen<numb
   folioUnlock(ctx, pfn); // another thread of the process mapped it first
   pagePut(ctx, pfn);
   return hostPteGet(s, index);
+}
+
+// kernel "next": under the invalidate lock (shared), the folio if the index is shared, else
+// -EACCES (VM_FAULT_SIGBUS). B17 checks without the lock, B43 does not check.
+function* gmemFolioIfShared(ctx: ActorCtx, index: number): Gen<number> {
+  const lock = !ctx.bugs.B17;
+  if (lock) yield* invLockShared(ctx);
+  yield P['host-attr-check'];
+  let pfn: number;
+  if (!ctx.bugs.B43 && (gmemAttr(ctx.s, index) & KVM_MEMORY_ATTRIBUTE_PRIVATE) !== 0) pfn = VM_FAULT_SIGBUS;
+  else pfn = yield* kvmGmemGetFolio(ctx, index);
+  if (lock) invUnlockShared(ctx);
+  return pfn;
 }
 
 // a host load or store at file page `index` through the mapping, faulting as needed; false: SIGBUS
@@ -82,7 +106,7 @@ export function* hostUserAccess(ctx: ActorCtx, index: number, write: boolean, ta
 
 // the TLB shootdown of zap_pte_range (flush_tlb_range): no CPU still inside an access that read
 // the PTE before it was cleared, so the page can be freed (under sim an access is one step: no wait)
-function flushTlbShootdown(ctx: ActorCtx): void {
+export function flushTlbShootdown(ctx: ActorCtx): void {
   for (let id = 0; id < ctx.s.l.nActors; id++) {
     if (id === ctx.id) continue;
     while (inGuest(ctx.s, id) !== 0) {
@@ -99,4 +123,19 @@ export function* unmapMappingFolio(ctx: ActorCtx, index: number, pfn: number): G
   count(ctx, Ctr.hostUnmaps);
   flushTlbShootdown(ctx);
   pagePut(ctx, pfn);
+}
+
+// unmap_mapping_pages(mapping, start, end - start, false): zap every host PTE of file pages
+// [start, end) and drop the mappings' references (no folio lock: a fault installing a PTE now
+// still holds its own reference, which the caller's reference check sees)
+export function* unmapMappingPages(ctx: ActorCtx, start: number, end: number): Gen {
+  const s = ctx.s;
+  for (let i = start; i < end; i++) {
+    yield P['host-unmap'];
+    const pfn = hostPteGet(s, i);
+    if (pfn < 0 || !hostPteClear(s, i, pfn)) continue;
+    count(ctx, Ctr.hostUnmaps);
+    flushTlbShootdown(ctx);
+    pagePut(ctx, pfn);
+  }
 }

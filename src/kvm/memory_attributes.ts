@@ -5,6 +5,7 @@ import { Ctr, count, type ActorCtx, type Gen } from '../engine/ctx.js';
 import { P } from '../engine/points.js';
 import { orders } from '../alternatives.js';
 import { gfnAttr, setGfnAttr } from '../shm/gfn.js';
+import { memAttrOfGfn } from '../shm/attr.js';
 import { memslotPieces, type SlotPiece } from '../shm/slot.js';
 import type { Shm } from '../shm/state.js';
 import { LockClass, lockdepAssertHeld } from '../sync/lockdep.js';
@@ -18,8 +19,8 @@ import type { VmType } from '../scenario/types.js';
 // kvm_supported_mem_attributes (x86): PRIVATE only on a VM with private memory
 export const kvmSupportedMemAttributes = (vmType: VmType) => (kvmArchHasPrivateMem(vmType) ? KVM_MEMORY_ATTRIBUTE_PRIVATE : 0);
 
-// kvm_mem_is_private (lockless xarray load)
-export const kvmMemIsPrivate = (s: Shm, gfn: number) => gfnAttr(s, gfn) !== 0;
+// kvm_mem_is_private (lockless: the VM's xarray, or on "next" guest_memfd's attributes)
+export const kvmMemIsPrivate = (s: Shm, gfn: number) => memAttrOfGfn(s, gfn) !== 0;
 
 // kvm_range_has_memory_attributes
 function rangeHasAttributes(s: Shm, start: number, end: number, attrs: number): boolean {

@@ -36,7 +36,7 @@ export function kvmMmuInvalidateBegin(ctx: ActorCtx): void {
 }
 
 /** Telemetry only: µs on threads; under sim (no time) the global step, the sum of every actor's steps. */
-function windowClock(ctx: ActorCtx): number {
+export function windowClock(ctx: ActorCtx): number {
   if (ctx.clock) return ctx.clock() * 1000;
   let steps = 0;
   for (let id = 0; id < ctx.s.l.nActors; id++) steps += actorCounter(ctx.s, id, Ctr.steps);

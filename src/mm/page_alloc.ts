@@ -99,6 +99,11 @@ export function pagePut(ctx: ActorCtx, pfn: number): void {
   if (pfnRefAdd(ctx.s, pfn, -1) === 1) freePage(ctx, pfn);
 }
 
+// folio_put_refs: drop n references at once (unpin_user_page drops GUP_PIN_COUNTING_BIAS)
+export function pagePutRefs(ctx: ActorCtx, pfn: number, n: number): void {
+  if (pfnRefAdd(ctx.s, pfn, -n) === n) freePage(ctx, pfn);
+}
+
 /** Free pages on all nodes. */
 export function freePages(s: Shm): number {
   let t = 0;

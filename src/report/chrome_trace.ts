@@ -6,7 +6,7 @@ import type { Model } from '../engine/model.js';
 import { FUNCTION_OF_POINT, POINT_NAMES } from '../engine/points.js';
 import { runSim, type SimOptions } from '../engine/sim.js';
 import type { Shm } from '../shm/state.js';
-import { gfnAttr } from '../shm/gfn.js';
+import { memAttrOfGfn } from '../shm/attr.js';
 import { INVALID_GFN, LOCK_WORDS, mmuInvalidateInProgress, mmuInvalidateRangeEnd, mmuInvalidateRangeStart, mmuInvalidateSeq } from '../shm/kvm.js';
 import { rwReaders, rwWriter } from '../sync/locks.js';
 
@@ -55,7 +55,7 @@ export function chromeTrace(model: Model, o: SimOptions): { traceEvents: TraceEv
     ev.push({ name: 'range', ph: 'C', ts, pid: PID, tid: STATE_TID, args: rs === INVALID_GFN ? { start: -1, end: -1 } : { start: rs, end: mmuInvalidateRangeEnd(s) } });
     if (!attrs) attrs = new Int32Array(s.l.nGfns);
     for (let g = 0; g < s.l.nGfns; g++) {
-      const v = gfnAttr(s, g);
+      const v = memAttrOfGfn(s, g);
       if (v !== attrs[g]) {
         ev.push({ name: `gfn ${g} -> ${v ? 'private' : 'shared'}`, ph: 'i', s: 't', ts, pid: PID, tid: ATTR_TID, cat: 'attribute', args: { gfn: g, by: names[actor] } });
         attrs[g] = v;

@@ -37,7 +37,7 @@ export const DEFAULT_SCENARIO: Scenario = {
   numa: {
     nodes: [{ capacity: 96 }, { capacity: 96 }],
     distance: null,
-    placement: { vcpus: [0, 0, 1, 1], vmm: 0, converter: 0, puncher: 1, slotChurn: 0, hostUser: 0, preFault: 0, gmemClose: 0, memoryFailure: 0, mmuNotifier: 0, mbind: 0, populate: 0 },
+    placement: { vcpus: [0, 0, 1, 1], vmm: 0, converter: 0, puncher: 1, slotChurn: 0, hostUser: 0, preFault: 0, gmemClose: 0, memoryFailure: 0, mmuNotifier: 0, mbind: 0, populate: 0, pinner: 0, specRef: 0 },
     policySource: 'shared',
     shared: [],
     create: null,
@@ -164,7 +164,7 @@ export function numaInterleaveScenario(scale = 1): Scenario {
         [10, 21],
         [21, 10],
       ],
-      placement: { vcpus: [0], vmm: 0, converter: 0, puncher: 0, slotChurn: 0, hostUser: 0, preFault: 0, gmemClose: 0, memoryFailure: 0, mmuNotifier: 0, mbind: 0, populate: 0 },
+      placement: { vcpus: [0], vmm: 0, converter: 0, puncher: 0, slotChurn: 0, hostUser: 0, preFault: 0, gmemClose: 0, memoryFailure: 0, mmuNotifier: 0, mbind: 0, populate: 0, pinner: 0, specRef: 0 },
       policySource: 'shared',
       shared: [{ start: 0, end: pages, policy: { mode: 'interleave', nodes: [0, 1], flags: [] } }],
       create: null,
@@ -178,10 +178,11 @@ export function numaInterleaveScenario(scale = 1): Scenario {
 
 /** A litmus test: one page, one vCPU and one or two racers, small enough for exhaustive search
  *  (explore --strategy dfs --preemptions 2 runs every schedule of it in about a second). */
-function litmus(name: string, description: string, o: { vcpuOps: number; converter?: number; puncher?: number; slotChurn?: number; fallocate?: boolean; conversionOrder?: ConversionOrder; privateFraction?: number; gmemFlags?: Scenario['gmemFlags']; vmType?: Scenario['vmType']; hostUser?: number; hostOps?: number; preFault?: number; gmemClose?: number; memoryFailure?: number; memoryFailureOps?: number; mmuNotifier?: number; mbind?: number; populate?: number; numa?: Scenario['numa']; gmemPages?: number }): Scenario {
+function litmus(name: string, description: string, o: { vcpuOps: number; converter?: number; puncher?: number; slotChurn?: number; fallocate?: boolean; conversionOrder?: ConversionOrder; privateFraction?: number; gmemFlags?: Scenario['gmemFlags']; vmType?: Scenario['vmType']; hostUser?: number; hostOps?: number; preFault?: number; gmemClose?: number; memoryFailure?: number; memoryFailureOps?: number; mmuNotifier?: number; mbind?: number; populate?: number; numa?: Scenario['numa']; gmemPages?: number; kernel?: Scenario['kernel']; pinner?: number; pinnerHold?: number; specRef?: number }): Scenario {
   const pages = o.gmemPages ?? 1;
   return {
     ...DEFAULT_SCENARIO,
+    kernel: o.kernel ?? DEFAULT_SCENARIO.kernel,
     numa: o.numa ?? null,
     name,
     description,
@@ -202,6 +203,8 @@ function litmus(name: string, description: string, o: { vcpuOps: number; convert
     mmuNotifier: { count: o.mmuNotifier ?? 0, ops: 1, maxPages: 1 },
     mbind: { count: o.mbind ?? 0, ops: 1, maxPages: 1 },
     populate: { count: o.populate ?? 0, ops: 1, maxPages: 1 },
+    pinner: { count: o.pinner ?? 0, ops: 1, maxPages: 1, hold: o.pinnerHold ?? 2 },
+    specRef: { count: o.specRef ?? 0, ops: 1, maxPages: 1 },
   };
 }
 
@@ -210,7 +213,7 @@ const BIND1 = { mode: 'bind', nodes: [1], flags: [] } as const satisfies PolicyS
 const litmusNuma = (pages: number): NumaSpec => ({
   nodes: [{ capacity: 8 }, { capacity: 8 }],
   distance: null,
-  placement: { vcpus: 0, vmm: 0, converter: 0, puncher: 0, slotChurn: 0, hostUser: 0, preFault: 0, gmemClose: 0, memoryFailure: 0, mmuNotifier: 0, mbind: 0, populate: 0 },
+  placement: { vcpus: 0, vmm: 0, converter: 0, puncher: 0, slotChurn: 0, hostUser: 0, preFault: 0, gmemClose: 0, memoryFailure: 0, mmuNotifier: 0, mbind: 0, populate: 0, pinner: 0, specRef: 0 },
   policySource: 'shared',
   shared: [{ start: 0, end: pages, policy: { ...BIND1, nodes: [1], flags: [] } }],
   create: null,
@@ -244,6 +247,10 @@ export const LITMUS_SCENARIOS: Record<string, Scenario> = {
   'litmus-mbind-race': litmus('litmus-mbind-race', 'two processes mbind one page each of a 3-page gmem-only file bound to node 1 (the vCPU idles): a split\'s allocation drops sp->lock, the other mbind changes the tree, and the restarted walk may not need the copy', { vcpuOps: 0, mbind: 2, privateFraction: 0, gmemFlags: ['mmap'], gmemPages: 3, numa: litmusNuma(3) }),
   'litmus-mbind-empty': litmus('litmus-mbind-empty', 'one vCPU faults the one page of a gmem-only file bound to node 1 while a process mbinds it to node 1 again: shared_policy_replace deletes the only node before inserting its replacement, and mpol_shared_policy_lookup tests the tree for emptiness without sp->lock', { vcpuOps: 1, mbind: 1, privateFraction: 0, gmemFlags: ['mmap'], gmemPages: 1, numa: litmusNuma(1) }),
   'litmus-populate': litmus('litmus-populate', 'the launch thread populates the one page (kvm_gmem_populate under slots_lock) while a converter sets its attribute (the vCPU idles): the page must be private when its launch data is written', { vcpuOps: 0, privateFraction: 1, converter: 1, populate: 1 }),
+  // kernel "next": in-place conversion (guest_memfd owns the attributes); the vCPU's boot-time
+  // hypercall converts its one page of an INIT_SHARED file to private, and the VMM retries -EAGAIN
+  'litmus-convert-pin': litmus('litmus-convert-pin', 'kernel "next": the vCPU converts its one page (of an mmap-able INIT_SHARED guest_memfd) to private in place while a device holds a DMA pin on it: the conversion must refuse with -EAGAIN until the pin is gone, and the VMM retries', { kernel: 'next', vcpuOps: 1, pinner: 1, pinnerHold: 2, vmType: 'sw_protected', gmemFlags: ['mmap', 'init_shared'] }),
+  'litmus-convert-mapped': litmus('litmus-convert-mapped', 'kernel "next": the vCPU converts its one page to private in place while a host process touches it twice through its mapping: the conversion unmaps the host first, and the host\'s next fault must SIGBUS', { kernel: 'next', vcpuOps: 1, hostUser: 1, hostOps: 2, vmType: 'sw_protected', gmemFlags: ['mmap', 'init_shared'] }),
   'litmus-gmem-only': litmus('litmus-gmem-only', 'one vCPU reads and writes its shared page of a gmem-only memslot (an mmap-able guest_memfd) while a puncher punches it', { vcpuOps: 2, puncher: 1, privateFraction: 0, gmemFlags: ['mmap'] }),
 };
 
@@ -420,6 +427,59 @@ export const POPULATE_SCENARIO: Scenario = {
   populate: { count: 1, ops: 8, maxPages: 4 },
 };
 
+/**
+ * In-place conversion (kernel "next": the series "guest_memfd: In-place conversion support", v4
+ * to v8, 2026): guest_memfd owns the memory attributes and converts them on its fd with
+ * KVM_SET_MEMORY_ATTRIBUTES2. A coco VM on an mmap-able INIT_SHARED guest_memfd (its memslots
+ * gmem-only, so a page's shared and private views are one folio): 4 vCPUs use and convert their
+ * pages by hypercall, a converter converts random file ranges, a host process reads and writes
+ * through its mapping, a device pins pages for DMA, and a PFN walker takes speculative
+ * references. A conversion to private unmaps the host and refuses with -EAGAIN while a pin or a
+ * transient reference remains; the VMM retries from the error offset.
+ */
+export const INPLACE_CONVERSION_SCENARIO: Scenario = {
+  ...DEFAULT_SCENARIO,
+  numa: null,
+  name: 'inplace-conversion',
+  kernel: 'next',
+  description: 'kernel "next": 4 vCPUs of a coco VM convert their pages of an INIT_SHARED gmem-only file in place (KVM_SET_MEMORY_ATTRIBUTES2) while a converter converts random ranges, a host process maps and touches them, a device pins them for DMA and a PFN walker takes speculative references; -EAGAIN is retried',
+  gmemFlags: ['mmap', 'init_shared'],
+  pfnPool: 96,
+  vcpus: { ...DEFAULT_SCENARIO.vcpus, conversionRate: 0.2, fallocateOnConversion: false },
+  converter: { count: 1, ops: 3, maxPages: 4 },
+  puncher: { count: 0, ops: 0, maxPages: 1 },
+  slotChurn: { count: 0, ops: 0, maxPages: 1 },
+  hostUser: { count: 1, ops: 4, maxPages: 4 },
+  pinner: { count: 1, ops: 2, maxPages: 2, hold: 3 },
+  specRef: { count: 1, ops: 6, maxPages: 1 },
+};
+
+/**
+ * guest_memfd_conversions_test (the series' selftest, v8 2026-06-18 "KVM: selftests: Test
+ * conversion with elevated page refcount" and the flows before it) as a race: a SW_PROTECTED VM's
+ * 4-page INIT_SHARED guest_memfd; the vCPU converts its pages back and forth by hypercall while the
+ * host reads and writes them through its mapping and a device holds a long pin on one at a time
+ * (the test's pin_pages by gup_test or vmsplice). Its ordered flows are test/paths/inplace.test.ts.
+ */
+export const CONVERSIONS_INPLACE_SELFTEST_SCENARIO: Scenario = {
+  ...DEFAULT_SCENARIO,
+  numa: null,
+  name: 'conversions-inplace-selftest',
+  kernel: 'next',
+  description: 'guest_memfd_conversions_test as a race (kernel "next"): one vCPU converts the 4 pages of an INIT_SHARED guest_memfd back and forth while the host reads and writes them through its mapping and a device pins one at a time',
+  vmType: 'sw_protected',
+  gmemFlags: ['mmap', 'init_shared'],
+  gmemPages: 4,
+  slots: [{ baseGfn: 0, npages: 4, gmemOffset: 0 }],
+  pfnPool: 24,
+  vcpus: { ...DEFAULT_SCENARIO.vcpus, count: 1, ops: 8, privateFraction: 0.5, conversionRate: 0.4, conversionMaxPages: 4, fallocateOnConversion: false },
+  converter: { count: 0, ops: 0, maxPages: 1 },
+  puncher: { count: 0, ops: 0, maxPages: 1 },
+  slotChurn: { count: 0, ops: 0, maxPages: 1 },
+  hostUser: { count: 1, ops: 3, maxPages: 2 },
+  pinner: { count: 1, ops: 2, maxPages: 1, hold: 4 },
+};
+
 export const BUILTIN_SCENARIOS: Record<string, Scenario> = {
   default: DEFAULT_SCENARIO,
   'numa-mbind': NUMA_MBIND_SCENARIO,
@@ -436,6 +496,8 @@ export const BUILTIN_SCENARIOS: Record<string, Scenario> = {
   'numa-balancing': NUMA_BALANCING_SCENARIO,
   'prepare-fail-6.18': { ...PREPARE_FAIL_SCENARIO, name: 'prepare-fail-6.18', kernel: '6.18', description: 'prepare-fail on the 6.18 baseline: preparation tracked by the uptodate flag, a folio prepared once' },
   'numa-interleave': numaInterleaveScenario(1),
+  'inplace-conversion': INPLACE_CONVERSION_SCENARIO,
+  'conversions-inplace-selftest': CONVERSIONS_INPLACE_SELFTEST_SCENARIO,
   ...LITMUS_SCENARIOS,
 };
 
@@ -458,6 +520,8 @@ export const SELFTEST_PORTS: Readonly<Record<string, string>> = {
   'litmus-prefault': 'pre_fault_memory_test, reduced to one page',
   'conversions-selftest': 'private_mem_conversions_test (hybrid memslots)',
   'conversions-selftest-gmem-only': 'private_mem_conversions_test on gmem-only memslots',
+  'conversions-inplace-selftest': 'guest_memfd_conversions_test (in-place conversion series), its flows as a race',
+  'litmus-convert-pin': 'guest_memfd_conversions_test elevated_refcount, reduced to one page',
 };
 
 /** Built-ins that take --scale (a fraction of their full size). */

@@ -169,6 +169,8 @@ function checkGmem(s: Scenario): void {
   if (s.prepareFailRate > 0 && s.vmType !== 'coco') throw new ScenarioError('prepareFailRate', `0 on a ${s.vmType} VM: only a coco VM has an arch prepare hook (kvm_arch_gmem_prepare) that can fail`, got(s.prepareFailRate));
   // kvm_gmem_mmap: a file without GUEST_MEMFD_FLAG_MMAP cannot be mapped
   if (s.hostUser.count > 0 && !s.gmemFlags.includes('mmap')) throw new ScenarioError('hostUser.count', '0 unless gmemFlags has "mmap": the host process mmaps the guest_memfd, and kvm_gmem_mmap fails with ENODEV without GUEST_MEMFD_FLAG_MMAP', got(s.hostUser.count));
+  // pin_user_pages of guest_memfd memory goes through a mapping of the file
+  if (s.pinner.count > 0 && !s.gmemFlags.includes('mmap')) throw new ScenarioError('pinner.count', '0 unless gmemFlags has "mmap": the device pins guest memory through the VMM\'s mapping of the guest_memfd, and kvm_gmem_mmap fails with ENODEV without GUEST_MEMFD_FLAG_MMAP', got(s.pinner.count));
   const n = s.numa;
   if (s.mbind.count > 0) {
     // mbind on the gmem mapping reaches the inode's shared policy only through kvm_gmem_set_policy (6.19+, mmap-able files)

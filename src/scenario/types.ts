@@ -78,8 +78,16 @@ export interface NumaSpec {
  * differ, the model selects by this, never by a variant. 6.12: private-only guest_memfd files and
  * hybrid memslots, the model gmemsim started from.
  */
-export const KERNEL_BASELINES = ['6.12', '6.18', '7.0'] as const;
+export const KERNEL_BASELINES = ['6.12', '6.18', '7.0', 'next'] as const;
 export type KernelBaseline = (typeof KERNEL_BASELINES)[number];
+/**
+ * Whether `k` is `since` or later. `next` is 7.0 plus the in-place conversion series queued in
+ * linux-next (guest_memfd owns the memory attributes, KVM_SET_MEMORY_ATTRIBUTES2 on its fd): not a
+ * release, so never a scenario's default.
+ */
+export const kernelAtLeast = (k: KernelBaseline, since: KernelBaseline): boolean => KERNEL_BASELINES.indexOf(k) >= KERNEL_BASELINES.indexOf(since);
+/** The baseline where guest_memfd owns the memory attributes (vm_memory_attributes = 0). */
+export const attrsInGmem = (k: KernelBaseline): boolean => k === 'next';
 /** A new scenario's kernel: the newest. */
 export const NEWEST_KERNEL: KernelBaseline = '7.0';
 /** The kernel of a recorded scenario that names none: it was recorded before baselines existed, by the 6.12 model. */

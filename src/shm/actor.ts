@@ -7,6 +7,8 @@ import {
   A_INSIDE,
   A_INV_HIST,
   A_LOCKS_HELD,
+  A_LRU_BATCH,
+  LRU_BATCH,
   A_MB_ARG,
   A_MB_GFN,
   A_MB_STATE,
@@ -189,3 +191,7 @@ export const mmuReaderSlots = (s: Shm): [number, number, number] => [s.l.actorBa
 
 /** test setup: actor `id`'s ghost count of open invalidations written directly */
 export const setActorInside = (s: Shm, id: number, v: number) => Atomics.store(s.i32, actorWord(s.l, id, A_INSIDE), v);
+
+// ---- kernel "next": the CPU's lru_add folio batch (slots of pfn + 1; 0 empty), taken by CAS, emptied by exchange ----
+export { LRU_BATCH };
+export const lruSlotWord = (s: Shm, id: number, i: number) => actorWord(s.l, id, A_LRU_BATCH + i);

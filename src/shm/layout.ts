@@ -3,7 +3,7 @@
 // 64-byte line (16 words) so one actor's counters never false-share with another's.
 
 export const MAGIC = 0x676d656d; // 'gmem'
-export const LAYOUT_VERSION = 12;
+export const LAYOUT_VERSION = 13;
 export const LINE = 16; // Int32 words per 64-byte cache line
 
 /** Per-actor counters, in order. The report and JSON use these names. */
@@ -81,61 +81,78 @@ export const COUNTERS = [
   'fileGone', // gmem entry points refused because the file was closed: -EFAULT (get_file_active failed), -EBADF (fget failed)
   'populated', // pages kvm_gmem_populate filled with launch data
   'populateErrors', // pages it refused or failed (not private, -EEXIST, post_populate's error, the fault path's)
+  // in-place conversion (kernel "next", issue 13)
+  'gmemSetAttrs', // KVM_SET_MEMORY_ATTRIBUTES2 ioctls on the guest_memfd
+  'convChanged', // of those, the ones that changed attributes (returned 0 with work done)
+  'convEagain', // returned -EAGAIN: a folio in range had an unexpected reference
+  'convRetries', // the VMM's retries of a conversion after -EAGAIN
+  'convGaveUp', // conversions the VMM gave up on after its retries
+  'convSettled', // conversions the VMM saw through (first attempt to success), for the latency figures
+  'convLatencySum', // first attempt to success: µs on threads, global steps under sim
+  'convLatencyMax', // a maximum
+  'lruDrains', // lru_add_drain_all from the safety check
+  'pins', // pages pinned (pin_user_pages FOLL_LONGTERM through the host mapping)
+  'pinFails', // pages the pinner could not pin (SIGBUS: private, or beyond i_size)
+  'dmaAccesses', // loads and stores through a pin
+  'specRefs', // speculative references taken (folio_try_get by a PFN walker)
 ] as const;
 export type CounterName = (typeof COUNTERS)[number];
 /** Counters that hold a maximum (summing them over actors or runs would mean nothing). */
-export const MAX_COUNTERS: ReadonlySet<CounterName> = new Set<CounterName>(['invWindowMax']);
+export const MAX_COUNTERS: ReadonlySet<CounterName> = new Set<CounterName>(['invWindowMax', 'convLatencyMax']);
 /** Counter ids: a counter's position in COUNTERS (count(ctx, Ctr.faults)); a numeric id, so a hot path pays no keyed lookup. */
 export const Ctr: { readonly [K in CounterName]: number } = Object.fromEntries(COUNTERS.map((n, i) => [n, i])) as never;
 /** where an actor's counters start in its words */
 export const A_COUNTERS = 0;
 
 // Per-actor words after the counters (all inside the actor's own lines).
-export const ACTOR_WORDS = 144; // nine lines: the counters fill the first four
-export const A_SRCU = 64; // SRCU read-side epoch (0 = not in a read-side section)
-export const A_INSIDE = 65; // ghost: invalidations this actor has begun and not ended
-export const A_WAIT_KIND = 66; // what the actor waits on (for deadlock reports); 0 = nothing
-export const A_WAIT_ARG = 67;
-export const A_DONE = 68; // 1 when the actor's program returned
+export const ACTOR_WORDS = 176; // eleven lines: the counters fill the first five
+export const A_SRCU = 80; // SRCU read-side epoch (0 = not in a read-side section)
+export const A_INSIDE = 81; // ghost: invalidations this actor has begun and not ended
+export const A_WAIT_KIND = 82; // what the actor waits on (for deadlock reports); 0 = nothing
+export const A_WAIT_ARG = 83;
+export const A_DONE = 84; // 1 when the actor's program returned
 // vCPU ↔ VMM mailbox (KVM_RUN exit handed to the VMM thread)
-export const A_MB_STATE = 69; // 0 idle, 1 request posted, 2 served
-export const A_MB_GFN = 70;
-export const A_MB_ARG = 71; // MB_* flags | npages << MB_NPAGES_SHIFT
-export const A_IN_GUEST = 72; // 1 while the vCPU accesses memory through an SPTE (remote TLB flushes wait for 0)
-export const A_SLEEP = 73; // a word nobody writes: Atomics.wait on it is a plain sleep
-export const A_WAIT_ARG2 = 74;
-export const A_RETURNED = 75; // the actor's program returned (set by the engine)
+export const A_MB_STATE = 85; // 0 idle, 1 request posted, 2 served
+export const A_MB_GFN = 86;
+export const A_MB_ARG = 87; // MB_* flags | npages << MB_NPAGES_SHIFT
+export const A_IN_GUEST = 88; // 1 while the vCPU accesses memory through an SPTE (remote TLB flushes wait for 0)
+export const A_SLEEP = 89; // a word nobody writes: Atomics.wait on it is a plain sleep
+export const A_WAIT_ARG2 = 90;
+export const A_RETURNED = 91; // the actor's program returned (set by the engine)
 /** retries per guest access, log2 buckets: [0] no retry, [b] 2^(b-1) .. 2^b - 1 retries, the last open-ended */
-export const A_RETRY_HIST = 76;
+export const A_RETRY_HIST = 92;
 export const RETRY_HIST_BUCKETS = 16;
 export const A_RETRY_MAX = A_RETRY_HIST + RETRY_HIST_BUCKETS; // the most retries one access needed
 /** lockdep: the lock classes this actor holds (bit per class, any mode), for "held by" in reports */
-export const A_LOCKS_HELD = 93;
+export const A_LOCKS_HELD = 109;
 /** mmu_lock as a big-reader lock (--mmu-lock percpu): this actor's reader slot, on the actor's last line (read by writers; A_READY shares it, written once) */
-export const A_MMU_READER = 96;
+export const A_MMU_READER = 112;
 /** vCPU 0 with shared gfns: 1 once its initial conversion is done (the other vCPUs wait for it) */
-export const A_READY = 97;
+export const A_READY = 113;
 /** vCPU: a remote TLB flush was requested (KVM_REQ_TLB_FLUSH); the vCPU clears its TLB before its next guest access */
-export const A_TLB_REQ = 98;
+export const A_TLB_REQ = 114;
 /** vCPU: its TLB, TLB_ENTRIES direct-mapped entries of TLB_ENTRY_WORDS: gfn + 1 (0 = empty), pfn + 1, 1 if private */
-export const A_TLB = 99;
+export const A_TLB = 115;
 export const TLB_ENTRIES = 4;
 export const TLB_ENTRY_WORDS = 3;
 /** invalidation windows this actor closed, by length (µs on threads, global steps under sim), log2 buckets as A_RETRY_HIST's: telemetry only, on the actor's eighth line */
-export const A_INV_HIST = 112;
+export const A_INV_HIST = 128;
 export const INV_HIST_BUCKETS = 16;
 /** ghost (runtime mbind, on the actor's ninth line): the file index + 1 of this actor's shared-policy lookup in progress (0: none) */
-export const A_SPL_INDEX = 128;
+export const A_SPL_INDEX = 144;
 /** ghost: the policy ids (bit per id) in force at that index at some moment since the lookup began */
-export const A_SPL_MASK = 129;
+export const A_SPL_MASK = 145;
 /** ghost: this actor's mbind in progress: its policy id and its file range (valid while A_SPW_SEQ is odd) */
-export const A_SPW_PID = 130;
-export const A_SPW_START = 131;
-export const A_SPW_END = 132;
+export const A_SPW_PID = 146;
+export const A_SPW_START = 147;
+export const A_SPW_END = 148;
 /** ghost: bumped when this actor's mbind begins and when it returns (odd: one in progress), so a reader of the three words above can tell it read one mbind's */
-export const A_SPW_SEQ = 133;
+export const A_SPW_SEQ = 149;
+/** kernel "next": this CPU's lru_add folio batch (cpu_fbatches.lru_add), LRU_BATCH slots of pfn + 1 (0: empty), each holding a folio reference until drained */
+export const A_LRU_BATCH = 160;
+export const LRU_BATCH = 15;
 // The counters come first; the words above must not overlap them, nor run past the actor's lines.
-if (A_COUNTERS + COUNTERS.length > A_SRCU || A_RETRY_MAX >= A_LOCKS_HELD || A_LOCKS_HELD >= A_MMU_READER || A_READY >= A_TLB_REQ || A_TLB + TLB_ENTRIES * TLB_ENTRY_WORDS > A_INV_HIST || A_INV_HIST + INV_HIST_BUCKETS > A_SPL_INDEX || A_SPW_SEQ >= ACTOR_WORDS) {
+if (A_COUNTERS + COUNTERS.length > A_SRCU || A_RETRY_MAX >= A_LOCKS_HELD || A_LOCKS_HELD >= A_MMU_READER || A_READY >= A_TLB_REQ || A_TLB + TLB_ENTRIES * TLB_ENTRY_WORDS > A_INV_HIST || A_INV_HIST + INV_HIST_BUCKETS > A_SPL_INDEX || A_SPW_SEQ >= A_LRU_BATCH || A_LRU_BATCH + LRU_BATCH > ACTOR_WORDS) {
   throw new Error('layout: per-actor words overlap');
 }
 export const MB_PRIVATE = 1;
@@ -153,6 +170,7 @@ export const G_FILE_PAGES = 4;
 export const G_NPFNS = 5;
 export const G_NACTORS = 6;
 export const G_GMEM_FLAGS = 7; // the gmem inode's flags (GMEM_INODE_MMAP | GMEM_INODE_INIT_SHARED), written once at state build
+export const G_ATTRS_GMEM = 8; // 1: guest_memfd owns the memory attributes, per file index (kernel "next"); 0: the VM's, per gfn
 
 // mmu_lock: its own line (every fault reads-locks it)
 export const G_MMU_LOCK = 1 * LINE;
@@ -339,6 +357,8 @@ export interface LayoutConfig {
   spObjects: number;
   /** ghost words per file index for the policy runtime mbind calls committed there (0 without runtime mbind) */
   spGhostPages: number;
+  /** per file index attribute words (kernel "next": gmem_inode.attributes); 0 elsewhere */
+  gmemAttrPages: number;
 }
 
 export interface Layout extends LayoutConfig {
@@ -358,6 +378,8 @@ export interface Layout extends LayoutConfig {
   spTreeBase: number; // the tree: SPN_WORDS per node, sorted by start
   spObjBase: number; // the policy objects: SPO_WORDS each
   spGhostBase: number; // per file index: the policy id runtime mbind calls committed there
+  gmemAttrBase: number; // per file index: its memory attributes (kernel "next")
+  hostPteGenBase: number; // ghost, per file index: host PTEs installed there so far (kernel "next": I23 tells a PTE a conversion left from a new one)
   scheduleBase: number; // decisions (actor per step)
   traceBase: number; // point per step, written by the actor that took it
   words: number;
@@ -388,6 +410,8 @@ export function computeLayout(cfg: LayoutConfig): Layout {
   const spTreeBase = take(cfg.spNodes * SPN_WORDS);
   const spObjBase = take(cfg.spObjects * SPO_WORDS);
   const spGhostBase = take(cfg.spGhostPages);
+  const gmemAttrBase = take(cfg.gmemAttrPages);
+  const hostPteGenBase = take(cfg.gmemAttrPages);
   const scheduleBase = take(cfg.scheduleWords);
   const traceBase = take(cfg.scheduleWords);
   // Fields listed, not spread: V8 makes a spread followed by more properties very slow (~16 µs,
@@ -405,6 +429,7 @@ export function computeLayout(cfg: LayoutConfig): Layout {
     spNodes: cfg.spNodes,
     spObjects: cfg.spObjects,
     spGhostPages: cfg.spGhostPages,
+    gmemAttrPages: cfg.gmemAttrPages,
     actorBase,
     lockdepBase,
     nodeBase,
@@ -420,6 +445,8 @@ export function computeLayout(cfg: LayoutConfig): Layout {
     spTreeBase,
     spObjBase,
     spGhostBase,
+    gmemAttrBase,
+    hostPteGenBase,
     scheduleBase,
     traceBase,
     words: at,

@@ -27,6 +27,8 @@ export const pfnFlags = (s: Shm, pfn: number) => Atomics.load(s.i32, pfnWord(s.l
 export const setPfnFlags = (s: Shm, pfn: number, flags: number) => Atomics.store(s.i32, pfnWord(s.l, pfn, P_FLAGS), flags);
 /** set bits, returning the old flags */
 export const pfnFlagsOr = (s: Shm, pfn: number, bits: number) => Atomics.or(s.i32, pfnWord(s.l, pfn, P_FLAGS), bits);
+/** clear bits, returning the old flags (the word also holds PG_locked: only the named bits change) */
+export const pfnFlagsClear = (s: Shm, pfn: number, bits: number) => Atomics.and(s.i32, pfnWord(s.l, pfn, P_FLAGS), ~bits);
 /** The word holding PG_locked (PF_LOCKED), for the folio bit lock. */
 export const folioLockWord = (s: Shm, pfn: number) => pfnWord(s.l, pfn, P_FLAGS);
 

@@ -1,6 +1,6 @@
 // The shared state: one SharedArrayBuffer, viewed as Int32 words, built from a scenario.
-import type { Scenario } from '../scenario/types.js';
-import { computeLayout, GMEM_INODE_INIT_SHARED, GMEM_INODE_MMAP, G_FILE_PAGES, G_MAGIC, G_NACTORS, G_NGFNS, G_NPFNS, G_NSLOTS, G_RANGE_END, G_RANGE_START, G_SRCU_EPOCH, G_VERSION, INVALID_GFN, LAYOUT_VERSION, MAGIC, type Layout, type LayoutConfig } from './layout.js';
+import { attrsInGmem, type Scenario } from '../scenario/types.js';
+import { computeLayout, G_ATTRS_GMEM, GMEM_INODE_INIT_SHARED, KVM_MEMORY_ATTRIBUTE_PRIVATE, GMEM_INODE_MMAP, G_FILE_PAGES, G_MAGIC, G_NACTORS, G_NGFNS, G_NPFNS, G_NSLOTS, G_RANGE_END, G_RANGE_START, G_SRCU_EPOCH, G_VERSION, INVALID_GFN, LAYOUT_VERSION, MAGIC, type Layout, type LayoutConfig } from './layout.js';
 import { initNode } from './node.js';
 import { initSlot, setGmemInodeFlags } from './slot.js';
 import { initGmemFile, setBinding } from './file.js';
@@ -39,6 +39,7 @@ export function layoutConfigFor(sc: Scenario, nActors: number, scheduleWords = 0
     // each node's own object, two in flight per mbind (its new node's, a split's copy), one held per lookup
     spObjects: shared ? spNodes + 2 * (sc.mbind?.count ?? 0) + nActors + 4 : 0,
     spGhostPages: runtime ? sc.gmemPages : 0,
+    gmemAttrPages: attrsInGmem(sc.kernel) ? sc.gmemPages : 0,
   };
 }
 
@@ -78,6 +79,12 @@ function initShm(s: Shm, sc: Scenario): void {
   const flags = sc.gmemFlags ?? [];
   const inode = (flags.includes('mmap') ? GMEM_INODE_MMAP : 0) | (flags.includes('init_shared') ? GMEM_INODE_INIT_SHARED : 0);
   setGmemInodeFlags(s, inode);
+  if (attrsInGmem(sc.kernel)) {
+    // kvm_gmem_init_inode: every index has an entry from creation, private unless INIT_SHARED
+    i32[G_ATTRS_GMEM] = 1;
+    const attrs = (inode & GMEM_INODE_INIT_SHARED) !== 0 ? 0 : KVM_MEMORY_ATTRIBUTE_PRIVATE;
+    if (attrs !== 0) i32.fill(attrs, l.gmemAttrBase, l.gmemAttrBase + l.filePages);
+  }
   // the host process mapped the file before the run: its vma holds a reference until it exits
   initGmemFile(s, (sc.hostUser?.count ?? 0) > 0 ? 1 : 0);
   let hva = 0;

@@ -19,6 +19,8 @@ import { memoryFailureProgram } from './memory_failure.js';
 import { mmuNotifierProgram } from './mmu_notifier.js';
 import { mbindProgram } from './mbind.js';
 import { populateProgram } from './populate.js';
+import { PINNER_NONE, PINNER_SHAPE, pinnerProgram, type PinnerSpec } from './pinner.js';
+import { specRefProgram } from './spec_ref.js';
 import { BACKGROUND_NONE, BACKGROUND_SHAPE, type BackgroundSpec } from './background.js';
 import { VCPU_DEFAULTS, VCPU_SHAPE, vcpuProgram, type VcpuSpec } from './vcpu.js';
 import { vmmIdle, vmmProgram } from './vmm.js';
@@ -92,6 +94,20 @@ export const KINDS = [
   background('mbind', 'mbind', 'mbind', mbindProgram, 1),
   // the launch thread of a confidential VM: kvm_gmem_populate under slots_lock (SNP LAUNCH_UPDATE, TDX INIT_MEM_REGION)
   background('populate', 'populate', 'launch', populateProgram, 1),
+  // kernel "next": a device pinning guest memory through the VMM's mapping for DMA (needs the mmap flag)
+  kind({
+    kind: 'pinner',
+    key: 'pinner',
+    name: (i) => `dma${i}`,
+    program: pinnerProgram,
+    section: { shape: PINNER_SHAPE, defaults: PINNER_NONE },
+    count: (p: PinnerSpec) => p.count,
+    ops: (p: PinnerSpec) => p.ops,
+    shrink: { pass: 0, minCount: 0, minOps: 1 },
+    pause: 1,
+  }),
+  // speculative page references (a PFN walker: compaction, page_idle): transient, and a conversion may meet them
+  background('specRef', 'spec-ref', 'pfnwalk', specRefProgram, 1),
 ] as const;
 
 type Kinds = (typeof KINDS)[number];

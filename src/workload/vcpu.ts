@@ -45,6 +45,11 @@ export interface VcpuSpec {
    */
   conversionOrder: ConversionOrder;
   /**
+   * kernel "next": how many times the VMM retries KVM_SET_MEMORY_ATTRIBUTES2 after -EAGAIN (from
+   * the error offset on) before it gives up on the conversion; the guest's next access exits again.
+   */
+  eagainRetries: number;
+  /**
    * `own`: each vCPU accesses its own slice of the gfns (the data check knows every write to it).
    * `shared`: every vCPU accesses every gfn (faults on the same pages contend); vCPU 0 does the
    * initial conversion while the others wait, and reads are not checked against the vCPU's own
@@ -67,6 +72,7 @@ export const VCPU_SHAPE: Shape<VcpuSpec> = {
   conversionMaxPages: int(1),
   fallocateOnConversion: bool,
   conversionOrder: oneOf('selftest', 'qemu', 'legacy'),
+  eagainRetries: int(0, 100000),
   gfns: oneOf('own', 'shared'),
 };
 
@@ -85,6 +91,7 @@ export const VCPU_DEFAULTS: VcpuSpec = {
   // hypercalls), and its discards of the shared copy are the mmu-notifier invalidations the
   // notifier races need; built-in conversions-selftest takes the selftest's order
   conversionOrder: 'qemu',
+  eagainRetries: 16,
   gfns: 'own',
 };
 

@@ -8,11 +8,15 @@ import { getMempolicyAddr, getMempolicyAddrLocked, kvmGmemAllocate, kvmGmemPunch
 import { kvmMemIsPrivate, kvmVmSetMemAttributes } from '../kvm/memory_attributes.js';
 import { hvaDiscardRange } from '../kvm/mmu_notifier.js';
 import { mbindBoundaries } from '../mm/policy.js';
-import { MB_POSTED, actorDone, mbReply, mbRequest, mbState, publishedWait } from '../shm/actor.js';
+import { MB_POSTED, actorDone, counterOf, setCounter, mbReply, mbRequest, mbState, publishedWait } from '../shm/actor.js';
 import { MB_DOORBELL_WORD, mbDoorbell } from '../shm/kvm.js';
 import { KVM_MEMORY_ATTRIBUTE_PRIVATE, MB_FALLOCATE, MB_HYPERCALL, MB_NPAGES_SHIFT, MB_PRIVATE, MB_UNHANDLED } from '../shm/layout.js';
 import { gmemInodeFlags, kvmMemslotIsGmemOnly, memslotPieces, type SlotPiece } from '../shm/slot.js';
 import { kvmGmemMmap } from '../gmem/create.js';
+import { kvmGmemSetAttributes } from '../gmem/attributes.js';
+import { attrsInGmemState } from '../shm/attr.js';
+import { windowClock } from '../kvm/mmu_invalidate.js';
+import { EAGAIN } from '../errno.js';
 import type { Shm } from '../shm/state.js';
 import { waitNotEqual } from '../sync/ops.js';
 
@@ -90,6 +94,11 @@ function* syscall(ctx: ActorCtx, call: Gen<unknown> | Gen): Gen {
 export function* vmmConvert(ctx: ActorCtx, start: number, end: number, toPrivate: boolean, backing: boolean): Gen {
   const pieces = memslotPieces(ctx.s, 'gfn', start, end, false); // the VMM's RAM map outlives a memslot
   const attrs = toPrivate ? KVM_MEMORY_ATTRIBUTE_PRIVATE : 0;
+  if (attrsInGmemState(ctx.s)) {
+    // "next": in place, on each guest_memfd piece's fd; the backing stays (nothing to discard)
+    for (const p of pieces) yield* syscall(ctx, gmemConvertRetrying(ctx, p.index, p.n, attrs));
+    return;
+  }
   switch (ctx.sc.vcpus.conversionOrder) {
     case 'selftest':
       // private_mem_conversions_test handle_exit_hypercall: vm_guest_mem_fallocate (allocate, or
@@ -112,5 +121,35 @@ export function* vmmConvert(ctx: ActorCtx, start: number, end: number, toPrivate
         yield* kvmVmSetMemAttributes(ctx, start, end, attrs);
         if (backing) for (const p of pieces) yield* syscall(ctx, kvmGmemPunchHole(ctx, p.index, p.index + p.n));
       }
+  }
+}
+
+/**
+ * kernel "next": KVM_SET_MEMORY_ATTRIBUTES2 on the guest_memfd for file pages [index, index +
+ * npages), as a VMM drives it: on -EAGAIN (a reference the kernel could not drop: a pin, a transient
+ * reference) it retries the rest of the range from error_offset, up to vcpus.eagainRetries times,
+ * then gives up (the guest's next access exits again). Returns the last result.
+ */
+export function* gmemConvertRetrying(ctx: ActorCtx, index: number, npages: number, attrs: number): Gen<number> {
+  const t0 = windowClock(ctx);
+  const end = index + npages;
+  let at = index;
+  for (let tries = 0; ; tries++) {
+    const { r, errIndex } = yield* kvmGmemSetAttributes(ctx, at, end - at, attrs);
+    if (r === 0) {
+      count(ctx, Ctr.convSettled);
+      const dt = windowClock(ctx) - t0;
+      count(ctx, Ctr.convLatencySum, Math.round(dt));
+      if (dt > counterOf(ctx.s, ctx.base, Ctr.convLatencyMax)) setCounter(ctx.s, ctx.base, Ctr.convLatencyMax, Math.round(dt));
+      return 0;
+    }
+    if (r !== -EAGAIN || tries >= ctx.sc.vcpus.eagainRetries) {
+      count(ctx, Ctr.convGaveUp);
+      return r;
+    }
+    count(ctx, Ctr.convRetries);
+    if (errIndex >= at && errIndex < end) at = errIndex; // the pages before it are converted
+    ctx.spun = true; // waiting for someone else to drop a reference
+    yield P['conv-retry'];
   }
 }

@@ -57,6 +57,7 @@ describe('the documented lock order', () => {
         'kvm->slots_lock -> folio lock',
         'kvm->slots_lock -> kvm->mmu_lock',
         'kvm->slots_lock -> kvm->srcu',
+        'kvm->srcu -> filemap invalidate_lock',
         'kvm->srcu -> folio lock',
         'kvm->srcu -> kvm->mmu_lock',
         'kvm->srcu -> sp->lock',
