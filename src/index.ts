@@ -39,7 +39,7 @@ export interface ScenarioOptions {
   /** the invariants to check: ids, or all but some (['-LOCK_ORDER']) */
   invariants?: readonly string[];
   /** the kernel release modelled (default the scenario's: the newest) */
-  kernel?: '6.12' | '6.18' | '7.0';
+  kernel?: '6.12' | '6.18' | '7.0' | 'next';
   /**
    * Stops a threads run (and a campaign between its checks) when aborted. The sim engine runs on
    * the calling thread: abort it from another thread, or bound it with `time`/`duration`.

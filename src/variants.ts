@@ -412,7 +412,7 @@ export const VARIANTS: readonly VariantInfo[] = [
   {
     id: 'B44',
     name: 'convert-invalidates-before-check',
-    removes: 'the order "reference check, then kvm_gmem_invalidate_begin" of a conversion to private (v1 to v3 of the series began the invalidation first; review asked for the check to come first so an -EAGAIN changes nothing): the -EAGAIN return leaves the invalidation open, and every later fault on the range retries for ever',
+    removes: 'the order "reference check, then kvm_gmem_invalidate_begin" of a conversion to private (the series checks first, so that an -EAGAIN changes nothing the guest sees): begun before the check, the -EAGAIN return leaves the invalidation open, and every later fault on the range retries for ever',
     expect: 'I4',
     alsoBreaks: ['I23'],
     litmus: 'litmus-convert-pin',

@@ -16,7 +16,7 @@ import { gfnAttr, gfnEpoch, gfnZero, sptePfn, sptePrivate, spteGen } from '../sh
 import { mmuInvalidateInProgress } from '../shm/kvm.js';
 import { GMEM_INODE_INIT_SHARED, GmemFileState, KVM_MEMORY_ATTRIBUTE_PRIVATE, PF_ARCH_PREPARED, PF_HWPOISON_HANDLED, PfnOwner, SlotState, ZERO_PRIVATE } from '../shm/layout.js';
 import { pfnFlags, pfnGen, pfnIndex, pfnOwner, pfnRef, pfnRmap, pfnRmapGfn } from '../shm/pfn.js';
-import { gfnBacking, gmemInodeFlags, kvmGmemGetIndex, kvmMemslotIsGmemOnly, memslotAllocated, memslotCovering, memslotPieces, slotBaseGfn, slotFile, slotNpages, slotState } from '../shm/slot.js';
+import { gfnBacking, gfnToMemslot, gmemInodeFlags, kvmGmemGetIndex, kvmMemslotIsGmemOnly, memslotAllocated, memslotCovering, memslotPieces, slotBaseGfn, slotFile, slotNpages, slotState } from '../shm/slot.js';
 import { bindingOf, filemapGet, gmemFileState, hostPteGet, hvaGet } from '../shm/file.js';
 import type { KernelObject } from '../engine/events.js';
 import type { Shm } from '../shm/state.js';
@@ -24,7 +24,7 @@ import { misplacedFolio, wrongPolicyReport } from './placement.js';
 import { spCount, spHandleGen, spHandleObj, spNodeEnd, spNodePolicy, spNodeStart, spObjGen, spObjLive, spObjRef } from '../shm/sp.js';
 import { spLockTryReadForCheck, spLockUnlockForCheck, spLockWriteHeld } from '../sync/ops.js';
 import { EAGAIN, EIO, errnoName } from '../errno.js';
-import { attrsInGmemState, gmemAttr, hostPteGen, memAttrOfGfn } from '../shm/attr.js';
+import { attrsInGmemState, gmemAttr, gmemAttrWord, hostPteGen, memAttrOfGfn } from '../shm/attr.js';
 import { folioMaybeDmaPinned } from '../mm/gup.js';
 import { inLruBatch } from '../mm/lru.js';
 
@@ -78,6 +78,12 @@ function sptesMapping(s: Shm, pfn: number): number[] {
 function typeMismatch(s: Shm, gfn: number): string | null {
   if (sptePfn(s, gfn) < 0) return null;
   const priv = sptePrivate(s, gfn);
+  // "next": a memslot with no live file (being deleted, or its guest_memfd released) has no
+  // attributes to agree with (kvm_gmem_get_memory_attributes reads 0); such an SPTE is I8's
+  if (attrsInGmemState(s)) {
+    const slot = gfnToMemslot(s, gfn);
+    if (slot < 0 || slotFile(s, slot) === 0) return null;
+  }
   const attr = (memAttrOfGfn(s, gfn) & KVM_MEMORY_ATTRIBUTE_PRIVATE) !== 0;
   return priv === attr ? null : `gfn ${gfn}: ${typeName(priv)} SPTE while the attribute is ${typeName(attr)}`;
 }
@@ -155,11 +161,22 @@ const hostPteOf = (s: Shm, pfn: number): number[] => {
 /** The host can store to the guest's memory: a host process or a device runs, and the file's pages can be shared with it (INIT_SHARED; on "next" any page converted to shared). */
 const hostMayStore = (s: Shm, sc: ActorCtx['sc']) => sc.hostUser.count + sc.pinner.count > 0 && (attrsInGmemState(s) || (gmemInodeFlags(s) & GMEM_INODE_INIT_SHARED) !== 0);
 
+/**
+ * Kernel "next": file index `index` is private and `probe` holds, both at one moment. On worker
+ * threads a conversion may run between a checker's reads (the attribute, then a PTE or a pin);
+ * the attribute word's store count read again tells: if it moved, the check says nothing.
+ */
+function privateWhile(s: Shm, index: number, probe: () => boolean): boolean {
+  const w = gmemAttrWord(s, index);
+  if ((w & KVM_MEMORY_ATTRIBUTE_PRIVATE) === 0 || !probe()) return false;
+  return gmemAttrWord(s, index) === w;
+}
+
 // ---- I14: the host maps only memory shared with it: an INIT_SHARED file, no gfn it backs private ----
 function hostMapsPrivate(s: Shm, index: number): string | null {
   if (hostPteGet(s, index) < 0) return null;
   // "next": guest_memfd's own attributes say what is private, whatever the file was created with
-  if (attrsInGmemState(s)) return (gmemAttr(s, index) & KVM_MEMORY_ATTRIBUTE_PRIVATE) !== 0 ? `the host maps file index ${index}, which is private to the guest` : null;
+  if (attrsInGmemState(s)) return privateWhile(s, index, () => hostPteGet(s, index) >= 0) ? `the host maps file index ${index}, which is private to the guest` : null;
   if ((gmemInodeFlags(s) & GMEM_INODE_INIT_SHARED) === 0) return `the host maps file index ${index} of a guest_memfd without INIT_SHARED: its memory is the guest's private memory`;
   for (const p of memslotPieces(s, 'index', index, index + 1, false)) {
     if ((gfnAttr(s, p.gfn) & KVM_MEMORY_ATTRIBUTE_PRIVATE) !== 0) return `the host maps file index ${index}, which backs gfn ${p.gfn}, private to the guest`;
@@ -265,9 +282,9 @@ function unpreparedSpte(s: Shm, gfn: number): string | null {
 function privateFolioShared(s: Shm, pfn: number): string | null {
   if (!attrsInGmemState(s) || pfn < 0 || pfnOwner(s, pfn) !== PfnOwner.PageCache) return null;
   const index = pfnIndex(s, pfn);
-  if (index < 0 || index >= s.l.filePages || filemapGet(s, index) !== pfn || (gmemAttr(s, index) & KVM_MEMORY_ATTRIBUTE_PRIVATE) === 0) return null;
-  if (hostPteGet(s, index) === pfn) return `file index ${index} is private to the guest, but the host's PTE still maps its folio (pfn ${pfn})`;
-  if (folioMaybeDmaPinned(s, pfn)) return `file index ${index} is private to the guest, but its folio (pfn ${pfn}, refcount ${pfnRef(s, pfn)}) is pinned for DMA: a device can still read and write it`;
+  if (index < 0 || index >= s.l.filePages || filemapGet(s, index) !== pfn) return null;
+  if (privateWhile(s, index, () => hostPteGet(s, index) === pfn)) return `file index ${index} is private to the guest, but the host's PTE still maps its folio (pfn ${pfn})`;
+  if (privateWhile(s, index, () => folioMaybeDmaPinned(s, pfn))) return `file index ${index} is private to the guest, but its folio (pfn ${pfn}, refcount ${pfnRef(s, pfn)}) is pinned for DMA: a device can still read and write it`;
   return null;
 }
 const folioAt = (s: Shm, index: number) => (index >= 0 && index < s.l.filePages ? filemapGet(s, index) : -1);

@@ -2,6 +2,7 @@
 // and a jcstress-style table of fault outcomes, graded.
 import type { Stats } from '../engine/stats.js';
 import { RETRY_HIST_BUCKETS } from '../shm/layout.js';
+import { conversionJson, conversionText } from './conversion.js';
 
 const fmt = (n: number) => n.toLocaleString('en-US');
 
@@ -90,6 +91,8 @@ export function telemetryJson(st: Stats) {
       ERROR: t.outError,
       INTERESTING: { refilledThenRetried: t.outRefilledRetry, stalePageCaught: t.outStalePfnCaught },
     },
+    // kernel "next": in-place conversions (null when the run made none)
+    conversion: conversionJson(st),
   };
 }
 
@@ -139,5 +142,6 @@ export function telemetryText(st: Stats): string {
       ' (with no writer at work to explain it, that is the STARVATION violation)',
     `  fault outcomes (${fmt(faults)} faults):`,
     ...rows.map(([name, n, grade, what]) => `    ${name.padEnd(24)} ${fmt(n).padStart(w)}  ${pct(n).padStart(6)}  ${grade.padEnd(11)}  ${what}`),
+    ...(j.conversion ? ['  in-place conversions (kernel "next"):', conversionText(st)!] : []),
   ].join('\n');
 }

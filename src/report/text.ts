@@ -45,6 +45,13 @@ const COLUMNS: Array<[CounterName, string]> = [
   ['fileGone', 'file gone'],
   ['populated', 'populated'],
   ['populateErrors', 'populate refused'],
+  ['gmemSetAttrs', 'SET_ATTRIBUTES2'],
+  ['convEagain', 'EAGAIN'],
+  ['convRetries', 'conv retries'],
+  ['lruDrains', 'LRU drains'],
+  ['pins', 'pins'],
+  ['dmaAccesses', 'DMA'],
+  ['specRefs', 'spec refs'],
 ];
 
 export function table(header: string[], rows: string[][]): string {

@@ -9,9 +9,18 @@ import type { Shm } from './state.js';
 
 /** Whether guest_memfd owns the attributes (kernel "next": vm_memory_attributes = 0). */
 export const attrsInGmemState = (s: Shm) => s.i32[G_ATTRS_GMEM] === 1;
+// Each index's word: the attributes in the low byte, and above them how many stores it has had (a
+// ghost sequence, so a checker on another thread can tell that a conversion ran while it looked)
+const ATTR_MASK = 0xff;
 /** The attributes of file index `index` (mtree_load). */
-export const gmemAttr = (s: Shm, index: number) => Atomics.load(s.i32, s.l.gmemAttrBase + index);
-export const setGmemAttr = (s: Shm, index: number, attrs: number) => Atomics.store(s.i32, s.l.gmemAttrBase + index, attrs);
+export const gmemAttr = (s: Shm, index: number) => Atomics.load(s.i32, s.l.gmemAttrBase + index) & ATTR_MASK;
+/** The attributes with their store count: two equal reads mean no store came between them. */
+export const gmemAttrWord = (s: Shm, index: number) => Atomics.load(s.i32, s.l.gmemAttrBase + index);
+/** Store the attributes (writers hold the invalidate lock exclusively: no two race). */
+export function setGmemAttr(s: Shm, index: number, attrs: number): void {
+  const w = s.l.gmemAttrBase + index;
+  Atomics.store(s.i32, w, ((Atomics.load(s.i32, w) >>> 8) + 1) * 256 + (attrs & ATTR_MASK));
+}
 
 /**
  * kvm_get_memory_attributes(kvm, gfn): the VM's xarray, or with guest_memfd owning them

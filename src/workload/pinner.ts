@@ -4,7 +4,7 @@
 // and store through the pins `hold` times, then unpins. A page it cannot pin (private: the fault
 // SIGBUSes; beyond i_size) is skipped. While a pin is held, a conversion of its page to private
 // must refuse with -EAGAIN (kernel "next": guest_memfd owns the attributes).
-import { opBoundary, type ActorCtx, type Gen } from '../engine/ctx.js';
+import { Ctr, count, opBoundary, type ActorCtx, type Gen } from '../engine/ctx.js';
 import { P } from '../engine/points.js';
 import { int, MAX_OPS, type Shape } from '../scenario/check.js';
 import { pinUserPage, unpinUserPage } from '../mm/gup.js';
@@ -35,6 +35,7 @@ export function* pinnerProgram(ctx: ActorCtx): Gen {
       for (const [index, pfn] of pins) {
         yield P.dma;
         const write = ctx.rng.chance(0.5);
+        count(ctx, Ctr.dmaAccesses);
         ctx.ev.dmaAccess(ctx, index, pfn, write);
         if (write) setPfnContent(s, pfn, ((ctx.id + 1) << 22) | (++tag & 0x3fffff));
         else pfnContent(s, pfn);

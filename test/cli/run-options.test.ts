@@ -11,7 +11,8 @@ describe('run options', () => {
     expect(j.workers).toBe(12);
     expect(j.jitter).toBe(2);
     expect(j.actors.filter((a: { kind: string }) => a.kind === 'vcpu')).toHaveLength(8);
-    expect(Object.keys(j.telemetry)).toEqual(['retryReasons', 'retriesPerFault', 'mmuLock', 'invalidationWindows', 'zaps', 'starvation', 'outcomes']);
+    expect(Object.keys(j.telemetry)).toEqual(['retryReasons', 'retriesPerFault', 'mmuLock', 'invalidationWindows', 'zaps', 'starvation', 'outcomes', 'conversion']);
+    expect(j.telemetry.conversion).toBeNull(); // kernel 7.0: no in-place conversion
     expect(j.telemetry.mmuLock.build).toBe('rwlock');
     expect(j.telemetry.mmuLock.readContended).toBeGreaterThanOrEqual(0);
     expect(j.telemetry.starvation.threshold).toBe(500);
