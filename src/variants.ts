@@ -28,7 +28,7 @@ export interface VariantInfo {
   scenario?: string;
 }
 
-export const VARIANT_IDS = ['B1', 'B2', 'B4', 'B5', 'B6', 'B7', 'B8', 'B9', 'B10', 'B11', 'B18', 'B19', 'B20', 'B21', 'B22', 'B23', 'B24', 'B25', 'B26', 'B27', 'B28', 'B29', 'B30', 'B31', 'B32', 'B33', 'B34', 'B35', 'B36', 'B37', 'B38', 'B39', 'B40', 'B41', 'B42', 'B15', 'B16', 'B17', 'B43', 'B44', 'B45', 'N1'] as const;
+export const VARIANT_IDS = ['B1', 'B2', 'B4', 'B5', 'B6', 'B7', 'B8', 'B9', 'B10', 'B11', 'B18', 'B19', 'B20', 'B21', 'B22', 'B23', 'B24', 'B25', 'B26', 'B27', 'B28', 'B29', 'B30', 'B31', 'B32', 'B33', 'B34', 'B35', 'B36', 'B37', 'B38', 'B39', 'B40', 'B41', 'B42', 'B15', 'B16', 'B17', 'B43', 'B44', 'B45', 'B46', 'B47', 'N1'] as const;
 export type VariantId = (typeof VARIANT_IDS)[number];
 export type Bugs = { readonly [K in VariantId]: boolean };
 
@@ -427,6 +427,26 @@ export const VARIANTS: readonly VariantInfo[] = [
     alsoBreaks: [],
     litmus: 'litmus-convert-pin',
     scenario: 'litmus-convert-pin',
+    kind: 'bug',
+  },
+  {
+    id: 'B46',
+    name: 'to-shared-keeps-arch-private',
+    removes: 'the arch invalidate of a conversion to shared (kvm_gmem_invalidate before the store in __kvm_gmem_set_attributes, kernel "next"; SNP\'s gmem_invalidate hands the pages back to the host in the RMP): the page is shared, and the host maps and touches it, while the hardware still assigns it to the guest',
+    expect: 'I22',
+    alsoBreaks: [],
+    litmus: 'litmus-convert-inplace',
+    scenario: 'litmus-convert-inplace',
+    kind: 'bug',
+  },
+  {
+    id: 'B47',
+    name: 'get-pfn-without-invalidate-lock',
+    removes: 'the invalidate lock (shared) around kvm_gmem_get_pfn\'s lookup and preparation (kernel "next"; 7.0 had none, its attributes being the VM\'s): a fault that saw the page private prepares it (SNP: assigns it to the guest in the RMP) after a conversion to shared has handed it back and stored the attributes; the fault then retries, and the shared page stays assigned',
+    expect: 'I22',
+    alsoBreaks: [],
+    litmus: 'litmus-convert-inplace',
+    scenario: 'litmus-convert-inplace',
     kind: 'bug',
   },
   {

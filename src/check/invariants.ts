@@ -166,9 +166,9 @@ const hostMayStore = (s: Shm, sc: ActorCtx['sc']) => sc.hostUser.count + sc.pinn
  * threads a conversion may run between a checker's reads (the attribute, then a PTE or a pin);
  * the attribute word's store count read again tells: if it moved, the check says nothing.
  */
-function privateWhile(s: Shm, index: number, probe: () => boolean): boolean {
+function privateWhile(s: Shm, index: number, probe: () => boolean, priv = true): boolean {
   const w = gmemAttrWord(s, index);
-  if ((w & KVM_MEMORY_ATTRIBUTE_PRIVATE) === 0 || !probe()) return false;
+  if ((w & KVM_MEMORY_ATTRIBUTE_PRIVATE) !== 0 !== priv || !probe()) return false;
   return gmemAttrWord(s, index) === w;
 }
 
@@ -285,6 +285,8 @@ function privateFolioShared(s: Shm, pfn: number): string | null {
   if (index < 0 || index >= s.l.filePages || filemapGet(s, index) !== pfn) return null;
   if (privateWhile(s, index, () => hostPteGet(s, index) === pfn)) return `file index ${index} is private to the guest, but the host's PTE still maps its folio (pfn ${pfn})`;
   if (privateWhile(s, index, () => folioMaybeDmaPinned(s, pfn))) return `file index ${index} is private to the guest, but its folio (pfn ${pfn}, refcount ${pfnRef(s, pfn)}) is pinned for DMA: a device can still read and write it`;
+  // the other side of the same guarantee: memory the host may reach is not in the guest's private arch state
+  if (privateWhile(s, index, () => (pfnFlags(s, pfn) & PF_ARCH_PREPARED) !== 0, false)) return `file index ${index} is shared with the host, but its folio (pfn ${pfn}) is still prepared for the guest (kvm_arch_gmem_prepare; SNP: assigned to the guest in the RMP, so a host touch faults)`;
   return null;
 }
 const folioAt = (s: Shm, index: number) => (index >= 0 && index < s.l.filePages ? filemapGet(s, index) : -1);
@@ -602,11 +604,12 @@ export const INVARIANTS = {
     },
   },
   I22: {
-    description: 'private means unshared (kernel "next", attributes in guest_memfd): a folio at a private index is neither mapped by the host nor pinned (GUP) for a device; judged when an index becomes private, when the host maps or pins, when a device touches a page, and at sweeps',
+    description: 'private means unshared (kernel "next", attributes in guest_memfd): a folio at a private index is neither mapped by the host nor pinned (GUP) for a device, and one at a shared index is not in the guest\'s private arch state (prepared: SNP\'s RMP); judged when an index changes type, when the host maps or pins, when a device touches a page, when a page is prepared, and at sweeps',
     since: 2,
     state: [{ unit: 'pfn', check: privateFolioShared }],
     on: {
-      gmemAttrStored: (ctx, index) => judge(ctx, 'I22', privateFolioShared, folioAt(ctx.s, index), 'just made private'),
+      gmemAttrStored: (ctx, index) => judge(ctx, 'I22', privateFolioShared, folioAt(ctx.s, index), `just made ${attrName(gmemAttr(ctx.s, index))}`),
+      folioPrepared: (ctx, pfn) => judge(ctx, 'I22', privateFolioShared, pfn, 'just prepared'),
       hostPteInstalled: (ctx, index) => judge(ctx, 'I22', privateFolioShared, folioAt(ctx.s, index), 'the host just mapped it'),
       folioPinned: (ctx, _index, pfn) => judge(ctx, 'I22', privateFolioShared, pfn, 'just pinned'),
       dmaAccess: (ctx, _index, pfn, write) => judge(ctx, 'I22', privateFolioShared, pfn, write ? 'a device writes it' : 'a device reads it'),

@@ -77,6 +77,8 @@ export interface KernelEventArgs {
   folioUnpinned: [index: number, pfn: number];
   /** a device (DMA through a pin) loads or stores pfn, pinned at file index `index` */
   dmaAccess: [index: number, pfn: number, write: boolean];
+  /** kvm_arch_gmem_prepare succeeded on pfn: the page is in the guest's private arch state (SNP: assigned in the RMP) */
+  folioPrepared: [pfn: number];
 }
 
 export type KernelEventName = keyof KernelEventArgs;
@@ -113,6 +115,7 @@ export const KERNEL_EVENTS: readonly KernelEventName[] = [
   'folioPinned',
   'folioUnpinned',
   'dmaAccess',
+  'folioPrepared',
 ];
 
 export type EventHandler<K extends KernelEventName> = (ctx: ActorCtx, ...args: KernelEventArgs[K]) => void;

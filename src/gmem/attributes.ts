@@ -87,12 +87,12 @@ function* begin(ctx: ActorCtx, c: Conversion): Gen {
   if (c.r === 0) yield* kvmGmemInvalidateBegin(ctx, c.start, c.end);
 }
 // kvm_gmem_invalidate for to-shared (the arch's hook: SNP hands the pages back to the host in the
-// RMP), then mas_store_prealloc: one store of the whole range (RCU readers see it at once)
+// RMP; B46 skips it), then mas_store_prealloc: one store of the whole range (RCU readers see it at once)
 function* store(ctx: ActorCtx, c: Conversion): Gen {
   if (c.r !== 0) return;
   const s = ctx.s;
   const toPrivate = (c.attrs & KVM_MEMORY_ATTRIBUTE_PRIVATE) !== 0;
-  if (!toPrivate) {
+  if (!toPrivate && !ctx.bugs.B46) {
     for (let i = c.start; i < c.end; i++) {
       const pfn = filemapGet(s, i);
       if (pfn >= 0) pfnFlagsClear(s, pfn, PF_ARCH_PREPARED);

@@ -111,7 +111,8 @@ export function* kvmGmemGetPfn(ctx: ActorCtx, slot: number, gfn: number): Gen<nu
   // kernel "next": the attributes are guest_memfd's, stable under the invalidate lock (shared),
   // which a conversion holds exclusively while it checks the references and stores them
   const gmemAttrs = attrsInGmemState(s);
-  if (gmemAttrs) yield* invLockShared(ctx);
+  const lock = gmemAttrs && !ctx.bugs.B47; // B47: without it, as on 7.0
+  if (lock) yield* invLockShared(ctx);
   const pfn = yield* __kvmGmemGetPfn(ctx, slot, index);
   let r = pfn;
   if (pfn >= 0) {
@@ -123,7 +124,7 @@ export function* kvmGmemGetPfn(ctx: ActorCtx, slot: number, gfn: number): Gen<nu
     if (r < 0) pagePut(ctx, pfn); // a failed preparation hands out nothing
     else r = pfn;
   }
-  if (gmemAttrs) invUnlockShared(ctx);
+  if (lock) invUnlockShared(ctx);
   kvmGmemPutFile(ctx); // the scoped reference ends with the function
   return r;
 }

@@ -23,6 +23,7 @@ function kvmArchGmemPrepare(ctx: ActorCtx, pfn: number): number {
     return -EINVAL;
   }
   pfnFlagsOr(ctx.s, pfn, PF_ARCH_PREPARED);
+  ctx.ev.folioPrepared(ctx, pfn);
   return 0;
 }
 

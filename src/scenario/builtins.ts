@@ -178,7 +178,7 @@ export function numaInterleaveScenario(scale = 1): Scenario {
 
 /** A litmus test: one page, one vCPU and one or two racers, small enough for exhaustive search
  *  (explore --strategy dfs --preemptions 2 runs every schedule of it in about a second). */
-function litmus(name: string, description: string, o: { vcpuOps: number; converter?: number; puncher?: number; slotChurn?: number; fallocate?: boolean; conversionOrder?: ConversionOrder; privateFraction?: number; gmemFlags?: Scenario['gmemFlags']; vmType?: Scenario['vmType']; hostUser?: number; hostOps?: number; preFault?: number; gmemClose?: number; memoryFailure?: number; memoryFailureOps?: number; mmuNotifier?: number; mbind?: number; populate?: number; numa?: Scenario['numa']; gmemPages?: number; kernel?: Scenario['kernel']; pinner?: number; pinnerHold?: number; specRef?: number }): Scenario {
+function litmus(name: string, description: string, o: { vcpuOps: number; converter?: number; puncher?: number; slotChurn?: number; fallocate?: boolean; conversionOrder?: ConversionOrder; privateFraction?: number; gmemFlags?: Scenario['gmemFlags']; vmType?: Scenario['vmType']; hostUser?: number; hostOps?: number; preFault?: number; gmemClose?: number; memoryFailure?: number; memoryFailureOps?: number; mmuNotifier?: number; mbind?: number; populate?: number; numa?: Scenario['numa']; gmemPages?: number; kernel?: Scenario['kernel']; pinner?: number; pinnerHold?: number; specRef?: number; converterOps?: number }): Scenario {
   const pages = o.gmemPages ?? 1;
   return {
     ...DEFAULT_SCENARIO,
@@ -193,7 +193,7 @@ function litmus(name: string, description: string, o: { vcpuOps: number; convert
     pfnPool: o.numa ? o.numa.nodes.reduce((t, n) => t + n.capacity, 0) : 16,
     maxSteps: 2000,
     vcpus: { ...DEFAULT_SCENARIO.vcpus, count: 1, ops: o.vcpuOps, pattern: 'sequential', privateFraction: o.privateFraction ?? (o.vcpuOps ? 1 : 0), conversionRate: 0, fallocateOnConversion: o.fallocate ?? false, conversionOrder: o.conversionOrder ?? DEFAULT_SCENARIO.vcpus.conversionOrder },
-    converter: { count: o.converter ?? 0, ops: 1, maxPages: 1 },
+    converter: { count: o.converter ?? 0, ops: o.converterOps ?? 1, maxPages: 1 },
     puncher: { count: o.puncher ?? 0, ops: 1, maxPages: 1 },
     slotChurn: { count: o.slotChurn ?? 0, ops: 1, maxPages: 1 },
     hostUser: { count: o.hostUser ?? 0, ops: o.hostOps ?? 1, maxPages: 1 },
@@ -251,6 +251,7 @@ export const LITMUS_SCENARIOS: Record<string, Scenario> = {
   // hypercall converts its one page of an INIT_SHARED file to private, and the VMM retries -EAGAIN
   'litmus-convert-pin': litmus('litmus-convert-pin', 'kernel "next": the vCPU converts its one page (of an mmap-able INIT_SHARED guest_memfd) to private in place while a device holds a DMA pin on it: the conversion must refuse with -EAGAIN until the pin is gone, and the VMM retries', { kernel: 'next', vcpuOps: 1, pinner: 1, pinnerHold: 2, vmType: 'sw_protected', gmemFlags: ['mmap', 'init_shared'] }),
   'litmus-convert-mapped': litmus('litmus-convert-mapped', 'kernel "next": the vCPU converts its one page to private in place while a host process touches it twice through its mapping: the conversion unmaps the host first, and the host\'s next fault must SIGBUS', { kernel: 'next', vcpuOps: 1, hostUser: 1, hostOps: 2, vmType: 'sw_protected', gmemFlags: ['mmap', 'init_shared'] }),
+  'litmus-convert-inplace': litmus('litmus-convert-inplace', 'kernel "next": the vCPU accesses its page (converted to private at boot) twice while a converter converts it in place (KVM_SET_MEMORY_ATTRIBUTES2) twice, each time to shared or private', { kernel: 'next', vcpuOps: 2, converter: 1, converterOps: 2, vmType: 'sw_protected', gmemFlags: ['mmap', 'init_shared'] }),
   'litmus-gmem-only': litmus('litmus-gmem-only', 'one vCPU reads and writes its shared page of a gmem-only memslot (an mmap-able guest_memfd) while a puncher punches it', { vcpuOps: 2, puncher: 1, privateFraction: 0, gmemFlags: ['mmap'] }),
 };
 

@@ -15,15 +15,16 @@ import { ScenarioError } from '../../src/scenario/errors.js';
 import { gmemAttr } from '../../src/shm/attr.js';
 import { filemapGet, hostPteGet } from '../../src/shm/file.js';
 import { gfnAttr } from '../../src/shm/gfn.js';
-import { Ctr, KVM_MEMORY_ATTRIBUTE_PRIVATE } from '../../src/shm/layout.js';
-import { pfnContent, pfnRef } from '../../src/shm/pfn.js';
+import { Ctr, KVM_MEMORY_ATTRIBUTE_PRIVATE, PF_ARCH_PREPARED } from '../../src/shm/layout.js';
+import { pfnContent, pfnFlags, pfnRef } from '../../src/shm/pfn.js';
 import { sweepFindings } from '../../src/check/sweep.js';
 import { modelOf } from '../../src/workload/kinds.js';
 import { EAGAIN, EINVAL } from '../../src/errno.js';
 import type { ActorCtx } from '../../src/engine/ctx.js';
 import type { VariantId } from '../../src/variants.js';
 import { BUILTIN_SCENARIOS, drive, world, type World } from '../helpers.js';
-import { counter } from './util.js';
+import { counter, fault } from './util.js';
+import { RET_PF_FIXED } from '../../src/kvm/mmu.js';
 
 const SELFTEST = BUILTIN_SCENARIOS['conversions-inplace-selftest']!; // 4 pages, vcpu0, vmm, hostuser0, dma0
 const PRIVATE = KVM_MEMORY_ATTRIBUTE_PRIVATE;
@@ -152,6 +153,22 @@ describe('KVM_SET_MEMORY_ATTRIBUTES2 (kernel "next")', () => {
     convert(b45, 1, 1, 0);
     expect(convert(b45, 0, 2, PRIVATE).r).toBe(0); // [0] already private: the short test misses index 1
     expect(b45.violations.map((v) => v.invariant)).toEqual(['I23']);
+  });
+
+  it('to shared hands a prepared page back (the arch invalidate: prepared flag cleared); B46 skips it and breaks I22', () => {
+    for (const variant of [null, 'B46'] as const) {
+      const w = world(SELFTEST, variant);
+      const vcpu = w.ctxs[0]!;
+      expect(convert(w, 0, 1, PRIVATE).r).toBe(0);
+      expect(fault(vcpu, 0, true).r).toBe(RET_PF_FIXED); // a private fault prepares the page
+      const pfn = filemapGet(w.s, 0);
+      expect(pfnFlags(w.s, pfn) & PF_ARCH_PREPARED).toBe(PF_ARCH_PREPARED);
+      expect(convert(w, 0, 1, 0).r).toBe(0);
+      if (variant === null) {
+        expect(pfnFlags(w.s, pfn) & PF_ARCH_PREPARED).toBe(0);
+        expect(w.violations).toEqual([]);
+      } else expect(w.violations.map((v) => v.invariant)).toEqual(['I22']);
+    }
   });
 
   it('with B43 (no attribute check) the host maps a private page: I14', () => {
