@@ -509,7 +509,13 @@ export const INVARIANTS = {
     state: [{ unit: 'hostpte', check: hostMapsPrivate }],
     on: {
       hostPteInstalled: (ctx, index) => judge(ctx, 'I14', hostMapsPrivate, index, 'just mapped'),
-      hostAccess: (ctx, index, _pfn, write) => judge(ctx, 'I14', hostMapsPrivate, index, write ? 'the host writes it' : 'the host reads it'),
+      hostAccess: (ctx, index, pfn, write) => {
+        // "next": the access itself, whatever the PTE says now (an unmap's shootdown waits for an
+        // access in flight, so a conversion cannot complete under it)
+        if (attrsInGmemState(ctx.s) && index < ctx.s.l.filePages && filemapGet(ctx.s, index) === pfn && privateWhile(ctx.s, index, () => true)) {
+          ctx.report('I14', `the host ${write ? 'writes' : 'reads'} file index ${index} (pfn ${pfn}), which is private to the guest`);
+        } else judge(ctx, 'I14', hostMapsPrivate, index, write ? 'the host writes it' : 'the host reads it');
+      },
       attrStored: (ctx, gfn) => {
         const slot = memslotCovering(ctx.s, gfn);
         if (slot >= 0) judge(ctx, 'I14', hostMapsPrivate, kvmGmemGetIndex(ctx.s, slot, gfn), 'converted while the host maps it');
