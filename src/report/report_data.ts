@@ -8,6 +8,7 @@ import type { Scenario } from '../scenario/types.js';
 import type { VariantInfo } from '../variants.js';
 import { htmlReport, type ChartSpec, type ReportData, type TableSpec } from './html.js';
 import { bucketLabel, outcomeRows, telemetryJson } from './telemetry.js';
+import { conversionJson } from './conversion.js';
 import { rate, seconds } from './text.js';
 
 const fmt = (n: number) => n.toLocaleString('en-US');
@@ -124,6 +125,49 @@ export function statsSections(stats: Stats, sc: Scenario, scope: string): Report
   }
 
   const sections: ReportData['sections'] = [{ title: `Invalidate-retry telemetry (${scope})`, charts, notes }];
+
+  const conv = conversionJson(stats);
+  if (conv) {
+    const converters = stats.actors.filter((a) => a.counters.gmemSetAttrs > 0);
+    const unit = conv.timeToConvert.unit === 'us' ? 'µs' : 'global steps';
+    sections.push({
+      title: `In-place conversions, kernel "next" (${scope})`,
+      intro: 'KVM_SET_MEMORY_ATTRIBUTES2 on the guest_memfd: a conversion to private refuses with -EAGAIN while a folio in range holds a reference the kernel cannot drop (a DMA pin, a transient reference); the VMM and the converter retry from the error offset.',
+      charts: [
+        {
+          id: 'chart-conversions',
+          title: 'KVM_SET_MEMORY_ATTRIBUTES2 per actor',
+          caption: `Per actor: ioctls, those that changed attributes, and those refused with -EAGAIN (${(conv.eagainRate * 100).toFixed(1)}% of all ioctls).`,
+          type: 'bar',
+          labels: converters.map((a) => a.name),
+          datasets: [
+            { label: 'ioctls', data: converters.map((a) => a.counters.gmemSetAttrs), color: '#4e79a7' },
+            { label: 'changed', data: converters.map((a) => a.counters.convChanged), color: '#59a14f' },
+            { label: '-EAGAIN', data: converters.map((a) => a.counters.convEagain), color: '#e15759' },
+          ],
+          xLabel: 'actor',
+          yLabel: 'ioctls',
+        },
+      ],
+      tables: [
+        {
+          title: 'Figures',
+          header: ['figure', 'value'],
+          rows: [
+            ['conversions seen through', fmt(conv.settled)],
+            ['given up after the retry bound', fmt(conv.gaveUp)],
+            ['retries per conversion', String(conv.retriesPerConversion)],
+            [`time to convert, mean (${unit})`, String(conv.timeToConvert.mean)],
+            [`time to convert, max (${unit})`, fmt(conv.timeToConvert.max)],
+            ['LRU-add drains', fmt(conv.lruDrains)],
+            ['DMA pins (refused)', `${fmt(conv.pins)} (${fmt(conv.pinFails)})`],
+            ['DMA accesses', fmt(conv.dmaAccesses)],
+            ['speculative references', fmt(conv.specRefs)],
+          ],
+        },
+      ],
+    });
+  }
 
   if (sc.numa && stats.nodes.length) {
     const ns = stats.nodes;

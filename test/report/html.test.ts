@@ -6,7 +6,7 @@
 //
 // Chromium is required: missing, the browser tests fail saying how to install it, unless
 // GMEMSIM_SKIP_BROWSER=1. GMEMSIM_REPORT_SCREENSHOTS=DIR writes each page's full screenshot
-// there (gmemsim-report-explore.png, -run.png, -outcomes.png).
+// there (gmemsim-report-explore.png, -run.png, -explore-next.png, -outcomes.png).
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -45,6 +45,14 @@ const CASES: Case[] = [
     argv: ['run', '--ops', '200'],
     code: 0,
     charts: ['chart-retries', 'chart-outcomes', 'chart-inv-windows', 'chart-mmu-lock', 'chart-numa-memory', 'chart-numa-alloc'],
+    summary: /^OK, no invariant violated/,
+  },
+  {
+    name: 'explore-next',
+    // kernel "next": the in-place conversion section (its chart and figures) joins the telemetry
+    argv: ['explore', '--scenario', 'conversions-inplace-selftest', '--schedules', '200'],
+    code: 0,
+    charts: ['chart-retries', 'chart-outcomes', 'chart-inv-windows', 'chart-conversions'],
     summary: /^OK, no invariant violated/,
   },
   {
