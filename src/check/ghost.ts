@@ -51,7 +51,18 @@ export function ghostPageLeaving(ctx: ActorCtx, pfn: number, why: PageLeave): vo
   }
 }
 
-export const ghostAttrStored = (ctx: ActorCtx, gfn: number) => contentChanged(ctx.s, gfn, 0);
+/** An attribute store: the content the gfn shows may change (the other view's page), except in place: on "next" a gmem-only memslot's two views are one folio, which the conversion keeps (PRESERVE). */
+export function ghostAttrStored(ctx: ActorCtx, gfn: number): void {
+  if (inPlace(ctx.s, gfn)) return;
+  contentChanged(ctx.s, gfn, 0);
+}
+
+/** Kernel "next" and a gmem-only memslot: the gfn's private and shared views are one folio, converted in place. */
+export function inPlace(s: Shm, gfn: number): boolean {
+  if (!attrsInGmemState(s)) return false;
+  const slot = memslotCovering(s, gfn);
+  return slot >= 0 && kvmMemslotIsGmemOnly(s, slot);
+}
 export const ghostInvalidateBegan = (ctx: ActorCtx) => ownInsideAdd(ctx.s, ctx.base, 1);
 export const ghostInvalidateEnded = (ctx: ActorCtx) => ownInsideAdd(ctx.s, ctx.base, -1);
 /** After the balance check of a returning writer: start its next operation from a clean count. */

@@ -21,6 +21,7 @@ import { bindingOf, filemapGet, gmemFileState, hostPteGet, hvaGet } from '../shm
 import type { KernelObject } from '../engine/events.js';
 import type { Shm } from '../shm/state.js';
 import { misplacedFolio, wrongPolicyReport } from './placement.js';
+import { inPlace } from './ghost.js';
 import { spCount, spHandleGen, spHandleObj, spNodeEnd, spNodePolicy, spNodeStart, spObjGen, spObjLive, spObjRef } from '../shm/sp.js';
 import { spLockTryReadForCheck, spLockUnlockForCheck, spLockWriteHeld } from '../sync/ops.js';
 import { EAGAIN, EIO, errnoName } from '../errno.js';
@@ -450,7 +451,7 @@ export const INVARIANTS = {
     },
   },
   DATA: {
-    description: 'data integrity: what a vCPU wrote it reads back unless the page was punched or converted since',
+    description: 'data integrity: what a vCPU wrote it reads back unless the page was punched or converted since (on kernel "next" a gmem-only memslot converts in place: the content stays, through either view)',
     since: 1,
     on: {
       guestRegion: (ctx, lo, hi) => GUEST.set(ctx, { lo, expTag: new Int32Array(hi - lo), expEpoch: new Int32Array(hi - lo), expView: new Uint8Array(hi - lo) }),
@@ -470,7 +471,8 @@ export const INVARIANTS = {
         // punched view is I7's
         if (!g || ctx.sc.vcpus.gfns === 'shared' || (ctx.clock && hostMayStore(ctx.s, ctx.sc)) || (gfnZero(ctx.s, gfn) & view) !== 0) return;
         const i = gfn - g.lo;
-        if (g.expView[i] === view && g.expEpoch[i] === gfnEpoch(ctx.s, gfn) && value !== g.expTag[i]) {
+        // in place ("next", gmem-only), what was written through one view is read through the other
+        if ((g.expView[i] === view || inPlace(ctx.s, gfn)) && g.expEpoch[i] === gfnEpoch(ctx.s, gfn) && value !== g.expTag[i]) {
           ctx.report('DATA', `vCPU ${ctx.index}: gfn ${gfn} reads ${hex(value)}, wrote ${hex(g.expTag[i])} and nothing legitimately changed it since, pfn ${pfn}`);
         }
       },

@@ -19,7 +19,7 @@ import { pagePut, pageTryGet } from '../mm/page_alloc.js';
 import { gmemAttr, setGmemAttr } from '../shm/attr.js';
 import { filemapGet } from '../shm/file.js';
 import { KVM_MEMORY_ATTRIBUTE_PRIVATE, PF_ARCH_PREPARED } from '../shm/layout.js';
-import { pfnFlagsClear, pfnRef } from '../shm/pfn.js';
+import { pfnFlagsClear, pfnRef, setPfnContent } from '../shm/pfn.js';
 import { memslotPieces } from '../shm/slot.js';
 import { invLock, invUnlock } from '../sync/ops.js';
 import { gmemFdget, gmemFput } from './release.js';
@@ -96,6 +96,13 @@ function* store(ctx: ActorCtx, c: Conversion): Gen {
     for (let i = c.start; i < c.end; i++) {
       const pfn = filemapGet(s, i);
       if (pfn >= 0) pfnFlagsClear(s, pfn, PF_ARCH_PREPARED);
+    }
+  }
+  // in place: the folios keep their content (B48 clears it, as the ZERO content mode would)
+  if (ctx.bugs.B48) {
+    for (let i = c.start; i < c.end; i++) {
+      const pfn = filemapGet(s, i);
+      if (pfn >= 0) setPfnContent(s, pfn, 0);
     }
   }
   yield P['gmem-attr-store'];

@@ -14,7 +14,7 @@ import { validateScenario } from '../../src/scenario/schema.js';
 import { ScenarioError } from '../../src/scenario/errors.js';
 import { gmemAttr } from '../../src/shm/attr.js';
 import { filemapGet, hostPteGet } from '../../src/shm/file.js';
-import { gfnAttr } from '../../src/shm/gfn.js';
+import { gfnAttr, sptePfn } from '../../src/shm/gfn.js';
 import { Ctr, KVM_MEMORY_ATTRIBUTE_PRIVATE, PF_ARCH_PREPARED } from '../../src/shm/layout.js';
 import { pfnContent, pfnFlags, pfnRef } from '../../src/shm/pfn.js';
 import { sweepFindings } from '../../src/check/sweep.js';
@@ -24,6 +24,7 @@ import type { ActorCtx } from '../../src/engine/ctx.js';
 import type { VariantId } from '../../src/variants.js';
 import { BUILTIN_SCENARIOS, drive, world, type World } from '../helpers.js';
 import { counter, fault } from './util.js';
+import { accessPage, newVcpuState } from '../../src/workload/vcpu.js';
 import { RET_PF_FIXED } from '../../src/kvm/mmu.js';
 
 const SELFTEST = BUILTIN_SCENARIOS['conversions-inplace-selftest']!; // 4 pages, vcpu0, vmm, hostuser0, dma0
@@ -168,6 +169,22 @@ describe('KVM_SET_MEMORY_ATTRIBUTES2 (kernel "next")', () => {
         expect(pfnFlags(w.s, pfn) & PF_ARCH_PREPARED).toBe(0);
         expect(w.violations).toEqual([]);
       } else expect(w.violations.map((v) => v.invariant)).toEqual(['I22']);
+    }
+  });
+
+  it('in place, what the guest wrote through the private view it reads through the shared one (DATA judges it); B48 clears it and breaks DATA', () => {
+    for (const variant of [null, 'B48'] as const) {
+      const w = world(SELFTEST, variant);
+      const vcpu = w.ctxs[0]!;
+      const v = newVcpuState(SELFTEST, 0);
+      vcpu.ev.guestRegion(vcpu, v.lo, v.hi);
+      expect(convert(w, 0, 1, PRIVATE).r).toBe(0);
+      expect(fault(vcpu, 0, true).r).toBe(RET_PF_FIXED);
+      accessPage(vcpu, v, 0, sptePfn(w.s, 0), true, true);
+      expect(convert(w, 0, 1, 0).r).toBe(0);
+      expect(fault(vcpu, 0, false).r).toBe(RET_PF_FIXED);
+      accessPage(vcpu, v, 0, sptePfn(w.s, 0), false, false);
+      expect(w.violations.map((x) => x.invariant)).toEqual(variant ? ['DATA'] : []);
     }
   });
 
