@@ -23,11 +23,12 @@ export function variantsCommand(argv: string[], io: Io): number {
     io.out(JSON.stringify(VARIANTS.map((v) => ({ id: v.id, name: v.name, kind: v.kind, removes: v.removes, expect: v.expect, alsoBreaks: v.alsoBreaks })), null, 2));
     return 0;
   }
+  const nameWidth = Math.max(...VARIANTS.map((v) => v.name.length));
   const lines = VARIANTS.map((v) => {
     const exp = v.expect
       ? `${v.expect} (${describeInvariant(v.expect).split(':')[0]})${v.alsoBreaks.length ? `, also ${v.alsoBreaks.join(', ')}` : ''}`
       : `nothing (${v.kind === 'control' ? 'negative control' : 'a design comparison'})`;
-    return `  ${v.id.padEnd(4)} ${v.name.padEnd(30)} expect ${exp}\n       removes: ${v.removes}`;
+    return `  ${v.id.padEnd(4)} ${v.name.padEnd(nameWidth)} expect ${exp}\n       removes: ${v.removes}`;
   });
   io.out(`Bug-injection variants (gmemsim explore --variant ID|NAME):\n${lines.join('\n')}`);
   return 0;
