@@ -16,7 +16,7 @@ import { gmemAttr } from '../../src/shm/attr.js';
 import { filemapGet, hostPteGet } from '../../src/shm/file.js';
 import { gfnAttr, sptePfn } from '../../src/shm/gfn.js';
 import { Ctr, KVM_MEMORY_ATTRIBUTE_PRIVATE, PF_ARCH_PREPARED } from '../../src/shm/layout.js';
-import { pfnContent, pfnFlags, pfnRef } from '../../src/shm/pfn.js';
+import { pfnContent, pfnFlags, pfnRef, setPfnContent } from '../../src/shm/pfn.js';
 import { sweepFindings } from '../../src/check/sweep.js';
 import { modelOf } from '../../src/workload/kinds.js';
 import { EAGAIN, EINVAL } from '../../src/errno.js';
@@ -194,6 +194,78 @@ describe('KVM_SET_MEMORY_ATTRIBUTES2 (kernel "next")', () => {
     expect(convert(w, 0, 1, PRIVATE).r).toBe(0);
     expect(drive(host, hostUserAccess(host, 0, false, 0))).toBe(true);
     expect(w.violations.map((v) => v.invariant)).toContain('I14');
+  });
+});
+
+// guest_memfd_conversions_test's flows (v8), step by step: `guest` is run_guest_do_rmw (the vCPU
+// checks the value and writes another), `host` is host_do_rmw through the mapping
+describe('guest_memfd_conversions_test flows', () => {
+  const A = 0x41;
+  const B = 0x42;
+  const C = 0x43;
+  const E = 0x45;
+  function rig(sc: typeof SELFTEST) {
+    const w = world(sc);
+    const vcpu = w.ctxs[0]!;
+    const host = named(w, 'hostuser0');
+    const v = newVcpuState(sc, 0);
+    vcpu.ev.guestRegion(vcpu, v.lo, v.hi);
+    // the guest's load and store through the view KVM maps for the page now
+    const guest = (g: number, expected: number, write: number) => {
+      expect(fault(vcpu, g, null).r).toBe(RET_PF_FIXED);
+      const pfn = sptePfn(w.s, g);
+      expect(pfnContent(w.s, pfn)).toBe(expected);
+      setPfnContent(w.s, pfn, write);
+    };
+    const hostRmw = (i: number, expected: number, write: number) => {
+      expect(drive(host, hostUserAccess(host, i, false, 0))).toBe(true);
+      expect(pfnContent(w.s, hostPteGet(w.s, i))).toBe(expected);
+      expect(drive(host, hostUserAccess(host, i, true, write))).toBe(true);
+    };
+    const hostSigbus = (i: number) => expect(drive(host, hostUserAccess(host, i, false, 0))).toBe(false);
+    return { w, guest, hostRmw, hostSigbus };
+  }
+
+  it('init_private: private from creation (host SIGBUS), to shared and back, content kept each way', () => {
+    const { w, guest, hostRmw, hostSigbus } = rig(validateScenario({ gmemFlags: ['mmap'] }, SELFTEST));
+    hostSigbus(0);
+    guest(0, 0, A); // test_private: the guest reads zeroes and writes A
+    hostSigbus(0);
+    expect(convert(w, 0, 1, 0).r).toBe(0); // test_convert_to_shared
+    hostRmw(0, A, B);
+    guest(0, B, C);
+    expect(pfnContent(w.s, hostPteGet(w.s, 0))).toBe(C);
+    expect(convert(w, 0, 1, PRIVATE).r).toBe(0); // test_convert_to_private
+    hostSigbus(0);
+    guest(0, C, E);
+    hostSigbus(0);
+    expect(w.violations).toEqual([]);
+  });
+
+  it('before_allocation_shared / _private: a conversion with no folio yet is recorded, and the first fault sees it', () => {
+    const shared = rig(SELFTEST);
+    expect(filemapGet(shared.w.s, 0)).toBe(-1);
+    expect(convert(shared.w, 0, 1, PRIVATE).r).toBe(0);
+    shared.hostSigbus(0);
+    shared.guest(0, 0, A);
+    const priv = rig(validateScenario({ gmemFlags: ['mmap'] }, SELFTEST));
+    expect(convert(priv.w, 0, 1, 0).r).toBe(0);
+    priv.hostRmw(0, 0, A);
+    priv.guest(0, A, B);
+    expect([...shared.w.violations, ...priv.w.violations]).toEqual([]);
+  });
+
+  it('unallocated_folios: the host writes two pages of an 8-page shared file; all convert to private; the guest reads those two and zeroes elsewhere', () => {
+    const sc8 = validateScenario({ gmemPages: 8, slots: [{ baseGfn: 0, npages: 8, gmemOffset: 0 }] }, SELFTEST);
+    const { w, guest, hostRmw, hostSigbus } = rig(sc8);
+    hostRmw(2, 0, A);
+    hostRmw(5, 0, A);
+    expect(convert(w, 0, 8, PRIVATE)).toEqual({ r: 0, errIndex: -1 });
+    for (let i = 0; i < 8; i++) {
+      hostSigbus(i);
+      guest(i, i === 2 || i === 5 ? A : 0, B);
+    }
+    expect(w.violations).toEqual([]);
   });
 });
 
