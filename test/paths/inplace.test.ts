@@ -4,6 +4,7 @@
 // offset, the host unmapped before the reference check, pins and the LRU-add batch as references.
 import { describe, expect, it } from 'vitest';
 import { kvmGmemSetAttributes } from '../../src/gmem/attributes.js';
+import { kvmGmemPunchHole } from '../../src/gmem/guest_memfd.js';
 import { VM_FAULT_SIGBUS, hostUserAccess, kvmGmemFaultUserMapping } from '../../src/gmem/user_mapping.js';
 import { kvmMemIsPrivate } from '../../src/kvm/memory_attributes.js';
 import { GUP_PIN_COUNTING_BIAS, folioMaybeDmaPinned, pinUserPage, unpinUserPage } from '../../src/mm/gup.js';
@@ -253,6 +254,18 @@ describe('guest_memfd_conversions_test flows', () => {
     priv.hostRmw(0, 0, A);
     priv.guest(0, A, B);
     expect([...shared.w.violations, ...priv.w.violations]).toEqual([]);
+  });
+
+  it('truncation keeps attributes: a punched private page is private again when it refaults, and zeroed', () => {
+    const { w, guest, hostSigbus } = rig(SELFTEST);
+    expect(convert(w, 1, 1, PRIVATE).r).toBe(0);
+    guest(1, 0, A);
+    const vmm = named(w, 'vmm');
+    expect(drive(vmm, kvmGmemPunchHole(vmm, 0, 4))).toBe(0);
+    expect(attrs(w)).toEqual([0, PRIVATE, 0, 0]);
+    hostSigbus(1);
+    guest(1, 0, B);
+    expect(w.violations).toEqual([]);
   });
 
   it('unallocated_folios: the host writes two pages of an 8-page shared file; all convert to private; the guest reads those two and zeroes elsewhere', () => {
