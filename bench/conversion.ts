@@ -43,7 +43,7 @@ export async function runConversionBench(durationMs = 1500) {
       violation: r.violation?.invariant ?? null,
     });
   }
-  console.log(`\nf. in-place conversion (kernel "next") by pin rate: inplace-conversion on threads, ${durationMs} ms per row; a conversion is retried from the error offset up to vcpus.eagainRetries (${INPLACE_CONVERSION_SCENARIO.vcpus.eagainRetries}) times`);
+  console.log(`\nf. in-place conversion (kernel "next") by pin rate: inplace-conversion on threads, ${durationMs} ms per row; a refused conversion is retried whole (backing off 10 us doubling to 1 ms) up to vcpus.eagainRetries (${INPLACE_CONVERSION_SCENARIO.vcpus.eagainRetries}) times`);
   console.table(
     rows.map((r) => ({
       'pinners x pages x hold': `${r.pinners} x ${r.maxPages} x ${r.hold}`,

@@ -3,7 +3,7 @@
 // report of a step is the same every run), then the ghost bookkeeping that must come after.
 import type { ActorCtx } from '../engine/ctx.js';
 import { KERNEL_EVENTS, type KernelEventName, type KernelEvents } from '../engine/events.js';
-import { ghostDmaAccess, ghostHostPteInstalled, ghostAttrStored, ghostGuestWrite, ghostLaunchDataWritten, ghostHostAccess, ghostInvalidateBegan, ghostInvalidateEnded, ghostPageLeaving, ghostSpteChanged, ghostWriterReturned } from './ghost.js';
+import { ghostDmaAccess, ghostHostPteRemoved, ghostAttrStored, ghostGuestWrite, ghostLaunchDataWritten, ghostHostAccess, ghostInvalidateBegan, ghostInvalidateEnded, ghostPageLeaving, ghostSpteChanged, ghostWriterReturned } from './ghost.js';
 import { ghostLookupBegan, ghostLookupEnded, ghostMbindBegan, ghostMbindReturned } from './policy_ghost.js';
 import { INVARIANTS, INVARIANT_IDS, type Invariant, type InvariantId } from './invariants.js';
 
@@ -18,7 +18,7 @@ const GHOST_BEFORE: Partial<Record<KernelEventName, AnyHandler>> = {
   guestWrite: ghostGuestWrite as AnyHandler,
   hostAccess: ghostHostAccess as AnyHandler,
   dmaAccess: ghostDmaAccess as AnyHandler,
-  hostPteInstalled: ghostHostPteInstalled as AnyHandler,
+  hostPteRemoved: ghostHostPteRemoved as AnyHandler,
   mbindBegan: ghostMbindBegan as AnyHandler,
   policyLookupBegan: ghostLookupBegan as AnyHandler,
   // launch data replaces what the gfn held (for DATA, as a conversion does)

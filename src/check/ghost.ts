@@ -9,7 +9,7 @@ import { gfnEpochBump, gfnZeroClear, gfnZeroSet } from '../shm/gfn.js';
 import { SlotState, ZERO_PRIVATE, ZERO_SHARED } from '../shm/layout.js';
 import { pfnIndex, pfnRmapAdd, setPfnRmapGfn } from '../shm/pfn.js';
 import { filemapGet, hostPteGet } from '../shm/file.js';
-import { attrsInGmemState, hostPteGenBump } from '../shm/attr.js';
+import { attrsInGmemState, hostPteClearsBump } from '../shm/attr.js';
 import { kvmMemslotIsGmemOnly, memslotCovering, memslotPieces, slotState } from '../shm/slot.js';
 import type { Shm } from '../shm/state.js';
 
@@ -102,9 +102,9 @@ export function ghostHostAccess(ctx: ActorCtx, index: number, _pfn: number, writ
   }
 }
 
-/** kernel "next": a host PTE installed at `index` (I23 tells it from one a conversion should have removed). */
-export function ghostHostPteInstalled(ctx: ActorCtx, index: number): void {
-  if (attrsInGmemState(ctx.s)) hostPteGenBump(ctx.s, index);
+/** kernel "next": a host PTE at `index` was removed (I23 tells a PTE a conversion never unmapped from a new one). */
+export function ghostHostPteRemoved(ctx: ActorCtx, index: number): void {
+  if (attrsInGmemState(ctx.s)) hostPteClearsBump(ctx.s, index);
 }
 
 /** A device stores through its pin: as a host store, if the page is still the file's at that index (a truncated page backs nothing). */

@@ -25,7 +25,7 @@ import { inPlace } from './ghost.js';
 import { spCount, spHandleGen, spHandleObj, spNodeEnd, spNodePolicy, spNodeStart, spObjGen, spObjLive, spObjRef } from '../shm/sp.js';
 import { spLockTryReadForCheck, spLockUnlockForCheck, spLockWriteHeld } from '../sync/ops.js';
 import { EAGAIN, EIO, errnoName } from '../errno.js';
-import { attrsInGmemState, gmemAttr, gmemAttrWord, hostPteGen, memAttrOfGfn } from '../shm/attr.js';
+import { attrsInGmemState, gmemAttr, gmemAttrWord, hostPteClears, memAttrOfGfn } from '../shm/attr.js';
 import { folioMaybeDmaPinned } from '../mm/gup.js';
 import { inLruBatch } from '../mm/lru.js';
 
@@ -299,19 +299,19 @@ interface Converting {
   attrs: number;
   work: boolean;
   before: Int32Array;
-  /** the host PTE at each index when the conversion took the lock (pfn, -1 none) and its install count */
+  /** the host PTE at each index when the conversion took the lock (pfn, -1 none), and how many PTEs had been removed there */
   pte: Int32Array;
-  pteGen: Int32Array;
+  pteClears: Int32Array;
 }
 const CONVERTING = new WeakMap<ActorCtx, Converting>();
 function conversionBegan(ctx: ActorCtx, start: number, end: number, attrs: number, work: boolean): void {
   const s = ctx.s;
   const n = end - start;
-  const c: Converting = { start, end, attrs, work, before: new Int32Array(n), pte: new Int32Array(n), pteGen: new Int32Array(n) };
+  const c: Converting = { start, end, attrs, work, before: new Int32Array(n), pte: new Int32Array(n), pteClears: new Int32Array(n) };
   for (let k = 0; k < n; k++) {
     c.before[k] = gmemAttr(s, start + k);
     c.pte[k] = hostPteGet(s, start + k);
-    c.pteGen[k] = hostPteGen(s, start + k);
+    c.pteClears[k] = hostPteClears(s, start + k);
   }
   CONVERTING.set(ctx, c);
 }
@@ -331,7 +331,9 @@ function conversionReturned(ctx: ActorCtx, r: number, errIndex: number): string 
   if ((c.attrs & KVM_MEMORY_ATTRIBUTE_PRIVATE) !== 0 && c.work) {
     for (let i = c.start; i < c.end; i++) {
       const k = i - c.start;
-      if (c.pte[k] >= 0 && hostPteGet(s, i) === c.pte[k] && hostPteGen(s, i) === c.pteGen[k]) {
+      // the conversion's own unmap removes it on its own thread, before it returns: a PTE that was
+      // there and was never removed is the one it began with (on threads too)
+      if (c.pte[k] >= 0 && hostPteClears(s, i) === c.pteClears[k] && hostPteGet(s, i) >= 0) {
         return `${what} returned ${r === 0 ? 0 : errnoName(r)} with the host's PTE at index ${i} (pfn ${c.pte[k]}) still the one there when it began: a conversion to private unmaps the host's mappings itself, and refuses only for references it cannot remove`;
       }
     }
@@ -374,7 +376,7 @@ export const INVARIANTS = {
     },
   },
   I2: {
-    description: "type agreement: an SPTE is private exactly when its gfn's attribute is private",
+    description: "type agreement: an SPTE is private exactly when its gfn's attribute is private (on kernel \"next\" guest_memfd's attribute for the gfn's index; a memslot with no live file has none to agree with)",
     since: 1,
     state: [{ unit: 'spte', check: typeMismatch }],
     on: {
@@ -506,7 +508,7 @@ export const INVARIANTS = {
     },
   },
   I14: {
-    description: 'private means private, host side: the host never maps or touches guest_memfd memory not shared with it (a file without INIT_SHARED, or a page backing a private gfn)',
+    description: 'private means private, host side: the host never maps or touches guest_memfd memory not shared with it (a file without INIT_SHARED, or a page backing a private gfn; on kernel "next" a file index guest_memfd\'s own attributes say is private)',
     since: 2,
     state: [{ unit: 'hostpte', check: hostMapsPrivate }],
     on: {
@@ -547,7 +549,7 @@ export const INVARIANTS = {
     },
   },
   I17: {
-    description: 'page references balance: with every actor between operations, each page is referenced exactly by its holders (the page cache, the VMM\'s page table, a host PTE) and a free page by nobody: no path leaks or over-drops a reference',
+    description: 'page references balance: with every actor between operations, each page is referenced exactly by its holders (the page cache, the VMM\'s page table, a host PTE, on kernel "next" a CPU\'s LRU-add batch) and a free page by nobody: no path leaks or over-drops a reference',
     since: 2,
     state: [{ unit: 'pfn', check: unbalancedRefs }],
   },

@@ -45,6 +45,8 @@ export interface KernelEventArgs {
   starved: [gfn: number, retries: number, reason: string];
   /** a host user fault installed the PTE for file index `index` of the guest_memfd mapping */
   hostPteInstalled: [index: number];
+  /** the host's PTE for file index `index` was just cleared (truncation, memory failure, a conversion's unmap) */
+  hostPteRemoved: [index: number];
   /** the host loads or stores through its PTE for file index `index`, which maps pfn */
   hostAccess: [index: number, pfn: number, write: boolean];
   /** KVM_PRE_FAULT_MEMORY returned r; the range had `before` pages left and now has `after` */
@@ -99,6 +101,7 @@ export const KERNEL_EVENTS: readonly KernelEventName[] = [
   'guestRead',
   'starved',
   'hostPteInstalled',
+  'hostPteRemoved',
   'hostAccess',
   'preFaultReturned',
   'objectUsed',

@@ -120,6 +120,7 @@ export function flushTlbShootdown(ctx: ActorCtx): void {
 export function* unmapMappingFolio(ctx: ActorCtx, index: number, pfn: number): Gen {
   yield P['host-unmap'];
   if (!hostPteClear(ctx.s, index, pfn)) return;
+  ctx.ev.hostPteRemoved(ctx, index);
   count(ctx, Ctr.hostUnmaps);
   flushTlbShootdown(ctx);
   pagePut(ctx, pfn);
@@ -134,6 +135,7 @@ export function* unmapMappingPages(ctx: ActorCtx, start: number, end: number): G
     yield P['host-unmap'];
     const pfn = hostPteGet(s, i);
     if (pfn < 0 || !hostPteClear(s, i, pfn)) continue;
+    ctx.ev.hostPteRemoved(ctx, i);
     count(ctx, Ctr.hostUnmaps);
     flushTlbShootdown(ctx);
     pagePut(ctx, pfn);

@@ -132,7 +132,7 @@ export function statsSections(stats: Stats, sc: Scenario, scope: string): Report
     const unit = conv.timeToConvert.unit === 'us' ? 'µs' : 'global steps';
     sections.push({
       title: `In-place conversions, kernel "next" (${scope})`,
-      intro: 'KVM_SET_MEMORY_ATTRIBUTES2 on the guest_memfd: a conversion to private refuses with -EAGAIN while a folio in range holds a reference the kernel cannot drop (a DMA pin, a transient reference); the VMM and the converter retry from the error offset.',
+      intro: 'KVM_SET_MEMORY_ATTRIBUTES2 on the guest_memfd: a conversion to private refuses with -EAGAIN while a folio in range holds a reference the kernel cannot drop (a DMA pin, a transient reference); the VMM and the converter retry the range.',
       charts: [
         {
           id: 'chart-conversions',

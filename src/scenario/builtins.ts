@@ -436,7 +436,7 @@ export const POPULATE_SCENARIO: Scenario = {
  * pages by hypercall, a converter converts random file ranges, a host process reads and writes
  * through its mapping, a device pins pages for DMA, and a PFN walker takes speculative
  * references. A conversion to private unmaps the host and refuses with -EAGAIN while a pin or a
- * transient reference remains; the VMM retries from the error offset.
+ * transient reference remains; the VMM retries the range.
  */
 export const INPLACE_CONVERSION_SCENARIO: Scenario = {
   ...DEFAULT_SCENARIO,

@@ -37,6 +37,6 @@ export function memAttrOfGfn(s: Shm, gfn: number): number {
 }
 
 
-/** ghost: host PTEs installed at file index `index` so far (kernel "next" only) */
-export const hostPteGen = (s: Shm, index: number) => Atomics.load(s.i32, s.l.hostPteGenBase + index);
-export const hostPteGenBump = (s: Shm, index: number) => Atomics.add(s.i32, s.l.hostPteGenBase + index, 1);
+/** ghost: host PTEs removed at file index `index` so far (kernel "next" only) */
+export const hostPteClears = (s: Shm, index: number) => Atomics.load(s.i32, s.l.hostPteClearsBase + index);
+export const hostPteClearsBump = (s: Shm, index: number) => Atomics.add(s.i32, s.l.hostPteClearsBase + index, 1);

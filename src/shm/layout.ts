@@ -125,7 +125,7 @@ export const RETRY_HIST_BUCKETS = 16;
 export const A_RETRY_MAX = A_RETRY_HIST + RETRY_HIST_BUCKETS; // the most retries one access needed
 /** lockdep: the lock classes this actor holds (bit per class, any mode), for "held by" in reports */
 export const A_LOCKS_HELD = 109;
-/** mmu_lock as a big-reader lock (--mmu-lock percpu): this actor's reader slot, on the actor's last line (read by writers; A_READY shares it, written once) */
+/** mmu_lock as a big-reader lock (--mmu-lock percpu): this actor's reader slot, on the actor's eighth line (read by writers; A_READY shares it, written once) */
 export const A_MMU_READER = 112;
 /** vCPU 0 with shared gfns: 1 once its initial conversion is done (the other vCPUs wait for it) */
 export const A_READY = 113;
@@ -135,10 +135,10 @@ export const A_TLB_REQ = 114;
 export const A_TLB = 115;
 export const TLB_ENTRIES = 4;
 export const TLB_ENTRY_WORDS = 3;
-/** invalidation windows this actor closed, by length (µs on threads, global steps under sim), log2 buckets as A_RETRY_HIST's: telemetry only, on the actor's eighth line */
+/** invalidation windows this actor closed, by length (µs on threads, global steps under sim), log2 buckets as A_RETRY_HIST's: telemetry only, on the actor's ninth line */
 export const A_INV_HIST = 128;
 export const INV_HIST_BUCKETS = 16;
-/** ghost (runtime mbind, on the actor's ninth line): the file index + 1 of this actor's shared-policy lookup in progress (0: none) */
+/** ghost (runtime mbind, on the actor's tenth line): the file index + 1 of this actor's shared-policy lookup in progress (0: none) */
 export const A_SPL_INDEX = 144;
 /** ghost: the policy ids (bit per id) in force at that index at some moment since the lookup began */
 export const A_SPL_MASK = 145;
@@ -379,7 +379,7 @@ export interface Layout extends LayoutConfig {
   spObjBase: number; // the policy objects: SPO_WORDS each
   spGhostBase: number; // per file index: the policy id runtime mbind calls committed there
   gmemAttrBase: number; // per file index: its memory attributes (kernel "next")
-  hostPteGenBase: number; // ghost, per file index: host PTEs installed there so far (kernel "next": I23 tells a PTE a conversion left from a new one)
+  hostPteClearsBase: number; // ghost, per file index: host PTEs removed there so far (kernel "next": I23 tells a PTE a conversion never unmapped)
   scheduleBase: number; // decisions (actor per step)
   traceBase: number; // point per step, written by the actor that took it
   words: number;
@@ -411,7 +411,7 @@ export function computeLayout(cfg: LayoutConfig): Layout {
   const spObjBase = take(cfg.spObjects * SPO_WORDS);
   const spGhostBase = take(cfg.spGhostPages);
   const gmemAttrBase = take(cfg.gmemAttrPages);
-  const hostPteGenBase = take(cfg.gmemAttrPages);
+  const hostPteClearsBase = take(cfg.gmemAttrPages);
   const scheduleBase = take(cfg.scheduleWords);
   const traceBase = take(cfg.scheduleWords);
   // Fields listed, not spread: V8 makes a spread followed by more properties very slow (~16 µs,
@@ -446,7 +446,7 @@ export function computeLayout(cfg: LayoutConfig): Layout {
     spObjBase,
     spGhostBase,
     gmemAttrBase,
-    hostPteGenBase,
+    hostPteClearsBase,
     scheduleBase,
     traceBase,
     words: at,

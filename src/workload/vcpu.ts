@@ -45,8 +45,9 @@ export interface VcpuSpec {
    */
   conversionOrder: ConversionOrder;
   /**
-   * kernel "next": how many times the VMM retries KVM_SET_MEMORY_ATTRIBUTES2 after -EAGAIN (from
-   * the error offset on) before it gives up on the conversion; the guest's next access exits again.
+   * kernel "next": how many times the VMM retries KVM_SET_MEMORY_ATTRIBUTES2 after -EAGAIN (the
+   * whole range: a refused conversion changed nothing) before it gives up on the conversion; the
+   * guest's next access exits again.
    */
   eagainRetries: number;
   /**

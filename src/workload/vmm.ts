@@ -8,7 +8,7 @@ import { getMempolicyAddr, getMempolicyAddrLocked, kvmGmemAllocate, kvmGmemPunch
 import { kvmMemIsPrivate, kvmVmSetMemAttributes } from '../kvm/memory_attributes.js';
 import { hvaDiscardRange } from '../kvm/mmu_notifier.js';
 import { mbindBoundaries } from '../mm/policy.js';
-import { MB_POSTED, actorDone, counterOf, setCounter, mbReply, mbRequest, mbState, publishedWait } from '../shm/actor.js';
+import { MB_POSTED, actorDone, counterOf, setCounter, sleepWord, mbReply, mbRequest, mbState, publishedWait } from '../shm/actor.js';
 import { MB_DOORBELL_WORD, mbDoorbell } from '../shm/kvm.js';
 import { KVM_MEMORY_ATTRIBUTE_PRIVATE, MB_FALLOCATE, MB_HYPERCALL, MB_NPAGES_SHIFT, MB_PRIVATE, MB_UNHANDLED } from '../shm/layout.js';
 import { gmemInodeFlags, kvmMemslotIsGmemOnly, memslotPieces, type SlotPiece } from '../shm/slot.js';
@@ -127,15 +127,14 @@ export function* vmmConvert(ctx: ActorCtx, start: number, end: number, toPrivate
 /**
  * kernel "next": KVM_SET_MEMORY_ATTRIBUTES2 on the guest_memfd for file pages [index, index +
  * npages), as a VMM drives it: on -EAGAIN (a reference the kernel could not drop: a pin, a transient
- * reference) it retries the rest of the range from error_offset, up to vcpus.eagainRetries times,
+ * reference) it retries the whole range (a refused conversion changed nothing; error_offset names
+ * the busy folio), up to vcpus.eagainRetries times, backing off on threads (10 us doubling to 1 ms),
  * then gives up (the guest's next access exits again). Returns the last result.
  */
 export function* gmemConvertRetrying(ctx: ActorCtx, index: number, npages: number, attrs: number): Gen<number> {
   const t0 = windowClock(ctx);
-  const end = index + npages;
-  let at = index;
   for (let tries = 0; ; tries++) {
-    const { r, errIndex } = yield* kvmGmemSetAttributes(ctx, at, end - at, attrs);
+    const { r } = yield* kvmGmemSetAttributes(ctx, index, npages, attrs);
     if (r === 0) {
       count(ctx, Ctr.convSettled);
       const dt = windowClock(ctx) - t0;
@@ -148,7 +147,7 @@ export function* gmemConvertRetrying(ctx: ActorCtx, index: number, npages: numbe
       return r;
     }
     count(ctx, Ctr.convRetries);
-    if (errIndex >= at && errIndex < end) at = errIndex; // the pages before it are converted
+    if (ctx.clock) Atomics.wait(ctx.s.i32, sleepWord(ctx.s, ctx.base), 0, Math.min(1, 0.01 * 2 ** tries));
     ctx.spun = true; // waiting for someone else to drop a reference
     yield P['conv-retry'];
   }
