@@ -108,9 +108,10 @@ const SCENARIO_PATHS = [
   'converter', 'converter.count', 'converter.ops', 'converter.maxPages', 'puncher', 'puncher.count', 'puncher.ops', 'puncher.maxPages',
   'slotChurn', 'slotChurn.count', 'slotChurn.ops', 'slotChurn.maxPages', 'hostUser', 'hostUser.count', 'hostUser.ops', 'hostUser.maxPages', 'preFault', 'preFault.count', 'preFault.ops', 'preFault.maxPages',
   'gmemClose', 'gmemClose.count', 'gmemClose.ops', 'memoryFailure', 'memoryFailure.count', 'memoryFailure.ops', 'mmuNotifier', 'mmuNotifier.count', 'mmuNotifier.ops', 'mmuNotifier.maxPages', 'mbind', 'mbind.count', 'mbind.ops', 'mbind.maxPages', 'populate', 'populate.count', 'populate.ops', 'populate.maxPages', 'numa.mbindPolicies', 'numa.mbindPolicies.0', 'numa.mbindPolicies.0.mode', 'vmm',
+  'vcpus.eagainRetries', 'pinner', 'pinner.count', 'pinner.ops', 'pinner.maxPages', 'pinner.hold', 'specRef', 'specRef.count', 'specRef.ops', 'specRef.maxPages',
 ];
 /** Fields where a huge valid value makes every schedule long (steps or operations): kept small. */
-const SLOW_IF_HUGE = new Set(['maxSteps', 'vcpus.ops', 'converter.ops', 'puncher.ops', 'slotChurn.ops', 'hostUser.ops', 'preFault.ops', 'gmemClose.ops', 'memoryFailure.ops', 'mmuNotifier.ops', 'mbind.ops', 'populate.ops', 'starvationRetries']);
+const SLOW_IF_HUGE = new Set(['maxSteps', 'vcpus.ops', 'converter.ops', 'puncher.ops', 'slotChurn.ops', 'hostUser.ops', 'preFault.ops', 'gmemClose.ops', 'memoryFailure.ops', 'mmuNotifier.ops', 'mbind.ops', 'populate.ops', 'starvationRetries', 'pinner.ops', 'pinner.hold', 'specRef.ops', 'vcpus.eagainRetries']);
 
 type Json = Record<string, unknown>;
 const clone = <T>(v: T): T => JSON.parse(JSON.stringify(v)) as T;
