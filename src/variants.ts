@@ -28,7 +28,7 @@ export interface VariantInfo {
   scenario?: string;
 }
 
-export const VARIANT_IDS = ['B1', 'B2', 'B4', 'B5', 'B6', 'B7', 'B8', 'B9', 'B10', 'B11', 'B18', 'B19', 'B20', 'B21', 'B22', 'B23', 'B24', 'B25', 'B26', 'B27', 'B28', 'B29', 'B30', 'B31', 'B32', 'B33', 'B34', 'B35', 'B36', 'B37', 'B38', 'B39', 'B40', 'B41', 'B42', 'B15', 'B16', 'B17', 'B43', 'B44', 'B45', 'B46', 'B47', 'B48', 'N1'] as const;
+export const VARIANT_IDS = ['B1', 'B2', 'B4', 'B5', 'B6', 'B7', 'B8', 'B9', 'B10', 'B11', 'B18', 'B19', 'B20', 'B21', 'B22', 'B23', 'B24', 'B25', 'B26', 'B27', 'B28', 'B29', 'B30', 'B31', 'B32', 'B33', 'B34', 'B35', 'B36', 'B37', 'B38', 'B39', 'B40', 'B41', 'B42', 'B15', 'B16', 'B17', 'B43', 'B44', 'B45', 'B46', 'B47', 'B48', 'B12', 'B13', 'B49', 'B50', 'B51', 'B53', 'B54', 'N1'] as const;
 export type VariantId = (typeof VARIANT_IDS)[number];
 export type Bugs = { readonly [K in VariantId]: boolean };
 
@@ -457,6 +457,76 @@ export const VARIANTS: readonly VariantInfo[] = [
     alsoBreaks: [],
     litmus: null, // a write, a conversion that does work, then a read: the litmus converter's choices of one seed do not give that order
     scenario: 'conversions-inplace-selftest',
+    kind: 'bug',
+  },
+  {
+    id: 'B12',
+    name: 'no-hugepage-widening',
+    removes: 'the head and tail huge-page range_add of kvm_arch_pre_set_memory_attributes (huge pages on): a fault on a gfn the conversion does not change, in a huge page it changes in part, passes the retry check mid-conversion and maps the whole huge page from the attributes as they were',
+    expect: 'I3',
+    alsoBreaks: ['I2'],
+    litmus: null, // the litmus converter's choices of one seed (which page, which type) do not give the neighbour's fault a changing huge page
+    scenario: 'hugepages-2m',
+    kind: 'bug',
+  },
+  {
+    id: 'B13',
+    name: 'no-mixed-recompute',
+    removes: 'the KVM_LPAGE_MIXED_FLAG recompute of kvm_arch_post_set_memory_attributes (huge pages on): a huge page whose attributes a conversion made mixed keeps its flag clear, and the next fault maps it huge over gfns of both types',
+    expect: 'I24',
+    alsoBreaks: ['I3', 'I2'],
+    litmus: 'litmus-huge-convert',
+    scenario: 'litmus-huge-convert',
+    kind: 'bug',
+  },
+  {
+    id: 'B49',
+    name: 'zap-skips-straddling-leaf',
+    removes: 'the zap of a huge leaf that begins before the range (tdp_mmu_zap_leafs visits every SPTE overlapping [start, end), huge pages on): a punch or conversion of the huge page\'s upper part leaves the leaf mapping pages that are freed or of the other type',
+    expect: 'I2',
+    alsoBreaks: ['I3', 'I1', 'I25'],
+    litmus: null, // as B12: it needs a conversion of a page above the huge mapping's first, which the litmus seed's converter does not pick
+    scenario: 'hugepages-2m',
+    kind: 'bug',
+  },
+  {
+    id: 'B50',
+    name: 'no-pgoff-alignment-rule',
+    removes: 'the lpage_info rule that disallows every huge page of a memslot whose base_gfn and guest_memfd offset disagree in the level\'s low bits (the 1G RFC v2\'s patch 31, as x86 does for userspace_addr): a huge folio aligned in the file is mapped at a gfn range it is not aligned with, each gfn onto another index\'s page',
+    expect: 'I1',
+    alsoBreaks: [],
+    litmus: null, // needs a memslot whose gmemOffset is not aligned with its baseGfn: built-in hugepages-misaligned
+    scenario: 'hugepages-misaligned',
+    kind: 'bug',
+  },
+  {
+    id: 'B51',
+    name: 'max-level-before-seq',
+    removes: 'the order of kvm_mmu_hugepage_adjust after the mmu_seq snapshot (it runs under mmu_lock, after is_page_fault_stale): the fault reads lpage_info (MIXED) at its entry, before the snapshot, so a conversion wholly between the two goes unseen and the fault maps a huge page the conversion made mixed',
+    expect: 'I3',
+    alsoBreaks: ['I2'],
+    litmus: null, // a whole conversion between the fault's entry and its seq snapshot, then a huge mapping: more than 2 preemptions on the litmus
+    scenario: 'litmus-huge-convert',
+    kind: 'bug',
+  },
+  {
+    id: 'B53',
+    name: 'thp-punch-exact-range',
+    removes: 'the widening of a punch\'s invalidation to the huge pages it touches (huge pages on; the THP RFC of 2024-12 as posted invalidates exactly the punched pages): a fault on a neighbouring gfn passes its retry check, which looks at its own gfn only, and maps the huge folio 2M across the hole; the truncation then splits the folio and frees the punched page under the mapping',
+    expect: 'I1',
+    alsoBreaks: ['I9'],
+    litmus: 'litmus-huge-punch',
+    scenario: 'litmus-huge-punch',
+    kind: 'bug',
+  },
+  {
+    id: 'B54',
+    name: 'max-order-not-folio-order',
+    removes: 'the min with folio_order of the max_order kvm_gmem_get_pfn reports (the THP RFC starts from PMD_ORDER and clamps to the binding, then to the folio; huge pages on): a 4K folio, a THP attempt that fell back, is reported 2M, and the fault maps a 2M leaf over pages that are not its folio',
+    expect: 'I25',
+    alsoBreaks: ['I1', 'I3', 'I2'],
+    litmus: null, // it needs a THP fallback (a 4K folio where a 2M one could go), which a litmus file never has
+    scenario: 'hugepages-2m',
     kind: 'bug',
   },
   {

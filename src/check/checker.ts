@@ -3,7 +3,7 @@
 // report of a step is the same every run), then the ghost bookkeeping that must come after.
 import type { ActorCtx } from '../engine/ctx.js';
 import { KERNEL_EVENTS, type KernelEventName, type KernelEvents } from '../engine/events.js';
-import { ghostDmaAccess, ghostHostPteRemoved, ghostAttrStored, ghostGuestWrite, ghostLaunchDataWritten, ghostHostAccess, ghostInvalidateBegan, ghostInvalidateEnded, ghostPageLeaving, ghostSpteChanged, ghostWriterReturned } from './ghost.js';
+import { ghostDmaAccess, ghostFileContentGone, ghostHostPteRemoved, ghostAttrStored, ghostGuestWrite, ghostLaunchDataWritten, ghostHostAccess, ghostInvalidateBegan, ghostInvalidateEnded, ghostPageLeaving, ghostSpteChanged, ghostWriterReturned } from './ghost.js';
 import { ghostLookupBegan, ghostLookupEnded, ghostMbindBegan, ghostMbindReturned } from './policy_ghost.js';
 import { INVARIANTS, INVARIANT_IDS, type Invariant, type InvariantId } from './invariants.js';
 
@@ -12,6 +12,7 @@ type AnyHandler = (ctx: ActorCtx, a?: unknown, b?: unknown, c?: unknown, d?: unk
 const GHOST_BEFORE: Partial<Record<KernelEventName, AnyHandler>> = {
   spteChanged: ghostSpteChanged as AnyHandler,
   pageLeaving: ghostPageLeaving as AnyHandler,
+  folioZeroed: ghostFileContentGone as AnyHandler,
   attrStored: ghostAttrStored as AnyHandler,
   invalidateBegan: ghostInvalidateBegan,
   invalidateEnded: ghostInvalidateEnded,

@@ -36,6 +36,18 @@ const gmemViews = (s: Shm, slot: number) => (kvmMemslotIsGmemOnly(s, slot) ? ZER
 export function ghostPageLeaving(ctx: ActorCtx, pfn: number, why: PageLeave): void {
   const s = ctx.s;
   if (why === 'truncated') {
+    ghostFileContentGone(ctx, pfn);
+  } else if (why === 'discarded') {
+    // a gmem-only memslot's guest never maps its HVA: discarding that page changes nothing it reads
+    const p = memslotPieces(s, 'hva', pfnIndex(s, pfn), pfnIndex(s, pfn) + 1, false)[0];
+    if (p && !kvmMemslotIsGmemOnly(s, p.slot)) contentChanged(s, p.gfn, ZERO_SHARED);
+  }
+}
+
+/** The file page pfn lost its content (truncated, or zeroed in place by a partial truncation of its huge folio): the views it backed read zeroes until written. */
+export function ghostFileContentGone(ctx: ActorCtx, pfn: number): void {
+  const s = ctx.s;
+  {
     const index = pfnIndex(s, pfn);
     for (const p of memslotPieces(s, 'index', index, index + 1, false)) {
       contentChanged(s, p.gfn, gmemViews(s, p.slot));
@@ -44,10 +56,6 @@ export function ghostPageLeaving(ctx: ActorCtx, pfn: number, why: PageLeave): vo
       // installed after the look means the host's stores (and their events) come after the set.
       if (hostPteGet(s, index) >= 0) gfnZeroClear(s, p.gfn, gmemViews(s, p.slot));
     }
-  } else if (why === 'discarded') {
-    // a gmem-only memslot's guest never maps its HVA: discarding that page changes nothing it reads
-    const p = memslotPieces(s, 'hva', pfnIndex(s, pfn), pfnIndex(s, pfn) + 1, false)[0];
-    if (p && !kvmMemslotIsGmemOnly(s, p.slot)) contentChanged(s, p.gfn, ZERO_SHARED);
   }
 }
 

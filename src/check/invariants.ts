@@ -28,6 +28,8 @@ import { EAGAIN, EIO, errnoName } from '../errno.js';
 import { attrsInGmemState, gmemAttr, gmemAttrWord, hostPteClears, memAttrOfGfn } from '../shm/attr.js';
 import { folioMaybeDmaPinned } from '../mm/gup.js';
 import { inLruBatch } from '../mm/lru.js';
+import { hugeSpteFolio, hugeSpteMixed, mixedDisagrees } from './huge.js';
+import { folioHead, folioLevel, hugeOn, pagesPerLevel } from '../shm/huge.js';
 
 /** What a unit-of-state predicate judges: the VM (i = 0), an actor (its id), an SPTE (its gfn), a TLB entry (actor * TLB_ENTRIES + entry), a host PTE (its file index), a physical page (its pfn). */
 export type Unit = 'vm' | 'actor' | 'spte' | 'tlb' | 'hostpte' | 'pfn';
@@ -251,6 +253,7 @@ function unbalancedRefs(s: Shm, pfn: number, quiescent: boolean): string | null 
   const ref = pfnRef(s, pfn);
   const owner = pfnOwner(s, pfn);
   if (owner === PfnOwner.Free) return ref === 0 ? null : `free pfn ${pfn} has ${ref} reference(s)`;
+  if (hugeOn(s) && folioLevel(s, pfn) > 0) return unbalancedHugeRefs(s, pfn, ref);
   const index = pfnIndex(s, pfn);
   let holders = 0;
   if (owner === PfnOwner.PageCache && filemapGet(s, index) === pfn) holders++; // the page cache's
@@ -262,6 +265,17 @@ function unbalancedRefs(s: Shm, pfn: number, quiescent: boolean): string | null 
 }
 
 // ---- I18: once memory failure has handled a poisoned page, nothing maps or touches it ----
+/** I17 on a huge folio, judged at its head (its tails share the head's count): the page cache holds one reference per page it has. */
+function unbalancedHugeRefs(s: Shm, pfn: number, ref: number): string | null {
+  const head = folioHead(s, pfn);
+  if (pfn !== head) return null;
+  const nr = pagesPerLevel(s, folioLevel(s, head));
+  let holders = 0;
+  for (let j = 0; j < nr; j++) if (pfnOwner(s, head + j) === PfnOwner.PageCache && filemapGet(s, pfnIndex(s, head + j)) === head + j) holders++;
+  if (ref === holders) return null;
+  return `huge folio at pfn ${head} (${nr} pages, index ${pfnIndex(s, head)}) has ${ref} reference(s) and ${holders} holder(s) (the page cache's, one a page) with every actor between operations: ${ref > holders ? 'a reference leaked' : 'a reference was dropped that was never taken'}`;
+}
+
 const poisonHandled = (s: Shm, pfn: number) => (pfnFlags(s, pfn) & PF_HWPOISON_HANDLED) !== 0;
 function poisonedSpte(s: Shm, gfn: number): string | null {
   const pfn = sptePfn(s, gfn);
@@ -634,6 +648,34 @@ export const INVARIANTS = {
         const m = conversionReturned(ctx, r, errIndex);
         if (m) ctx.report('I23', m);
       },
+    },
+  },
+  I3: {
+    description: 'huge-page consistency: no huge SPTE spans gfns whose attributes differ (a conversion widens its invalidation to the huge pages it changes in part, and KVM_LPAGE_MIXED_FLAG keeps faults at 4K over mixed ones); judged when an SPTE is installed, when an attribute is stored, and at sweeps',
+    since: 2,
+    state: [{ unit: 'spte', check: (s, gfn) => hugeSpteMixed(s, gfn) }],
+    on: {
+      spteInstalled: (ctx, gfn) => judge(ctx, 'I3', hugeSpteMixed, gfn, 'just installed'),
+      attrStored: (ctx, gfn) => judge(ctx, 'I3', hugeSpteMixed, gfn, 'survives the attribute store'),
+    },
+  },
+  I24: {
+    description: 'MIXED tracking: with no attribute change under way, each huge page wholly inside a memslot has KVM_LPAGE_MIXED_FLAG set exactly when its attributes are not uniform (the post phase of KVM_SET_MEMORY_ATTRIBUTES recomputes it); judged when a conversion is done, under slots_lock, and at sweeps',
+    since: 2,
+    state: [{ unit: 'vm', check: (s) => mixedDisagrees(s, 0, s.l.nGfns) }],
+    on: {
+      memAttrsSet: (ctx, start, end) => {
+        const m = mixedDisagrees(ctx.s, start, end);
+        if (m) ctx.report('I24', `${m} (KVM_SET_MEMORY_ATTRIBUTES on gfns ${start}..${end - 1} just finished)`);
+      },
+    },
+  },
+  I25: {
+    description: 'huge SPTE backing: a huge SPTE maps one folio at least its size, from a page aligned to the mapping, each gfn onto the next page (no split folio or mix of folios under a huge mapping); judged when an SPTE is installed and at sweeps',
+    since: 2,
+    state: [{ unit: 'spte', check: (s, gfn) => hugeSpteFolio(s, gfn) }],
+    on: {
+      spteInstalled: (ctx, gfn) => judge(ctx, 'I25', (s, g) => hugeSpteFolio(s, g, true), gfn, 'just installed'),
     },
   },
 } satisfies Record<string, Invariant>;

@@ -81,6 +81,10 @@ export interface KernelEventArgs {
   dmaAccess: [index: number, pfn: number, write: boolean];
   /** kvm_arch_gmem_prepare succeeded on pfn: the page is in the guest's private arch state (SNP: assigned in the RMP) */
   folioPrepared: [pfn: number];
+  /** kvm_vm_set_mem_attributes is done with gfns [start, end) and still holds slots_lock (nothing else changes attributes or memslots) */
+  memAttrsSet: [start: number, end: number];
+  /** a partial truncation zeroed page pfn where it is (its huge folio could not be split): the file keeps it, its content is gone */
+  folioZeroed: [pfn: number];
 }
 
 export type KernelEventName = keyof KernelEventArgs;
@@ -119,6 +123,8 @@ export const KERNEL_EVENTS: readonly KernelEventName[] = [
   'folioUnpinned',
   'dmaAccess',
   'folioPrepared',
+  'folioZeroed',
+  'memAttrsSet',
 ];
 
 export type EventHandler<K extends KernelEventName> = (ctx: ActorCtx, ...args: KernelEventArgs[K]) => void;

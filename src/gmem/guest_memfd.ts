@@ -24,6 +24,8 @@ import { GmemFileState, KVM_MEMORY_ATTRIBUTE_PRIVATE, PF_HWPOISON, PF_LOCKED, PF
 import { pfnFlags, pfnFlagsOr, pfnRefAdd, setPfnContent, setPfnOwner } from '../shm/pfn.js';
 import { gmemInodeFlags, kvmGmemGetIndex, setSlotFile, setSlotGmemOnly, slotBaseGfn, slotFile, slotNpages, slotPgoff } from '../shm/slot.js';
 import { GMEM_INODE_MMAP } from './create.js';
+import { kvmGmemGetHugeFolio, kvmGmemMaxLevel, truncateHugeFolio } from './huge_folio.js';
+import { folioLevel, hugeOn } from '../shm/huge.js';
 import type { Shm } from '../shm/state.js';
 import { LockClass, lockdepAssertHeld } from '../sync/lockdep.js';
 import { folioLock, folioLockedNew, folioUnlock, invLock, invLockShared, invUnlock, invUnlockShared, mmuWriteLock, mmuWriteUnlock } from '../sync/ops.js';
@@ -43,6 +45,12 @@ export function* kvmGmemGetFolio(ctx: ActorCtx, index: number): Gen<number> {
       folioUnlock(ctx, pfn); // truncated while we waited for the lock
       pagePut(ctx, pfn);
       continue;
+    }
+    if (ctx.sc.hugepages.gmem === 'thp') {
+      // the THP RFC's kvm_gmem_get_folio: a 2M folio first, 4K when that is not possible
+      yield P['pfn-alloc'];
+      pfn = yield* kvmGmemGetHugeFolio(ctx, index);
+      if (pfn >= 0) return pfn;
     }
     const numa = ctx.numa;
     if (numa?.dynamic) {
@@ -99,8 +107,14 @@ function policyIndex(ctx: ActorCtx, index: number): number {
   return slot < 0 ? index : index - slotPgoff(ctx.s, slot);
 }
 
-// kvm_gmem_get_pfn: the pfn backing gfn with a reference held for the caller, or -errno
-export function* kvmGmemGetPfn(ctx: ActorCtx, slot: number, gfn: number): Gen<number> {
+/** kvm_gmem_get_pfn's max_order out-parameter, as the mapping level it allows (kvm_max_level_for_order). */
+export interface GmemMaxOrder {
+  level: number;
+}
+
+// kvm_gmem_get_pfn: the pfn backing gfn with a reference held for the caller, or -errno; `order`
+// receives max_order's level (huge pages on; 4K otherwise, as upstream always reports 0)
+export function* kvmGmemGetPfn(ctx: ActorCtx, slot: number, gfn: number, order?: GmemMaxOrder): Gen<number> {
   const s = ctx.s;
   const index = kvmGmemGetIndex(s, slot, gfn);
   yield P['binding-check'];
@@ -111,10 +125,13 @@ export function* kvmGmemGetPfn(ctx: ActorCtx, slot: number, gfn: number): Gen<nu
   // kernel "next": the attributes are guest_memfd's, stable under the invalidate lock (shared),
   // which a conversion holds exclusively while it checks the references and stores them
   const gmemAttrs = attrsInGmemState(s);
-  const lock = gmemAttrs && !ctx.bugs.B47; // B47: without it, as on 7.0
+  // The THP RFC holds it too (its patch 2/5, "Hold filemap invalidate lock while
+  // allocating/preparing folios"), for its preparedness bitmap
+  const lock = (gmemAttrs && !ctx.bugs.B47) || ctx.sc.hugepages.gmem === 'thp'; // B47: without it, as on 7.0
   if (lock) yield* invLockShared(ctx);
   const pfn = yield* __kvmGmemGetPfn(ctx, slot, index);
   let r = pfn;
+  if (order) order.level = pfn >= 0 && hugeOn(s) ? kvmGmemMaxLevel(ctx, slot, index, pfn) : 0;
   if (pfn >= 0) {
     // the uptodate gate and the arch hook; "next" prepares only a private index (a shared page
     // stays the host's: SNP must not assign it in the RMP), zeroing a shared one not yet uptodate
@@ -222,6 +239,15 @@ export function* truncateInodePagesRange(ctx: ActorCtx, start: number, end: numb
     if (pfn < 0 || !pageTryGet(s, pfn)) continue;
     yield* folioLock(ctx, pfn);
     lockdepAssertHeld(ctx, LockClass.Folio, true, 'filemap_remove_folio'); // VM_BUG_ON_FOLIO(!folio_test_locked(folio))
+    if (hugeOn(s) && folioLevel(s, pfn) > 0) {
+      if (filemapGet(s, i) === pfn) {
+        i = truncateHugeFolio(ctx, i, pfn, start, end) - 1;
+        continue;
+      }
+      folioUnlock(ctx, pfn);
+      pagePut(ctx, pfn);
+      continue;
+    }
     // truncate_cleanup_folio: a folio the host has mapped is unmapped first; B25 leaves the PTE
     if (!ctx.bugs.B25 && hostPteGet(s, i) === pfn) yield* unmapMappingFolio(ctx, i, pfn);
     if (filemapRemove(s, i, pfn)) {
@@ -234,13 +260,29 @@ export function* truncateInodePagesRange(ctx: ActorCtx, start: number, end: numb
   }
 }
 
-// kvm_gmem_punch_hole's order: the invalidation around the truncation (upstream); B7 truncates
-// before it begins; B20 only truncates
-const PUNCH_HOLE = orders<[number, number]>('kvm_gmem_punch_hole', {
-  upstream: [kvmGmemInvalidateBegin, truncateInodePagesRange, kvmGmemInvalidateEnd],
-  B7: [truncateInodePagesRange, kvmGmemInvalidateBegin, kvmGmemInvalidateEnd],
-  B20: [truncateInodePagesRange],
+// kvm_gmem_punch_hole's order: the invalidation (of [invStart, invEnd)) around the truncation of
+// [start, end) (upstream); B7 truncates before it begins; B20 only truncates
+const invBegin = (ctx: ActorCtx, _start: number, _end: number, invStart: number, invEnd: number) => kvmGmemInvalidateBegin(ctx, invStart, invEnd);
+const invEnd = (ctx: ActorCtx, _start: number, _end: number, invStart: number, invEnd: number) => kvmGmemInvalidateEnd(ctx, invStart, invEnd);
+const truncate = (ctx: ActorCtx, start: number, end: number) => truncateInodePagesRange(ctx, start, end);
+const PUNCH_HOLE = orders<[number, number, number, number]>('kvm_gmem_punch_hole', {
+  upstream: [invBegin, truncate, invEnd],
+  B7: [truncate, invBegin, invEnd],
+  B20: [truncate],
 });
+
+/**
+ * The pages a punch of [start, end) invalidates: the range itself (upstream), but with huge folios
+ * the huge pages it touches whole. A fault on a gfn outside the range can map a huge folio across it
+ * (its retry check looks at its own gfn only), and the truncation then splits that folio and frees
+ * the punched pages under the mapping; the THP RFC as posted invalidates the exact range, which is
+ * B53 (README "Upstream findings"). The 1G RFC widens its conversions' invalidations the same way.
+ */
+function punchInvalidateRange(ctx: ActorCtx, start: number, end: number): [number, number] {
+  if (ctx.sc.hugepages.gmem === 'none' || ctx.bugs.B53) return [start, end];
+  const nr = ctx.s.l.hugePages2m;
+  return [start - (start % nr), Math.min(ctx.s.l.filePages, Math.ceil(end / nr) * nr)];
+}
 
 // kvm_gmem_punch_hole (fallocate PUNCH_HOLE|KEEP_SIZE) on file pages [start, end)
 export function* kvmGmemPunchHole(ctx: ActorCtx, start: number, end: number): Gen<number> {
@@ -249,7 +291,8 @@ export function* kvmGmemPunchHole(ctx: ActorCtx, start: number, end: number): Ge
   count(ctx, Ctr.punchHoles);
   const lock = !ctx.bugs.B10; // B10: bindings may change between begin and end
   if (lock) yield* invLock(ctx);
-  for (const step of PUNCH_HOLE.of(ctx)) yield* step(ctx, start, end);
+  const [invStart, invEnd] = punchInvalidateRange(ctx, start, end);
+  for (const step of PUNCH_HOLE.of(ctx)) yield* step(ctx, start, end, invStart, invEnd);
   if (lock) invUnlock(ctx);
   ctx.ev.writerReturned(ctx, 'kvm_gmem_punch_hole');
   gmemFput(ctx);

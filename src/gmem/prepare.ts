@@ -12,7 +12,7 @@ import { P } from '../engine/points.js';
 import { EINVAL } from '../errno.js';
 import { kernelAtLeast } from '../scenario/types.js';
 import { PF_ARCH_PREPARED, PF_UPTODATE } from '../shm/layout.js';
-import { pfnFlags, pfnFlagsOr, setPfnContent } from '../shm/pfn.js';
+import { folioZeroContent, pfnFlags, pfnFlagsOr } from '../shm/pfn.js';
 
 // kvm_arch_gmem_prepare: the vendor hook, on a coco VM only (SNP's sev_gmem_prepare: rmp_make_private,
 // -EINVAL when the RMP update fails); elsewhere there is nothing to prepare and it succeeds
@@ -32,7 +32,7 @@ export function* kvmGmemZeroFolio(ctx: ActorCtx, pfn: number): Gen<number> {
   const s = ctx.s;
   if ((pfnFlags(s, pfn) & PF_UPTODATE) !== 0) return 0;
   yield P['folio-zero'];
-  setPfnContent(s, pfn, 0);
+  folioZeroContent(s, pfn);
   pfnFlagsOr(s, pfn, PF_UPTODATE);
   return 0;
 }
@@ -44,7 +44,7 @@ export function* kvmGmemPrepareFolio(ctx: ActorCtx, pfn: number): Gen<number> {
   if (kernelAtLeast(ctx.sc.kernel, '7.0')) {
     if (!uptodate) {
       yield P['folio-zero'];
-      setPfnContent(s, pfn, 0);
+      folioZeroContent(s, pfn);
       pfnFlagsOr(s, pfn, PF_UPTODATE);
     }
     const r = kvmArchGmemPrepare(ctx, pfn);
@@ -52,7 +52,7 @@ export function* kvmGmemPrepareFolio(ctx: ActorCtx, pfn: number): Gen<number> {
   }
   if (uptodate) return 0; // prepared once, not again
   yield P['folio-zero'];
-  setPfnContent(s, pfn, 0);
+  folioZeroContent(s, pfn);
   if (ctx.bugs.B35) pfnFlagsOr(s, pfn, PF_UPTODATE);
   const r = kvmArchGmemPrepare(ctx, pfn);
   if (r === 0) pfnFlagsOr(s, pfn, PF_UPTODATE); // kvm_gmem_mark_prepared

@@ -10,7 +10,10 @@ import { memslotPieces, type SlotPiece } from '../shm/slot.js';
 import type { Shm } from '../shm/state.js';
 import { LockClass, lockdepAssertHeld } from '../sync/lockdep.js';
 import { slotsLock, slotsUnlock } from '../sync/ops.js';
-import { kvmMmuInvalidateRangesBegin, kvmMmuInvalidateRangesEnd } from './mmu_invalidate.js';
+import { kvmMmuInvalidateEnd, kvmMmuInvalidateRangeAdd, kvmMmuInvalidateRangesBegin, kvmMmuInvalidateRangesEnd, kvmZapGfnRange } from './mmu_invalidate.js';
+import { hugeOn } from '../shm/huge.js';
+import { kvmArchPostSetMemoryAttributes, preSetWidening } from './lpage_info.js';
+import { mmuWriteLock, mmuWriteUnlock } from '../sync/ops.js';
 import { EINVAL } from '../errno.js';
 import { kvmArchHasPrivateMem } from '../gmem/create.js';
 import { KVM_MEMORY_ATTRIBUTE_PRIVATE } from '../shm/layout.js';
@@ -37,15 +40,32 @@ function* storeAttributes(ctx: ActorCtx, start: number, end: number, attrs: numb
   }
 }
 
+// kvm_pre_set_memory_attributes for one memslot's piece with huge pages on: range_add, x86's
+// widening to the head and tail huge pages (kvm_arch_pre_set_memory_attributes; B12 leaves it
+// out), then the zap of the old type (only the piece itself: a huge leaf it touches goes whole)
+function* preSetRangeHuge(ctx: ActorCtx, start: number, end: number, slot: number): Gen {
+  yield P['range-add'];
+  kvmMmuInvalidateRangeAdd(ctx, start, end);
+  if (!ctx.bugs.B12) for (const [a, b] of preSetWidening(ctx.s, slot, start, end)) kvmMmuInvalidateRangeAdd(ctx, a, b);
+  yield* kvmZapGfnRange(ctx, start, end);
+}
+
 // The pre phase (kvm_handle_gfn_range(kvm_pre_set_memory_attributes): begin, then per memslot
 // range_add and zap the old type) and the post phase (invalidate_end), when a memslot is met.
-const preSetPhase = (ctx: ActorCtx, ranges: SlotPiece[]): Gen | [] => (ranges.length > 0 ? kvmMmuInvalidateRangesBegin(ctx, ranges) : []);
-function* postSetPhase(ctx: ActorCtx, ranges: SlotPiece[]): Gen {
+const preSetPhase = (ctx: ActorCtx, ranges: SlotPiece[]): Gen | [] => (ranges.length === 0 ? [] : hugeOn(ctx.s) ? kvmMmuInvalidateRangesBegin(ctx, ranges, preSetRangeHuge) : kvmMmuInvalidateRangesBegin(ctx, ranges));
+function* postSetPhase(ctx: ActorCtx, ranges: SlotPiece[], _start: number, _end: number, attrs: number): Gen {
   if (ranges.length === 0) return;
   // kvm_arch_post_set_memory_attributes runs under slots_lock (it asserts it): the memslots it
   // walks are the ones the pre phase zapped
   lockdepAssertHeld(ctx, LockClass.Slots, false, 'kvm_arch_post_set_memory_attributes');
-  yield* kvmMmuInvalidateRangesEnd(ctx);
+  if (!hugeOn(ctx.s)) return yield* kvmMmuInvalidateRangesEnd(ctx);
+  // on_lock = kvm_mmu_invalidate_end, then per memslot the MIXED recompute, in one write section
+  // (a fault reads lpage_info under mmu_lock: it sees the flags before or after, never between);
+  // B13 leaves the recompute out
+  yield* mmuWriteLock(ctx);
+  yield* kvmMmuInvalidateEnd(ctx);
+  if (!ctx.bugs.B13) for (const p of ranges) kvmArchPostSetMemoryAttributes(ctx.s, p.slot, p.gfn, p.gfn + p.n, attrs);
+  mmuWriteUnlock(ctx);
 }
 const store = (ctx: ActorCtx, _ranges: SlotPiece[], start: number, end: number, attrs: number) => storeAttributes(ctx, start, end, attrs);
 
@@ -68,6 +88,7 @@ export function* kvmVmSetMemAttributes(ctx: ActorCtx, start: number, end: number
   const ranges = memslotPieces(ctx.s, 'gfn', start, end, true);
   for (const step of SET_MEM_ATTRIBUTES.of(ctx)) yield* step(ctx, ranges, start, end, attrs);
   count(ctx, Ctr.conversions);
+  ctx.ev.memAttrsSet(ctx, start, end);
   slotsUnlock(ctx);
   ctx.ev.writerReturned(ctx, 'kvm_vm_set_mem_attributes');
   return 0;

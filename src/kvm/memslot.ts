@@ -7,6 +7,8 @@ import { EEXIST, EINVAL } from '../errno.js';
 import { kvmGmemBind, kvmGmemUnbind } from '../gmem/guest_memfd.js';
 import { LOCK_WORDS, MN_ACTIVE_WORD, mnActiveInvalidateCount } from '../shm/kvm.js';
 import { SlotState } from '../shm/layout.js';
+import { hugeOn } from '../shm/huge.js';
+import { initLpageInfo } from './lpage_info.js';
 import { setMemslotAllocated, setSlotState, slotBaseGfn, slotGenerationBump, slotNpages, slotState } from '../shm/slot.js';
 import { spinLock, spinUnlock } from '../sync/locks.js';
 import { mmuWriteLock, mmuWriteUnlock, slotsLock, slotsUnlock, waitZero } from '../sync/ops.js';
@@ -88,6 +90,8 @@ export function* kvmCreateMemslot(ctx: ActorCtx, slot: number): Gen<number> {
   setMemslotAllocated(ctx.s, slot, true); // the new struct kvm_memory_slot
   const r = yield* kvmGmemBind(ctx, slot);
   if (r === 0) {
+    // kvm_arch_prepare_memory_region -> kvm_alloc_memslot_metadata: lpage_info, MIXED from the attributes
+    if (hugeOn(ctx.s)) initLpageInfo(ctx.s, slot);
     yield* kvmSwapActiveMemslots(ctx, slot, SlotState.Valid);
     yield* synchronizeSrcu(ctx);
     count(ctx, Ctr.slotCreates);

@@ -19,7 +19,9 @@ import { srcuReadLock, srcuReadUnlock } from '../sync/srcu.js';
 import { hvaToPfn } from './hva.js';
 import { kvmMemIsPrivate } from './memory_attributes.js';
 import { mmuInvalidateRetryGfn, mmuInvalidateRetryGfnUnsafe } from './mmu_invalidate.js';
-import { Install, tdpMmuMapLeaf } from './spte.js';
+import { Install, spteLevel, tdpMmuMapHuge, tdpMmuMapLeaf, tdpMmuSplitHugePage } from './spte.js';
+import { hugeOn, Level, pagesPerLevel } from '../shm/huge.js';
+import { lpageMaxLevel } from './lpage_info.js';
 
 export const RET_PF_FIXED = 0;
 export const RET_PF_RETRY = 1;
@@ -54,10 +56,16 @@ export interface KvmPageFault {
   /** the retry caught a page that had been truncated/discarded since it was resolved */
   staleCaught: boolean;
   exit: MemoryFaultExit;
+  /** fault->max_level: from guest_memfd's max_order (kvm_max_level_for_order), 4K from the HVA (its pages are 4K) */
+  maxLevel: number;
+  /** B51: the lpage_info level read at the fault's entry, before the seq snapshot (-1: not read) */
+  earlyLevel: number;
+  /** kvm_gmem_get_pfn's out-parameter */
+  order: { level: number };
 }
 
 export function newFault(): KvmPageFault {
-  return { gfn: 0, slot: -1, slotInvalid: false, prefetch: false, isPrivate: false, mmuSeq: 0, pfn: -1, gen: 0, retryReason: '', staleCaught: false, exit: { valid: false, gpa: 0, size: 0, private: false } };
+  return { gfn: 0, slot: -1, slotInvalid: false, prefetch: false, isPrivate: false, mmuSeq: 0, pfn: -1, gen: 0, retryReason: '', staleCaught: false, exit: { valid: false, gpa: 0, size: 0, private: false }, maxLevel: 0, earlyLevel: -1, order: { level: 0 } };
 }
 
 // kvm_prepare_memory_fault_exit
@@ -92,6 +100,9 @@ export function* kvmMmuDoPageFault(ctx: ActorCtx, f: KvmPageFault, gfn: number, 
   // The slot as this fault looked it up: a concurrent delete installs an INVALID copy, which a
   // fault that already holds the old one does not see.
   f.slotInvalid = f.slot >= 0 && slotState(s, f.slot) !== SlotState.Valid;
+  f.maxLevel = 0;
+  // B51: the mapping level's lpage_info read before the seq snapshot, outside mmu_lock
+  f.earlyLevel = ctx.bugs.B51 && f.slot >= 0 && hugeOn(s) ? lpageMaxLevel(s, f.slot, gfn, maxHugePageLevel(ctx), ctx.bugs.B50) : -1;
   try {
     let r = yield* kvmMmuFaultinPfn(ctx, f);
     if (r === RET_PF_FIXED) r = yield* kvmTdpMmuMap(ctx, f);
@@ -197,13 +208,28 @@ function* __kvmMmuFaultinPfn(ctx: ActorCtx, f: KvmPageFault): Gen<number> {
 // kvm_mmu_faultin_pfn_gmem: kvm_gmem_get_pfn, a memory-fault exit on its error (every memslot
 // modelled is bound to the file, so the "slot has no gmem" exit cannot happen)
 function* kvmMmuFaultinPfnGmem(ctx: ActorCtx, f: KvmPageFault): Gen<number> {
-  const pfn = yield* kvmGmemGetPfn(ctx, f.slot, f.gfn);
+  const pfn = yield* kvmGmemGetPfn(ctx, f.slot, f.gfn, f.order);
   if (pfn < 0) {
     kvmPrepareMemoryFaultExit(f);
     count(ctx, Ctr.memoryFaultExits);
     return pfn;
   }
+  f.maxLevel = f.order.level; // fault->max_level = kvm_max_level_for_order(max_order)
   return faultinResolved(ctx, f, pfn);
+}
+
+/** max_huge_page_level: 1G when the CPU has 1G pages (Scenario.hugepages.maxLevel) */
+const maxHugePageLevel = (ctx: ActorCtx) => (ctx.sc.hugepages.maxLevel === '1g' ? Level.L1G : Level.L2M);
+
+// kvm_mmu_hugepage_adjust under mmu_lock, after is_page_fault_stale: goal_level from
+// kvm_mmu_max_mapping_level (fault->max_level capped at max_huge_page_level, stepped down while
+// lpage_info disallows; for private and gmem-only memory guest_memfd's level, already in
+// max_level, the vendor hook adding no limit; the HVA's pages are 4K). The values read are racy on
+// their own: the seq retry that passed makes them current (B51 reads lpage_info before the snapshot)
+function kvmMmuHugepageAdjust(ctx: ActorCtx, f: KvmPageFault): number {
+  if (f.maxLevel === Level.L4K || f.slot < 0) return Level.L4K;
+  const max = Math.min(f.maxLevel, maxHugePageLevel(ctx));
+  return f.earlyLevel >= 0 ? Math.min(max, f.earlyLevel) : lpageMaxLevel(ctx.s, f.slot, f.gfn, max, ctx.bugs.B50);
 }
 
 function faultinResolved(ctx: ActorCtx, f: KvmPageFault, pfn: number): number {
@@ -223,12 +249,22 @@ function* kvmTdpMmuMap(ctx: ActorCtx, f: KvmPageFault): Gen<number> {
     return retry(ctx, f, 'stale');
   }
   yield P['spte-install'];
-  const r = tdpMmuMapLeaf(ctx, f.gfn, f.pfn, f.gen, f.isPrivate);
+  const r = hugeOn(ctx.s) ? kvmTdpMmuMapHuge(ctx, f) : tdpMmuMapLeaf(ctx, f.gfn, f.pfn, f.gen, f.isPrivate);
   ctx.ev.spteInstalled(ctx, f.gfn);
   pagePut(ctx, f.pfn); // kvm_mmu_finish_page_fault: the page is not pinned by the SPTE
   mmuReadUnlock(ctx);
   if (r === Install.Lost) return retry(ctx, f, 'spte-race');
   return r === Install.Installed ? RET_PF_FIXED : RET_PF_SPURIOUS;
+}
+
+// kvm_tdp_mmu_map with huge pages on: the goal level, a huge leaf above it split on the way down,
+// then the leaf at the goal level (its gfn and pfn aligned down: fault->pfn &= ~(pages - 1))
+function kvmTdpMmuMapHuge(ctx: ActorCtx, f: KvmPageFault): number {
+  const goal = kvmMmuHugepageAdjust(ctx, f);
+  if (spteLevel(ctx.s, f.gfn) > goal) tdpMmuSplitHugePage(ctx, f.gfn, goal);
+  if (goal === Level.L4K) return tdpMmuMapLeaf(ctx, f.gfn, f.pfn, f.gen, f.isPrivate);
+  const nr = pagesPerLevel(ctx.s, goal);
+  return tdpMmuMapHuge(ctx, f.gfn - (f.gfn % nr), f.pfn - (f.pfn % nr), goal, f.isPrivate);
 }
 
 // is_page_fault_stale (TDP MMU: the root cannot be obsolete here)

@@ -19,7 +19,7 @@ import {
 import type { Shm } from '../shm/state.js';
 import { LockClass, lockdepAssertHeld, lockdepAssertOnce, lockdepIsHeld } from '../sync/lockdep.js';
 import { mmuWriteLock, mmuWriteUnlock } from '../sync/ops.js';
-import { tdpMmuZapLeaf } from './spte.js';
+import { tdpMmuZapAt } from './spte.js';
 import { kvmFlushRemoteTlbs } from './tlb.js';
 
 /** gfns zapped between cond_resched points of a zap walk */
@@ -132,7 +132,7 @@ export function* kvmZapGfnRange(ctx: ActorCtx, start: number, end: number): Gen 
     yield P.zap;
     lockdepAssertHeld(ctx, LockClass.Mmu, true, 'tdp_mmu_zap_leafs');
     const stop = Math.min(end, g + ZAP_CHUNK);
-    for (let x = g; x < stop; x++) flush = tdpMmuZapLeaf(ctx, x) || flush;
+    for (let x = g; x < stop; x++) flush = tdpMmuZapAt(ctx, x, start) || flush;
   }
   if (flush) zapFlush(ctx);
 }
@@ -157,17 +157,17 @@ export function* kvmMmuUnmapGfnRange(ctx: ActorCtx, start: number, end: number):
   for (const step of UNMAP_GFN_RANGE.of(ctx)) yield* step(ctx, start, end);
 }
 
-/** What an invalidation's write section does to each memslot's piece of the range. */
-export type RangeHandler = (ctx: ActorCtx, start: number, end: number) => Gen;
+/** What an invalidation's write section does to each memslot's piece of the range (`slot`: the piece's memslot, -1 when the caller did not say). */
+export type RangeHandler = (ctx: ActorCtx, start: number, end: number, slot: number) => Gen;
 
 // The write section of kvm_handle_gfn_range / kvm_handle_hva_range with on_lock =
 // kvm_mmu_invalidate_begin and a handler (kvm_mmu_unmap_gfn_range: range_add + zap): open one
 // invalidation, then each memslot's piece. Callers skip it (and the end) when no memslot is met.
-export function* kvmMmuInvalidateRangesBegin(ctx: ActorCtx, pieces: ReadonlyArray<{ gfn: number; n: number }>, handler: RangeHandler = kvmMmuUnmapGfnRange): Gen {
+export function* kvmMmuInvalidateRangesBegin(ctx: ActorCtx, pieces: ReadonlyArray<{ gfn: number; n: number; slot?: number }>, handler: RangeHandler = kvmMmuUnmapGfnRange): Gen {
   yield* mmuWriteLock(ctx);
   yield P['invalidate-begin'];
   kvmMmuInvalidateBegin(ctx);
-  for (const p of pieces) yield* handler(ctx, p.gfn, p.gfn + p.n);
+  for (const p of pieces) yield* handler(ctx, p.gfn, p.gfn + p.n, p.slot ?? -1);
   mmuWriteUnlock(ctx);
 }
 

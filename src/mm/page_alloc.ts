@@ -7,17 +7,31 @@ import { freeStackPop, freeStackPush, nodeAnonPagesAdd, nodeCounterAdd, nodeFile
 import { PF_ALLOCATOR_SHIFT, PF_FILE, PfnOwner } from '../shm/layout.js';
 import { pfnFlags, pfnGenBump, pfnRef, pfnRefAdd, pfnRefCas, setPfnFlags, setPfnIndex, setPfnOwner, setPfnRef } from '../shm/pfn.js';
 import type { Shm } from '../shm/state.js';
+import { clearFolio, folioHead, folioLevel, hugeOn, hugeStackPop, hugeStackPush, pagesPerLevel, setFolio } from '../shm/huge.js';
 import { spinLock, spinUnlock } from '../sync/locks.js';
 import type { Mempolicy } from './mempolicy.js';
 import { countAllocation, selectNode } from './numa.js';
 
-/** Pop a page from `node`'s free stack, or -1 if it is empty. */
+/** Pop a page from `node`'s free stack, or -1 if it is empty; with huge pages on, an empty stack splits a free 2M block (expand()). */
 function rmqueue(s: Shm, node: number): number {
   const lock = zoneLockWord(s, node);
   spinLock(s.i32, lock);
-  const pfn = freeStackPop(s, node);
+  let pfn = freeStackPop(s, node);
+  if (pfn < 0 && hugeOn(s)) {
+    pfn = hugeStackPop(s, node);
+    if (pfn >= 0) for (let i = pagesPerLevel(s, 1) - 1; i >= 1; i--) freeStackPush(s, node, pfn + i);
+  }
   spinUnlock(s.i32, lock);
   return pfn;
+}
+
+/** Pop a free 2M block from `node`, or -1. */
+function rmqueueHuge(s: Shm, node: number): number {
+  const lock = zoneLockWord(s, node);
+  spinLock(s.i32, lock);
+  const head = hugeStackPop(s, node);
+  spinUnlock(s.i32, lock);
+  return head;
 }
 
 /**
@@ -27,11 +41,23 @@ function rmqueue(s: Shm, node: number): number {
  * Returns the pfn with one reference, or -1 (ENOMEM).
  */
 export function allocPage(ctx: ActorCtx, owner: number, index: number, flags: number, pol: Mempolicy | null = null, ilx?: number): number {
+  return allocPages(ctx, 0, owner, index, flags, pol, ilx, true);
+}
+
+/**
+ * alloc_pages_mpol for a folio of `level` (0: 4K; 1: 2M, from the node's free 2M blocks only, as a
+ * THP allocation with __GFP_NORETRY does not compact): pages index.. index + nr - 1 of `owner`,
+ * one reference on the head, or -1. `countEnomem`: a failure is the caller's -ENOMEM (a THP
+ * attempt that falls back to 4K is not).
+ */
+export function allocPages(ctx: ActorCtx, level: number, owner: number, index: number, flags: number, pol: Mempolicy | null, ilx: number | undefined, countEnomem: boolean): number {
   const s = ctx.s;
+  const nr = pagesPerLevel(s, level);
+  const pop = level === 0 ? rmqueue : rmqueueHuge;
   let pfn = -1;
   let node = 0;
   if (!ctx.numa) {
-    pfn = rmqueue(s, 0);
+    pfn = pop(s, 0);
   } else {
     const numa = ctx.numa;
     const free = (n: number) => nodeFree(s, n);
@@ -40,23 +66,27 @@ export function allocPage(ctx: ActorCtx, owner: number, index: number, flags: nu
       const res = selectNode(pol, { local: numa.node, free, task: numa.il, weights: numa.weights, ilx, topo: numa.topo });
       if ('errno' in res) break;
       node = res.node;
-      pfn = rmqueue(s, node);
-      if (pfn >= 0) for (const e of countAllocation(null, res, numa.node)) nodeCounterAdd(s, e.node, e.counter);
+      pfn = pop(s, node);
+      // zone_statistics counts an allocation's pages (nr_account = 1 << order)
+      if (pfn >= 0) for (const e of countAllocation(null, res, numa.node)) for (let i = 0; i < nr; i++) nodeCounterAdd(s, e.node, e.counter);
     }
   }
   if (pfn < 0) {
-    count(ctx, Ctr.enomem);
+    if (countEnomem) count(ctx, Ctr.enomem);
     return -1;
   }
   if (owner === PfnOwner.PageCache) {
     flags |= PF_FILE | (ctx.id << PF_ALLOCATOR_SHIFT);
-    nodeFilePagesAdd(s, node, 1);
-    nodeUsageAdd(s, ctx.id, node, 1);
+    nodeFilePagesAdd(s, node, nr);
+    nodeUsageAdd(s, ctx.id, node, nr);
   } else {
-    nodeAnonPagesAdd(s, node, 1);
+    nodeAnonPagesAdd(s, node, nr);
   }
-  setPfnOwner(s, pfn, owner);
-  setPfnIndex(s, pfn, index);
+  if (level > 0) setFolio(s, pfn, level);
+  for (let i = 0; i < nr; i++) {
+    setPfnOwner(s, pfn + i, owner);
+    setPfnIndex(s, pfn + i, index + i);
+  }
   setPfnFlags(s, pfn, flags);
   setPfnRef(s, pfn, 1);
   count(ctx, Ctr.allocations);
@@ -65,6 +95,7 @@ export function allocPage(ctx: ActorCtx, owner: number, index: number, flags: nu
 
 // __free_pages: the generation bump is what makes a stale SPTE detectable
 function freePage(ctx: ActorCtx, pfn: number): void {
+  if (hugeOn(ctx.s) && folioLevel(ctx.s, pfn) > 0) return freeHugeFolio(ctx, folioHead(ctx.s, pfn));
   const s = ctx.s;
   const node = pfnNode(s, pfn);
   const flags = pfnFlags(s, pfn);
@@ -81,6 +112,33 @@ function freePage(ctx: ActorCtx, pfn: number): void {
   const lock = zoneLockWord(s, node);
   spinLock(s.i32, lock);
   freeStackPush(s, node, pfn);
+  spinUnlock(s.i32, lock);
+  count(ctx, Ctr.frees);
+}
+
+// free_unref_folios for a 2M folio: every page's generation moves on, the block goes back whole
+function freeHugeFolio(ctx: ActorCtx, head: number): void {
+  const s = ctx.s;
+  const node = pfnNode(s, head);
+  const level = folioLevel(s, head);
+  const nr = pagesPerLevel(s, level);
+  const flags = pfnFlags(s, head);
+  if (flags & PF_FILE) {
+    nodeFilePagesAdd(s, node, -nr);
+    nodeUsageAdd(s, flags >>> PF_ALLOCATOR_SHIFT, node, -nr);
+  } else {
+    nodeAnonPagesAdd(s, node, -nr);
+  }
+  setPfnFlags(s, head, 0);
+  for (let i = 0; i < nr; i++) {
+    pfnGenBump(s, head + i);
+    setPfnOwner(s, head + i, PfnOwner.Free);
+    ctx.ev.pageLeaving(ctx, head + i, 'freed');
+  }
+  clearFolio(s, head, nr);
+  const lock = zoneLockWord(s, node);
+  spinLock(s.i32, lock);
+  hugeStackPush(s, node, head);
   spinUnlock(s.i32, lock);
   count(ctx, Ctr.frees);
 }

@@ -9,6 +9,7 @@ import type { VariantInfo } from '../variants.js';
 import { htmlReport, type ChartSpec, type ReportData, type TableSpec } from './html.js';
 import { bucketLabel, outcomeRows, telemetryJson } from './telemetry.js';
 import { conversionJson } from './conversion.js';
+import { hugepagesJson, hugepagesRows } from './hugepages.js';
 import { rate, seconds } from './text.js';
 
 const fmt = (n: number) => n.toLocaleString('en-US');
@@ -163,6 +164,43 @@ export function statsSections(stats: Stats, sc: Scenario, scope: string): Report
             ['DMA pins (refused)', `${fmt(conv.pins)} (${fmt(conv.pinFails)})`],
             ['DMA accesses', fmt(conv.dmaAccesses)],
             ['speculative references', fmt(conv.specRefs)],
+          ],
+        },
+      ],
+    });
+  }
+
+  const huge = hugepagesJson(stats);
+  if (huge) {
+    const rows = hugepagesRows(huge);
+    sections.push({
+      title: `Huge pages (${scope})`,
+      intro: `guest_memfd's huge folios (hugepages.gmem "${sc.hugepages.gmem}", a 2M page of ${fmt(sc.hugepages.pages2m)} 4K pages) and the SPTE leaves mapping them: a fault maps at the largest level lpage_info (KVM_LPAGE_MIXED_FLAG, the memslot's shape) and the folio allow; a zap takes a huge leaf whole.`,
+      charts: [
+        {
+          id: 'chart-hugepages',
+          title: 'SPTE leaves installed, by level',
+          caption: `Leaves installed and zapped at each level; ${(huge.hugeShare * 100).toFixed(1)}% of installs were huge. ${fmt(huge.spteSplits)} huge leaves were split at fault time.`,
+          type: 'bar',
+          labels: rows.map((r) => r[0]),
+          datasets: [
+            { label: 'installed', data: rows.map((_, i) => Object.values(huge.installs)[i]), color: '#4e79a7' },
+            { label: 'zapped', data: rows.map((_, i) => Object.values(huge.zaps)[i]), color: '#e15759' },
+          ],
+          xLabel: 'level',
+          yLabel: 'leaves',
+        },
+      ],
+      tables: [
+        { title: 'Mappings by level', header: ['level', 'installs', 'share of installs', 'leaves zapped'], rows },
+        {
+          title: 'Folios',
+          header: ['figure', 'value'],
+          rows: [
+            ['huge folios allocated', fmt(huge.hugeFolios)],
+            ['THP attempts that fell back to 4K', fmt(huge.hugeFallbacks)],
+            ['folios split by a partial punch', fmt(huge.folioSplits)],
+            ['partial punches that only zeroed (a reference blocked the split)', fmt(huge.folioZeroed)],
           ],
         },
       ],

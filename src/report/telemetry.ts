@@ -3,6 +3,7 @@
 import type { Stats } from '../engine/stats.js';
 import { RETRY_HIST_BUCKETS } from '../shm/layout.js';
 import { conversionJson, conversionText } from './conversion.js';
+import { hugepagesJson, hugepagesText } from './hugepages.js';
 
 const fmt = (n: number) => n.toLocaleString('en-US');
 
@@ -93,6 +94,8 @@ export function telemetryJson(st: Stats) {
     },
     // kernel "next": in-place conversions (null when the run made none)
     conversion: conversionJson(st),
+    // huge pages (null when the run tried no huge folio)
+    hugepages: hugepagesJson(st),
   };
 }
 
@@ -143,5 +146,6 @@ export function telemetryText(st: Stats): string {
     `  fault outcomes (${fmt(faults)} faults):`,
     ...rows.map(([name, n, grade, what]) => `    ${name.padEnd(24)} ${fmt(n).padStart(w)}  ${pct(n).padStart(6)}  ${grade.padEnd(11)}  ${what}`),
     ...(j.conversion ? ['  in-place conversions (kernel "next"):', conversionText(st)!] : []),
+    ...(j.hugepages ? ['  huge pages:', hugepagesText(st)!] : []),
   ].join('\n');
 }

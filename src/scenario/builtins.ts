@@ -1,5 +1,5 @@
 // Built-in scenarios.
-import { NEWEST_KERNEL, type NumaSpec, type PolicySpec, type Scenario } from './types.js';
+import { HUGEPAGES_NONE, NEWEST_KERNEL, type NumaSpec, type PolicySpec, type Scenario } from './types.js';
 import { sectionDefaults } from '../workload/kinds.js';
 import { VCPU_DEFAULTS, type ConversionOrder } from '../workload/vcpu.js';
 
@@ -29,6 +29,7 @@ export const DEFAULT_SCENARIO: Scenario = {
   mmuLock: 'rwlock',
   prepareFailRate: 0,
   zapYield: 'contended',
+  hugepages: HUGEPAGES_NONE,
   variant: null,
   // Two nodes and the VMM started under `numactl --interleave=0,1` (every task's set_mempolicy):
   // guest_memfd pages interleave over both, the HVA's too. A per-range shared policy needs mbind on
@@ -178,7 +179,7 @@ export function numaInterleaveScenario(scale = 1): Scenario {
 
 /** A litmus test: one page, one vCPU and one or two racers, small enough for exhaustive search
  *  (explore --strategy dfs --preemptions 2 runs every schedule of it in about a second). */
-function litmus(name: string, description: string, o: { vcpuOps: number; converter?: number; puncher?: number; slotChurn?: number; fallocate?: boolean; conversionOrder?: ConversionOrder; privateFraction?: number; gmemFlags?: Scenario['gmemFlags']; vmType?: Scenario['vmType']; hostUser?: number; hostOps?: number; preFault?: number; gmemClose?: number; memoryFailure?: number; memoryFailureOps?: number; mmuNotifier?: number; mbind?: number; populate?: number; numa?: Scenario['numa']; gmemPages?: number; kernel?: Scenario['kernel']; pinner?: number; pinnerHold?: number; specRef?: number; converterOps?: number }): Scenario {
+function litmus(name: string, description: string, o: { vcpuOps: number; converter?: number; puncher?: number; slotChurn?: number; fallocate?: boolean; conversionOrder?: ConversionOrder; privateFraction?: number; gmemFlags?: Scenario['gmemFlags']; vmType?: Scenario['vmType']; hostUser?: number; hostOps?: number; preFault?: number; gmemClose?: number; memoryFailure?: number; memoryFailureOps?: number; mmuNotifier?: number; mbind?: number; populate?: number; numa?: Scenario['numa']; gmemPages?: number; kernel?: Scenario['kernel']; pinner?: number; pinnerHold?: number; specRef?: number; converterOps?: number; hugepages?: Scenario['hugepages']; puncherOps?: number }): Scenario {
   const pages = o.gmemPages ?? 1;
   return {
     ...DEFAULT_SCENARIO,
@@ -194,8 +195,9 @@ function litmus(name: string, description: string, o: { vcpuOps: number; convert
     maxSteps: 2000,
     vcpus: { ...DEFAULT_SCENARIO.vcpus, count: 1, ops: o.vcpuOps, pattern: 'sequential', privateFraction: o.privateFraction ?? (o.vcpuOps ? 1 : 0), conversionRate: 0, fallocateOnConversion: o.fallocate ?? false, conversionOrder: o.conversionOrder ?? DEFAULT_SCENARIO.vcpus.conversionOrder },
     converter: { count: o.converter ?? 0, ops: o.converterOps ?? 1, maxPages: 1 },
-    puncher: { count: o.puncher ?? 0, ops: 1, maxPages: 1 },
+    puncher: { count: o.puncher ?? 0, ops: o.puncherOps ?? 1, maxPages: 1 },
     slotChurn: { count: o.slotChurn ?? 0, ops: 1, maxPages: 1 },
+    hugepages: o.hugepages ?? HUGEPAGES_NONE,
     hostUser: { count: o.hostUser ?? 0, ops: o.hostOps ?? 1, maxPages: 1 },
     preFault: { count: o.preFault ?? 0, ops: 1, maxPages: 1 },
     gmemClose: { count: o.gmemClose ?? 0, ops: 1, maxPages: 1 },
@@ -222,6 +224,9 @@ const litmusNuma = (pages: number): NumaSpec => ({
   weights: [],
   mbindPolicies: [{ ...BIND1, nodes: [1], flags: [] }],
 });
+
+/** The litmus tests' huge pages: THP folios, a "2M" page of 4 pages (a "1G" one of 16), 2M the largest mapping. */
+const LITMUS_HUGE: Scenario['hugepages'] = { gmem: 'thp', pages2m: 4, pages1g: 16, maxLevel: '2m' };
 
 export const LITMUS_SCENARIOS: Record<string, Scenario> = {
   'litmus-punch': litmus('litmus-punch', 'one vCPU faults once on one private page while a puncher punches it (and may re-allocate)', { vcpuOps: 1, puncher: 1 }),
@@ -253,6 +258,8 @@ export const LITMUS_SCENARIOS: Record<string, Scenario> = {
   'litmus-convert-mapped': litmus('litmus-convert-mapped', 'kernel "next": the vCPU converts its one page to private in place while a host process touches it twice through its mapping: the conversion unmaps the host first, and the host\'s next fault must SIGBUS', { kernel: 'next', vcpuOps: 1, hostUser: 1, hostOps: 2, vmType: 'sw_protected', gmemFlags: ['mmap', 'init_shared'] }),
   'litmus-convert-inplace': litmus('litmus-convert-inplace', 'kernel "next": the vCPU accesses its page (converted to private at boot) twice while a converter converts it in place (KVM_SET_MEMORY_ATTRIBUTES2) twice, each time to shared or private', { kernel: 'next', vcpuOps: 2, converter: 1, converterOps: 2, vmType: 'sw_protected', gmemFlags: ['mmap', 'init_shared'] }),
   'litmus-gmem-only': litmus('litmus-gmem-only', 'one vCPU reads and writes its shared page of a gmem-only memslot (an mmap-able guest_memfd) while a puncher punches it', { vcpuOps: 2, puncher: 1, privateFraction: 0, gmemFlags: ['mmap'] }),
+  'litmus-huge-convert': litmus('litmus-huge-convert', 'huge pages (THP folios, a 2M page scaled to 4 pages): one vCPU accesses the first two pages of a 2-huge-page file privately while a converter converts one page at a time: the conversion must widen its invalidation to the huge page it changes in part and mark it MIXED, so no 2M mapping spans both types', { kernel: '6.18', vcpuOps: 2, converter: 1, converterOps: 2, gmemPages: 8, vmType: 'sw_protected', hugepages: LITMUS_HUGE }),
+  'litmus-huge-punch': litmus('litmus-huge-punch', 'huge pages (THP folios, a 2M page scaled to 4 pages): one vCPU accesses the pages of a one-huge-page file privately three times while a puncher punches one page three times: the punch invalidates the whole huge page and zaps its 2M mapping whole, and the folio is split (or only zeroed while a fault holds it)', { kernel: '6.18', vcpuOps: 3, puncher: 1, puncherOps: 3, gmemPages: 4, vmType: 'sw_protected', hugepages: LITMUS_HUGE }),
 };
 
 /**
@@ -481,6 +488,31 @@ export const CONVERSIONS_INPLACE_SELFTEST_SCENARIO: Scenario = {
   pinner: { count: 1, ops: 2, maxPages: 1, hold: 4 },
 };
 
+/**
+ * Huge pages (issue 14): the default workload (4 vCPUs converting by hypercall and memory-fault
+ * exit, a converter, a puncher, memslot churn) on THP guest_memfd folios, a "2M" page scaled to 4
+ * pages so the 32-page file holds 8 of them: 2M mappings, their zap whole, MIXED tracking, splits of
+ * partly punched folios.
+ */
+export const HUGEPAGES_2M_SCENARIO: Scenario = {
+  ...DEFAULT_SCENARIO,
+  name: 'hugepages-2m',
+  description: 'the default workload on THP guest_memfd folios (a 2M page scaled to 4 pages: 8 in the 32-page file): conversions must widen to the huge pages they change in part and keep KVM_LPAGE_MIXED_FLAG true, punches zap 2M mappings whole and split or zero partly punched folios',
+  hugepages: { gmem: 'thp', pages2m: 4, pages1g: 16, maxLevel: '2m' },
+};
+
+/** hugepages-2m with memslot 1 bound at a file offset its gfns disagree with in the low bits: lpage_info must keep it at 4K (B50 is the rule left out). */
+export const HUGEPAGES_MISALIGNED_SCENARIO: Scenario = {
+  ...HUGEPAGES_2M_SCENARIO,
+  name: 'hugepages-misaligned',
+  description: 'hugepages-2m with memslot 1 (gfns 16-31) bound at guest_memfd offset 18, not 16: its huge folios are aligned in the file but not at the gfns mapping them, so lpage_info must disallow every huge page of that memslot',
+  gmemPages: 34,
+  slots: [
+    { baseGfn: 0, npages: 16, gmemOffset: 0 },
+    { baseGfn: 16, npages: 16, gmemOffset: 18 },
+  ],
+};
+
 export const BUILTIN_SCENARIOS: Record<string, Scenario> = {
   default: DEFAULT_SCENARIO,
   'numa-mbind': NUMA_MBIND_SCENARIO,
@@ -499,6 +531,8 @@ export const BUILTIN_SCENARIOS: Record<string, Scenario> = {
   'numa-interleave': numaInterleaveScenario(1),
   'inplace-conversion': INPLACE_CONVERSION_SCENARIO,
   'conversions-inplace-selftest': CONVERSIONS_INPLACE_SELFTEST_SCENARIO,
+  'hugepages-2m': HUGEPAGES_2M_SCENARIO,
+  'hugepages-misaligned': HUGEPAGES_MISALIGNED_SCENARIO,
   ...LITMUS_SCENARIOS,
 };
 

@@ -1,7 +1,7 @@
 // Scenario validation: user JSON in, a complete Scenario out, or a one-line error naming the field.
 import { readFileSync } from 'node:fs';
 import { BUILTIN_SCENARIOS, DEFAULT_SCENARIO } from './builtins.js';
-import { KERNEL_BASELINES, type GmemFlag, type NumaSpec, type PolicySpec, type Scenario, type ScenarioBase, type SharedPolicyRange, type SlotSpec } from './types.js';
+import { KERNEL_BASELINES, type GmemFlag, type HugepageSpec, type NumaSpec, type PolicySpec, type Scenario, type ScenarioBase, type SharedPolicyRange, type SlotSpec } from './types.js';
 import { ScenarioError } from './errors.js';
 import { fraction, got, int, isObject, list, oneOf, record, show, str, sub, type Check, type Shape } from './check.js';
 import { numaTopology, toMempolicy } from '../mm/policy_spec.js';
@@ -87,6 +87,18 @@ export const NUMA_DEFAULTS: NumaSpec = {
 export const MAX_RUNTIME_MBIND_PAGES = 65536;
 const numaSpec = (v: unknown, path: string, base?: NumaSpec) => record(NUMA, v, path, base ?? NUMA_DEFAULTS);
 
+/** A power of two from `min` to `max` (a huge page's size in 4K pages). */
+const pow2 = (min: number, max: number): Check<number> => (v, path) => {
+  if (typeof v === 'number' && Number.isInteger(v) && v >= min && v <= max && (v & (v - 1)) === 0) return v;
+  throw new ScenarioError(path, `a power of two from ${min} to ${max}`, got(v));
+};
+const HUGEPAGES: Shape<HugepageSpec> = {
+  gmem: oneOf('none', 'thp'),
+  pages2m: pow2(2, 512),
+  pages1g: pow2(4, 262144),
+  maxLevel: oneOf('2m', '1g'),
+};
+
 const BASE: Shape<ScenarioBase> = {
   name: str(1, 64),
   description: str(0, Infinity),
@@ -102,6 +114,7 @@ const BASE: Shape<ScenarioBase> = {
   mmuLock: oneOf('rwlock', 'percpu'),
   prepareFailRate: fraction,
   zapYield: oneOf('contended', 'always'),
+  hugepages: sub(HUGEPAGES),
   numa: (v, path, base) => (v === null ? null : numaSpec(v, path, base ?? undefined)),
   variant: (v, path) => {
     if (v === null) return null;
@@ -190,6 +203,21 @@ function checkGmem(s: Scenario): void {
   }
 }
 
+/**
+ * Huge pages: the sizes nest, and the THP series is modelled on the kernels with the VM's
+ * attributes, with the actors whose paths know huge folios (not yet: the host's 4K PTE into a
+ * huge folio, GUP, memory_failure's split, populate, a runtime mbind's policy for a huge allocation,
+ * KVM_PRE_FAULT_MEMORY's progress clamped to the huge page).
+ */
+function checkHugepages(s: Scenario): void {
+  const h = s.hugepages;
+  if (h.pages1g <= h.pages2m) throw new ScenarioError('hugepages.pages1g', `a power of two above pages2m (${h.pages2m}): a 1G page holds whole 2M pages`, got(h.pages1g));
+  if (h.gmem === 'none') return;
+  if (s.kernel === 'next') throw new ScenarioError('hugepages.gmem', '"none" with kernel "next": in-place conversion with huge folios (the 1G series\' split and merge) is not modelled yet; use kernel 6.12, 6.18 or 7.0', got(h.gmem));
+  const unmodelled = (['hostUser', 'pinner', 'memoryFailure', 'populate', 'specRef', 'mbind', 'preFault'] as const).find((k) => s[k].count > 0);
+  if (unmodelled) throw new ScenarioError(`${unmodelled}.count`, `0 with hugepages.gmem "${h.gmem}": that actor's path into a huge folio is not modelled`, got(s[unmodelled].count));
+}
+
 /** What the kernel would refuse of a numa section; also fixes pfnPool to the nodes' total. */
 function checkNuma(s: Scenario): void {
   const n = s.numa;
@@ -234,6 +262,7 @@ export function validateScenario(input: unknown, base: Scenario = DEFAULT_SCENAR
   checkSlots(s);
   checkNuma(s);
   checkGmem(s);
+  checkHugepages(s);
   const actors = actorCount(s);
   if (s.actorStreams && s.actorStreams.length !== actors) {
     throw new ScenarioError('actorStreams', `one stream per actor (${actors}: the vCPUs, the VMM, then each background actor)`, got(s.actorStreams));

@@ -93,6 +93,29 @@ export const NEWEST_KERNEL: KernelBaseline = '7.0';
 /** The kernel of a recorded scenario that names none: it was recorded before baselines existed, by the 6.12 model. */
 export const UNNAMED_KERNEL: KernelBaseline = '6.12';
 
+/**
+ * Huge pages (issue 14). Off (`gmem: "none"`) unless a scenario asks: a recorded scenario without
+ * the field replays as none, with no new yield point and no new random draw.
+ */
+export interface HugepageSpec {
+  /**
+   * guest_memfd's folios: `none` order 0 only (upstream, 01f492e1817e: max_order is always 0);
+   * `thp` Michael Roth's 2M THP RFC (2024-12): a 2M folio when the aligned 2M range lies inside
+   * i_size and has no page yet, else 4K; max_order clamped to the memslot's binding.
+   */
+  gmem: 'none' | 'thp';
+  /** 4K pages in a "2M" page: 512 on x86; a smaller power of two scales every huge page down, the kernel's arithmetic unchanged (litmus tests use 4) */
+  pages2m: number;
+  /** 4K pages in a "1G" page: 512 x pages2m on x86 */
+  pages1g: number;
+  /** max_huge_page_level: `1g` when the CPU has 1G pages, else `2m` */
+  maxLevel: '2m' | '1g';
+}
+/** Huge pages off: the model before issue 14, and what a recorded scenario without the field replays with. */
+export const HUGEPAGES_NONE: HugepageSpec = { gmem: 'none', pages2m: 512, pages1g: 262144, maxLevel: '1g' };
+/** Whether a scenario can map anything above 4K. */
+export const hugepagesOn = (sc: { hugepages: HugepageSpec }): boolean => sc.hugepages.gmem !== 'none';
+
 export interface ScenarioBase {
   name: string;
   description: string;
@@ -137,6 +160,8 @@ export interface ScenarioBase {
    * actor's random stream, only when above 0.
    */
   prepareFailRate: number;
+  /** huge folios in guest_memfd and huge SPTEs (issue 14); HUGEPAGES_NONE: every mapping is 4K */
+  hugepages: HugepageSpec;
   /** NUMA topology and memory policy; null = one node holding the whole pfnPool */
   numa: NumaSpec | null;
   /** a bug-injection variant (id or name) this scenario is built to show; --variant overrides it */

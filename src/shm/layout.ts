@@ -3,7 +3,7 @@
 // 64-byte line (16 words) so one actor's counters never false-share with another's.
 
 export const MAGIC = 0x676d656d; // 'gmem'
-export const LAYOUT_VERSION = 13;
+export const LAYOUT_VERSION = 14;
 export const LINE = 16; // Int32 words per 64-byte cache line
 
 /** Per-actor counters, in order. The report and JSON use these names. */
@@ -95,6 +95,16 @@ export const COUNTERS = [
   'pinFails', // pages the pinner could not pin (SIGBUS: private, or beyond i_size)
   'dmaAccesses', // loads and stores through a pin
   'specRefs', // speculative references taken (folio_try_get by a PFN walker)
+  // huge pages (issue 14)
+  'installs2m', // of installs: 2M leaves
+  'installs1g', // of installs: 1G leaves
+  'zaps2m', // of zaps: 2M leaves (zapped whole)
+  'zaps1g',
+  'spteSplits', // huge leaves split one level down at fault time (tdp_mmu_split_huge_page)
+  'hugeFolios', // huge folios allocated (THP: kvm_gmem_get_huge_folio)
+  'hugeFallbacks', // THP attempts that fell back to a 4K folio (the range not empty or not inside i_size, no free 2M block, a lost insertion race)
+  'folioSplits', // huge folios split into 4K folios (truncate_inode_partial_folio's split_folio)
+  'folioZeroed', // partial truncations of a huge folio that could not split and only zeroed the range
 ] as const;
 export type CounterName = (typeof COUNTERS)[number];
 /** Counters that hold a maximum (summing them over actors or runs would mean nothing). */
@@ -105,51 +115,51 @@ export const Ctr: { readonly [K in CounterName]: number } = Object.fromEntries(C
 export const A_COUNTERS = 0;
 
 // Per-actor words after the counters (all inside the actor's own lines).
-export const ACTOR_WORDS = 176; // eleven lines: the counters fill the first five
-export const A_SRCU = 80; // SRCU read-side epoch (0 = not in a read-side section)
-export const A_INSIDE = 81; // ghost: invalidations this actor has begun and not ended
-export const A_WAIT_KIND = 82; // what the actor waits on (for deadlock reports); 0 = nothing
-export const A_WAIT_ARG = 83;
-export const A_DONE = 84; // 1 when the actor's program returned
+export const ACTOR_WORDS = 192; // twelve lines: the counters fill the first six
+export const A_SRCU = 96; // SRCU read-side epoch (0 = not in a read-side section)
+export const A_INSIDE = 97; // ghost: invalidations this actor has begun and not ended
+export const A_WAIT_KIND = 98; // what the actor waits on (for deadlock reports); 0 = nothing
+export const A_WAIT_ARG = 99;
+export const A_DONE = 100; // 1 when the actor's program returned
 // vCPU ↔ VMM mailbox (KVM_RUN exit handed to the VMM thread)
-export const A_MB_STATE = 85; // 0 idle, 1 request posted, 2 served
-export const A_MB_GFN = 86;
-export const A_MB_ARG = 87; // MB_* flags | npages << MB_NPAGES_SHIFT
-export const A_IN_GUEST = 88; // 1 while the vCPU accesses memory through an SPTE (remote TLB flushes wait for 0)
-export const A_SLEEP = 89; // a word nobody writes: Atomics.wait on it is a plain sleep
-export const A_WAIT_ARG2 = 90;
-export const A_RETURNED = 91; // the actor's program returned (set by the engine)
+export const A_MB_STATE = 101; // 0 idle, 1 request posted, 2 served
+export const A_MB_GFN = 102;
+export const A_MB_ARG = 103; // MB_* flags | npages << MB_NPAGES_SHIFT
+export const A_IN_GUEST = 104; // 1 while the vCPU accesses memory through an SPTE (remote TLB flushes wait for 0)
+export const A_SLEEP = 105; // a word nobody writes: Atomics.wait on it is a plain sleep
+export const A_WAIT_ARG2 = 106;
+export const A_RETURNED = 107; // the actor's program returned (set by the engine)
 /** retries per guest access, log2 buckets: [0] no retry, [b] 2^(b-1) .. 2^b - 1 retries, the last open-ended */
-export const A_RETRY_HIST = 92;
+export const A_RETRY_HIST = 108;
 export const RETRY_HIST_BUCKETS = 16;
 export const A_RETRY_MAX = A_RETRY_HIST + RETRY_HIST_BUCKETS; // the most retries one access needed
 /** lockdep: the lock classes this actor holds (bit per class, any mode), for "held by" in reports */
-export const A_LOCKS_HELD = 109;
-/** mmu_lock as a big-reader lock (--mmu-lock percpu): this actor's reader slot, on the actor's eighth line (read by writers; A_READY shares it, written once) */
-export const A_MMU_READER = 112;
+export const A_LOCKS_HELD = 125;
+/** mmu_lock as a big-reader lock (--mmu-lock percpu): this actor's reader slot, on the actor's ninth line (read by writers; A_READY shares it, written once) */
+export const A_MMU_READER = 128;
 /** vCPU 0 with shared gfns: 1 once its initial conversion is done (the other vCPUs wait for it) */
-export const A_READY = 113;
+export const A_READY = 129;
 /** vCPU: a remote TLB flush was requested (KVM_REQ_TLB_FLUSH); the vCPU clears its TLB before its next guest access */
-export const A_TLB_REQ = 114;
+export const A_TLB_REQ = 130;
 /** vCPU: its TLB, TLB_ENTRIES direct-mapped entries of TLB_ENTRY_WORDS: gfn + 1 (0 = empty), pfn + 1, 1 if private */
-export const A_TLB = 115;
+export const A_TLB = 131;
 export const TLB_ENTRIES = 4;
 export const TLB_ENTRY_WORDS = 3;
 /** invalidation windows this actor closed, by length (µs on threads, global steps under sim), log2 buckets as A_RETRY_HIST's: telemetry only, on the actor's ninth line */
-export const A_INV_HIST = 128;
+export const A_INV_HIST = 144;
 export const INV_HIST_BUCKETS = 16;
 /** ghost (runtime mbind, on the actor's tenth line): the file index + 1 of this actor's shared-policy lookup in progress (0: none) */
-export const A_SPL_INDEX = 144;
+export const A_SPL_INDEX = 160;
 /** ghost: the policy ids (bit per id) in force at that index at some moment since the lookup began */
-export const A_SPL_MASK = 145;
+export const A_SPL_MASK = 161;
 /** ghost: this actor's mbind in progress: its policy id and its file range (valid while A_SPW_SEQ is odd) */
-export const A_SPW_PID = 146;
-export const A_SPW_START = 147;
-export const A_SPW_END = 148;
+export const A_SPW_PID = 162;
+export const A_SPW_START = 163;
+export const A_SPW_END = 164;
 /** ghost: bumped when this actor's mbind begins and when it returns (odd: one in progress), so a reader of the three words above can tell it read one mbind's */
-export const A_SPW_SEQ = 149;
+export const A_SPW_SEQ = 165;
 /** kernel "next": this CPU's lru_add folio batch (cpu_fbatches.lru_add), LRU_BATCH slots of pfn + 1 (0: empty), each holding a folio reference until drained */
-export const A_LRU_BATCH = 160;
+export const A_LRU_BATCH = 176;
 export const LRU_BATCH = 15;
 // The counters come first; the words above must not overlap them, nor run past the actor's lines.
 if (A_COUNTERS + COUNTERS.length > A_SRCU || A_RETRY_MAX >= A_LOCKS_HELD || A_LOCKS_HELD >= A_MMU_READER || A_READY >= A_TLB_REQ || A_TLB + TLB_ENTRIES * TLB_ENTRY_WORDS > A_INV_HIST || A_INV_HIST + INV_HIST_BUCKETS > A_SPL_INDEX || A_SPW_SEQ >= A_LRU_BATCH || A_LRU_BATCH + LRU_BATCH > ACTOR_WORDS) {
@@ -296,6 +306,16 @@ export const F_ZERO = 5; // ghost: ZERO_PRIVATE / ZERO_SHARED: the view was punc
 export const GFN_WORDS = 6;
 export const SPTE_PRIVATE = 1;
 export const SPTE_WRITABLE = 2;
+/** the level of the leaf mapping the gfn, above the flag bits: 0 4K, 1 2M, 2 1G (a huge leaf is written on every gfn it covers) */
+export const SPTE_LEVEL_SHIFT = 2;
+export const SPTE_LEVEL_MASK = 3 << SPTE_LEVEL_SHIFT;
+/** KVM_LPAGE_MIXED_FLAG in an lpage_info word (the kernel's bit 31; bit 30 here, the word being a signed Int32); the bits below count other reasons */
+export const KVM_LPAGE_MIXED_FLAG = 1 << 30;
+/** the model's bit for one reason of the count: the memslot's base_gfn and guest_memfd offset disagree in the level's low bits (kept apart so variant B50 can drop it) */
+export const LPAGE_MISALIGNED = 1 << 29;
+/** a pfn's folio word (huge pages on): 0 an order-0 folio, else the folio's level above FOLIO_LEVEL_SHIFT and the page's offset in it below */
+export const FOLIO_LEVEL_SHIFT = 24;
+export const FOLIO_OFFSET_MASK = (1 << FOLIO_LEVEL_SHIFT) - 1;
 export const ZERO_PRIVATE = 1;
 export const ZERO_SHARED = 2;
 
@@ -317,6 +337,9 @@ export const N_NUMA_FOREIGN = 9;
 export const N_INTERLEAVE_HIT = 10;
 export const N_LOCAL_NODE = 11;
 export const N_OTHER_NODE = 12;
+/** huge pages on: the node's free 2M blocks (the buddy's order-9 free area), a stack of head pfns under the zone lock */
+export const N_HUGE_TOP = 13;
+export const N_HUGE_BASE = 14; // the stack's first word in the huge stack region
 export const NODE_COUNTERS = ['numa_hit', 'numa_miss', 'numa_foreign', 'interleave_hit', 'local_node', 'other_node'] as const;
 export const NODE_COUNTER_WORD: Record<(typeof NODE_COUNTERS)[number], number> = {
   numa_hit: N_NUMA_HIT,
@@ -359,6 +382,9 @@ export interface LayoutConfig {
   spGhostPages: number;
   /** per file index attribute words (kernel "next": gmem_inode.attributes); 0 elsewhere */
   gmemAttrPages: number;
+  /** 4K pages in a 2M and in a 1G page when huge pages are on (Scenario.hugepages); 0: off, and no huge-page words exist */
+  hugePages2m: number;
+  hugePages1g: number;
 }
 
 export interface Layout extends LayoutConfig {
@@ -380,6 +406,10 @@ export interface Layout extends LayoutConfig {
   spGhostBase: number; // per file index: the policy id runtime mbind calls committed there
   gmemAttrBase: number; // per file index: its memory attributes (kernel "next")
   hostPteClearsBase: number; // ghost, per file index: host PTEs removed there so far (kernel "next": I23 tells a PTE a conversion never unmapped)
+  folioBase: number; // huge pages on, per pfn: its folio word (FOLIO_LEVEL_SHIFT)
+  hugeStackBase: number; // huge pages on: each node's stack of free 2M blocks (N_HUGE_BASE)
+  lpageBase: number; // huge pages on: per slot, per level (2M, 1G), lpageEntries lpage_info words (disallow_lpage)
+  lpageEntries: number;
   scheduleBase: number; // decisions (actor per step)
   traceBase: number; // point per step, written by the actor that took it
   words: number;
@@ -412,6 +442,12 @@ export function computeLayout(cfg: LayoutConfig): Layout {
   const spGhostBase = take(cfg.spGhostPages);
   const gmemAttrBase = take(cfg.gmemAttrPages);
   const hostPteClearsBase = take(cfg.gmemAttrPages);
+  const huge = cfg.hugePages2m > 0;
+  const folioBase = take(huge ? cfg.nPfns : 0);
+  const hugeStackBase = take(huge ? Math.floor(cfg.nPfns / cfg.hugePages2m) + cfg.nNodes : 0);
+  // lpage_info_slot's index: (gfn >> shift) - (base_gfn >> shift), at most nGfns / 2M + 1 entries a slot
+  const lpageEntries = huge ? Math.floor(cfg.nGfns / cfg.hugePages2m) + 2 : 0;
+  const lpageBase = take(cfg.nSlots * 2 * lpageEntries);
   const scheduleBase = take(cfg.scheduleWords);
   const traceBase = take(cfg.scheduleWords);
   // Fields listed, not spread: V8 makes a spread followed by more properties very slow (~16 µs,
@@ -430,6 +466,8 @@ export function computeLayout(cfg: LayoutConfig): Layout {
     spObjects: cfg.spObjects,
     spGhostPages: cfg.spGhostPages,
     gmemAttrPages: cfg.gmemAttrPages,
+    hugePages2m: cfg.hugePages2m,
+    hugePages1g: cfg.hugePages1g,
     actorBase,
     lockdepBase,
     nodeBase,
@@ -447,6 +485,10 @@ export function computeLayout(cfg: LayoutConfig): Layout {
     spGhostBase,
     gmemAttrBase,
     hostPteClearsBase,
+    folioBase,
+    hugeStackBase,
+    lpageBase,
+    lpageEntries,
     scheduleBase,
     traceBase,
     words: at,

@@ -5,6 +5,7 @@ import {
   N_CAPACITY,
   N_FILE_PAGES,
   N_FREE_TOP,
+  N_HUGE_TOP,
   N_PFN_BASE,
   N_POOL_LOCK,
   N_UNEVICTABLE,
@@ -20,8 +21,10 @@ export { NODE_COUNTERS };
 
 export const nodePfnBase = (s: Shm, node: number) => s.i32[nodeWord(s.l, node, N_PFN_BASE)];
 export const nodeCapacity = (s: Shm, node: number) => s.i32[nodeWord(s.l, node, N_CAPACITY)];
-/** free pages on the node's free stack */
-export const nodeFree = (s: Shm, node: number) => Atomics.load(s.i32, nodeWord(s.l, node, N_FREE_TOP));
+/** free pages on the node: its 4K free stack, and with huge pages on its free 2M blocks */
+export const nodeFree = (s: Shm, node: number) => Atomics.load(s.i32, nodeWord(s.l, node, N_FREE_TOP)) + (s.l.hugePages2m > 0 ? Atomics.load(s.i32, nodeWord(s.l, node, N_HUGE_TOP)) * s.l.hugePages2m : 0);
+/** pages on the node's 4K free stack */
+const stackTop = (s: Shm, node: number) => Atomics.load(s.i32, nodeWord(s.l, node, N_FREE_TOP));
 /** the node's zone lock word (an internal spinlock, never a yield point) */
 export const zoneLockWord = (s: Shm, node: number) => nodeWord(s.l, node, N_POOL_LOCK);
 
@@ -49,6 +52,14 @@ export function initNode(s: Shm, node: number, base: number, cap: number): void 
   i32[nodeWord(l, node, N_CAPACITY)] = cap;
   i32[nodeWord(l, node, N_FREE_TOP)] = cap;
   for (let i = 0; i < cap; i++) i32[l.freeStackBase + base + i] = base + cap - 1 - i;
+}
+
+/** State build with huge pages on: the node's 4K stack holds only `pfns` (pushed in order: the last on top). */
+export function initNodeStack(s: Shm, node: number, pfns: number[]): void {
+  const { i32, l } = s;
+  const base = i32[nodeWord(l, node, N_PFN_BASE)];
+  pfns.forEach((p, i) => (i32[l.freeStackBase + base + i] = p));
+  i32[nodeWord(l, node, N_FREE_TOP)] = pfns.length;
 }
 
 // node meminfo / numastat (pages)
@@ -79,6 +90,6 @@ export function pfnNode(s: Shm, pfn: number): number {
 
 /** The pfn `k` places below the top of the node's free stack (0: the next one allocated), or -1. */
 export function freeStackPeek(s: Shm, node: number, k = 0): number {
-  const top = nodeFree(s, node);
+  const top = stackTop(s, node);
   return top - 1 - k < 0 ? -1 : s.i32[s.l.freeStackBase + nodePfnBase(s, node) + top - 1 - k];
 }

@@ -2,17 +2,21 @@
 // and the checker's ghost reverse map. Accessors only: the offsets live in layout.ts.
 import { P_CONTENT, P_FLAGS, P_GEN, P_INDEX, P_OWNER, P_REF, P_RMAP, P_RMAP_GFN, PFN_WORDS, pfnWord } from './layout.js';
 import type { Shm } from './state.js';
+import { folioHead, folioNrPages } from './huge.js';
+
+// The refcount and the flags (PG_locked, uptodate, ...) are the folio's: a huge folio keeps them on its head page.
+const folioWord = (s: Shm, pfn: number, w: number) => pfnWord(s.l, folioHead(s, pfn), w);
 
 export const pfnGen = (s: Shm, pfn: number) => Atomics.load(s.i32, pfnWord(s.l, pfn, P_GEN));
 /** __free_pages: a new generation, so an SPTE that remembers the old one is known stale */
 export const pfnGenBump = (s: Shm, pfn: number) => Atomics.add(s.i32, pfnWord(s.l, pfn, P_GEN), 1);
 export const setPfnGen = (s: Shm, pfn: number, v: number) => Atomics.store(s.i32, pfnWord(s.l, pfn, P_GEN), v);
 
-export const pfnRef = (s: Shm, pfn: number) => Atomics.load(s.i32, pfnWord(s.l, pfn, P_REF));
+export const pfnRef = (s: Shm, pfn: number) => Atomics.load(s.i32, folioWord(s, pfn, P_REF));
 /** add to the refcount, returning the old count */
-export const pfnRefAdd = (s: Shm, pfn: number, d: number) => Atomics.add(s.i32, pfnWord(s.l, pfn, P_REF), d);
-export const pfnRefCas = (s: Shm, pfn: number, expected: number, next: number) => Atomics.compareExchange(s.i32, pfnWord(s.l, pfn, P_REF), expected, next) === expected;
-export const setPfnRef = (s: Shm, pfn: number, v: number) => Atomics.store(s.i32, pfnWord(s.l, pfn, P_REF), v);
+export const pfnRefAdd = (s: Shm, pfn: number, d: number) => Atomics.add(s.i32, folioWord(s, pfn, P_REF), d);
+export const pfnRefCas = (s: Shm, pfn: number, expected: number, next: number) => Atomics.compareExchange(s.i32, folioWord(s, pfn, P_REF), expected, next) === expected;
+export const setPfnRef = (s: Shm, pfn: number, v: number) => Atomics.store(s.i32, folioWord(s, pfn, P_REF), v);
 
 /** PfnOwner */
 export const pfnOwner = (s: Shm, pfn: number) => Atomics.load(s.i32, pfnWord(s.l, pfn, P_OWNER));
@@ -23,18 +27,23 @@ export const pfnIndex = (s: Shm, pfn: number) => Atomics.load(s.i32, pfnWord(s.l
 export const setPfnIndex = (s: Shm, pfn: number, index: number) => Atomics.store(s.i32, pfnWord(s.l, pfn, P_INDEX), index);
 
 /** PF_* bits, and the allocating actor above PF_ALLOCATOR_SHIFT */
-export const pfnFlags = (s: Shm, pfn: number) => Atomics.load(s.i32, pfnWord(s.l, pfn, P_FLAGS));
-export const setPfnFlags = (s: Shm, pfn: number, flags: number) => Atomics.store(s.i32, pfnWord(s.l, pfn, P_FLAGS), flags);
+export const pfnFlags = (s: Shm, pfn: number) => Atomics.load(s.i32, folioWord(s, pfn, P_FLAGS));
+export const setPfnFlags = (s: Shm, pfn: number, flags: number) => Atomics.store(s.i32, folioWord(s, pfn, P_FLAGS), flags);
 /** set bits, returning the old flags */
-export const pfnFlagsOr = (s: Shm, pfn: number, bits: number) => Atomics.or(s.i32, pfnWord(s.l, pfn, P_FLAGS), bits);
+export const pfnFlagsOr = (s: Shm, pfn: number, bits: number) => Atomics.or(s.i32, folioWord(s, pfn, P_FLAGS), bits);
 /** clear bits, returning the old flags (the word also holds PG_locked: only the named bits change) */
-export const pfnFlagsClear = (s: Shm, pfn: number, bits: number) => Atomics.and(s.i32, pfnWord(s.l, pfn, P_FLAGS), ~bits);
+export const pfnFlagsClear = (s: Shm, pfn: number, bits: number) => Atomics.and(s.i32, folioWord(s, pfn, P_FLAGS), ~bits);
 /** The word holding PG_locked (PF_LOCKED), for the folio bit lock. */
-export const folioLockWord = (s: Shm, pfn: number) => pfnWord(s.l, pfn, P_FLAGS);
+export const folioLockWord = (s: Shm, pfn: number) => folioWord(s, pfn, P_FLAGS);
 
 /** the content tag: what the guest or host last wrote (0 = zeroes) */
 export const pfnContent = (s: Shm, pfn: number) => Atomics.load(s.i32, pfnWord(s.l, pfn, P_CONTENT));
 export const setPfnContent = (s: Shm, pfn: number, tag: number) => Atomics.store(s.i32, pfnWord(s.l, pfn, P_CONTENT), tag);
+/** folio_zero_user / clear_highpage over the whole folio holding pfn */
+export function folioZeroContent(s: Shm, pfn: number): void {
+  const head = folioHead(s, pfn);
+  for (let i = 0, nr = folioNrPages(s, pfn); i < nr; i++) Atomics.store(s.i32, pfnWord(s.l, head + i, P_CONTENT), 0);
+}
 
 // ghost reverse map (checker bookkeeping, not kernel state): how many SPTEs map the pfn, and the last gfn installed for it
 export const pfnRmap = (s: Shm, pfn: number) => Atomics.load(s.i32, pfnWord(s.l, pfn, P_RMAP));

@@ -1,7 +1,9 @@
 // The shared state: one SharedArrayBuffer, viewed as Int32 words, built from a scenario.
-import { attrsInGmem, type Scenario } from '../scenario/types.js';
+import { attrsInGmem, hugepagesOn, type Scenario } from '../scenario/types.js';
 import { computeLayout, G_ATTRS_GMEM, GMEM_INODE_INIT_SHARED, KVM_MEMORY_ATTRIBUTE_PRIVATE, GMEM_INODE_MMAP, G_FILE_PAGES, G_MAGIC, G_NACTORS, G_NGFNS, G_NPFNS, G_NSLOTS, G_RANGE_END, G_RANGE_START, G_SRCU_EPOCH, G_VERSION, INVALID_GFN, LAYOUT_VERSION, MAGIC, type Layout, type LayoutConfig } from './layout.js';
-import { initNode } from './node.js';
+import { initNode, initNodeStack } from './node.js';
+import { initHugeNode } from './huge.js';
+import { initLpageInfo } from '../kvm/lpage_info.js';
 import { initSlot, setGmemInodeFlags } from './slot.js';
 import { initGmemFile, setBinding } from './file.js';
 import { initSharedPolicy } from '../mm/mpol_shared.js';
@@ -40,6 +42,8 @@ export function layoutConfigFor(sc: Scenario, nActors: number, scheduleWords = 0
     spObjects: shared ? spNodes + 2 * (sc.mbind?.count ?? 0) + nActors + 4 : 0,
     spGhostPages: runtime ? sc.gmemPages : 0,
     gmemAttrPages: attrsInGmem(sc.kernel) ? sc.gmemPages : 0,
+    hugePages2m: hugepagesOn(sc) ? sc.hugepages.pages2m : 0,
+    hugePages1g: hugepagesOn(sc) ? sc.hugepages.pages1g : 0,
   };
 }
 
@@ -98,10 +102,17 @@ function initShm(s: Shm, sc: Scenario): void {
   // Each node's pfns in a row; its free stack has its lowest pfn on top (allocation order reads well in traces).
   const caps = sc.numa ? sc.numa.nodes.map((n) => n.capacity) : [l.nPfns];
   let base = 0;
+  let hugeAt = 0;
   caps.forEach((cap, node) => {
     initNode(s, node, base, cap);
+    if (l.hugePages2m > 0) {
+      // the buddy's free areas: aligned 2M blocks whole, the rest as 4K pages
+      initNodeStack(s, node, initHugeNode(s, node, base, cap, hugeAt));
+      hugeAt += Math.floor(cap / l.hugePages2m) + 1;
+    }
     base += cap;
   });
+  if (l.hugePages2m > 0) sc.slots.forEach((_, id) => initLpageInfo(s, id));
 }
 
 /** Re-attach to a SharedArrayBuffer built by createShm (in a worker). */

@@ -106,8 +106,8 @@ describe('bad input: exit 2, one line naming what is wrong', () => {
     [['run', '--pause-ms', '-1'], '--pause-ms'],
     [['explore', '--variant', 'nope'], '--variant'],
     [['run', '--variant', 'B3'], '--variant'],
-    [['explore', '--invariants', 'I3'], '--invariants'],
-    [['explore', '--invariants', 'I1,I3'], '--invariants'],
+    [['explore', '--invariants', 'I6'], '--invariants'],
+    [['explore', '--invariants', 'I1,I6'], '--invariants'],
     [['explore', '--invariants', ','], '--invariants'],
     [['variants', '--json=yes'], '--json'],
     // an option that does not apply here, a repeated one, two that exclude each other
@@ -236,7 +236,7 @@ describe('variants and scenarios', () => {
     const r = await cli('scenarios', '--json');
     expect(r.code).toBe(0);
     const list = JSON.parse(r.out) as { name: string; numa: unknown }[];
-    expect(list.map((s) => s.name)).toEqual(['default', 'numa-mbind', 'numa-mbind-runtime', 'populate', 'guest-memfd-guest', 'punch-race', 'conversions-selftest', 'conversions-selftest-gmem-only', 'pre-fault-memory', 'gmem-release', 'memory-failure', 'prepare-fail', 'numa-balancing', 'prepare-fail-6.18', 'numa-interleave', 'inplace-conversion', 'conversions-inplace-selftest', 'litmus-punch', 'litmus-convert', 'litmus-memslot', 'litmus-lock-order', 'litmus-notifier', 'litmus-host-punch', 'litmus-host-private', 'litmus-prefault', 'litmus-release', 'litmus-release-unbind', 'litmus-hwpoison', 'litmus-hwpoison-punch', 'litmus-hwpoison-unbind', 'litmus-numa-balancing', 'litmus-mbind', 'litmus-mbind-race', 'litmus-mbind-empty', 'litmus-populate', 'litmus-convert-pin', 'litmus-convert-mapped', 'litmus-convert-inplace', 'litmus-gmem-only']);
+    expect(list.map((s) => s.name)).toEqual(['default', 'numa-mbind', 'numa-mbind-runtime', 'populate', 'guest-memfd-guest', 'punch-race', 'conversions-selftest', 'conversions-selftest-gmem-only', 'pre-fault-memory', 'gmem-release', 'memory-failure', 'prepare-fail', 'numa-balancing', 'prepare-fail-6.18', 'numa-interleave', 'inplace-conversion', 'conversions-inplace-selftest', 'hugepages-2m', 'hugepages-misaligned', 'litmus-punch', 'litmus-convert', 'litmus-memslot', 'litmus-lock-order', 'litmus-notifier', 'litmus-host-punch', 'litmus-host-private', 'litmus-prefault', 'litmus-release', 'litmus-release-unbind', 'litmus-hwpoison', 'litmus-hwpoison-punch', 'litmus-hwpoison-unbind', 'litmus-numa-balancing', 'litmus-mbind', 'litmus-mbind-race', 'litmus-mbind-empty', 'litmus-populate', 'litmus-convert-pin', 'litmus-convert-mapped', 'litmus-convert-inplace', 'litmus-gmem-only', 'litmus-huge-convert', 'litmus-huge-punch']);
     expect(list.find((s) => s.name === 'numa-interleave')?.numa).not.toBeNull();
   });
 

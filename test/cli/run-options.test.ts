@@ -11,8 +11,9 @@ describe('run options', () => {
     expect(j.workers).toBe(12);
     expect(j.jitter).toBe(2);
     expect(j.actors.filter((a: { kind: string }) => a.kind === 'vcpu')).toHaveLength(8);
-    expect(Object.keys(j.telemetry)).toEqual(['retryReasons', 'retriesPerFault', 'mmuLock', 'invalidationWindows', 'zaps', 'starvation', 'outcomes', 'conversion']);
+    expect(Object.keys(j.telemetry)).toEqual(['retryReasons', 'retriesPerFault', 'mmuLock', 'invalidationWindows', 'zaps', 'starvation', 'outcomes', 'conversion', 'hugepages']);
     expect(j.telemetry.conversion).toBeNull(); // kernel 7.0: no in-place conversion
+    expect(j.telemetry.hugepages).toBeNull(); // huge pages off
     expect(j.telemetry.mmuLock.build).toBe('rwlock');
     expect(j.telemetry.mmuLock.readContended).toBeGreaterThanOrEqual(0);
     expect(j.telemetry.starvation.threshold).toBe(500);
