@@ -3,7 +3,7 @@
 // refcount, and the node counters of spec §7 (FilePages, Unevictable, numa_hit/miss/foreign,
 // interleave_hit, local_node/other_node) plus the allocating actor's per-node charge.
 import { Ctr, count, type ActorCtx } from '../engine/ctx.js';
-import { freeStackPop, freeStackPush, nodeAnonPagesAdd, nodeCounterAdd, nodeFilePagesAdd, nodeFree, nodeUsageAdd, pfnNode, zoneLockWord } from '../shm/node.js';
+import { freeStackPages, freeStackPop, freeStackPush, freeStackRemove, nodeAnonPagesAdd, nodeCounterAdd, nodeFilePagesAdd, nodeFree, nodeUsageAdd, pfnNode, zoneLockWord } from '../shm/node.js';
 import { PF_ALLOCATOR_SHIFT, PF_FILE, PfnOwner } from '../shm/layout.js';
 import { pfnFlags, pfnGenBump, pfnRef, pfnRefAdd, pfnRefCas, setPfnFlags, setPfnIndex, setPfnOwner, setPfnRef } from '../shm/pfn.js';
 import type { Shm } from '../shm/state.js';
@@ -25,12 +25,37 @@ function rmqueue(s: Shm, node: number): number {
   return pfn;
 }
 
-/** Pop a free 2M block from `node`, or -1. */
+/** Pop a free 2M block from `node`, or -1; none whole, the buddies freed as 4K pages are merged into one first. */
 function rmqueueHuge(s: Shm, node: number): number {
   const lock = zoneLockWord(s, node);
   spinLock(s.i32, lock);
-  const head = hugeStackPop(s, node);
+  let head = hugeStackPop(s, node);
+  if (head < 0) head = mergeFreeBlock(s, node);
   spinUnlock(s.i32, lock);
+  return head;
+}
+
+/**
+ * __free_one_page's buddy merging, done when a 2M block is asked for (caller holds the zone lock):
+ * a 2M-aligned block all of whose pages are on the node's 4K free stack leaves the stack whole. The
+ * kernel merges at free time; the model merges late, which no kernel path can tell apart.
+ */
+function mergeFreeBlock(s: Shm, node: number): number {
+  const nr = pagesPerLevel(s, 1);
+  const free = freeStackPages(s, node);
+  const count = new Map<number, number>();
+  let head = -1;
+  for (const p of free) {
+    const h = p - (p % nr);
+    const c = (count.get(h) ?? 0) + 1;
+    count.set(h, c);
+    if (c === nr) {
+      head = h;
+      break;
+    }
+  }
+  if (head < 0) return -1;
+  freeStackRemove(s, node, (p) => p >= head && p < head + nr);
   return head;
 }
 

@@ -54,6 +54,28 @@ export function initNode(s: Shm, node: number, base: number, cap: number): void 
   for (let i = 0; i < cap; i++) i32[l.freeStackBase + base + i] = base + cap - 1 - i;
 }
 
+/** The pfns on the node's 4K free stack, top first (caller holds the zone lock). */
+export function freeStackPages(s: Shm, node: number): number[] {
+  const { i32, l } = s;
+  const base = l.freeStackBase + i32[nodeWord(l, node, N_PFN_BASE)];
+  const out: number[] = [];
+  for (let k = i32[nodeWord(l, node, N_FREE_TOP)] - 1; k >= 0; k--) out.push(i32[base + k]);
+  return out;
+}
+
+/** Take the pfns `drop` selects off the node's 4K free stack, the others keeping their order (caller holds the zone lock). */
+export function freeStackRemove(s: Shm, node: number, drop: (pfn: number) => boolean): void {
+  const { i32, l } = s;
+  const base = l.freeStackBase + i32[nodeWord(l, node, N_PFN_BASE)];
+  const top = i32[nodeWord(l, node, N_FREE_TOP)];
+  let w = 0;
+  for (let k = 0; k < top; k++) {
+    const p = i32[base + k];
+    if (!drop(p)) i32[base + w++] = p;
+  }
+  Atomics.store(i32, nodeWord(l, node, N_FREE_TOP), w);
+}
+
 /** State build with huge pages on: the node's 4K stack holds only `pfns` (pushed in order: the last on top). */
 export function initNodeStack(s: Shm, node: number, pfns: number[]): void {
   const { i32, l } = s;
