@@ -194,7 +194,25 @@ export async function runMacro(resultsDir: string) {
     { figure: '  installs', value: fmt(r16.stats.total.installs), goal: `${fmt(g16.gmemPages)} pages` },
   ]);
 
+  // e2. the same fault-in at each mapping level: 1 GiB touched once on 4K folios, THP 2M folios, hugetlb 1G folios (kernel "next")
+  const g1 = numaInterleaveScenario(1 / 50);
+  const levels = [
+    { level: '4K', sc: g1 },
+    { level: '2M (THP)', sc: { ...g1, name: 'numa-interleave-thp', hugepages: { gmem: 'thp', pages2m: 512, pages1g: 262144, maxLevel: '1g' } } },
+    { level: '1G (hugetlb)', sc: { ...g1, name: 'numa-interleave-1g', kernel: 'next', hugepages: { gmem: 'hugetlb-1g', pages2m: 512, pages1g: 262144, maxLevel: '1g' } } },
+  ] as const;
+  const byLevel: Array<{ level: string; elapsedMs: number; faults: number; installs: number; installs2m: number; installs1g: number; violation: string | null }> = [];
+  for (const { level, sc } of levels) {
+    const r = await runThreads(modelOf(validateScenario(sc)), { seed: 1, variant: null, sweepEveryMs: 0 });
+    const c = r.stats.total;
+    byLevel.push({ level, elapsedMs: r.elapsedMs, faults: c.faults, installs: c.installs, installs2m: c.installs2m, installs1g: c.installs1g, violation: r.violation?.invariant ?? null });
+  }
+  const base = byLevel[0]!.elapsedMs;
+  console.log(`\ne2. fault in ${fmt((g1.gmemPages * 4096) / 2 ** 30, 2)} GiB once by mapping level (4 vCPU workers; the time includes the workers' start)`);
+  console.table(byLevel.map((r) => ({ folios: r.level, 's': fmt(r.elapsedMs / 1000, 2), 'vs 4K': `${fmt(base / r.elapsedMs, 2)}x`, faults: fmt(r.faults), 'leaves 4K': fmt(r.installs - r.installs2m - r.installs1g), 'leaves 2M': fmt(r.installs2m), 'leaves 1G': fmt(r.installs1g), violation: r.violation ?? '' })));
+
   return {
+    faultInByLevel: { pages: g1.gmemPages, runs: byLevel },
     fullVsFloor: { pages: PAGES, windowMs: FULL_MS, floorMs: FLOOR_MS, full, floor: fl, ratio, goalRatio: 0.5, met: ratio >= 0.5 },
     scaling: { pages: PAGES, windowMs: SCALE_MS, runs: scaling },
     retryCurve: { durationMs: RETRY_MS, points: curve },

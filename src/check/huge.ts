@@ -4,7 +4,7 @@
 // page for page (I25). Each judges one unit of state; invariants.ts wires them to events and sweeps.
 import { spteLevel } from '../kvm/spte.js';
 import { lpageMixedAgrees } from '../kvm/lpage_info.js';
-import { memAttrOfGfn } from '../shm/attr.js';
+import { attrsInGmemState, memAttrOfGfn } from '../shm/attr.js';
 import { sptePfn } from '../shm/gfn.js';
 import { folioHead, folioLevel, hugeOn, LEVEL_NAMES, pagesPerLevel } from '../shm/huge.js';
 import { KVM_MEMORY_ATTRIBUTE_PRIVATE, PfnOwner, SlotState } from '../shm/layout.js';
@@ -25,9 +25,10 @@ function hugeLeaf(s: Shm, gfn: number): { level: number; base: number; nr: numbe
 }
 
 // ---- I3: a huge SPTE's gfns all have the same attributes ----
-export function hugeSpteMixed(s: Shm, gfn: number): string | null {
+/** `anyGfn`: judge the leaf gfn is in (an event's gfn); else only at the leaf's first gfn (a sweep judges each leaf once, not once a page). */
+export function hugeSpteMixed(s: Shm, gfn: number, anyGfn = false): string | null {
   const leaf = hugeLeaf(s, gfn);
-  if (!leaf) return null;
+  if (!leaf || (!anyGfn && gfn !== leaf.base)) return null;
   const a = memAttrOfGfn(s, leaf.base);
   for (let g = leaf.base + 1; g < leaf.base + leaf.nr; g++) {
     const b = memAttrOfGfn(s, g);
@@ -58,7 +59,8 @@ export function hugeSpteFolio(s: Shm, gfn: number, anyGfn = false): string | nul
 // ---- I24: lpage MIXED agrees with the attributes (no attribute change under way) ----
 /** The first huge page of the valid memslots meeting gfns [start, end) whose MIXED flag disagrees with its attributes. */
 export function mixedDisagrees(s: Shm, start: number, end: number): string | null {
-  if (!hugeOn(s)) return null;
+  // kernel "next": guest_memfd's attributes; KVM keeps no MIXED flag for them (the folio's order stands in)
+  if (!hugeOn(s) || attrsInGmemState(s)) return null;
   for (let slot = 0; slot < s.l.nSlots; slot++) {
     if (slotState(s, slot) !== SlotState.Valid) continue;
     const base = slotBaseGfn(s, slot);

@@ -655,8 +655,8 @@ export const INVARIANTS = {
     since: 2,
     state: [{ unit: 'spte', check: (s, gfn) => hugeSpteMixed(s, gfn) }],
     on: {
-      spteInstalled: (ctx, gfn) => judge(ctx, 'I3', hugeSpteMixed, gfn, 'just installed'),
-      attrStored: (ctx, gfn) => judge(ctx, 'I3', hugeSpteMixed, gfn, 'survives the attribute store'),
+      spteInstalled: (ctx, gfn) => judge(ctx, 'I3', (s, g) => hugeSpteMixed(s, g, true), gfn, 'just installed'),
+      attrStored: (ctx, gfn) => judge(ctx, 'I3', (s, g) => hugeSpteMixed(s, g, true), gfn, 'survives the attribute store'),
     },
   },
   I24: {

@@ -107,6 +107,9 @@ const TABLE = [
   ['unpin', 'unpin_user_page'],
   ['spec-ref', 'folio_try_get (a PFN walker)'],
   ['spec-put', 'folio_put (a PFN walker)'],
+  // hugetlb-backed guest_memfd (the 1G RFC, issue 14)
+  ['folio-freeze', 'filemap_remove_folio_for_restructuring (folio_ref_freeze, spinning)'],
+  ['folio-restructure', 'kvm_gmem_restructure_folios_in_range'],
 ] as const;
 
 export type PointName = (typeof TABLE)[number][0];

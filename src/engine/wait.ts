@@ -41,6 +41,7 @@ export const WaitId = {
   FaultView: 13,
   SpRead: 14,
   SpWrite: 15,
+  Equal: 16,
 } as const;
 
 const REGISTRY: Waitable[] = [];
@@ -107,6 +108,18 @@ export const ZERO: Waitable = registerWaitable({
     return 0;
   },
   describe: (_s, arg) => (arg === MN_ACTIVE_WORD ? 'mn_active_invalidate_count to reach 0 (mmu notifier invalidations in progress)' : `word ${arg} to reach 0`),
+});
+
+/** Proceed once i32[waitArg] == waitArg2 (a hugetlb folio's split or merge waits for its references to drop to the page cache's: folio_ref_freeze's spin). */
+export const EQUAL: Waitable = registerWaitable({
+  id: WaitId.Equal,
+  canProceed: (s, ctx) => Atomics.load(s.i32, ctx.waitArg) === ctx.waitArg2,
+  proceed: () => {},
+  block(s, ctx, stop) {
+    pollUntil(s, ctx, stop, ctx.waitArg, false);
+    return 0;
+  },
+  describe: (_s, arg, arg2) => `word ${arg} to read ${arg2} (a folio's references frozen at the page cache's)`,
 });
 
 /** Threads engine: parked at an operation boundary until the pause barrier lifts (never under sim). */

@@ -20,6 +20,8 @@ import { gmemAttr, setGmemAttr } from '../shm/attr.js';
 import { filemapGet } from '../shm/file.js';
 import { KVM_MEMORY_ATTRIBUTE_PRIVATE, PF_ARCH_PREPARED } from '../shm/layout.js';
 import { pfnFlagsClear, pfnRef, setPfnContent } from '../shm/pfn.js';
+import { folioNrPages, hugetlbOn } from '../shm/huge.js';
+import { hugetlbNr, kvmGmemRestructureFolios } from './hugetlb.js';
 import { memslotPieces } from '../shm/slot.js';
 import { invLock, invUnlock } from '../sync/ops.js';
 import { gmemFdget, gmemFput } from './release.js';
@@ -42,7 +44,7 @@ function kvmGmemRangeHasAttributes(ctx: ActorCtx, start: number, end: number, at
 // kvm_gmem_is_safe_for_conversion: -1 when every folio in [start, end) holds only the page cache's
 // reference and the lookup's; else the index of the first that does not. A mismatch drains every
 // CPU's LRU-add batch once (folio_may_be_lru_cached: every folio here is small) and looks again.
-function* kvmGmemIsSafeForConversion(ctx: ActorCtx, start: number, end: number): Gen<number> {
+export function* kvmGmemIsSafeForConversion(ctx: ActorCtx, start: number, end: number): Gen<number> {
   const s = ctx.s;
   let drained = false;
   for (let i = start; i < end; ) {
@@ -52,7 +54,7 @@ function* kvmGmemIsSafeForConversion(ctx: ActorCtx, start: number, end: number):
       i++; // no folio: nothing can reference it (filemap_get_folios skips holes)
       continue;
     }
-    const safe = pfnRef(s, pfn) === 2; // folio_nr_pages + filemap_get_folios' reference
+    const safe = pfnRef(s, pfn) === folioNrPages(s, pfn) + 1; // folio_nr_pages + filemap_get_folios' reference
     pagePut(ctx, pfn); // folio_batch_release
     if (safe) i++;
     else if (!drained) {
@@ -83,8 +85,19 @@ function* toPrivateChecks(ctx: ActorCtx, c: Conversion): Gen {
     c.errIndex = bad;
   }
 }
+// hugetlb (the 1G RFC): the invalidation rounded out to the huge folios the range touches
+// (kvm_gmem_compute_invalidate_start/end; B55 leaves it exact)
+function invalidateRange(ctx: ActorCtx, c: Conversion): [number, number] {
+  if (!hugetlbOn(ctx.s) || ctx.bugs.B55) return [c.start, c.end];
+  const nr = hugetlbNr(ctx);
+  return [c.start - (c.start % nr), Math.ceil(c.end / nr) * nr];
+}
 function* begin(ctx: ActorCtx, c: Conversion): Gen {
-  if (c.r === 0) yield* kvmGmemInvalidateBegin(ctx, c.start, c.end);
+  if (c.r === 0) yield* kvmGmemInvalidateBegin(ctx, ...invalidateRange(ctx, c));
+}
+// hugetlb: the folios split or merged to match the new attributes, inside the invalidation
+function* restructure(ctx: ActorCtx, c: Conversion): Gen {
+  if (c.r === 0 && hugetlbOn(ctx.s)) yield* kvmGmemRestructureFolios(ctx, c.start, c.end, (c.attrs & KVM_MEMORY_ATTRIBUTE_PRIVATE) !== 0);
 }
 // kvm_gmem_invalidate for to-shared (the arch's hook: SNP hands the pages back to the host in the
 // RMP; B46 skips it), then mas_store_prealloc: one store of the whole range (RCU readers see it at once)
@@ -115,16 +128,16 @@ function* store(ctx: ActorCtx, c: Conversion): Gen {
 }
 // kvm_gmem_invalidate_end, if the invalidation began
 function* end(ctx: ActorCtx, c: Conversion): Gen {
-  if (c.r === 0) yield* kvmGmemInvalidateEnd(ctx, c.start, c.end);
+  if (c.r === 0) yield* kvmGmemInvalidateEnd(ctx, ...invalidateRange(ctx, c));
 }
 // B44 begins the invalidation before the checks, and its -EAGAIN path returns without ending it
 function* beginAlways(ctx: ActorCtx, c: Conversion): Gen {
-  yield* kvmGmemInvalidateBegin(ctx, c.start, c.end);
+  yield* kvmGmemInvalidateBegin(ctx, ...invalidateRange(ctx, c));
 }
 
 const SET_ATTRIBUTES = orders<[Conversion]>('__kvm_gmem_set_attributes', {
-  upstream: [toPrivateChecks, begin, store, end],
-  B44: [beginAlways, toPrivateChecks, store, end],
+  upstream: [toPrivateChecks, begin, store, restructure, end],
+  B44: [beginAlways, toPrivateChecks, store, restructure, end],
 });
 
 // __kvm_gmem_set_attributes on file pages [start, end)

@@ -25,7 +25,9 @@ import { pfnFlags, pfnFlagsOr, pfnRefAdd, setPfnContent, setPfnOwner } from '../
 import { gmemInodeFlags, kvmGmemGetIndex, setSlotFile, setSlotGmemOnly, slotBaseGfn, slotFile, slotNpages, slotPgoff } from '../shm/slot.js';
 import { GMEM_INODE_MMAP } from './create.js';
 import { kvmGmemGetHugeFolio, kvmGmemMaxLevel, truncateHugeFolio } from './huge_folio.js';
-import { folioLevel, hugeOn } from '../shm/huge.js';
+import { folioLevel, hugeOn, hugetlbOn } from '../shm/huge.js';
+import { kvmGmemAllocHugetlbFolio, kvmGmemTruncateHugetlb } from './hugetlb.js';
+import { kvmGmemIsSafeForConversion } from './attributes.js';
 import type { Shm } from '../shm/state.js';
 import { LockClass, lockdepAssertHeld } from '../sync/lockdep.js';
 import { folioLock, folioLockedNew, folioUnlock, invLock, invLockShared, invUnlock, invUnlockShared, mmuWriteLock, mmuWriteUnlock } from '../sync/ops.js';
@@ -45,6 +47,13 @@ export function* kvmGmemGetFolio(ctx: ActorCtx, index: number): Gen<number> {
       folioUnlock(ctx, pfn); // truncated while we waited for the lock
       pagePut(ctx, pfn);
       continue;
+    }
+    if (hugetlbOn(s)) {
+      // the 1G RFC's custom allocator: a hugetlb page or -ENOMEM, never a 4K fallback
+      yield P['pfn-alloc'];
+      const r = yield* kvmGmemAllocHugetlbFolio(ctx, index);
+      if (r < 0) return r;
+      continue; // look it up: the folio is in the file now
     }
     if (ctx.sc.hugepages.gmem === 'thp') {
       // the THP RFC's kvm_gmem_get_folio: a 2M folio first, 4K when that is not possible
@@ -229,9 +238,17 @@ export function* kvmGmemInvalidateBegin(ctx: ActorCtx, start: number, end: numbe
 // be skipped (README "Upstream findings", litmus-hwpoison-unbind)
 export const kvmGmemInvalidateEnd = (ctx: ActorCtx, start: number, end: number): Gen | [] => (gmemFileState(ctx.s) === GmemFileState.Live && boundRanges(ctx.s, start, end).length > 0 ? kvmMmuInvalidateRangesEnd(ctx) : []);
 
-// truncate_inode_pages_range: remove each folio from the page cache under its lock
-export function* truncateInodePagesRange(ctx: ActorCtx, start: number, end: number): Gen {
+/** The result of the last hugetlb truncation by each actor (its punch returns it). */
+const TRUNCATE_ERR = new WeakMap<ActorCtx, number>();
+
+// truncate_inode_pages_range: remove each folio from the page cache under its lock (a hugetlb-backed
+// file: kvm_gmem_truncate_inode_range; `exiting`: the inode's eviction, no reference check)
+export function* truncateInodePagesRange(ctx: ActorCtx, start: number, end: number, exiting = false): Gen {
   const s = ctx.s;
+  if (hugetlbOn(s)) {
+    TRUNCATE_ERR.set(ctx, yield* kvmGmemTruncateHugetlb(ctx, start, end, exiting, kvmGmemIsSafeForConversion));
+    return;
+  }
   end = Math.min(end, s.l.filePages);
   for (let i = start; i < end; i++) {
     yield P.truncate;
@@ -279,7 +296,8 @@ const PUNCH_HOLE = orders<[number, number, number, number]>('kvm_gmem_punch_hole
  * B53 (README "Upstream findings"). The 1G RFC widens its conversions' invalidations the same way.
  */
 function punchInvalidateRange(ctx: ActorCtx, start: number, end: number): [number, number] {
-  if (ctx.sc.hugepages.gmem === 'none' || ctx.bugs.B53) return [start, end];
+  // (hugetlb: a partly covered huge page is only zeroed, never freed: the exact range is enough)
+  if (ctx.sc.hugepages.gmem !== 'thp' || ctx.bugs.B53) return [start, end];
   const nr = ctx.s.l.hugePages2m;
   return [start - (start % nr), Math.min(ctx.s.l.filePages, Math.ceil(end / nr) * nr)];
 }
@@ -292,11 +310,12 @@ export function* kvmGmemPunchHole(ctx: ActorCtx, start: number, end: number): Ge
   const lock = !ctx.bugs.B10; // B10: bindings may change between begin and end
   if (lock) yield* invLock(ctx);
   const [invStart, invEnd] = punchInvalidateRange(ctx, start, end);
+  TRUNCATE_ERR.delete(ctx);
   for (const step of PUNCH_HOLE.of(ctx)) yield* step(ctx, start, end, invStart, invEnd);
   if (lock) invUnlock(ctx);
   ctx.ev.writerReturned(ctx, 'kvm_gmem_punch_hole');
   gmemFput(ctx);
-  return 0;
+  return TRUNCATE_ERR.get(ctx) ?? 0; // hugetlb: -EAGAIN when a split huge page it had to merge was referenced
 }
 
 // kvm_gmem_allocate (fallocate KEEP_SIZE) on file pages [start, end); partial success is kept

@@ -7,7 +7,7 @@ import { P } from '../engine/points.js';
 import { allocPages, pagePut, pagePutRefs } from '../mm/page_alloc.js';
 import { gmemPolicy } from '../mm/policy.js';
 import { filemapGet, filemapInsert, filemapRemove } from '../shm/file.js';
-import { clearFolio, folioHead, folioLevel, Level, pagesPerLevel } from '../shm/huge.js';
+import { clearFolio, folioHead, folioLevel, hugetlbOn, Level, pagesPerLevel } from '../shm/huge.js';
 import { PF_LOCKED, PfnOwner } from '../shm/layout.js';
 import { pfnFlags, pfnRef, pfnRefAdd, setPfnContent, setPfnFlags, setPfnOwner, setPfnRef } from '../shm/pfn.js';
 import { slotNpages, slotPgoff } from '../shm/slot.js';
@@ -68,6 +68,8 @@ function filemapRangeHasPage(ctx: ActorCtx, start: number, end: number): boolean
  */
 export function kvmGmemMaxLevel(ctx: ActorCtx, slot: number, index: number, pfn: number): number {
   const s = ctx.s;
+  // hugetlb (the 1G RFC): folio_order, no clamp (lpage_info's misalignment rule stands in for it)
+  if (hugetlbOn(s)) return folioLevel(s, pfn);
   // B54: PMD_ORDER clamped to the binding only, not to folio_order (a 4K fallback folio reported 2M)
   const level = ctx.bugs.B54 ? Level.L2M : folioLevel(s, pfn);
   if (level === Level.L4K) return level;

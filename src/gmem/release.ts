@@ -59,7 +59,7 @@ function* gmemFinalFput(ctx: ActorCtx): Gen {
   yield P['task-work'];
   yield* kvmGmemRelease(ctx);
   yield P.evict;
-  yield* truncateInodePagesRange(ctx, 0, ctx.s.l.filePages);
+  yield* truncateInodePagesRange(ctx, 0, ctx.s.l.filePages, true);
 }
 
 // kvm_gmem_release: clear every bound memslot's file pointer and zap all of the file's SPTEs in

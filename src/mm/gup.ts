@@ -6,6 +6,7 @@
 // PTE again, dropping the grab if it changed; an unmap's TLB shootdown waits for it (the CPU is
 // "in an access": setInGuest), so a pin is either done before an unmap returns or sees its zap.
 // Otherwise the slow path faults the page in (kvm_gmem_fault_user_mapping) and tries again.
+import { folioLevel } from '../shm/huge.js';
 import { Ctr, count, type ActorCtx, type Gen } from '../engine/ctx.js';
 import { P } from '../engine/points.js';
 import { VM_FAULT_SIGBUS, kvmGmemFaultUserMapping } from '../gmem/user_mapping.js';
@@ -19,7 +20,10 @@ import { pagePutRefs } from './page_alloc.js';
 export const GUP_PIN_COUNTING_BIAS = 1024;
 
 /** folio_maybe_dma_pinned for a small folio: its refcount carries at least one pin's bias. */
-export const folioMaybeDmaPinned = (s: Shm, pfn: number) => pfnRef(s, pfn) >= GUP_PIN_COUNTING_BIAS;
+// A large folio counts pins in _pincount, not in the refcount's bias: the model pins only 4K folios
+// (GUP reaches a hugetlb page's pieces only once a shared page has split it; THP files refuse pinners),
+// so a huge folio's page-cache references (one a page) never read as a pin
+export const folioMaybeDmaPinned = (s: Shm, pfn: number) => folioLevel(s, pfn) === 0 && pfnRef(s, pfn) >= GUP_PIN_COUNTING_BIAS;
 
 // try_grab_folio(FOLL_PIN): the pin's bias, unless the folio is being freed
 function tryGrabPin(s: Shm, pfn: number): boolean {

@@ -7,7 +7,7 @@ import { freeStackPages, freeStackPop, freeStackPush, freeStackRemove, nodeAnonP
 import { PF_ALLOCATOR_SHIFT, PF_FILE, PfnOwner } from '../shm/layout.js';
 import { pfnFlags, pfnGenBump, pfnRef, pfnRefAdd, pfnRefCas, setPfnFlags, setPfnIndex, setPfnOwner, setPfnRef } from '../shm/pfn.js';
 import type { Shm } from '../shm/state.js';
-import { clearFolio, folioHead, folioLevel, hugeOn, hugeStackPop, hugeStackPush, pagesPerLevel, setFolio } from '../shm/huge.js';
+import { clearFolio, folioHead, folioLevel, hugeOn, hugetlbOn, hugetlbSpoolPut, hugeStackPop, hugeStackPush, pagesPerLevel, setFolio } from '../shm/huge.js';
 import { spinLock, spinUnlock } from '../sync/locks.js';
 import type { Mempolicy } from './mempolicy.js';
 import { countAllocation, selectNode } from './numa.js';
@@ -17,7 +17,8 @@ function rmqueue(s: Shm, node: number): number {
   const lock = zoneLockWord(s, node);
   spinLock(s.i32, lock);
   let pfn = freeStackPop(s, node);
-  if (pfn < 0 && hugeOn(s)) {
+  // the buddy splits a 2M block for a 4K page; hugetlb's pages are not the buddy's to split
+  if (pfn < 0 && hugeOn(s) && !hugetlbOn(s)) {
     pfn = hugeStackPop(s, node);
     if (pfn >= 0) for (let i = pagesPerLevel(s, 1) - 1; i >= 1; i--) freeStackPush(s, node, pfn + i);
   }
@@ -30,7 +31,7 @@ function rmqueueHuge(s: Shm, node: number): number {
   const lock = zoneLockWord(s, node);
   spinLock(s.i32, lock);
   let head = hugeStackPop(s, node);
-  if (head < 0) head = mergeFreeBlock(s, node);
+  if (head < 0 && !hugetlbOn(s)) head = mergeFreeBlock(s, node);
   spinUnlock(s.i32, lock);
   return head;
 }
@@ -165,6 +166,7 @@ function freeHugeFolio(ctx: ActorCtx, head: number): void {
   spinLock(s.i32, lock);
   hugeStackPush(s, node, head);
   spinUnlock(s.i32, lock);
+  if (hugetlbOn(s)) hugetlbSpoolPut(s); // free_huge_folio: the subpool's reservation comes back
   count(ctx, Ctr.frees);
 }
 

@@ -23,6 +23,10 @@ export function hugepagesJson(st: Stats) {
     hugeFallbacks: t.hugeFallbacks,
     folioSplits: t.folioSplits,
     folioZeroed: t.folioZeroed,
+    /** hugetlb (the 1G RFC): merges back into huge folios, restructurings that waited for references, -ENOMEM from the file's subpool */
+    folioMerges: t.folioMerges,
+    freezeWaits: t.freezeSpins,
+    hugetlbEnomem: t.hugetlbEnomem,
   };
 }
 
@@ -41,6 +45,7 @@ export function hugepagesText(st: Stats): string | null {
     `      level   installs   share    leaves zapped`,
     ...rows.map(([l, n, s, z]) => `      ${l.padEnd(6)}${n.padStart(10)}${s.padStart(8)}${z.padStart(17)}`),
     `    huge leaves split at fault time: ${fmt(h.spteSplits)}`,
-    `    guest_memfd folios: ${fmt(h.hugeFolios)} huge allocated, ${fmt(h.hugeFallbacks)} THP attempts fell back to 4K; partial punches split ${fmt(h.folioSplits)} and only zeroed ${fmt(h.folioZeroed)} (a reference blocked the split)`,
+    `    guest_memfd folios: ${fmt(h.hugeFolios)} huge allocated, ${fmt(h.hugeFallbacks)} THP attempts fell back to 4K; ${fmt(h.folioSplits)} split into 4K folios, ${fmt(h.folioMerges)} merged back; ${fmt(h.folioZeroed)} partial punches only zeroed`,
+    ...(h.folioMerges + h.freezeWaits + h.hugetlbEnomem > 0 ? [`    hugetlb: ${fmt(h.freezeWaits)} splits or merges waited for references to drop (folio_ref_freeze), ${fmt(h.hugetlbEnomem)} allocations got -ENOMEM from the file's subpool (faults racing on one huge page take two reservations)`] : []),
   ].join('\n');
 }

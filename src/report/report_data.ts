@@ -199,8 +199,11 @@ export function statsSections(stats: Stats, sc: Scenario, scope: string): Report
           rows: [
             ['huge folios allocated', fmt(huge.hugeFolios)],
             ['THP attempts that fell back to 4K', fmt(huge.hugeFallbacks)],
-            ['folios split by a partial punch', fmt(huge.folioSplits)],
-            ['partial punches that only zeroed (a reference blocked the split)', fmt(huge.folioZeroed)],
+            ['folios split into 4K folios (a partial punch; hugetlb: a page going shared)', fmt(huge.folioSplits)],
+            ['folios merged back (hugetlb: all pages private again, or a punch of the whole page)', fmt(huge.folioMerges)],
+            ['partial punches that only zeroed', fmt(huge.folioZeroed)],
+            ['splits or merges that waited for references (folio_ref_freeze)', fmt(huge.freezeWaits)],
+            ['-ENOMEM from the hugetlb subpool', fmt(huge.hugetlbEnomem)],
           ],
         },
       ],

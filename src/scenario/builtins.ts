@@ -179,7 +179,7 @@ export function numaInterleaveScenario(scale = 1): Scenario {
 
 /** A litmus test: one page, one vCPU and one or two racers, small enough for exhaustive search
  *  (explore --strategy dfs --preemptions 2 runs every schedule of it in about a second). */
-function litmus(name: string, description: string, o: { vcpuOps: number; converter?: number; puncher?: number; slotChurn?: number; fallocate?: boolean; conversionOrder?: ConversionOrder; privateFraction?: number; gmemFlags?: Scenario['gmemFlags']; vmType?: Scenario['vmType']; hostUser?: number; hostOps?: number; preFault?: number; gmemClose?: number; memoryFailure?: number; memoryFailureOps?: number; mmuNotifier?: number; mbind?: number; populate?: number; numa?: Scenario['numa']; gmemPages?: number; kernel?: Scenario['kernel']; pinner?: number; pinnerHold?: number; specRef?: number; converterOps?: number; hugepages?: Scenario['hugepages']; puncherOps?: number }): Scenario {
+function litmus(name: string, description: string, o: { vcpuOps: number; converter?: number; puncher?: number; slotChurn?: number; fallocate?: boolean; conversionOrder?: ConversionOrder; privateFraction?: number; gmemFlags?: Scenario['gmemFlags']; vmType?: Scenario['vmType']; hostUser?: number; hostOps?: number; preFault?: number; gmemClose?: number; memoryFailure?: number; memoryFailureOps?: number; mmuNotifier?: number; mbind?: number; populate?: number; numa?: Scenario['numa']; gmemPages?: number; kernel?: Scenario['kernel']; pinner?: number; pinnerHold?: number; specRef?: number; converterOps?: number; hugepages?: Scenario['hugepages']; puncherOps?: number; specRefOps?: number }): Scenario {
   const pages = o.gmemPages ?? 1;
   return {
     ...DEFAULT_SCENARIO,
@@ -206,7 +206,7 @@ function litmus(name: string, description: string, o: { vcpuOps: number; convert
     mbind: { count: o.mbind ?? 0, ops: 1, maxPages: 1 },
     populate: { count: o.populate ?? 0, ops: 1, maxPages: 1 },
     pinner: { count: o.pinner ?? 0, ops: 1, maxPages: 1, hold: o.pinnerHold ?? 2 },
-    specRef: { count: o.specRef ?? 0, ops: 1, maxPages: 1 },
+    specRef: { count: o.specRef ?? 0, ops: o.specRefOps ?? 1, maxPages: 1 },
   };
 }
 
@@ -259,6 +259,7 @@ export const LITMUS_SCENARIOS: Record<string, Scenario> = {
   'litmus-convert-inplace': litmus('litmus-convert-inplace', 'kernel "next": the vCPU accesses its page (converted to private at boot) twice while a converter converts it in place (KVM_SET_MEMORY_ATTRIBUTES2) twice, each time to shared or private', { kernel: 'next', vcpuOps: 2, converter: 1, converterOps: 2, vmType: 'sw_protected', gmemFlags: ['mmap', 'init_shared'] }),
   'litmus-gmem-only': litmus('litmus-gmem-only', 'one vCPU reads and writes its shared page of a gmem-only memslot (an mmap-able guest_memfd) while a puncher punches it', { vcpuOps: 2, puncher: 1, privateFraction: 0, gmemFlags: ['mmap'] }),
   'litmus-huge-convert': litmus('litmus-huge-convert', 'huge pages (THP folios, a 2M page scaled to 4 pages): one vCPU accesses the first two pages of a 2-huge-page file privately while a converter converts one page at a time: the conversion must widen its invalidation to the huge page it changes in part and mark it MIXED, so no 2M mapping spans both types', { kernel: '6.18', vcpuOps: 2, converter: 1, converterOps: 2, gmemPages: 8, vmType: 'sw_protected', hugepages: LITMUS_HUGE }),
+  'litmus-huge-inplace': litmus('litmus-huge-inplace', 'kernel "next", hugetlb-backed guest_memfd (the 1G RFC, a 2M page scaled to 4 pages): the vCPU accesses its pages (converted to private at boot) twice while a converter converts one page in place twice and a PFN walker takes three speculative references: a page going shared splits the huge folio, all private again merges it, each freezing the references first', { kernel: 'next', vcpuOps: 2, converter: 1, converterOps: 2, specRef: 1, specRefOps: 3, gmemPages: 4, vmType: 'sw_protected', gmemFlags: ['mmap', 'init_shared'], hugepages: { gmem: 'hugetlb-2m', pages2m: 4, pages1g: 16, maxLevel: '1g' } }),
   'litmus-huge-punch': litmus('litmus-huge-punch', 'huge pages (THP folios, a 2M page scaled to 4 pages): one vCPU accesses the pages of a one-huge-page file privately three times while a puncher punches one page three times: the punch invalidates the whole huge page and zaps its 2M mapping whole, and the folio is split (or only zeroed while a fault holds it)', { kernel: '6.18', vcpuOps: 3, puncher: 1, puncherOps: 3, gmemPages: 4, vmType: 'sw_protected', hugepages: LITMUS_HUGE }),
 };
 
@@ -513,6 +514,29 @@ export const HUGEPAGES_MISALIGNED_SCENARIO: Scenario = {
   ],
 };
 
+/**
+ * Huge pages on kernel "next" (issue 14): inplace-conversion's workload (4 vCPUs of a coco VM, a
+ * converter, a host process, a DMA pinner, a PFN walker) on a hugetlb-backed guest_memfd as the 1G
+ * RFC has it, a "1G" page scaled to 16 pages (the file holds 2, one per memslot): every folio a
+ * hugetlb page, split while any page of it is shared, merged when all are private again.
+ */
+export const HUGEPAGES_1G_INPLACE_SCENARIO: Scenario = {
+  ...INPLACE_CONVERSION_SCENARIO,
+  name: 'hugepages-1g-inplace',
+  // the guest accepts all its memory at boot (a whole 1G page private: merged, mapped 1G) and converts less often than inplace-conversion's
+  vcpus: { ...INPLACE_CONVERSION_SCENARIO.vcpus, privateFraction: 1, conversionRate: 0.1 },
+  description: 'inplace-conversion on a hugetlb-backed guest_memfd (the 1G RFC; a 1G page scaled to 16 pages, 2 in the file): conversions split a huge folio when a page of it goes shared and merge it when all are private, freezing its references (spinning on the PFN walker\'s); faults map 1G while a folio is whole',
+  hugepages: { gmem: 'hugetlb-1g', pages2m: 4, pages1g: 16, maxLevel: '1g' },
+};
+
+/** hugepages-1g-inplace with 2M hugetlb pages (4 pages each, 8 in the file). */
+export const HUGEPAGES_2M_INPLACE_SCENARIO: Scenario = {
+  ...HUGEPAGES_1G_INPLACE_SCENARIO,
+  name: 'hugepages-2m-inplace',
+  description: 'inplace-conversion on a hugetlb-backed guest_memfd of 2M pages (scaled to 4 pages, 8 in the file): the 1G RFC\'s split and merge at 2M, faults mapping 2M',
+  hugepages: { gmem: 'hugetlb-2m', pages2m: 4, pages1g: 16, maxLevel: '1g' },
+};
+
 export const BUILTIN_SCENARIOS: Record<string, Scenario> = {
   default: DEFAULT_SCENARIO,
   'numa-mbind': NUMA_MBIND_SCENARIO,
@@ -533,6 +557,8 @@ export const BUILTIN_SCENARIOS: Record<string, Scenario> = {
   'conversions-inplace-selftest': CONVERSIONS_INPLACE_SELFTEST_SCENARIO,
   'hugepages-2m': HUGEPAGES_2M_SCENARIO,
   'hugepages-misaligned': HUGEPAGES_MISALIGNED_SCENARIO,
+  'hugepages-2m-inplace': HUGEPAGES_2M_INPLACE_SCENARIO,
+  'hugepages-1g-inplace': HUGEPAGES_1G_INPLACE_SCENARIO,
   ...LITMUS_SCENARIOS,
 };
 

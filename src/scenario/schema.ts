@@ -93,7 +93,7 @@ const pow2 = (min: number, max: number): Check<number> => (v, path) => {
   throw new ScenarioError(path, `a power of two from ${min} to ${max}`, got(v));
 };
 const HUGEPAGES: Shape<HugepageSpec> = {
-  gmem: oneOf('none', 'thp'),
+  gmem: oneOf('none', 'thp', 'hugetlb-2m', 'hugetlb-1g'),
   pages2m: pow2(2, 512),
   pages1g: pow2(4, 262144),
   maxLevel: oneOf('2m', '1g'),
@@ -213,8 +213,24 @@ function checkHugepages(s: Scenario): void {
   const h = s.hugepages;
   if (h.pages1g <= h.pages2m) throw new ScenarioError('hugepages.pages1g', `a power of two above pages2m (${h.pages2m}): a 1G page holds whole 2M pages`, got(h.pages1g));
   if (h.gmem === 'none') return;
-  if (s.kernel === 'next') throw new ScenarioError('hugepages.gmem', '"none" with kernel "next": in-place conversion with huge folios (the 1G series\' split and merge) is not modelled yet; use kernel 6.12, 6.18 or 7.0', got(h.gmem));
-  const unmodelled = (['hostUser', 'pinner', 'memoryFailure', 'populate', 'specRef', 'mbind', 'preFault'] as const).find((k) => s[k].count > 0);
+  if (h.gmem === 'thp') {
+    if (s.kernel === 'next') throw new ScenarioError('hugepages.gmem', '"none", "hugetlb-2m" or "hugetlb-1g" with kernel "next": the THP RFC predates in-place conversion; the 1G RFC\'s hugetlb folios are its huge pages', got(h.gmem));
+  } else {
+    if (s.kernel !== 'next') throw new ScenarioError('hugepages.gmem', `"none" or "thp" with kernel ${s.kernel}: hugetlb-backed guest_memfd (the 1G RFC) converts in place, as kernel "next" does`, got(h.gmem));
+    const nr = h.gmem === 'hugetlb-1g' ? h.pages1g : h.pages2m;
+    // kvm_gmem_create with GUEST_MEMFD_FLAG_HUGETLB: the size must be a whole number of huge pages
+    if (s.gmemPages % nr !== 0) throw new ScenarioError('gmemPages', `a multiple of ${nr} (the ${h.gmem} page in 4K pages): a hugetlb-backed guest_memfd's size is whole huge pages (KVM_CREATE_GUEST_MEMFD: EINVAL)`, got(s.gmemPages));
+    // guestmem_hugetlb's inode_setup reserves the whole file in a subpool at creation
+    const caps = s.numa ? s.numa.nodes.map((n) => n.capacity) : [s.pfnPool];
+    let base = 0;
+    let blocks = 0;
+    for (const cap of caps) {
+      blocks += Math.max(0, Math.floor((base + cap) / nr) - Math.ceil(base / nr));
+      base += cap;
+    }
+    if (blocks < s.gmemPages / nr) throw new ScenarioError(s.numa ? 'numa.nodes' : 'pfnPool', `room for the file's ${s.gmemPages / nr} ${h.gmem} pages (${nr}-page aligned runs in a node): guestmem_hugetlb reserves them at creation, and KVM_CREATE_GUEST_MEMFD fails with ENOMEM`, `the pool holds ${blocks}`);
+  }
+  const unmodelled = (h.gmem === 'thp' ? (['hostUser', 'pinner', 'memoryFailure', 'populate', 'specRef', 'mbind', 'preFault'] as const) : (['memoryFailure', 'populate', 'mbind', 'preFault'] as const)).find((k) => s[k].count > 0);
   if (unmodelled) throw new ScenarioError(`${unmodelled}.count`, `0 with hugepages.gmem "${h.gmem}": that actor's path into a huge folio is not modelled`, got(s[unmodelled].count));
 }
 

@@ -102,8 +102,11 @@ export interface HugepageSpec {
    * guest_memfd's folios: `none` order 0 only (upstream, 01f492e1817e: max_order is always 0);
    * `thp` Michael Roth's 2M THP RFC (2024-12): a 2M folio when the aligned 2M range lies inside
    * i_size and has no page yet, else 4K; max_order clamped to the memslot's binding.
+   * `hugetlb-2m` / `hugetlb-1g` Ackerley Tng's 1G page RFC v2 (2025-05-14) on kernel "next": every
+   * folio is a hugetlb page of that size from the file's subpool (reserved at creation), split into
+   * 4K folios while any of its pages is shared and merged back when all are private again.
    */
-  gmem: 'none' | 'thp';
+  gmem: 'none' | 'thp' | 'hugetlb-2m' | 'hugetlb-1g';
   /** 4K pages in a "2M" page: 512 on x86; a smaller power of two scales every huge page down, the kernel's arithmetic unchanged (litmus tests use 4) */
   pages2m: number;
   /** 4K pages in a "1G" page: 512 x pages2m on x86 */
@@ -113,6 +116,10 @@ export interface HugepageSpec {
 }
 /** Huge pages off: the model before issue 14, and what a recorded scenario without the field replays with. */
 export const HUGEPAGES_NONE: HugepageSpec = { gmem: 'none', pages2m: 512, pages1g: 262144, maxLevel: '1g' };
+/** The guest_memfd is hugetlb-backed (the 1G RFC's custom allocator). */
+export const hugetlbGmem = (h: HugepageSpec): boolean => h.gmem === 'hugetlb-2m' || h.gmem === 'hugetlb-1g';
+/** The level of the hugetlb page (1: 2M, 2: 1G), or of THP's 2M folio; 0 when off. */
+export const hugeFolioLevel = (h: HugepageSpec): number => (h.gmem === 'none' ? 0 : h.gmem === 'hugetlb-1g' ? 2 : 1);
 /** Whether a scenario can map anything above 4K. */
 export const hugepagesOn = (sc: { hugepages: HugepageSpec }): boolean => sc.hugepages.gmem !== 'none';
 

@@ -1,7 +1,7 @@
 // Huge-page words (issue 14; they exist only when Scenario.hugepages is on): each pfn's folio word
 // (struct folio's order and the page's place in it), each node's free 2M blocks, and each memslot's
 // lpage_info (slot->arch.lpage_info[level - 2][idx].disallow_lpage). Accessors only.
-import { FOLIO_LEVEL_SHIFT, FOLIO_OFFSET_MASK, KVM_LPAGE_MIXED_FLAG, N_HUGE_BASE, N_HUGE_TOP, nodeWord } from './layout.js';
+import { FOLIO_LEVEL_SHIFT, FOLIO_OFFSET_MASK, G_HUGETLB, G_HUGETLB_SPOOL, KVM_LPAGE_MIXED_FLAG, N_HUGE_BASE, N_HUGE_TOP, nodeWord } from './layout.js';
 import type { Shm } from './state.js';
 
 /** PG_LEVEL_4K, PG_LEVEL_2M, PG_LEVEL_1G as 0, 1, 2 (the kernel's 1, 2, 3) */
@@ -12,6 +12,22 @@ export const LEVEL_NAMES = ['4K', '2M', '1G'] as const;
 export const hugeOn = (s: Shm) => s.l.hugePages2m > 0;
 /** KVM_PAGES_PER_HPAGE(level): 4K pages a leaf of the level maps (scaled by the scenario) */
 export const pagesPerLevel = (s: Shm, level: number) => (level === 0 ? 1 : level === 1 ? s.l.hugePages2m : s.l.hugePages1g);
+
+/** The level of the nodes' free huge blocks: 2M (THP's buddy order, hugetlb-2m) or 1G (hugetlb-1g). */
+export const hugeBlockLevel = (s: Shm) => s.l.hugeBlockLevel;
+/** The guest_memfd is hugetlb-backed (the 1G RFC): every folio is one hugetlb page, split or whole. */
+export const hugetlbOn = (s: Shm) => s.i32[G_HUGETLB] === 1;
+/** hugepage_subpool_get_pages(spool, 1): take a reservation, false when none is left (-ENOMEM) */
+export function hugetlbSpoolGet(s: Shm): boolean {
+  for (;;) {
+    const n = Atomics.load(s.i32, G_HUGETLB_SPOOL);
+    if (n <= 0) return false;
+    if (Atomics.compareExchange(s.i32, G_HUGETLB_SPOOL, n, n - 1) === n) return true;
+  }
+}
+/** hugepage_subpool_put_pages(spool, 1) */
+export const hugetlbSpoolPut = (s: Shm) => Atomics.add(s.i32, G_HUGETLB_SPOOL, 1);
+export const hugetlbSpoolFree = (s: Shm) => Atomics.load(s.i32, G_HUGETLB_SPOOL);
 
 // ---- folios ----
 const folioWord = (s: Shm, pfn: number) => s.l.folioBase + pfn;
@@ -56,7 +72,7 @@ export function hugeStackPush(s: Shm, node: number, head: number): void {
  */
 export function initHugeNode(s: Shm, node: number, base: number, cap: number, stackAt: number): number[] {
   const { i32, l } = s;
-  const nr = l.hugePages2m;
+  const nr = pagesPerLevel(s, l.hugeBlockLevel);
   const heads: number[] = [];
   const loose: number[] = [];
   for (let p = base; p < base + cap; ) {

@@ -105,6 +105,9 @@ export const COUNTERS = [
   'hugeFallbacks', // THP attempts that fell back to a 4K folio (the range not empty or not inside i_size, no free 2M block, a lost insertion race)
   'folioSplits', // huge folios split into 4K folios (truncate_inode_partial_folio's split_folio)
   'folioZeroed', // partial truncations of a huge folio that could not split and only zeroed the range
+  'folioMerges', // hugetlb: split folios merged back into one huge folio (to-private, punch, eviction)
+  'freezeSpins', // hugetlb: splits and merges that had to wait for a folio's references to drop to the page cache's (folio_ref_freeze's spin)
+  'hugetlbEnomem', // hugetlb: allocations refused because the file's subpool had no reservation left
 ] as const;
 export type CounterName = (typeof COUNTERS)[number];
 /** Counters that hold a maximum (summing them over actors or runs would mean nothing). */
@@ -181,6 +184,8 @@ export const G_NPFNS = 5;
 export const G_NACTORS = 6;
 export const G_GMEM_FLAGS = 7; // the gmem inode's flags (GMEM_INODE_MMAP | GMEM_INODE_INIT_SHARED), written once at state build
 export const G_ATTRS_GMEM = 8; // 1: guest_memfd owns the memory attributes, per file index (kernel "next"); 0: the VM's, per gfn
+export const G_HUGETLB = 9; // 1: the guest_memfd is hugetlb-backed (the 1G RFC), written once at state build
+export const G_HUGETLB_SPOOL = 10; // the file's hugetlb subpool: huge pages it may still allocate (reserved at creation)
 
 // mmu_lock: its own line (every fault reads-locks it)
 export const G_MMU_LOCK = 1 * LINE;
@@ -385,6 +390,8 @@ export interface LayoutConfig {
   /** 4K pages in a 2M and in a 1G page when huge pages are on (Scenario.hugepages); 0: off, and no huge-page words exist */
   hugePages2m: number;
   hugePages1g: number;
+  /** the level of the nodes' free huge blocks (1: 2M, the buddy's order 9 and hugetlb-2m; 2: hugetlb-1g's pages); 0: off */
+  hugeBlockLevel: number;
 }
 
 export interface Layout extends LayoutConfig {
@@ -444,7 +451,7 @@ export function computeLayout(cfg: LayoutConfig): Layout {
   const hostPteClearsBase = take(cfg.gmemAttrPages);
   const huge = cfg.hugePages2m > 0;
   const folioBase = take(huge ? cfg.nPfns : 0);
-  const hugeStackBase = take(huge ? Math.floor(cfg.nPfns / cfg.hugePages2m) + cfg.nNodes : 0);
+  const hugeStackBase = take(huge ? Math.floor(cfg.nPfns / (cfg.hugeBlockLevel === 2 ? cfg.hugePages1g : cfg.hugePages2m)) + cfg.nNodes : 0);
   // lpage_info_slot's index: (gfn >> shift) - (base_gfn >> shift), at most nGfns / 2M + 1 entries a slot
   const lpageEntries = huge ? Math.floor(cfg.nGfns / cfg.hugePages2m) + 2 : 0;
   const lpageBase = take(cfg.nSlots * 2 * lpageEntries);
@@ -468,6 +475,7 @@ export function computeLayout(cfg: LayoutConfig): Layout {
     gmemAttrPages: cfg.gmemAttrPages,
     hugePages2m: cfg.hugePages2m,
     hugePages1g: cfg.hugePages1g,
+    hugeBlockLevel: cfg.hugeBlockLevel,
     actorBase,
     lockdepBase,
     nodeBase,

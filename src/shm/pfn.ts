@@ -16,6 +16,8 @@ export const pfnRef = (s: Shm, pfn: number) => Atomics.load(s.i32, folioWord(s, 
 /** add to the refcount, returning the old count */
 export const pfnRefAdd = (s: Shm, pfn: number, d: number) => Atomics.add(s.i32, folioWord(s, pfn, P_REF), d);
 export const pfnRefCas = (s: Shm, pfn: number, expected: number, next: number) => Atomics.compareExchange(s.i32, folioWord(s, pfn, P_REF), expected, next) === expected;
+/** The word holding the folio's refcount (a split's freeze waits on it). */
+export const folioRefWord = (s: Shm, pfn: number) => folioWord(s, pfn, P_REF);
 export const setPfnRef = (s: Shm, pfn: number, v: number) => Atomics.store(s.i32, folioWord(s, pfn, P_REF), v);
 
 /** PfnOwner */

@@ -1,6 +1,6 @@
 // The shared state: one SharedArrayBuffer, viewed as Int32 words, built from a scenario.
-import { attrsInGmem, hugepagesOn, type Scenario } from '../scenario/types.js';
-import { computeLayout, G_ATTRS_GMEM, GMEM_INODE_INIT_SHARED, KVM_MEMORY_ATTRIBUTE_PRIVATE, GMEM_INODE_MMAP, G_FILE_PAGES, G_MAGIC, G_NACTORS, G_NGFNS, G_NPFNS, G_NSLOTS, G_RANGE_END, G_RANGE_START, G_SRCU_EPOCH, G_VERSION, INVALID_GFN, LAYOUT_VERSION, MAGIC, type Layout, type LayoutConfig } from './layout.js';
+import { attrsInGmem, hugeFolioLevel, hugepagesOn, hugetlbGmem, type Scenario } from '../scenario/types.js';
+import { computeLayout, G_ATTRS_GMEM, GMEM_INODE_INIT_SHARED, KVM_MEMORY_ATTRIBUTE_PRIVATE, GMEM_INODE_MMAP, G_FILE_PAGES, G_HUGETLB, G_HUGETLB_SPOOL, G_MAGIC, G_NACTORS, G_NGFNS, G_NPFNS, G_NSLOTS, G_RANGE_END, G_RANGE_START, G_SRCU_EPOCH, G_VERSION, INVALID_GFN, LAYOUT_VERSION, MAGIC, type Layout, type LayoutConfig } from './layout.js';
 import { initNode, initNodeStack } from './node.js';
 import { initHugeNode } from './huge.js';
 import { initLpageInfo } from '../kvm/lpage_info.js';
@@ -44,6 +44,7 @@ export function layoutConfigFor(sc: Scenario, nActors: number, scheduleWords = 0
     gmemAttrPages: attrsInGmem(sc.kernel) ? sc.gmemPages : 0,
     hugePages2m: hugepagesOn(sc) ? sc.hugepages.pages2m : 0,
     hugePages1g: hugepagesOn(sc) ? sc.hugepages.pages1g : 0,
+    hugeBlockLevel: hugeFolioLevel(sc.hugepages),
   };
 }
 
@@ -108,10 +109,15 @@ function initShm(s: Shm, sc: Scenario): void {
     if (l.hugePages2m > 0) {
       // the buddy's free areas: aligned 2M blocks whole, the rest as 4K pages
       initNodeStack(s, node, initHugeNode(s, node, base, cap, hugeAt));
-      hugeAt += Math.floor(cap / l.hugePages2m) + 1;
+      hugeAt += Math.floor(cap / (l.hugeBlockLevel === 2 ? l.hugePages1g : l.hugePages2m)) + 1;
     }
     base += cap;
   });
+  if (hugetlbGmem(sc.hugepages)) {
+    // guestmem_hugetlb's inode_setup: a subpool with the whole file reserved
+    i32[G_HUGETLB] = 1;
+    i32[G_HUGETLB_SPOOL] = l.filePages / (l.hugeBlockLevel === 2 ? l.hugePages1g : l.hugePages2m);
+  }
   if (l.hugePages2m > 0) sc.slots.forEach((_, id) => initLpageInfo(s, id));
 }
 

@@ -3,7 +3,7 @@
 // the wait before the actor resumes) and tells lockdep first; release never blocks and does not yield.
 import { Ctr, addUs, type ActorCtx, type Gen } from '../engine/ctx.js';
 import { P } from '../engine/points.js';
-import { NOT_EQUAL, WaitId, ZERO, type Waitable } from '../engine/wait.js';
+import { EQUAL, NOT_EQUAL, WaitId, ZERO, type Waitable } from '../engine/wait.js';
 import { LOCK_WORDS, mmuLockWaitersAdd } from '../shm/kvm.js';
 import { folioLockWord } from '../shm/pfn.js';
 import { BitLock, BrLock, Mutex, RwLock, type LockMode } from './lock.js';
@@ -104,6 +104,9 @@ export function folioLockedNew(ctx: ActorCtx): void {
 
 /** Block until i32[word] != value (the VMM mailbox and doorbell; the word comes from a shm accessor). */
 export const waitNotEqual = (ctx: ActorCtx, word: number, value: number, point: number) => blockOn(ctx, NOT_EQUAL, point, word, value);
+
+/** Block until i32[word] == value (a folio's references dropping to the expected count). */
+export const waitEqual = (ctx: ActorCtx, word: number, value: number, point: number) => blockOn(ctx, EQUAL, point, word, value);
 
 /** Block until i32[word] == 0 (memslot swaps wait out active mmu-notifier invalidations). */
 export const waitZero = (ctx: ActorCtx, word: number, point: number) => blockOn(ctx, ZERO, point, word);

@@ -8,7 +8,8 @@ import { explore } from '../../src/explore/explore.js';
 import { validateScenario, ScenarioError } from '../../src/scenario/schema.js';
 import { HUGEPAGES_NONE, type Scenario } from '../../src/scenario/types.js';
 import { createShm } from '../../src/shm/state.js';
-import { folioHead, folioLevel, lpageMixed, lpageWord, lpageDisallow } from '../../src/shm/huge.js';
+import { folioHead, folioLevel, hugetlbSpoolFree, lpageMixed, lpageWord, lpageDisallow } from '../../src/shm/huge.js';
+import { kvmGmemSetAttributes } from '../../src/gmem/attributes.js';
 import { spteLevel } from '../../src/kvm/spte.js';
 import { sptePfn, setGfnAttr } from '../../src/shm/gfn.js';
 import { kvmVmSetMemAttributes } from '../../src/kvm/memory_attributes.js';
@@ -118,14 +119,57 @@ describe('THP folios and 2M mappings', () => {
   });
 });
 
+describe('hugetlb-backed guest_memfd (the 1G RFC) on kernel "next"', () => {
+  // one vCPU, a converter, a PFN walker; a 4-page file = one hugetlb "2M" page, INIT_SHARED
+  const HSC: Scenario = BUILTIN_SCENARIOS['litmus-huge-inplace']!;
+  const vmm = (w: ReturnType<typeof world>) => w.ctxs[1]!;
+
+  it('the file reserves its huge pages at creation; a fault in a shared range gets 4K pieces of one hugetlb page', () => {
+    const w = world(HSC);
+    expect(hugetlbSpoolFree(w.s)).toBe(1);
+    const { r } = fault(w.ctxs[0]!, 1, false);
+    expect(r).toBe(0);
+    expect(hugetlbSpoolFree(w.s)).toBe(0);
+    const p1 = filemapGet(w.s, 1);
+    expect(folioLevel(w.s, p1)).toBe(0);
+    for (let i = 0; i < 4; i++) expect(filemapGet(w.s, i)).toBe(p1 - 1 + i);
+    expect(spteLevel(w.s, 1)).toBe(0);
+  });
+
+  it('to private merges the pieces into one huge folio, mapped 2M; a page back to shared splits it and zaps the mapping', () => {
+    const w = world(HSC);
+    fault(w.ctxs[0]!, 0, false);
+    expect(drive(vmm(w), kvmGmemSetAttributes(vmm(w), 0, 4, PRIV)).r).toBe(0);
+    const head = filemapGet(w.s, 0);
+    expect(folioLevel(w.s, head)).toBe(1);
+    fault(w.ctxs[0]!, 2, true);
+    expect(spteLevel(w.s, 0)).toBe(1);
+    expect(drive(vmm(w), kvmGmemSetAttributes(vmm(w), 3, 1, 0)).r).toBe(0);
+    expect(folioLevel(w.s, head)).toBe(0);
+    for (let g = 0; g < 4; g++) expect(sptePfn(w.s, g)).toBe(-1);
+    fault(w.ctxs[0]!, 2, true);
+    expect(spteLevel(w.s, 2)).toBe(0);
+    expect(w.violations).toEqual([]);
+  });
+});
+
 describe('the huge-page invariants: quiet on the correct model, fired by a variant', () => {
   const campaign = (name: string, variant: string | null, schedules = 300) => explore(BUILTIN_SCENARIOS[name]!, { seed: 1, schedules, variant: variant as never });
 
-  it.each(['litmus-huge-convert', 'litmus-huge-punch', 'hugepages-2m', 'hugepages-misaligned'])('%s: the correct model is quiet and maps 2M', (name) => {
+  it.each(['litmus-huge-convert', 'litmus-huge-punch', 'hugepages-2m', 'hugepages-misaligned', 'litmus-huge-inplace', 'hugepages-2m-inplace'])('%s: the correct model is quiet and maps 2M', (name) => {
     const r = campaign(name, null);
     expect(r.violations).toEqual([]);
     if (name !== 'hugepages-misaligned') expect(r.stats.total.installs2m).toBeGreaterThan(0);
     expect(r.stats.total.hugeFolios).toBeGreaterThan(0);
+  });
+
+  it('hugepages-1g-inplace: quiet, maps 1G, splits and merges, and some restructuring waits for a reference', () => {
+    const r = campaign('hugepages-1g-inplace', null, 400);
+    expect(r.violations).toEqual([]);
+    expect(r.stats.total.installs1g).toBeGreaterThan(0);
+    expect(r.stats.total.folioSplits).toBeGreaterThan(0);
+    expect(r.stats.total.folioMerges).toBeGreaterThan(0);
+    expect(r.stats.total.freezeSpins).toBeGreaterThan(0);
   });
 
   it.each([
