@@ -1,4 +1,5 @@
 // gmemsim run: one run of a scenario, on worker threads (default) or under the sim engine.
+import { hugepagesOn } from '../scenario/types.js';
 import { explore } from '../explore/explore.js';
 import { runSim } from '../engine/sim.js';
 import { GuidedScheduler } from '../engine/scheduler.js';
@@ -146,6 +147,9 @@ export async function runCommand(argv: string[], io: Io): Promise<number> {
   resolveVariant('run', opts.variant); // a bad --variant is refused before the scenario is read
   const invariants = resolveInvariants('run', opts.invariants);
   const sc = withVcpus(scenarioFrom('run', opts, io.scenario), opts.vcpus);
+  const hugeOn = hugepagesOn(sc);
+  let lastInstalls = 0;
+  let lastHuge = 0;
   const variant = variantFor('run', opts.variant, sc);
   const seed = Number(opts.seed);
   const json = opts.json === true;
@@ -186,14 +190,21 @@ export async function runCommand(argv: string[], io: Io): Promise<number> {
       watchdogMs: Number(opts.watchdog),
       sweepEveryMs: Number(opts['sweep-every']),
       signal: abort.signal,
-      onProgress: (p) =>
-        progress.update(`  ${seconds(p.elapsedMs)}  faults ${p.stats.total.faults.toLocaleString('en-US')} (${rate(p.stats.total.faults, p.elapsedMs)})  retries ${p.stats.total.retries.toLocaleString('en-US')}  sweeps ${p.sweeps}  violations ${p.violations}`, {
+      onProgress: (p) => {
+        // huge pages on: the share of the SPTE leaves installed since the last line that were huge (the share over time)
+        const c = p.stats.total;
+        const huge = c.installs2m + c.installs1g;
+        const share = hugeOn && c.installs > lastInstalls ? (huge - lastHuge) / (c.installs - lastInstalls) : null;
+        [lastInstalls, lastHuge] = [c.installs, huge];
+        progress.update(`  ${seconds(p.elapsedMs)}  faults ${c.faults.toLocaleString('en-US')} (${rate(c.faults, p.elapsedMs)})  retries ${c.retries.toLocaleString('en-US')}  sweeps ${p.sweeps}  violations ${p.violations}${share === null ? '' : `  huge ${(share * 100).toFixed(1)}% of installs`}`, {
           elapsedMs: p.elapsedMs,
-          faults: p.stats.total.faults,
-          retries: p.stats.total.retries,
+          faults: c.faults,
+          retries: c.retries,
           sweeps: p.sweeps,
           violations: p.violations,
-        }),
+          ...(hugeOn ? { hugeShare: share === null ? null : Math.round(share * 10000) / 10000 } : {}),
+        });
+      },
     });
   } finally {
     abort.dispose();

@@ -9,7 +9,7 @@ import { gmemPolicy } from '../mm/policy.js';
 import { filemapGet, filemapInsert, filemapRemove } from '../shm/file.js';
 import { clearFolio, folioHead, folioLevel, hugetlbOn, Level, pagesPerLevel } from '../shm/huge.js';
 import { PF_LOCKED, PfnOwner } from '../shm/layout.js';
-import { pfnFlags, pfnRef, pfnRefAdd, setPfnContent, setPfnFlags, setPfnOwner, setPfnRef } from '../shm/pfn.js';
+import { pfnFlags, pfnRefAdd, pfnRefCas, setPfnContent, setPfnFlags, setPfnOwner, setPfnRef } from '../shm/pfn.js';
 import { slotNpages, slotPgoff } from '../shm/slot.js';
 import { folioLockedNew, folioUnlock } from '../sync/ops.js';
 
@@ -104,7 +104,9 @@ export function truncateHugeFolio(ctx: ActorCtx, i: number, pfn: number, start: 
   }
   const lo = Math.max(start, ai);
   const hi = Math.min(end, ai + nr);
-  if (pfnRef(s, head) === nr + 1) {
+  // split_folio: folio_ref_freeze at the page cache's references and ours, which fails (and the
+  // split with it) while anyone else holds one; a folio_try_get meanwhile fails on the frozen count
+  if (pfnRefCas(s, head, nr + 1, 0)) {
     splitHugeFolio(ctx, head, nr);
     folioUnlock(ctx, head);
     pagePut(ctx, head);
@@ -121,13 +123,12 @@ export function truncateHugeFolio(ctx: ActorCtx, i: number, pfn: number, start: 
 }
 
 // __split_folio_to_order(folio, 0) after the freeze: each tail page becomes a folio of its own with
-// the page cache's reference and the head's flags (unlocked); the head keeps the rest, and the lock
+// the page cache's reference and the head's flags (unlocked); the head keeps ours, and the lock
 function splitHugeFolio(ctx: ActorCtx, head: number, nr: number): void {
   const s = ctx.s;
   const flags = pfnFlags(s, head);
-  const ref = pfnRef(s, head);
   clearFolio(s, head, nr);
-  setPfnRef(s, head, ref - (nr - 1));
+  setPfnRef(s, head, 2); // unfrozen: the page cache's and ours
   for (let j = 1; j < nr; j++) {
     setPfnRef(s, head + j, 1);
     setPfnFlags(s, head + j, flags & ~PF_LOCKED);

@@ -14,7 +14,7 @@ import { gmemAttr } from '../shm/attr.js';
 import { filemapGet, filemapInsert, filemapRemove } from '../shm/file.js';
 import { clearFolio, folioHead, folioLevel, hugeBlockLevel, hugetlbSpoolGet, hugetlbSpoolPut, pagesPerLevel, setFolio } from '../shm/huge.js';
 import { KVM_MEMORY_ATTRIBUTE_PRIVATE, PF_LOCKED, PF_UPTODATE, PfnOwner } from '../shm/layout.js';
-import { folioRefWord, pfnFlags, pfnRef, pfnRefAdd, setPfnContent, setPfnFlags, setPfnOwner, setPfnRef } from '../shm/pfn.js';
+import { folioRefWord, pfnFlags, pfnRef, pfnRefAdd, pfnRefCas, setPfnContent, setPfnFlags, setPfnOwner, setPfnRef } from '../shm/pfn.js';
 import { folioLock, folioUnlock, waitEqual } from '../sync/ops.js';
 import { unmapMappingPages } from './user_mapping.js';
 
@@ -88,14 +88,19 @@ function reform(ctx: ActorCtx, head: number, level: number): void {
 }
 
 /**
- * folio_ref_freeze(folio, expected), spinning as filemap_remove_folio_for_restructuring does until
- * the other references drop. A blocking wait on the count, so exhaustive search
- * treats the spinner as waiting, and a reference never dropped is reported as the hang it is.
+ * folio_ref_freeze(folio, expected): the count goes from `expected` to 0 in one step, so a
+ * folio_try_get meanwhile fails, and filemap_remove_folio_for_restructuring spins until it can. The
+ * spin is a blocking wait on the count, so exhaustive search treats the spinner as waiting, and a
+ * reference never dropped is reported as the hang it is. The caller unfreezes by setting the counts.
  */
 function* freezeRefs(ctx: ActorCtx, pfn: number, expected: number): Gen {
-  if (pfnRef(ctx.s, pfn) === expected) return;
-  count(ctx, Ctr.freezeSpins);
-  yield* waitEqual(ctx, folioRefWord(ctx.s, pfn), expected, P['folio-freeze']);
+  if (ctx.bugs.B52) return; // restructured with whatever else is held, which the new counts then forget
+  let waited = false;
+  while (!pfnRefCas(ctx.s, pfn, expected, 0)) {
+    if (!waited) count(ctx, Ctr.freezeSpins);
+    waited = true;
+    yield* waitEqual(ctx, folioRefWord(ctx.s, pfn), expected, P['folio-freeze']);
+  }
 }
 
 // kvm_gmem_split_folio_in_filemap: with the references frozen at the expected count (the page
@@ -107,10 +112,9 @@ export function* kvmGmemSplitFolio(ctx: ActorCtx, head: number, expected: number
   if (nr === 1) return;
   yield* freezeRefs(ctx, head, expected);
   const flags = pfnFlags(s, head) & ~PF_LOCKED;
-  const ref = pfnRef(s, head);
   const each = expected === nr ? 1 : 0;
   clearFolio(s, head, nr);
-  setPfnRef(s, head, ref - each * (nr - 1));
+  setPfnRef(s, head, expected - each * (nr - 1)); // unfrozen: each page its share
   for (let j = 1; j < nr; j++) {
     setPfnRef(s, head + j, each);
     setPfnFlags(s, head + j, flags);
@@ -129,6 +133,7 @@ export function* kvmGmemMergeFolio(ctx: ActorCtx, ai: number): Gen<boolean> {
   if (head < 0 || folioLevel(s, head) !== 0 || head % nr !== 0) return false;
   for (let j = 0; j < nr; j++) if (filemapGet(s, ai + j) !== head + j || folioLevel(s, head + j) !== 0) return false;
   for (let j = 0; j < nr; j++) yield* freezeRefs(ctx, head + j, 1);
+  // every piece frozen at 0: the merged folio's count is the page cache's, one a page
   // A piece never handed out (split at allocation, never faulted) is not uptodate: it is zeroed
   // now, so the merged folio is uptodate and its other pages keep what the guest wrote (zeroing the
   // whole folio at the next kvm_gmem_get_pfn would lose it). Prepared only if every piece was.
@@ -138,7 +143,7 @@ export function* kvmGmemMergeFolio(ctx: ActorCtx, ai: number): Gen<boolean> {
     const f = pfnFlags(s, head + j);
     if ((f & PF_UPTODATE) === 0) setPfnContent(s, head + j, 0);
     flags &= f | PF_UPTODATE;
-    refs += pfnRef(s, head + j);
+    refs += 1;
   }
   // a tail's own words mean nothing inside a huge folio: cleared, so they read as a free page's once it is freed
   for (let j = 1; j < nr; j++) {

@@ -109,6 +109,7 @@ const SCENARIO_PATHS = [
   'slotChurn', 'slotChurn.count', 'slotChurn.ops', 'slotChurn.maxPages', 'hostUser', 'hostUser.count', 'hostUser.ops', 'hostUser.maxPages', 'preFault', 'preFault.count', 'preFault.ops', 'preFault.maxPages',
   'gmemClose', 'gmemClose.count', 'gmemClose.ops', 'memoryFailure', 'memoryFailure.count', 'memoryFailure.ops', 'mmuNotifier', 'mmuNotifier.count', 'mmuNotifier.ops', 'mmuNotifier.maxPages', 'mbind', 'mbind.count', 'mbind.ops', 'mbind.maxPages', 'populate', 'populate.count', 'populate.ops', 'populate.maxPages', 'numa.mbindPolicies', 'numa.mbindPolicies.0', 'numa.mbindPolicies.0.mode', 'vmm',
   'vcpus.eagainRetries', 'pinner', 'pinner.count', 'pinner.ops', 'pinner.maxPages', 'pinner.hold', 'specRef', 'specRef.count', 'specRef.ops', 'specRef.maxPages',
+  'hugepages', 'hugepages.gmem', 'hugepages.pages2m', 'hugepages.pages1g', 'hugepages.maxLevel',
 ];
 /** Fields where a huge valid value makes every schedule long (steps or operations): kept small. */
 const SLOW_IF_HUGE = new Set(['maxSteps', 'vcpus.ops', 'converter.ops', 'puncher.ops', 'slotChurn.ops', 'hostUser.ops', 'preFault.ops', 'gmemClose.ops', 'memoryFailure.ops', 'mmuNotifier.ops', 'mbind.ops', 'populate.ops', 'starvationRetries', 'pinner.ops', 'pinner.hold', 'specRef.ops', 'vcpus.eagainRetries']);
@@ -169,6 +170,8 @@ function mutateScenario(rng: Rng, s: Json): Json {
     }],
     [2, () => (setPath(s, path, deep(rng), true), s)],
     [2, () => ((s.numa = numaMonster(rng)), s)],
+    // huge pages: each folio kind with sizes that nest or not, on whatever kernel and actors the scenario has
+    [1, () => ((s.hugepages = { gmem: rng.pick(['none', 'thp', 'hugetlb-2m', 'hugetlb-1g']), pages2m: rng.pick([2, 4, 512, 3]), pages1g: rng.pick([8, 16, 262144, 4]), maxLevel: rng.pick(['2m', '1g']) }), s)],
     [2, () => {
       // a huge file, with a slot that fits it (or not)
       const n = rng.pick([16_777_217, 1e9, 2 ** 31, 2 ** 53, 2 ** 53 + 2, 1e308]);
@@ -461,9 +464,12 @@ function damageArgv(rng: Rng, argv: string[], cmdLen: number): string[] {
 /** -h or --help as an option (before "--", not the value of an option that takes one). */
 function withHelpFlag(argv: string[], cmdLen: number): boolean {
   const end = argv.indexOf('--');
-  const head = end < 0 ? argv : argv.slice(0, end);
-  const takesNoValue = (a: string) => !a.startsWith('--') || a.includes('=') || ['--json', '--no-shrink', '--debug', '--help'].includes(a);
-  return head.some((a, i) => i >= cmdLen && (a === '-h' || a === '--help') && (i === cmdLen || takesNoValue(head[i - 1]!)));
+  // main takes --debug out first (it is global), so what precedes -h is the token before that
+  const dropped = (end < 0 ? argv : argv.slice(0, end)).map((a, i) => (i >= cmdLen && a === '--debug' ? null : a));
+  const head = dropped.filter((a): a is string => a !== null);
+  const len = cmdLen - dropped.slice(0, cmdLen).filter((a) => a === null).length;
+  const takesNoValue = (a: string) => !a.startsWith('--') || a.includes('=') || ['--json', '--no-shrink', '--help'].includes(a);
+  return head.some((a, i) => i >= len && (a === '-h' || a === '--help') && (i === len || takesNoValue(head[i - 1]!)));
 }
 
 /** The whole command line for input `rng`, its files written under `dir` (which exists). */
