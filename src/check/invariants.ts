@@ -14,8 +14,8 @@ import type { EventHandler, KernelEventName } from '../engine/events.js';
 import { TLB_ENTRIES, actorBase, actorInside, ownInside, tlbEntryGfn, tlbEntryPfn, tlbEntryPrivate, tlbRequestOf } from '../shm/actor.js';
 import { gfnAttr, gfnEpoch, gfnZero, sptePfn, sptePrivate, spteGen } from '../shm/gfn.js';
 import { mmuInvalidateInProgress } from '../shm/kvm.js';
-import { GMEM_INODE_INIT_SHARED, GmemFileState, KVM_MEMORY_ATTRIBUTE_PRIVATE, PF_ARCH_PREPARED, PF_HWPOISON_HANDLED, PfnOwner, SlotState, ZERO_PRIVATE } from '../shm/layout.js';
-import { pfnFlags, pfnGen, pfnIndex, pfnOwner, pfnRef, pfnRmap, pfnRmapGfn } from '../shm/pfn.js';
+import { GMEM_INODE_INIT_SHARED, GmemFileState, KVM_MEMORY_ATTRIBUTE_PRIVATE, PF_HWPOISON_HANDLED, PfnOwner, SlotState, ZERO_PRIVATE } from '../shm/layout.js';
+import { pagePrepared, pfnFlags, pfnGen, pfnIndex, pfnOwner, pfnRef, pfnRmap, pfnRmapGfn } from '../shm/pfn.js';
 import { gfnBacking, gfnToMemslot, gmemInodeFlags, kvmGmemGetIndex, kvmMemslotIsGmemOnly, memslotAllocated, memslotCovering, memslotPieces, slotBaseGfn, slotFile, slotNpages, slotState } from '../shm/slot.js';
 import { bindingOf, filemapGet, gmemFileState, hostPteGet, hvaGet } from '../shm/file.js';
 import type { KernelObject } from '../engine/events.js';
@@ -29,6 +29,7 @@ import { attrsInGmemState, gmemAttr, gmemAttrWord, hostPteClears, memAttrOfGfn }
 import { folioMaybeDmaPinned } from '../mm/gup.js';
 import { inLruBatch } from '../mm/lru.js';
 import { hugeSpteFolio, hugeSpteMixed, mixedDisagrees } from './huge.js';
+import { spteLevel as spteLevelOf } from '../kvm/spte.js';
 import { folioHead, folioLevel, hugeOn, pagesPerLevel } from '../shm/huge.js';
 
 /** What a unit-of-state predicate judges: the VM (i = 0), an actor (its id), an SPTE (its gfn), a TLB entry (actor * TLB_ENTRIES + entry), a host PTE (its file index), a physical page (its pfn). */
@@ -289,7 +290,7 @@ function poisonedHostPte(s: Shm, index: number): string | null {
 // ---- I19: a private SPTE maps only a page the arch prepare hook succeeded on ----
 function unpreparedSpte(s: Shm, gfn: number): string | null {
   const pfn = sptePfn(s, gfn);
-  if (pfn < 0 || !sptePrivate(s, gfn) || (pfnFlags(s, pfn) & PF_ARCH_PREPARED) !== 0) return null;
+  if (pfn < 0 || !sptePrivate(s, gfn) || pagePrepared(s, pfn)) return null;
   return `gfn ${gfn}: private SPTE maps pfn ${pfn}, which kvm_arch_gmem_prepare has not prepared (its arch state, the SNP RMP entry, is not the guest's)`;
 }
 
@@ -301,7 +302,7 @@ function privateFolioShared(s: Shm, pfn: number): string | null {
   if (privateWhile(s, index, () => hostPteGet(s, index) === pfn)) return `file index ${index} is private to the guest, but the host's PTE still maps its folio (pfn ${pfn})`;
   if (privateWhile(s, index, () => folioMaybeDmaPinned(s, pfn))) return `file index ${index} is private to the guest, but its folio (pfn ${pfn}, refcount ${pfnRef(s, pfn)}) is pinned for DMA: a device can still read and write it`;
   // the other side of the same guarantee: memory the host may reach is not in the guest's private arch state
-  if (privateWhile(s, index, () => (pfnFlags(s, pfn) & PF_ARCH_PREPARED) !== 0, false)) return `file index ${index} is shared with the host, but its folio (pfn ${pfn}) is still prepared for the guest (kvm_arch_gmem_prepare; SNP: assigned to the guest in the RMP, so a host touch faults)`;
+  if (privateWhile(s, index, () => pagePrepared(s, pfn), false)) return `file index ${index} is shared with the host, but its folio (pfn ${pfn}) is still prepared for the guest (kvm_arch_gmem_prepare; SNP: assigned to the guest in the RMP, so a host touch faults)`;
   return null;
 }
 const folioAt = (s: Shm, index: number) => (index >= 0 && index < s.l.filePages ? filemapGet(s, index) : -1);
@@ -362,6 +363,15 @@ function judge(ctx: ActorCtx, id: InvariantId, pred: (s: Shm, i: number, q: bool
   return m !== null;
 }
 
+/** The gfns of the leaf SPTE covering gfn: itself for a 4K leaf, every gfn of a huge one (an install judges them all). */
+function leafGfns(s: Shm, gfn: number): readonly number[] {
+  const level = hugeOn(s) ? spteLevelOf(s, gfn) : 0;
+  if (level === 0) return [gfn];
+  const nr = pagesPerLevel(s, level);
+  const base = gfn - (gfn % nr);
+  return Array.from({ length: nr }, (_, i) => base + i);
+}
+
 /** The first of the units something is wrong with, reported. */
 function judgeAll(ctx: ActorCtx, id: InvariantId, pred: (s: Shm, i: number, q: boolean) => string | null, units: readonly number[], why = ''): void {
   for (const i of units) if (judge(ctx, id, pred, i, why)) return;
@@ -383,10 +393,19 @@ export const INVARIANTS = {
     since: 1,
     state: [{ unit: 'spte', check: staleSpte }],
     on: {
-      spteInstalled: (ctx, gfn) => judge(ctx, 'I1', staleSpte, gfn, 'just installed'),
+      spteInstalled: (ctx, gfn) => judgeAll(ctx, 'I1', staleSpte, leafGfns(ctx.s, gfn), 'just installed'),
       pageLeaving: (ctx, pfn, why) => {
         if (pfnRmap(ctx.s, pfn) > 0) judgeAll(ctx, 'I1', staleSpte, sptesMapping(ctx.s, pfn), `pfn ${pfn} ${why} while still mapped`);
       },
+    },
+  },
+  I3: {
+    description: 'huge-page consistency: no huge SPTE spans gfns whose attributes differ (a conversion widens its invalidation to the huge pages it changes in part, and KVM_LPAGE_MIXED_FLAG keeps faults at 4K over mixed ones); judged when an SPTE is installed, when an attribute is stored, and at sweeps',
+    since: 2,
+    state: [{ unit: 'spte', check: (s, gfn) => hugeSpteMixed(s, gfn) }],
+    on: {
+      spteInstalled: (ctx, gfn) => judge(ctx, 'I3', (s, g) => hugeSpteMixed(s, g, true), gfn, 'just installed'),
+      attrStored: (ctx, gfn) => judge(ctx, 'I3', (s, g) => hugeSpteMixed(s, g, true), gfn, 'survives the attribute store'),
     },
   },
   I2: {
@@ -394,7 +413,7 @@ export const INVARIANTS = {
     since: 1,
     state: [{ unit: 'spte', check: typeMismatch }],
     on: {
-      spteInstalled: (ctx, gfn) => judge(ctx, 'I2', typeMismatch, gfn, 'just installed'),
+      spteInstalled: (ctx, gfn) => judgeAll(ctx, 'I2', typeMismatch, leafGfns(ctx.s, gfn), 'just installed'),
       attrStored: (ctx, gfn) => judge(ctx, 'I2', typeMismatch, gfn, 'survives the attribute store'),
     },
   },
@@ -434,7 +453,7 @@ export const INVARIANTS = {
     since: 1,
     state: [{ unit: 'spte', check: unboundSpte }],
     on: {
-      spteInstalled: (ctx, gfn) => judge(ctx, 'I8', unboundSpte, gfn, 'just installed'),
+      spteInstalled: (ctx, gfn) => judgeAll(ctx, 'I8', unboundSpte, leafGfns(ctx.s, gfn), 'just installed'),
       slotFlushed: (ctx, slot) => {
         for (let g = slotBaseGfn(ctx.s, slot), end = g + slotNpages(ctx.s, slot); g < end; g++) if (judge(ctx, 'I8', unboundSpte, g, `survives the flush of memslot ${slot}`)) return;
       },
@@ -593,7 +612,7 @@ export const INVARIANTS = {
     description: 'prepared before mapped: a private SPTE maps only a page on which the arch prepare hook (kvm_arch_gmem_prepare) succeeded since the page was allocated',
     since: 2,
     state: [{ unit: 'spte', check: unpreparedSpte }],
-    on: { spteInstalled: (ctx, gfn) => judge(ctx, 'I19', unpreparedSpte, gfn, 'just installed') },
+    on: { spteInstalled: (ctx, gfn) => judgeAll(ctx, 'I19', unpreparedSpte, leafGfns(ctx.s, gfn), 'just installed') },
   },
   I20: {
     description: 'shared policy integrity: outside a write section the gmem inode\'s policy tree holds disjoint, non-empty ranges, each naming a live policy; with every actor between operations each policy object is referenced exactly by the nodes naming it (no mbind leaks or over-drops one)',
@@ -648,15 +667,6 @@ export const INVARIANTS = {
         const m = conversionReturned(ctx, r, errIndex);
         if (m) ctx.report('I23', m);
       },
-    },
-  },
-  I3: {
-    description: 'huge-page consistency: no huge SPTE spans gfns whose attributes differ (a conversion widens its invalidation to the huge pages it changes in part, and KVM_LPAGE_MIXED_FLAG keeps faults at 4K over mixed ones); judged when an SPTE is installed, when an attribute is stored, and at sweeps',
-    since: 2,
-    state: [{ unit: 'spte', check: (s, gfn) => hugeSpteMixed(s, gfn) }],
-    on: {
-      spteInstalled: (ctx, gfn) => judge(ctx, 'I3', (s, g) => hugeSpteMixed(s, g, true), gfn, 'just installed'),
-      attrStored: (ctx, gfn) => judge(ctx, 'I3', (s, g) => hugeSpteMixed(s, g, true), gfn, 'survives the attribute store'),
     },
   },
   I24: {

@@ -18,8 +18,8 @@ import { lruAddDrainAll } from '../mm/lru.js';
 import { pagePut, pageTryGet } from '../mm/page_alloc.js';
 import { gmemAttr, setGmemAttr } from '../shm/attr.js';
 import { filemapGet } from '../shm/file.js';
-import { KVM_MEMORY_ATTRIBUTE_PRIVATE, PF_ARCH_PREPARED } from '../shm/layout.js';
-import { pfnFlagsClear, pfnRef, setPfnContent } from '../shm/pfn.js';
+import { KVM_MEMORY_ATTRIBUTE_PRIVATE } from '../shm/layout.js';
+import { clearPagePrepared, pfnRef, setPfnContent } from '../shm/pfn.js';
 import { folioNrPages, hugetlbOn } from '../shm/huge.js';
 import { hugetlbNr, kvmGmemRestructureFolios } from './hugetlb.js';
 import { memslotPieces } from '../shm/slot.js';
@@ -108,7 +108,7 @@ function* store(ctx: ActorCtx, c: Conversion): Gen {
   if (!toPrivate && !ctx.bugs.B46) {
     for (let i = c.start; i < c.end; i++) {
       const pfn = filemapGet(s, i);
-      if (pfn >= 0) pfnFlagsClear(s, pfn, PF_ARCH_PREPARED);
+      if (pfn >= 0) clearPagePrepared(s, pfn); // the converted pages only: SNP's RMP is per page
     }
   }
   // in place: the folios keep their content (B48 clears it, as the ZERO content mode would)

@@ -58,7 +58,7 @@ export function* kvmGmemGetFolio(ctx: ActorCtx, index: number): Gen<number> {
     if (ctx.sc.hugepages.gmem === 'thp') {
       // the THP RFC's kvm_gmem_get_folio: a 2M folio first, 4K when that is not possible
       yield P['pfn-alloc'];
-      pfn = yield* kvmGmemGetHugeFolio(ctx, index);
+      pfn = yield* kvmGmemGetHugeFolio(ctx, index, policyIndex);
       if (pfn >= 0) return pfn;
     }
     const numa = ctx.numa;

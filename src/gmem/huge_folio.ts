@@ -8,8 +8,8 @@ import { allocPages, pagePut, pagePutRefs } from '../mm/page_alloc.js';
 import { gmemPolicy } from '../mm/policy.js';
 import { filemapGet, filemapInsert, filemapRemove } from '../shm/file.js';
 import { clearFolio, folioHead, folioLevel, hugetlbOn, Level, pagesPerLevel } from '../shm/huge.js';
-import { PF_LOCKED, PfnOwner } from '../shm/layout.js';
-import { pfnFlags, pfnRefAdd, pfnRefCas, setPfnContent, setPfnFlags, setPfnOwner, setPfnRef } from '../shm/pfn.js';
+import { PF_ARCH_PREPARED, PF_LOCKED, PfnOwner } from '../shm/layout.js';
+import { pageOwnFlags, pfnFlags, pfnRefAdd, pfnRefCas, setPfnContent, setPfnFlags, setPfnOwner, setPfnRef } from '../shm/pfn.js';
 import { slotNpages, slotPgoff } from '../shm/slot.js';
 import { folioLockedNew, folioUnlock } from '../sync/ops.js';
 
@@ -21,7 +21,7 @@ const alignDown = (i: number, nr: number) => i - (i % nr);
  * the aligned range is not inside i_size, already has a page, no 2M block is free, or another
  * CPU's folio got into the range first (the caller falls back to 4K).
  */
-export function* kvmGmemGetHugeFolio(ctx: ActorCtx, index: number): Gen<number> {
+export function* kvmGmemGetHugeFolio(ctx: ActorCtx, index: number, policyIndex: (ctx: ActorCtx, index: number) => number): Gen<number> {
   const s = ctx.s;
   const nr = pagesPerLevel(s, Level.L2M);
   const ai = alignDown(index, nr);
@@ -29,7 +29,7 @@ export function* kvmGmemGetHugeFolio(ctx: ActorCtx, index: number): Gen<number> 
   const numa = ctx.numa;
   const ilPrev = numa ? numa.il.ilPrev : 0;
   if (numa) ctx.ev.policyLookupBegan(ctx, ai);
-  const head = allocPages(ctx, Level.L2M, PfnOwner.PageCache, ai, PF_LOCKED, numa ? gmemPolicy(numa, s, ai) : null, numa?.byOffset ? ai : undefined, false);
+  const head = allocPages(ctx, Level.L2M, PfnOwner.PageCache, ai, PF_LOCKED, numa ? gmemPolicy(numa, s, policyIndex(ctx, ai)) : null, numa?.byOffset ? ai : undefined, false);
   if (head < 0) return fallback(ctx);
   ctx.ev.folioAllocated(ctx, ai, head, ilPrev);
   folioLockedNew(ctx);
@@ -131,7 +131,8 @@ function splitHugeFolio(ctx: ActorCtx, head: number, nr: number): void {
   setPfnRef(s, head, 2); // unfrozen: the page cache's and ours
   for (let j = 1; j < nr; j++) {
     setPfnRef(s, head + j, 1);
-    setPfnFlags(s, head + j, flags & ~PF_LOCKED);
+    // the folio's flags, and the page's own prepared bit (the head's word holds the head page's)
+    setPfnFlags(s, head + j, (flags & ~(PF_LOCKED | PF_ARCH_PREPARED)) | (pageOwnFlags(s, head + j) & PF_ARCH_PREPARED));
   }
   count(ctx, Ctr.folioSplits);
 }

@@ -13,9 +13,9 @@ import { allocPages, pagePut, pagePutRefs, pageTryGet } from '../mm/page_alloc.j
 import { gmemAttr } from '../shm/attr.js';
 import { filemapGet, filemapInsert, filemapRemove } from '../shm/file.js';
 import { clearFolio, folioHead, folioLevel, hugeBlockLevel, hugetlbSpoolGet, hugetlbSpoolPut, pagesPerLevel, setFolio } from '../shm/huge.js';
-import { KVM_MEMORY_ATTRIBUTE_PRIVATE, PF_LOCKED, PF_UPTODATE, PfnOwner } from '../shm/layout.js';
-import { folioRefWord, pfnFlags, pfnRef, pfnRefAdd, pfnRefCas, setPfnContent, setPfnFlags, setPfnOwner, setPfnRef } from '../shm/pfn.js';
-import { folioLock, folioUnlock, waitEqual } from '../sync/ops.js';
+import { KVM_MEMORY_ATTRIBUTE_PRIVATE, PF_ARCH_PREPARED, PF_LOCKED, PF_UPTODATE, PfnOwner } from '../shm/layout.js';
+import { folioRefWord, pageOwnFlags, pfnFlags, pfnRef, pfnRefAdd, pfnRefCas, setPfnContent, setPfnFlags, setPfnOwner, setPfnRef } from '../shm/pfn.js';
+import { folioLock, folioLockedNew, folioUnlock, waitEqual } from '../sync/ops.js';
 import { unmapMappingPages } from './user_mapping.js';
 
 const alignDown = (i: number, nr: number) => i - (i % nr);
@@ -45,11 +45,13 @@ export function* kvmGmemAllocHugetlbFolio(ctx: ActorCtx, index: number): Gen<num
     return -ENOMEM;
   }
   const numa = ctx.numa;
-  const head = allocPages(ctx, level, PfnOwner.PageCache, ai, 0, numa ? numa.task : null, undefined, true);
+  // locked, as __filemap_add_folio wants it: a lookup that meets it waits until every index is in
+  const head = allocPages(ctx, level, PfnOwner.PageCache, ai, PF_LOCKED, numa ? numa.task : null, undefined, true);
   if (head < 0) {
     hugetlbSpoolPut(s);
     return -ENOMEM;
   }
+  folioLockedNew(ctx);
   count(ctx, Ctr.hugeFolios);
   let anyShared = false;
   for (let i = ai; i < ai + nr && !anyShared; i++) anyShared = shared(ctx, i); // stable: we hold the invalidate lock shared
@@ -65,10 +67,12 @@ export function* kvmGmemAllocHugetlbFolio(ctx: ActorCtx, index: number): Gen<num
       pfnRefAdd(s, head + j, -1);
     }
     for (let j = 0; j < nr; j++) setPfnOwner(s, head + j, PfnOwner.Removed);
+    folioUnlock(ctx, head);
     if (anyShared) reform(ctx, head, level);
     pagePut(ctx, head);
     return HUGETLB_LOOKUP;
   }
+  folioUnlock(ctx, head);
   pagePut(ctx, head); // the allocation's reference: the page cache's remain
   return HUGETLB_LOOKUP;
 }
@@ -81,7 +85,7 @@ function reform(ctx: ActorCtx, head: number, level: number): void {
   for (let j = 0; j < nr; j++) refs += pfnRef(s, head + j);
   for (let j = 1; j < nr; j++) {
     setPfnRef(s, head + j, 0);
-    setPfnFlags(s, head + j, 0);
+    setPfnFlags(s, head + j, pageOwnFlags(s, head + j) & PF_ARCH_PREPARED);
   }
   setFolio(s, head, level);
   setPfnRef(s, head, refs);
@@ -117,7 +121,8 @@ export function* kvmGmemSplitFolio(ctx: ActorCtx, head: number, expected: number
   setPfnRef(s, head, expected - each * (nr - 1)); // unfrozen: each page its share
   for (let j = 1; j < nr; j++) {
     setPfnRef(s, head + j, each);
-    setPfnFlags(s, head + j, flags);
+    // the folio's flags, and the page's own prepared bit (the head's word holds the head page's)
+    setPfnFlags(s, head + j, (flags & ~PF_ARCH_PREPARED) | (pageOwnFlags(s, head + j) & PF_ARCH_PREPARED));
   }
   count(ctx, Ctr.folioSplits);
 }
@@ -145,14 +150,15 @@ export function* kvmGmemMergeFolio(ctx: ActorCtx, ai: number): Gen<boolean> {
     flags &= f | PF_UPTODATE;
     refs += 1;
   }
-  // a tail's own words mean nothing inside a huge folio: cleared, so they read as a free page's once it is freed
+  // inside a huge folio a tail's own word keeps only its prepared bit (a page's, not the folio's); its count is unused
   for (let j = 1; j < nr; j++) {
     setPfnRef(s, head + j, 0);
-    setPfnFlags(s, head + j, 0);
+    setPfnFlags(s, head + j, pageOwnFlags(s, head + j) & PF_ARCH_PREPARED);
   }
+  const headPrepared = pageOwnFlags(s, head) & PF_ARCH_PREPARED;
   setFolio(s, head, level);
   setPfnRef(s, head, refs);
-  setPfnFlags(s, head, flags & ~PF_LOCKED);
+  setPfnFlags(s, head, (flags & ~(PF_LOCKED | PF_ARCH_PREPARED)) | headPrepared);
   count(ctx, Ctr.folioMerges);
   return true;
 }
@@ -204,11 +210,17 @@ export function* kvmGmemTruncateHugetlb(ctx: ActorCtx, start: number, end: numbe
     let pfn = filemapGet(s, ai);
     if (pfn < 0) continue;
     if (folioLevel(s, pfn) === 0) {
-      // kvm_gmem_merge_truncate_indices
-      if (!exiting) {
-        yield* unmapMappingPages(ctx, ai, ai + nr);
-        if ((yield* isSafe(ctx, ai, ai + nr)) >= 0) return -EAGAIN;
+      // the inode's eviction truncates the 4K pieces as they are (the pool gets the page back when
+      // the last is freed); a punch merges them first (kvm_gmem_merge_truncate_indices)
+      if (exiting) {
+        for (let i = ai; i < ai + nr; i++) {
+          const p = filemapGet(s, i);
+          if (p >= 0) yield* truncateWhole(ctx, i, p, 1);
+        }
+        continue;
       }
+      yield* unmapMappingPages(ctx, ai, ai + nr);
+      if ((yield* isSafe(ctx, ai, ai + nr)) >= 0) return -EAGAIN;
       if (!(yield* kvmGmemMergeFolio(ctx, ai))) continue;
       pfn = filemapGet(s, ai);
     }

@@ -16,8 +16,8 @@ import { __kvmGmemGetPfn } from './guest_memfd.js';
 import { pagePut } from '../mm/page_alloc.js';
 import { memAttrOfGfn } from '../shm/attr.js';
 import { kernelAtLeast } from '../scenario/types.js';
-import { KVM_MEMORY_ATTRIBUTE_PRIVATE, PF_ARCH_PREPARED, PF_UPTODATE } from '../shm/layout.js';
-import { pfnFlags, pfnFlagsOr, setPfnContent } from '../shm/pfn.js';
+import { KVM_MEMORY_ATTRIBUTE_PRIVATE, PF_UPTODATE } from '../shm/layout.js';
+import { pfnFlags, pfnFlagsOr, setPfnContent, folioSetPrepared } from '../shm/pfn.js';
 import { kvmGmemGetIndex, memslotCovering, slotBaseGfn, slotFile, slotNpages } from '../shm/slot.js';
 import { folioUnlock, invLock, invUnlock } from '../sync/ops.js';
 import { LockClass, lockdepAssertHeld } from '../sync/lockdep.js';
@@ -92,6 +92,6 @@ function kvmArchPostPopulate(ctx: ActorCtx, gfn: number, pfn: number): number {
   if (rate > 0 && ctx.rng.chance(rate)) return -EINVAL;
   ctx.ev.launchDataWritten(ctx, gfn, pfn);
   setPfnContent(ctx.s, pfn, launchTag(gfn));
-  pfnFlagsOr(ctx.s, pfn, PF_ARCH_PREPARED);
+  folioSetPrepared(ctx.s, pfn);
   return 0;
 }

@@ -11,8 +11,8 @@ import { Ctr, count, type ActorCtx, type Gen } from '../engine/ctx.js';
 import { P } from '../engine/points.js';
 import { EINVAL } from '../errno.js';
 import { kernelAtLeast } from '../scenario/types.js';
-import { PF_ARCH_PREPARED, PF_UPTODATE } from '../shm/layout.js';
-import { folioZeroContent, pfnFlags, pfnFlagsOr } from '../shm/pfn.js';
+import { PF_UPTODATE } from '../shm/layout.js';
+import { folioSetPrepared, folioZeroContent, pfnFlags, pfnFlagsOr } from '../shm/pfn.js';
 
 // kvm_arch_gmem_prepare: the vendor hook, on a coco VM only (SNP's sev_gmem_prepare: rmp_make_private,
 // -EINVAL when the RMP update fails); elsewhere there is nothing to prepare and it succeeds
@@ -22,7 +22,7 @@ function kvmArchGmemPrepare(ctx: ActorCtx, pfn: number): number {
     count(ctx, Ctr.prepareFails);
     return -EINVAL;
   }
-  pfnFlagsOr(ctx.s, pfn, PF_ARCH_PREPARED);
+  folioSetPrepared(ctx.s, pfn);
   ctx.ev.folioPrepared(ctx, pfn);
   return 0;
 }

@@ -10,7 +10,7 @@ import { memslotPieces, type SlotPiece } from '../shm/slot.js';
 import type { Shm } from '../shm/state.js';
 import { LockClass, lockdepAssertHeld } from '../sync/lockdep.js';
 import { slotsLock, slotsUnlock } from '../sync/ops.js';
-import { kvmMmuInvalidateEnd, kvmMmuInvalidateRangeAdd, kvmMmuInvalidateRangesBegin, kvmMmuInvalidateRangesEnd, kvmZapGfnRange } from './mmu_invalidate.js';
+import { kvmMmuInvalidateEnd, kvmMmuInvalidateRangeAdd, kvmMmuInvalidateRangesBegin, kvmMmuInvalidateRangesEnd, kvmMmuUnmapGfnRange } from './mmu_invalidate.js';
 import { hugeOn } from '../shm/huge.js';
 import { kvmArchPostSetMemoryAttributes, preSetWidening } from './lpage_info.js';
 import { mmuWriteLock, mmuWriteUnlock } from '../sync/ops.js';
@@ -43,12 +43,10 @@ function* storeAttributes(ctx: ActorCtx, start: number, end: number, attrs: numb
 // kvm_pre_set_memory_attributes for one memslot's piece with huge pages on: range_add, x86's
 // widening to the head and tail huge pages (kvm_arch_pre_set_memory_attributes; B12 leaves it
 // out), then the zap of the old type (only the piece itself: a huge leaf it touches goes whole)
-function* preSetRangeHuge(ctx: ActorCtx, start: number, end: number, slot: number): Gen {
-  yield P['range-add'];
-  kvmMmuInvalidateRangeAdd(ctx, start, end);
-  if (!ctx.bugs.B12) for (const [a, b] of preSetWidening(ctx.s, slot, start, end)) kvmMmuInvalidateRangeAdd(ctx, a, b);
-  yield* kvmZapGfnRange(ctx, start, end);
-}
+const preSetRangeHuge = (ctx: ActorCtx, start: number, end: number, slot: number): Gen =>
+  kvmMmuUnmapGfnRange(ctx, start, end, slot, ctx.bugs.B12 ? undefined : (c) => {
+    for (const [a, b] of preSetWidening(c.s, slot, start, end)) kvmMmuInvalidateRangeAdd(c, a, b);
+  });
 
 // The pre phase (kvm_handle_gfn_range(kvm_pre_set_memory_attributes): begin, then per memslot
 // range_add and zap the old type) and the post phase (invalidate_end), when a memslot is met.

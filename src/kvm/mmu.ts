@@ -224,11 +224,14 @@ const maxHugePageLevel = (ctx: ActorCtx) => (ctx.sc.hugepages.maxLevel === '1g' 
 // kvm_mmu_hugepage_adjust under mmu_lock, after is_page_fault_stale: goal_level from
 // kvm_mmu_max_mapping_level (fault->max_level capped at max_huge_page_level, stepped down while
 // lpage_info disallows; for private and gmem-only memory guest_memfd's level, already in
-// max_level, the vendor hook adding no limit; the HVA's pages are 4K). The values read are racy on
+// max_level, capped by the vendor hook; the HVA's pages are 4K). The values read are racy on
 // their own: the seq retry that passed makes them current (B51 reads lpage_info before the snapshot)
 function kvmMmuHugepageAdjust(ctx: ActorCtx, f: KvmPageFault): number {
   if (f.maxLevel === Level.L4K || f.slot < 0) return Level.L4K;
-  const max = Math.min(f.maxLevel, maxHugePageLevel(ctx));
+  // the vendor's gmem_max_mapping_level: on a coco VM (SNP-like) a private mapping is at most 2M,
+  // the RMP's largest page; SW_PROTECTED and shared memory have no limit
+  const vendor = ctx.sc.vmType === 'coco' && f.isPrivate ? Level.L2M : Level.L1G;
+  const max = Math.min(f.maxLevel, maxHugePageLevel(ctx), vendor);
   return f.earlyLevel >= 0 ? Math.min(max, f.earlyLevel) : lpageMaxLevel(ctx.s, f.slot, f.gfn, max, ctx.bugs.B50);
 }
 

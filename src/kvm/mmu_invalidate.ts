@@ -144,17 +144,21 @@ function zapFlush(ctx: ActorCtx): void {
   kvmFlushRemoteTlbs(ctx.s);
 }
 
-function* rangeAdd(ctx: ActorCtx, start: number, end: number): Gen {
+/** More ranges the arch adds right after the generic range_add (x86's huge-page widening of an attribute change). */
+export type AfterRangeAdd = ((ctx: ActorCtx) => void) | undefined;
+function* rangeAdd(ctx: ActorCtx, start: number, end: number, after: AfterRangeAdd): Gen {
   yield P['range-add'];
   kvmMmuInvalidateRangeAdd(ctx, start, end);
+  after?.(ctx);
 }
+const zap = (ctx: ActorCtx, start: number, end: number) => kvmZapGfnRange(ctx, start, end);
 // kvm_mmu_unmap_gfn_range: range_add, then zap; B6 adds the range after the zap, which may yield
-const UNMAP_GFN_RANGE = orders<[number, number]>('kvm_mmu_unmap_gfn_range', {
-  upstream: [rangeAdd, kvmZapGfnRange],
-  B6: [kvmZapGfnRange, rangeAdd],
+const UNMAP_GFN_RANGE = orders<[number, number, AfterRangeAdd]>('kvm_mmu_unmap_gfn_range', {
+  upstream: [rangeAdd, zap],
+  B6: [zap, rangeAdd],
 });
-export function* kvmMmuUnmapGfnRange(ctx: ActorCtx, start: number, end: number): Gen {
-  for (const step of UNMAP_GFN_RANGE.of(ctx)) yield* step(ctx, start, end);
+export function* kvmMmuUnmapGfnRange(ctx: ActorCtx, start: number, end: number, _slot = -1, after?: AfterRangeAdd): Gen {
+  for (const step of UNMAP_GFN_RANGE.of(ctx)) yield* step(ctx, start, end, after);
 }
 
 /** What an invalidation's write section does to each memslot's piece of the range (`slot`: the piece's memslot, -1 when the caller did not say). */

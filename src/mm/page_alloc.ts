@@ -5,9 +5,9 @@
 import { Ctr, count, type ActorCtx } from '../engine/ctx.js';
 import { freeStackPages, freeStackPop, freeStackPush, freeStackRemove, nodeAnonPagesAdd, nodeCounterAdd, nodeFilePagesAdd, nodeFree, nodeUsageAdd, pfnNode, zoneLockWord } from '../shm/node.js';
 import { PF_ALLOCATOR_SHIFT, PF_FILE, PfnOwner } from '../shm/layout.js';
-import { pfnFlags, pfnGenBump, pfnRef, pfnRefAdd, pfnRefCas, setPfnFlags, setPfnIndex, setPfnOwner, setPfnRef } from '../shm/pfn.js';
+import { pfnFlags, pfnOwner, setPageOwnFlags, pfnGenBump, pfnRef, pfnRefAdd, pfnRefCas, setPfnFlags, setPfnIndex, setPfnOwner, setPfnRef } from '../shm/pfn.js';
 import type { Shm } from '../shm/state.js';
-import { clearFolio, folioHead, folioLevel, hugeOn, hugetlbOn, hugetlbSpoolPut, hugeStackPop, hugeStackPush, pagesPerLevel, setFolio } from '../shm/huge.js';
+import { clearFolio, folioHead, folioLevel, hugeBlockLevel, hugeOn, hugeStackHas, hugetlbOn, hugetlbSpoolPut, poolPage, hugeStackPop, hugeStackPush, pagesPerLevel, setFolio } from '../shm/huge.js';
 import { spinLock, spinUnlock } from '../sync/locks.js';
 import type { Mempolicy } from './mempolicy.js';
 import { countAllocation, selectNode } from './numa.js';
@@ -87,8 +87,9 @@ export function allocPages(ctx: ActorCtx, level: number, owner: number, index: n
   } else {
     const numa = ctx.numa;
     const free = (n: number) => nodeFree(s, n);
-    // On threads a node can run dry between the choice and the pop: choose again.
-    for (let attempt = 0; attempt < 4 && pfn < 0; attempt++) {
+    // On threads a node can run dry between the choice and the pop: choose again. A huge folio's
+    // node is chosen once: a THP attempt that finds no block there falls back to 4K (which chooses anew)
+    for (let attempt = 0; attempt < (level === 0 ? 4 : 1) && pfn < 0; attempt++) {
       const res = selectNode(pol, { local: numa.node, free, task: numa.il, weights: numa.weights, ilx, topo: numa.topo });
       if ('errno' in res) break;
       node = res.node;
@@ -137,9 +138,22 @@ function freePage(ctx: ActorCtx, pfn: number): void {
   ctx.ev.pageLeaving(ctx, pfn, 'freed');
   const lock = zoneLockWord(s, node);
   spinLock(s.i32, lock);
-  freeStackPush(s, node, pfn);
+  if (poolPage(s, pfn)) hugetlbPieceFreed(s, node, pfn);
+  else freeStackPush(s, node, pfn);
   spinUnlock(s.i32, lock);
   count(ctx, Ctr.frees);
+}
+
+// A 4K piece of a split hugetlb page freed alone (the eviction truncates the pieces of a split page
+// one by one): the hstate gets the page back once every piece is free (guestmem_hugetlb's cleanup
+// merges them), and the subpool its reservation. Caller holds the zone lock.
+function hugetlbPieceFreed(s: Shm, node: number, pfn: number): void {
+  const nr = pagesPerLevel(s, hugeBlockLevel(s));
+  const head = pfn - (pfn % nr);
+  for (let i = 0; i < nr; i++) if (pfnOwner(s, head + i) !== PfnOwner.Free) return;
+  if (hugeStackHas(s, node, head)) return; // another piece's free returned it already
+  hugeStackPush(s, node, head);
+  hugetlbSpoolPut(s);
 }
 
 // free_unref_folios for a 2M folio: every page's generation moves on, the block goes back whole
@@ -162,6 +176,7 @@ function freeHugeFolio(ctx: ActorCtx, head: number): void {
     ctx.ev.pageLeaving(ctx, head + i, 'freed');
   }
   clearFolio(s, head, nr);
+  for (let i = 1; i < nr; i++) setPageOwnFlags(s, head + i, 0); // a tail's own word (its prepared bit) goes with the folio
   const lock = zoneLockWord(s, node);
   spinLock(s.i32, lock);
   hugeStackPush(s, node, head);

@@ -523,9 +523,11 @@ export const HUGEPAGES_MISALIGNED_SCENARIO: Scenario = {
 export const HUGEPAGES_1G_INPLACE_SCENARIO: Scenario = {
   ...INPLACE_CONVERSION_SCENARIO,
   name: 'hugepages-1g-inplace',
+  // SW_PROTECTED: no vendor limit on the mapping level (SNP's RMP maps private memory at most 2M, so a coco VM's 1G folios map 2M)
+  vmType: 'sw_protected',
   // the guest accepts all its memory at boot (a whole 1G page private: merged, mapped 1G) and converts less often than inplace-conversion's
   vcpus: { ...INPLACE_CONVERSION_SCENARIO.vcpus, privateFraction: 1, conversionRate: 0.1 },
-  description: 'inplace-conversion on a hugetlb-backed guest_memfd (the 1G RFC; a 1G page scaled to 16 pages, 2 in the file): conversions split a huge folio when a page of it goes shared and merge it when all are private, freezing its references (spinning on the PFN walker\'s); faults map 1G while a folio is whole',
+  description: 'inplace-conversion\'s workload on a SW_PROTECTED VM with a hugetlb-backed guest_memfd (the 1G RFC; a 1G page scaled to 16 pages, 2 in the file): conversions split a huge folio when a page of it goes shared and merge it when all are private, freezing its references (spinning on the PFN walker\'s); faults map 1G while a folio is whole',
   hugepages: { gmem: 'hugetlb-1g', pages2m: 4, pages1g: 16, maxLevel: '1g' },
 };
 
@@ -533,6 +535,7 @@ export const HUGEPAGES_1G_INPLACE_SCENARIO: Scenario = {
 export const HUGEPAGES_2M_INPLACE_SCENARIO: Scenario = {
   ...HUGEPAGES_1G_INPLACE_SCENARIO,
   name: 'hugepages-2m-inplace',
+  vmType: 'coco',
   description: 'inplace-conversion on a hugetlb-backed guest_memfd of 2M pages (scaled to 4 pages, 8 in the file): the 1G RFC\'s split and merge at 2M, faults mapping 2M',
   hugepages: { gmem: 'hugetlb-2m', pages2m: 4, pages1g: 16, maxLevel: '1g' },
 };

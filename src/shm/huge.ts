@@ -1,7 +1,7 @@
 // Huge-page words (issue 14; they exist only when Scenario.hugepages is on): each pfn's folio word
 // (struct folio's order and the page's place in it), each node's free 2M blocks, and each memslot's
 // lpage_info (slot->arch.lpage_info[level - 2][idx].disallow_lpage). Accessors only.
-import { FOLIO_LEVEL_SHIFT, FOLIO_OFFSET_MASK, G_HUGETLB, G_HUGETLB_SPOOL, KVM_LPAGE_MIXED_FLAG, N_HUGE_BASE, N_HUGE_TOP, nodeWord } from './layout.js';
+import { FOLIO_LEVEL_SHIFT, FOLIO_OFFSET_MASK, FOLIO_POOL, G_HUGETLB, G_HUGETLB_SPOOL, KVM_LPAGE_MIXED_FLAG, N_HUGE_BASE, N_HUGE_TOP, nodeWord } from './layout.js';
 import type { Shm } from './state.js';
 
 /** PG_LEVEL_4K, PG_LEVEL_2M, PG_LEVEL_1G as 0, 1, 2 (the kernel's 1, 2, 3) */
@@ -43,11 +43,23 @@ export function folioHead(s: Shm, pfn: number): number {
 /** Make [head, head + nr) one folio of `level` (0: nr order-0 folios: a split). */
 export function setFolio(s: Shm, head: number, level: number): void {
   const nr = pagesPerLevel(s, level);
-  for (let i = 0; i < nr; i++) Atomics.store(s.i32, folioWord(s, head + i), level === 0 ? 0 : (level << FOLIO_LEVEL_SHIFT) | i);
+  for (let i = 0; i < nr; i++) {
+    const w = folioWord(s, head + i);
+    Atomics.store(s.i32, w, (Atomics.load(s.i32, w) & FOLIO_POOL) | (level === 0 ? 0 : (level << FOLIO_LEVEL_SHIFT) | i));
+  }
 }
 /** Split a huge folio into order-0 folios (the words only; the caller moves references and flags). */
 export function clearFolio(s: Shm, head: number, nr: number): void {
-  for (let i = 0; i < nr; i++) Atomics.store(s.i32, folioWord(s, head + i), 0);
+  for (let i = 0; i < nr; i++) Atomics.and(s.i32, folioWord(s, head + i), FOLIO_POOL);
+}
+/** The page is the hugetlb pool's (state build marks the pool's blocks). */
+export const poolPage = (s: Shm, pfn: number) => hugeOn(s) && (Atomics.load(s.i32, folioWord(s, pfn)) & FOLIO_POOL) !== 0;
+/** Whether the node's huge stack holds block `head` (caller holds the zone lock). */
+export function hugeStackHas(s: Shm, node: number, head: number): boolean {
+  const { i32, l } = s;
+  const base = l.hugeStackBase + i32[nodeWord(l, node, N_HUGE_BASE)];
+  for (let k = 0, top = i32[nodeWord(l, node, N_HUGE_TOP)]; k < top; k++) if (i32[base + k] === head) return true;
+  return false;
 }
 
 // ---- free 2M blocks per node (caller holds the node's zone lock) ----
@@ -66,23 +78,25 @@ export function hugeStackPush(s: Shm, node: number, head: number): void {
   Atomics.store(i32, nodeWord(l, node, N_HUGE_TOP), top + 1);
 }
 /**
- * State build: the node's 2M-aligned blocks go to its huge stack (lowest on top), the pfns outside
- * any block to its 4K stack; `stackAt` is where its stack starts in the region. Returns how many
- * pfns went to the 4K stack, in the order they must be pushed (highest first).
+ * State build: the node's aligned blocks go to its huge stack (lowest on top), at most `maxBlocks`
+ * of them (hugetlb: the hstate pool holds what the file reserves), the other pfns to its 4K stack;
+ * `stackAt` is where its stack starts in the region. Returns the pfns for the 4K stack, in the
+ * order they must be pushed (highest first).
  */
-export function initHugeNode(s: Shm, node: number, base: number, cap: number, stackAt: number): number[] {
+export function initHugeNode(s: Shm, node: number, base: number, cap: number, stackAt: number, maxBlocks = Infinity): number[] {
   const { i32, l } = s;
   const nr = pagesPerLevel(s, l.hugeBlockLevel);
   const heads: number[] = [];
   const loose: number[] = [];
   for (let p = base; p < base + cap; ) {
-    if (p % nr === 0 && p + nr <= base + cap) {
+    if (p % nr === 0 && p + nr <= base + cap && heads.length < maxBlocks) {
       heads.push(p);
       p += nr;
     } else loose.push(p++);
   }
   i32[nodeWord(l, node, N_HUGE_BASE)] = stackAt;
   i32[nodeWord(l, node, N_HUGE_TOP)] = heads.length;
+  if (i32[G_HUGETLB] === 1) for (const h of heads) for (let i = 0; i < nr; i++) i32[l.folioBase + h + i] = FOLIO_POOL;
   heads.reverse().forEach((h, k) => (i32[l.hugeStackBase + stackAt + k] = h));
   return loose.reverse();
 }

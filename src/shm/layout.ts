@@ -320,7 +320,9 @@ export const KVM_LPAGE_MIXED_FLAG = 1 << 30;
 export const LPAGE_MISALIGNED = 1 << 29;
 /** a pfn's folio word (huge pages on): 0 an order-0 folio, else the folio's level above FOLIO_LEVEL_SHIFT and the page's offset in it below */
 export const FOLIO_LEVEL_SHIFT = 24;
-export const FOLIO_OFFSET_MASK = (1 << FOLIO_LEVEL_SHIFT) - 1;
+/** the page belongs to the hugetlb pool (hugetlb-backed files): freed alone, it waits for its block's other pages instead of going to the 4K stack */
+export const FOLIO_POOL = 1 << 23;
+export const FOLIO_OFFSET_MASK = FOLIO_POOL - 1;
 export const ZERO_PRIVATE = 1;
 export const ZERO_SHARED = 2;
 

@@ -22,7 +22,7 @@ export { NODE_COUNTERS };
 export const nodePfnBase = (s: Shm, node: number) => s.i32[nodeWord(s.l, node, N_PFN_BASE)];
 export const nodeCapacity = (s: Shm, node: number) => s.i32[nodeWord(s.l, node, N_CAPACITY)];
 /** free pages on the node: its 4K free stack, and with huge pages on its free 2M blocks */
-export const nodeFree = (s: Shm, node: number) => Atomics.load(s.i32, nodeWord(s.l, node, N_FREE_TOP)) + (s.l.hugePages2m > 0 ? Atomics.load(s.i32, nodeWord(s.l, node, N_HUGE_TOP)) * s.l.hugePages2m : 0);
+export const nodeFree = (s: Shm, node: number) => Atomics.load(s.i32, nodeWord(s.l, node, N_FREE_TOP)) + (s.l.hugePages2m > 0 ? Atomics.load(s.i32, nodeWord(s.l, node, N_HUGE_TOP)) * (s.l.hugeBlockLevel === 2 ? s.l.hugePages1g : s.l.hugePages2m) : 0);
 /** pages on the node's 4K free stack */
 const stackTop = (s: Shm, node: number) => Atomics.load(s.i32, nodeWord(s.l, node, N_FREE_TOP));
 /** the node's zone lock word (an internal spinlock, never a yield point) */

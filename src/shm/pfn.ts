@@ -1,6 +1,6 @@
 // Per-pfn words (struct page / folio): generation, refcount, owner, index, flags, content tag,
 // and the checker's ghost reverse map. Accessors only: the offsets live in layout.ts.
-import { P_CONTENT, P_FLAGS, P_GEN, P_INDEX, P_OWNER, P_REF, P_RMAP, P_RMAP_GFN, PFN_WORDS, pfnWord } from './layout.js';
+import { PF_ARCH_PREPARED, P_CONTENT, P_FLAGS, P_GEN, P_INDEX, P_OWNER, P_REF, P_RMAP, P_RMAP_GFN, PFN_WORDS, pfnWord } from './layout.js';
 import type { Shm } from './state.js';
 import { folioHead, folioNrPages } from './huge.js';
 
@@ -35,6 +35,21 @@ export const setPfnFlags = (s: Shm, pfn: number, flags: number) => Atomics.store
 export const pfnFlagsOr = (s: Shm, pfn: number, bits: number) => Atomics.or(s.i32, folioWord(s, pfn, P_FLAGS), bits);
 /** clear bits, returning the old flags (the word also holds PG_locked: only the named bits change) */
 export const pfnFlagsClear = (s: Shm, pfn: number, bits: number) => Atomics.and(s.i32, folioWord(s, pfn, P_FLAGS), ~bits);
+/**
+ * PF_ARCH_PREPARED is a page's, not its folio's (SNP's RMP has an entry per 4K page, the THP RFC a
+ * per-4K bitmap): kept in each page's own flags word, which for an order-0 folio is the folio's.
+ */
+export const pagePrepared = (s: Shm, pfn: number) => (Atomics.load(s.i32, pfnWord(s.l, pfn, P_FLAGS)) & PF_ARCH_PREPARED) !== 0;
+export const clearPagePrepared = (s: Shm, pfn: number) => Atomics.and(s.i32, pfnWord(s.l, pfn, P_FLAGS), ~PF_ARCH_PREPARED);
+/** kvm_arch_gmem_prepare over the folio holding pfn (prepared at the folio's order): every page of it */
+export function folioSetPrepared(s: Shm, pfn: number): void {
+  const head = folioHead(s, pfn);
+  for (let i = 0, nr = folioNrPages(s, pfn); i < nr; i++) Atomics.or(s.i32, pfnWord(s.l, head + i, P_FLAGS), PF_ARCH_PREPARED);
+}
+/** A page's own flags word, whatever folio it is in (a split or a merge moves the folio's flags, a free clears them). */
+export const pageOwnFlags = (s: Shm, pfn: number) => Atomics.load(s.i32, pfnWord(s.l, pfn, P_FLAGS));
+export const setPageOwnFlags = (s: Shm, pfn: number, flags: number) => Atomics.store(s.i32, pfnWord(s.l, pfn, P_FLAGS), flags);
+
 /** The word holding PG_locked (PF_LOCKED), for the folio bit lock. */
 export const folioLockWord = (s: Shm, pfn: number) => folioWord(s, pfn, P_FLAGS);
 

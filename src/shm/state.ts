@@ -2,7 +2,7 @@
 import { attrsInGmem, hugeFolioLevel, hugepagesOn, hugetlbGmem, type Scenario } from '../scenario/types.js';
 import { computeLayout, G_ATTRS_GMEM, GMEM_INODE_INIT_SHARED, KVM_MEMORY_ATTRIBUTE_PRIVATE, GMEM_INODE_MMAP, G_FILE_PAGES, G_HUGETLB, G_HUGETLB_SPOOL, G_MAGIC, G_NACTORS, G_NGFNS, G_NPFNS, G_NSLOTS, G_RANGE_END, G_RANGE_START, G_SRCU_EPOCH, G_VERSION, INVALID_GFN, LAYOUT_VERSION, MAGIC, type Layout, type LayoutConfig } from './layout.js';
 import { initNode, initNodeStack } from './node.js';
-import { initHugeNode } from './huge.js';
+import { hugeFree as hugeFreeAt, initHugeNode } from './huge.js';
 import { initLpageInfo } from '../kvm/lpage_info.js';
 import { initSlot, setGmemInodeFlags } from './slot.js';
 import { initGmemFile, setBinding } from './file.js';
@@ -104,18 +104,23 @@ function initShm(s: Shm, sc: Scenario): void {
   const caps = sc.numa ? sc.numa.nodes.map((n) => n.capacity) : [l.nPfns];
   let base = 0;
   let hugeAt = 0;
+  // hugetlb: the hstate pool holds the file's huge pages (the admin sized it; guestmem_hugetlb
+  // reserves them all at creation), the rest stays the buddy's; THP: every aligned block is the buddy's
+  if (hugetlbGmem(sc.hugepages)) i32[G_HUGETLB] = 1;
+  let poolLeft = hugetlbGmem(sc.hugepages) ? l.filePages / (l.hugeBlockLevel === 2 ? l.hugePages1g : l.hugePages2m) : Infinity;
   caps.forEach((cap, node) => {
     initNode(s, node, base, cap);
     if (l.hugePages2m > 0) {
       // the buddy's free areas: aligned 2M blocks whole, the rest as 4K pages
-      initNodeStack(s, node, initHugeNode(s, node, base, cap, hugeAt));
+      const before = poolLeft;
+      initNodeStack(s, node, initHugeNode(s, node, base, cap, hugeAt, poolLeft));
+      poolLeft = Number.isFinite(before) ? Math.max(0, before - hugeFreeAt(s, node)) : before;
       hugeAt += Math.floor(cap / (l.hugeBlockLevel === 2 ? l.hugePages1g : l.hugePages2m)) + 1;
     }
     base += cap;
   });
   if (hugetlbGmem(sc.hugepages)) {
     // guestmem_hugetlb's inode_setup: a subpool with the whole file reserved
-    i32[G_HUGETLB] = 1;
     i32[G_HUGETLB_SPOOL] = l.filePages / (l.hugeBlockLevel === 2 ? l.hugePages1g : l.hugePages2m);
   }
   if (l.hugePages2m > 0) sc.slots.forEach((_, id) => initLpageInfo(s, id));
