@@ -3,6 +3,7 @@
 // full protocol vs a floor, scaling, the invalidate-retry curve, memory), printed and written to
 // bench/results/latest.json (the retry curve also to bench/results/retry-curve.csv).
 import { mkdirSync, writeFileSync } from 'node:fs';
+import { printComparison } from './compare.js';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
@@ -184,5 +185,9 @@ mkdirSync(outDir, { recursive: true });
 const threads = await runMacro(outDir);
 const conversion = await runConversionBench();
 const detection = runDetection();
-writeFileSync(resolve(outDir, 'latest.json'), JSON.stringify({ date: new Date().toISOString(), node: process.version, micro: rows, macro: { ...macro, ...threads, conversion }, detection }, null, 2));
+const result = { date: new Date().toISOString(), node: process.version, micro: rows, macro: { ...macro, ...threads, conversion }, detection };
+writeFileSync(resolve(outDir, 'latest.json'), JSON.stringify(result, null, 2));
 console.log(`written ${resolve(outDir, 'latest.json')}`);
+// --compare FILE: each figure against a baseline result (bench/results/baseline.json is the committed one)
+const at = process.argv.indexOf('--compare');
+if (at >= 0) printComparison(process.argv[at + 1] ?? resolve(outDir, 'baseline.json'), result);
