@@ -13,6 +13,7 @@ import { scheduleSeed } from '../src/explore/explore.js';
 import { BUILTIN_SCENARIOS } from '../src/scenario/builtins.js';
 import type { VariantId } from '../src/variants.js';
 import { modelOf } from '../src/workload/kinds.js';
+import { checkTokens, savedTokens } from './tokens.js';
 
 /** The cases: each engine path family once, correct and with a variant that fires. */
 export const BEHAVIOUR_CASES: ReadonlyArray<{ scenario: string; variant: VariantId | null; seed: number; schedules: number }> = [
@@ -75,5 +76,7 @@ export function runBehaviour(save: boolean): number {
     console.log(`${same ? 'same   ' : 'CHANGED'} ${n.scenario}${n.variant ? ` --variant ${n.variant}` : ''} seed ${n.seed}, ${n.schedules} schedules: digest ${n.digest}${b && b.digest !== n.digest ? ` (was ${b.digest})` : ''}, ${n.steps.toLocaleString('en-US')} steps${b && b.steps !== n.steps ? ` (was ${b.steps.toLocaleString('en-US')})` : ''}, findings ${n.findings.length}`);
   }
   console.log(bad ? `${bad} of ${now.length} cases changed behaviour` : `all ${now.length} cases behave as recorded`);
-  return bad ? 1 : 0;
+  // and the tokens saved before the performance work (bench/tokens.ts)
+  const badTokens = checkTokens(savedTokens());
+  return bad || badTokens ? 1 : 0;
 }

@@ -5,6 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { BEHAVIOUR_CASES, behaviourOf, type BehaviourDigest } from '../../bench/behaviour.js';
+import { replayToken, savedTokens } from '../../bench/tokens.js';
 
 const baseline = JSON.parse(readFileSync(new URL('../../bench/behaviour-baseline.json', import.meta.url), 'utf8')) as BehaviourDigest[];
 
@@ -14,5 +15,14 @@ describe('recorded behaviour', () => {
   });
   it.each(BEHAVIOUR_CASES.map((c, i) => [`${c.scenario}${c.variant ? ` ${c.variant}` : ''}`, i] as const))('%s: the same schedules, trace hashes and findings', (_name, i) => {
     expect(behaviourOf(BEHAVIOUR_CASES[i]!)).toEqual(baseline[i]);
+  });
+});
+
+// bench/tokens-before.json: a token per bug of the catalogue, saved before the performance work
+describe('tokens saved before issue 15 replay as they did', () => {
+  const saved = savedTokens();
+  it('one per bug that its campaign finds', () => expect(saved.length).toBeGreaterThanOrEqual(50));
+  it.each(saved.map((t) => [`${t.variant} on ${t.scenario}`, t] as const))('%s', (_name, t) => {
+    expect(replayToken(t.token)).toEqual({ traceHash: t.traceHash, steps: t.steps, invariant: t.invariant });
   });
 });
