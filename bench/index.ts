@@ -18,7 +18,8 @@ import { runMacro } from './macro.js';
 import { runDetection } from './detection.js';
 import { runConversionBench } from './conversion.js';
 import { makeCtxs } from '../src/engine/model.js';
-import type { ActorCtx } from '../src/engine/ctx.js';
+import type { ActorCtx, Gen } from '../src/engine/ctx.js';
+import { fiberOf } from '../src/engine/fiber.js';
 import { tryProceed } from '../src/engine/wait.js';
 import { filemapGet } from '../src/shm/file.js';
 import { setGfnAttr } from '../src/shm/gfn.js';
@@ -54,7 +55,8 @@ function faultFixture() {
 }
 
 /** Run a generator to its end, completing each wait at once (nothing else runs). */
-function drive<T>(ctx: ActorCtx, gen: Generator<number, T, void>): T {
+function drive<T>(ctx: ActorCtx, g: Gen<T>): T {
+  const gen = (ctx.fiber = fiberOf(g));
   for (;;) {
     if (!tryProceed(ctx.s, ctx)) throw new Error(`${ctx.name} would block`);
     const r = gen.next();

@@ -5,7 +5,8 @@
 // selects one choice per table once, when its actors' contexts are made (ctx.alt); the path runs
 // what was selected. A removed check needs none of this: it stays a one-line flag at its site
 // (ctx.bugs.B1).
-import type { ActorCtx } from './engine/ctx.js';
+import type { ActorCtx, Gen } from './engine/ctx.js';
+import { registerPaths } from './engine/fiber.js';
 import type { VariantId } from './variants.js';
 
 interface Table {
@@ -28,16 +29,17 @@ export function alternatives<F extends KernelFn>(fn: string, choices: { upstream
 }
 
 /** One statement of a kernel function, as a step of an order (a generator, or a function returning one). */
-export type Step<A extends unknown[]> = (ctx: ActorCtx, ...args: A) => Iterable<number>;
+export type Step<A extends unknown[]> = (ctx: ActorCtx, ...args: A) => Gen<unknown>;
 
 export interface Order<A extends unknown[]> {
-  /** the steps, in the order this run's variant selected: run them as `for (const step of X.of(ctx)) yield* step(ctx, ...)` */
+  /** the steps, in the order this run's variant selected: run them as `for (const step of X.of(ctx)) yield step(ctx, ...)` */
   of(ctx: ActorCtx): readonly Step<A>[];
 }
 
 /** Register the orders of kernel function `fn`'s steps: `upstream`, and one per variant that reorders (or drops) them. */
 export function orders<A extends unknown[]>(fn: string, choices: { upstream: Step<A>[] } & { [K in VariantId]?: Step<A>[] }): Order<A> {
   const slot = TABLES.push({ fn, choices }) - 1;
+  for (const steps of Object.values(choices)) for (const step of steps as Step<A>[]) registerPaths({ [step.name]: step });
   return { of: (ctx) => ctx.alt[slot] as Step<A>[] };
 }
 

@@ -1,6 +1,7 @@
 // Test helpers: build a state and actor contexts for a scenario, and drive one kernel path
 // generator to completion on one thread (asserting it never has to wait for another actor).
 import type { ActorCtx, Gen, Violation } from '../src/engine/ctx.js';
+import { fiberOf } from '../src/engine/fiber.js';
 import { makeCtxs } from '../src/engine/model.js';
 import { tryProceed } from '../src/engine/wait.js';
 import { BUILTIN_SCENARIOS, DEFAULT_SCENARIO } from '../src/scenario/builtins.js';
@@ -30,7 +31,8 @@ export function world(sc: Scenario = ONE_NODE, variant: VariantId | null = null,
 }
 
 /** Run a path to its return value; every wait must be satisfiable at once (no other actor runs). */
-export function drive<T>(ctx: ActorCtx, gen: Gen<T>): T {
+export function drive<T>(ctx: ActorCtx, g: Gen<T>): T {
+  const gen = (ctx.fiber = fiberOf(g));
   for (;;) {
     if (!tryProceed(ctx.s, ctx)) throw new Error(`${ctx.name} would block: wait ${ctx.wait!.id} on ${ctx.waitArg}`);
     const r = gen.next();
@@ -39,7 +41,8 @@ export function drive<T>(ctx: ActorCtx, gen: Gen<T>): T {
 }
 
 /** Step a generator until it yields `point` (a POINT id) and return; the generator stays suspended there. */
-export function stepUntil<T>(ctx: ActorCtx, gen: Gen<T>, point: number, maxSteps = 10_000): void {
+export function stepUntil<T>(ctx: ActorCtx, g: Gen<T>, point: number, maxSteps = 10_000): void {
+  const gen = (ctx.fiber = fiberOf(g));
   for (let i = 0; i < maxSteps; i++) {
     if (!tryProceed(ctx.s, ctx)) throw new Error(`${ctx.name} would block before reaching point ${point}`);
     const r = gen.next();

@@ -6,12 +6,13 @@
 import { parentPort } from 'node:worker_threads';
 import * as Comlink from 'comlink';
 import { makeCtx, type ActorDef } from '../src/engine/model.js';
-import { addUs, type ActorCtx, type Gen, type Violation } from '../src/engine/ctx.js';
+import { addUs, type ActorCtx, type Violation } from '../src/engine/ctx.js';
+import { Fiber } from '../src/engine/fiber.js';
 import { PARK, StopError } from '../src/engine/wait.js';
 import { invariantIndex, type InvariantId } from '../src/check/invariants.js';
 import { checkerEvents } from '../src/check/checker.js';
 import { attachShm, type Shm } from '../src/shm/state.js';
-import { Ctr, clearWait, counterAdd, publishWait, setActorReturned } from '../src/shm/actor.js';
+import { Ctr, actorCounter, clearWait, counterAdd, publishWait, setActorReturned } from '../src/shm/actor.js';
 import { arriveAtStartGate, claimViolation, replayStep, replayTurn, runPause, runStop, scheduleAt, setReplayStep, setReplayTurn, setRunStop, setScheduleAt, setTraceAt, takeLogStep, waitTurnChange } from '../src/shm/run.js';
 import { lockdepAssertNoneHeld } from '../src/sync/lockdep.js';
 import { bugsFor } from '../src/variants.js';
@@ -25,6 +26,13 @@ import type { ActorApi, ActorRunState, ActorSnapshot, WorkerInput } from '../src
 const JITTER_CHANCE = [0, 0.05, 0.2, 0.5];
 const JITTER_SPINS = [0, 200, 800, 3200];
 
+/** Steps every actor has counted (each its own counter): the run's steps so far, give or take the ones under way. */
+function stepsCounted(s: Shm): number {
+  let t = 0;
+  for (let id = 0; id < s.l.nActors; id++) t += actorCounter(s, id, Ctr.steps);
+  return t;
+}
+
 class Actor {
   private readonly s: Shm;
   private readonly a: Int32Array;
@@ -32,12 +40,18 @@ class Actor {
   private readonly ctx: ActorCtx;
   private readonly replay: boolean;
   private readonly jitterRng: Prng;
-  private gen: Gen | null = null;
+  private gen: Fiber<void> | null = null;
   private r: IteratorResult<number, void> = { done: false, value: 0 };
   private violation: Violation | null = null;
   private stopRequested = false;
   /** the global step this actor is taking (1-based), as recorded in the step log */
   private curStep = 0;
+  /**
+   * The step log is full (STEP_LOG_CAP steps): a violation from here on has no recording, so the
+   * shared step counter is no longer taken (one contended Atomics.add per step, on a line every
+   * worker writes) and a violation's step is the actors' steps counted so far.
+   */
+  private logFull = false;
   private parkedAt = 0;
   private parks = 0;
   private parkedMs = 0;
@@ -67,7 +81,7 @@ class Actor {
         // The first violation wins; the rest of the run is stopped.
         if (!claimViolation(s, invariantIndex(invariant) + 1)) return;
         // Steps are numbered from 1, as under sim (free mode: the global step this actor is taking).
-        this.violation = { invariant, message, actor: c.id, step: replay ? replayStep(s) + 1 : this.curStep };
+        this.violation = { invariant, message, actor: c.id, step: replay ? replayStep(s) + 1 : this.logFull ? stepsCounted(s) + 1 : this.curStep };
         if (!replay) setRunStop(s, 2);
       },
       stopping: replay ? () => false : () => this.stopRequested || runStop(s) !== 0,
@@ -79,7 +93,7 @@ class Actor {
   }
 
   start(): ActorRunState {
-    this.gen = this.def.program(this.ctx);
+    this.gen = this.ctx.fiber = new Fiber(this.def.program(this.ctx));
     this.r = this.gen.next(); // to the first yield point ('start'): touches nothing shared, as the sim engine primes actors
     if (!this.replay) arriveAtStartGate(this.s);
     return this.guard(() => (this.replay ? this.runReplay() : this.runFree()));
@@ -174,9 +188,12 @@ class Actor {
       }
       if (aborting()) return 'done';
       if (jitter) this.jitter();
-      const i = takeLogStep(s);
-      if (i < cap) setScheduleAt(s, i, me);
-      this.curStep = i + 1;
+      if (!this.logFull) {
+        const i = takeLogStep(s);
+        if (i < cap) setScheduleAt(s, i, me);
+        else this.logFull = true;
+        this.curStep = i + 1;
+      }
       this.r = gen.next();
       ctx.spun = false;
       counterAdd(s, ctx.base, Ctr.steps);

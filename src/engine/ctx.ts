@@ -16,13 +16,27 @@ import type { Lockdep } from '../sync/lockdep.js';
 import type { Prng } from './prng.js';
 import type { KernelEvents } from './events.js';
 import type { Waitable } from './wait.js';
+import type { Fiber } from './fiber.js';
 import { Ctr, counterAdd, setCounter } from '../shm/actor.js';
 import { COUNTERS } from '../shm/layout.js';
 import { P } from './points.js';
 import { PARK } from './wait.js';
 import { lockdepAssertNoneHeld } from '../sync/lockdep.js';
+import { registerPaths } from './fiber.js';
 
-export type Gen<T = void> = Generator<number, T, void>;
+/**
+ * A kernel path: it yields a point id (points.ts) at each yield point, or a sub-path to call (a
+ * generator: \`const r = yield kvmGmemGetPfn(ctx, ...)\`), which the engine runs on the same stack
+ * and whose return value it sends back (fiber.ts). A call is not a step; only points are. Calling
+ * through the engine instead of \`yield*\` keeps a resumption one frame deep: \`yield*\` resumes
+ * every frame of the call chain at each step.
+ */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- a call's value is the callee's return value, whatever its type
+export type Gen<T = void> = Generator<number | Gen<unknown>, T, any>;
+
+/** A call that does nothing (a path with no work to do yields it as a call): already returned, so the engine pops it at once. */
+export const NO_CALL: Gen = (function* (): Gen {})();
+NO_CALL.next();
 
 export interface Violation {
   invariant: InvariantId;
@@ -88,6 +102,8 @@ export interface ActorCtx {
   fault: KvmPageFault | null;
   /** exact microsecond totals behind the time counters, by counter id (sub-µs acquisitions add up); made on first use */
   usAcc: Float64Array | null;
+  /** the engine's call stack of this actor's paths (lockdep names its callers); null until an engine runs it */
+  fiber: Fiber<unknown> | null;
   /** task_work queued for the return to userspace (a last fput's __fput), run at the next operation boundary; null: none yet */
   taskWork: (() => Gen)[] | null;
 }
@@ -113,7 +129,7 @@ export function taskWorkAdd(ctx: ActorCtx, work: () => Gen): void {
 /** task_work_run on the way back to userspace (resume_user_mode_work): no lock held, outside kvm->srcu. */
 export function* taskWorkRun(ctx: ActorCtx): Gen {
   const q = ctx.taskWork;
-  while (q !== null && q.length > 0) yield* q.shift()!();
+  while (q !== null && q.length > 0) yield q.shift()!();
 }
 
 export const newUsAcc = () => new Float64Array(COUNTERS.length);
@@ -124,7 +140,7 @@ export const newUsAcc = () => new Float64Array(COUNTERS.length);
  * hashes do not change), then says whether to go on.
  */
 export function* opBoundary(ctx: ActorCtx): Gen<boolean> {
-  if (ctx.taskWork !== null && ctx.taskWork.length > 0) yield* taskWorkRun(ctx);
+  if (ctx.taskWork !== null && ctx.taskWork.length > 0) yield taskWorkRun(ctx);
   lockdepAssertNoneHeld(ctx, 'reached an operation boundary');
   if (ctx.parking()) {
     ctx.wait = PARK;
@@ -132,3 +148,6 @@ export function* opBoundary(ctx: ActorCtx): Gen<boolean> {
   }
   return !ctx.stopping();
 }
+
+// the paths' names, for lockdep's reports (engine/fiber.ts)
+registerPaths({ taskWorkRun, opBoundary });

@@ -96,6 +96,7 @@ export function makeCtx(def: ActorDef, id: number, o: CtxOptions): ActorCtx {
     invBegan: [],
     fault: null,
     taskWork: null,
+    fiber: null,
   };
   return ctx;
 }

@@ -13,7 +13,8 @@ import { KVM_MEMORY_ATTRIBUTE_PRIVATE } from '../shm/layout.js';
 import { createShm, resetShm, type Shm } from '../shm/state.js';
 import { bugsFor, type VariantId } from '../variants.js';
 import { lockdepAssertNoneHeld } from '../sync/lockdep.js';
-import { type ActorCtx, type Gen, type Violation } from './ctx.js';
+import { type ActorCtx, type Violation } from './ctx.js';
+import { Fiber } from './fiber.js';
 import { makeCtx, type Model } from './model.js';
 import { POINT_NAMES } from './points.js';
 import { FNV_INIT, fnv } from './prng.js';
@@ -80,7 +81,7 @@ export interface SimResult {
 
 interface SimActor {
   ctx: ActorCtx;
-  gen: Gen;
+  gen: Fiber<void>;
   point: number;
   done: boolean;
   /** its own steps taken, and the one that last ended in a spin (a fault retry: 0 if none) */
@@ -124,7 +125,8 @@ export function runSim(model: Model, o: SimOptions): SimResult {
   const actors: SimActor[] = [];
   for (let id = 0; id < defs.length; id++) {
     const ctx = makeCtx(defs[id], id, { s, sc, seed: o.seed, variant: o.variant, bugs, ev, report, names, stopping: () => false, opsOverride: o.opsOverride, lockdepStacks });
-    actors.push({ ctx, gen: defs[id].program(ctx), point: 0, done: false, ownSteps: 0, lastSpin: 0 });
+    const gen = (ctx.fiber = new Fiber(defs[id].program(ctx)));
+    actors.push({ ctx, gen, point: 0, done: false, ownSteps: 0, lastSpin: 0 });
   }
   for (const a of actors) {
     const r = a.gen.next();

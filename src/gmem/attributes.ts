@@ -27,6 +27,7 @@ import { invLock, invUnlock } from '../sync/ops.js';
 import { gmemFdget, gmemFput } from './release.js';
 import { kvmGmemInvalidateBegin, kvmGmemInvalidateEnd } from './guest_memfd.js';
 import { unmapMappingPages } from './user_mapping.js';
+import { registerPaths } from '../engine/fiber.js';
 
 /** What the ioctl returns: 0 or -errno, and error_offset >> PAGE_SHIFT when it failed (-1: not set). */
 export interface SetAttributesResult {
@@ -77,9 +78,9 @@ interface Conversion {
 // unmap_mapping_pages (B16 skips it), then the reference check (B15 skips it)
 function* toPrivateChecks(ctx: ActorCtx, c: Conversion): Gen {
   if ((c.attrs & KVM_MEMORY_ATTRIBUTE_PRIVATE) === 0) return;
-  if (!ctx.bugs.B16) yield* unmapMappingPages(ctx, c.start, c.end);
+  if (!ctx.bugs.B16) yield unmapMappingPages(ctx, c.start, c.end);
   if (ctx.bugs.B15) return;
-  const bad = yield* kvmGmemIsSafeForConversion(ctx, c.start, c.end);
+  const bad = yield kvmGmemIsSafeForConversion(ctx, c.start, c.end);
   if (bad >= 0) {
     c.r = -EAGAIN;
     c.errIndex = bad;
@@ -93,11 +94,11 @@ function invalidateRange(ctx: ActorCtx, c: Conversion): [number, number] {
   return [c.start - (c.start % nr), Math.ceil(c.end / nr) * nr];
 }
 function* begin(ctx: ActorCtx, c: Conversion): Gen {
-  if (c.r === 0) yield* kvmGmemInvalidateBegin(ctx, ...invalidateRange(ctx, c));
+  if (c.r === 0) yield kvmGmemInvalidateBegin(ctx, ...invalidateRange(ctx, c));
 }
 // hugetlb: the folios split or merged to match the new attributes, inside the invalidation
 function* restructure(ctx: ActorCtx, c: Conversion): Gen {
-  if (c.r === 0 && hugetlbOn(ctx.s)) yield* kvmGmemRestructureFolios(ctx, c.start, c.end, (c.attrs & KVM_MEMORY_ATTRIBUTE_PRIVATE) !== 0);
+  if (c.r === 0 && hugetlbOn(ctx.s)) yield kvmGmemRestructureFolios(ctx, c.start, c.end, (c.attrs & KVM_MEMORY_ATTRIBUTE_PRIVATE) !== 0);
 }
 // kvm_gmem_invalidate for to-shared (the arch's hook: SNP hands the pages back to the host in the
 // RMP; B46 skips it), then mas_store_prealloc: one store of the whole range (RCU readers see it at once)
@@ -128,11 +129,11 @@ function* store(ctx: ActorCtx, c: Conversion): Gen {
 }
 // kvm_gmem_invalidate_end, if the invalidation began
 function* end(ctx: ActorCtx, c: Conversion): Gen {
-  if (c.r === 0) yield* kvmGmemInvalidateEnd(ctx, ...invalidateRange(ctx, c));
+  if (c.r === 0) yield kvmGmemInvalidateEnd(ctx, ...invalidateRange(ctx, c));
 }
 // B44 begins the invalidation before the checks, and its -EAGAIN path returns without ending it
 function* beginAlways(ctx: ActorCtx, c: Conversion): Gen {
-  yield* kvmGmemInvalidateBegin(ctx, ...invalidateRange(ctx, c));
+  yield kvmGmemInvalidateBegin(ctx, ...invalidateRange(ctx, c));
 }
 
 const SET_ATTRIBUTES = orders<[Conversion]>('__kvm_gmem_set_attributes', {
@@ -142,12 +143,12 @@ const SET_ATTRIBUTES = orders<[Conversion]>('__kvm_gmem_set_attributes', {
 
 // __kvm_gmem_set_attributes on file pages [start, end)
 function* __kvmGmemSetAttributes(ctx: ActorCtx, start: number, end: number, attrs: number): Gen<SetAttributesResult> {
-  yield* invLock(ctx);
+  yield invLock(ctx);
   const c: Conversion = { start, end, attrs, r: 0, errIndex: -1 };
   yield P['attr-read'];
   const work = !kvmGmemRangeHasAttributes(ctx, start, end, attrs);
   ctx.ev.gmemSetAttrsBegan(ctx, start, end, attrs, work);
-  if (work) for (const step of SET_ATTRIBUTES.of(ctx)) yield* step(ctx, c);
+  if (work) for (const step of SET_ATTRIBUTES.of(ctx)) yield step(ctx, c);
   ctx.ev.gmemSetAttrsReturned(ctx, c.r, c.errIndex);
   invUnlock(ctx);
   ctx.ev.writerReturned(ctx, 'kvm_gmem_set_attributes');
@@ -165,8 +166,11 @@ export function* kvmGmemSetAttributes(ctx: ActorCtx, index: number, npages: numb
   count(ctx, Ctr.gmemSetAttrs);
   if ((attrs & ~kvmSupportedMemAttributes(ctx.sc.vmType)) !== 0) res = fail(-EINVAL);
   else if (npages <= 0 || index < 0 || index >= ctx.s.l.filePages || index + npages > ctx.s.l.filePages) res = fail(-EINVAL);
-  else res = yield* __kvmGmemSetAttributes(ctx, index, index + npages, attrs);
+  else res = yield __kvmGmemSetAttributes(ctx, index, index + npages, attrs);
   if (res.r === -EAGAIN) count(ctx, Ctr.convEagain);
   gmemFput(ctx);
   return res;
 }
+
+// the paths' names, for lockdep's reports (engine/fiber.ts)
+registerPaths({ kvmGmemIsSafeForConversion, toPrivateChecks, begin, restructure, store, end, beginAlways, __kvmGmemSetAttributes, kvmGmemSetAttributes });

@@ -4,7 +4,7 @@
 // create flags (gmem/create.ts) decide whether its slots are gmem-only. Its invalidations use
 // kvm_gmem_get_invalidate_filter's filter, which on a VM without mirrored TDP (not TDX) zaps every
 // SPTE in range either way (spec §1.6).
-import { Ctr, count, type ActorCtx, type Gen } from '../engine/ctx.js';
+import { Ctr, NO_CALL, count, type ActorCtx, type Gen } from '../engine/ctx.js';
 import { P } from '../engine/points.js';
 import { orders } from '../alternatives.js';
 import { EFAULT, EHWPOISON, EINVAL, EIO, ENOMEM } from '../errno.js';
@@ -31,6 +31,7 @@ import { kvmGmemIsSafeForConversion } from './attributes.js';
 import type { Shm } from '../shm/state.js';
 import { LockClass, lockdepAssertHeld } from '../sync/lockdep.js';
 import { folioLock, folioLockedNew, folioUnlock, invLock, invLockShared, invUnlock, invUnlockShared, mmuWriteLock, mmuWriteUnlock } from '../sync/ops.js';
+import { registerPaths } from '../engine/fiber.js';
 
 // kvm_gmem_get_folio -> __filemap_get_folio(FGP_LOCK | FGP_CREAT): a locked folio with a
 // reference for the caller, or -ENOMEM
@@ -42,7 +43,7 @@ export function* kvmGmemGetFolio(ctx: ActorCtx, index: number): Gen<number> {
     let pfn = filemapGet(s, index);
     if (pfn >= 0) {
       if (!pageTryGet(s, pfn)) continue; // being freed: look again
-      yield* folioLock(ctx, pfn);
+      yield folioLock(ctx, pfn);
       if (filemapGet(s, index) === pfn) return pfn;
       folioUnlock(ctx, pfn); // truncated while we waited for the lock
       pagePut(ctx, pfn);
@@ -51,19 +52,19 @@ export function* kvmGmemGetFolio(ctx: ActorCtx, index: number): Gen<number> {
     if (hugetlbOn(s)) {
       // the 1G RFC's custom allocator: a hugetlb page or -ENOMEM, never a 4K fallback
       yield P['pfn-alloc'];
-      const r = yield* kvmGmemAllocHugetlbFolio(ctx, index);
+      const r = yield kvmGmemAllocHugetlbFolio(ctx, index);
       if (r < 0) return r;
       continue; // look it up: the folio is in the file now
     }
     if (ctx.sc.hugepages.gmem === 'thp') {
       // the THP RFC's kvm_gmem_get_folio: a 2M folio first, 4K when that is not possible
       yield P['pfn-alloc'];
-      pfn = yield* kvmGmemGetHugeFolio(ctx, index, policyIndex);
+      pfn = yield kvmGmemGetHugeFolio(ctx, index, policyIndex);
       if (pfn >= 0) return pfn;
     }
     const numa = ctx.numa;
     if (numa?.dynamic) {
-      pfn = yield* gmemAllocMpol(ctx, index);
+      pfn = yield gmemAllocMpol(ctx, index);
     } else {
       yield P['pfn-alloc'];
       const ilPrev = numa ? numa.il.ilPrev : 0;
@@ -95,7 +96,7 @@ export function* kvmGmemGetFolio(ctx: ActorCtx, index: number): Gen<number> {
 function* gmemAllocMpol(ctx: ActorCtx, index: number): Gen<number> {
   const numa = ctx.numa!;
   ctx.ev.policyLookupBegan(ctx, index);
-  const h = numa.inodePolicy ? yield* mpolSharedPolicyLookup(ctx, policyIndex(ctx, index)) : -1;
+  const h = numa.inodePolicy ? yield mpolSharedPolicyLookup(ctx, policyIndex(ctx, index)) : -1;
   yield P['policy-alloc'];
   let pol = numa.task;
   if (h >= 0) {
@@ -137,15 +138,15 @@ export function* kvmGmemGetPfn(ctx: ActorCtx, slot: number, gfn: number, order?:
   // The THP RFC holds it too (its patch 2/5, "Hold filemap invalidate lock while
   // allocating/preparing folios"), for its preparedness bitmap
   const lock = (gmemAttrs && !ctx.bugs.B47) || ctx.sc.hugepages.gmem === 'thp'; // B47: without it, as on 7.0
-  if (lock) yield* invLockShared(ctx);
-  const pfn = yield* __kvmGmemGetPfn(ctx, slot, index);
+  if (lock) yield invLockShared(ctx);
+  const pfn = yield __kvmGmemGetPfn(ctx, slot, index);
   let r = pfn;
   if (order) order.level = pfn >= 0 && hugeOn(s) ? kvmGmemMaxLevel(ctx, slot, index, pfn) : 0;
   if (pfn >= 0) {
     // the uptodate gate and the arch hook; "next" prepares only a private index (a shared page
     // stays the host's: SNP must not assign it in the RMP), zeroing a shared one not yet uptodate
-    if (!gmemAttrs || (gmemAttr(s, index) & KVM_MEMORY_ATTRIBUTE_PRIVATE) !== 0) r = yield* kvmGmemPrepareFolio(ctx, pfn);
-    else r = yield* kvmGmemZeroFolio(ctx, pfn);
+    if (!gmemAttrs || (gmemAttr(s, index) & KVM_MEMORY_ATTRIBUTE_PRIVATE) !== 0) r = yield kvmGmemPrepareFolio(ctx, pfn);
+    else r = yield kvmGmemZeroFolio(ctx, pfn);
     folioUnlock(ctx, pfn);
     if (r < 0) pagePut(ctx, pfn); // a failed preparation hands out nothing
     else r = pfn;
@@ -160,7 +161,7 @@ export function* kvmGmemGetPfn(ctx: ActorCtx, slot: number, gfn: number, order?:
 export function* __kvmGmemGetPfn(ctx: ActorCtx, slot: number, index: number): Gen<number> {
   ctx.ev.objectUsed(ctx, 'gmem-file', 0, '__kvm_gmem_get_pfn');
   if (bindingOf(ctx.s, index) !== slot) return -EIO;
-  const pfn = yield* kvmGmemGetFolio(ctx, index);
+  const pfn = yield kvmGmemGetFolio(ctx, index);
   if (pfn >= 0 && !ctx.bugs.B33 && (pfnFlags(ctx.s, pfn) & PF_HWPOISON) !== 0) {
     folioUnlock(ctx, pfn);
     if (!ctx.bugs.B32) pagePut(ctx, pfn);
@@ -175,10 +176,10 @@ export function* __kvmGmemGetPfn(ctx: ActorCtx, slot: number, index: number): Ge
 // call); later faults get -EHWPOISON. Under the invalidate lock shared. B34 does not zap.
 export function* kvmGmemErrorFolio(ctx: ActorCtx, index: number): Gen {
   yield P['error-folio'];
-  yield* invLockShared(ctx);
+  yield invLockShared(ctx);
   if (!ctx.bugs.B34) {
-    yield* kvmGmemInvalidateBegin(ctx, index, index + 1);
-    yield* kvmGmemInvalidateEnd(ctx, index, index + 1);
+    yield kvmGmemInvalidateBegin(ctx, index, index + 1);
+    yield kvmGmemInvalidateEnd(ctx, index, index + 1);
   }
   invUnlockShared(ctx);
   ctx.ev.writerReturned(ctx, 'kvm_gmem_error_folio');
@@ -209,8 +210,8 @@ function* rangeAddOnly(ctx: ActorCtx, start: number, end: number): Gen {
   kvmMmuInvalidateRangeAdd(ctx, start, end);
 }
 function* zapSection(ctx: ActorCtx, ranges: BoundRange[]): Gen {
-  yield* mmuWriteLock(ctx);
-  for (const r of ranges) yield* kvmZapGfnRange(ctx, r.gfn, r.gfn + r.n);
+  yield mmuWriteLock(ctx);
+  for (const r of ranges) yield kvmZapGfnRange(ctx, r.gfn, r.gfn + r.n);
   mmuWriteUnlock(ctx);
 }
 const beginAndUnmap = (ctx: ActorCtx, ranges: BoundRange[]) => kvmMmuInvalidateRangesBegin(ctx, ranges);
@@ -229,14 +230,14 @@ export function* kvmGmemInvalidateBegin(ctx: ActorCtx, start: number, end: numbe
   if (gmemFileState(ctx.s) !== GmemFileState.Live) return;
   ctx.ev.objectUsed(ctx, 'gmem-file', 0, 'kvm_gmem_invalidate_begin');
   const ranges = boundRanges(ctx.s, start, end);
-  if (ranges.length > 0) for (const step of GMEM_INVALIDATE_BEGIN.of(ctx)) yield* step(ctx, ranges);
+  if (ranges.length > 0) for (const step of GMEM_INVALIDATE_BEGIN.of(ctx)) yield step(ctx, ranges);
 }
 
 // kvm_gmem_invalidate_end: end if any binding exists in range, looked up again. The bindings are
 // stable under the invalidate lock, except against the unbind of a dying file, which erases them
 // with no invalidate lock (ae431059e75d): under kvm_gmem_error_folio's shared lock the end can then
 // be skipped (README "Upstream findings", litmus-hwpoison-unbind)
-export const kvmGmemInvalidateEnd = (ctx: ActorCtx, start: number, end: number): Gen | [] => (gmemFileState(ctx.s) === GmemFileState.Live && boundRanges(ctx.s, start, end).length > 0 ? kvmMmuInvalidateRangesEnd(ctx) : []);
+export const kvmGmemInvalidateEnd = (ctx: ActorCtx, start: number, end: number): Gen => (gmemFileState(ctx.s) === GmemFileState.Live && boundRanges(ctx.s, start, end).length > 0 ? kvmMmuInvalidateRangesEnd(ctx) : NO_CALL);
 
 /** The result of the last hugetlb truncation by each actor (its punch returns it). */
 const TRUNCATE_ERR = new WeakMap<ActorCtx, number>();
@@ -246,7 +247,7 @@ const TRUNCATE_ERR = new WeakMap<ActorCtx, number>();
 export function* truncateInodePagesRange(ctx: ActorCtx, start: number, end: number, exiting = false): Gen {
   const s = ctx.s;
   if (hugetlbOn(s)) {
-    TRUNCATE_ERR.set(ctx, yield* kvmGmemTruncateHugetlb(ctx, start, end, exiting, kvmGmemIsSafeForConversion));
+    TRUNCATE_ERR.set(ctx, yield kvmGmemTruncateHugetlb(ctx, start, end, exiting, kvmGmemIsSafeForConversion));
     return;
   }
   end = Math.min(end, s.l.filePages);
@@ -254,7 +255,7 @@ export function* truncateInodePagesRange(ctx: ActorCtx, start: number, end: numb
     yield P.truncate;
     const pfn = filemapGet(s, i);
     if (pfn < 0 || !pageTryGet(s, pfn)) continue;
-    yield* folioLock(ctx, pfn);
+    yield folioLock(ctx, pfn);
     lockdepAssertHeld(ctx, LockClass.Folio, true, 'filemap_remove_folio'); // VM_BUG_ON_FOLIO(!folio_test_locked(folio))
     if (hugeOn(s) && folioLevel(s, pfn) > 0) {
       if (filemapGet(s, i) === pfn) {
@@ -266,7 +267,7 @@ export function* truncateInodePagesRange(ctx: ActorCtx, start: number, end: numb
       continue;
     }
     // truncate_cleanup_folio: a folio the host has mapped is unmapped first; B25 leaves the PTE
-    if (!ctx.bugs.B25 && hostPteGet(s, i) === pfn) yield* unmapMappingFolio(ctx, i, pfn);
+    if (!ctx.bugs.B25 && hostPteGet(s, i) === pfn) yield unmapMappingFolio(ctx, i, pfn);
     if (filemapRemove(s, i, pfn)) {
       setPfnOwner(s, pfn, PfnOwner.Removed);
       ctx.ev.pageLeaving(ctx, pfn, 'truncated');
@@ -308,10 +309,10 @@ export function* kvmGmemPunchHole(ctx: ActorCtx, start: number, end: number): Ge
   if (r < 0) return r;
   count(ctx, Ctr.punchHoles);
   const lock = !ctx.bugs.B10; // B10: bindings may change between begin and end
-  if (lock) yield* invLock(ctx);
+  if (lock) yield invLock(ctx);
   const [invStart, invEnd] = punchInvalidateRange(ctx, start, end);
   TRUNCATE_ERR.delete(ctx);
-  for (const step of PUNCH_HOLE.of(ctx)) yield* step(ctx, start, end, invStart, invEnd);
+  for (const step of PUNCH_HOLE.of(ctx)) yield step(ctx, start, end, invStart, invEnd);
   if (lock) invUnlock(ctx);
   ctx.ev.writerReturned(ctx, 'kvm_gmem_punch_hole');
   gmemFput(ctx);
@@ -327,10 +328,10 @@ export function* kvmGmemAllocate(ctx: ActorCtx, start: number, end: number): Gen
     return -EINVAL;
   }
   count(ctx, Ctr.fallocates);
-  yield* invLockShared(ctx);
+  yield invLockShared(ctx);
   let r = 0;
   for (let i = start; i < end; i++) {
-    const pfn = yield* kvmGmemGetFolio(ctx, i);
+    const pfn = yield kvmGmemGetFolio(ctx, i);
     if (pfn < 0) {
       r = pfn;
       break;
@@ -348,7 +349,7 @@ export function* kvmGmemBind(ctx: ActorCtx, slot: number): Gen<number> {
   const s = ctx.s;
   const fd = gmemFdget(ctx); // fget(fd): the file is not the VM's to keep, the reference goes at the end
   if (fd < 0) return fd;
-  yield* invLock(ctx);
+  yield invLock(ctx);
   yield P.bind;
   ctx.ev.objectUsed(ctx, 'gmem-file', 0, 'kvm_gmem_bind');
   const pgoff = slotPgoff(s, slot);
@@ -387,7 +388,7 @@ export function* kvmGmemUnbind(ctx: ActorCtx, slot: number): Gen {
     if (!ctx.bugs.B29) gmemUnbindLocked(ctx, slot);
     return;
   }
-  yield* invLock(ctx);
+  yield invLock(ctx);
   yield P.unbind;
   gmemUnbindLocked(ctx, slot);
   invUnlock(ctx);
@@ -399,7 +400,7 @@ export function* kvmGmemUnbind(ctx: ActorCtx, slot: number): Gen {
 export function* kvmGmemSetPolicy(ctx: ActorCtx, start: number, end: number, pid: number): Gen<number> {
   yield P.mbind;
   ctx.ev.mbindBegan(ctx, start, end, pid);
-  const err = yield* mpolSetSharedPolicy(ctx, start, end, pid);
+  const err = yield mpolSetSharedPolicy(ctx, start, end, pid);
   ctx.ev.mbindReturned(ctx, err);
   return err;
 }
@@ -424,9 +425,12 @@ export function getMempolicyAddr(ctx: ActorCtx, index: number): MempolicyReport 
 export function* getMempolicyAddrLocked(ctx: ActorCtx, index: number): Gen<MempolicyReport> {
   ctx.ev.policyLookupBegan(ctx, index);
   const numa = ctx.numa!;
-  const h = yield* mpolSharedPolicyLookup(ctx, index);
+  const h = yield mpolSharedPolicyLookup(ctx, index);
   const pol = h >= 0 ? numa.table[spObjPid(ctx.s, spHandleObj(h))] : null;
   const r = getMempolicyReport(pol ?? (ctx.bugs.B19 ? numa.task : null));
   if (h >= 0) mpolCondPut(ctx, h);
   return r;
 }
+
+// the paths' names, for lockdep's reports (engine/fiber.ts)
+registerPaths({ kvmGmemGetFolio, gmemAllocMpol, kvmGmemGetPfn, __kvmGmemGetPfn, kvmGmemErrorFolio, rangeAddOnly, zapSection, kvmGmemInvalidateBegin, truncateInodePagesRange, kvmGmemPunchHole, kvmGmemAllocate, kvmGmemBind, kvmGmemUnbind, kvmGmemSetPolicy, getMempolicyAddrLocked });

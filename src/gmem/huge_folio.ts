@@ -12,6 +12,7 @@ import { PF_ARCH_PREPARED, PF_LOCKED, PfnOwner } from '../shm/layout.js';
 import { pageOwnFlags, pfnFlags, pfnRefAdd, pfnRefCas, setPfnContent, setPfnFlags, setPfnOwner, setPfnRef } from '../shm/pfn.js';
 import { slotNpages, slotPgoff } from '../shm/slot.js';
 import { folioLockedNew, folioUnlock } from '../sync/ops.js';
+import { registerPaths } from '../engine/fiber.js';
 
 const alignDown = (i: number, nr: number) => i - (i % nr);
 
@@ -137,3 +138,5 @@ function splitHugeFolio(ctx: ActorCtx, head: number, nr: number): void {
   count(ctx, Ctr.folioSplits);
 }
 
+// the paths' names, for lockdep's reports (engine/fiber.ts)
+registerPaths({ kvmGmemGetHugeFolio });

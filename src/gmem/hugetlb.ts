@@ -17,6 +17,7 @@ import { KVM_MEMORY_ATTRIBUTE_PRIVATE, PF_ARCH_PREPARED, PF_LOCKED, PF_UPTODATE,
 import { folioRefWord, pageOwnFlags, pfnFlags, pfnRef, pfnRefAdd, pfnRefCas, setPfnContent, setPfnFlags, setPfnOwner, setPfnRef } from '../shm/pfn.js';
 import { folioLock, folioLockedNew, folioUnlock, waitEqual } from '../sync/ops.js';
 import { unmapMappingPages } from './user_mapping.js';
+import { registerPaths } from '../engine/fiber.js';
 
 const alignDown = (i: number, nr: number) => i - (i % nr);
 /** pages in the file's hugetlb page */
@@ -55,7 +56,7 @@ export function* kvmGmemAllocHugetlbFolio(ctx: ActorCtx, index: number): Gen<num
   count(ctx, Ctr.hugeFolios);
   let anyShared = false;
   for (let i = ai; i < ai + nr && !anyShared; i++) anyShared = shared(ctx, i); // stable: we hold the invalidate lock shared
-  if (anyShared) yield* kvmGmemSplitFolio(ctx, head, 1); // only the allocation's reference (a PFN walker's is waited out)
+  if (anyShared) yield kvmGmemSplitFolio(ctx, head, 1); // only the allocation's reference (a PFN walker's is waited out)
   yield P['filemap-insert'];
   ctx.ev.objectUsed(ctx, 'gmem-inode', ai, 'filemap_add_folio');
   for (let i = 0; i < nr; i++) {
@@ -103,7 +104,7 @@ function* freezeRefs(ctx: ActorCtx, pfn: number, expected: number): Gen {
   while (!pfnRefCas(ctx.s, pfn, expected, 0)) {
     if (!waited) count(ctx, Ctr.freezeSpins);
     waited = true;
-    yield* waitEqual(ctx, folioRefWord(ctx.s, pfn), expected, P['folio-freeze']);
+    yield waitEqual(ctx, folioRefWord(ctx.s, pfn), expected, P['folio-freeze']);
   }
 }
 
@@ -114,7 +115,7 @@ export function* kvmGmemSplitFolio(ctx: ActorCtx, head: number, expected: number
   const s = ctx.s;
   const nr = pagesPerLevel(s, folioLevel(s, head));
   if (nr === 1) return;
-  yield* freezeRefs(ctx, head, expected);
+  yield freezeRefs(ctx, head, expected);
   const flags = pfnFlags(s, head) & ~PF_LOCKED;
   const each = expected === nr ? 1 : 0;
   clearFolio(s, head, nr);
@@ -137,7 +138,7 @@ export function* kvmGmemMergeFolio(ctx: ActorCtx, ai: number): Gen<boolean> {
   const head = filemapGet(s, ai);
   if (head < 0 || folioLevel(s, head) !== 0 || head % nr !== 0) return false;
   for (let j = 0; j < nr; j++) if (filemapGet(s, ai + j) !== head + j || folioLevel(s, head + j) !== 0) return false;
-  for (let j = 0; j < nr; j++) yield* freezeRefs(ctx, head + j, 1);
+  for (let j = 0; j < nr; j++) yield freezeRefs(ctx, head + j, 1);
   // every piece frozen at 0: the merged folio's count is the page cache's, one a page
   // A piece never handed out (split at allocation, never faulted) is not uptodate: it is zeroed
   // now, so the merged folio is uptodate and its other pages keep what the guest wrote (zeroing the
@@ -173,12 +174,12 @@ export function* kvmGmemRestructureFolios(ctx: ActorCtx, start: number, end: num
     const pfn = filemapGet(s, ai);
     if (pfn < 0) continue;
     if (!toPrivate) {
-      if (folioLevel(s, pfn) > 0) yield* kvmGmemSplitFolio(ctx, folioHead(s, pfn), pagesPerLevel(s, folioLevel(s, pfn)));
+      if (folioLevel(s, pfn) > 0) yield kvmGmemSplitFolio(ctx, folioHead(s, pfn), pagesPerLevel(s, folioLevel(s, pfn)));
       continue;
     }
     let anyShared = false;
     for (let i = ai; i < ai + nr && !anyShared; i++) anyShared = shared(ctx, i);
-    if (!anyShared) yield* kvmGmemMergeFolio(ctx, ai);
+    if (!anyShared) yield kvmGmemMergeFolio(ctx, ai);
   }
 }
 
@@ -215,16 +216,16 @@ export function* kvmGmemTruncateHugetlb(ctx: ActorCtx, start: number, end: numbe
       if (exiting) {
         for (let i = ai; i < ai + nr; i++) {
           const p = filemapGet(s, i);
-          if (p >= 0) yield* truncateWhole(ctx, i, p, 1);
+          if (p >= 0) yield truncateWhole(ctx, i, p, 1);
         }
         continue;
       }
-      yield* unmapMappingPages(ctx, ai, ai + nr);
-      if ((yield* isSafe(ctx, ai, ai + nr)) >= 0) return -EAGAIN;
-      if (!(yield* kvmGmemMergeFolio(ctx, ai))) continue;
+      yield unmapMappingPages(ctx, ai, ai + nr);
+      if ((yield isSafe(ctx, ai, ai + nr)) >= 0) return -EAGAIN;
+      if (!(yield kvmGmemMergeFolio(ctx, ai))) continue;
       pfn = filemapGet(s, ai);
     }
-    yield* truncateWhole(ctx, ai, folioHead(s, pfn), nr);
+    yield truncateWhole(ctx, ai, folioHead(s, pfn), nr);
   }
   return 0;
 }
@@ -233,7 +234,7 @@ export function* kvmGmemTruncateHugetlb(ctx: ActorCtx, start: number, end: numbe
 function* truncateWhole(ctx: ActorCtx, ai: number, head: number, nr: number): Gen {
   const s = ctx.s;
   if (!pageTryGet(s, head)) return;
-  yield* folioLock(ctx, head);
+  yield folioLock(ctx, head);
   for (let j = 0; j < nr; j++) filemapRemove(s, ai + j, head + j);
   for (let j = 0; j < nr; j++) {
     setPfnOwner(s, head + j, PfnOwner.Removed);
@@ -243,3 +244,6 @@ function* truncateWhole(ctx: ActorCtx, ai: number, head: number, nr: number): Ge
   folioUnlock(ctx, head);
   pagePut(ctx, head);
 }
+
+// the paths' names, for lockdep's reports (engine/fiber.ts)
+registerPaths({ kvmGmemAllocHugetlbFolio, freezeRefs, kvmGmemSplitFolio, kvmGmemMergeFolio, kvmGmemRestructureFolios, kvmGmemTruncateHugetlb, truncateWhole });

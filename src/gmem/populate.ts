@@ -21,6 +21,7 @@ import { pfnFlags, pfnFlagsOr, setPfnContent, folioSetPrepared } from '../shm/pf
 import { kvmGmemGetIndex, memslotCovering, slotBaseGfn, slotFile, slotNpages } from '../shm/slot.js';
 import { folioUnlock, invLock, invUnlock } from '../sync/ops.js';
 import { LockClass, lockdepAssertHeld } from '../sync/lockdep.js';
+import { registerPaths } from '../engine/fiber.js';
 
 /** The content tag launch data carries (what post_populate copies from the source page). */
 export const launchTag = (gfn: number) => 0x4c000000 | gfn;
@@ -28,7 +29,7 @@ export const launchTag = (gfn: number) => 0x4c000000 | gfn;
 export function* kvmGmemPopulate(ctx: ActorCtx, startGfn: number, npages: number, withSource: boolean): Gen<number> {
   lockdepAssertHeld(ctx, LockClass.Slots, false, 'kvm_gmem_populate');
   ctx.ev.populateBegan(ctx, startGfn, npages);
-  const r = yield* populatePages(ctx, startGfn, npages, withSource);
+  const r = yield populatePages(ctx, startGfn, npages, withSource);
   ctx.ev.populateReturned(ctx, r);
   return r;
 }
@@ -42,13 +43,13 @@ function* populatePages(ctx: ActorCtx, startGfn: number, npages: number, withSou
   if (!kvmGmemGetFile(ctx, slot, 'kvm_gmem_populate')) return -EFAULT;
   const n = Math.min(npages, slotBaseGfn(s, slot) + slotNpages(s, slot) - startGfn);
   const perPage = kernelAtLeast(ctx.sc.kernel, '7.0');
-  if (!perPage) yield* invLock(ctx);
+  if (!perPage) yield invLock(ctx);
   let i = 0;
   let ret = 0;
   for (; i < n; i++) {
     // (a pending signal, -EINTR, is not modelled)
     if (withSource && perPage) yield P.gup; // get_user_pages_fast on the source page, no guest_memfd lock held
-    ret = yield* __kvmGmemPopulate(ctx, slot, startGfn + i, withSource, perPage);
+    ret = yield __kvmGmemPopulate(ctx, slot, startGfn + i, withSource, perPage);
     if (ret !== 0) break;
   }
   if (!perPage) invUnlock(ctx);
@@ -60,9 +61,9 @@ function* populatePages(ctx: ActorCtx, startGfn: number, npages: number, withSou
 // __kvm_gmem_populate (7.0) / the loop body of 6.18's kvm_gmem_populate: one page
 function* __kvmGmemPopulate(ctx: ActorCtx, slot: number, gfn: number, withSource: boolean, perPage: boolean): Gen<number> {
   const s = ctx.s;
-  if (perPage) yield* invLock(ctx);
+  if (perPage) yield invLock(ctx);
   let ret: number;
-  const pfn = yield* __kvmGmemGetPfn(ctx, slot, kvmGmemGetIndex(s, slot, gfn));
+  const pfn = yield __kvmGmemGetPfn(ctx, slot, kvmGmemGetIndex(s, slot, gfn));
   if (pfn < 0) {
     ret = pfn;
   } else {
@@ -95,3 +96,6 @@ function kvmArchPostPopulate(ctx: ActorCtx, gfn: number, pfn: number): number {
   folioSetPrepared(ctx.s, pfn);
   return 0;
 }
+
+// the paths' names, for lockdep's reports (engine/fiber.ts)
+registerPaths({ kvmGmemPopulate, populatePages, __kvmGmemPopulate });

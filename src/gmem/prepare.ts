@@ -13,6 +13,7 @@ import { EINVAL } from '../errno.js';
 import { kernelAtLeast } from '../scenario/types.js';
 import { PF_UPTODATE } from '../shm/layout.js';
 import { folioSetPrepared, folioZeroContent, pfnFlags, pfnFlagsOr } from '../shm/pfn.js';
+import { registerPaths } from '../engine/fiber.js';
 
 // kvm_arch_gmem_prepare: the vendor hook, on a coco VM only (SNP's sev_gmem_prepare: rmp_make_private,
 // -EINVAL when the RMP update fails); elsewhere there is nothing to prepare and it succeeds
@@ -58,3 +59,6 @@ export function* kvmGmemPrepareFolio(ctx: ActorCtx, pfn: number): Gen<number> {
   if (r === 0) pfnFlagsOr(s, pfn, PF_UPTODATE); // kvm_gmem_mark_prepared
   return r;
 }
+
+// the paths' names, for lockdep's reports (engine/fiber.ts)
+registerPaths({ kvmGmemZeroFolio, kvmGmemPrepareFolio });

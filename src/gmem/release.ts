@@ -15,6 +15,7 @@ import { GmemFileState } from '../shm/layout.js';
 import { setSlotFile, slotFile } from '../shm/slot.js';
 import { invLock, invUnlock, slotsLock, slotsUnlock } from '../sync/ops.js';
 import { kvmGmemInvalidateBegin, kvmGmemInvalidateEnd, truncateInodePagesRange } from './guest_memfd.js';
+import { registerPaths } from '../engine/fiber.js';
 
 // fdget(fd) of the VMM's guest_memfd fd (fallocate, KVM_SET_USER_MEMORY_REGION2): 0 with a
 // reference the syscall drops with gmemFput, or -EBADF once close(2) took the fd away
@@ -57,9 +58,9 @@ export function* gmemClose(ctx: ActorCtx): Gen<number> {
 // cache truncated, truncate_inode_pages_final); nothing else holds the anonymous inode
 function* gmemFinalFput(ctx: ActorCtx): Gen {
   yield P['task-work'];
-  yield* kvmGmemRelease(ctx);
+  yield kvmGmemRelease(ctx);
   yield P.evict;
-  yield* truncateInodePagesRange(ctx, 0, ctx.s.l.filePages, true);
+  yield truncateInodePagesRange(ctx, 0, ctx.s.l.filePages, true);
 }
 
 // kvm_gmem_release: clear every bound memslot's file pointer and zap all of the file's SPTEs in
@@ -69,8 +70,8 @@ export function* kvmGmemRelease(ctx: ActorCtx): Gen {
   const s = ctx.s;
   const end = s.l.filePages;
   count(ctx, Ctr.gmemReleases);
-  yield* slotsLock(ctx);
-  yield* invLock(ctx);
+  yield slotsLock(ctx);
+  yield invLock(ctx);
   yield P.release;
   ctx.ev.objectUsed(ctx, 'gmem-file', 0, 'kvm_gmem_release');
   for (const slot of boundSlots(ctx)) {
@@ -78,8 +79,8 @@ export function* kvmGmemRelease(ctx: ActorCtx): Gen {
     setSlotFile(s, slot, 0);
   }
   if (!ctx.bugs.B31) {
-    yield* kvmGmemInvalidateBegin(ctx, 0, end);
-    yield* kvmGmemInvalidateEnd(ctx, 0, end);
+    yield kvmGmemInvalidateBegin(ctx, 0, end);
+    yield kvmGmemInvalidateEnd(ctx, 0, end);
   }
   setGmemFileState(s, GmemFileState.Unlisted); // list_del from the inode's files: later invalidations skip it
   invUnlock(ctx);
@@ -102,3 +103,6 @@ function boundSlots(ctx: ActorCtx): number[] {
   }
   return out;
 }
+
+// the paths' names, for lockdep's reports (engine/fiber.ts)
+registerPaths({ gmemClose, gmemFinalFput, kvmGmemRelease });

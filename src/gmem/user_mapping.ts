@@ -19,6 +19,7 @@ import { pfnContent, pfnFlags, pfnFlagsOr, pfnRefAdd, setPfnContent } from '../s
 import { gmemInodeFlags } from '../shm/slot.js';
 import { folioUnlock, invLockShared, invUnlockShared } from '../sync/ops.js';
 import { kvmGmemGetFolio } from './guest_memfd.js';
+import { registerPaths } from '../engine/fiber.js';
 
 /** What a user fault returns: a mapped page, or the signal the access takes. */
 export const VM_FAULT_SIGBUS = -1;
@@ -33,12 +34,12 @@ export function* kvmGmemFaultUserMapping(ctx: ActorCtx, index: number): Gen<numb
   if (index >= s.l.filePages) return VM_FAULT_SIGBUS; // beyond i_size
   let pfn: number;
   if (attrsInGmemState(s)) {
-    pfn = yield* gmemFolioIfShared(ctx, index);
+    pfn = yield gmemFolioIfShared(ctx, index);
     if (pfn === VM_FAULT_SIGBUS) return VM_FAULT_SIGBUS;
   } else {
     // fe2bf6234e94: a file whose memory is not shared to the host refuses every user fault; B26 drops it
     if (!ctx.bugs.B26 && (gmemInodeFlags(s) & GMEM_INODE_INIT_SHARED) === 0) return VM_FAULT_SIGBUS;
-    pfn = yield* kvmGmemGetFolio(ctx, index);
+    pfn = yield kvmGmemGetFolio(ctx, index);
   }
   if (pfn === -EAGAIN) return VM_FAULT_RETRY;
   if (pfn < 0) return VM_FAULT_SIGBUS; // vmf_error: VM_FAULT_OOM, which the access takes as a signal here
@@ -70,11 +71,11 @@ export function* kvmGmemFaultUserMapping(ctx: ActorCtx, index: number): Gen<numb
 // -EACCES (VM_FAULT_SIGBUS). B17 checks without the lock, B43 does not check.
 function* gmemFolioIfShared(ctx: ActorCtx, index: number): Gen<number> {
   const lock = !ctx.bugs.B17;
-  if (lock) yield* invLockShared(ctx);
+  if (lock) yield invLockShared(ctx);
   yield P['host-attr-check'];
   let pfn: number;
   if (!ctx.bugs.B43 && (gmemAttr(ctx.s, index) & KVM_MEMORY_ATTRIBUTE_PRIVATE) !== 0) pfn = VM_FAULT_SIGBUS;
-  else pfn = yield* kvmGmemGetFolio(ctx, index);
+  else pfn = yield kvmGmemGetFolio(ctx, index);
   if (lock) invUnlockShared(ctx);
   return pfn;
 }
@@ -88,7 +89,7 @@ export function* hostUserAccess(ctx: ActorCtx, index: number, write: boolean, ta
     let pfn = index < s.l.filePages ? hostPteGet(s, index) : -1; // beyond i_size nothing is ever mapped
     if (pfn < 0) {
       setInGuest(s, ctx.base, 0);
-      pfn = yield* kvmGmemFaultUserMapping(ctx, index);
+      pfn = yield kvmGmemFaultUserMapping(ctx, index);
       if (pfn === VM_FAULT_SIGBUS) {
         count(ctx, Ctr.hostSigbus);
         return false;
@@ -141,3 +142,6 @@ export function* unmapMappingPages(ctx: ActorCtx, start: number, end: number): G
     pagePut(ctx, pfn);
   }
 }
+
+// the paths' names, for lockdep's reports (engine/fiber.ts)
+registerPaths({ kvmGmemFaultUserMapping, gmemFolioIfShared, hostUserAccess, unmapMappingFolio, unmapMappingPages });

@@ -7,6 +7,7 @@ import { allocPage, pagePut, pageTryGet } from '../mm/page_alloc.js';
 import { hvaGet, hvaInstall } from '../shm/file.js';
 import { PF_UPTODATE, PfnOwner } from '../shm/layout.js';
 import { pfnRefAdd, setPfnContent, setPfnOwner } from '../shm/pfn.js';
+import { registerPaths } from '../engine/fiber.js';
 
 // hva_to_pfn -> get_user_pages: the page with a reference for the caller, or -ENOMEM
 export function* hvaToPfn(ctx: ActorCtx, hva: number): Gen<number> {
@@ -31,3 +32,6 @@ export function* hvaToPfn(ctx: ActorCtx, hva: number): Gen<number> {
     pagePut(ctx, pfn);
   }
 }
+
+// the paths' names, for lockdep's reports (engine/fiber.ts)
+registerPaths({ hvaToPfn });

@@ -1,7 +1,7 @@
 // KVM_SET_MEMORY_ATTRIBUTES (virt/kvm/kvm_main.c kvm_vm_set_mem_attributes): the pre phase
 // opens an invalidation and zaps the old type, the store happens inside the window, the post
 // phase ends it. All under slots_lock, so the set of memslots is the same in both phases.
-import { Ctr, count, type ActorCtx, type Gen } from '../engine/ctx.js';
+import { Ctr, NO_CALL, count, type ActorCtx, type Gen } from '../engine/ctx.js';
 import { P } from '../engine/points.js';
 import { orders } from '../alternatives.js';
 import { gfnAttr, setGfnAttr } from '../shm/gfn.js';
@@ -18,6 +18,7 @@ import { EINVAL } from '../errno.js';
 import { kvmArchHasPrivateMem } from '../gmem/create.js';
 import { KVM_MEMORY_ATTRIBUTE_PRIVATE } from '../shm/layout.js';
 import type { VmType } from '../scenario/types.js';
+import { registerPaths } from '../engine/fiber.js';
 
 // kvm_supported_mem_attributes (x86): PRIVATE only on a VM with private memory
 export const kvmSupportedMemAttributes = (vmType: VmType) => (kvmArchHasPrivateMem(vmType) ? KVM_MEMORY_ATTRIBUTE_PRIVATE : 0);
@@ -50,18 +51,18 @@ const preSetRangeHuge = (ctx: ActorCtx, start: number, end: number, slot: number
 
 // The pre phase (kvm_handle_gfn_range(kvm_pre_set_memory_attributes): begin, then per memslot
 // range_add and zap the old type) and the post phase (invalidate_end), when a memslot is met.
-const preSetPhase = (ctx: ActorCtx, ranges: SlotPiece[]): Gen | [] => (ranges.length === 0 ? [] : hugeOn(ctx.s) ? kvmMmuInvalidateRangesBegin(ctx, ranges, preSetRangeHuge) : kvmMmuInvalidateRangesBegin(ctx, ranges));
+const preSetPhase = (ctx: ActorCtx, ranges: SlotPiece[]): Gen => (ranges.length === 0 ? NO_CALL : hugeOn(ctx.s) ? kvmMmuInvalidateRangesBegin(ctx, ranges, preSetRangeHuge) : kvmMmuInvalidateRangesBegin(ctx, ranges));
 function* postSetPhase(ctx: ActorCtx, ranges: SlotPiece[], _start: number, _end: number, attrs: number): Gen {
   if (ranges.length === 0) return;
   // kvm_arch_post_set_memory_attributes runs under slots_lock (it asserts it): the memslots it
   // walks are the ones the pre phase zapped
   lockdepAssertHeld(ctx, LockClass.Slots, false, 'kvm_arch_post_set_memory_attributes');
-  if (!hugeOn(ctx.s)) return yield* kvmMmuInvalidateRangesEnd(ctx);
+  if (!hugeOn(ctx.s)) return yield kvmMmuInvalidateRangesEnd(ctx);
   // on_lock = kvm_mmu_invalidate_end, then per memslot the MIXED recompute, in one write section
   // (a fault reads lpage_info under mmu_lock: it sees the flags before or after, never between);
   // B13 leaves the recompute out
-  yield* mmuWriteLock(ctx);
-  yield* kvmMmuInvalidateEnd(ctx);
+  yield mmuWriteLock(ctx);
+  yield kvmMmuInvalidateEnd(ctx);
   if (!ctx.bugs.B13) for (const p of ranges) kvmArchPostSetMemoryAttributes(ctx.s, p.slot, p.gfn, p.gfn + p.n, attrs);
   mmuWriteUnlock(ctx);
 }
@@ -76,7 +77,7 @@ const SET_MEM_ATTRIBUTES = orders<[SlotPiece[], number, number, number]>('kvm_vm
 // kvm_vm_ioctl_set_mem_attributes -> kvm_vm_set_mem_attributes on gfns [start, end); 0 or -EINVAL
 export function* kvmVmSetMemAttributes(ctx: ActorCtx, start: number, end: number, attrs: number): Gen<number> {
   if ((attrs & ~kvmSupportedMemAttributes(ctx.sc.vmType)) !== 0) return -EINVAL;
-  yield* slotsLock(ctx);
+  yield slotsLock(ctx);
   yield P['attr-read'];
   if (rangeHasAttributes(ctx.s, start, end, attrs)) {
     slotsUnlock(ctx);
@@ -84,10 +85,13 @@ export function* kvmVmSetMemAttributes(ctx: ActorCtx, start: number, end: number
   }
   // kvm_handle_gfn_range's walk: the memslots of the active set meeting the range (no memslot: no invalidation)
   const ranges = memslotPieces(ctx.s, 'gfn', start, end, true);
-  for (const step of SET_MEM_ATTRIBUTES.of(ctx)) yield* step(ctx, ranges, start, end, attrs);
+  for (const step of SET_MEM_ATTRIBUTES.of(ctx)) yield step(ctx, ranges, start, end, attrs);
   count(ctx, Ctr.conversions);
   ctx.ev.memAttrsSet(ctx, start, end);
   slotsUnlock(ctx);
   ctx.ev.writerReturned(ctx, 'kvm_vm_set_mem_attributes');
   return 0;
 }
+
+// the paths' names, for lockdep's reports (engine/fiber.ts)
+registerPaths({ storeAttributes, postSetPhase, kvmVmSetMemAttributes });

@@ -14,13 +14,14 @@ import { spinLock, spinUnlock } from '../sync/locks.js';
 import { mmuWriteLock, mmuWriteUnlock, slotsLock, slotsUnlock, waitZero } from '../sync/ops.js';
 import { synchronizeSrcu } from '../sync/srcu.js';
 import { kvmZapGfnRange } from './mmu_invalidate.js';
+import { registerPaths } from '../engine/fiber.js';
 
 // kvm_swap_active_memslots: wait out mmu-notifier invalidations, then publish the new state
 function* kvmSwapActiveMemslots(ctx: ActorCtx, slot: number, state: number): Gen {
   const s = ctx.s;
   for (;;) {
     if (ctx.bugs.B23) yield P['slot-install']; // B23: no wait, so a notifier's end may see other memslots than its start
-    else yield* waitZero(ctx, MN_ACTIVE_WORD, P['slot-install']);
+    else yield waitZero(ctx, MN_ACTIVE_WORD, P['slot-install']);
     spinLock(s.i32, LOCK_WORDS.mnInvalidateLock);
     if (ctx.bugs.B23 || mnActiveInvalidateCount(s) === 0) {
       setSlotState(s, slot, state);
@@ -36,15 +37,15 @@ function* kvmSwapActiveMemslots(ctx: ActorCtx, slot: number, state: number): Gen
 function* kvmArchFlushShadowMemslot(ctx: ActorCtx, slot: number): Gen {
   yield P['slot-flush'];
   const base = slotBaseGfn(ctx.s, slot);
-  yield* kvmZapGfnRange(ctx, base, base + slotNpages(ctx.s, slot));
+  yield kvmZapGfnRange(ctx, base, base + slotNpages(ctx.s, slot));
   setSlotState(ctx.s, slot, SlotState.Flushed);
   ctx.ev.slotFlushed(ctx, slot);
 }
 
 // remove the slot from the active set (the second swap), after which no reader can find it
 function* kvmRemoveMemslot(ctx: ActorCtx, slot: number): Gen {
-  yield* kvmSwapActiveMemslots(ctx, slot, SlotState.Absent);
-  yield* synchronizeSrcu(ctx);
+  yield kvmSwapActiveMemslots(ctx, slot, SlotState.Absent);
+  yield synchronizeSrcu(ctx);
 }
 
 const writeLockMmu = (ctx: ActorCtx) => mmuWriteLock(ctx);
@@ -62,17 +63,17 @@ const DELETE_MEMSLOT = orders<[number]>('kvm_set_memslot(DELETE)', {
 
 // kvm_set_memory_region(DELETE) -> kvm_set_memslot(DELETE)
 export function* kvmDeleteMemslot(ctx: ActorCtx, slot: number): Gen<number> {
-  yield* slotsLock(ctx);
+  yield slotsLock(ctx);
   if (slotState(ctx.s, slot) !== SlotState.Valid) {
     slotsUnlock(ctx);
     return -EINVAL;
   }
   // 1. install the KVM_MEMSLOT_INVALID copy; after the grace period no fault can newly map via the old slot
   yield P['slot-invalidate'];
-  yield* kvmSwapActiveMemslots(ctx, slot, SlotState.Invalid);
-  yield* synchronizeSrcu(ctx);
+  yield kvmSwapActiveMemslots(ctx, slot, SlotState.Invalid);
+  yield synchronizeSrcu(ctx);
   // 2. flush, 3. remove and unbind
-  for (const step of DELETE_MEMSLOT.of(ctx)) yield* step(ctx, slot);
+  for (const step of DELETE_MEMSLOT.of(ctx)) yield step(ctx, slot);
   setMemslotAllocated(ctx.s, slot, false); // kvm_free_memslot: the old struct is freed
   count(ctx, Ctr.slotDeletes);
   slotsUnlock(ctx);
@@ -82,18 +83,18 @@ export function* kvmDeleteMemslot(ctx: ActorCtx, slot: number): Gen<number> {
 // kvm_set_memory_region(CREATE) with KVM_MEM_GUEST_MEMFD: bind (fget of the gmem fd: -EBADF once
 // it is closed, so a memslot deleted after the close stays deleted), then publish
 export function* kvmCreateMemslot(ctx: ActorCtx, slot: number): Gen<number> {
-  yield* slotsLock(ctx);
+  yield slotsLock(ctx);
   if (slotState(ctx.s, slot) !== SlotState.Absent) {
     slotsUnlock(ctx);
     return -EEXIST;
   }
   setMemslotAllocated(ctx.s, slot, true); // the new struct kvm_memory_slot
-  const r = yield* kvmGmemBind(ctx, slot);
+  const r = yield kvmGmemBind(ctx, slot);
   if (r === 0) {
     // kvm_arch_prepare_memory_region -> kvm_alloc_memslot_metadata: lpage_info, MIXED from the attributes
     if (hugeOn(ctx.s)) initLpageInfo(ctx.s, slot);
-    yield* kvmSwapActiveMemslots(ctx, slot, SlotState.Valid);
-    yield* synchronizeSrcu(ctx);
+    yield kvmSwapActiveMemslots(ctx, slot, SlotState.Valid);
+    yield synchronizeSrcu(ctx);
     count(ctx, Ctr.slotCreates);
   } else {
     setMemslotAllocated(ctx.s, slot, false); // kfree(new): -EBADF once the fd is closed, -EINVAL on a taken range
@@ -101,3 +102,6 @@ export function* kvmCreateMemslot(ctx: ActorCtx, slot: number): Gen<number> {
   slotsUnlock(ctx);
   return r;
 }
+
+// the paths' names, for lockdep's reports (engine/fiber.ts)
+registerPaths({ kvmSwapActiveMemslots, kvmArchFlushShadowMemslot, kvmRemoveMemslot, writeUnlockMmu, kvmDeleteMemslot, kvmCreateMemslot });

@@ -22,6 +22,7 @@ import { mmuInvalidateRetryGfn, mmuInvalidateRetryGfnUnsafe } from './mmu_invali
 import { Install, spteLevel, tdpMmuMapHuge, tdpMmuMapLeaf, tdpMmuSplitHugePage } from './spte.js';
 import { hugeOn, Level, pagesPerLevel } from '../shm/huge.js';
 import { lpageMaxLevel } from './lpage_info.js';
+import { registerPaths } from '../engine/fiber.js';
 
 export const RET_PF_FIXED = 0;
 export const RET_PF_RETRY = 1;
@@ -104,8 +105,8 @@ export function* kvmMmuDoPageFault(ctx: ActorCtx, f: KvmPageFault, gfn: number, 
   // B51: the mapping level's lpage_info read before the seq snapshot, outside mmu_lock
   f.earlyLevel = ctx.bugs.B51 && f.slot >= 0 && hugeOn(s) ? lpageMaxLevel(s, f.slot, gfn, maxHugePageLevel(ctx), ctx.bugs.B50) : -1;
   try {
-    let r = yield* kvmMmuFaultinPfn(ctx, f);
-    if (r === RET_PF_FIXED) r = yield* kvmTdpMmuMap(ctx, f);
+    let r = yield kvmMmuFaultinPfn(ctx, f);
+    if (r === RET_PF_FIXED) r = yield kvmTdpMmuMap(ctx, f);
     countOutcome(ctx, f, r, counterOf(s, ctx.base, Ctr.allocations) !== allocsBefore);
     return r;
   } finally {
@@ -138,21 +139,21 @@ const kvmMmuFaultinPfn = alternatives('kvm_mmu_faultin_pfn', {
   upstream: function* snapshotFirst(ctx: ActorCtx, f: KvmPageFault): Gen<number> {
     yield P['seq-snapshot'];
     f.mmuSeq = mmuInvalidateSeq(ctx.s); // smp_rmb(): every later load is ordered after this
-    let r = yield* faultinChecks(ctx, f);
+    let r = yield faultinChecks(ctx, f);
     if (r !== RET_PF_CONTINUE) return r;
     yield P['precheck-lockless'];
     if (mmuInvalidateRetryGfnUnsafe(ctx.s, f.mmuSeq, f.gfn)) return retry(ctx, f, 'lockless');
-    r = yield* __kvmMmuFaultinPfn(ctx, f);
-    return r < 0 ? r : yield* faultinRecheck(ctx, f);
+    r = yield __kvmMmuFaultinPfn(ctx, f);
+    return r < 0 ? r : yield faultinRecheck(ctx, f);
   },
   B2: function* snapshotAfterResolve(ctx: ActorCtx, f: KvmPageFault): Gen<number> {
-    let r = yield* faultinChecks(ctx, f);
+    let r = yield faultinChecks(ctx, f);
     if (r !== RET_PF_CONTINUE) return r;
-    r = yield* __kvmMmuFaultinPfn(ctx, f);
+    r = yield __kvmMmuFaultinPfn(ctx, f);
     if (r < 0) return r;
     yield P['seq-snapshot'];
     f.mmuSeq = mmuInvalidateSeq(ctx.s);
-    return yield* faultinRecheck(ctx, f);
+    return yield faultinRecheck(ctx, f);
   },
 });
 
@@ -199,8 +200,8 @@ function* faultinRecheck(ctx: ActorCtx, f: KvmPageFault): Gen<number> {
 // faults to the HVA (the dispatch before that commit)
 function* __kvmMmuFaultinPfn(ctx: ActorCtx, f: KvmPageFault): Gen<number> {
   const s = ctx.s;
-  if (f.isPrivate || (!ctx.bugs.B24 && kvmMemslotIsGmemOnly(s, f.slot))) return yield* kvmMmuFaultinPfnGmem(ctx, f);
-  const pfn = yield* hvaToPfn(ctx, gfnToHva(s, f.slot, f.gfn));
+  if (f.isPrivate || (!ctx.bugs.B24 && kvmMemslotIsGmemOnly(s, f.slot))) return yield kvmMmuFaultinPfnGmem(ctx, f);
+  const pfn = yield hvaToPfn(ctx, gfnToHva(s, f.slot, f.gfn));
   if (pfn < 0) return -EFAULT; // kvm_handle_error_pfn: a failed GUP is -EFAULT, no memory-fault exit
   return faultinResolved(ctx, f, pfn);
 }
@@ -208,7 +209,7 @@ function* __kvmMmuFaultinPfn(ctx: ActorCtx, f: KvmPageFault): Gen<number> {
 // kvm_mmu_faultin_pfn_gmem: kvm_gmem_get_pfn, a memory-fault exit on its error (every memslot
 // modelled is bound to the file, so the "slot has no gmem" exit cannot happen)
 function* kvmMmuFaultinPfnGmem(ctx: ActorCtx, f: KvmPageFault): Gen<number> {
-  const pfn = yield* kvmGmemGetPfn(ctx, f.slot, f.gfn, f.order);
+  const pfn = yield kvmGmemGetPfn(ctx, f.slot, f.gfn, f.order);
   if (pfn < 0) {
     kvmPrepareMemoryFaultExit(f);
     count(ctx, Ctr.memoryFaultExits);
@@ -243,7 +244,7 @@ function faultinResolved(ctx: ActorCtx, f: KvmPageFault, pfn: number): number {
 
 // mmu_lock for read, is_page_fault_stale, kvm_tdp_mmu_map, kvm_mmu_finish_page_fault
 function* kvmTdpMmuMap(ctx: ActorCtx, f: KvmPageFault): Gen<number> {
-  yield* mmuReadLock(ctx);
+  yield mmuReadLock(ctx);
   yield P['stale-check'];
   if (!ctx.bugs.B1 && isPageFaultStale(ctx, f)) {
     noteStalePfn(ctx, f);
@@ -289,3 +290,6 @@ function gfnInOpenRange(s: Shm, gfn: number, locked: boolean): boolean {
   if (start === INVALID_GFN) return locked; // the locked check retries on "no range yet"
   return gfn >= start && gfn < mmuInvalidateRangeEnd(s);
 }
+
+// the paths' names, for lockdep's reports (engine/fiber.ts)
+registerPaths({ kvmMmuDoPageFault, faultinChecks, faultinRecheck, __kvmMmuFaultinPfn, kvmMmuFaultinPfnGmem, kvmTdpMmuMap });

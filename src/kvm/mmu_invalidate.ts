@@ -21,6 +21,7 @@ import { LockClass, lockdepAssertHeld, lockdepAssertOnce, lockdepIsHeld } from '
 import { mmuWriteLock, mmuWriteUnlock } from '../sync/ops.js';
 import { tdpMmuZapAt } from './spte.js';
 import { kvmFlushRemoteTlbs } from './tlb.js';
+import { registerPaths } from '../engine/fiber.js';
 
 /** gfns zapped between cond_resched points of a zap walk */
 export const ZAP_CHUNK = 4;
@@ -83,7 +84,7 @@ const INVALIDATE_END = orders<[]>('kvm_mmu_invalidate_end', {
 export function* kvmMmuInvalidateEnd(ctx: ActorCtx): Gen {
   lockdepAssertHeld(ctx, LockClass.Mmu, true, 'kvm_mmu_invalidate_end');
   if (mmuInvalidateRangeStart(ctx.s) === INVALID_GFN) ctx.ev.rangeWarn(ctx, 'invalidate_end with no range ever added (WARN_ON_ONCE(range_start == INVALID_GPA))');
-  for (const step of INVALIDATE_END.of(ctx)) yield* step(ctx);
+  for (const step of INVALIDATE_END.of(ctx)) yield step(ctx);
   noteWindowEnd(ctx);
   ctx.ev.invalidateEnded(ctx);
 }
@@ -127,7 +128,7 @@ export function* kvmZapGfnRange(ctx: ActorCtx, start: number, end: number): Gen 
       mmuWriteUnlock(ctx);
       count(ctx, Ctr.zapYields);
       yield P['zap-resched'];
-      yield* mmuWriteLock(ctx);
+      yield mmuWriteLock(ctx);
     }
     yield P.zap;
     lockdepAssertHeld(ctx, LockClass.Mmu, true, 'tdp_mmu_zap_leafs');
@@ -158,7 +159,7 @@ const UNMAP_GFN_RANGE = orders<[number, number, AfterRangeAdd]>('kvm_mmu_unmap_g
   B6: [zap, rangeAdd],
 });
 export function* kvmMmuUnmapGfnRange(ctx: ActorCtx, start: number, end: number, _slot = -1, after?: AfterRangeAdd): Gen {
-  for (const step of UNMAP_GFN_RANGE.of(ctx)) yield* step(ctx, start, end, after);
+  for (const step of UNMAP_GFN_RANGE.of(ctx)) yield step(ctx, start, end, after);
 }
 
 /** What an invalidation's write section does to each memslot's piece of the range (`slot`: the piece's memslot, -1 when the caller did not say). */
@@ -168,16 +169,19 @@ export type RangeHandler = (ctx: ActorCtx, start: number, end: number, slot: num
 // kvm_mmu_invalidate_begin and a handler (kvm_mmu_unmap_gfn_range: range_add + zap): open one
 // invalidation, then each memslot's piece. Callers skip it (and the end) when no memslot is met.
 export function* kvmMmuInvalidateRangesBegin(ctx: ActorCtx, pieces: ReadonlyArray<{ gfn: number; n: number; slot?: number }>, handler: RangeHandler = kvmMmuUnmapGfnRange): Gen {
-  yield* mmuWriteLock(ctx);
+  yield mmuWriteLock(ctx);
   yield P['invalidate-begin'];
   kvmMmuInvalidateBegin(ctx);
-  for (const p of pieces) yield* handler(ctx, p.gfn, p.gfn + p.n, p.slot ?? -1);
+  for (const p of pieces) yield handler(ctx, p.gfn, p.gfn + p.n, p.slot ?? -1);
   mmuWriteUnlock(ctx);
 }
 
 // The matching end section: on_lock = kvm_mmu_invalidate_end under the write lock.
 export function* kvmMmuInvalidateRangesEnd(ctx: ActorCtx): Gen {
-  yield* mmuWriteLock(ctx);
-  yield* kvmMmuInvalidateEnd(ctx);
+  yield mmuWriteLock(ctx);
+  yield kvmMmuInvalidateEnd(ctx);
   mmuWriteUnlock(ctx);
 }
+
+// the paths' names, for lockdep's reports (engine/fiber.ts)
+registerPaths({ seqIncrement, inProgressDecrement, kvmMmuInvalidateEnd, kvmZapGfnRange, rangeAdd, kvmMmuUnmapGfnRange, kvmMmuInvalidateRangesBegin, kvmMmuInvalidateRangesEnd });

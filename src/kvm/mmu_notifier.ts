@@ -14,6 +14,7 @@ import type { Shm } from '../shm/state.js';
 import { spinLock, spinUnlock } from '../sync/locks.js';
 import { srcuReadLock, srcuReadUnlock } from '../sync/srcu.js';
 import { kvmMmuInvalidateRangesBegin, kvmMmuInvalidateRangesEnd } from './mmu_invalidate.js';
+import { registerPaths } from '../engine/fiber.js';
 
 /**
  * Memslots of the active set whose HVA range meets [hvaStart, hvaEnd) (kvm_handle_hva_range's
@@ -34,7 +35,7 @@ function* kvmMmuNotifierInvalidateRangeStart(ctx: ActorCtx, hvaStart: number, hv
   spinUnlock(s.i32, LOCK_WORDS.mnInvalidateLock);
   srcuReadLock(ctx);
   const ranges = hvaRanges(s, hvaStart, hvaEnd, anonOnly);
-  if (ranges.length > 0) yield* kvmMmuInvalidateRangesBegin(ctx, ranges);
+  if (ranges.length > 0) yield kvmMmuInvalidateRangesBegin(ctx, ranges);
   srcuReadUnlock(ctx);
 }
 
@@ -46,7 +47,7 @@ function* kvmMmuNotifierInvalidateRangeEnd(ctx: ActorCtx, hvaStart: number, hvaE
     yield P['mn-end'];
   }
   srcuReadLock(ctx);
-  if (hvaRanges(ctx.s, hvaStart, hvaEnd, anonOnly).length > 0) yield* kvmMmuInvalidateRangesEnd(ctx);
+  if (hvaRanges(ctx.s, hvaStart, hvaEnd, anonOnly).length > 0) yield kvmMmuInvalidateRangesEnd(ctx);
   srcuReadUnlock(ctx);
   if (!ctx.bugs.B37) mnActiveInvalidateAdd(ctx.s, -1);
 }
@@ -55,9 +56,9 @@ function* kvmMmuNotifierInvalidateRangeEnd(ctx: ActorCtx, hvaStart: number, hvaE
 // scan; KSM's write protection is alike): the PTEs change between the notifiers, the pages stay,
 // so the zapped SPTEs come back on the next fault with the same pages
 export function* hvaChangeProtection(ctx: ActorCtx, hvaStart: number, hvaEnd: number): Gen {
-  yield* kvmMmuNotifierInvalidateRangeStart(ctx, hvaStart, hvaEnd, true);
+  yield kvmMmuNotifierInvalidateRangeStart(ctx, hvaStart, hvaEnd, true);
   yield P['hva-change-prot'];
-  yield* kvmMmuNotifierInvalidateRangeEnd(ctx, hvaStart, hvaEnd, true);
+  yield kvmMmuNotifierInvalidateRangeEnd(ctx, hvaStart, hvaEnd, true);
   count(ctx, Ctr.notifierInvalidations);
   ctx.ev.writerReturned(ctx, 'mmu notifier invalidate_range');
 }
@@ -65,7 +66,7 @@ export function* hvaChangeProtection(ctx: ActorCtx, hvaStart: number, hvaEnd: nu
 // madvise(MADV_DONTNEED) on HVA pages [hvaStart, hvaEnd): zap_page_range_single between the notifiers
 export function* hvaDiscardRange(ctx: ActorCtx, hvaStart: number, hvaEnd: number): Gen {
   const s = ctx.s;
-  yield* kvmMmuNotifierInvalidateRangeStart(ctx, hvaStart, hvaEnd);
+  yield kvmMmuNotifierInvalidateRangeStart(ctx, hvaStart, hvaEnd);
   for (let h = hvaStart; h < hvaEnd; h++) {
     yield P['hva-unmap'];
     const pfn = hvaClear(s, h);
@@ -74,6 +75,9 @@ export function* hvaDiscardRange(ctx: ActorCtx, hvaStart: number, hvaEnd: number
     ctx.ev.pageLeaving(ctx, pfn, 'discarded');
     pagePut(ctx, pfn);
   }
-  yield* kvmMmuNotifierInvalidateRangeEnd(ctx, hvaStart, hvaEnd);
+  yield kvmMmuNotifierInvalidateRangeEnd(ctx, hvaStart, hvaEnd);
   ctx.ev.writerReturned(ctx, 'mmu notifier invalidate_range');
 }
+
+// the paths' names, for lockdep's reports (engine/fiber.ts)
+registerPaths({ kvmMmuNotifierInvalidateRangeStart, kvmMmuNotifierInvalidateRangeEnd, hvaChangeProtection, hvaDiscardRange });

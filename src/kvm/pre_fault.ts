@@ -13,6 +13,7 @@ import { blockOn } from '../sync/ops.js';
 import { srcuReadLock, srcuReadUnlock } from '../sync/srcu.js';
 import { kvmMemIsPrivate } from './memory_attributes.js';
 import { kvmMmuDoPageFault, RET_PF_EMULATE, RET_PF_FIXED, RET_PF_RETRY, RET_PF_SPURIOUS, type KvmPageFault } from './mmu.js';
+import { registerPaths } from '../engine/fiber.js';
 
 /** struct kvm_pre_fault_memory, in pages: the ioctl writes back the part not yet done. */
 export interface KvmPreFaultMemory {
@@ -59,21 +60,21 @@ export const FAULT_VIEW: Waitable = registerWaitable({
 function* kvmTdpMapPage(ctx: ActorCtx, f: KvmPageFault, gfn: number, isPrivate: boolean): Gen<number> {
   for (;;) {
     const view = faultView(ctx.s, gfn);
-    const r = yield* kvmMmuDoPageFault(ctx, f, gfn, isPrivate, true, false);
+    const r = yield kvmMmuDoPageFault(ctx, f, gfn, isPrivate, true, false);
     if (r < 0) return r;
     if (r === RET_PF_FIXED || r === RET_PF_SPURIOUS) return 0;
     if (r === RET_PF_EMULATE) return -ENOENT; // no memslot: MMIO
     if (r !== RET_PF_RETRY) return -EIO; // WARN_ON_ONCE: an unexpected RET_PF_*
     count(ctx, Ctr.preFaultRetries);
     // A lost SPTE race retries at once (the next attempt finds the SPTE); any other retry repeats until something changes.
-    if (f.retryReason !== 'spte-race') yield* blockOn(ctx, FAULT_VIEW, P['prefault-retry'], gfn, view);
+    if (f.retryReason !== 'spte-race') yield blockOn(ctx, FAULT_VIEW, P['prefault-retry'], gfn, view);
   }
 }
 
 // kvm_arch_vcpu_pre_fault_memory: private by the attribute on a VM with private memory; the pages covered (4K mappings: one)
 function* kvmArchVcpuPreFaultMemory(ctx: ActorCtx, f: KvmPageFault, gfn: number): Gen<number> {
   const isPrivate = ctx.sc.vmType !== 'default' && kvmMemIsPrivate(ctx.s, gfn);
-  const r = yield* kvmTdpMapPage(ctx, f, gfn, isPrivate);
+  const r = yield kvmTdpMapPage(ctx, f, gfn, isPrivate);
   return r < 0 ? r : 1;
 }
 
@@ -87,7 +88,7 @@ export function* kvmVcpuPreFaultMemory(ctx: ActorCtx, f: KvmPageFault, range: Kv
   try {
     do {
       yield P['prefault-loop'];
-      r = yield* kvmArchVcpuPreFaultMemory(ctx, f, range.gfn);
+      r = yield kvmArchVcpuPreFaultMemory(ctx, f, range.gfn);
       if (r === 0 || r === -EIO) break; // WARN_ON_ONCE in the kernel
       if (r < 0) break;
       count(ctx, Ctr.preFaultPages, r);
@@ -101,3 +102,6 @@ export function* kvmVcpuPreFaultMemory(ctx: ActorCtx, f: KvmPageFault, range: Kv
   count(ctx, Ctr.preFaultErrors);
   return r;
 }
+
+// the paths' names, for lockdep's reports (engine/fiber.ts)
+registerPaths({ kvmTdpMapPage, kvmArchVcpuPreFaultMemory, kvmVcpuPreFaultMemory });

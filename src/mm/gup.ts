@@ -15,6 +15,7 @@ import { hostPteGet } from '../shm/file.js';
 import { pfnRef, pfnRefCas } from '../shm/pfn.js';
 import type { Shm } from '../shm/state.js';
 import { pagePutRefs } from './page_alloc.js';
+import { registerPaths } from '../engine/fiber.js';
 
 /** GUP_PIN_COUNTING_BIAS (include/linux/mm.h) */
 export const GUP_PIN_COUNTING_BIAS = 1024;
@@ -54,7 +55,7 @@ export function* pinUserPage(ctx: ActorCtx, index: number): Gen<number> {
       return pinned;
     }
     // __get_user_pages: handle_mm_fault, then the walk again
-    const r = yield* kvmGmemFaultUserMapping(ctx, index);
+    const r = yield kvmGmemFaultUserMapping(ctx, index);
     if (r === VM_FAULT_SIGBUS) {
       count(ctx, Ctr.pinFails);
       return -14; // -EFAULT
@@ -68,3 +69,6 @@ export function* unpinUserPage(ctx: ActorCtx, index: number, pfn: number): Gen {
   ctx.ev.folioUnpinned(ctx, index, pfn);
   pagePutRefs(ctx, pfn, GUP_PIN_COUNTING_BIAS);
 }
+
+// the paths' names, for lockdep's reports (engine/fiber.ts)
+registerPaths({ pinUserPage, unpinUserPage });

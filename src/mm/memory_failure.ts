@@ -12,6 +12,7 @@ import { PF_HWPOISON, PF_HWPOISON_HANDLED } from '../shm/layout.js';
 import { pfnFlags, pfnFlagsOr } from '../shm/pfn.js';
 import { folioLock, folioUnlock } from '../sync/ops.js';
 import { pagePut, pageTryGet } from './page_alloc.js';
+import { registerPaths } from '../engine/fiber.js';
 
 // memory_failure(pfn) for the folio at file index `index`: true if it poisoned one
 export function* memoryFailure(ctx: ActorCtx, index: number): Gen<boolean> {
@@ -25,11 +26,11 @@ export function* memoryFailure(ctx: ActorCtx, index: number): Gen<boolean> {
     return false;
   }
   pfnFlagsOr(s, pfn, PF_HWPOISON); // TestSetPageHWPoison, before the folio lock
-  yield* folioLock(ctx, pfn);
+  yield folioLock(ctx, pfn);
   if (filemapGet(s, index) === pfn) {
     // hwpoison_user_mappings: the host process loses its PTE (its next touch faults: SIGBUS)
-    if (hostPteGet(s, index) === pfn) yield* unmapMappingFolio(ctx, index, pfn);
-    yield* kvmGmemErrorFolio(ctx, index); // truncate_error_folio -> ->error_remove_folio: MF_DELAYED
+    if (hostPteGet(s, index) === pfn) yield unmapMappingFolio(ctx, index, pfn);
+    yield kvmGmemErrorFolio(ctx, index); // truncate_error_folio -> ->error_remove_folio: MF_DELAYED
     count(ctx, Ctr.hwpoisoned);
   }
   pfnFlagsOr(s, pfn, PF_HWPOISON_HANDLED);
@@ -38,3 +39,6 @@ export function* memoryFailure(ctx: ActorCtx, index: number): Gen<boolean> {
   pagePut(ctx, pfn);
   return true;
 }
+
+// the paths' names, for lockdep's reports (engine/fiber.ts)
+registerPaths({ memoryFailure });

@@ -35,6 +35,7 @@ import {
 } from '../shm/sp.js';
 import { spReadLock, spReadUnlock, spWriteLock, spWriteUnlock } from '../sync/ops.js';
 import { sharedPolicyOf, spLookup } from './policy.js';
+import { registerPaths } from '../engine/fiber.js';
 
 /** Write the tree the scenario's mbind calls leave (before the run: the VMM's setup), each node with its own policy object, and the ghost's copy of it. */
 export function initSharedPolicy(s: Shm, sc: Scenario): void {
@@ -57,7 +58,7 @@ export function* mpolSharedPolicyLookup(ctx: ActorCtx, index: number): Gen<numbe
   const s = ctx.s;
   if (spCount(s) === 0) return -1;
   const locked = !ctx.bugs.B38;
-  if (locked) yield* spReadLock(ctx);
+  if (locked) yield spReadLock(ctx);
   yield P['sp-lookup'];
   const k = spLookup(s, index);
   if (k < 0) {
@@ -91,7 +92,7 @@ export function* mpolSetSharedPolicy(ctx: ActorCtx, start: number, end: number, 
     obj = spObjAlloc(s, pid, 1); // mpol_dup: the new node's own copy, one reference (the tree's)
     if (obj < 0) return -ENOMEM;
   }
-  const err = yield* sharedPolicyReplace(ctx, start, end, obj);
+  const err = yield sharedPolicyReplace(ctx, start, end, obj);
   if (err !== 0 && obj >= 0) spObjPut(s, obj); // sp_free(new)
   return err;
 }
@@ -108,7 +109,7 @@ function* sharedPolicyReplace(ctx: ActorCtx, start: number, end: number, obj: nu
   const s = ctx.s;
   let mpolNew = -1; // the split's policy copy, allocated with the lock dropped (n_new comes with it)
   for (;;) {
-    yield* spWriteLock(ctx);
+    yield spWriteLock(ctx);
     // the walk adds at most two nodes (the split's copy, the new one); the kernel has both allocated
     // before it edits (sp_alloc, n_new): a full tree is the same -ENOMEM, refused before any edit
     if (spCount(s) + 2 > s.l.spNodes) {
@@ -175,3 +176,5 @@ function* sharedPolicyReplace(ctx: ActorCtx, start: number, end: number, obj: nu
   }
 }
 
+// the paths' names, for lockdep's reports (engine/fiber.ts)
+registerPaths({ mpolSharedPolicyLookup, mpolSetSharedPolicy, sharedPolicyReplace });

@@ -112,7 +112,7 @@ function addDependency(ctx: ActorCtx, held: number, heldAt: number, taken: numbe
   const s = ctx.s;
   if (edgeWho(s, held, taken) >= 0) return;
   // another thread is recording it: that thread checks the cycle
-  if (!claimEdge(s, held, taken, ctx.id, heldAt, takenAt, ctx.lockdep.stacks ? kernelStack() : null)) return;
+  if (!claimEdge(s, held, taken, ctx.id, heldAt, takenAt, ctx.lockdep.stacks ? kernelStack(ctx) : null)) return;
   const back = path(ctx, taken, held);
   if (!back) return;
   const edges = [describeEdge(ctx, held, taken)];
@@ -154,8 +154,11 @@ function describeEdge(ctx: ActorCtx, held: number, taken: number): string {
   return `${name} took ${LOCK_CLASS_NAMES[taken]} while holding ${LOCK_CLASS_NAMES[held]} (${text ? `stack: ${text}` : `held since ${at(heldAt)}, taken at ${at(takenAt)}`})`;
 }
 
+/** The lock primitives' own frames: a report names the path that took the lock. */
+const NOT_NAMED = new Set(['acquire', 'mmuAcquire', 'blockOn']);
+
 /** The model's functions on the JS stack (generator frames of kernel paths and actor programs), outermost first. */
-function kernelStack(): string {
+function kernelStack(ctx: ActorCtx): string {
   const limit = Error.stackTraceLimit;
   Error.stackTraceLimit = 40;
   const text = new Error().stack ?? '';
@@ -163,8 +166,9 @@ function kernelStack(): string {
   const names: string[] = [];
   for (const line of text.split('\n')) {
     const m = /^\s*at (?:Object\.|Generator\.)?([\w$.]+)(?: \[as \w+\])? \((.*)\)$/.exec(line);
-    if (!m || m[1].endsWith('.next') || m[1] === 'acquire' || m[1] === 'mmuAcquire' || m[1] === 'blockOn' || !/[/\\](kvm|gmem|mm|workload|test)[/\\]|[/\\]sync[/\\](ops|srcu)\./.test(m[2])) continue;
+    if (!m || m[1].endsWith('.next') || NOT_NAMED.has(m[1]) || !/[/\\](kvm|gmem|mm|workload|test)[/\\]|[/\\]sync[/\\](ops|srcu)\./.test(m[2])) continue;
     names.push(m[1]);
   }
-  return names.reverse().join(' > ');
+  // the JS stack holds the innermost path; its callers are suspended on the actor's Fiber
+  return [...(ctx.fiber?.callerNames().filter((n) => !NOT_NAMED.has(n)) ?? []), ...names.reverse()].join(' > ');
 }

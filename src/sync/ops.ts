@@ -10,6 +10,7 @@ import { BitLock, BrLock, Mutex, RwLock, type LockMode } from './lock.js';
 import { LockClass, lockdepAcquire, lockdepTrylock } from './lockdep.js';
 import { rwReadUnlock, rwTryRead, rwWriter } from './locks.js';
 import type { Shm } from '../shm/state.js';
+import { registerPaths } from '../engine/fiber.js';
 
 /** kvm->mmu_lock as the kernel builds it: one reader/writer lock */
 export const MMU_LOCK_RWLOCK = new RwLock('kvm->mmu_lock', LockClass.Mmu, LOCK_WORDS.mmuLock, { read: WaitId.MmuRead, write: WaitId.MmuWrite });
@@ -45,12 +46,12 @@ function acquire(ctx: ActorCtx, mode: LockMode, point: number, arg = 0): Gen {
 function* mmuAcquire(ctx: ActorCtx, mode: LockMode, point: number): Gen {
   const waits = !mode.canProceed(ctx.s, ctx);
   if (waits) mmuLockWaitersAdd(ctx.s, 1);
-  yield* acquire(ctx, mode, point);
+  yield acquire(ctx, mode, point);
   if (waits) mmuLockWaitersAdd(ctx.s, -1);
 }
 // read_lock(&kvm->mmu_lock)
 export function* mmuReadLock(ctx: ActorCtx): Gen {
-  yield* mmuAcquire(ctx, ctx.mmuLock.read, P['mmu_lock:read']);
+  yield mmuAcquire(ctx, ctx.mmuLock.read, P['mmu_lock:read']);
 }
 export function mmuReadUnlock(ctx: ActorCtx): void {
   noteMmuHold(ctx, Ctr.mmuReadHoldUs);
@@ -58,7 +59,7 @@ export function mmuReadUnlock(ctx: ActorCtx): void {
 }
 // write_lock(&kvm->mmu_lock)
 export function* mmuWriteLock(ctx: ActorCtx): Gen {
-  yield* mmuAcquire(ctx, ctx.mmuLock.write, P['mmu_lock:write']);
+  yield mmuAcquire(ctx, ctx.mmuLock.write, P['mmu_lock:write']);
 }
 export function mmuWriteUnlock(ctx: ActorCtx): void {
   noteMmuHold(ctx, Ctr.mmuWriteHoldUs);
@@ -110,3 +111,6 @@ export const waitEqual = (ctx: ActorCtx, word: number, value: number, point: num
 
 /** Block until i32[word] == 0 (memslot swaps wait out active mmu-notifier invalidations). */
 export const waitZero = (ctx: ActorCtx, word: number, point: number) => blockOn(ctx, ZERO, point, word);
+
+// the paths' names, for lockdep's reports (engine/fiber.ts)
+registerPaths({ blockOn, mmuAcquire, mmuReadLock, mmuWriteLock });

@@ -8,6 +8,7 @@ import { srcuEpoch, srcuEpochAdvance } from '../shm/kvm.js';
 import type { Shm } from '../shm/state.js';
 import { LockClass, lockdepReadRecursive, lockdepRelease, lockdepSync } from './lockdep.js';
 import { blockOn } from './ops.js';
+import { registerPaths } from '../engine/fiber.js';
 
 // srcu_read_lock(&kvm->srcu)
 export function srcuReadLock(ctx: ActorCtx): void {
@@ -46,5 +47,8 @@ export const SRCU_SYNC: Waitable = registerWaitable({
 export function* synchronizeSrcu(ctx: ActorCtx): Gen {
   lockdepSync(ctx, LockClass.Srcu, P['srcu:sync']);
   const target = srcuEpochAdvance(ctx.s);
-  yield* blockOn(ctx, SRCU_SYNC, P['srcu:sync'], target);
+  yield blockOn(ctx, SRCU_SYNC, P['srcu:sync'], target);
 }
+
+// the paths' names, for lockdep's reports (engine/fiber.ts)
+registerPaths({ synchronizeSrcu });

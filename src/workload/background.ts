@@ -3,6 +3,7 @@
 import type { ActorCtx, Gen } from '../engine/ctx.js';
 import { sleepWord } from '../shm/actor.js';
 import { int, MAX_OPS, type Shape } from '../scenario/check.js';
+import { registerPaths } from '../engine/fiber.js';
 
 /** A background actor kind's scenario section. */
 export interface BackgroundSpec {
@@ -28,3 +29,6 @@ export function randomRange(ctx: ActorCtx, size: number, maxPages: number): [num
   const start = ctx.rng.below(size - len + 1);
   return [start, start + len];
 }
+
+// the paths' names, for lockdep's reports (engine/fiber.ts)
+registerPaths({ pause });

@@ -6,15 +6,19 @@ import { opBoundary, type ActorCtx, type Gen } from '../engine/ctx.js';
 import { P } from '../engine/points.js';
 import { hostUserAccess } from '../gmem/user_mapping.js';
 import { pause, randomRange } from './background.js';
+import { registerPaths } from '../engine/fiber.js';
 
 export function* hostUserProgram(ctx: ActorCtx): Gen {
   yield P.start;
   let tag = 0;
-  for (let op = 0; op < ctx.opsLimit && (yield* opBoundary(ctx)); op++) {
+  for (let op = 0; op < ctx.opsLimit && (yield opBoundary(ctx)); op++) {
     // the mapping reaches one page past the file, as test_fault_overflow maps beyond i_size
     const [start, end] = randomRange(ctx, ctx.s.l.filePages + 1, ctx.sc.hostUser.maxPages);
     const write = ctx.rng.chance(0.5);
-    for (let i = start; i < end; i++) yield* hostUserAccess(ctx, i, write, ((ctx.id + 1) << 22) | (++tag & 0x3fffff));
-    yield* pause(ctx);
+    for (let i = start; i < end; i++) yield hostUserAccess(ctx, i, write, ((ctx.id + 1) << 22) | (++tag & 0x3fffff));
+    yield pause(ctx);
   }
 }
+
+// the paths' names, for lockdep's reports (engine/fiber.ts)
+registerPaths({ hostUserProgram });

@@ -9,18 +9,19 @@ import { P } from '../engine/points.js';
 import { getMempolicyAddrLocked, kvmGmemSetPolicy } from '../gmem/guest_memfd.js';
 import { runtimePolicyIds } from '../mm/policy.js';
 import { pause, randomRange } from './background.js';
+import { registerPaths } from '../engine/fiber.js';
 
 export function* mbindProgram(ctx: ActorCtx): Gen {
   yield P.start;
   const ids = runtimePolicyIds(ctx.sc);
   // this process's mapping of the whole file: each page's VMA's cached vm_policy (a fresh mapping: NULL, MPOL_DEFAULT)
   const vmPolicy = new Int32Array(ctx.s.l.filePages);
-  for (let op = 0; op < ctx.opsLimit && (yield* opBoundary(ctx)); op++) {
+  for (let op = 0; op < ctx.opsLimit && (yield opBoundary(ctx)); op++) {
     const [start, end] = randomRange(ctx, ctx.s.l.filePages, ctx.sc.mbind.maxPages);
     const pid = ids[ctx.rng.below(ids.length)];
-    yield* mbindRange(ctx, vmPolicy, start, end, pid);
-    ctx.ev.policyReported(ctx, start, yield* getMempolicyAddrLocked(ctx, start));
-    yield* pause(ctx);
+    yield mbindRange(ctx, vmPolicy, start, end, pid);
+    ctx.ev.policyReported(ctx, start, yield getMempolicyAddrLocked(ctx, start));
+    yield pause(ctx);
   }
 }
 
@@ -32,7 +33,7 @@ function* mbindRange(ctx: ActorCtx, vmPolicy: Int32Array, start: number, end: nu
     let b = a + 1;
     while (b < end && vmPolicy[b] === vmPolicy[a]) b++;
     if (vmPolicy[a] !== pid) {
-      const err = yield* kvmGmemSetPolicy(ctx, a, b, pid);
+      const err = yield kvmGmemSetPolicy(ctx, a, b, pid);
       if (err !== 0) return err;
       vmPolicy.fill(pid, a, b);
     }
@@ -40,3 +41,6 @@ function* mbindRange(ctx: ActorCtx, vmPolicy: Int32Array, start: number, end: nu
   }
   return 0;
 }
+
+// the paths' names, for lockdep's reports (engine/fiber.ts)
+registerPaths({ mbindProgram, mbindRange });

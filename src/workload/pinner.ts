@@ -10,6 +10,7 @@ import { int, MAX_OPS, type Shape } from '../scenario/check.js';
 import { pinUserPage, unpinUserPage } from '../mm/gup.js';
 import { pfnContent, setPfnContent } from '../shm/pfn.js';
 import { pause, randomRange, type BackgroundSpec } from './background.js';
+import { registerPaths } from '../engine/fiber.js';
 
 export interface PinnerSpec extends BackgroundSpec {
   /** DMA rounds per pin (each touches every pinned page once): how long a pin is held */
@@ -24,11 +25,11 @@ export function* pinnerProgram(ctx: ActorCtx): Gen {
   const s = ctx.s;
   const spec = ctx.sc.pinner;
   let tag = 0;
-  for (let op = 0; op < ctx.opsLimit && (yield* opBoundary(ctx)); op++) {
+  for (let op = 0; op < ctx.opsLimit && (yield opBoundary(ctx)); op++) {
     const [start, end] = randomRange(ctx, s.l.filePages, spec.maxPages);
     const pins: Array<[number, number]> = [];
     for (let i = start; i < end; i++) {
-      const pfn = yield* pinUserPage(ctx, i);
+      const pfn = yield pinUserPage(ctx, i);
       if (pfn >= 0) pins.push([i, pfn]);
     }
     for (let h = 0; h < spec.hold && pins.length > 0; h++) {
@@ -40,9 +41,12 @@ export function* pinnerProgram(ctx: ActorCtx): Gen {
         if (write) setPfnContent(s, pfn, ((ctx.id + 1) << 22) | (++tag & 0x3fffff));
         else pfnContent(s, pfn);
       }
-      yield* pause(ctx);
+      yield pause(ctx);
     }
-    for (const [index, pfn] of pins) yield* unpinUserPage(ctx, index, pfn);
-    yield* pause(ctx);
+    for (const [index, pfn] of pins) yield unpinUserPage(ctx, index, pfn);
+    yield pause(ctx);
   }
 }
+
+// the paths' names, for lockdep's reports (engine/fiber.ts)
+registerPaths({ pinnerProgram });

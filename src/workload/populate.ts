@@ -8,16 +8,20 @@ import { kvmGmemPopulate } from '../gmem/populate.js';
 import { slotsLock, slotsUnlock } from '../sync/ops.js';
 import { pause, randomRange } from './background.js';
 import { P } from '../engine/points.js';
+import { registerPaths } from '../engine/fiber.js';
 
 export function* populateProgram(ctx: ActorCtx): Gen {
   yield P.start;
-  for (let op = 0; op < ctx.opsLimit && (yield* opBoundary(ctx)); op++) {
+  for (let op = 0; op < ctx.opsLimit && (yield opBoundary(ctx)); op++) {
     const [start, end] = randomRange(ctx, ctx.s.l.nGfns, ctx.sc.populate.maxPages);
     const locked = !ctx.bugs.B42;
-    if (locked) yield* slotsLock(ctx);
-    yield* kvmGmemPopulate(ctx, start, end - start, true);
+    if (locked) yield slotsLock(ctx);
+    yield kvmGmemPopulate(ctx, start, end - start, true);
     if (locked) slotsUnlock(ctx);
-    yield* taskWorkRun(ctx); // the ioctl's return to userspace
-    yield* pause(ctx);
+    yield taskWorkRun(ctx); // the ioctl's return to userspace
+    yield pause(ctx);
   }
 }
+
+// the paths' names, for lockdep's reports (engine/fiber.ts)
+registerPaths({ populateProgram });

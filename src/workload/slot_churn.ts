@@ -4,15 +4,19 @@ import { opBoundary, taskWorkRun, type ActorCtx, type Gen } from '../engine/ctx.
 import { P } from '../engine/points.js';
 import { kvmCreateMemslot, kvmDeleteMemslot } from '../kvm/memslot.js';
 import { pause } from './background.js';
+import { registerPaths } from '../engine/fiber.js';
 
 export function* slotChurnProgram(ctx: ActorCtx): Gen {
   yield P.start;
-  for (let op = 0; op < ctx.opsLimit && (yield* opBoundary(ctx)); op++) {
+  for (let op = 0; op < ctx.opsLimit && (yield opBoundary(ctx)); op++) {
     const slot = ctx.rng.below(ctx.s.l.nSlots);
-    const deleted = (yield* kvmDeleteMemslot(ctx, slot)) === 0;
-    yield* taskWorkRun(ctx); // each ioctl's return to userspace
-    if (deleted) yield* kvmCreateMemslot(ctx, slot);
-    yield* pause(ctx);
+    const deleted = (yield kvmDeleteMemslot(ctx, slot)) === 0;
+    yield taskWorkRun(ctx); // each ioctl's return to userspace
+    if (deleted) yield kvmCreateMemslot(ctx, slot);
+    yield pause(ctx);
   }
-  yield* taskWorkRun(ctx); // the last syscall's return to userspace
+  yield taskWorkRun(ctx); // the last syscall's return to userspace
 }
+
+// the paths' names, for lockdep's reports (engine/fiber.ts)
+registerPaths({ slotChurnProgram });

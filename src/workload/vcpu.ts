@@ -14,6 +14,7 @@ import { kvmServiceLocalTlbFlushRequests, tlbFill, tlbLookup, tlbPrivate } from 
 import { waitNotEqual } from '../sync/ops.js';
 import { bool, fraction, int, oneOf, MAX_OPS, type Shape } from '../scenario/check.js';
 import type { Scenario } from '../scenario/types.js';
+import { registerPaths } from '../engine/fiber.js';
 
 export type AccessPattern = 'sequential' | 'uniform' | 'hotset';
 
@@ -152,35 +153,35 @@ export function* vcpuProgram(ctx: ActorCtx): Gen {
   const n = v.hi - v.lo;
   const initialPrivate = Math.round(n * sc.vcpus.privateFraction);
   if (sc.vcpus.gfns === 'own') {
-    if (initialPrivate > 0) yield* guestConvert(ctx, v, v.lo, initialPrivate, true);
+    if (initialPrivate > 0) yield guestConvert(ctx, v, v.lo, initialPrivate, true);
   } else if (ctx.index === 0) {
-    if (initialPrivate > 0) yield* guestConvert(ctx, v, v.lo, initialPrivate, true);
+    if (initialPrivate > 0) yield guestConvert(ctx, v, v.lo, initialPrivate, true);
     setActorReady(ctx.s, ctx.base);
   } else {
     // the guest's boot CPU accepts the memory; the others start once it has
-    yield* waitNotEqual(ctx, actorReadyWord(ctx.s, 0), 0, P['init-wait']);
+    yield waitNotEqual(ctx, actorReadyWord(ctx.s, 0), 0, P['init-wait']);
     v.belief.fill(1, 0, initialPrivate);
   }
-  for (let op = 0; op < ctx.opsLimit && (yield* opBoundary(ctx)); op++) {
+  for (let op = 0; op < ctx.opsLimit && (yield opBoundary(ctx)); op++) {
     if (ctx.rng.chance(sc.vcpus.conversionRate)) {
       const len = 1 + ctx.rng.below(Math.min(n, sc.vcpus.conversionMaxPages));
       const start = v.lo + ctx.rng.below(n - len + 1);
-      yield* guestConvert(ctx, v, start, len, ctx.rng.chance(0.5));
+      yield guestConvert(ctx, v, start, len, ctx.rng.chance(0.5));
     } else {
-      yield* guestAccess(ctx, v, pickGfn(ctx, v), ctx.rng.chance(sc.vcpus.writeFraction));
+      yield guestAccess(ctx, v, pickGfn(ctx, v), ctx.rng.chance(sc.vcpus.writeFraction));
     }
   }
-  yield* taskWorkRun(ctx); // the return to userspace after the last KVM_RUN
+  yield taskWorkRun(ctx); // the return to userspace after the last KVM_RUN
   setActorDone(ctx.s, ctx.base);
   ringMbDoorbell(ctx.s);
 }
 
 /** KVM_RUN returns to userspace: post the exit to the VMM thread and wait until it is served. */
 function* exitToVmm(ctx: ActorCtx, gfn: number, npages: number, flags: number): Gen<number> {
-  yield* taskWorkRun(ctx); // on the way out of KVM_RUN (resume_user_mode_work)
+  yield taskWorkRun(ctx); // on the way out of KVM_RUN (resume_user_mode_work)
   mbPost(ctx.s, ctx.base, gfn, flags | (npages << MB_NPAGES_SHIFT));
   ringMbDoorbell(ctx.s);
-  yield* waitNotEqual(ctx, mbStateWord(ctx.s, ctx.base), MB_POSTED, P['exit-wait']);
+  yield waitNotEqual(ctx, mbStateWord(ctx.s, ctx.base), MB_POSTED, P['exit-wait']);
   return mbTakeReply(ctx.s, ctx.base);
 }
 
@@ -189,7 +190,7 @@ function* guestConvert(ctx: ActorCtx, v: VcpuState, gfn: number, npages: number,
   yield P.hypercall;
   count(ctx, Ctr.hypercalls);
   const flags = MB_HYPERCALL | (toPrivate ? MB_PRIVATE : 0) | (ctx.sc.vcpus.fallocateOnConversion ? MB_FALLOCATE : 0);
-  yield* exitToVmm(ctx, gfn, npages, flags);
+  yield exitToVmm(ctx, gfn, npages, flags);
   for (let g = gfn; g < gfn + npages; g++) v.belief[g - v.lo] = toPrivate ? 1 : 0;
 }
 
@@ -224,8 +225,8 @@ function* guestAccess(ctx: ActorCtx, v: VcpuState, gfn: number, write: boolean):
       return;
     }
     setInGuest(s, ctx.base, 0);
-    if (attempt > 0 && ctx.taskWork !== null) yield* taskWorkRun(ctx); // before re-entering the guest, outside kvm->srcu (kvm_xfer_to_guest_mode_handle_work)
-    const r = yield* kvmMmuPageFault(ctx, v.fault, gfn, accessPrivate);
+    if (attempt > 0 && ctx.taskWork !== null) yield taskWorkRun(ctx); // before re-entering the guest, outside kvm->srcu (kvm_xfer_to_guest_mode_handle_work)
+    const r = yield kvmMmuPageFault(ctx, v.fault, gfn, accessPrivate);
     if (r === RET_PF_RETRY) {
       count(ctx, Ctr.retries);
       ctx.spun = true; // back to the guest, which faults again: it waits for someone else
@@ -245,7 +246,7 @@ function* guestAccess(ctx: ActorCtx, v: VcpuState, gfn: number, write: boolean):
     if (r === RET_PF_EMULATE) return; // MMIO: nothing to check
     if (r < 0) {
       if (!v.fault.exit.valid || ++exits > MAX_EXITS_PER_ACCESS) return;
-      const reply = yield* exitToVmm(ctx, gfn, 1, v.fault.exit.private ? MB_PRIVATE : 0);
+      const reply = yield exitToVmm(ctx, gfn, 1, v.fault.exit.private ? MB_PRIVATE : 0);
       if (reply & MB_UNHANDLED) return;
     }
     retries = 0;
@@ -272,3 +273,6 @@ function recordRetries(ctx: ActorCtx, n: number): void {
   retryHistAdd(ctx.s, ctx.base, bucket);
   if (n > retryMax(ctx.s, ctx.id)) setRetryMax(ctx.s, ctx.base, n);
 }
+
+// the paths' names, for lockdep's reports (engine/fiber.ts)
+registerPaths({ vcpuProgram, exitToVmm, guestConvert, guestAccess });

@@ -19,6 +19,7 @@ import { windowClock } from '../kvm/mmu_invalidate.js';
 import { EAGAIN } from '../errno.js';
 import type { Shm } from '../shm/state.js';
 import { waitNotEqual } from '../sync/ops.js';
+import { registerPaths } from '../engine/fiber.js';
 
 export function* vmmProgram(ctx: ActorCtx): Gen {
   const s = ctx.s;
@@ -29,7 +30,7 @@ export function* vmmProgram(ctx: ActorCtx): Gen {
   // (get_mempolicy(MPOL_F_ADDR) needs one; the 6.12 model had none and read them anyway).
   // With runtime mbind actors editing the tree, each read takes sp->lock.
   if (ctx.numa?.source === 'shared' && (ctx.sc.kernel === '6.12' || kvmGmemMmap(gmemInodeFlags(s), true) === 0)) {
-    for (const x of mbindBoundaries(ctx.sc, s.l.filePages)) ctx.ev.policyReported(ctx, x, ctx.numa.dynamic ? yield* getMempolicyAddrLocked(ctx, x) : getMempolicyAddr(ctx, x));
+    for (const x of mbindBoundaries(ctx.sc, s.l.filePages)) ctx.ev.policyReported(ctx, x, ctx.numa.dynamic ? yield getMempolicyAddrLocked(ctx, x) : getMempolicyAddr(ctx, x));
   }
   for (;;) {
     const seen = mbDoorbell(s);
@@ -39,7 +40,7 @@ export function* vmmProgram(ctx: ActorCtx): Gen {
       if (mbState(s, id) === MB_POSTED) {
         yield P['vmm-serve'];
         const [gfn, arg] = mbRequest(s, id);
-        mbReply(s, id, yield* serveExit(ctx, gfn, arg));
+        mbReply(s, id, yield serveExit(ctx, gfn, arg));
         served = true;
       } else if (actorDone(s, id)) {
         done++;
@@ -47,7 +48,7 @@ export function* vmmProgram(ctx: ActorCtx): Gen {
     }
     if (served) continue;
     if (done === nVcpus) return;
-    yield* waitNotEqual(ctx, MB_DOORBELL_WORD, seen, P['vmm-wait']);
+    yield waitNotEqual(ctx, MB_DOORBELL_WORD, seen, P['vmm-wait']);
   }
 }
 
@@ -69,7 +70,7 @@ function* serveExit(ctx: ActorCtx, gfn: number, arg: number): Gen<number> {
     return arg | MB_UNHANDLED;
   }
   const fallocate = (arg & MB_HYPERCALL) !== 0 ? (arg & MB_FALLOCATE) !== 0 : ctx.sc.vcpus.fallocateOnConversion;
-  yield* vmmConvert(ctx, gfn, gfn + npages, toPrivate, fallocate);
+  yield vmmConvert(ctx, gfn, gfn + npages, toPrivate, fallocate);
   return arg;
 }
 
@@ -82,8 +83,8 @@ const discardShared = (ctx: ActorCtx, p: SlotPiece): Gen | Gen<number> => (kvmMe
 
 /** A VMM syscall on the file and its return to userspace, where a last fput's __fput runs. */
 function* syscall(ctx: ActorCtx, call: Gen<unknown> | Gen): Gen {
-  yield* call;
-  yield* taskWorkRun(ctx);
+  yield call;
+  yield taskWorkRun(ctx);
 }
 
 /**
@@ -96,30 +97,30 @@ export function* vmmConvert(ctx: ActorCtx, start: number, end: number, toPrivate
   const attrs = toPrivate ? KVM_MEMORY_ATTRIBUTE_PRIVATE : 0;
   if (attrsInGmemState(ctx.s)) {
     // "next": in place, on each guest_memfd piece's fd; the backing stays (nothing to discard)
-    for (const p of pieces) yield* syscall(ctx, gmemConvertRetrying(ctx, p.index, p.n, attrs));
+    for (const p of pieces) yield syscall(ctx, gmemConvertRetrying(ctx, p.index, p.n, attrs));
     return;
   }
   switch (ctx.sc.vcpus.conversionOrder) {
     case 'selftest':
       // private_mem_conversions_test handle_exit_hypercall: vm_guest_mem_fallocate (allocate, or
       // PUNCH_HOLE to shared), then vm_set_memory_attributes; the shared HVA is left as it is
-      if (backing) for (const p of pieces) yield* syscall(ctx, toPrivate ? kvmGmemAllocate(ctx, p.index, p.index + p.n) : kvmGmemPunchHole(ctx, p.index, p.index + p.n));
-      yield* kvmVmSetMemAttributes(ctx, start, end, attrs);
+      if (backing) for (const p of pieces) yield syscall(ctx, toPrivate ? kvmGmemAllocate(ctx, p.index, p.index + p.n) : kvmGmemPunchHole(ctx, p.index, p.index + p.n));
+      yield kvmVmSetMemAttributes(ctx, start, end, attrs);
       return;
     case 'qemu':
       // kvm_convert_memory: kvm_set_memory_attributes_{private,shared}, then discard the side left:
       // ram_block_discard_range (the shared copy) or ram_block_discard_guest_memfd_range (punch)
-      yield* kvmVmSetMemAttributes(ctx, start, end, attrs);
-      if (backing) for (const p of pieces) yield* syscall(ctx, toPrivate ? discardShared(ctx, p) : kvmGmemPunchHole(ctx, p.index, p.index + p.n));
+      yield kvmVmSetMemAttributes(ctx, start, end, attrs);
+      if (backing) for (const p of pieces) yield syscall(ctx, toPrivate ? discardShared(ctx, p) : kvmGmemPunchHole(ctx, p.index, p.index + p.n));
       return;
     case 'legacy':
       if (toPrivate) {
-        if (backing) for (const p of pieces) yield* syscall(ctx, kvmGmemAllocate(ctx, p.index, p.index + p.n));
-        yield* kvmVmSetMemAttributes(ctx, start, end, attrs);
-        if (backing) for (const p of pieces) yield* syscall(ctx, discardShared(ctx, p));
+        if (backing) for (const p of pieces) yield syscall(ctx, kvmGmemAllocate(ctx, p.index, p.index + p.n));
+        yield kvmVmSetMemAttributes(ctx, start, end, attrs);
+        if (backing) for (const p of pieces) yield syscall(ctx, discardShared(ctx, p));
       } else {
-        yield* kvmVmSetMemAttributes(ctx, start, end, attrs);
-        if (backing) for (const p of pieces) yield* syscall(ctx, kvmGmemPunchHole(ctx, p.index, p.index + p.n));
+        yield kvmVmSetMemAttributes(ctx, start, end, attrs);
+        if (backing) for (const p of pieces) yield syscall(ctx, kvmGmemPunchHole(ctx, p.index, p.index + p.n));
       }
   }
 }
@@ -134,7 +135,7 @@ export function* vmmConvert(ctx: ActorCtx, start: number, end: number, toPrivate
 export function* gmemConvertRetrying(ctx: ActorCtx, index: number, npages: number, attrs: number): Gen<number> {
   const t0 = windowClock(ctx);
   for (let tries = 0; ; tries++) {
-    const { r } = yield* kvmGmemSetAttributes(ctx, index, npages, attrs);
+    const { r } = yield kvmGmemSetAttributes(ctx, index, npages, attrs);
     if (r === 0) {
       count(ctx, Ctr.convSettled);
       const dt = windowClock(ctx) - t0;
@@ -152,3 +153,6 @@ export function* gmemConvertRetrying(ctx: ActorCtx, index: number, npages: numbe
     yield P['conv-retry'];
   }
 }
+
+// the paths' names, for lockdep's reports (engine/fiber.ts)
+registerPaths({ vmmProgram, serveExit, syscall, vmmConvert, gmemConvertRetrying });

@@ -1,5 +1,6 @@
 // The deterministic engine: reproducibility, recorded schedules, divergence, deadlock and
 // maxSteps handling, and a clean run of the correct model on both built-in scenarios.
+import { fiberOf } from '../../src/engine/fiber.js';
 import { describe, it, expect } from 'vitest';
 import { runSim } from '../../src/engine/sim.js';
 import { ReplayScheduler } from '../../src/engine/scheduler.js';
@@ -107,7 +108,7 @@ describe('deadlock detection', () => {
     const [holder, waiter] = w.ctxs;
     drive(holder!, mmuWriteLock(holder!));
     const g = mmuReadLock(waiter!);
-    g.next(); // yields with the wait set
+    fiberOf(g).next(); // yields with the wait set
     expect(waiter!.wait).toBe(MMU_LOCK_RWLOCK.read);
     expect(waiter!.wait!.canProceed(w.s, waiter!)).toBe(false);
     expect(describeWait(w.s, waiter!.wait!.id, waiter!.waitArg, waiter!.waitArg2, waiter!.actorNames)).toBe('read-lock on kvm->mmu_lock (held by vcpu0)');
@@ -115,7 +116,7 @@ describe('deadlock detection', () => {
     expect(waiter!.wait!.canProceed(w.s, waiter!)).toBe(true);
     expect(tryProceed(w.s, waiter!)).toBe(true);
     expect(waiter!.wait).toBeNull();
-    expect(g.next().done).toBe(true);
+    expect(fiberOf(g).next().done).toBe(true);
   });
 
   it('a hang behind retrying vCPUs is DEADLOCK too, not a run cut at maxSteps: the writer they wait for cannot run', () => {

@@ -1,3 +1,4 @@
+import { fiberOf } from '../../src/engine/fiber.js';
 import { describe, it, expect } from 'vitest';
 import { P } from '../../src/engine/points.js';
 import { tryProceed } from '../../src/engine/wait.js';
@@ -99,7 +100,7 @@ describe('rwlock (try forms)', () => {
     const MMU = LOCK_WORDS.mmuLock;
     expect(rwTryWrite(a, MMU)).toBe(true);
     const g = mmuReadLock(v);
-    expect(g.next().value).toBe(P['mmu_lock:read']);
+    expect(fiberOf(g).next().value).toBe(P['mmu_lock:read']);
     expect(v.wait).toBe(MMU_LOCK_RWLOCK.read);
     expect(v.wait!.canProceed(w.s, v)).toBe(false);
     rwWriteUnlock(a, MMU);
@@ -107,7 +108,7 @@ describe('rwlock (try forms)', () => {
     expect(tryProceed(w.s, v)).toBe(true);
     expect(v.wait).toBeNull();
     expect(rwReaders(a, MMU)).toBe(1);
-    expect(g.next().done).toBe(true);
+    expect(fiberOf(g).next().done).toBe(true);
     mmuReadUnlock(v);
     expect(rwFree(a, MMU)).toBe(true);
   });
@@ -129,11 +130,11 @@ describe('mutex and bit lock', () => {
     const c = actor(w, 'converter');
     const p = actor(w, 'puncher');
     const g1 = slotsLock(c);
-    g1.next();
+    fiberOf(g1).next();
     expect(c.wait!.canProceed(w.s, c)).toBe(true);
     expect(tryProceed(w.s, c)).toBe(true);
     const g2 = slotsLock(p);
-    g2.next();
+    fiberOf(g2).next();
     expect(p.wait).toBe(SLOTS_LOCK.lock);
     expect(p.wait!.canProceed(w.s, p)).toBe(false);
     slotsUnlock(c);
@@ -174,7 +175,7 @@ describe('SRCU', () => {
     const d = actor(w, 'churn');
     srcuReadLock(early);
     const gp = synchronizeSrcu(d);
-    expect(gp.next().value).toBe(P['srcu:sync']);
+    expect(fiberOf(gp).next().value).toBe(P['srcu:sync']);
     expect(d.wait).toBe(SRCU_SYNC);
     const target = d.waitArg;
     expect(srcuEpoch(w.s)).toBe(target + 1);
@@ -185,11 +186,11 @@ describe('SRCU', () => {
     srcuReadUnlock(early);
     expect(d.wait!.canProceed(w.s, d)).toBe(true); // `late` does not hold it back
     expect(tryProceed(w.s, d)).toBe(true);
-    expect(gp.next().done).toBe(true);
+    expect(fiberOf(gp).next().done).toBe(true);
 
     // A second grace period does wait for `late`.
     const gp2 = synchronizeSrcu(d);
-    gp2.next();
+    fiberOf(gp2).next();
     expect(d.wait).toBe(SRCU_SYNC);
     expect(d.waitArg).toBe(target + 1);
     expect(d.wait!.canProceed(w.s, d)).toBe(false);

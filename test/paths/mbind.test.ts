@@ -3,6 +3,7 @@
 // allocation's lookup (sp->lock for read, a reference held across the allocation), and the checks:
 // I11 and I12 judged against a ghost of the mbind calls (linearizable: either policy while one is in
 // progress), I16 for a policy object used after it was freed, I20 for the tree and its references.
+import { fiberOf } from '../../src/engine/fiber.js';
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { sweepFindings } from '../../src/check/sweep.js';
@@ -81,7 +82,7 @@ describe('shared_policy_replace on the shared state', () => {
     stepUntil(m, writer, P['sp-replace']); // inside the write section
     const v = w.ctxs[0]!;
     const reader = mpolSharedPolicyLookup(v, 1);
-    reader.next(); // yields its read_lock
+    fiberOf(reader).next(); // yields its read_lock
     expect(tryProceed(w.s, v)).toBe(false);
     drive(m, writer);
     expect(tryProceed(w.s, v)).toBe(true);

@@ -3,6 +3,7 @@
 // shm accessors (src/shm/*), never by word offset.
 import { expect } from 'vitest';
 import type { ActorCtx, Gen } from '../../src/engine/ctx.js';
+import { fiberOf } from '../../src/engine/fiber.js';
 import { POINT_NAMES } from '../../src/engine/points.js';
 import { tryProceed } from '../../src/engine/wait.js';
 import { kvmMmuPageFault, newFault, type KvmPageFault } from '../../src/kvm/mmu.js';
@@ -40,7 +41,8 @@ export const names = (points: number[]) => points.map((p) => POINT_NAMES[p]);
  * Like helpers.drive, but records every yielded point and calls `at(point)` while the generator is
  * parked there (before the operation the point announces; a blocking wait is still pending).
  */
-export function trace<T>(ctx: ActorCtx, gen: Gen<T>, at?: (point: number) => void): { value: T; points: number[] } {
+export function trace<T>(ctx: ActorCtx, g: Gen<T>, at?: (point: number) => void): { value: T; points: number[] } {
+  const gen = (ctx.fiber = fiberOf(g));
   const points: number[] = [];
   for (;;) {
     if (!tryProceed(ctx.s, ctx)) throw new Error(`${ctx.name} would block: wait ${ctx.wait!.id} on ${ctx.waitArg}`);
