@@ -20,7 +20,7 @@ import { POINT_NAMES } from './points.js';
 import { FNV_INIT, fnv } from './prng.js';
 import { RandomScheduler, type Scheduler } from './scheduler.js';
 import { describeWait } from './wait.js';
-import { collectStats, type Stats } from './stats.js';
+import { collectStats, emptyStats, type Stats } from './stats.js';
 import { BUDGET_CHECK_STEPS, budgetOver, type Budget, type StopCause } from './budget.js';
 
 export interface SimOptions {
@@ -56,6 +56,8 @@ export interface SimOptions {
    * at least edgeSlots(actors) long. Only written: the schedule is the same with or without it.
    */
   edges?: Uint8Array;
+  /** false: the result's stats are left empty (explore adds each schedule's up from the state itself, engine/stats.ts StatsAcc) */
+  collectStats?: boolean;
 }
 
 const NPOINTS = POINT_NAMES.length;
@@ -256,5 +258,5 @@ export function runSim(model: Model, o: SimOptions): SimResult {
     }
     trace.push(line);
   }
-  return { seed: o.seed, steps, traceHash: hashHex(hash), violation, cut, stopped, decisions, stats: collectStats(s, model), trace, s };
+  return { seed: o.seed, steps, traceHash: hashHex(hash), violation, cut, stopped, decisions, stats: o.collectStats === false ? emptyStats() : collectStats(s, model), trace, s };
 }

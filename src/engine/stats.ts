@@ -1,6 +1,7 @@
 // Counters gathered from every actor's words in the shared state.
 import { MAX_COUNTERS, COUNTERS, RETRY_HIST_BUCKETS, type CounterName } from '../shm/layout.js';
-import { INV_HIST_BUCKETS, actorCounters, invHist, readCounters, retryHist, retryMax } from '../shm/actor.js';
+import { INV_HIST_BUCKETS, actorBase, actorCounters, invHist, readCounters, retryHist, retryMax } from '../shm/actor.js';
+import { A_COUNTERS } from '../shm/layout.js';
 import { NODE_COUNTERS, nodeAnonPages, nodeCapacity, nodeCounter, nodeFilePages, nodeFree, nodeUnevictable, nodeUsage } from '../shm/node.js';
 import type { Shm } from '../shm/state.js';
 import type { Model } from './model.js';
@@ -90,7 +91,7 @@ export function collectStats(s: Shm, model: Model, timed = false): Stats {
   return { total, actors, nodes: nodeStats(s, actors), retryHist: hist, retryMax: most, invWindowHist: inv, mmuLock: s.l.mmuLock, starvationRetries: model.sc.starvationRetries, timed };
 }
 
-function nodeStats(s: Shm, actors: ActorStats[]): NodeStats[] {
+function nodeStats(s: Shm, actors: ReadonlyArray<{ name: string }>): NodeStats[] {
   const out: NodeStats[] = [];
   for (let n = 0; n < s.l.nNodes; n++) {
     const byActor: Record<string, number> = {};
@@ -123,3 +124,62 @@ export function addStats(a: Stats, b: Stats): void {
 }
 
 export const emptyStats = (): Stats => ({ total: zeroCounters(), actors: [], nodes: [], retryHist: new Array<number>(RETRY_HIST_BUCKETS).fill(0), retryMax: 0, invWindowHist: new Array<number>(INV_HIST_BUCKETS).fill(0), mmuLock: 'rwlock', starvationRetries: 0, timed: false });
+
+const IS_MAX = Uint8Array.from(COUNTERS, (c) => (MAX_COUNTERS.has(c) ? 1 : 0));
+const countersFrom = new Function('a', 'o', `return { ${COUNTERS.map((c, i) => `${c}: a[o + ${i}]`).join(', ')} };`) as (a: Float64Array, o: number) => Counters;
+
+/**
+ * A campaign's statistics added up schedule by schedule straight from the state's words: the
+ * figures collectStats then addStats give, without a Stats object (an object of every counter
+ * per actor) per schedule. explore adds each schedule it counts.
+ */
+export class StatsAcc {
+  private readonly per: Float64Array;
+  private readonly hist = new Array<number>(RETRY_HIST_BUCKETS).fill(0);
+  private readonly inv = new Array<number>(INV_HIST_BUCKETS).fill(0);
+  private most = 0;
+  private nodes: NodeStats[] = [];
+  private mmuLock: 'rwlock' | 'percpu' = 'rwlock';
+  private runs = 0;
+
+  constructor(private readonly model: Model) {
+    this.per = new Float64Array(model.actors.length * COUNTERS.length);
+  }
+
+  /** Add the schedule that just ran on `s`. */
+  add(s: Shm): void {
+    const a = s.i32;
+    const per = this.per;
+    const nc = COUNTERS.length;
+    for (let id = 0; id < this.model.actors.length; id++) {
+      const o = actorBase(s, id) + A_COUNTERS;
+      const p = id * nc;
+      for (let c = 0; c < nc; c++) {
+        const v = Atomics.load(a, o + c) >>> 0;
+        if (IS_MAX[c] === 0) per[p + c] += v;
+        else if (v > per[p + c]) per[p + c] = v;
+      }
+    }
+    for (let id = 0; id < s.l.nActors; id++) {
+      for (let b = 0; b < RETRY_HIST_BUCKETS; b++) this.hist[b] += retryHist(s, id, b);
+      for (let b = 0; b < INV_HIST_BUCKETS; b++) this.inv[b] += invHist(s, id, b);
+      this.most = Math.max(this.most, retryMax(s, id));
+    }
+    this.nodes = nodeStats(s, this.model.actors); // node figures are per run: the last one's are kept
+    this.mmuLock = s.l.mmuLock;
+    this.runs++;
+  }
+
+  stats(): Stats {
+    if (this.runs === 0) return emptyStats();
+    const nc = COUNTERS.length;
+    const total = zeroCounters();
+    const actors = this.model.actors.map((def, id) => {
+      const counters = countersFrom(this.per, id * nc);
+      addCounters(total, counters);
+      return { name: def.name, kind: def.kind, counters };
+    });
+    return { total, actors, nodes: this.nodes, retryHist: [...this.hist], retryMax: this.most, invWindowHist: [...this.inv], mmuLock: this.mmuLock, starvationRetries: this.model.sc.starvationRetries, timed: false };
+  }
+}
+

@@ -9,7 +9,7 @@ import { mixSeed } from '../engine/prng.js';
 import { edgeSlots, runSim, type SimResult } from '../engine/sim.js';
 import { PctScheduler, pctBound, type PctParams } from '../engine/pct.js';
 import { ReplayScheduler } from '../engine/scheduler.js';
-import { addStats, emptyStats, type Stats } from '../engine/stats.js';
+import { StatsAcc, emptyStats, type Stats } from '../engine/stats.js';
 import { createShm } from '../shm/state.js';
 import { budgetOver, type Budget, type StopCause } from '../engine/budget.js';
 import { modelOf } from '../workload/kinds.js';
@@ -261,7 +261,6 @@ export const scheduleSeed = (seed: number, i: number) => mixSeed(seed, i);
 
 export function explore(sc: Scenario, o: ExploreOptions): ExploreResult {
   const t0 = Date.now();
-  const stats = emptyStats();
   const invariants = o.invariants ? new Set(o.invariants) : undefined;
   let steps = 0;
   let cut = 0;
@@ -289,6 +288,7 @@ export function explore(sc: Scenario, o: ExploreOptions): ExploreResult {
   };
   let ran = 0;
   const model = modelOf(sc);
+  const stats = new StatsAcc(model);
   const n = model.actors.length;
   const scheduler = (seed: number, pct: PctParams | undefined) => (pct ? new PctScheduler(n, pct, seed) : undefined);
   // One state buffer for the whole run, reset before each schedule (not one allocated per schedule).
@@ -315,7 +315,7 @@ export function explore(sc: Scenario, o: ExploreOptions): ExploreResult {
     const seed = scheduleSeed(o.seed, i);
     const pct = pctFor(i);
     // no trace tail: a violation is run again, recorded, and makeFinding builds its trace
-    const r = runSim(model, { seed, variant: o.variant, invariants, scheduler: scheduler(seed, pct), shm, budget, edges });
+    const r = runSim(model, { seed, variant: o.variant, invariants, scheduler: scheduler(seed, pct), shm, budget, edges, collectStats: false });
     if (r.stopped) {
       interrupted = r.stopped;
       partialSteps = r.steps;
@@ -326,7 +326,7 @@ export function explore(sc: Scenario, o: ExploreOptions): ExploreResult {
     traces.add(Number.parseInt(r.traceHash, 16));
     steps += r.steps;
     if (r.cut) cut++;
-    addStats(stats, r.stats);
+    stats.add(r.s);
     if (r.violation) {
       // the schedule as found, recorded (the same seed and strategy take the same steps)
       const found = runSim(model, { seed, variant: o.variant, invariants, record: true, lockdepStacks: false, scheduler: scheduler(seed, pct) });
@@ -339,7 +339,7 @@ export function explore(sc: Scenario, o: ExploreOptions): ExploreResult {
     progress(0);
   }
   const coverage: Coverage = { transitions: transitionsOf(edges, model.actors.map((a) => a.kind)), traces: traces.values(), tracesComplete: traces.complete };
-  return { schedulesRun: ran, steps, cut, elapsedMs: Date.now() - t0, violations, stats, strategy, pct: pctInfo, coverage, interrupted, partialSteps, cutMeasuring: false };
+  return { schedulesRun: ran, steps, cut, elapsedMs: Date.now() - t0, violations, stats: stats.stats(), strategy, pct: pctInfo, coverage, interrupted, partialSteps, cutMeasuring: false };
 }
 
 const PROGRESS_MS = 250;

@@ -110,8 +110,17 @@ export interface VcpuState {
   fault: KvmPageFault;
 }
 
+// A scenario's regions, computed once: explore makes every vCPU's state afresh for each schedule.
+const REGIONS = new WeakMap<Scenario, Array<[number, number]>>();
+
 /** The gfns a vCPU accesses: all memslot gfns split evenly, in order (gfns: 'shared': all of them). */
 export function vcpuRegion(sc: Scenario, index: number): [number, number] {
+  let rs = REGIONS.get(sc);
+  if (rs === undefined) REGIONS.set(sc, (rs = []));
+  return (rs[index] ??= computeRegion(sc, index));
+}
+
+function computeRegion(sc: Scenario, index: number): [number, number] {
   let total = 0;
   for (const s of sc.slots) total += s.npages;
   // A typed array sorts numerically without a comparator (a bench vCPU region is 2^20 gfns).
