@@ -24,6 +24,9 @@ export function shardSize(remaining: number, workers: number): number {
   return Math.max(1, Math.min(remaining, 2048, Math.max(16, Math.ceil(remaining / (workers * 4)))));
 }
 
+/** A cold pool's first shards (schedules); each answer doubles it, up to shardSize. */
+const FIRST_REMOTE_SHARD = 16;
+
 /** Tasks each pool thread holds (one running, one queued), so it never waits for this thread's event loop. */
 const TASKS_PER_WORKER = 2;
 
@@ -34,6 +37,8 @@ const TASKS_PER_WORKER = 2;
 export class ExplorePool {
   readonly workers: number;
   private pool: Piscina | null;
+  /** a campaign ran on the workers already (their code is compiled) */
+  private warm = false;
 
   constructor(workers: number) {
     this.workers = Math.max(1, Math.floor(workers));
@@ -96,14 +101,14 @@ export class ExplorePool {
       stop: o.stop,
     });
     /** the next shard [from, from + n), or null when the campaign is over */
-    const take = (): { from: number; n: number } | null => {
+    const take = (cap = Infinity): { from: number; n: number } | null => {
       if (next >= end || (best && next > best.schedule)) return null;
       const over = budgetOver(budget);
       if (over === 'signal') total.interrupted = 'signal';
       else if (over) total.interrupted ??= 'time';
       if (over) return null;
       const from = next;
-      const n = shardSize(end - from, workers);
+      const n = Math.min(cap, shardSize(end - from, workers));
       next += n;
       return { from, n };
     };
@@ -121,8 +126,15 @@ export class ExplorePool {
       done += r.schedulesRun;
       o.onProgress?.({ done, steps: total.steps, elapsedMs: Date.now() - t0 });
     };
+    // A fresh worker runs its first schedules several times slower (interpreted while TurboFan
+    // compiles): its shards start small and double with each answer, so this thread, warm, takes
+    // the bulk meanwhile and no cold shard is left running at the end.
+    let cap = this.warm ? Infinity : FIRST_REMOTE_SHARD;
     const remote = async (): Promise<void> => {
-      for (let s = take(); s; s = take()) merge(await pool.run({ scenario: sc, options: shardOpts(s.from, s.n) }));
+      for (let s = take(cap); s; s = take(cap)) {
+        merge(await pool.run({ scenario: sc, options: shardOpts(s.from, s.n) }));
+        cap *= 2;
+      }
     };
     const local = async (): Promise<void> => {
       // Let the pool's drivers queue their first tasks before this thread blocks in a shard.
@@ -134,6 +146,7 @@ export class ExplorePool {
       }
     };
     await Promise.all([local(), ...Array.from({ length: (workers - 1) * TASKS_PER_WORKER }, remote)]);
+    this.warm = true;
     total.violations = best ? [best] : [];
     total.coverage = unionCoverage(...coverages);
     total.elapsedMs = Date.now() - t0;
