@@ -24,6 +24,7 @@ type KernelFn = (ctx: ActorCtx, ...args: any[]) => any;
  */
 export function alternatives<F extends KernelFn>(fn: string, choices: { upstream: F } & { [K in VariantId]?: F }): F {
   const slot = TABLES.push({ fn, choices }) - 1;
+  for (const [key, choice] of Object.entries(choices)) registerPaths({ [choice.name || `${fn}:${key}`]: choice as unknown as (...args: unknown[]) => Gen<unknown> });
   // Fixed arity, not rest and spread: some of these are on the fault path (a kernel function here takes at most four arguments after ctx).
   return ((ctx: ActorCtx, a: unknown, b: unknown, c: unknown, d: unknown) => (ctx.alt[slot] as F)(ctx, a, b, c, d)) as F;
 }

@@ -81,7 +81,7 @@ class Actor {
         // The first violation wins; the rest of the run is stopped.
         if (!claimViolation(s, invariantIndex(invariant) + 1)) return;
         // Steps are numbered from 1, as under sim (free mode: the global step this actor is taking).
-        this.violation = { invariant, message, actor: c.id, step: replay ? replayStep(s) + 1 : this.logFull ? stepsCounted(s) + 1 : this.curStep };
+        this.violation = { invariant, message, actor: c.id, step: replay ? replayStep(s) + 1 : this.logFull ? Math.max(s.l.scheduleWords + 1, stepsCounted(s) + 1) : this.curStep }; // past the log: no recording
         if (!replay) setRunStop(s, 2);
       },
       stopping: replay ? () => false : () => this.stopRequested || runStop(s) !== 0,

@@ -22,7 +22,6 @@ import { COUNTERS } from '../shm/layout.js';
 import { P } from './points.js';
 import { PARK } from './wait.js';
 import { lockdepAssertNoneHeld } from '../sync/lockdep.js';
-import { registerPaths } from './fiber.js';
 
 /**
  * A kernel path: it yields a point id (points.ts) at each yield point, or a sub-path to call (a
@@ -148,6 +147,3 @@ export function* opBoundary(ctx: ActorCtx): Gen<boolean> {
   }
   return !ctx.stopping();
 }
-
-// the paths' names, for lockdep's reports (engine/fiber.ts)
-registerPaths({ taskWorkRun, opBoundary });

@@ -3,7 +3,9 @@
 // returns). Both engines resume actors through a Fiber, so a step resumes only the innermost
 // path, as deep as the kernel's call chain goes (with `yield*`, every frame of the chain would
 // be resumed at every step). Exceptions unwind the stack as they would through `yield*`: each
-// caller gets them at its `yield`, with its own try/finally.
+// caller gets them at its `yield`, with its own try/finally. Unlike yield*, nothing stops a path
+// from yielding a generator that is already on the stack (don't), and there is no return(): no
+// engine abandons a path part-way (a stop is a StopError thrown through it).
 import type { Gen } from './ctx.js';
 
 export class Fiber<T = unknown> {
@@ -42,6 +44,7 @@ export class Fiber<T = unknown> {
       }
       const v = r.value;
       if (typeof v === 'number') return r as IteratorYieldResult<number>;
+      if (typeof v?.next !== 'function') throw new TypeError(`a kernel path yielded ${String(v)}: a point (number) or a path to call (a generator) is allowed`);
       stack.push(v);
       g = v;
       send = undefined;

@@ -1,7 +1,6 @@
 // Counters gathered from every actor's words in the shared state.
 import { MAX_COUNTERS, COUNTERS, RETRY_HIST_BUCKETS, type CounterName } from '../shm/layout.js';
-import { INV_HIST_BUCKETS, actorBase, actorCounters, invHist, readCounters, retryHist, retryMax } from '../shm/actor.js';
-import { A_COUNTERS } from '../shm/layout.js';
+import { INV_HIST_BUCKETS, countersWord, actorCounters, invHist, readCounters, retryHist, retryMax } from '../shm/actor.js';
 import { NODE_COUNTERS, nodeAnonPages, nodeCapacity, nodeCounter, nodeFilePages, nodeFree, nodeUnevictable, nodeUsage } from '../shm/node.js';
 import type { Shm } from '../shm/state.js';
 import type { Model } from './model.js';
@@ -152,7 +151,7 @@ export class StatsAcc {
     const per = this.per;
     const nc = COUNTERS.length;
     for (let id = 0; id < this.model.actors.length; id++) {
-      const o = actorBase(s, id) + A_COUNTERS;
+      const o = countersWord(s, id);
       const p = id * nc;
       for (let c = 0; c < nc; c++) {
         const v = Atomics.load(a, o + c) >>> 0;

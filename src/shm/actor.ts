@@ -46,6 +46,8 @@ export { Ctr };
 export const counterAdd = (s: Shm, base: number, c: number, n = 1) => {
   s.i32[base + A_COUNTERS + c] += n;
 };
+/** where actor `id`'s counters start (Ctr order) */
+export const countersWord = (s: Shm, id: number) => actorWord(s.l, id, A_COUNTERS);
 export const counterOf = (s: Shm, base: number, c: number) => s.i32[base + A_COUNTERS + c];
 export const setCounter = (s: Shm, base: number, c: number, v: number) => {
   s.i32[base + A_COUNTERS + c] = v;

@@ -111,6 +111,7 @@ export interface VcpuState {
 }
 
 // A scenario's regions, computed once: explore makes every vCPU's state afresh for each schedule.
+// Scenarios are not changed in place once validated (a changed one is a new object).
 const REGIONS = new WeakMap<Scenario, Array<[number, number]>>();
 
 /** The gfns a vCPU accesses: all memslot gfns split evenly, in order (gfns: 'shared': all of them). */
