@@ -122,6 +122,27 @@ export function vcpuRegion(sc: Scenario, index: number): [number, number] {
 }
 
 function computeRegion(sc: Scenario, index: number): [number, number] {
+  // The k-th gfn in order, walking the slots sorted by base: a validated scenario's slots never
+  // overlap. Anything else (no gfns, more vCPUs than gfns, overlapping slots) takes the sort below.
+  const slots = [...sc.slots].sort((a, b) => a.baseGfn - b.baseGfn);
+  let n = 0;
+  let disjoint = true;
+  for (let i = 0; i < slots.length; i++) {
+    n += slots[i].npages;
+    if (i > 0 && slots[i].baseGfn < slots[i - 1].baseGfn + slots[i - 1].npages) disjoint = false;
+  }
+  const kth = (k: number) => {
+    for (const s of slots) {
+      if (k < s.npages) return s.baseGfn + k;
+      k -= s.npages;
+    }
+    return NaN;
+  };
+  const each = Math.floor(n / sc.vcpus.count);
+  if (disjoint && n > 0 && (sc.vcpus.gfns === 'shared' || each > 0)) {
+    if (sc.vcpus.gfns === 'shared') return [kth(0), kth(n - 1) + 1];
+    return [kth(index * each), kth(index * each + each - 1) + 1];
+  }
   let total = 0;
   for (const s of sc.slots) total += s.npages;
   // A typed array sorts numerically without a comparator (a bench vCPU region is 2^20 gfns).
