@@ -181,4 +181,3 @@ export class StatsAcc {
     return { total, actors, nodes: this.nodes, retryHist: [...this.hist], retryMax: this.most, invWindowHist: [...this.inv], mmuLock: this.mmuLock, starvationRetries: this.model.sc.starvationRetries, timed: false };
   }
 }
-
