@@ -81,3 +81,23 @@ describe('ARCHITECTURE.md', () => {
     for (const f of files) if (!f.includes('<')) expect(() => statSync(join(ROOT, f)), f).not.toThrow();
   });
 });
+
+describe('kernel paths', () => {
+  it('are called through the engine, not with yield* (a step resumes one frame: engine/fiber.ts)', () => {
+    const offenders = tsFiles('src').filter((f) => /yield\*/.test(text(f).replace(/\/\/.*$/gm, '').replace(/`[^`]*`/g, '')));
+    expect(offenders).toEqual([]);
+  });
+
+  it('every generator function a module declares is named with registerPaths in that module (lockdep names callers from the Fiber)', () => {
+    const missing: string[] = [];
+    for (const f of tsFiles('src')) {
+      // the engine's own frames (opBoundary, taskWorkRun) are left out of lockdep's stacks, as before the Fiber; shrink's candidates are not a kernel path
+      if (f.startsWith('src/engine/') || f.endsWith('explore/shrink.ts')) continue;
+      const src = text(f);
+      const declared = [...src.matchAll(/^(?:export )?function\* (\w+)/gm)].map((m) => m[1]);
+      const registered = new Set([...src.matchAll(/registerPaths\(\{([^}]*)\}\)/g)].flatMap((m) => m[1].split(',').map((x) => x.trim())));
+      for (const name of declared) if (!registered.has(name)) missing.push(`${f}: ${name}`);
+    }
+    expect(missing).toEqual([]);
+  });
+});
