@@ -72,8 +72,8 @@ const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.len
 export function runAb(argv: string[]): number {
   const base = argv[0] ? resolve(argv[0]) : '';
   const rounds = Number(argv[1] ?? 3);
-  if (!base || !existsSync(resolve(base, 'dist/src/engine/threads.js'))) {
-    console.error('bench:ab: give a built checkout: npm run bench:ab -- DIR [rounds] (DIR/dist/src/engine/threads.js must exist: cd DIR && npm ci && npm run build)');
+  if (!base || !existsSync(resolve(base, 'dist/src/engine/threads.js')) || !existsSync(resolve(base, 'dist/bench/macro.js'))) {
+    console.error('bench:ab: give a built checkout: npm run bench:ab -- DIR [rounds] (DIR/dist/src/engine/threads.js and DIR/dist/bench/macro.js must exist: cd DIR && npm ci && npm run build)');
     return 2;
   }
   if (!Number.isInteger(rounds) || rounds < 1 || rounds > 20) {
@@ -87,7 +87,14 @@ export function runAb(argv: string[]): number {
       // the order within a pair alternates, so neither side always runs on a machine the other warmed
       const order = i % 2 === 0 ? (['base', 'self'] as const) : (['self', 'base'] as const);
       for (const side of order) {
-        const out = execFileSync(process.execPath, [script, '--probe', side === 'base' ? base : self, f.id], { encoding: 'utf8' });
+        let out: string;
+        try {
+          out = execFileSync(process.execPath, [script, '--probe', side === 'base' ? base : self, f.id], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+        } catch (e) {
+          const err = (e as { stderr?: string }).stderr?.trim().split('\n').find((l) => /Error/.test(l)) ?? String(e);
+          console.error(`bench:ab: measuring "${f.name}" on ${side === 'base' ? base : self} failed: ${err}`);
+          return 2;
+        }
         runs[f.id]![side].push(Number(out.trim().split('\n').pop()));
       }
     }
